@@ -1,0 +1,162 @@
+#include "common/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/err.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "common/openssl_util.h"
+
+namespace kb {
+namespace {
+
+constexpr std::size_t kGcmNonceSize = 12;
+constexpr std::size_t kGcmTagSize = 16;
+
+const uint8_t* U8(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+absl::Status CheckAes256Key(const SecretBytes& key) {
+  if (key.size() != 32) return absl::InvalidArgumentError("AES-256 key must be 32 bytes");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Sha256(absl::string_view data) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(U8(data), data.size(), reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+absl::StatusOr<SecretBytes> RandomSecret(std::size_t n) {
+  SecretBytes out(n);
+  if (RAND_bytes(out.data(), static_cast<int>(n)) != 1) return OpenSslError("RAND_bytes");
+  return out;
+}
+
+absl::StatusOr<std::string> RandomBytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<uint8_t*>(out.data()), static_cast<int>(n)) != 1) {
+    return OpenSslError("RAND_bytes");
+  }
+  return out;
+}
+
+absl::StatusOr<SecretBytes> HkdfSha256(const SecretBytes& ikm, absl::string_view salt,
+                                       absl::string_view info, std::size_t length) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
+  SecretBytes out(length);
+  std::size_t out_len = length;
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) != 1 ||
+      EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), U8(salt), static_cast<int>(salt.size())) != 1 ||
+      EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm.data(), static_cast<int>(ikm.size())) != 1 ||
+      EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), U8(info), static_cast<int>(info.size())) != 1 ||
+      EVP_PKEY_derive(ctx.get(), out.data(), &out_len) != 1 || out_len != length) {
+    return OpenSslError("HKDF-SHA256");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> AesKwpWrap(const SecretBytes& kek, const SecretBytes& plaintext) {
+  if (auto s = CheckAes256Key(kek); !s.ok()) return s;
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return OpenSslError("EVP_CIPHER_CTX_new");
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  std::string out(plaintext.size() + 16, '\0');
+  int len = 0, fin = 0;
+  auto* o = reinterpret_cast<uint8_t*>(out.data());
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_wrap_pad(), nullptr, kek.data(), nullptr) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), o, &len, plaintext.data(),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), o + len, &fin) != 1) {
+    return OpenSslError("AES-256-KWP wrap");
+  }
+  out.resize(len + fin);
+  return out;
+}
+
+absl::StatusOr<SecretBytes> AesKwpUnwrap(const SecretBytes& kek, absl::string_view wrapped) {
+  if (auto s = CheckAes256Key(kek); !s.ok()) return s;
+  if (wrapped.size() < 16 || wrapped.size() % 8 != 0) {
+    return absl::InvalidArgumentError("wrapped key has an invalid length");
+  }
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return OpenSslError("EVP_CIPHER_CTX_new");
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  SecretBytes out(wrapped.size());
+  int len = 0, fin = 0;
+  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_wrap_pad(), nullptr, kek.data(), nullptr) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), out.data(), &len, U8(wrapped),
+                        static_cast<int>(wrapped.size())) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &fin) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("AES-256-KWP unwrap failed: wrong key or tampered data");
+  }
+  out.resize(len + fin);
+  return out;
+}
+
+absl::StatusOr<std::string> AesGcmSeal(const SecretBytes& key, const SecretBytes& plaintext,
+                                       absl::string_view aad) {
+  if (auto s = CheckAes256Key(key); !s.ok()) return s;
+  auto nonce = RandomBytes(kGcmNonceSize);
+  if (!nonce.ok()) return nonce.status();
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  std::string out = *nonce;
+  out.resize(kGcmNonceSize + plaintext.size() + kGcmTagSize);
+  auto* ct = reinterpret_cast<uint8_t*>(out.data()) + kGcmNonceSize;
+  int len = 0, fin = 0;
+  if (!ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), U8(*nonce)) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, U8(aad), static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), ct + len, &fin) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize,
+                          ct + plaintext.size()) != 1) {
+    return OpenSslError("AES-256-GCM seal");
+  }
+  return out;
+}
+
+absl::StatusOr<SecretBytes> AesGcmOpen(const SecretBytes& key, absl::string_view sealed,
+                                       absl::string_view aad) {
+  if (auto s = CheckAes256Key(key); !s.ok()) return s;
+  if (sealed.size() < kGcmNonceSize + kGcmTagSize) {
+    return absl::DataLossError("sealed data too short");
+  }
+  const std::size_t ct_len = sealed.size() - kGcmNonceSize - kGcmTagSize;
+  std::string tag(sealed.substr(kGcmNonceSize + ct_len));
+  SecretBytes out(ct_len);
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  int len = 0, fin = 0;
+  if (!ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), U8(sealed)) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, U8(aad), static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), out.data(), &len, U8(sealed) + kGcmNonceSize,
+                        static_cast<int>(ct_len)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagSize, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &fin) != 1) {
+    ERR_clear_error();
+    return absl::DataLossError("AES-256-GCM authentication failed");
+  }
+  return out;
+}
+
+std::string HexEncode(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
+
+absl::StatusOr<std::string> HexDecode(absl::string_view hex) {
+  if (hex.size() % 2 != 0) return absl::InvalidArgumentError("hex string has odd length");
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError("hex string has a non-hex character");
+    }
+  }
+  return absl::HexStringToBytes(hex);
+}
+
+}  // namespace kb

@@ -1,0 +1,153 @@
+#include "keybroker/policy/release_policy.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+
+namespace kb {
+namespace {
+
+const std::set<std::string>& KnownEvidenceTypes() {
+  static const auto* kTypes = new std::set<std::string>{"tpm"};
+  return *kTypes;
+}
+
+size_t DigestSize(absl::string_view bank) {
+  if (bank == "sha1") return 20;
+  if (bank == "sha256") return 32;
+  if (bank == "sha384") return 48;
+  return 0;
+}
+
+std::string RuleLabel(const v1::PolicyRule& rule, int index) {
+  return rule.name().empty() ? absl::StrCat("#", index) : absl::StrCat("'", rule.name(), "'");
+}
+
+absl::Status ValidatePcr(v1::PcrRequirement& pcr, const std::string& where) {
+  if (pcr.bank().empty()) pcr.set_bank("sha256");
+  const size_t size = DigestSize(pcr.bank());
+  if (size == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": unknown bank '", pcr.bank(),
+                                                   "' (sha1, sha256, sha384)"));
+  }
+  if (pcr.index() > 23) return absl::InvalidArgumentError(absl::StrCat(where, ": index > 23"));
+  if (pcr.allowed().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": 'allowed' is empty"));
+  }
+  for (std::string& value : *pcr.mutable_allowed()) {
+    auto bytes = HexDecode(value);
+    if (!bytes.ok() || bytes->size() != size) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": '", value, "' is not a ",
+                                                     pcr.bank(), " digest in hex"));
+    }
+    absl::AsciiStrToLower(&value);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
+  const std::string where = absl::StrCat("policy rule ", RuleLabel(rule, index));
+  if (rule.machines().empty() && rule.pcrs().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " constrains neither 'machines' nor 'pcrs': it would allow every verified guest"));
+  }
+  for (const std::string& type : rule.evidence_types()) {
+    if (!KnownEvidenceTypes().count(type)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": unknown evidence type '", type, "' (known: tpm)"));
+    }
+  }
+  for (const std::string& machine : rule.machines()) {
+    if (machine.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": empty machine"));
+  }
+  std::set<std::pair<std::string, uint32_t>> seen;
+  for (int i = 0; i < rule.pcrs_size(); ++i) {
+    v1::PcrRequirement& pcr = *rule.mutable_pcrs(i);
+    const std::string pcr_where = absl::StrCat(where, " pcrs[", i, "]");
+    RETURN_IF_ERROR(ValidatePcr(pcr, pcr_where));
+    if (!seen.emplace(pcr.bank(), pcr.index()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(pcr_where, ": PCR ", pcr.bank(), ":",
+                                                     pcr.index(), " listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The first failing clause of `rule`, or OK.
+absl::Status CheckRule(const v1::PolicyRule& rule, const Claims& claims) {
+  if (!rule.evidence_types().empty() &&
+      std::find(rule.evidence_types().begin(), rule.evidence_types().end(),
+                claims.evidence_type) == rule.evidence_types().end()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("evidence type '", claims.evidence_type, "' not allowed"));
+  }
+  if (!rule.machines().empty() &&
+      std::find(rule.machines().begin(), rule.machines().end(), claims.machine) ==
+          rule.machines().end()) {
+    return absl::PermissionDeniedError(absl::StrCat("machine '", claims.machine, "' not allowed"));
+  }
+  for (const v1::PcrRequirement& pcr : rule.pcrs()) {
+    const std::string label = absl::StrCat("pcr ", pcr.bank(), ":", pcr.index());
+    auto bank = claims.pcrs.find(pcr.bank());
+    if (bank == claims.pcrs.end() || !bank->second.count(pcr.index())) {
+      return absl::PermissionDeniedError(absl::StrCat(label, " was not quoted"));
+    }
+    const std::string& value = bank->second.at(pcr.index());
+    if (std::find(pcr.allowed().begin(), pcr.allowed().end(), value) == pcr.allowed().end()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(label, " value ", value.substr(0, 16), "... not allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ReleasePolicy> ParseReleasePolicy(absl::string_view json) {
+  v1::ReleasePolicy policy;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &policy, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy is not valid: ", std::string(status.message())));
+  }
+  if (policy.allow().empty()) {
+    return absl::InvalidArgumentError(
+        "policy has no rules ('allow' is empty); to stop releases, disable the key");
+  }
+  for (int i = 0; i < policy.allow_size(); ++i) {
+    RETURN_IF_ERROR(ValidateRule(*policy.mutable_allow(i), i));
+  }
+  return policy;
+}
+
+std::string PolicyToJson(const v1::ReleasePolicy& policy) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(policy, &out, options);
+  return out;
+}
+
+absl::StatusOr<std::string> EvaluatePolicy(const v1::ReleasePolicy& policy,
+                                           const Claims& claims) {
+  std::vector<std::string> reasons;
+  for (int i = 0; i < policy.allow_size(); ++i) {
+    const v1::PolicyRule& rule = policy.allow(i);
+    absl::Status s = CheckRule(rule, claims);
+    if (s.ok()) return RuleLabel(rule, i);
+    reasons.push_back(absl::StrCat("rule ", RuleLabel(rule, i), ": ", s.message()));
+  }
+  if (reasons.empty()) return absl::PermissionDeniedError("policy has no rules");
+  return absl::PermissionDeniedError(absl::StrCat("policy denies: ", absl::StrJoin(reasons, "; ")));
+}
+
+}  // namespace kb

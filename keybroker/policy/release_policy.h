@@ -1,0 +1,29 @@
+#ifndef KB_KEYBROKER_POLICY_RELEASE_POLICY_H_
+#define KB_KEYBROKER_POLICY_RELEASE_POLICY_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kb/v1/policy.pb.h"
+#include "keybroker/verifiers/evidence_verifier.h"
+
+namespace kb {
+
+// Parses and validates a release policy written as JSON (docs/policy.md). INVALID_ARGUMENT,
+// naming the rule and field, for: malformed JSON, unknown fields (claim names), wrong types,
+// an empty policy, a rule that constrains neither machine nor PCRs (it would allow every
+// verified guest), an unknown evidence type, a bad PCR bank/index/digest. Digests are
+// normalised to lowercase hex.
+absl::StatusOr<v1::ReleasePolicy> ParseReleasePolicy(absl::string_view json);
+
+// The canonical JSON of a validated policy (what GetPolicy returns).
+std::string PolicyToJson(const v1::ReleasePolicy& policy);
+
+// Appraises verified claims. Returns the label of the first rule whose every clause holds, or
+// PERMISSION_DENIED naming, for each rule, the first clause that failed.
+absl::StatusOr<std::string> EvaluatePolicy(const v1::ReleasePolicy& policy, const Claims& claims);
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_POLICY_RELEASE_POLICY_H_

@@ -1,0 +1,128 @@
+#include "keybroker/service/release_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/binding.h"
+#include "common/crypto.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/tpm/tpm_structures.h"
+#include "common/wrap/key_wrap.h"
+#include "keybroker/policy/release_policy.h"
+#include "keybroker/service/validation.h"
+
+namespace kb {
+
+struct ReleaseService::Decision {
+  std::string actor;
+  uint32_t key_version = 0;
+  std::string reason;
+};
+
+namespace {
+
+constexpr size_t kNonceSize = 32;
+
+absl::Status ValidateRequest(const v1::ReleaseKeyRequest& r) {
+  RETURN_IF_ERROR(ValidateName("key_id", r.key_id()));
+  if (r.challenge_id().empty()) return absl::InvalidArgumentError("challenge_id is empty");
+  if (r.evidence().kind_case() == v1::Evidence::KIND_NOT_SET) {
+    return absl::InvalidArgumentError("evidence is missing");
+  }
+  if (r.transfer_key().kind_case() == v1::TransferKey::KIND_NOT_SET) {
+    return absl::InvalidArgumentError("transfer_key is missing");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::WrappedKey> Wrap(const v1::TransferKey& tk, const SecretBytes& key) {
+  auto pub = ParseTpmtPublic(tk.tpm().public_area(), "transfer key public area");
+  if (!pub.ok()) return pub.status();
+  return WrapToTpmTransferKey(*pub, tk.tpm().public_area(), key);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
+    const v1::GetChallengeRequest& request) {
+  RETURN_IF_ERROR(ValidateName("key_id", request.key_id()));
+  ASSIGN_OR_RETURN(std::string id, RandomBytes(16));
+  ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kNonceSize));
+  const absl::Time now = d_.clock->Now();
+  Challenge c{HexEncode(id), request.key_id(), nonce, now + challenge_ttl_};
+  RETURN_IF_ERROR(d_.challenges->Put(c, now));
+  v1::GetChallengeResponse out;
+  out.set_challenge_id(c.id);
+  out.set_nonce(c.nonce);
+  out.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(c.expires_at));
+  return out;
+}
+
+absl::Status ReleaseService::CheckChallenge(const v1::ReleaseKeyRequest& request,
+                                            std::string* nonce) {
+  auto c = d_.challenges->Consume(request.challenge_id());
+  if (absl::IsNotFound(c.status())) return absl::AbortedError(c.status().message());
+  RETURN_IF_ERROR(c.status());
+  if (d_.clock->Now() >= c->expires_at) return absl::AbortedError("challenge expired");
+  if (c->key_id != request.key_id()) {
+    return absl::AbortedError("challenge was issued for another key id");
+  }
+  *nonce = std::move(c->nonce);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseKeyRequest& r,
+                                                              Decision& decision) {
+  RETURN_IF_ERROR(ValidateRequest(r));
+  std::string nonce;
+  RETURN_IF_ERROR(CheckChallenge(r, &nonce));
+  if (!r.transfer_key().has_tpm()) {
+    return absl::InvalidArgumentError("unsupported transfer key kind");
+  }
+  const std::string binding = ComputeBinding(nonce, r.key_id(), r.transfer_key().tpm().public_area());
+  ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
+  decision.actor = absl::StrCat("machine:", claims.machine);
+  ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
+  if (key.disabled) return absl::PermissionDeniedError("key is disabled");
+  if (key.policy_version == 0) {
+    return absl::PermissionDeniedError("key has no release policy (default deny)");
+  }
+  ASSIGN_OR_RETURN(v1::ReleasePolicy policy, ParseReleasePolicy(key.policy_json));
+  ASSIGN_OR_RETURN(std::string rule, EvaluatePolicy(policy, claims));
+  decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", rule);
+  decision.key_version = key.latest_version;
+  ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), key.latest_version));
+  v1::ReleaseKeyResponse out;
+  ASSIGN_OR_RETURN(*out.mutable_wrapped_key(), Wrap(r.transfer_key(), material));
+  out.set_key_id(r.key_id());
+  out.set_version(key.latest_version);
+  out.set_latest_version(key.latest_version);
+  return out;
+}
+
+absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
+    const v1::ReleaseKeyRequest& request, absl::string_view peer) {
+  Decision decision{absl::StrCat("peer:", peer)};
+  auto result = Decide(request, decision);
+  AuditRecord record{0,
+                     d_.clock->Now(),
+                     decision.actor,
+                     "release",
+                     request.key_id().substr(0, 128),
+                     decision.key_version,
+                     result.ok() ? "allow" : "deny",
+                     result.ok() ? decision.reason : std::string(result.status().message())};
+  if (absl::Status s = d_.audit->Append(record); !s.ok()) {
+    // A decision that cannot be audited is not made.
+    LogError("audit append failed, refusing release: %s", s.message());
+    return absl::UnavailableError("audit log unavailable");
+  }
+  if (!result.ok()) {
+    LogInfo("release denied key=%s actor=%s: %s", record.key_id, record.actor, record.reason);
+  } else {
+    LogInfo("release allowed key=%s v%d actor=%s (%s)", record.key_id, record.key_version,
+            record.actor, record.reason);
+  }
+  return result;
+}
+
+}  // namespace kb

@@ -1,0 +1,49 @@
+#ifndef KB_KEYBROKER_SERVICE_RELEASE_SERVICE_H_
+#define KB_KEYBROKER_SERVICE_RELEASE_SERVICE_H_
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "kb/v1/release.pb.h"
+#include "keybroker/store/audit_log.h"
+#include "keybroker/store/challenge_store.h"
+#include "keybroker/store/key_store.h"
+#include "keybroker/verifiers/evidence_verifier.h"
+
+namespace kb {
+
+// The guest-facing release flow as plain C++ over protos (the gRPC adapter is separate).
+// Dependencies are not owned and must outlive the service. Thread-safe.
+class ReleaseService {
+ public:
+  struct Deps {
+    KeyStore* keys;
+    ChallengeStore* challenges;
+    AuditLog* audit;
+    EvidenceVerifier* verifier;
+    const Clock* clock;
+  };
+  ReleaseService(Deps deps, absl::Duration challenge_ttl)
+      : d_(deps), challenge_ttl_(challenge_ttl) {}
+
+  // INVALID_ARGUMENT for a malformed key id; UNAVAILABLE if the store is down.
+  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& request);
+
+  // See the error contract on KeyRelease.ReleaseKey in proto/kb/v1/release.proto. Every
+  // decision is audited with `peer` (or the attested machine) as the actor.
+  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& request,
+                                                    absl::string_view peer);
+
+ private:
+  struct Decision;
+  absl::StatusOr<v1::ReleaseKeyResponse> Decide(const v1::ReleaseKeyRequest& request,
+                                                Decision& decision);
+  absl::Status CheckChallenge(const v1::ReleaseKeyRequest& request, std::string* nonce);
+
+  Deps d_;
+  absl::Duration challenge_ttl_;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_SERVICE_RELEASE_SERVICE_H_

@@ -1,0 +1,48 @@
+#ifndef KB_KEYBROKER_STORE_KEY_STORE_H_
+#define KB_KEYBROKER_STORE_KEY_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/secret_bytes.h"
+
+namespace kb {
+
+// Metadata of a key; never holds key bytes.
+struct KeyRecord {
+  std::string key_id;
+  uint32_t latest_version = 0;
+  uint32_t size_bytes = 0;
+  bool disabled = false;
+  std::string description;
+  absl::Time created_at;
+  uint64_t policy_version = 0;  // 0: no policy
+  std::string policy_json;
+};
+
+// Versioned disk keys, stored encrypted under the key-encryption key. Thread-safe.
+// Errors: NOT_FOUND for an unknown key or version, ALREADY_EXISTS for a taken key id,
+// UNAVAILABLE when the backend is down, DATA_LOSS when stored key material fails to decrypt.
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  // Creates `record.key_id` with version 1 holding `material`.
+  virtual absl::Status CreateKey(const KeyRecord& record, const SecretBytes& material) = 0;
+  virtual absl::StatusOr<KeyRecord> GetKey(absl::string_view key_id) = 0;
+  virtual absl::StatusOr<std::vector<KeyRecord>> ListKeys() = 0;
+  // The decrypted key bytes of `key_id` at `version`.
+  virtual absl::StatusOr<SecretBytes> GetKeyMaterial(absl::string_view key_id,
+                                                     uint32_t version) = 0;
+  // Stores a validated policy as the key's next policy version and returns that version.
+  virtual absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id,
+                                             absl::string_view policy_json) = 0;
+  virtual absl::Status SetDisabled(absl::string_view key_id, bool disabled) = 0;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_STORE_KEY_STORE_H_

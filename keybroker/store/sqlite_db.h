@@ -1,0 +1,83 @@
+#ifndef KB_KEYBROKER_STORE_SQLITE_DB_H_
+#define KB_KEYBROKER_STORE_SQLITE_DB_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace kb {
+
+// One prepared statement; finalized on destruction. Bind indices start at 1, columns at 0.
+class SqliteStatement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  ~SqliteStatement() { sqlite3_finalize(stmt_); }
+
+  SqliteStatement& Bind(int i, int64_t v);
+  SqliteStatement& Bind(int i, absl::string_view text);  // TEXT
+  SqliteStatement& BindBlob(int i, absl::string_view blob);
+  // Steps once: true if a row is available, false when done; UNAVAILABLE/INTERNAL on error
+  // (ALREADY_EXISTS on a uniqueness violation).
+  absl::StatusOr<bool> Step();
+  // Steps to completion, ignoring rows.
+  absl::Status Run();
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const;
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// A SQLite connection in WAL mode with synchronous=FULL. All access goes through Lock(), so one
+// connection serves every thread. Thread-safe.
+class SqliteDb {
+ public:
+  // Opens (creating if needed) the database at `path` and applies `schema`. UNAVAILABLE if the
+  // file cannot be opened.
+  static absl::StatusOr<std::shared_ptr<SqliteDb>> Open(const std::string& path,
+                                                        absl::string_view schema);
+  ~SqliteDb();
+
+  std::unique_lock<std::mutex> Lock() { return std::unique_lock<std::mutex>(mu_); }
+  // Caller holds Lock().
+  absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);
+  absl::Status Exec(absl::string_view sql);
+  int64_t Changes() const { return sqlite3_changes64(db_); }
+
+ private:
+  explicit SqliteDb(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+// Maps a SQLite result code to a Status (`what` names the operation).
+absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what);
+
+// RAII transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() was called.
+class SqliteTransaction {
+ public:
+  explicit SqliteTransaction(SqliteDb& db);
+  ~SqliteTransaction();
+  absl::Status status() const { return begin_; }
+  absl::Status Commit();
+
+ private:
+  SqliteDb& db_;
+  absl::Status begin_;
+  bool done_ = false;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_STORE_SQLITE_DB_H_

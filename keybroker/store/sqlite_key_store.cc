@@ -1,0 +1,166 @@
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+#include "keybroker/store/sqlite_stores.h"
+
+namespace kb {
+namespace {
+
+constexpr absl::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS keys(
+  key_id TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, latest_version INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL, created_at INTEGER NOT NULL,
+  policy_version INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS key_versions(
+  key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
+  sealed BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
+CREATE TABLE IF NOT EXISTS policies(
+  key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
+  policy_json TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
+CREATE TABLE IF NOT EXISTS challenges(
+  id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
+  expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges(expires_at);
+CREATE TABLE IF NOT EXISTS attestation_keys(
+  ak_name BLOB PRIMARY KEY, machine TEXT NOT NULL, ak_public BLOB NOT NULL,
+  registered_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, key_id TEXT NOT NULL, key_version INTEGER NOT NULL,
+  decision TEXT NOT NULL, reason TEXT NOT NULL);
+)sql";
+
+constexpr absl::string_view kSelectKey =
+    "SELECT k.key_id, k.size_bytes, k.latest_version, k.disabled, k.description, k.created_at, "
+    "k.policy_version, COALESCE(p.policy_json, '') FROM keys k LEFT JOIN policies p "
+    "ON p.key_id = k.key_id AND p.version = k.policy_version";
+
+std::string Aad(absl::string_view key_id, uint32_t version) {
+  return absl::StrCat(key_id, "/", version);
+}
+
+KeyRecord ReadKeyRow(const SqliteStatement& st) {
+  KeyRecord r;
+  r.key_id = st.Text(0);
+  r.size_bytes = static_cast<uint32_t>(st.Int(1));
+  r.latest_version = static_cast<uint32_t>(st.Int(2));
+  r.disabled = st.Int(3) != 0;
+  r.description = st.Text(4);
+  r.created_at = absl::FromUnixMillis(st.Int(5));
+  r.policy_version = static_cast<uint64_t>(st.Int(6));
+  r.policy_json = st.Text(7);
+  return r;
+}
+
+absl::Status NotFound(absl::string_view key_id) {
+  return absl::NotFoundError(absl::StrCat("no key '", key_id, "'"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
+  return SqliteDb::Open(path, kSchema);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(
+    std::shared_ptr<SqliteDb> db, SecretBytes kek) {
+  if (kek.size() != 32) return absl::InvalidArgumentError("KEK must be 32 bytes");
+  return std::unique_ptr<SqliteKeyStore>(new SqliteKeyStore(std::move(db), std::move(kek)));
+}
+
+absl::Status SqliteKeyStore::CreateKey(const KeyRecord& record, const SecretBytes& material) {
+  ASSIGN_OR_RETURN(std::string sealed, AesGcmSeal(kek_, material, Aad(record.key_id, 1)));
+  auto lock = db_->Lock();
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.status());
+  const int64_t now = absl::ToUnixMillis(record.created_at);
+  ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO keys(key_id, size_bytes, latest_version, "
+                                          "description, created_at) VALUES(?, ?, 1, ?, ?)"));
+  absl::Status s = ins.Bind(1, record.key_id)
+                       .Bind(2, int64_t{record.size_bytes})
+                       .Bind(3, record.description)
+                       .Bind(4, now)
+                       .Run();
+  if (absl::IsAlreadyExists(s)) {
+    return absl::AlreadyExistsError(absl::StrCat("key '", record.key_id, "' already exists"));
+  }
+  RETURN_IF_ERROR(s);
+  ASSIGN_OR_RETURN(auto ver, db_->Prepare("INSERT INTO key_versions(key_id, version, sealed, "
+                                          "created_at) VALUES(?, 1, ?, ?)"));
+  RETURN_IF_ERROR(ver.Bind(1, record.key_id).BindBlob(2, sealed).Bind(3, now).Run());
+  return tx.Commit();
+}
+
+absl::StatusOr<KeyRecord> SqliteKeyStore::GetKey(absl::string_view key_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(kSelectKey, " WHERE k.key_id = ?")));
+  st.Bind(1, key_id);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return NotFound(key_id);
+  return ReadKeyRow(st);
+}
+
+absl::StatusOr<std::vector<KeyRecord>> SqliteKeyStore::ListKeys() {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(kSelectKey, " ORDER BY k.key_id")));
+  std::vector<KeyRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back(ReadKeyRow(st));
+  }
+}
+
+absl::StatusOr<SecretBytes> SqliteKeyStore::GetKeyMaterial(absl::string_view key_id,
+                                                           uint32_t version) {
+  std::string sealed;
+  {
+    auto lock = db_->Lock();
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sealed FROM key_versions "
+                                           "WHERE key_id = ? AND version = ?"));
+    st.Bind(1, key_id).Bind(2, int64_t{version});
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::NotFoundError(absl::StrCat("no version ", version, " of key '",
+                                                      key_id, "'"));
+    sealed = st.Text(0);
+  }
+  auto material = AesGcmOpen(kek_, sealed, Aad(key_id, version));
+  if (!material.ok()) {
+    return absl::DataLossError(absl::StrCat("key '", key_id, "' version ", version,
+                                            " does not decrypt under the configured KEK"));
+  }
+  return material;
+}
+
+absl::StatusOr<uint64_t> SqliteKeyStore::SetPolicy(absl::string_view key_id,
+                                                   absl::string_view policy_json) {
+  auto lock = db_->Lock();
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.status());
+  ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE keys SET policy_version = policy_version + 1 "
+                                         "WHERE key_id = ? RETURNING policy_version"));
+  up.Bind(1, key_id);
+  ASSIGN_OR_RETURN(bool row, up.Step());
+  if (!row) return NotFound(key_id);
+  const int64_t version = up.Int(0);
+  RETURN_IF_ERROR(up.Run());
+  ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO policies(key_id, version, policy_json, "
+                                          "created_at) VALUES(?, ?, ?, ?)"));
+  RETURN_IF_ERROR(ins.Bind(1, key_id)
+                      .Bind(2, version)
+                      .Bind(3, policy_json)
+                      .Bind(4, absl::ToUnixMillis(absl::Now()))
+                      .Run());
+  RETURN_IF_ERROR(tx.Commit());
+  return static_cast<uint64_t>(version);
+}
+
+absl::Status SqliteKeyStore::SetDisabled(absl::string_view key_id, bool disabled) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE keys SET disabled = ? WHERE key_id = ?"));
+  RETURN_IF_ERROR(st.Bind(1, int64_t{disabled ? 1 : 0}).Bind(2, key_id).Run());
+  if (db_->Changes() == 0) return NotFound(key_id);
+  return absl::OkStatus();
+}
+
+}  // namespace kb

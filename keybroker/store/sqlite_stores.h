@@ -1,0 +1,75 @@
+#ifndef KB_KEYBROKER_STORE_SQLITE_STORES_H_
+#define KB_KEYBROKER_STORE_SQLITE_STORES_H_
+
+#include <memory>
+#include <string>
+
+#include "common/secret_bytes.h"
+#include "keybroker/store/attestation_key_registry.h"
+#include "keybroker/store/audit_log.h"
+#include "keybroker/store/challenge_store.h"
+#include "keybroker/store/key_store.h"
+#include "keybroker/store/sqlite_db.h"
+
+namespace kb {
+
+// The embedded store: every role interface backed by one SQLite database (WAL,
+// synchronous=FULL). Key material is sealed with AES-256-GCM under the KEK, AAD "key_id/version".
+class SqliteKeyStore final : public KeyStore {
+ public:
+  // `kek` must be 32 bytes.
+  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(std::shared_ptr<SqliteDb> db,
+                                                                SecretBytes kek);
+  absl::Status CreateKey(const KeyRecord& record, const SecretBytes& material) override;
+  absl::StatusOr<KeyRecord> GetKey(absl::string_view key_id) override;
+  absl::StatusOr<std::vector<KeyRecord>> ListKeys() override;
+  absl::StatusOr<SecretBytes> GetKeyMaterial(absl::string_view key_id, uint32_t version) override;
+  absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id,
+                                     absl::string_view policy_json) override;
+  absl::Status SetDisabled(absl::string_view key_id, bool disabled) override;
+
+ private:
+  SqliteKeyStore(std::shared_ptr<SqliteDb> db, SecretBytes kek)
+      : db_(std::move(db)), kek_(std::move(kek)) {}
+  std::shared_ptr<SqliteDb> db_;
+  SecretBytes kek_;
+};
+
+class SqliteChallengeStore final : public ChallengeStore {
+ public:
+  explicit SqliteChallengeStore(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Put(const Challenge& challenge, absl::Time now) override;
+  absl::StatusOr<Challenge> Consume(absl::string_view id) override;
+
+ private:
+  std::shared_ptr<SqliteDb> db_;
+  uint64_t puts_ = 0;  // guarded by db_->Lock()
+};
+
+class SqliteAttestationKeyRegistry final : public AttestationKeyRegistry {
+ public:
+  explicit SqliteAttestationKeyRegistry(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Register(const RegisteredAk& ak) override;
+  absl::StatusOr<RegisteredAk> Lookup(absl::string_view name) override;
+  absl::StatusOr<std::vector<RegisteredAk>> List() override;
+
+ private:
+  std::shared_ptr<SqliteDb> db_;
+};
+
+class SqliteAuditLog final : public AuditLog {
+ public:
+  explicit SqliteAuditLog(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Append(const AuditRecord& record) override;
+  absl::StatusOr<std::vector<AuditRecord>> List(int limit) override;
+
+ private:
+  std::shared_ptr<SqliteDb> db_;
+};
+
+// Opens the broker database at `path`, creating the schema if needed.
+absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path);
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_STORE_SQLITE_STORES_H_

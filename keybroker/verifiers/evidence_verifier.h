@@ -1,0 +1,42 @@
+#ifndef KB_KEYBROKER_VERIFIERS_EVIDENCE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_EVIDENCE_VERIFIER_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kb/v1/evidence.pb.h"
+#include "kb/v1/release.pb.h"
+
+namespace kb {
+
+// What verified evidence says about a guest. Only ever built from evidence that passed every
+// check; policy evaluation sees nothing else.
+struct Claims {
+  std::string evidence_type;  // "tpm"
+  std::string machine;        // machine name of the registered AK
+  // bank ("sha256") -> PCR index -> lowercase hex digest
+  std::map<std::string, std::map<uint32_t, std::string>> pcrs;
+};
+
+// Authenticity and freshness of one kind of evidence ("is this genuine, fresh, and is the
+// transfer key bound to it?"), separate from appraisal. Implementations are thread-safe.
+class EvidenceVerifier {
+ public:
+  virtual ~EvidenceVerifier() = default;
+  // Verifies `evidence` and that it carries `expected_binding` and certifies `transfer_key`.
+  // Every rejection names the failing check: INVALID_ARGUMENT for malformed input (check
+  // "parse"), UNAUTHENTICATED for evidence that is not authentic or not bound.
+  virtual absl::StatusOr<Claims> Verify(const v1::Evidence& evidence,
+                                        const v1::TransferKey& transfer_key,
+                                        absl::string_view expected_binding) = 0;
+};
+
+// The status for a failed named check: "<check>: <detail>".
+absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::string_view detail);
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_VERIFIERS_EVIDENCE_VERIFIER_H_

@@ -1,0 +1,61 @@
+#include "common/wrap/key_wrap.h"
+
+#include "common/crypto.h"
+#include "common/tpm/tpm_structures.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/software_tpm.h"
+
+namespace kb {
+namespace {
+
+class KeyWrapTest : public ::testing::TestWithParam<TransferKeyType> {};
+
+TEST_P(KeyWrapTest, WrapsToTransferKeyAndOnlyItUnwraps) {
+  auto tpm = SoftwareTpm::Create();
+  ASSERT_TRUE(tpm.ok());
+  auto pub_bytes = (*tpm)->CreateTransferKey(GetParam());
+  ASSERT_TRUE(pub_bytes.ok());
+  auto pub = ParseTpmtPublic(*pub_bytes, "pub");
+  ASSERT_TRUE(pub.ok());
+  auto key = RandomSecret(64);
+  auto wrapped = WrapToTpmTransferKey(*pub, *pub_bytes, *key);
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  EXPECT_EQ(wrapped->wrapped().find(std::string(key->view())), std::string::npos);
+
+  auto unwrapped = (*tpm)->Unwrap(*wrapped);
+  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
+  EXPECT_TRUE(ConstantTimeEquals(*unwrapped, *key));
+
+  // A different transfer key in the same TPM cannot unwrap it.
+  ASSERT_TRUE((*tpm)->CreateTransferKey(GetParam()).ok());
+  EXPECT_FALSE((*tpm)->Unwrap(*wrapped).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Schemes, KeyWrapTest,
+                         ::testing::Values(TransferKeyType::kEccP256, TransferKeyType::kRsa2048));
+
+TEST(KeyWrapTest, TamperedWrappedKeyFails) {
+  auto tpm = SoftwareTpm::Create();
+  auto pub_bytes = (*tpm)->CreateTransferKey(TransferKeyType::kEccP256);
+  auto pub = ParseTpmtPublic(*pub_bytes, "pub");
+  auto key = RandomSecret(32);
+  auto wrapped = WrapToTpmTransferKey(*pub, *pub_bytes, *key);
+  ASSERT_TRUE(wrapped.ok());
+  v1::WrappedKey tampered = *wrapped;
+  (*tampered.mutable_wrapped())[3] ^= 1;
+  EXPECT_EQ((*tpm)->Unwrap(tampered).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KeyWrapTest, RejectsNonP256EccAndOddRsaSizes) {
+  TPMT_PUBLIC pub = {};
+  pub.type = TPM2_ALG_RSA;
+  pub.parameters.rsaDetail.keyBits = 1024;
+  pub.unique.rsa.size = 128;
+  pub.unique.rsa.buffer[0] = 0xc0;
+  pub.unique.rsa.buffer[127] = 1;
+  auto key = RandomSecret(32);
+  EXPECT_FALSE(WrapToTpmTransferKey(pub, "x", *key).ok());
+}
+
+}  // namespace
+}  // namespace kb

@@ -1,0 +1,90 @@
+#ifndef KB_TESTS_UNIT_KEYBROKER_BROKER_FIXTURE_H_
+#define KB_TESTS_UNIT_KEYBROKER_BROKER_FIXTURE_H_
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "gtest/gtest.h"
+#include "keybroker/service/admin_service.h"
+#include "keybroker/service/release_service.h"
+#include "keybroker/store/sqlite_stores.h"
+#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/verifier_set.h"
+#include "tests/unit/keybroker/evidence_builder.h"
+
+namespace kb {
+
+// A complete broker core over an in-memory SQLite database, a fake clock and a software TPM.
+class BrokerFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = *OpenBrokerDatabase(":memory:");
+    keys_ = *SqliteKeyStore::Create(db_, *RandomSecret(32));
+    challenges_ = std::make_unique<SqliteChallengeStore>(db_);
+    aks_ = std::make_unique<SqliteAttestationKeyRegistry>(db_);
+    audit_ = std::make_unique<SqliteAuditLog>(db_);
+    verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
+    release_ = std::make_unique<ReleaseService>(
+        ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), &verifiers_, &clock_},
+        absl::Seconds(60));
+    admin_ = std::make_unique<AdminService>(
+        AdminService::Deps{keys_.get(), aks_.get(), audit_.get(), &clock_});
+    tpm_ = *SoftwareTpm::Create();
+    tpm_->SetPcr(7, std::string(32, '\x07'));
+  }
+
+  void RegisterAk(Tpm& tpm, const std::string& machine) {
+    v1::RegisterAttestationKeyRequest r;
+    r.set_machine(machine);
+    r.set_ak_public(*tpm.AttestationKeyPublic());
+    auto info = admin_->RegisterAttestationKey(r, "op");
+    ASSERT_TRUE(info.ok()) << info.status();
+  }
+
+  void CreateKey(const std::string& key_id) {
+    v1::CreateKeyRequest r;
+    r.set_key_id(key_id);
+    ASSERT_TRUE(admin_->CreateKey(r, "op").ok());
+  }
+
+  absl::Status SetPolicy(const std::string& key_id, const std::string& json) {
+    v1::SetPolicyRequest r;
+    r.set_key_id(key_id);
+    r.set_policy_json(json);
+    return admin_->SetPolicy(r, "op").status();
+  }
+
+  std::string Pcr7PolicyFor(const std::string& machine) {
+    return R"({"allow":[{"name":"r1","machines":[")" + machine +
+           R"("],"pcrs":[{"index":7,"allowed":[")" + HexEncode(std::string(32, '\x07')) +
+           R"("]}]}]})";
+  }
+
+  // Runs GetChallenge + ReleaseKey for `key_id` with `tpm`.
+  absl::StatusOr<v1::ReleaseKeyResponse> Release(Tpm& tpm, const std::string& key_id) {
+    v1::GetChallengeRequest cr;
+    cr.set_key_id(key_id);
+    auto challenge = release_->GetChallenge(cr);
+    if (!challenge.ok()) return challenge.status();
+    auto request = BuildRequest(tpm, challenge->challenge_id(), challenge->nonce(), key_id);
+    if (!request.ok()) return request.status();
+    return release_->ReleaseKey(*request, "127.0.0.1:1");
+  }
+
+  FakeClock clock_;
+  std::shared_ptr<SqliteDb> db_;
+  std::unique_ptr<SqliteKeyStore> keys_;
+  std::unique_ptr<SqliteChallengeStore> challenges_;
+  std::unique_ptr<SqliteAttestationKeyRegistry> aks_;
+  std::unique_ptr<SqliteAuditLog> audit_;
+  VerifierSet verifiers_;
+  std::unique_ptr<ReleaseService> release_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<SoftwareTpm> tpm_;
+};
+
+}  // namespace kb
+
+#endif  // KB_TESTS_UNIT_KEYBROKER_BROKER_FIXTURE_H_

@@ -1,0 +1,121 @@
+#include "keybroker/store/sqlite_stores.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/time/clock.h"
+#include "common/crypto.h"
+#include "gtest/gtest.h"
+
+namespace kb {
+namespace {
+
+class SqliteStoresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kb-store-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/broker.db";
+    db_ = *OpenBrokerDatabase(path_);
+    keys_ = *SqliteKeyStore::Create(db_, *RandomSecret(32));
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  KeyRecord Record(const std::string& id) {
+    KeyRecord r;
+    r.key_id = id;
+    r.size_bytes = 32;
+    r.latest_version = 1;
+    r.created_at = absl::Now();
+    return r;
+  }
+
+  std::string dir_, path_;
+  std::shared_ptr<SqliteDb> db_;
+  std::unique_ptr<SqliteKeyStore> keys_;
+};
+
+TEST_F(SqliteStoresTest, KeysAreStoredEncryptedAndRoundTrip) {
+  SecretBytes material = *RandomSecret(32);
+  ASSERT_TRUE(keys_->CreateKey(Record("disk"), material).ok());
+  EXPECT_EQ(keys_->CreateKey(Record("disk"), material).code(), absl::StatusCode::kAlreadyExists);
+  auto back = keys_->GetKeyMaterial("disk", 1);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(ConstantTimeEquals(*back, material));
+  EXPECT_EQ(keys_->GetKeyMaterial("disk", 2).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(keys_->GetKey("nope").status().code(), absl::StatusCode::kNotFound);
+
+  // The plaintext key is nowhere in the database file.
+  db_.reset();
+  keys_.reset();
+  std::string raw;
+  for (const char* suffix : {"", "-wal"}) {
+    FILE* f = fopen((path_ + suffix).c_str(), "rb");
+    if (!f) continue;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) raw.append(buf, n);
+    fclose(f);
+  }
+  EXPECT_GT(raw.size(), 0u);
+  EXPECT_EQ(raw.find(std::string(material.view())), std::string::npos);
+}
+
+TEST_F(SqliteStoresTest, WrongKekIsDataLoss) {
+  ASSERT_TRUE(keys_->CreateKey(Record("disk"), *RandomSecret(32)).ok());
+  auto other = *SqliteKeyStore::Create(db_, *RandomSecret(32));
+  EXPECT_EQ(other->GetKeyMaterial("disk", 1).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(SqliteStoresTest, PoliciesAreVersioned) {
+  ASSERT_TRUE(keys_->CreateKey(Record("disk"), *RandomSecret(32)).ok());
+  EXPECT_EQ(keys_->GetKey("disk")->policy_version, 0u);
+  EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":1}"), 1u);
+  EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":2}"), 2u);
+  auto key = keys_->GetKey("disk");
+  EXPECT_EQ(key->policy_version, 2u);
+  EXPECT_EQ(key->policy_json, "{\"a\":2}");
+  EXPECT_EQ(keys_->SetPolicy("nope", "{}").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(keys_->SetDisabled("disk", true).ok());
+  EXPECT_TRUE(keys_->GetKey("disk")->disabled);
+  EXPECT_EQ(keys_->SetDisabled("nope", true).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoresTest, ChallengesAreSingleUse) {
+  SqliteChallengeStore challenges(db_);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(challenges.Put({"c1", "disk", std::string(32, 'n'), now + absl::Seconds(60)}, now)
+                  .ok());
+  auto c = challenges.Consume("c1");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->key_id, "disk");
+  EXPECT_EQ(c->nonce, std::string(32, 'n'));
+  EXPECT_EQ(challenges.Consume("c1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(challenges.Consume("unknown").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoresTest, RegistryAndAudit) {
+  SqliteAttestationKeyRegistry aks(db_);
+  ASSERT_TRUE(aks.Register({"name1", "web-1", "pub", absl::Now()}).ok());
+  EXPECT_EQ(aks.Register({"name1", "web-2", "pub", absl::Now()}).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(aks.Lookup("name1")->machine, "web-1");
+  EXPECT_EQ(aks.Lookup("name2").status().code(), absl::StatusCode::kNotFound);
+
+  SqliteAuditLog audit(db_);
+  ASSERT_TRUE(audit.Append({0, absl::Now(), "op", "create_key", "disk", 1, "allow", "ok"}).ok());
+  ASSERT_TRUE(audit.Append({0, absl::Now(), "m", "release", "disk", 1, "deny", "bad"}).ok());
+  auto list = audit.List(10);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].action, "release");
+  EXPECT_EQ((*list)[1].action, "create_key");
+}
+
+TEST(SqliteDbTest, UnopenablePathIsUnavailable) {
+  auto db = OpenBrokerDatabase("/nonexistent-dir/x.db");
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace kb
