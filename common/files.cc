@@ -20,14 +20,18 @@ absl::Status ErrnoStatus(absl::string_view what, const std::string& path, int er
   return absl::InternalError(msg);
 }
 
-// Reads everything from `fd` into `out` (which must support resize/data).
+// Reads everything from `fd` until EOF into `out` (std::string or SecretBytes); works for
+// regular files and pipes.
 template <typename Buffer>
 absl::Status ReadAll(int fd, const std::string& path, Buffer& out) {
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
-  out.resize(static_cast<size_t>(st.st_size));
+  size_t capacity = static_cast<size_t>(st.st_size) + 1;
+  if (capacity < 4096) capacity = 4096;
+  out.resize(capacity);
   size_t done = 0;
-  while (done < out.size()) {
+  while (true) {
+    if (done == out.size()) out.resize(out.size() * 2);
     ssize_t n = read(fd, reinterpret_cast<char*>(out.data()) + done, out.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("cannot read", path, errno);
@@ -60,6 +64,15 @@ absl::StatusOr<SecretBytes> ReadPrivateSecretFile(const std::string& path) {
         absl::StrCat(path, " is accessible to group or others (mode ",
                      absl::Dec(st.st_mode & 0777), "); run: chmod 600 ", path));
   }
+  SecretBytes out;
+  if (auto s = ReadAll(fd, path, out); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<SecretBytes> ReadSecretFile(const std::string& path) {
+  int fd = path == "-" ? dup(0) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", path, errno);
+  absl::Cleanup closer = [fd] { close(fd); };
   SecretBytes out;
   if (auto s = ReadAll(fd, path, out); !s.ok()) return s;
   return out;

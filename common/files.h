@@ -16,6 +16,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // group or to others (mode & 077), so a leaked permission stops the service instead of the key.
 absl::StatusOr<SecretBytes> ReadPrivateSecretFile(const std::string& path);
 
+// Reads a secret file (e.g. a passphrase key file) into SecretBytes, byte for byte.
+absl::StatusOr<SecretBytes> ReadSecretFile(const std::string& path);
+
 // Writes `data` to `path` atomically (temp file + rename) with mode `mode`.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode = 0600);
 

@@ -1,0 +1,73 @@
+#include "keybroker/config/broker_config.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+
+namespace kb {
+namespace {
+
+absl::Status ValidateListen(absl::string_view field, const std::string& value) {
+  const size_t colon = value.rfind(':');
+  uint32_t port = 0;
+  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(value.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": '", value, "' is not host:port (e.g. 0.0.0.0:8443)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ResolvePath(absl::string_view field, std::string* path, const std::string& base) {
+  if (path->empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if ((*path)[0] != '/' && !base.empty()) *path = absl::StrCat(base, "/", *path);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
+                                                      const std::string& base_dir) {
+  RETURN_IF_ERROR(ValidateListen("release_listen", c.release_listen()));
+  RETURN_IF_ERROR(ValidateListen("admin_listen", c.admin_listen()));
+  if (c.release_listen() == c.admin_listen() && !absl::EndsWith(c.release_listen(), ":0")) {
+    return absl::InvalidArgumentError("admin_listen must differ from release_listen");
+  }
+  RETURN_IF_ERROR(ResolvePath("tls_cert_file", c.mutable_tls_cert_file(), base_dir));
+  RETURN_IF_ERROR(ResolvePath("tls_key_file", c.mutable_tls_key_file(), base_dir));
+  RETURN_IF_ERROR(ResolvePath("operator_ca_file", c.mutable_operator_ca_file(), base_dir));
+  RETURN_IF_ERROR(ResolvePath("database_path", c.mutable_database_path(), base_dir));
+  RETURN_IF_ERROR(ResolvePath("kek_file", c.mutable_kek_file(), base_dir));
+  if (c.challenge_ttl_seconds() == 0) c.set_challenge_ttl_seconds(60);
+  if (c.challenge_ttl_seconds() > 3600) {
+    return absl::InvalidArgumentError("challenge_ttl_seconds: must be at most 3600");
+  }
+  return c;
+}
+
+absl::StatusOr<v1::BrokerConfig> LoadBrokerConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  v1::BrokerConfig config;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(text, &config, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", std::string(status.message())));
+  }
+  const size_t slash = path.rfind('/');
+  const std::string base = slash == std::string::npos ? "." : path.substr(0, slash);
+  auto validated = ValidateBrokerConfig(std::move(config), base);
+  if (!validated.ok()) {
+    return absl::Status(validated.status().code(),
+                        absl::StrCat(path, ": ", validated.status().message()));
+  }
+  return validated;
+}
+
+}  // namespace kb

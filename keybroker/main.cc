@@ -1,0 +1,111 @@
+// keybrokerd: the composition root of the broker.
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/hardening.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "keybroker/config/broker_config.h"
+#include "keybroker/server/broker_server.h"
+#include "keybroker/store/sqlite_stores.h"
+#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/verifier_set.h"
+
+namespace kb {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: keybrokerd --config FILE [--check-config]\n"
+    "  Serves attested key release (KeyRelease) and administration (KeyAdmin, mutual TLS).\n"
+    "  --check-config  validate the config, KEK and database, then exit\n";
+
+absl::StatusOr<SecretBytes> LoadKek(const std::string& path) {
+  ASSIGN_OR_RETURN(SecretBytes kek, ReadPrivateSecretFile(path));
+  if (kek.size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kek_file ", path, ": must hold exactly 32 bytes, has ", kek.size()));
+  }
+  return kek;
+}
+
+// Blocks SIGINT/SIGTERM in every thread and shuts the server down when one arrives.
+void ShutdownOnSignal(BrokerServer& server) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  LogInfo("signal %d: shutting down", sig);
+  server.Shutdown();
+}
+
+absl::Status Run(const std::string& config_path, bool check_only) {
+  ASSIGN_OR_RETURN(v1::BrokerConfig config, LoadBrokerConfig(config_path));
+  ASSIGN_OR_RETURN(SecretBytes kek, LoadKek(config.kek_file()));
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys, SqliteKeyStore::Create(db, std::move(kek)));
+  if (check_only) {
+    std::printf("config OK: %s\n", config_path.c_str());
+    return absl::OkStatus();
+  }
+  SqliteChallengeStore challenges(db);
+  SqliteAttestationKeyRegistry aks(db);
+  SqliteAuditLog audit(db);
+  RealClock clock;
+  VerifierSet verifiers;
+  verifiers.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(&aks));
+  ReleaseService release({keys.get(), &challenges, &audit, &verifiers, &clock},
+                         absl::Seconds(config.challenge_ttl_seconds()));
+  AdminService admin({keys.get(), &aks, &audit, &clock});
+  ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin));
+  LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
+          config.release_listen(), server->release_port(), config.admin_listen(),
+          server->admin_port());
+  std::thread signals([&server] { ShutdownOnSignal(*server); });
+  server->Wait();
+  signals.join();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace kb
+
+int main(int argc, char** argv) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::string config;
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config = argv[++i];
+    } else if (arg == "--check-config") {
+      check = true;
+    } else {
+      std::fputs(kb::kUsage, stderr);
+      return 2;
+    }
+  }
+  if (config.empty()) {
+    std::fputs(kb::kUsage, stderr);
+    return 2;
+  }
+  if (absl::Status s = kb::DisableCoreDumps(); !s.ok()) {
+    kb::LogError("%s", s.message());
+    return 1;
+  }
+  absl::Status s = kb::Run(config, check);
+  if (!s.ok()) {
+    kb::LogError("keybrokerd: %s", s.message());
+    return 1;
+  }
+  return 0;
+}

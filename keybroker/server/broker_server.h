@@ -1,0 +1,45 @@
+#ifndef KB_KEYBROKER_SERVER_BROKER_SERVER_H_
+#define KB_KEYBROKER_SERVER_BROKER_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "kb/v1/config.pb.h"
+#include "keybroker/server/grpc_services.h"
+
+namespace kb {
+
+// The two gRPC listeners of keybrokerd: KeyRelease over server-authenticated TLS, KeyAdmin over
+// mutual TLS (client certificates must chain to the operator CA). Both serve the standard health
+// service and server reflection.
+class BrokerServer {
+ public:
+  // Binds both listeners. UNAVAILABLE if a port cannot be bound; NOT_FOUND/INVALID_ARGUMENT if a
+  // TLS file is missing or not PEM.
+  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(const v1::BrokerConfig& config,
+                                                             ReleaseService* release,
+                                                             AdminService* admin);
+  ~BrokerServer();
+  int release_port() const { return release_port_; }
+  int admin_port() const { return admin_port_; }
+  // Blocks until Shutdown() is called from another thread.
+  void Wait();
+  void Shutdown();
+
+ private:
+  BrokerServer(ReleaseService* release, AdminService* admin)
+      : release_grpc_(release), admin_grpc_(admin) {}
+  KeyReleaseGrpc release_grpc_;
+  KeyAdminGrpc admin_grpc_;
+  std::unique_ptr<grpc::Server> release_server_;
+  std::unique_ptr<grpc::Server> admin_server_;
+  int release_port_ = 0;
+  int admin_port_ = 0;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_SERVER_BROKER_SERVER_H_

@@ -1,0 +1,58 @@
+#include "keybroker/server/grpc_services.h"
+
+#include <grpc/grpc_security_constants.h>
+
+#include "common/grpc_status.h"
+
+namespace kb {
+namespace {
+
+template <typename T>
+grpc::Status Respond(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+std::string Operator(const grpc::ServerContext* ctx) {
+  auto auth = ctx->auth_context();
+  if (auth) {
+    for (const char* prop : {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_CN_PROPERTY_NAME}) {
+      auto values = auth->FindPropertyValues(prop);
+      if (!values.empty()) return std::string(values.front().data(), values.front().size());
+    }
+  }
+  return "unauthenticated:" + ctx->peer();
+}
+
+}  // namespace
+
+grpc::Status KeyReleaseGrpc::GetChallenge(grpc::ServerContext*,
+                                          const v1::GetChallengeRequest* request,
+                                          v1::GetChallengeResponse* response) {
+  return Respond(core_->GetChallenge(*request), response);
+}
+
+grpc::Status KeyReleaseGrpc::ReleaseKey(grpc::ServerContext* ctx,
+                                        const v1::ReleaseKeyRequest* request,
+                                        v1::ReleaseKeyResponse* response) {
+  return Respond(core_->ReleaseKey(*request, ctx->peer()), response);
+}
+
+#define KB_ADMIN_IMPL(Name, Req, Resp)                                                     \
+  grpc::Status KeyAdminGrpc::Name(grpc::ServerContext* ctx, const v1::Req* request,        \
+                                  v1::Resp* response) {                                    \
+    return Respond(core_->Name(*request, Operator(ctx)), response);                        \
+  }
+KB_ADMIN_IMPL(CreateKey, CreateKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(ListKeys, ListKeysRequest, ListKeysResponse)
+KB_ADMIN_IMPL(GetKey, GetKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(SetPolicy, SetPolicyRequest, SetPolicyResponse)
+KB_ADMIN_IMPL(GetPolicy, GetPolicyRequest, GetPolicyResponse)
+KB_ADMIN_IMPL(RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
+KB_ADMIN_IMPL(ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse)
+KB_ADMIN_IMPL(DisableKey, DisableKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
+#undef KB_ADMIN_IMPL
+
+}  // namespace kb

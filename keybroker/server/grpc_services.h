@@ -1,0 +1,49 @@
+#ifndef KB_KEYBROKER_SERVER_GRPC_SERVICES_H_
+#define KB_KEYBROKER_SERVER_GRPC_SERVICES_H_
+
+#include "kb/v1/admin.grpc.pb.h"
+#include "kb/v1/release.grpc.pb.h"
+#include "keybroker/service/admin_service.h"
+#include "keybroker/service/release_service.h"
+
+namespace kb {
+
+// Thin gRPC adapters: unpack the call, run the plain C++ service, convert the status once.
+
+class KeyReleaseGrpc final : public v1::KeyRelease::Service {
+ public:
+  explicit KeyReleaseGrpc(ReleaseService* core) : core_(core) {}
+  grpc::Status GetChallenge(grpc::ServerContext* ctx, const v1::GetChallengeRequest* request,
+                            v1::GetChallengeResponse* response) override;
+  grpc::Status ReleaseKey(grpc::ServerContext* ctx, const v1::ReleaseKeyRequest* request,
+                          v1::ReleaseKeyResponse* response) override;
+
+ private:
+  ReleaseService* core_;
+};
+
+// The actor of an admin call is the verified client certificate's subject.
+class KeyAdminGrpc final : public v1::KeyAdmin::Service {
+ public:
+  explicit KeyAdminGrpc(AdminService* core) : core_(core) {}
+#define KB_ADMIN_RPC(Name, Req, Resp)                                                  \
+  grpc::Status Name(grpc::ServerContext* ctx, const v1::Req* request, v1::Resp* response) \
+      override;
+  KB_ADMIN_RPC(CreateKey, CreateKeyRequest, KeyMetadata)
+  KB_ADMIN_RPC(ListKeys, ListKeysRequest, ListKeysResponse)
+  KB_ADMIN_RPC(GetKey, GetKeyRequest, KeyMetadata)
+  KB_ADMIN_RPC(SetPolicy, SetPolicyRequest, SetPolicyResponse)
+  KB_ADMIN_RPC(GetPolicy, GetPolicyRequest, GetPolicyResponse)
+  KB_ADMIN_RPC(RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
+  KB_ADMIN_RPC(ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse)
+  KB_ADMIN_RPC(DisableKey, DisableKeyRequest, KeyMetadata)
+  KB_ADMIN_RPC(ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
+#undef KB_ADMIN_RPC
+
+ private:
+  AdminService* core_;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_SERVER_GRPC_SERVICES_H_

@@ -1,0 +1,170 @@
+#include "tests/integration/broker_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/files.h"
+
+namespace kb {
+namespace {
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+std::string Slurp(const std::string& path) {
+  auto s = ReadFile(path);
+  return s.ok() ? *s : "";
+}
+
+}  // namespace
+
+std::string BinaryPath(const std::string& name) {
+  const std::string bin = Env("KB_BINARY_DIR", ".");
+  if (name == "keybrokerd" || name == "keybrokerctl") return bin + "/keybroker/" + name;
+  return bin + "/unlocker/" + name;
+}
+
+std::string SourcePath(const std::string& relative) {
+  return Env("KB_SOURCE_DIR", ".") + "/" + relative;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data) {
+  char tmpl[] = "/tmp/kb-cmd-XXXXXX";
+  int out_fd = mkstemp(tmpl);
+  int in_pipe[2];
+  if (out_fd < 0 || pipe(in_pipe) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_fd, 1);
+    dup2(out_fd, 2);
+    close(in_pipe[1]);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  if (!stdin_data.empty()) (void)!write(in_pipe[1], stdin_data.data(), stdin_data.size());
+  close(in_pipe[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out_fd);
+  CommandResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                  Slurp(tmpl)};
+  unlink(tmpl);
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(Options options) {
+  char tmpl[] = "/tmp/kb-broker-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
+  std::unique_ptr<BrokerProcess> b(new BrokerProcess(tmpl));
+  CommandResult pki = RunCommand({"/bin/sh", SourcePath("tests/integration/make_pki.sh"), b->dir_});
+  if (pki.exit_code != 0) return absl::InternalError("make_pki.sh failed: " + pki.output);
+  auto kek = RandomBytes(32);
+  if (!kek.ok()) return kek.status();
+  if (auto s = WriteFileAtomic(b->Path("kek"), *kek, 0600); !s.ok()) return s;
+  b->options_ = options;
+  if (auto s = b->Launch(); !s.ok()) return s;
+  return b;
+}
+
+absl::Status BrokerProcess::Launch() {
+  const std::string log = Path("keybrokerd.log");
+  const std::string config = Path("config.json");
+  // Ports are 0 (kernel-chosen) at first and kept across Resume() so endpoints stay valid.
+  const std::string text = absl::StrCat(
+      R"({"release_listen":"127.0.0.1:)", release_port_, R"(","admin_listen":"127.0.0.1:)",
+      admin_port_, R"(","tls_cert_file":"server.pem","tls_key_file":"server.key",)",
+      R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db","kek_file":"kek",)",
+      R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, "}");
+  if (auto s = WriteFileAtomic(config, text, 0600); !s.ok()) return s;
+  unlink(log.c_str());
+  pid_ = fork();
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    const std::string bin = BinaryPath("keybrokerd");
+    execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), nullptr);
+    _exit(127);
+  }
+  const std::regex ready("port (\\d+)\\), admin on .* \\(port (\\d+)");
+  for (int i = 0; i < 200; ++i) {
+    std::smatch m;
+    std::string text = Slurp(log);
+    if (std::regex_search(text, m, ready)) {
+      release_port_ = std::stoi(m[1]);
+      admin_port_ = std::stoi(m[2]);
+      return absl::OkStatus();
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::UnavailableError("keybrokerd exited: " + text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return absl::DeadlineExceededError("keybrokerd did not start: " + Slurp(log));
+}
+
+void BrokerProcess::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 200 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+absl::Status BrokerProcess::Resume() { return Launch(); }
+
+BrokerProcess::~BrokerProcess() {
+  Stop();
+  std::system(("rm -rf " + dir_).c_str());
+}
+
+std::string BrokerProcess::release_endpoint() const {
+  return absl::StrCat("127.0.0.1:", release_port_);
+}
+std::string BrokerProcess::admin_endpoint() const { return absl::StrCat("127.0.0.1:", admin_port_); }
+
+std::unique_ptr<v1::KeyAdmin::Stub> BrokerProcess::AdminStub(const std::string& name) const {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = Slurp(Path("ca.pem"));
+  options.pem_cert_chain = Slurp(Path(name + ".pem"));
+  options.pem_private_key = Slurp(Path(name + ".key"));
+  return v1::KeyAdmin::NewStub(
+      grpc::CreateChannel(admin_endpoint(), grpc::SslCredentials(options)));
+}
+
+std::unique_ptr<v1::KeyRelease::Stub> BrokerProcess::ReleaseStub() const {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = Slurp(Path("ca.pem"));
+  return v1::KeyRelease::NewStub(
+      grpc::CreateChannel(release_endpoint(), grpc::SslCredentials(options)));
+}
+
+}  // namespace kb

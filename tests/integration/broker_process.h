@@ -1,0 +1,66 @@
+#ifndef KB_TESTS_INTEGRATION_BROKER_PROCESS_H_
+#define KB_TESTS_INTEGRATION_BROKER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kb/v1/admin.grpc.pb.h"
+#include "kb/v1/release.grpc.pb.h"
+
+namespace kb {
+
+// A real keybrokerd process on 127.0.0.1 (ports chosen by the kernel), with a fresh test PKI
+// (tests/integration/make_pki.sh), KEK, config and database in a temporary directory. The
+// destructor stops it and removes the directory. Not thread-safe.
+class BrokerProcess {
+ public:
+  struct Options {
+    int challenge_ttl_seconds = 60;
+  };
+  static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(Options options);
+  static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start() { return Start(Options()); }
+  ~BrokerProcess();
+
+  std::string release_endpoint() const;  // "127.0.0.1:<port>"
+  std::string admin_endpoint() const;
+  const std::string& dir() const { return dir_; }  // PKI files: ca.pem, operator.pem, ...
+  std::string Path(const std::string& file) const { return dir_ + "/" + file; }
+
+  // Admin stub authenticated with the client cert `<name>.pem/.key` from the PKI.
+  std::unique_ptr<v1::KeyAdmin::Stub> AdminStub(const std::string& name = "operator") const;
+  std::unique_ptr<v1::KeyRelease::Stub> ReleaseStub() const;
+
+  // Stops keybrokerd (SIGTERM); Resume() starts it again on the same database and ports.
+  void Stop();
+  absl::Status Resume();
+
+ private:
+  explicit BrokerProcess(std::string dir) : dir_(std::move(dir)) {}
+  absl::Status Launch();
+
+  std::string dir_;
+  Options options_;
+  pid_t pid_ = -1;
+  int release_port_ = 0;
+  int admin_port_ = 0;
+};
+
+// Runs a command, returning its exit code and combined stdout+stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data = "");
+
+// Path of a built binary ("keybrokerd", "kbunlock", "keybrokerctl") from KB_BINARY_DIR.
+std::string BinaryPath(const std::string& name);
+// A file in the source tree from KB_SOURCE_DIR.
+std::string SourcePath(const std::string& relative);
+
+}  // namespace kb
+
+#endif  // KB_TESTS_INTEGRATION_BROKER_PROCESS_H_

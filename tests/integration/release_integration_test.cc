@@ -1,0 +1,273 @@
+// The real thing end to end on one host: keybrokerd over TLS on 127.0.0.1, swtpm as the
+// guest's TPM, kbunlock as a subprocess, LUKS2 image files.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/binding.h"
+#include "common/crypto.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/broker_process.h"
+#include "tests/integration/swtpm_fixture.h"
+#include "unlocker/tpm/esys_tpm.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kZeroPcr(64, '0');
+
+// Extends SHA-256 PCR `index` of the TPM at `tcti` (a guest whose boot measured other code).
+void ExtendPcr(const std::string& tcti, uint32_t index) {
+  TSS2_TCTI_CONTEXT* t = nullptr;
+  ASSERT_EQ(Tss2_TctiLdr_Initialize(tcti.c_str(), &t), TSS2_RC_SUCCESS);
+  ESYS_CONTEXT* esys = nullptr;
+  ASSERT_EQ(Esys_Initialize(&esys, t, nullptr), TSS2_RC_SUCCESS);
+  TPML_DIGEST_VALUES values = {};
+  values.count = 1;
+  values.digests[0].hashAlg = TPM2_ALG_SHA256;
+  memset(values.digests[0].digest.sha256, 0x42, 32);
+  EXPECT_EQ(Esys_PCR_Extend(esys, ESYS_TR_PCR0 + index, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                            ESYS_TR_NONE, &values),
+            TSS2_RC_SUCCESS);
+  Esys_Finalize(&esys);
+  Tss2_TctiLdr_Finalize(&t);
+}
+
+class ReleaseIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto broker = BrokerProcess::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = broker->release();
+  }
+  static void TearDownTestSuite() {
+    delete broker_;
+    broker_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(broker_, nullptr);
+    auto swtpm = SwtpmFixture::Start();
+    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    swtpm_ = std::move(*swtpm);
+    key_id_ = absl::StrCat("disk-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
+                           ++counter_);
+    machine_ = absl::StrCat("vm-", key_id_);
+    image_ = absl::StrCat(swtpm_->state_dir(), "/disk.img");
+    pass_ = absl::StrCat(swtpm_->state_dir(), "/pass");
+    ASSERT_TRUE(WriteFileAtomic(pass_, "correct horse battery staple").ok());
+    ASSERT_EQ(RunCommand({"/usr/bin/truncate", "-s", "32M", image_}).exit_code, 0);
+    CommandResult fmt = RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2",
+                                    "--batch-mode", "--pbkdf", "pbkdf2",
+                                    "--pbkdf-force-iterations", "1000", image_, pass_});
+    ASSERT_EQ(fmt.exit_code, 0) << fmt.output;
+    RegisterAk(swtpm_->tcti(), machine_);
+    Admin([&](auto& stub, auto& ctx) {
+      v1::CreateKeyRequest r;
+      r.set_key_id(key_id_);
+      v1::KeyMetadata m;
+      return stub.CreateKey(&ctx, r, &m);
+    });
+    SetPolicy({machine_});
+  }
+
+  template <typename Fn>
+  void Admin(Fn fn) {
+    auto stub = broker_->AdminStub();
+    grpc::ClientContext ctx;
+    grpc::Status s = fn(*stub, ctx);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  void RegisterAk(const std::string& tcti, const std::string& machine) {
+    const std::string ak = absl::StrCat(swtpm_->state_dir(), "/ak-", machine, ".pub");
+    CommandResult r = Kbunlock({"attestation-key", "--out", ak, "--tcti", tcti});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    Admin([&](auto& stub, auto& ctx) {
+      v1::RegisterAttestationKeyRequest req;
+      req.set_machine(machine);
+      req.set_ak_public(*ReadFile(ak));
+      v1::AttestationKeyInfo info;
+      return stub.RegisterAttestationKey(&ctx, req, &info);
+    });
+  }
+
+  void SetPolicy(const std::vector<std::string>& machines) {
+    std::string list;
+    for (const auto& m : machines) list += absl::StrCat(list.empty() ? "" : ",", "\"", m, "\"");
+    Admin([&](auto& stub, auto& ctx) {
+      v1::SetPolicyRequest r;
+      r.set_key_id(key_id_);
+      r.set_policy_json(absl::StrCat(R"({"allow":[{"name":"boot-chain","machines":[)", list,
+                                     R"(],"pcrs":[{"index":7,"allowed":[")", kZeroPcr,
+                                     R"("]}]}]})"));
+      v1::SetPolicyResponse resp;
+      return stub.SetPolicy(&ctx, r, &resp);
+    });
+  }
+
+  CommandResult Kbunlock(std::vector<std::string> args) {
+    args.insert(args.begin(), BinaryPath("kbunlock"));
+    return RunCommand(args);
+  }
+
+  CommandResult Enroll(const std::string& tcti) {
+    return Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(),
+                     "--ca", broker_->Path("ca.pem"), "--key-id", key_id_, "--passphrase-file",
+                     pass_, "--tcti", tcti});
+  }
+
+  CommandResult UnlockTest(const std::string& tcti, const std::string& ca = "ca.pem") {
+    return Kbunlock({"unlock", "--device", image_, "--test", "--ca", broker_->Path(ca),
+                     "--tcti", tcti, "--timeout", "3"});
+  }
+
+  std::string LuksDump() { return RunCommand({"/sbin/cryptsetup", "luksDump", image_}).output; }
+
+  static BrokerProcess* broker_;
+  static int counter_;
+  std::unique_ptr<SwtpmFixture> swtpm_;
+  std::string key_id_, machine_, image_, pass_;
+};
+
+BrokerProcess* ReleaseIntegrationTest::broker_ = nullptr;
+int ReleaseIntegrationTest::counter_ = 0;
+
+TEST_F(ReleaseIntegrationTest, EnrollThenUnlock) {
+  CommandResult enroll = Enroll(swtpm_->tcti());
+  ASSERT_EQ(enroll.exit_code, 0) << enroll.output;
+  EXPECT_THAT(enroll.output, HasSubstr("enrolled"));
+  EXPECT_THAT(LuksDump(), HasSubstr("keybroker"));
+  CommandResult status = Kbunlock({"status", "--device", image_});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.output, HasSubstr(absl::StrCat("key '", key_id_, "' version 1")));
+  CommandResult unlock = UnlockTest(swtpm_->tcti());
+  EXPECT_EQ(unlock.exit_code, 0) << unlock.output;
+  EXPECT_THAT(unlock.output, HasSubstr("opens keyslot"));
+}
+
+TEST_F(ReleaseIntegrationTest, SecondMachineWithOtherPcrsIsDenied) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  auto other = SwtpmFixture::Start();
+  ASSERT_TRUE(other.ok());
+  RegisterAk((*other)->tcti(), machine_ + "-b");
+  SetPolicy({machine_, machine_ + "-b"});
+  ExtendPcr((*other)->tcti(), 7);
+  CommandResult r = UnlockTest((*other)->tcti());
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("kbunlock: denied by broker: "));
+  EXPECT_THAT(r.output, HasSubstr("pcr sha256:7"));
+  // The first machine still unlocks.
+  EXPECT_EQ(UnlockTest(swtpm_->tcti()).exit_code, 0);
+}
+
+TEST_F(ReleaseIntegrationTest, UnregisteredMachineIsDenied) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  auto stranger = SwtpmFixture::Start();
+  ASSERT_TRUE(stranger.ok());
+  CommandResult r = UnlockTest((*stranger)->tcti());
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("ak_trusted"));
+}
+
+TEST_F(ReleaseIntegrationTest, DisabledKeyIsDenied) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  Admin([&](auto& stub, auto& ctx) {
+    v1::DisableKeyRequest r;
+    r.set_key_id(key_id_);
+    v1::KeyMetadata m;
+    return stub.DisableKey(&ctx, r, &m);
+  });
+  CommandResult r = UnlockTest(swtpm_->tcti());
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("disabled"));
+}
+
+TEST_F(ReleaseIntegrationTest, FailedEnrolLeavesTheHeaderUnchanged) {
+  const std::string before = LuksDump();
+  ASSERT_TRUE(WriteFileAtomic(pass_, "wrong passphrase").ok());
+  CommandResult wrong = Enroll(swtpm_->tcti());
+  EXPECT_EQ(wrong.exit_code, 8) << wrong.output;
+  EXPECT_EQ(LuksDump(), before);
+
+  ASSERT_TRUE(WriteFileAtomic(pass_, "correct horse battery staple").ok());
+  SetPolicy({"some-other-machine"});
+  CommandResult denied = Enroll(swtpm_->tcti());
+  EXPECT_EQ(denied.exit_code, 4) << denied.output;
+  EXPECT_EQ(LuksDump(), before);
+}
+
+TEST_F(ReleaseIntegrationTest, WrongBrokerCaFailsClosed) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  CommandResult r = UnlockTest(swtpm_->tcti(), "other-ca.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("not the CA this volume was enrolled with"));
+}
+
+TEST_F(ReleaseIntegrationTest, VolumeAndTpmErrorsHaveDistinctExitCodes) {
+  CommandResult no_token = UnlockTest(swtpm_->tcti());
+  EXPECT_EQ(no_token.exit_code, 6) << no_token.output;
+
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  swtpm_->Stop();
+  CommandResult no_tpm = UnlockTest(swtpm_->tcti());
+  EXPECT_EQ(no_tpm.exit_code, 5) << no_tpm.output;
+
+  const std::string zeros = absl::StrCat(swtpm_->state_dir(), "/zeros.img");
+  ASSERT_EQ(RunCommand({"/usr/bin/truncate", "-s", "8M", zeros}).exit_code, 0);
+  CommandResult not_luks = Kbunlock({"status", "--device", zeros});
+  EXPECT_EQ(not_luks.exit_code, 7) << not_luks.output;
+  CommandResult missing = Kbunlock({"status", "--device", "/nonexistent.img"});
+  EXPECT_EQ(missing.exit_code, 7) << missing.output;
+  CommandResult usage = Kbunlock({"unlock", "--bogus"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+TEST_F(ReleaseIntegrationTest, BrokerDownIsUnreachable) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  broker_->Stop();
+  CommandResult r = UnlockTest(swtpm_->tcti());
+  ASSERT_TRUE(broker_->Resume().ok());
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("unreachable"));
+  EXPECT_EQ(UnlockTest(swtpm_->tcti()).exit_code, 0);
+}
+
+TEST_F(ReleaseIntegrationTest, AdminRequiresAnOperatorCertificate) {
+  v1::ListKeysRequest req;
+  v1::ListKeysResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status s = broker_->AdminStub("rogue")->ListKeys(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  }
+  {
+    // The server certificate is not an operator certificate either.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status s = broker_->AdminStub("server")->ListKeys(&ctx, req, &resp);
+    EXPECT_FALSE(s.ok());
+  }
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(broker_->AdminStub()->ListKeys(&ctx, req, &resp).ok());
+  // The guest-facing listener does not serve the admin API.
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = *ReadFile(broker_->Path("ca.pem"));
+  auto on_release_port = v1::KeyAdmin::NewStub(
+      grpc::CreateChannel(broker_->release_endpoint(), grpc::SslCredentials(options)));
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(on_release_port->ListKeys(&ctx2, req, &resp).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace kb

@@ -1,0 +1,180 @@
+#include "tests/integration/swtpm_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace kb {
+namespace {
+
+constexpr int kLaunchAttempts = 8;
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kStopTimeout = std::chrono::seconds(5);
+
+// True if a TCP socket can bind 127.0.0.1:port (nothing listens there now).
+bool PortFree(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+bool Accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+int RandomPortPair() {
+  static std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> dist(20000, 32766);
+  for (int i = 0; i < 100; ++i) {
+    int p = dist(rng);
+    if (PortFree(p) && PortFree(p + 1)) return p;
+  }
+  return 0;
+}
+
+// Waits up to `timeout` for `pid` to exit; true if it was reaped.
+bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// Starts swtpm serving on 127.0.0.1:port (control channel on port + 1), its output appended to
+// `log`. Returns the child's pid, or -1.
+pid_t SpawnSwtpm(const std::string& state_dir, int port, const std::string& log) {
+  std::vector<std::string> args = {"swtpm",
+                                   "socket",
+                                   "--tpm2",
+                                   "--tpmstate",
+                                   absl::StrCat("dir=", state_dir),
+                                   "--server",
+                                   absl::StrCat("type=tcp,port=", port, ",bindaddr=127.0.0.1"),
+                                   "--ctrl",
+                                   absl::StrCat("type=tcp,port=", port + 1, ",bindaddr=127.0.0.1"),
+                                   "--flags",
+                                   "not-need-init,startup-clear"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  // Child: async-signal-safe calls only. Dies with the test process.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+  }
+  execvp("swtpm", argv.data());
+  _exit(127);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SwtpmFixture>> SwtpmFixture::Start() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/kb-swtpm-XXXXXX");
+  if (mkdtemp(templ.data()) == nullptr) {
+    return absl::UnavailableError(absl::StrCat("mkdtemp ", templ, " failed"));
+  }
+  std::unique_ptr<SwtpmFixture> f(new SwtpmFixture(templ));
+  absl::Status s = f->Launch();
+  if (!s.ok()) return s;
+  return f;
+}
+
+SwtpmFixture::~SwtpmFixture() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(state_dir_, ec);
+}
+
+std::string SwtpmFixture::tcti() const { return absl::StrCat("swtpm:host=127.0.0.1,port=", port_); }
+
+void SwtpmFixture::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  if (!WaitExit(pid_, kStopTimeout)) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+}
+
+absl::Status SwtpmFixture::Restart() {
+  Stop();
+  return Launch();
+}
+
+absl::Status SwtpmFixture::Launch() {
+  absl::Status last = absl::UnavailableError("no free port pair below 32768");
+  for (int i = 0; i < kLaunchAttempts; ++i) {
+    const int port = RandomPortPair();
+    if (port == 0) continue;
+    last = LaunchOnPort(port);
+    if (last.ok()) return last;
+  }
+  return last;
+}
+
+absl::Status SwtpmFixture::LaunchOnPort(int port) {
+  const std::string log = state_dir_ + "/swtpm.log";
+  const pid_t pid = SpawnSwtpm(state_dir_, port, log);
+  if (pid < 0) return absl::UnavailableError("fork failed");
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int wstatus = 0;
+    if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+      return absl::UnavailableError(
+          absl::StrCat("swtpm on port ", port, " exited (status ", wstatus, "); see ", log));
+    }
+    if (Accepts(port)) {
+      pid_ = pid;
+      port_ = port;
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return absl::UnavailableError(
+      absl::StrCat("swtpm did not accept connections on port ", port, " within 10 s; see ", log));
+}
+
+}  // namespace kb

@@ -1,0 +1,35 @@
+#ifndef KB_UNLOCKER_CLIENT_KEY_RELEASE_CLIENT_H_
+#define KB_UNLOCKER_CLIENT_KEY_RELEASE_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kb/v1/release.pb.h"
+
+namespace kb {
+
+// The broker's KeyRelease API as the guest sees it. Errors keep the broker's status codes;
+// transport failures are UNAVAILABLE or DEADLINE_EXCEEDED.
+class KeyReleaseClient {
+ public:
+  virtual ~KeyReleaseClient() = default;
+  virtual absl::StatusOr<v1::GetChallengeResponse> GetChallenge(
+      const v1::GetChallengeRequest& request) = 0;
+  virtual absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(
+      const v1::ReleaseKeyRequest& request) = 0;
+};
+
+// KeyRelease over TLS to one endpoint, verifying the broker against `ca_pem` only.
+class GrpcKeyReleaseClient;
+absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(const std::string& endpoint,
+                                                                    const std::string& ca_pem,
+                                                                    absl::Duration timeout);
+
+// Hex SHA-256 of the DER of the first certificate in `pem`. INVALID_ARGUMENT if none.
+absl::StatusOr<std::string> CertificateSha256(const std::string& pem);
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_CLIENT_KEY_RELEASE_CLIENT_H_

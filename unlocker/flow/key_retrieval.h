@@ -1,0 +1,54 @@
+#ifndef KB_UNLOCKER_FLOW_KEY_RETRIEVAL_H_
+#define KB_UNLOCKER_FLOW_KEY_RETRIEVAL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/secret_bytes.h"
+#include "unlocker/client/key_release_client.h"
+#include "unlocker/tpm/tpm.h"
+
+namespace kb {
+
+// Opens a KeyReleaseClient to one endpoint (injected so tests can use an in-process broker).
+using BrokerConnector =
+    std::function<absl::StatusOr<std::unique_ptr<KeyReleaseClient>>(const std::string& endpoint)>;
+
+// Reports one line per phase ("attesting to 10.0.2.2:8443", ...). Never given key material.
+using Progress = std::function<void(const std::string& line)>;
+
+struct ReleaseTarget {
+  std::string key_id;
+  std::vector<uint32_t> pcrs;
+  TransferKeyType transfer_key = TransferKeyType::kEccP256;
+};
+
+struct ReleasedKey {
+  SecretBytes key;
+  uint32_t version = 0;
+  uint32_t latest_version = 0;
+  std::string endpoint;  // the broker that released it
+};
+
+// One attested release from one broker: challenge, transfer key, certification, quote, release,
+// unwrap in the TPM. Errors are tagged with kbunlock exit codes (TPM, unreachable, denied).
+absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
+                                      const ReleaseTarget& target);
+
+// Tries `endpoints` in order until one releases the key. An unreachable broker moves on to the
+// next; a refusal (attestation or policy) stops, since every broker shares one policy.
+absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
+                                             const std::vector<std::string>& endpoints,
+                                             const ReleaseTarget& target,
+                                             const Progress& progress);
+
+// Parses "ecc-p256" / "rsa-2048" / "rsa-3072".
+absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name);
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_FLOW_KEY_RETRIEVAL_H_

@@ -1,0 +1,113 @@
+#include "unlocker/flow/volume_flows.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "unlocker/flow/exit_codes.h"
+
+namespace kb {
+namespace {
+
+absl::Status VolumeError(absl::Status s) {
+  const ExitCode code = absl::IsPermissionDenied(s) ? ExitCode::kWrongKey : ExitCode::kVolumeError;
+  return WithExitCode(std::move(s), code);
+}
+
+std::string TransferKeyName(TransferKeyType type) {
+  switch (type) {
+    case TransferKeyType::kEccP256: return "ecc-p256";
+    case TransferKeyType::kRsa2048: return "rsa-2048";
+    case TransferKeyType::kRsa3072: return "rsa-3072";
+  }
+  return "ecc-p256";
+}
+
+// Adds the slot and token and verifies them; the caller rolls back on error.
+absl::Status AddSlotAndToken(Volume& volume, const SecretBytes& existing,
+                             const ReleasedKey& released, KeybrokerToken& token) {
+  auto slot = volume.AddKeyslot(existing, released.key);
+  if (!slot.ok()) return VolumeError(slot.status());
+  token.keyslot = *slot;
+  auto id = volume.WriteToken(token);
+  if (!id.ok()) return VolumeError(id.status());
+  token.token_id = *id;
+  return VolumeError(volume.VerifyKey(token.keyslot, released.key));
+}
+
+absl::StatusOr<std::string> CaFingerprint(const std::string& ca_pem) {
+  auto fp = CertificateSha256(ca_pem);
+  if (!fp.ok()) {
+    return WithExitCode(absl::InvalidArgumentError(
+                            absl::StrCat("broker CA: ", fp.status().message())),
+                        ExitCode::kUsage);
+  }
+  return fp;
+}
+
+}  // namespace
+
+absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
+                                      const SecretBytes& existing, const EnrollOptions& options,
+                                      const Progress& progress) {
+  KeybrokerToken token;
+  ASSIGN_OR_RETURN(token.ca_sha256, CaFingerprint(options.ca_pem));
+  auto slots = volume.ListKeyslots();
+  if (!slots.ok()) return VolumeError(slots.status());
+  ASSIGN_OR_RETURN(ReleasedKey released,
+                   ObtainKeyFromAny(tpm, connect, options.endpoints, options.target, progress));
+  progress(absl::StrCat("received key '", options.target.key_id, "' version ", released.version,
+                        " from ", released.endpoint));
+  token.endpoints = options.endpoints;
+  token.key_id = options.target.key_id;
+  token.key_version = released.version;
+  token.pcrs = options.target.pcrs;
+  token.transfer_key = TransferKeyName(options.target.transfer_key);
+  absl::Status s = AddSlotAndToken(volume, existing, released, token);
+  if (!s.ok()) {
+    if (token.token_id >= 0) volume.RemoveToken(token.token_id).IgnoreError();
+    if (token.keyslot >= 0) volume.RemoveKeyslot(token.keyslot).IgnoreError();
+    return s;
+  }
+  progress(absl::StrCat("enrolled keyslot ", token.keyslot, " with token ", token.token_id));
+  return token;
+}
+
+absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
+                                    const UnlockOptions& options, const Progress& progress) {
+  auto tokens = volume.ListTokens();
+  if (!tokens.ok()) return VolumeError(tokens.status());
+  if (tokens->empty()) {
+    return WithExitCode(absl::NotFoundError("volume has no keybroker token (run kbunlock enroll)"),
+                        ExitCode::kNoToken);
+  }
+  ASSIGN_OR_RETURN(std::string ca_sha256, CaFingerprint(options.ca_pem));
+  absl::Status last;
+  for (const KeybrokerToken& token : *tokens) {
+    if (token.ca_sha256 != ca_sha256) {
+      last = WithExitCode(absl::FailedPreconditionError(absl::StrCat(
+                              "broker CA (sha256 ", ca_sha256.substr(0, 16),
+                              "...) is not the CA this volume was enrolled with (sha256 ",
+                              token.ca_sha256.substr(0, 16), "...); refusing to continue")),
+                          ExitCode::kUsage);
+      continue;
+    }
+    ReleaseTarget target{token.key_id, token.pcrs, TransferKeyType::kEccP256};
+    ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
+    auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress);
+    if (!released.ok()) {
+      last = released.status();
+      continue;
+    }
+    absl::Status opened = options.map_name.empty()
+                              ? volume.VerifyKey(token.keyslot, released->key)
+                              : volume.Activate(options.map_name, token.keyslot, released->key);
+    if (!opened.ok()) {
+      last = VolumeError(opened);
+      continue;
+    }
+    return UnlockResult{token.keyslot, token.key_id, released->version, released->latest_version,
+                        released->endpoint};
+  }
+  return last;
+}
+
+}  // namespace kb

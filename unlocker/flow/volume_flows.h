@@ -1,0 +1,46 @@
+#ifndef KB_UNLOCKER_FLOW_VOLUME_FLOWS_H_
+#define KB_UNLOCKER_FLOW_VOLUME_FLOWS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "unlocker/flow/key_retrieval.h"
+#include "unlocker/volume/volume.h"
+
+namespace kb {
+
+struct EnrollOptions {
+  std::vector<std::string> endpoints;
+  std::string ca_pem;  // the broker CA; its fingerprint goes into the token
+  ReleaseTarget target;
+};
+
+// Attests, receives the key, adds a keyslot for it (authorised by `existing`), writes the
+// keybroker token and verifies the slot opens. On any failure after the keyslot was added, the
+// slot and token are removed again: a failed enrol leaves the header as it was.
+absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
+                                      const SecretBytes& existing, const EnrollOptions& options,
+                                      const Progress& progress);
+
+struct UnlockOptions {
+  std::string ca_pem;      // must match the token's ca_sha256 (fails closed otherwise)
+  std::string map_name;    // activate as /dev/mapper/<map_name>; empty: verify only (--test)
+};
+
+struct UnlockResult {
+  int keyslot = -1;
+  std::string key_id;
+  uint32_t version = 0;
+  uint32_t latest_version = 0;
+  std::string endpoint;
+};
+
+// Reads the volume's keybroker tokens and, for each until one works: attests, receives the key,
+// and activates the volume (or verifies the key against its keyslot). Errors carry exit codes.
+absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
+                                    const UnlockOptions& options, const Progress& progress);
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_FLOW_VOLUME_FLOWS_H_

@@ -1,0 +1,196 @@
+// kbunlock: the guest-side unlocker (composition root).
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/files.h"
+#include "common/hardening.h"
+#include "common/status_macros.h"
+#include "unlocker/cli/args.h"
+#include "unlocker/flow/exit_codes.h"
+#include "unlocker/flow/volume_flows.h"
+#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/volume/cryptsetup_volume.h"
+
+namespace kb {
+namespace {
+
+constexpr char kUsage[] = R"(usage:
+  kbunlock enroll --device DEV --broker HOST:PORT[,HOST:PORT...] --key-id ID
+                  --passphrase-file FILE|- [--ca FILE] [--pcrs 0,7]
+                  [--transfer-key ecc-p256|rsa-2048|rsa-3072] [TPM options]
+  kbunlock unlock --device DEV (--name NAME | --test) [--ca FILE] [TPM options]
+  kbunlock status --device DEV
+  kbunlock attestation-key --out FILE [TPM options]
+TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
+Other: --timeout SECONDS per broker call (default 10); --ca defaults to /etc/keybroker/ca.pem
+Exit codes: 0 ok, 1 internal, 2 usage/config/CA mismatch, 3 broker unreachable, 4 denied by
+broker, 5 TPM unavailable, 6 no keybroker token, 7 volume error, 8 key does not open keyslot
+)";
+
+const std::set<std::string> kValued = {"--device", "--broker", "--key-id", "--passphrase-file",
+                                       "--ca", "--pcrs", "--transfer-key", "--tcti",
+                                       "--ak-handle", "--timeout", "--name", "--out"};
+const std::set<std::string> kSwitches = {"--test"};
+
+void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
+
+absl::Status Usage(absl::string_view why) {
+  return WithExitCode(absl::InvalidArgumentError(why), ExitCode::kUsage);
+}
+
+absl::StatusOr<std::string> Required(const ParsedArgs& a, const std::string& flag) {
+  if (!a.Has(flag)) return Usage(absl::StrCat(a.command, " needs ", flag));
+  return a.Get(flag);
+}
+
+absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a) {
+  EsysTpmOptions options;
+  options.tcti = a.Get("--tcti", options.tcti);
+  if (a.Has("--ak-handle") &&
+      !absl::SimpleHexAtoi(absl::StripPrefix(a.Get("--ak-handle"), "0x"), &options.ak_handle)) {
+    return Usage("--ak-handle must be a hex handle like 0x81000100");
+  }
+  auto tpm = EsysTpm::Create(options);
+  if (!tpm.ok()) return WithExitCode(tpm.status(), ExitCode::kTpmUnavailable);
+  return std::unique_ptr<Tpm>(std::move(*tpm));
+}
+
+absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a) {
+  ASSIGN_OR_RETURN(std::string device, Required(a, "--device"));
+  auto volume = CryptsetupVolume::Open(device);
+  if (!volume.ok()) return WithExitCode(volume.status(), ExitCode::kVolumeError);
+  return std::unique_ptr<Volume>(std::move(*volume));
+}
+
+absl::StatusOr<BrokerConnector> Connector(const ParsedArgs& a, const std::string& ca_pem) {
+  int seconds = 10;
+  if (a.Has("--timeout") && (!absl::SimpleAtoi(a.Get("--timeout"), &seconds) || seconds <= 0)) {
+    return Usage("--timeout must be a positive number of seconds");
+  }
+  return BrokerConnector([ca_pem, seconds](const std::string& endpoint) {
+    return ConnectKeyRelease(endpoint, ca_pem, absl::Seconds(seconds));
+  });
+}
+
+absl::StatusOr<std::string> ReadCa(const ParsedArgs& a) {
+  auto pem = ReadFile(a.Get("--ca", "/etc/keybroker/ca.pem"));
+  if (!pem.ok()) return WithExitCode(pem.status(), ExitCode::kUsage);
+  return pem;
+}
+
+absl::Status Enroll(const ParsedArgs& a) {
+  EnrollOptions options;
+  ASSIGN_OR_RETURN(std::string brokers, Required(a, "--broker"));
+  options.endpoints = absl::StrSplit(brokers, ',', absl::SkipEmpty());
+  ASSIGN_OR_RETURN(options.target.key_id, Required(a, "--key-id"));
+  ASSIGN_OR_RETURN(std::string pass_file, Required(a, "--passphrase-file"));
+  auto pcrs = ParsePcrList(a.Get("--pcrs", "0,7"));
+  if (!pcrs.ok()) return Usage(pcrs.status().message());
+  options.target.pcrs = *pcrs;
+  auto type = ParseTransferKeyType(a.Get("--transfer-key", "ecc-p256"));
+  if (!type.ok()) return Usage(type.status().message());
+  options.target.transfer_key = *type;
+  ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
+  auto existing = ReadSecretFile(pass_file);
+  if (!existing.ok()) return WithExitCode(existing.status(), ExitCode::kUsage);
+  ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
+  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
+  ASSIGN_OR_RETURN(KeybrokerToken token, kb::Enroll(*volume, *tpm, connect, *existing, options, Say));
+  std::printf("enrolled %s: keyslot %d, token %d, key %s version %u\n",
+              a.Get("--device").c_str(), token.keyslot, token.token_id, token.key_id.c_str(),
+              token.key_version);
+  return absl::OkStatus();
+}
+
+absl::Status Unlock(const ParsedArgs& a) {
+  UnlockOptions options;
+  if (a.Has("--test") == a.Has("--name")) return Usage("unlock needs exactly one of --name, --test");
+  options.map_name = a.Get("--name");
+  ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
+  ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
+  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
+  ASSIGN_OR_RETURN(UnlockResult r, kb::Unlock(*volume, *tpm, connect, options, Say));
+  if (options.map_name.empty()) {
+    std::printf("key '%s' version %u from %s opens keyslot %d (test only, nothing activated)\n",
+                r.key_id.c_str(), r.version, r.endpoint.c_str(), r.keyslot);
+  } else {
+    std::printf("opened %s as /dev/mapper/%s with key '%s' version %u from %s\n",
+                a.Get("--device").c_str(), options.map_name.c_str(), r.key_id.c_str(), r.version,
+                r.endpoint.c_str());
+  }
+  if (r.latest_version > r.version) {
+    Say(absl::StrCat("note: key version ", r.latest_version, " exists; re-enrol to use it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Status(const ParsedArgs& a) {
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
+  auto slots = volume->ListKeyslots();
+  if (!slots.ok()) return WithExitCode(slots.status(), ExitCode::kVolumeError);
+  auto tokens = volume->ListTokens();
+  if (!tokens.ok()) return WithExitCode(tokens.status(), ExitCode::kVolumeError);
+  std::printf("keyslots:\n");
+  for (const KeyslotInfo& s : *slots) {
+    if (s.state != "inactive") std::printf("  %d: %s\n", s.keyslot, s.state.c_str());
+  }
+  std::printf("keybroker tokens:%s\n", tokens->empty() ? " none" : "");
+  for (const KeybrokerToken& t : *tokens) {
+    std::printf("  token %d -> keyslot %d: key '%s' version %u, brokers %s, pcrs [%s], "
+                "transfer key %s, CA sha256 %s...\n",
+                t.token_id, t.keyslot, t.key_id.c_str(), t.key_version,
+                absl::StrJoin(t.endpoints, ",").c_str(), absl::StrJoin(t.pcrs, ",").c_str(),
+                t.transfer_key.c_str(), t.ca_sha256.substr(0, 16).c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExportAk(const ParsedArgs& a) {
+  ASSIGN_OR_RETURN(std::string out, Required(a, "--out"));
+  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
+  auto pub = tpm->AttestationKeyPublic();
+  if (!pub.ok()) return WithExitCode(pub.status(), ExitCode::kTpmUnavailable);
+  RETURN_IF_ERROR(WriteFileAtomic(out, *pub, 0644));
+  std::printf("wrote the attestation key's public area (%zu bytes) to %s\n", pub->size(),
+              out.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Dispatch(const std::vector<std::string>& argv) {
+  auto args = ParseArgs(argv, kValued, kSwitches);
+  if (!args.ok()) return Usage(args.status().message());
+  if (args->command == "enroll") return Enroll(*args);
+  if (args->command == "unlock") return Unlock(*args);
+  if (args->command == "status") return Status(*args);
+  if (args->command == "attestation-key") return ExportAk(*args);
+  return Usage(absl::StrCat("unknown command '", args->command, "'"));
+}
+
+}  // namespace
+}  // namespace kb
+
+int main(int argc, char** argv) {
+  if (absl::Status s = kb::DisableCoreDumps(); !s.ok()) {
+    std::fprintf(stderr, "kbunlock: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kb::kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  absl::Status s = kb::Dispatch(args);
+  if (s.ok()) return 0;
+  std::fprintf(stderr, "kbunlock: %s: %s\n", kb::ExitCodeName(kb::ExitCodeOf(s)),
+               std::string(s.message()).c_str());
+  if (kb::ExitCodeOf(s) == kb::ExitCode::kUsage && s.code() == absl::StatusCode::kInvalidArgument) {
+    std::fprintf(stderr, "run 'kbunlock help' for usage\n");
+  }
+  return static_cast<int>(kb::ExitCodeOf(s));
+}

@@ -1,0 +1,91 @@
+#ifndef KB_UNLOCKER_TPM_ESYS_TPM_H_
+#define KB_UNLOCKER_TPM_ESYS_TPM_H_
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tcti.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "unlocker/tpm/tpm.h"
+
+namespace kb {
+
+struct EsysTpmOptions {
+  // tpm2-tss TCTI configuration, passed to Tss2_TctiLdr_Initialize ("device:/dev/tpmrm0",
+  // "swtpm:host=127.0.0.1,port=2321", ...). Use the kernel resource manager (tpmrm0), not
+  // /dev/tpm0, so transient objects do not leak into other TPM users.
+  std::string tcti = "device:/dev/tpmrm0";
+  // Persistent handle of the attestation key. 0x81000100 is in the owner range for
+  // platform/OS-provisioned keys (TCG "Registry of Reserved TPM 2.0 Handles": 0x81000000 -
+  // 0x8100FFFF), clear of the SRK (0x81000001) and EK (0x81010001) conventions. If the handle is
+  // empty, Create() makes the AK (ECC P-256, ECDSA-SHA256, restricted signing, endorsement
+  // hierarchy) and persists it here with owner authorization (an empty owner auth is assumed).
+  uint32_t ak_handle = 0x81000100;
+};
+
+// kb::Tpm on a real TPM (or swtpm) through tpm2-tss ESYS. Transfer keys are primary keys in the
+// NULL hierarchy with a random `unique` field: fresh per call, gone at the next TPM reset, and
+// flushed when replaced or when this object is destroyed. Not thread-safe (one ESYS context).
+class EsysTpm final : public Tpm {
+ public:
+  // Connects to the TPM and loads (or creates and persists) the AK.
+  // UNAVAILABLE if the TCTI cannot reach the TPM; FAILED_PRECONDITION if `ak_handle` holds an
+  // object that is not a restricted signing key, or the TPM refuses a command (e.g. owner auth
+  // set); INVALID_ARGUMENT if `ak_handle` is not a persistent handle; INTERNAL for other TSS
+  // errors.
+  static absl::StatusOr<std::unique_ptr<EsysTpm>> Create(const EsysTpmOptions& options);
+
+  ~EsysTpm() override;
+  EsysTpm(const EsysTpm&) = delete;
+  EsysTpm& operator=(const EsysTpm&) = delete;
+
+  absl::StatusOr<std::string> AttestationKeyPublic() override;
+  absl::StatusOr<std::string> CreateTransferKey(TransferKeyType type) override;
+  absl::StatusOr<v1::TpmTransferKey> CertifyTransferKey(absl::string_view binding) override;
+  absl::StatusOr<v1::TpmQuoteEvidence> Quote(absl::string_view binding,
+                                             const std::vector<uint32_t>& pcrs) override;
+  absl::StatusOr<SecretBytes> Unwrap(const v1::WrappedKey& wrapped) override;
+
+ private:
+  struct TctiDeleter {
+    void operator()(TSS2_TCTI_CONTEXT* tcti) const;
+  };
+  struct EsysDeleter {
+    void operator()(ESYS_CONTEXT* ctx) const;
+  };
+
+  EsysTpm(std::unique_ptr<TSS2_TCTI_CONTEXT, TctiDeleter> tcti,
+          std::unique_ptr<ESYS_CONTEXT, EsysDeleter> esys);
+
+  absl::Status LoadOrCreateAk(uint32_t ak_handle);
+  absl::StatusOr<bool> PersistentHandleExists(uint32_t handle);
+  absl::Status LoadPersistentAk(uint32_t ak_handle);
+  absl::Status CreatePersistentAk(uint32_t ak_handle);
+  absl::Status SetAkPublic(const TPMT_PUBLIC& pub);
+  void FlushTransferKey();
+  absl::StatusOr<std::string> QuoteOnce(absl::string_view binding,
+                                        const TPML_PCR_SELECTION& selection,
+                                        v1::TpmQuoteEvidence* evidence);
+  absl::Status ReadPcrs(const TPML_PCR_SELECTION& selection, v1::TpmQuoteEvidence* evidence);
+  absl::StatusOr<SecretBytes> EcdhKek(const v1::WrappedKey& wrapped);
+  absl::StatusOr<SecretBytes> RsaKek(const v1::WrappedKey& wrapped);
+
+  // Declared in this order so the ESYS context is finalized before its TCTI.
+  std::unique_ptr<TSS2_TCTI_CONTEXT, TctiDeleter> tcti_;
+  std::unique_ptr<ESYS_CONTEXT, EsysDeleter> esys_;
+  ESYS_TR ak_ = ESYS_TR_NONE;
+  std::string ak_public_;        // marshaled TPMT_PUBLIC
+  TPMT_SIG_SCHEME ak_scheme_{};  // inScheme for Quote/Certify (NULL: the key's own scheme)
+  ESYS_TR transfer_ = ESYS_TR_NONE;
+  TPMI_ALG_PUBLIC transfer_type_ = TPM2_ALG_NULL;
+  std::string transfer_public_;  // marshaled TPMT_PUBLIC as the TPM returned it
+};
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_TPM_ESYS_TPM_H_

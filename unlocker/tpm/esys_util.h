@@ -1,0 +1,43 @@
+#ifndef KB_UNLOCKER_TPM_ESYS_UTIL_H_
+#define KB_UNLOCKER_TPM_ESYS_UTIL_H_
+
+// Internal helpers of EsysTpm: TSS2 return codes as Status, owners for ESYS-allocated memory.
+
+#include <openssl/crypto.h>
+#include <tss2/tss2_esys.h>
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace kb {
+
+// Status for a failed TSS2 call `op`, with Tss2_RC_Decode text. Connection/IO errors ->
+// UNAVAILABLE; errors returned by the TPM itself -> FAILED_PRECONDITION, or INVALID_ARGUMENT
+// for parameter errors when `bad_input_is_caller_error` (the caller passed untrusted input);
+// anything else -> INTERNAL.
+absl::Status TssError(absl::string_view op, TSS2_RC rc, bool bad_input_is_caller_error = false);
+
+// Frees memory returned by Esys_* with Esys_Free.
+struct EsysFreeDeleter {
+  void operator()(void* p) const { Esys_Free(p); }
+};
+template <typename T>
+using EsysPtr = std::unique_ptr<T, EsysFreeDeleter>;
+
+// Wipes, then frees, an ESYS-returned structure that holds secret material (Z, a KEK).
+template <typename T>
+struct EsysCleanseDeleter {
+  void operator()(T* p) const {
+    if (p == nullptr) return;
+    OPENSSL_cleanse(p, sizeof(T));
+    Esys_Free(p);
+  }
+};
+template <typename T>
+using SecretEsysPtr = std::unique_ptr<T, EsysCleanseDeleter<T>>;
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_TPM_ESYS_UTIL_H_
