@@ -2,6 +2,7 @@
 #define KB_COMMON_BINDING_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace kb {

@@ -1,10 +1,10 @@
 #include "common/crypto.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <openssl/err.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -70,8 +70,8 @@ absl::StatusOr<std::string> AesKwpWrap(const SecretBytes& kek, const SecretBytes
   int len = 0, fin = 0;
   auto* o = reinterpret_cast<uint8_t*>(out.data());
   if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_wrap_pad(), nullptr, kek.data(), nullptr) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), o, &len, plaintext.data(),
-                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), o, &len, plaintext.data(), static_cast<int>(plaintext.size())) !=
+          1 ||
       EVP_EncryptFinal_ex(ctx.get(), o + len, &fin) != 1) {
     return OpenSslError("AES-256-KWP wrap");
   }
@@ -116,8 +116,8 @@ absl::StatusOr<std::string> AesGcmSeal(const SecretBytes& key, const SecretBytes
       EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
                         static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), ct + len, &fin) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize,
-                          ct + plaintext.size()) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize, ct + plaintext.size()) !=
+          1) {
     return OpenSslError("AES-256-GCM seal");
   }
   return out;

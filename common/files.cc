@@ -61,8 +61,8 @@ absl::StatusOr<SecretBytes> ReadPrivateSecretFile(const std::string& path) {
   if (fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
   if ((st.st_mode & 077) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(path, " is accessible to group or others (mode ",
-                     absl::Dec(st.st_mode & 0777), "); run: chmod 600 ", path));
+        absl::StrCat(path, " is accessible to group or others (mode ", absl::Dec(st.st_mode & 0777),
+                     "); run: chmod 600 ", path));
   }
   SecretBytes out;
   if (auto s = ReadAll(fd, path, out); !s.ok()) return s;

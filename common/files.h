@@ -2,9 +2,9 @@
 #define KB_COMMON_FILES_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/secret_bytes.h"
 
 namespace kb {

@@ -1,9 +1,8 @@
 #ifndef KB_COMMON_LOGGING_H_
 #define KB_COMMON_LOGGING_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 
 namespace kb {
 

@@ -8,10 +8,10 @@
 #define KB_CONCAT_(a, b) KB_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                       \
-  do {                                              \
-    ::absl::Status kb_status_ = (expr);             \
-    if (!kb_status_.ok()) return kb_status_;        \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::absl::Status kb_status_ = (expr);      \
+    if (!kb_status_.ok()) return kb_status_; \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, Foo()): assigns the value or returns the error.

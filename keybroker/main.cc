@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/files.h"
 #include "common/hardening.h"
 #include "common/logging.h"
@@ -48,7 +49,8 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(v1::BrokerConfig config, LoadBrokerConfig(config_path));
   ASSIGN_OR_RETURN(SecretBytes kek, LoadKek(config.kek_file()));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys, SqliteKeyStore::Create(db, std::move(kek)));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
+                   SqliteKeyStore::Create(db, std::move(kek)));
   if (check_only) {
     std::printf("config OK: %s\n", config_path.c_str());
     return absl::OkStatus();
@@ -76,6 +78,8 @@ absl::Status Run(const std::string& config_path, bool check_only) {
 }  // namespace kb
 
 int main(int argc, char** argv) {
+  // gRPC's absl::Mutex would otherwise track lock graphs on every acquisition.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

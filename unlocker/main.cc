@@ -31,9 +31,9 @@ Exit codes: 0 ok, 1 internal, 2 usage/config/CA mismatch, 3 broker unreachable, 
 broker, 5 TPM unavailable, 6 no keybroker token, 7 volume error, 8 key does not open keyslot
 )";
 
-const std::set<std::string> kValued = {"--device", "--broker", "--key-id", "--passphrase-file",
-                                       "--ca", "--pcrs", "--transfer-key", "--tcti",
-                                       "--ak-handle", "--timeout", "--name", "--out"};
+const std::set<std::string> kValued = {
+    "--device",       "--broker", "--key-id",    "--passphrase-file", "--ca",   "--pcrs",
+    "--transfer-key", "--tcti",   "--ak-handle", "--timeout",         "--name", "--out"};
 const std::set<std::string> kSwitches = {"--test"};
 
 void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
@@ -100,16 +100,17 @@ absl::Status Enroll(const ParsedArgs& a) {
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
   ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
   ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
-  ASSIGN_OR_RETURN(KeybrokerToken token, kb::Enroll(*volume, *tpm, connect, *existing, options, Say));
-  std::printf("enrolled %s: keyslot %d, token %d, key %s version %u\n",
-              a.Get("--device").c_str(), token.keyslot, token.token_id, token.key_id.c_str(),
-              token.key_version);
+  ASSIGN_OR_RETURN(KeybrokerToken token,
+                   kb::Enroll(*volume, *tpm, connect, *existing, options, Say));
+  std::printf("enrolled %s: keyslot %d, token %d, key %s version %u\n", a.Get("--device").c_str(),
+              token.keyslot, token.token_id, token.key_id.c_str(), token.key_version);
   return absl::OkStatus();
 }
 
 absl::Status Unlock(const ParsedArgs& a) {
   UnlockOptions options;
-  if (a.Has("--test") == a.Has("--name")) return Usage("unlock needs exactly one of --name, --test");
+  if (a.Has("--test") == a.Has("--name"))
+    return Usage("unlock needs exactly one of --name, --test");
   options.map_name = a.Get("--name");
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
@@ -142,11 +143,12 @@ absl::Status Status(const ParsedArgs& a) {
   }
   std::printf("keybroker tokens:%s\n", tokens->empty() ? " none" : "");
   for (const KeybrokerToken& t : *tokens) {
-    std::printf("  token %d -> keyslot %d: key '%s' version %u, brokers %s, pcrs [%s], "
-                "transfer key %s, CA sha256 %s...\n",
-                t.token_id, t.keyslot, t.key_id.c_str(), t.key_version,
-                absl::StrJoin(t.endpoints, ",").c_str(), absl::StrJoin(t.pcrs, ",").c_str(),
-                t.transfer_key.c_str(), t.ca_sha256.substr(0, 16).c_str());
+    std::printf(
+        "  token %d -> keyslot %d: key '%s' version %u, brokers %s, pcrs [%s], "
+        "transfer key %s, CA sha256 %s...\n",
+        t.token_id, t.keyslot, t.key_id.c_str(), t.key_version,
+        absl::StrJoin(t.endpoints, ",").c_str(), absl::StrJoin(t.pcrs, ",").c_str(),
+        t.transfer_key.c_str(), t.ca_sha256.substr(0, 16).c_str());
   }
   return absl::OkStatus();
 }

@@ -2,8 +2,8 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
-#include <openssl/param_build.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 

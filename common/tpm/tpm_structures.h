@@ -4,9 +4,9 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/openssl_util.h"
 
 namespace kb {

@@ -86,9 +86,8 @@ absl::StatusOr<v1::WrappedKey> WrapToTpmTransferKey(const TPMT_PUBLIC& pub,
 absl::StatusOr<SecretBytes> DeriveEcdhWrapKek(const SecretBytes& z,
                                               absl::string_view ephemeral_public,
                                               absl::string_view transfer_public_bytes) {
-  return HkdfSha256(z, "",
-                    absl::StrCat(kEcdhInfoLabel, ephemeral_public, Sha256(transfer_public_bytes)),
-                    32);
+  return HkdfSha256(
+      z, "", absl::StrCat(kEcdhInfoLabel, ephemeral_public, Sha256(transfer_public_bytes)), 32);
 }
 
 absl::StatusOr<SecretBytes> UnwrapWithKek(const SecretBytes& kek, const v1::WrappedKey& wrapped) {

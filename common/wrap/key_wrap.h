@@ -3,9 +3,8 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/secret_bytes.h"
 #include "kb/v1/release.pb.h"
 

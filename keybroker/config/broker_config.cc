@@ -57,8 +57,7 @@ absl::StatusOr<v1::BrokerConfig> LoadBrokerConfig(const std::string& path) {
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(text, &config, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", std::string(status.message())));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", std::string(status.message())));
   }
   const size_t slash = path.rfind('/');
   const std::string base = slash == std::string::npos ? "." : path.substr(0, slash);

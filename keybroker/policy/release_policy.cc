@@ -33,8 +33,8 @@ absl::Status ValidatePcr(v1::PcrRequirement& pcr, const std::string& where) {
   if (pcr.bank().empty()) pcr.set_bank("sha256");
   const size_t size = DigestSize(pcr.bank());
   if (size == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": unknown bank '", pcr.bank(),
-                                                   "' (sha1, sha256, sha384)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": unknown bank '", pcr.bank(), "' (sha1, sha256, sha384)"));
   }
   if (pcr.index() > 23) return absl::InvalidArgumentError(absl::StrCat(where, ": index > 23"));
   if (pcr.allowed().empty()) {
@@ -43,8 +43,8 @@ absl::Status ValidatePcr(v1::PcrRequirement& pcr, const std::string& where) {
   for (std::string& value : *pcr.mutable_allowed()) {
     auto bytes = HexDecode(value);
     if (!bytes.ok() || bytes->size() != size) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": '", value, "' is not a ",
-                                                     pcr.bank(), " digest in hex"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": '", value, "' is not a ", pcr.bank(), " digest in hex"));
     }
     absl::AsciiStrToLower(&value);
   }
@@ -72,8 +72,8 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
     const std::string pcr_where = absl::StrCat(where, " pcrs[", i, "]");
     RETURN_IF_ERROR(ValidatePcr(pcr, pcr_where));
     if (!seen.emplace(pcr.bank(), pcr.index()).second) {
-      return absl::InvalidArgumentError(absl::StrCat(pcr_where, ": PCR ", pcr.bank(), ":",
-                                                     pcr.index(), " listed twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(pcr_where, ": PCR ", pcr.bank(), ":", pcr.index(), " listed twice"));
     }
   }
   return absl::OkStatus();
@@ -82,14 +82,13 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
 // The first failing clause of `rule`, or OK.
 absl::Status CheckRule(const v1::PolicyRule& rule, const Claims& claims) {
   if (!rule.evidence_types().empty() &&
-      std::find(rule.evidence_types().begin(), rule.evidence_types().end(),
-                claims.evidence_type) == rule.evidence_types().end()) {
+      std::find(rule.evidence_types().begin(), rule.evidence_types().end(), claims.evidence_type) ==
+          rule.evidence_types().end()) {
     return absl::PermissionDeniedError(
         absl::StrCat("evidence type '", claims.evidence_type, "' not allowed"));
   }
-  if (!rule.machines().empty() &&
-      std::find(rule.machines().begin(), rule.machines().end(), claims.machine) ==
-          rule.machines().end()) {
+  if (!rule.machines().empty() && std::find(rule.machines().begin(), rule.machines().end(),
+                                            claims.machine) == rule.machines().end()) {
     return absl::PermissionDeniedError(absl::StrCat("machine '", claims.machine, "' not allowed"));
   }
   for (const v1::PcrRequirement& pcr : rule.pcrs()) {
@@ -137,8 +136,7 @@ std::string PolicyToJson(const v1::ReleasePolicy& policy) {
   return out;
 }
 
-absl::StatusOr<std::string> EvaluatePolicy(const v1::ReleasePolicy& policy,
-                                           const Claims& claims) {
+absl::StatusOr<std::string> EvaluatePolicy(const v1::ReleasePolicy& policy, const Claims& claims) {
   std::vector<std::string> reasons;
   for (int i = 0; i < policy.allow_size(); ++i) {
     const v1::PolicyRule& rule = policy.allow(i);

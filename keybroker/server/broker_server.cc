@@ -20,8 +20,8 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view w
   return pem;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const v1::BrokerConfig& config, bool mutual) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const v1::BrokerConfig& config,
+                                                                     bool mutual) {
   grpc::SslServerCredentialsOptions options(
       mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
              : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
@@ -36,9 +36,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(options);
 }
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
-    const std::string& address, std::shared_ptr<grpc::ServerCredentials> creds,
-    grpc::Service* service, int* port) {
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
+                                                     std::shared_ptr<grpc::ServerCredentials> creds,
+                                                     grpc::Service* service, int* port) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, std::move(creds), port);
   builder.RegisterService(service);
@@ -61,8 +61,8 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::Brok
   ASSIGN_OR_RETURN(auto admin_creds, Credentials(config, /*mutual=*/true));
   ASSIGN_OR_RETURN(s->release_server_, Listen(config.release_listen(), release_creds,
                                               &s->release_grpc_, &s->release_port_));
-  ASSIGN_OR_RETURN(s->admin_server_, Listen(config.admin_listen(), admin_creds, &s->admin_grpc_,
-                                            &s->admin_port_));
+  ASSIGN_OR_RETURN(s->admin_server_,
+                   Listen(config.admin_listen(), admin_creds, &s->admin_grpc_, &s->admin_port_));
   return s;
 }
 

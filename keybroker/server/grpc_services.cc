@@ -27,22 +27,26 @@ std::string Operator(const grpc::ServerContext* ctx) {
 
 }  // namespace
 
-grpc::Status KeyReleaseGrpc::GetChallenge(grpc::ServerContext*,
-                                          const v1::GetChallengeRequest* request,
-                                          v1::GetChallengeResponse* response) {
-  return Respond(core_->GetChallenge(*request), response);
+grpc::ServerUnaryReactor* KeyReleaseGrpc::GetChallenge(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetChallengeRequest* request,
+                                                       v1::GetChallengeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(Respond(core_->GetChallenge(*request), response));
+  return reactor;
 }
 
-grpc::Status KeyReleaseGrpc::ReleaseKey(grpc::ServerContext* ctx,
-                                        const v1::ReleaseKeyRequest* request,
-                                        v1::ReleaseKeyResponse* response) {
-  return Respond(core_->ReleaseKey(*request, ctx->peer()), response);
+grpc::ServerUnaryReactor* KeyReleaseGrpc::ReleaseKey(grpc::CallbackServerContext* ctx,
+                                                     const v1::ReleaseKeyRequest* request,
+                                                     v1::ReleaseKeyResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(Respond(core_->ReleaseKey(*request, ctx->peer()), response));
+  return reactor;
 }
 
-#define KB_ADMIN_IMPL(Name, Req, Resp)                                                     \
-  grpc::Status KeyAdminGrpc::Name(grpc::ServerContext* ctx, const v1::Req* request,        \
-                                  v1::Resp* response) {                                    \
-    return Respond(core_->Name(*request, Operator(ctx)), response);                        \
+#define KB_ADMIN_IMPL(Name, Req, Resp)                                              \
+  grpc::Status KeyAdminGrpc::Name(grpc::ServerContext* ctx, const v1::Req* request, \
+                                  v1::Resp* response) {                             \
+    return Respond(core_->Name(*request, Operator(ctx)), response);                 \
   }
 KB_ADMIN_IMPL(CreateKey, CreateKeyRequest, KeyMetadata)
 KB_ADMIN_IMPL(ListKeys, ListKeysRequest, ListKeysResponse)

@@ -10,13 +10,18 @@ namespace kb {
 
 // Thin gRPC adapters: unpack the call, run the plain C++ service, convert the status once.
 
-class KeyReleaseGrpc final : public v1::KeyRelease::Service {
+// The guest-facing service on gRPC's callback API: the handler runs inline on gRPC's event
+// threads (it never blocks on anything but the local store), which avoids the sync server's
+// thread hand-offs on the release hot path.
+class KeyReleaseGrpc final : public v1::KeyRelease::CallbackService {
  public:
   explicit KeyReleaseGrpc(ReleaseService* core) : core_(core) {}
-  grpc::Status GetChallenge(grpc::ServerContext* ctx, const v1::GetChallengeRequest* request,
-                            v1::GetChallengeResponse* response) override;
-  grpc::Status ReleaseKey(grpc::ServerContext* ctx, const v1::ReleaseKeyRequest* request,
-                          v1::ReleaseKeyResponse* response) override;
+  grpc::ServerUnaryReactor* GetChallenge(grpc::CallbackServerContext* ctx,
+                                         const v1::GetChallengeRequest* request,
+                                         v1::GetChallengeResponse* response) override;
+  grpc::ServerUnaryReactor* ReleaseKey(grpc::CallbackServerContext* ctx,
+                                       const v1::ReleaseKeyRequest* request,
+                                       v1::ReleaseKeyResponse* response) override;
 
  private:
   ReleaseService* core_;
@@ -26,9 +31,8 @@ class KeyReleaseGrpc final : public v1::KeyRelease::Service {
 class KeyAdminGrpc final : public v1::KeyAdmin::Service {
  public:
   explicit KeyAdminGrpc(AdminService* core) : core_(core) {}
-#define KB_ADMIN_RPC(Name, Req, Resp)                                                  \
-  grpc::Status Name(grpc::ServerContext* ctx, const v1::Req* request, v1::Resp* response) \
-      override;
+#define KB_ADMIN_RPC(Name, Req, Resp) \
+  grpc::Status Name(grpc::ServerContext* ctx, const v1::Req* request, v1::Resp* response) override;
   KB_ADMIN_RPC(CreateKey, CreateKeyRequest, KeyMetadata)
   KB_ADMIN_RPC(ListKeys, ListKeysRequest, ListKeysResponse)
   KB_ADMIN_RPC(GetKey, GetKeyRequest, KeyMetadata)

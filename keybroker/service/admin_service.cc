@@ -146,10 +146,9 @@ absl::StatusOr<v1::AttestationKeyInfo> AdminService::DoRegister(
 absl::StatusOr<v1::AttestationKeyInfo> AdminService::RegisterAttestationKey(
     const v1::RegisterAttestationKeyRequest& r, absl::string_view actor) {
   auto result = DoRegister(r);
-  std::string detail =
-      result.ok() ? absl::StrCat("machine ", r.machine(), " AK ",
-                                 HexEncode(result->ak_name().substr(2, 8)))
-                  : "";
+  std::string detail = result.ok() ? absl::StrCat("machine ", r.machine(), " AK ",
+                                                  HexEncode(result->ak_name().substr(2, 8)))
+                                   : "";
   return Audited("register_ak", actor, "", detail, std::move(result));
 }
 

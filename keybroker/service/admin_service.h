@@ -23,8 +23,7 @@ class AdminService {
   };
   explicit AdminService(Deps deps) : d_(deps) {}
 
-  absl::StatusOr<v1::KeyMetadata> CreateKey(const v1::CreateKeyRequest& r,
-                                            absl::string_view actor);
+  absl::StatusOr<v1::KeyMetadata> CreateKey(const v1::CreateKeyRequest& r, absl::string_view actor);
   absl::StatusOr<v1::ListKeysResponse> ListKeys(const v1::ListKeysRequest& r,
                                                 absl::string_view actor);
   absl::StatusOr<v1::KeyMetadata> GetKey(const v1::GetKeyRequest& r, absl::string_view actor);

@@ -78,7 +78,8 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   if (!r.transfer_key().has_tpm()) {
     return absl::InvalidArgumentError("unsupported transfer key kind");
   }
-  const std::string binding = ComputeBinding(nonce, r.key_id(), r.transfer_key().tpm().public_area());
+  const std::string binding =
+      ComputeBinding(nonce, r.key_id(), r.transfer_key().tpm().public_area());
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
   ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
@@ -86,8 +87,8 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   if (key.policy_version == 0) {
     return absl::PermissionDeniedError("key has no release policy (default deny)");
   }
-  ASSIGN_OR_RETURN(v1::ReleasePolicy policy, ParseReleasePolicy(key.policy_json));
-  ASSIGN_OR_RETURN(std::string rule, EvaluatePolicy(policy, claims));
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::ReleasePolicy> policy, Policy(key));
+  ASSIGN_OR_RETURN(std::string rule, EvaluatePolicy(*policy, claims));
   decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", rule);
   decision.key_version = key.latest_version;
   ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), key.latest_version));
@@ -97,6 +98,20 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   out.set_version(key.latest_version);
   out.set_latest_version(key.latest_version);
   return out;
+}
+
+absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> ReleaseService::Policy(
+    const KeyRecord& key) {
+  {
+    absl::MutexLock lock(&policy_mu_);
+    auto it = policies_.find(key.key_id);
+    if (it != policies_.end() && it->second.first == key.policy_version) return it->second.second;
+  }
+  ASSIGN_OR_RETURN(v1::ReleasePolicy parsed, ParseReleasePolicy(key.policy_json));
+  auto policy = std::make_shared<const v1::ReleasePolicy>(std::move(parsed));
+  absl::MutexLock lock(&policy_mu_);
+  policies_[key.key_id] = {key.policy_version, policy};
+  return policy;
 }
 
 absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(

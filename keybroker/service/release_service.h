@@ -1,9 +1,15 @@
 #ifndef KB_KEYBROKER_SERVICE_RELEASE_SERVICE_H_
 #define KB_KEYBROKER_SERVICE_RELEASE_SERVICE_H_
 
+#include <map>
+#include <memory>
+#include <string>
+
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "kb/v1/policy.pb.h"
 #include "kb/v1/release.pb.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
@@ -40,8 +46,14 @@ class ReleaseService {
                                                 Decision& decision);
   absl::Status CheckChallenge(const v1::ReleaseKeyRequest& request, std::string* nonce);
 
+  // The parsed policy of `key` (cached per key id and policy version).
+  absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> Policy(const KeyRecord& key);
+
   Deps d_;
   absl::Duration challenge_ttl_;
+  absl::Mutex policy_mu_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const v1::ReleasePolicy>>> policies_
+      ABSL_GUARDED_BY(policy_mu_);
 };
 
 }  // namespace kb

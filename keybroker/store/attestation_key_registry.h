@@ -12,7 +12,7 @@ namespace kb {
 
 // A TPM attestation key an operator trusts for a named machine.
 struct RegisteredAk {
-  std::string name;         // TPM name (nameAlg || digest), the lookup key
+  std::string name;  // TPM name (nameAlg || digest), the lookup key
   std::string machine;
   std::string public_area;  // marshaled TPMT_PUBLIC
   absl::Time registered_at;

@@ -30,15 +30,15 @@ SqliteStatement& SqliteStatement::Bind(int i, int64_t v) {
 }
 SqliteStatement& SqliteStatement::Bind(int i, absl::string_view text) {
   if (bind_rc_ == SQLITE_OK) {
-    bind_rc_ = sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()),
-                                 SQLITE_TRANSIENT);
+    bind_rc_ =
+        sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
   return *this;
 }
 SqliteStatement& SqliteStatement::BindBlob(int i, absl::string_view blob) {
   if (bind_rc_ == SQLITE_OK) {
-    bind_rc_ = sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()),
-                                 SQLITE_TRANSIENT);
+    bind_rc_ =
+        sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
   }
   return *this;
 }
@@ -68,9 +68,9 @@ std::string SqliteStatement::Text(int col) const {
 absl::StatusOr<std::shared_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
                                                          absl::string_view schema) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::shared_ptr<SqliteDb> db(new SqliteDb(raw));
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(
@@ -88,12 +88,19 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   return db;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
 
 absl::StatusOr<SqliteStatement> SqliteDb::Prepare(absl::string_view sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return SqliteStatement(db_, it->second);
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
+  statements_.emplace(std::string(sql), stmt);
   return SqliteStatement(db_, stmt);
 }
 

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,12 +14,18 @@
 
 namespace kb {
 
-// One prepared statement; finalized on destruction. Bind indices start at 1, columns at 0.
+// One use of a cached prepared statement; reset and unbound on destruction (the statement
+// itself stays in SqliteDb's cache). Bind indices start at 1, columns at 0.
 class SqliteStatement {
  public:
   SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
-  ~SqliteStatement() { sqlite3_finalize(stmt_); }
+  ~SqliteStatement() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
 
   SqliteStatement& Bind(int i, int64_t v);
   SqliteStatement& Bind(int i, absl::string_view text);  // TEXT
@@ -50,7 +57,7 @@ class SqliteDb {
   ~SqliteDb();
 
   std::unique_lock<std::mutex> Lock() { return std::unique_lock<std::mutex>(mu_); }
-  // Caller holds Lock().
+  // Caller holds Lock(). Statements are prepared once per SQL text and reused.
   absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);
   absl::Status Exec(absl::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }
@@ -59,6 +66,7 @@ class SqliteDb {
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::mutex mu_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;  // guarded by mu_
 };
 
 // Maps a SQLite result code to a Status (`what` names the operation).

@@ -62,8 +62,8 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& 
   return SqliteDb::Open(path, kSchema);
 }
 
-absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(
-    std::shared_ptr<SqliteDb> db, SecretBytes kek) {
+absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(std::shared_ptr<SqliteDb> db,
+                                                                       SecretBytes kek) {
   if (kek.size() != 32) return absl::InvalidArgumentError("KEK must be 32 bytes");
   return std::unique_ptr<SqliteKeyStore>(new SqliteKeyStore(std::move(db), std::move(kek)));
 }
@@ -120,8 +120,8 @@ absl::StatusOr<SecretBytes> SqliteKeyStore::GetKeyMaterial(absl::string_view key
                                            "WHERE key_id = ? AND version = ?"));
     st.Bind(1, key_id).Bind(2, int64_t{version});
     ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return absl::NotFoundError(absl::StrCat("no version ", version, " of key '",
-                                                      key_id, "'"));
+    if (!row)
+      return absl::NotFoundError(absl::StrCat("no version ", version, " of key '", key_id, "'"));
     sealed = st.Text(0);
   }
   auto material = AesGcmOpen(kek_, sealed, Aad(key_id, version));

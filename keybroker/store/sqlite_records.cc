@@ -104,8 +104,8 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::List(int limit) {
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return out;
     out.push_back(AuditRecord{static_cast<uint64_t>(st.Int(0)), absl::FromUnixMillis(st.Int(1)),
-                              st.Text(2), st.Text(3), st.Text(4),
-                              static_cast<uint32_t>(st.Int(5)), st.Text(6), st.Text(7)});
+                              st.Text(2), st.Text(3), st.Text(4), static_cast<uint32_t>(st.Int(5)),
+                              st.Text(6), st.Text(7)});
   }
 }
 

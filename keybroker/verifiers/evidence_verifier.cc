@@ -4,8 +4,7 @@
 
 namespace kb {
 
-absl::Status CheckFailed(absl::string_view check, absl::StatusCode code,
-                         absl::string_view detail) {
+absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::string_view detail) {
   return absl::Status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));
 }
 

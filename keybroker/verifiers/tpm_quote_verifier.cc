@@ -42,11 +42,11 @@ absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::Tr
   auto fail = [](const absl::Status& s) {
     return CheckFailed(kParse, StatusCode::kInvalidArgument, s.message());
   };
-#define KB_PARSE(field, expr)        \
-  do {                               \
-    auto r = (expr);                 \
+#define KB_PARSE(field, expr)             \
+  do {                                    \
+    auto r = (expr);                      \
     if (!r.ok()) return fail(r.status()); \
-    p.field = *r;                    \
+    p.field = *r;                         \
   } while (0)
   KB_PARSE(quote, ParseTpmsAttest(q.attest(), "quote attest"));
   KB_PARSE(quote_signature, ParseTpmtSignature(q.signature(), "quote signature"));
@@ -77,8 +77,8 @@ absl::Status CheckSignedAttest(absl::string_view check, EVP_PKEY* ak, const TPMS
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry,
-                                           const TPMT_PUBLIC& ak, absl::string_view ak_bytes) {
+absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry, const TPMT_PUBLIC& ak,
+                                           absl::string_view ak_bytes) {
   constexpr TPMA_OBJECT kRequired =
       TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
   if ((ak.objectAttributes & kRequired) != kRequired) {
@@ -86,7 +86,8 @@ absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry,
                        "AK is not a fixedTPM restricted signing key");
   }
   auto name = TpmName(ak.nameAlg, ak_bytes);
-  if (!name.ok()) return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated, name.status().message());
+  if (!name.ok())
+    return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated, name.status().message());
   auto registered = registry.Lookup(*name);
   if (absl::IsNotFound(registered.status())) {
     return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated,
@@ -98,10 +99,14 @@ absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry,
 
 absl::StatusOr<std::string> BankName(TPMI_ALG_HASH alg) {
   switch (alg) {
-    case TPM2_ALG_SHA1: return std::string("sha1");
-    case TPM2_ALG_SHA256: return std::string("sha256");
-    case TPM2_ALG_SHA384: return std::string("sha384");
-    default: return CheckFailed(kPcrDigest, StatusCode::kInvalidArgument, "unsupported PCR bank");
+    case TPM2_ALG_SHA1:
+      return std::string("sha1");
+    case TPM2_ALG_SHA256:
+      return std::string("sha256");
+    case TPM2_ALG_SHA384:
+      return std::string("sha384");
+    default:
+      return CheckFailed(kPcrDigest, StatusCode::kInvalidArgument, "unsupported PCR bank");
   }
 }
 
@@ -164,13 +169,14 @@ absl::Status CheckTransferKeyShape(const TPMT_PUBLIC& t) {
   return absl::OkStatus();
 }
 
-absl::Status CheckCertification(EVP_PKEY* ak, const ParsedEvidence& p,
-                                const v1::TpmTransferKey& t, absl::string_view binding) {
+absl::Status CheckCertification(EVP_PKEY* ak, const ParsedEvidence& p, const v1::TpmTransferKey& t,
+                                absl::string_view binding) {
   RETURN_IF_ERROR(CheckTransferKeyShape(p.transfer));
   RETURN_IF_ERROR(CheckSignedAttest(kCertification, ak, p.certify, p.certify_signature,
                                     t.certify_info(), TPM2_ST_ATTEST_CERTIFY, binding));
   auto name = TpmName(p.transfer.nameAlg, t.public_area());
-  if (!name.ok()) return CheckFailed(kCertification, StatusCode::kInvalidArgument, name.status().message());
+  if (!name.ok())
+    return CheckFailed(kCertification, StatusCode::kInvalidArgument, name.status().message());
   const TPM2B_NAME& certified = p.certify.attested.certify.name;
   if (absl::string_view(reinterpret_cast<const char*>(certified.name), certified.size) != *name) {
     return CheckFailed(kCertification, StatusCode::kUnauthenticated,

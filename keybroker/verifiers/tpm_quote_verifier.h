@@ -16,8 +16,7 @@ namespace kb {
 class TpmQuoteVerifier final : public EvidenceVerifier {
  public:
   explicit TpmQuoteVerifier(AttestationKeyRegistry* registry) : registry_(registry) {}
-  absl::StatusOr<Claims> Verify(const v1::Evidence& evidence,
-                                const v1::TransferKey& transfer_key,
+  absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override;
 
  private:

@@ -11,12 +11,10 @@
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
 #include "common/wrap/key_wrap.h"
+#include "unlocker/tpm/key_templates.h"
 
 namespace kb {
 namespace {
-
-constexpr TPMA_OBJECT kBase = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                              TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH;
 
 template <typename T>
 void SetBuffer(T& b, absl::string_view bytes) {
@@ -33,31 +31,15 @@ std::string BnBytes(EVP_PKEY* key, const char* param, size_t pad) {
   return out;
 }
 
-TPMT_PUBLIC EccPublic(EVP_PKEY* key, TPMA_OBJECT attrs, TPMI_ALG_ECC_SCHEME scheme) {
-  TPMT_PUBLIC pub = {};
-  pub.type = TPM2_ALG_ECC;
-  pub.nameAlg = TPM2_ALG_SHA256;
-  pub.objectAttributes = attrs;
-  pub.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-  pub.parameters.eccDetail.scheme.scheme = scheme;
-  pub.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-  pub.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-  pub.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-  SetBuffer(pub.unique.ecc.x, BnBytes(key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
-  SetBuffer(pub.unique.ecc.y, BnBytes(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
-  return pub;
-}
-
-TPMT_PUBLIC RsaPublic(EVP_PKEY* key, int bits) {
-  TPMT_PUBLIC pub = {};
-  pub.type = TPM2_ALG_RSA;
-  pub.nameAlg = TPM2_ALG_SHA256;
-  pub.objectAttributes = kBase | TPMA_OBJECT_DECRYPT;
-  pub.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
-  pub.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-  pub.parameters.rsaDetail.keyBits = static_cast<uint16_t>(bits);
-  SetBuffer(pub.unique.rsa, BnBytes(key, OSSL_PKEY_PARAM_RSA_N, 0));
-  return pub;
+// `templ` (key_templates.h) with the public key of `key` filled in.
+TPMT_PUBLIC WithPublicKey(TPMT_PUBLIC templ, EVP_PKEY* key) {
+  if (templ.type == TPM2_ALG_ECC) {
+    SetBuffer(templ.unique.ecc.x, BnBytes(key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
+    SetBuffer(templ.unique.ecc.y, BnBytes(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
+  } else {
+    SetBuffer(templ.unique.rsa, BnBytes(key, OSSL_PKEY_PARAM_RSA_N, 0));
+  }
+  return templ;
 }
 
 absl::StatusOr<EvpPkeyPtr> PointToKey(absl::string_view sec1) {
@@ -80,9 +62,7 @@ absl::StatusOr<std::unique_ptr<SoftwareTpm>> SoftwareTpm::Create() {
   std::unique_ptr<SoftwareTpm> tpm(new SoftwareTpm());
   tpm->ak_.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!tpm->ak_) return OpenSslError("AK keygen");
-  TPMT_PUBLIC pub = EccPublic(tpm->ak_.get(),
-                              kBase | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT,
-                              TPM2_ALG_ECDSA);
+  TPMT_PUBLIC pub = WithPublicKey(AkTemplate(), tpm->ak_.get());
   ASSIGN_OR_RETURN(tpm->ak_public_, MarshalTpmtPublic(pub));
   ASSIGN_OR_RETURN(tpm->ak_name_, TpmName(TPM2_ALG_SHA256, tpm->ak_public_));
   for (auto& pcr : tpm->pcrs_) pcr.assign(32, '\0');
@@ -100,17 +80,14 @@ void SoftwareTpm::ExtendPcr(uint32_t index, absl::string_view digest) {
 absl::StatusOr<std::string> SoftwareTpm::AttestationKeyPublic() { return ak_public_; }
 
 absl::StatusOr<std::string> SoftwareTpm::CreateTransferKey(TransferKeyType type) {
-  TPMT_PUBLIC pub;
   if (type == TransferKeyType::kEccP256) {
     transfer_.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    if (!transfer_) return OpenSslError("transfer keygen");
-    pub = EccPublic(transfer_.get(), kBase | TPMA_OBJECT_DECRYPT, TPM2_ALG_NULL);
   } else {
     const size_t bits = type == TransferKeyType::kRsa2048 ? 2048 : 3072;
     transfer_.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits));
-    if (!transfer_) return OpenSslError("transfer keygen");
-    pub = RsaPublic(transfer_.get(), static_cast<int>(bits));
   }
+  if (!transfer_) return OpenSslError("transfer keygen");
+  TPMT_PUBLIC pub = WithPublicKey(TransferKeyTemplate(type), transfer_.get());
   ASSIGN_OR_RETURN(transfer_public_, MarshalTpmtPublic(pub));
   return transfer_public_;
 }
@@ -220,8 +197,8 @@ absl::StatusOr<SecretBytes> SoftwareTpm::Unwrap(const v1::WrappedKey& wrapped) {
     if (EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
         EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) != 1 ||
-        EVP_PKEY_decrypt(ctx.get(), kek.data(), &len,
-                         reinterpret_cast<const uint8_t*>(ct.data()), ct.size()) != 1) {
+        EVP_PKEY_decrypt(ctx.get(), kek.data(), &len, reinterpret_cast<const uint8_t*>(ct.data()),
+                         ct.size()) != 1) {
       return OpenSslError("RSA-OAEP decrypt", absl::StatusCode::kInvalidArgument);
     }
     kek.resize(len);

@@ -1,12 +1,12 @@
 #ifndef KB_TESTS_FAKES_SOFTWARE_TPM_H_
 #define KB_TESTS_FAKES_SOFTWARE_TPM_H_
 
+#include <tss2/tss2_tpm2_types.h>
+
 #include <array>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <tss2/tss2_tpm2_types.h>
 
 #include "common/openssl_util.h"
 #include "unlocker/tpm/tpm.h"

@@ -1,6 +1,8 @@
 #include "tests/integration/broker_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -10,9 +12,6 @@
 #include <fstream>
 #include <regex>
 #include <thread>
-
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,13 +34,13 @@ std::string Slurp(const std::string& path) {
 }  // namespace
 
 std::string BinaryPath(const std::string& name) {
-  const std::string bin = Env("KB_BINARY_DIR", ".");
+  const std::string bin = Env("KB_BINARY_DIR", KB_DEFAULT_BINARY_DIR);
   if (name == "keybrokerd" || name == "keybrokerctl") return bin + "/keybroker/" + name;
   return bin + "/unlocker/" + name;
 }
 
 std::string SourcePath(const std::string& relative) {
-  return Env("KB_SOURCE_DIR", ".") + "/" + relative;
+  return Env("KB_SOURCE_DIR", KB_DEFAULT_SOURCE_DIR) + "/" + relative;
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data) {
@@ -67,8 +66,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   int status = 0;
   waitpid(pid, &status, 0);
   close(out_fd);
-  CommandResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                  Slurp(tmpl)};
+  CommandResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), Slurp(tmpl)};
   unlink(tmpl);
   return r;
 }
@@ -149,7 +147,9 @@ BrokerProcess::~BrokerProcess() {
 std::string BrokerProcess::release_endpoint() const {
   return absl::StrCat("127.0.0.1:", release_port_);
 }
-std::string BrokerProcess::admin_endpoint() const { return absl::StrCat("127.0.0.1:", admin_port_); }
+std::string BrokerProcess::admin_endpoint() const {
+  return absl::StrCat("127.0.0.1:", admin_port_);
+}
 
 std::unique_ptr<v1::KeyAdmin::Stub> BrokerProcess::AdminStub(const std::string& name) const {
   grpc::SslCredentialsOptions options;

@@ -26,6 +26,7 @@ class BrokerProcess {
   ~BrokerProcess();
 
   std::string release_endpoint() const;  // "127.0.0.1:<port>"
+  pid_t pid() const { return pid_; }
   std::string admin_endpoint() const;
   const std::string& dir() const { return dir_; }  // PKI files: ca.pem, operator.pem, ...
   std::string Path(const std::string& file) const { return dir_ + "/" + file; }

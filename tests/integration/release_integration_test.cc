@@ -58,16 +58,16 @@ class ReleaseIntegrationTest : public ::testing::Test {
     auto swtpm = SwtpmFixture::Start();
     ASSERT_TRUE(swtpm.ok()) << swtpm.status();
     swtpm_ = std::move(*swtpm);
-    key_id_ = absl::StrCat("disk-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
-                           ++counter_);
+    key_id_ =
+        absl::StrCat("disk-", ::testing::UnitTest::GetInstance()->random_seed(), "-", ++counter_);
     machine_ = absl::StrCat("vm-", key_id_);
     image_ = absl::StrCat(swtpm_->state_dir(), "/disk.img");
     pass_ = absl::StrCat(swtpm_->state_dir(), "/pass");
     ASSERT_TRUE(WriteFileAtomic(pass_, "correct horse battery staple").ok());
     ASSERT_EQ(RunCommand({"/usr/bin/truncate", "-s", "32M", image_}).exit_code, 0);
-    CommandResult fmt = RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2",
-                                    "--batch-mode", "--pbkdf", "pbkdf2",
-                                    "--pbkdf-force-iterations", "1000", image_, pass_});
+    CommandResult fmt =
+        RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf",
+                    "pbkdf2", "--pbkdf-force-iterations", "1000", image_, pass_});
     ASSERT_EQ(fmt.exit_code, 0) << fmt.output;
     RegisterAk(swtpm_->tcti(), machine_);
     Admin([&](auto& stub, auto& ctx) {
@@ -120,14 +120,14 @@ class ReleaseIntegrationTest : public ::testing::Test {
   }
 
   CommandResult Enroll(const std::string& tcti) {
-    return Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(),
-                     "--ca", broker_->Path("ca.pem"), "--key-id", key_id_, "--passphrase-file",
-                     pass_, "--tcti", tcti});
+    return Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(), "--ca",
+                     broker_->Path("ca.pem"), "--key-id", key_id_, "--passphrase-file", pass_,
+                     "--tcti", tcti});
   }
 
   CommandResult UnlockTest(const std::string& tcti, const std::string& ca = "ca.pem") {
-    return Kbunlock({"unlock", "--device", image_, "--test", "--ca", broker_->Path(ca),
-                     "--tcti", tcti, "--timeout", "3"});
+    return Kbunlock({"unlock", "--device", image_, "--test", "--ca", broker_->Path(ca), "--tcti",
+                     tcti, "--timeout", "3"});
   }
 
   std::string LuksDump() { return RunCommand({"/sbin/cryptsetup", "luksDump", image_}).output; }

@@ -46,8 +46,8 @@ class GrpcKeyReleaseClient final : public KeyReleaseClient {
     if (status.ok()) return response;
     absl::Status s = FromGrpcStatus(status);
     if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
-      return absl::Status(s.code(), absl::StrCat("broker ", endpoint_, " unreachable: ",
-                                                  s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("broker ", endpoint_, " unreachable: ", s.message()));
     }
     return absl::Status(s.code(), absl::StrCat("broker ", endpoint_, ": ", s.message()));
   }

@@ -17,15 +17,24 @@ absl::Status WithExitCode(absl::Status status, ExitCode code) {
 
 const char* ExitCodeName(ExitCode code) {
   switch (code) {
-    case ExitCode::kOk: return "ok";
-    case ExitCode::kInternal: return "internal error";
-    case ExitCode::kUsage: return "usage or configuration error";
-    case ExitCode::kBrokerUnreachable: return "broker unreachable";
-    case ExitCode::kDenied: return "denied by broker";
-    case ExitCode::kTpmUnavailable: return "TPM unavailable";
-    case ExitCode::kNoToken: return "no keybroker token";
-    case ExitCode::kVolumeError: return "volume error";
-    case ExitCode::kWrongKey: return "key does not open the keyslot";
+    case ExitCode::kOk:
+      return "ok";
+    case ExitCode::kInternal:
+      return "internal error";
+    case ExitCode::kUsage:
+      return "usage or configuration error";
+    case ExitCode::kBrokerUnreachable:
+      return "broker unreachable";
+    case ExitCode::kDenied:
+      return "denied by broker";
+    case ExitCode::kTpmUnavailable:
+      return "TPM unavailable";
+    case ExitCode::kNoToken:
+      return "no keybroker token";
+    case ExitCode::kVolumeError:
+      return "volume error";
+    case ExitCode::kWrongKey:
+      return "key does not open the keyslot";
   }
   return "error";
 }

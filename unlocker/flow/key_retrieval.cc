@@ -15,13 +15,12 @@ absl::Status TpmError(absl::Status s) {
 
 absl::Status BrokerError(absl::Status s) {
   const bool unreachable = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
-  return WithExitCode(std::move(s),
-                      unreachable ? ExitCode::kBrokerUnreachable : ExitCode::kDenied);
+  return WithExitCode(std::move(s), unreachable ? ExitCode::kBrokerUnreachable : ExitCode::kDenied);
 }
 
 // Runs `expr`; on error returns it passed through `wrap`.
-#define KB_TRY(lhs, expr, wrap)          \
-  auto KB_CONCAT_(r_, __LINE__) = (expr); \
+#define KB_TRY(lhs, expr, wrap)                                                       \
+  auto KB_CONCAT_(r_, __LINE__) = (expr);                                             \
   if (!KB_CONCAT_(r_, __LINE__).ok()) return wrap(KB_CONCAT_(r_, __LINE__).status()); \
   lhs = *std::move(KB_CONCAT_(r_, __LINE__))
 
@@ -45,8 +44,7 @@ absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
   v1::ReleaseKeyRequest request;
   request.set_challenge_id(challenge.challenge_id());
   request.set_key_id(target.key_id);
-  KB_TRY(*request.mutable_transfer_key()->mutable_tpm(), tpm.CertifyTransferKey(binding),
-         TpmError);
+  KB_TRY(*request.mutable_transfer_key()->mutable_tpm(), tpm.CertifyTransferKey(binding), TpmError);
   KB_TRY(*request.mutable_evidence()->mutable_tpm_quote(), tpm.Quote(binding, target.pcrs),
          TpmError);
   KB_TRY(v1::ReleaseKeyResponse response, client.ReleaseKey(request), BrokerError);

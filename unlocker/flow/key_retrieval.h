@@ -43,8 +43,7 @@ absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
 // next; a refusal (attestation or policy) stops, since every broker shares one policy.
 absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
                                              const std::vector<std::string>& endpoints,
-                                             const ReleaseTarget& target,
-                                             const Progress& progress);
+                                             const ReleaseTarget& target, const Progress& progress);
 
 // Parses "ecc-p256" / "rsa-2048" / "rsa-3072".
 absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name);

@@ -14,9 +14,12 @@ absl::Status VolumeError(absl::Status s) {
 
 std::string TransferKeyName(TransferKeyType type) {
   switch (type) {
-    case TransferKeyType::kEccP256: return "ecc-p256";
-    case TransferKeyType::kRsa2048: return "rsa-2048";
-    case TransferKeyType::kRsa3072: return "rsa-3072";
+    case TransferKeyType::kEccP256:
+      return "ecc-p256";
+    case TransferKeyType::kRsa2048:
+      return "rsa-2048";
+    case TransferKeyType::kRsa3072:
+      return "rsa-3072";
   }
   return "ecc-p256";
 }
@@ -36,9 +39,9 @@ absl::Status AddSlotAndToken(Volume& volume, const SecretBytes& existing,
 absl::StatusOr<std::string> CaFingerprint(const std::string& ca_pem) {
   auto fp = CertificateSha256(ca_pem);
   if (!fp.ok()) {
-    return WithExitCode(absl::InvalidArgumentError(
-                            absl::StrCat("broker CA: ", fp.status().message())),
-                        ExitCode::kUsage);
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat("broker CA: ", fp.status().message())),
+        ExitCode::kUsage);
   }
   return fp;
 }

@@ -24,8 +24,8 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
                                       const Progress& progress);
 
 struct UnlockOptions {
-  std::string ca_pem;      // must match the token's ca_sha256 (fails closed otherwise)
-  std::string map_name;    // activate as /dev/mapper/<map_name>; empty: verify only (--test)
+  std::string ca_pem;    // must match the token's ca_sha256 (fails closed otherwise)
+  std::string map_name;  // activate as /dev/mapper/<map_name>; empty: verify only (--test)
 };
 
 struct UnlockResult {

@@ -14,29 +14,15 @@
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
 #include "unlocker/tpm/esys_util.h"
+#include "unlocker/tpm/key_templates.h"
 
 namespace kb {
 namespace {
 
-constexpr TPMA_OBJECT kAkAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                      TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                                      TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-constexpr TPMA_OBJECT kTransferAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                            TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                            TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_DECRYPT;
-
-// The AK template: ECC NIST P-256, ECDSA-SHA256, restricted signing, nameAlg SHA-256.
-TPM2B_PUBLIC AkTemplate() {
+// The AK template (see key_templates.h) as ESYS wants it.
+TPM2B_PUBLIC AkPublicTemplate() {
   TPM2B_PUBLIC t{};
-  TPMT_PUBLIC& p = t.publicArea;
-  p.type = TPM2_ALG_ECC;
-  p.nameAlg = TPM2_ALG_SHA256;
-  p.objectAttributes = kAkAttributes;
-  p.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-  p.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
-  p.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-  p.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-  p.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+  t.publicArea = AkTemplate();
   return t;
 }
 
@@ -45,27 +31,15 @@ TPM2B_PUBLIC AkTemplate() {
 absl::StatusOr<TPM2B_PUBLIC> TransferTemplate(TransferKeyType type) {
   TPM2B_PUBLIC t{};
   TPMT_PUBLIC& p = t.publicArea;
-  p.nameAlg = TPM2_ALG_SHA256;
-  p.objectAttributes = kTransferAttributes;
-  if (type == TransferKeyType::kEccP256) {
-    p.type = TPM2_ALG_ECC;
-    p.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-    p.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-    p.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-    p.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+  p = TransferKeyTemplate(type);
+  if (p.type == TPM2_ALG_ECC) {
     p.unique.ecc.x.size = p.unique.ecc.y.size = 32;
     if (RAND_bytes(p.unique.ecc.x.buffer, 32) != 1 || RAND_bytes(p.unique.ecc.y.buffer, 32) != 1) {
       return OpenSslError("RAND_bytes(transfer key unique)");
     }
     return t;
   }
-  const uint16_t bits = type == TransferKeyType::kRsa2048 ? 2048 : 3072;
-  p.type = TPM2_ALG_RSA;
-  p.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
-  p.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-  p.parameters.rsaDetail.keyBits = bits;
-  p.parameters.rsaDetail.exponent = 0;
-  p.unique.rsa.size = bits / 8;
+  p.unique.rsa.size = p.parameters.rsaDetail.keyBits / 8;
   if (RAND_bytes(p.unique.rsa.buffer, p.unique.rsa.size) != 1) {
     return OpenSslError("RAND_bytes(transfer key unique)");
   }
@@ -176,7 +150,7 @@ absl::Status EsysTpm::LoadPersistentAk(uint32_t ak_handle) {
 
 absl::Status EsysTpm::CreatePersistentAk(uint32_t ak_handle) {
   ASSIGN_OR_RETURN(ESYS_TR transient,
-                   CreatePrimary(esys_.get(), ESYS_TR_RH_ENDORSEMENT, AkTemplate(), nullptr));
+                   CreatePrimary(esys_.get(), ESYS_TR_RH_ENDORSEMENT, AkPublicTemplate(), nullptr));
   ESYS_TR persistent = ESYS_TR_NONE;
   TSS2_RC rc = Esys_EvictControl(esys_.get(), ESYS_TR_RH_OWNER, transient, ESYS_TR_PASSWORD,
                                  ESYS_TR_NONE, ESYS_TR_NONE, ak_handle, &persistent);

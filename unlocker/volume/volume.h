@@ -13,13 +13,13 @@ namespace kb {
 // The `keybroker` LUKS2 token: where to get the key of one keyslot. Stored in the LUKS2 header
 // as JSON (see docs/token.md). Holds no secret.
 struct KeybrokerToken {
-  int token_id = -1;   // assigned by the volume; -1 before it is written
+  int token_id = -1;  // assigned by the volume; -1 before it is written
   int keyslot = -1;
   std::vector<std::string> endpoints;  // host:port of the broker's KeyRelease listener
   std::string ca_sha256;               // hex SHA-256 of the broker CA certificate (DER)
   std::string key_id;
   uint32_t key_version = 0;
-  std::vector<uint32_t> pcrs;          // SHA-256 PCRs the guest quotes
+  std::vector<uint32_t> pcrs;             // SHA-256 PCRs the guest quotes
   std::string transfer_key = "ecc-p256";  // "ecc-p256", "rsa-2048", "rsa-3072"
 };
 

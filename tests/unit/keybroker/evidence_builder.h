@@ -12,9 +12,8 @@ namespace kb {
 
 // Builds a ReleaseKeyRequest the way kbunlock does, with a software TPM.
 inline absl::StatusOr<v1::ReleaseKeyRequest> BuildRequest(
-    Tpm& tpm, const std::string& challenge_id, const std::string& nonce,
-    const std::string& key_id, std::vector<uint32_t> pcrs = {0, 7},
-    TransferKeyType type = TransferKeyType::kEccP256) {
+    Tpm& tpm, const std::string& challenge_id, const std::string& nonce, const std::string& key_id,
+    std::vector<uint32_t> pcrs = {0, 7}, TransferKeyType type = TransferKeyType::kEccP256) {
   auto pub = tpm.CreateTransferKey(type);
   if (!pub.ok()) return pub.status();
   const std::string binding = ComputeBinding(nonce, key_id, *pub);

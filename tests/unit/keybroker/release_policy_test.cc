@@ -65,7 +65,8 @@ TEST(ReleasePolicyTest, RejectsBadPolicies) {
 
 TEST(ReleasePolicyTest, EvaluatesRules) {
   auto p = ParseReleasePolicy(R"({"allow":[
-      {"name":"web","machines":["web-1","web-2"],"pcrs":[{"index":7,"allowed":[")" + kPcr7 +
+      {"name":"web","machines":["web-1","web-2"],"pcrs":[{"index":7,"allowed":[")" +
+                              kPcr7 +
                               R"("]}]},
       {"name":"db","machines":["db-1"]}]})");
   ASSERT_TRUE(p.ok()) << p.status();

@@ -46,8 +46,8 @@ TEST_F(ReleaseServiceTest, RsaTransferKeyWorksToo) {
   v1::GetChallengeRequest cr;
   cr.set_key_id("disk");
   auto c = *release_->GetChallenge(cr);
-  auto request = *BuildRequest(*tpm_, c.challenge_id(), c.nonce(), "disk", {0, 7},
-                               TransferKeyType::kRsa2048);
+  auto request =
+      *BuildRequest(*tpm_, c.challenge_id(), c.nonce(), "disk", {0, 7}, TransferKeyType::kRsa2048);
   auto response = release_->ReleaseKey(request, "peer");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->wrapped_key().scheme(), v1::WRAP_SCHEME_RSA_OAEP_SHA256_A256KWP);
@@ -82,7 +82,8 @@ TEST_F(ReleaseServiceTest, OtherPcrsAreDeniedByPolicy) {
   second->SetPcr(7, std::string(32, '\x66'));
   RegisterAk(*second, "web-1b");
   ASSERT_TRUE(SetPolicy("disk", R"({"allow":[{"name":"r1","machines":["web-1","web-1b"],
-      "pcrs":[{"index":7,"allowed":[")" + HexEncode(std::string(32, '\x07')) + R"("]}]}]})")
+      "pcrs":[{"index":7,"allowed":[")" +
+                                    HexEncode(std::string(32, '\x07')) + R"("]}]}]})")
                   .ok());
   auto r = Release(*second, "disk");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
@@ -115,12 +116,10 @@ TEST_F(ReleaseServiceTest, UnknownKeyIsNotFoundOnlyAfterAttestation) {
 TEST_F(ReleaseServiceTest, MalformedRequestsAreInvalid) {
   v1::ReleaseKeyRequest request = FreshRequest();
   request.clear_evidence();
-  EXPECT_EQ(release_->ReleaseKey(request, "p").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(release_->ReleaseKey(request, "p").status().code(), absl::StatusCode::kInvalidArgument);
   request = FreshRequest();
   request.set_key_id("bad key/../");
-  EXPECT_EQ(release_->ReleaseKey(request, "p").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(release_->ReleaseKey(request, "p").status().code(), absl::StatusCode::kInvalidArgument);
   v1::GetChallengeRequest cr;
   EXPECT_EQ(release_->GetChallenge(cr).status().code(), absl::StatusCode::kInvalidArgument);
 }

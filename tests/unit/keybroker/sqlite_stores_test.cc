@@ -85,8 +85,8 @@ TEST_F(SqliteStoresTest, PoliciesAreVersioned) {
 TEST_F(SqliteStoresTest, ChallengesAreSingleUse) {
   SqliteChallengeStore challenges(db_);
   const absl::Time now = absl::Now();
-  ASSERT_TRUE(challenges.Put({"c1", "disk", std::string(32, 'n'), now + absl::Seconds(60)}, now)
-                  .ok());
+  ASSERT_TRUE(
+      challenges.Put({"c1", "disk", std::string(32, 'n'), now + absl::Seconds(60)}, now).ok());
   auto c = challenges.Consume("c1");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->key_id, "disk");

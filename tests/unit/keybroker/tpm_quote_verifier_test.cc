@@ -29,9 +29,8 @@ class TpmQuoteVerifierTest : public ::testing::Test {
   void Register(SoftwareTpm& tpm, const std::string& machine) {
     std::string pub = *tpm.AttestationKeyPublic();
     auto parsed = ParseTpmtPublic(pub, "ak");
-    ASSERT_TRUE(registry_
-                    ->Register({*TpmName(parsed->nameAlg, pub), machine, pub, absl::Now()})
-                    .ok());
+    ASSERT_TRUE(
+        registry_->Register({*TpmName(parsed->nameAlg, pub), machine, pub, absl::Now()}).ok());
   }
 
   std::string Binding() const {
@@ -46,8 +45,7 @@ class TpmQuoteVerifierTest : public ::testing::Test {
     auto claims = Verify();
     ASSERT_FALSE(claims.ok());
     EXPECT_EQ(claims.status().code(), code) << claims.status();
-    EXPECT_THAT(std::string(claims.status().message()),
-                HasSubstr(absl::StrCat("'", check, "'")));
+    EXPECT_THAT(std::string(claims.status().message()), HasSubstr(absl::StrCat("'", check, "'")));
   }
 
   v1::TpmQuoteEvidence& quote() { return *request_.mutable_evidence()->mutable_tpm_quote(); }

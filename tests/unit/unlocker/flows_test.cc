@@ -13,8 +13,7 @@ using ::testing::HasSubstr;
 class InProcessClient final : public KeyReleaseClient {
  public:
   explicit InProcessClient(ReleaseService* service) : service_(service) {}
-  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(
-      const v1::GetChallengeRequest& r) override {
+  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& r) override {
     return service_->GetChallenge(r);
   }
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
@@ -32,8 +31,8 @@ class FlowsTest : public BrokerFixture {
     RegisterAk(*tpm_, "web-1");
     CreateKey("disk");
     ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
-    connect_ = [this](const std::string& endpoint)
-        -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+    connect_ =
+        [this](const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
       if (endpoint == "down:1") return absl::UnavailableError("connection refused");
       return std::unique_ptr<KeyReleaseClient>(new InProcessClient(release_.get()));
     };
@@ -71,8 +70,8 @@ TEST_F(FlowsTest, AllUnreachableIsTagged) {
   auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1"},
                                    {"disk", {7}, TransferKeyType::kEccP256}, progress_);
   EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
-  auto none = ObtainKeyFromAny(*tpm_, connect_, {}, {"disk", {7}, TransferKeyType::kEccP256},
-                               progress_);
+  auto none =
+      ObtainKeyFromAny(*tpm_, connect_, {}, {"disk", {7}, TransferKeyType::kEccP256}, progress_);
   EXPECT_EQ(ExitCodeOf(none.status()), ExitCode::kBrokerUnreachable);
 }
 

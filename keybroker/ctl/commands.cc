@@ -1,0 +1,170 @@
+#include "keybroker/ctl/commands.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "keybroker/ctl/output.h"
+
+namespace kb {
+namespace {
+
+using Stub = AdminClient::Stub;
+using Handler = absl::StatusOr<std::string> (*)(const CtlCommand&, const CtlLocalInputs&,
+                                                AdminClient&);
+
+absl::StatusOr<std::string> ReadStdin() {
+  std::string data;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) data.append(buf, n);
+  if (std::ferror(stdin)) {
+    return absl::InternalError(absl::StrCat("cannot read stdin: ", std::strerror(errno)));
+  }
+  return data;
+}
+
+absl::StatusOr<std::string> ReadNonEmpty(const std::string& path, absl::string_view what) {
+  absl::StatusOr<std::string> read = path == "-" ? ReadStdin() : ReadFile(path);
+  if (!read.ok()) {
+    return absl::Status(read.status().code(), absl::StrCat(what, ": ", read.status().message()));
+  }
+  std::string data = std::move(read).value();
+  if (data.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", path == "-" ? "on stdin" : path, " is empty"));
+  }
+  return data;
+}
+
+// Human text from `human`, or the message as JSON.
+template <typename Response>
+absl::StatusOr<std::string> Render(const CtlCommand& cmd, const Response& response,
+                                   std::string (*human)(const Response&)) {
+  if (cmd.json) return FormatJson(response);
+  return human(response);
+}
+
+absl::StatusOr<std::string> KeyCreate(const CtlCommand& cmd, const CtlLocalInputs&,
+                                      AdminClient& client) {
+  v1::CreateKeyRequest request;
+  request.set_key_id(cmd.key_id);
+  request.set_size_bytes(cmd.size_bytes);
+  request.set_description(cmd.description);
+  ASSIGN_OR_RETURN(v1::KeyMetadata key, client.Call(&Stub::CreateKey, request));
+  return Render(cmd, key, &FormatKey);
+}
+
+absl::StatusOr<std::string> KeyList(const CtlCommand& cmd, const CtlLocalInputs&,
+                                    AdminClient& client) {
+  ASSIGN_OR_RETURN(v1::ListKeysResponse response,
+                   client.Call(&Stub::ListKeys, v1::ListKeysRequest()));
+  return Render(cmd, response, &FormatKeyTable);
+}
+
+absl::StatusOr<std::string> KeyShow(const CtlCommand& cmd, const CtlLocalInputs&,
+                                    AdminClient& client) {
+  v1::GetKeyRequest request;
+  request.set_key_id(cmd.key_id);
+  ASSIGN_OR_RETURN(v1::KeyMetadata key, client.Call(&Stub::GetKey, request));
+  return Render(cmd, key, &FormatKey);
+}
+
+absl::StatusOr<std::string> KeyDisable(const CtlCommand& cmd, const CtlLocalInputs&,
+                                       AdminClient& client) {
+  v1::DisableKeyRequest request;
+  request.set_key_id(cmd.key_id);
+  ASSIGN_OR_RETURN(v1::KeyMetadata key, client.Call(&Stub::DisableKey, request));
+  return Render(cmd, key, &FormatKey);
+}
+
+absl::StatusOr<std::string> PolicySet(const CtlCommand& cmd, const CtlLocalInputs& inputs,
+                                      AdminClient& client) {
+  v1::SetPolicyRequest request;
+  request.set_key_id(cmd.key_id);
+  request.set_policy_json(inputs.policy_json);
+  ASSIGN_OR_RETURN(v1::SetPolicyResponse response, client.Call(&Stub::SetPolicy, request));
+  if (cmd.json) return FormatJson(response);
+  return absl::StrCat("policy version ", response.policy_version(), " stored for key ", cmd.key_id,
+                      "\n");
+}
+
+// The canonical policy JSON alone, so it can be edited and fed back to `policy set`.
+std::string FormatPolicy(const v1::GetPolicyResponse& response) {
+  const std::string& json = response.policy_json();
+  if (!json.empty() && json.back() == '\n') return json;
+  return json + "\n";
+}
+
+absl::StatusOr<std::string> PolicyGet(const CtlCommand& cmd, const CtlLocalInputs&,
+                                      AdminClient& client) {
+  v1::GetPolicyRequest request;
+  request.set_key_id(cmd.key_id);
+  ASSIGN_OR_RETURN(v1::GetPolicyResponse response, client.Call(&Stub::GetPolicy, request));
+  return Render(cmd, response, &FormatPolicy);
+}
+
+absl::StatusOr<std::string> AkRegister(const CtlCommand& cmd, const CtlLocalInputs& inputs,
+                                       AdminClient& client) {
+  v1::RegisterAttestationKeyRequest request;
+  request.set_machine(cmd.machine);
+  request.set_ak_public(inputs.ak_public);
+  ASSIGN_OR_RETURN(v1::AttestationKeyInfo ak, client.Call(&Stub::RegisterAttestationKey, request));
+  return Render(cmd, ak, &FormatAttestationKey);
+}
+
+absl::StatusOr<std::string> AkList(const CtlCommand& cmd, const CtlLocalInputs&,
+                                   AdminClient& client) {
+  ASSIGN_OR_RETURN(v1::ListAttestationKeysResponse response,
+                   client.Call(&Stub::ListAttestationKeys, v1::ListAttestationKeysRequest()));
+  return Render(cmd, response, &FormatAttestationKeyTable);
+}
+
+absl::StatusOr<std::string> AuditList(const CtlCommand& cmd, const CtlLocalInputs&,
+                                      AdminClient& client) {
+  v1::ListAuditEventsRequest request;
+  request.set_limit(cmd.limit);
+  ASSIGN_OR_RETURN(v1::ListAuditEventsResponse response,
+                   client.Call(&Stub::ListAuditEvents, request));
+  return Render(cmd, response, &FormatAuditEvents);
+}
+
+struct HandlerEntry {
+  CtlCommandKind kind;
+  Handler run;
+};
+
+constexpr HandlerEntry kHandlers[] = {
+    {CtlCommandKind::kKeyCreate, &KeyCreate},   {CtlCommandKind::kKeyList, &KeyList},
+    {CtlCommandKind::kKeyShow, &KeyShow},       {CtlCommandKind::kKeyDisable, &KeyDisable},
+    {CtlCommandKind::kPolicySet, &PolicySet},   {CtlCommandKind::kPolicyGet, &PolicyGet},
+    {CtlCommandKind::kAkRegister, &AkRegister}, {CtlCommandKind::kAkList, &AkList},
+    {CtlCommandKind::kAuditList, &AuditList},
+};
+
+}  // namespace
+
+absl::StatusOr<CtlLocalInputs> LoadCtlLocalInputs(const CtlCommand& cmd) {
+  CtlLocalInputs inputs;
+  if (cmd.kind == CtlCommandKind::kPolicySet) {
+    ASSIGN_OR_RETURN(inputs.policy_json, ReadNonEmpty(cmd.policy_file, "policy file"));
+  }
+  if (cmd.kind == CtlCommandKind::kAkRegister) {
+    ASSIGN_OR_RETURN(inputs.ak_public, ReadNonEmpty(cmd.ak_public_file, "--ak-public file"));
+  }
+  return inputs;
+}
+
+absl::StatusOr<std::string> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInputs& inputs,
+                                          AdminClient& client) {
+  for (const HandlerEntry& h : kHandlers) {
+    if (h.kind == cmd.kind) return h.run(cmd, inputs, client);
+  }
+  return absl::InvalidArgumentError("command has no broker call");
+}
+
+}  // namespace kb

@@ -1,0 +1,391 @@
+#include "keybroker/ctl/ctl_args.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "common/status_macros.h"
+
+namespace kb {
+namespace {
+
+// Stores a flag's value into the command, or explains why the value is bad.
+using FlagSetter = absl::Status (*)(const std::string& value, CtlCommand& cmd);
+
+struct FlagSpec {
+  const char* name;  // with the leading "--"
+  bool takes_value;
+  FlagSetter set;
+};
+
+struct PositionalSpec {
+  const char* name;
+  std::string CtlCommand::*field;
+};
+
+// One row per command: the words that name it, what it accepts and how it is documented.
+struct CommandSpec {
+  const char* group;
+  const char* verb;  // "" for single-word commands
+  CtlCommandKind kind;
+  std::vector<PositionalSpec> positionals;
+  std::vector<const char*> flags;
+  std::vector<const char*> required_flags;
+  const char* synopsis;
+  const char* summary;
+};
+
+absl::Status ParseTimeout(const std::string& v, CtlCommand& c) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(v, &seconds) || !std::isfinite(seconds) || seconds <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout must be a positive number of seconds, got '", v, "'"));
+  }
+  c.connection.timeout = absl::Seconds(seconds);
+  return absl::OkStatus();
+}
+
+absl::Status ParseSize(const std::string& v, CtlCommand& c) {
+  if (!absl::SimpleAtoi(v, &c.size_bytes) || (c.size_bytes != 32 && c.size_bytes != 64)) {
+    return absl::InvalidArgumentError(absl::StrCat("--size must be 32 or 64, got '", v, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseLimit(const std::string& v, CtlCommand& c) {
+  if (!absl::SimpleAtoi(v, &c.limit) || c.limit == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--limit must be a positive integer, got '", v, "'"));
+  }
+  return absl::OkStatus();
+}
+
+template <std::string CtlConnection::*field>
+absl::Status SetConnection(const std::string& v, CtlCommand& c) {
+  c.connection.*field = v;
+  return absl::OkStatus();
+}
+
+template <std::string CtlCommand::*field>
+absl::Status SetString(const std::string& v, CtlCommand& c) {
+  c.*field = v;
+  return absl::OkStatus();
+}
+
+absl::Status SetJson(const std::string&, CtlCommand& c) {
+  c.json = true;
+  return absl::OkStatus();
+}
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"--addr", true, &SetConnection<&CtlConnection::addr>},
+      {"--ca", true, &SetConnection<&CtlConnection::ca_file>},
+      {"--cert", true, &SetConnection<&CtlConnection::cert_file>},
+      {"--key", true, &SetConnection<&CtlConnection::key_file>},
+      {"--server-name", true, &SetConnection<&CtlConnection::server_name>},
+      {"--timeout", true, &ParseTimeout},
+      {"--json", false, &SetJson},
+  };
+  return *flags;
+}
+
+const std::vector<FlagSpec>& CommandFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"--size", true, &ParseSize},
+      {"--description", true, &SetString<&CtlCommand::description>},
+      {"--machine", true, &SetString<&CtlCommand::machine>},
+      {"--ak-public", true, &SetString<&CtlCommand::ak_public_file>},
+      {"--limit", true, &ParseLimit},
+  };
+  return *flags;
+}
+
+const std::vector<CommandSpec>& Commands() {
+  using K = CtlCommandKind;
+  const PositionalSpec key_id{"KEY_ID", &CtlCommand::key_id};
+  // clang-format off
+  static const auto* commands = new std::vector<CommandSpec>{
+      {"key", "create", K::kKeyCreate, {key_id}, {"--size", "--description"}, {},
+       "key create KEY_ID [--size 32|64] [--description TEXT]",
+       "Creates a key with fresh random bytes from the broker (default 32 bytes)."},
+      {"key", "list", K::kKeyList, {}, {}, {}, "key list",
+       "Lists the keys: KEY_ID VERSION SIZE DISABLED POLICY_VERSION CREATED."},
+      {"key", "show", K::kKeyShow, {key_id}, {}, {}, "key show KEY_ID",
+       "Shows one key's metadata (never its bytes)."},
+      {"key", "disable", K::kKeyDisable, {key_id}, {}, {}, "key disable KEY_ID",
+       "Disables a key: it is never released again."},
+      {"policy", "set", K::kPolicySet, {key_id, {"FILE", &CtlCommand::policy_file}}, {}, {},
+       "policy set KEY_ID FILE",
+       "Validates and stores the JSON release policy in FILE (\"-\" reads stdin)."},
+      {"policy", "get", K::kPolicyGet, {key_id}, {}, {}, "policy get KEY_ID",
+       "Prints the stored canonical policy JSON."},
+      {"ak", "register", K::kAkRegister, {}, {"--machine", "--ak-public"},
+       {"--machine", "--ak-public"}, "ak register --machine NAME --ak-public FILE",
+       "Trusts a TPM attestation key for machine NAME. FILE holds the marshaled\n"
+       "      TPMT_PUBLIC exactly as `kbunlock attestation-key --out FILE` writes it."},
+      {"ak", "list", K::kAkList, {}, {}, {}, "ak list",
+       "Lists the registered attestation keys: machine and AK name (hex)."},
+      {"audit", "list", K::kAuditList, {}, {"--limit"}, {}, "audit list [--limit N]",
+       "Prints the newest audit events first (default 100): time actor action key\n"
+       "      decision reason."},
+      {"help", "", K::kHelp, {}, {}, {}, "help", "Prints this text."},
+  };
+  // clang-format on
+  return *commands;
+}
+
+const FlagSpec* FindFlag(const std::vector<FlagSpec>& table, absl::string_view name) {
+  for (const FlagSpec& f : table) {
+    if (name == f.name) return &f;
+  }
+  return nullptr;
+}
+
+bool IsFlag(absl::string_view arg) {
+  return arg == "-h" || (arg.size() > 2 && arg.substr(0, 2) == "--");
+}
+
+bool IsHelpFlag(absl::string_view arg) { return arg == "-h" || arg == "--help"; }
+
+std::string GroupVerbs(absl::string_view group) {
+  std::vector<std::string> verbs;
+  for (const CommandSpec& c : Commands()) {
+    if (group == c.group) verbs.push_back(c.verb);
+  }
+  return absl::StrJoin(verbs, ", ");
+}
+
+// Parses one command line; holds the cursor and what has been seen so far.
+class Parser {
+ public:
+  explicit Parser(const std::vector<std::string>& args) : args_(args) {}
+
+  absl::StatusOr<CtlCommand> Parse();
+  // The spec named by the command words, if parsing got that far.
+  const CommandSpec* spec() const { return spec_; }
+  // The group word, if one was recognised.
+  const std::string& group() const { return group_; }
+
+ private:
+  absl::Status ParseLeadingFlags();
+  absl::Status ParseCommandWords();
+  absl::Status ParseRest();
+  absl::Status ParseFlag(bool allow_command_flags);
+  absl::Status UnknownFlag(const std::string& name) const;
+  absl::Status CheckComplete() const;
+
+  const std::vector<std::string>& args_;
+  size_t pos_ = 0;
+  CtlCommand cmd_;
+  const CommandSpec* spec_ = nullptr;
+  std::string group_;
+  size_t positionals_ = 0;
+  std::set<std::string> seen_flags_;
+  bool help_ = false;
+};
+
+absl::StatusOr<CtlCommand> Parser::Parse() {
+  RETURN_IF_ERROR(ParseLeadingFlags());
+  if (help_) return CtlCommand{};
+  RETURN_IF_ERROR(ParseCommandWords());
+  if (spec_->kind == CtlCommandKind::kHelp) return CtlCommand{};  // `help ANYTHING`
+  RETURN_IF_ERROR(ParseRest());
+  if (help_) return CtlCommand{};
+  RETURN_IF_ERROR(CheckComplete());
+  cmd_.kind = spec_->kind;
+  return cmd_;
+}
+
+absl::Status Parser::ParseLeadingFlags() {
+  while (pos_ < args_.size() && IsFlag(args_[pos_]) && !help_) {
+    RETURN_IF_ERROR(ParseFlag(/*allow_command_flags=*/false));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Parser::ParseCommandWords() {
+  if (pos_ >= args_.size()) return absl::InvalidArgumentError("missing command");
+  const std::string& word = args_[pos_++];
+  bool group_known = false;
+  for (const CommandSpec& c : Commands()) group_known = group_known || word == c.group;
+  if (!group_known) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown command '", word, "'"));
+  }
+  group_ = word;
+  const std::string verb =
+      pos_ < args_.size() && !IsFlag(args_[pos_]) ? args_[pos_] : std::string();
+  for (const CommandSpec& c : Commands()) {
+    if (word != c.group) continue;
+    if (*c.verb == '\0' || verb == c.verb) {
+      if (*c.verb != '\0') ++pos_;
+      spec_ = &c;
+      return absl::OkStatus();
+    }
+  }
+  if (verb.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", word, "' needs a subcommand: ", GroupVerbs(word)));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown command '", word, " ", verb, "' (", word,
+                                                 " commands: ", GroupVerbs(word), ")"));
+}
+
+absl::Status Parser::ParseRest() {
+  bool flags_done = false;
+  while (pos_ < args_.size()) {
+    const std::string& arg = args_[pos_];
+    if (!flags_done && arg == "--") {
+      flags_done = true;
+      ++pos_;
+      continue;
+    }
+    if (!flags_done && IsFlag(arg)) {
+      RETURN_IF_ERROR(ParseFlag(/*allow_command_flags=*/true));
+      continue;
+    }
+    if (positionals_ >= spec_->positionals.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "' for '", spec_->synopsis, "'"));
+    }
+    cmd_.*(spec_->positionals[positionals_++].field) = arg;
+    ++pos_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Parser::ParseFlag(bool allow_command_flags) {
+  const std::string& arg = args_[pos_++];
+  if (IsHelpFlag(arg)) {
+    help_ = true;
+    return absl::OkStatus();
+  }
+  const size_t eq = arg.find('=');
+  const std::string name = arg.substr(0, eq);
+  const FlagSpec* flag = FindFlag(GlobalFlags(), name);
+  if (flag == nullptr && allow_command_flags) {
+    for (const char* accepted : spec_->flags) {
+      if (name == accepted) flag = FindFlag(CommandFlags(), name);
+    }
+  }
+  if (flag == nullptr) return UnknownFlag(name);
+  seen_flags_.insert(name);
+  if (!flag->takes_value) {
+    if (eq != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
+    }
+    return flag->set("", cmd_);
+  }
+  if (eq != std::string::npos) return flag->set(arg.substr(eq + 1), cmd_);
+  if (pos_ >= args_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
+  }
+  return flag->set(args_[pos_++], cmd_);
+}
+
+absl::Status Parser::UnknownFlag(const std::string& name) const {
+  if (spec_ != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown flag ", name, " for '", spec_->group, " ", spec_->verb, "'"));
+  }
+  if (FindFlag(CommandFlags(), name) != nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("flag ", name, " must follow the command"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown flag ", name));
+}
+
+absl::Status Parser::CheckComplete() const {
+  if (positionals_ < spec_->positionals.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing ",
+                                                   spec_->positionals[positionals_].name, " for '",
+                                                   spec_->group, " ", spec_->verb, "'"));
+  }
+  for (const char* required : spec_->required_flags) {
+    if (!seen_flags_.contains(required)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing ", required, " for '", spec_->group, " ", spec_->verb, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Fills connection settings not given as flags from the environment, then requires them.
+absl::Status ResolveConnection(const EnvLookup& env, CtlConnection& conn) {
+  struct Setting {
+    std::string CtlConnection::*field;
+    const char* flag;
+    const char* env;
+  };
+  static constexpr Setting kSettings[] = {
+      {&CtlConnection::addr, "--addr HOST:PORT", "KEYBROKERCTL_ADDR"},
+      {&CtlConnection::ca_file, "--ca FILE", "KEYBROKERCTL_CA"},
+      {&CtlConnection::cert_file, "--cert FILE", "KEYBROKERCTL_CERT"},
+      {&CtlConnection::key_file, "--key FILE", "KEYBROKERCTL_KEY"},
+  };
+  for (const Setting& s : kSettings) {
+    std::string& value = conn.*(s.field);
+    if (value.empty() && env) value = env(s.env).value_or("");
+    if (value.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("missing ", s.flag, " (or ", s.env, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args,
+                                        const EnvLookup& env) {
+  Parser parser(args);
+  ASSIGN_OR_RETURN(CtlCommand cmd, parser.Parse());
+  if (cmd.kind == CtlCommandKind::kHelp) return cmd;
+  RETURN_IF_ERROR(ResolveConnection(env, cmd.connection));
+  return cmd;
+}
+
+std::string CtlUsage() {
+  std::string out =
+      "usage: keybrokerctl [connection flags] [--json] <command> ...\n"
+      "\nAdministers a keybroker over its admin listener (mutual TLS).\n\ncommands:\n";
+  for (const CommandSpec& c : Commands()) {
+    absl::StrAppend(&out, "  ", c.synopsis, "\n      ", c.summary, "\n");
+  }
+  absl::StrAppend(&out,
+                  "\nconnection flags (before or after the command):\n"
+                  "  --addr HOST:PORT    admin listener                  (env KEYBROKERCTL_ADDR)\n"
+                  "  --ca FILE           PEM CA of the broker's cert     (env KEYBROKERCTL_CA)\n"
+                  "  --cert FILE         operator client cert, PEM       (env KEYBROKERCTL_CERT)\n"
+                  "  --key FILE          operator client key, PEM        (env KEYBROKERCTL_KEY)\n"
+                  "  --timeout SECONDS   deadline of each call (default 10)\n"
+                  "  --server-name NAME  name to expect in the broker's certificate, when it does\n"
+                  "                      not list the address\n"
+                  "output:\n"
+                  "  --json              print the response message as JSON\n"
+                  "\nexit status: 0 success; 1 the broker refused or could not be reached;\n"
+                  "2 usage error or unreadable local file.\n");
+  return out;
+}
+
+std::string CtlUsageHint(const std::vector<std::string>& args) {
+  Parser parser(args);
+  (void)parser.Parse();
+  constexpr char kMore[] = "run 'keybrokerctl help' for the full usage";
+  if (parser.spec() != nullptr) {
+    return absl::StrCat("usage: keybrokerctl [flags] ", parser.spec()->synopsis, "\n", kMore);
+  }
+  if (parser.group().empty()) return kMore;
+  std::string out;
+  for (const CommandSpec& c : Commands()) {
+    if (parser.group() == c.group) {
+      absl::StrAppend(&out, "usage: keybrokerctl [flags] ", c.synopsis, "\n");
+    }
+  }
+  return absl::StrCat(out, kMore);
+}
+
+}  // namespace kb

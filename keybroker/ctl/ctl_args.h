@@ -1,0 +1,71 @@
+#ifndef KB_KEYBROKER_CTL_CTL_ARGS_H_
+#define KB_KEYBROKER_CTL_CTL_ARGS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace kb {
+
+// The commands keybrokerctl knows; one per admin RPC plus `help`.
+enum class CtlCommandKind {
+  kHelp,
+  kKeyCreate,
+  kKeyList,
+  kKeyShow,
+  kKeyDisable,
+  kPolicySet,
+  kPolicyGet,
+  kAkRegister,
+  kAkList,
+  kAuditList,
+};
+
+// Where and how to reach the broker's admin listener (mutual TLS).
+struct CtlConnection {
+  std::string addr;         // HOST:PORT
+  std::string ca_file;      // PEM CA that signed the broker's server certificate
+  std::string cert_file;    // operator client certificate chain, PEM
+  std::string key_file;     // operator client private key, PEM
+  std::string server_name;  // optional TLS target name override
+  absl::Duration timeout = absl::Seconds(10);
+};
+
+// A fully parsed and validated command line. Fields a command does not use stay empty.
+struct CtlCommand {
+  CtlCommandKind kind = CtlCommandKind::kHelp;
+  CtlConnection connection;
+  bool json = false;
+  std::string key_id;
+  uint32_t size_bytes = 0;  // 0: broker default (32)
+  std::string description;
+  std::string policy_file;  // "-" is stdin
+  std::string machine;
+  std::string ak_public_file;
+  uint32_t limit = 0;  // 0: broker default (100)
+};
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Turns argv[1..] into a command. Connection flags may appear before or after the command
+// words and fall back to KEYBROKERCTL_{ADDR,CA,CERT,KEY}. Every command but `help` requires
+// an address, CA, certificate and key. Returns INVALID_ARGUMENT with a one-line reason for
+// unknown commands or flags, missing or malformed values and missing arguments.
+absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args, const EnvLookup& env);
+
+// The full usage text printed by `keybrokerctl help`.
+std::string CtlUsage();
+
+// A short hint for a usage error: the synopsis of the command named in `args` if one can be
+// identified, otherwise a pointer to `keybrokerctl help`.
+std::string CtlUsageHint(const std::vector<std::string>& args);
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_CTL_CTL_ARGS_H_

@@ -1,0 +1,82 @@
+// keybrokerctl: the operator CLI over the broker's KeyAdmin API; the composition root.
+#include <grpc/support/log.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "keybroker/ctl/admin_client.h"
+#include "keybroker/ctl/commands.h"
+#include "keybroker/ctl/ctl_args.h"
+
+namespace kb {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+
+std::optional<std::string> GetEnv(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+int UsageError(const absl::Status& status, const std::vector<std::string>& args) {
+  std::fprintf(stderr, "keybrokerctl: %s\n%s\n", std::string(status.message()).c_str(),
+               CtlUsageHint(args).c_str());
+  return kExitUsage;
+}
+
+int LocalError(const absl::Status& status) {
+  std::fprintf(stderr, "keybrokerctl: %s\n", std::string(status.message()).c_str());
+  return kExitUsage;
+}
+
+int BrokerError(const absl::Status& status) {
+  std::fprintf(stderr, "keybrokerctl: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
+               std::string(status.message()).c_str());
+  return kExitRefused;
+}
+
+// gRPC logs handshake failures to stderr on its own; the status message already carries
+// them. GRPC_VERBOSITY in the environment keeps gRPC's logging for debugging.
+void QuietGrpcLogging() {
+  if (std::getenv("GRPC_VERBOSITY") != nullptr) return;
+  gpr_set_log_function([](gpr_log_func_args*) {});
+}
+
+int Run(const std::vector<std::string>& args) {
+  absl::StatusOr<CtlCommand> cmd = ParseCtlArgs(args, &GetEnv);
+  if (!cmd.ok()) return UsageError(cmd.status(), args);
+  if (cmd->kind == CtlCommandKind::kHelp) {
+    std::fputs(CtlUsage().c_str(), stdout);
+    return kExitOk;
+  }
+  absl::StatusOr<CtlLocalInputs> inputs = LoadCtlLocalInputs(*cmd);
+  if (!inputs.ok()) return LocalError(inputs.status());
+  absl::StatusOr<CtlTlsMaterial> tls = LoadCtlTlsMaterial(cmd->connection);
+  if (!tls.ok()) return LocalError(tls.status());
+  QuietGrpcLogging();
+  std::unique_ptr<AdminClient> client = AdminClient::Connect(cmd->connection, *tls);
+  absl::StatusOr<std::string> out = RunCtlCommand(*cmd, *inputs, *client);
+  if (!out.ok()) return BrokerError(out.status());
+  std::fwrite(out->data(), 1, out->size(), stdout);
+  if (std::fflush(stdout) != 0) {
+    std::fputs("keybrokerctl: cannot write to stdout\n", stderr);
+    return kExitRefused;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace kb
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return kb::Run(args);
+}

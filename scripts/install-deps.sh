@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs everything keybroker needs to build, test and run the demo, from Debian 12 packages.
+set -eu
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+PACKAGES="
+  cmake ninja-build g++ pkg-config clang-format
+  libssl-dev openssl
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
+  libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0
+  libcryptsetup-dev cryptsetup-bin
+  libsqlite3-dev
+  libgtest-dev libgmock-dev
+  swtpm swtpm-tools
+"
+export DEBIAN_FRONTEND=noninteractive
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages already installed"
+  exit 0
+fi
+echo "install-deps: installing$missing"
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

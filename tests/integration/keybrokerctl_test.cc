@@ -1,0 +1,87 @@
+// keybrokerctl against a real keybrokerd over mutual TLS.
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/broker_process.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class KeybrokerctlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto broker = BrokerProcess::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = broker->release();
+  }
+  static void TearDownTestSuite() { delete broker_; }
+
+  CommandResult Ctl(std::vector<std::string> args, const std::string& cert = "operator",
+                    const std::string& stdin_data = "") {
+    std::vector<std::string> argv = {
+        BinaryPath("keybrokerctl"),  "--addr", broker_->admin_endpoint(),    "--ca",
+        broker_->Path("ca.pem"),     "--cert", broker_->Path(cert + ".pem"), "--key",
+        broker_->Path(cert + ".key")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, stdin_data);
+  }
+
+  static BrokerProcess* broker_;
+};
+BrokerProcess* KeybrokerctlTest::broker_ = nullptr;
+
+TEST_F(KeybrokerctlTest, KeyLifecycle) {
+  CommandResult create = Ctl({"key", "create", "ctl-disk", "--size", "64"});
+  ASSERT_EQ(create.exit_code, 0) << create.output;
+  EXPECT_THAT(create.output, HasSubstr("64 bytes"));
+  CommandResult again = Ctl({"key", "create", "ctl-disk"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.output, HasSubstr("ALREADY_EXISTS"));
+  CommandResult list = Ctl({"--json", "key", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_THAT(list.output, HasSubstr("\"key_id\":\"ctl-disk\""));
+  EXPECT_EQ(Ctl({"key", "disable", "ctl-disk"}).exit_code, 0);
+  EXPECT_THAT(Ctl({"key", "show", "ctl-disk"}).output, HasSubstr("disabled:        yes"));
+  CommandResult missing = Ctl({"key", "show", "no-such-key"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.output, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(KeybrokerctlTest, PolicyFromStdinAndValidation) {
+  ASSERT_EQ(Ctl({"key", "create", "ctl-policy"}).exit_code, 0);
+  CommandResult bad = Ctl({"policy", "set", "ctl-policy", "-"}, "operator", R"({"allow":[{}]})");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(bad.output, HasSubstr("allow every verified guest"));
+  CommandResult good =
+      Ctl({"policy", "set", "ctl-policy", "-"}, "operator", R"({"allow":[{"machines":["m1"]}]})");
+  ASSERT_EQ(good.exit_code, 0) << good.output;
+  CommandResult get = Ctl({"policy", "get", "ctl-policy"});
+  EXPECT_THAT(get.output, HasSubstr("\"m1\""));
+}
+
+TEST_F(KeybrokerctlTest, UntrustedClientCertificateIsRefused) {
+  CommandResult r = Ctl({"key", "list"}, "rogue");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("UNAVAILABLE"));
+}
+
+TEST_F(KeybrokerctlTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Ctl({"key", "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"policy", "set", "k", "/nonexistent.json"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"key", "create", "k", "--size", "16"}).exit_code, 2);
+}
+
+TEST_F(KeybrokerctlTest, AuditRecordsOperatorActions) {
+  ASSERT_EQ(Ctl({"key", "create", "ctl-audit"}).exit_code, 0);
+  CommandResult audit = Ctl({"audit", "list", "--limit", "5"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr("CN=operator-alice"));
+  EXPECT_THAT(audit.output, HasSubstr("create_key"));
+}
+
+}  // namespace
+}  // namespace kb

@@ -1,0 +1,193 @@
+// Attacks on ReleaseKey over real TLS gRPC, with genuine evidence from swtpm as the base.
+#include <grpcpp/client_context.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/binding.h"
+#include "common/crypto.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/broker_process.h"
+#include "tests/integration/swtpm_fixture.h"
+#include "unlocker/tpm/esys_tpm.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ReleaseAttacksTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    BrokerProcess::Options options;
+    options.challenge_ttl_seconds = 2;
+    auto broker = BrokerProcess::Start(options);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = broker->release();
+  }
+  static void TearDownTestSuite() { delete broker_; }
+
+  void SetUp() override {
+    ASSERT_NE(broker_, nullptr);
+    auto swtpm = SwtpmFixture::Start();
+    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    swtpm_ = std::move(*swtpm);
+    EsysTpmOptions options;
+    options.tcti = swtpm_->tcti();
+    auto tpm = EsysTpm::Create(options);
+    ASSERT_TRUE(tpm.ok()) << tpm.status();
+    tpm_ = std::move(*tpm);
+    key_id_ = absl::StrCat("k", ++counter_);
+    auto admin = broker_->AdminStub();
+    v1::RegisterAttestationKeyRequest reg;
+    reg.set_machine(key_id_ + "-vm");
+    reg.set_ak_public(*tpm_->AttestationKeyPublic());
+    v1::AttestationKeyInfo info;
+    v1::CreateKeyRequest create;
+    create.set_key_id(key_id_);
+    v1::KeyMetadata meta;
+    v1::SetPolicyRequest policy;
+    policy.set_key_id(key_id_);
+    policy.set_policy_json(absl::StrCat(R"({"allow":[{"machines":[")", key_id_, R"(-vm"]}]})"));
+    v1::SetPolicyResponse policy_resp;
+    grpc::ClientContext c1, c2, c3;
+    ASSERT_TRUE(admin->RegisterAttestationKey(&c1, reg, &info).ok());
+    ASSERT_TRUE(admin->CreateKey(&c2, create, &meta).ok());
+    ASSERT_TRUE(admin->SetPolicy(&c3, policy, &policy_resp).ok());
+    stub_ = broker_->ReleaseStub();
+  }
+
+  // A genuine request for a fresh challenge, built the way kbunlock builds it.
+  v1::ReleaseKeyRequest GenuineRequest() {
+    v1::GetChallengeRequest cr;
+    cr.set_key_id(key_id_);
+    v1::GetChallengeResponse challenge;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stub_->GetChallenge(&ctx, cr, &challenge).ok());
+    std::string pub = *tpm_->CreateTransferKey(TransferKeyType::kEccP256);
+    std::string binding = ComputeBinding(challenge.nonce(), key_id_, pub);
+    v1::ReleaseKeyRequest r;
+    r.set_challenge_id(challenge.challenge_id());
+    r.set_key_id(key_id_);
+    *r.mutable_transfer_key()->mutable_tpm() = *tpm_->CertifyTransferKey(binding);
+    *r.mutable_evidence()->mutable_tpm_quote() = *tpm_->Quote(binding, {0, 7});
+    return r;
+  }
+
+  grpc::Status Release(const v1::ReleaseKeyRequest& r, v1::ReleaseKeyResponse* out = nullptr) {
+    v1::ReleaseKeyResponse response;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->ReleaseKey(&ctx, r, &response);
+    if (out) *out = response;
+    return s;
+  }
+
+  static BrokerProcess* broker_;
+  static int counter_;
+  std::unique_ptr<SwtpmFixture> swtpm_;
+  std::unique_ptr<EsysTpm> tpm_;
+  std::unique_ptr<v1::KeyRelease::Stub> stub_;
+  std::string key_id_;
+};
+
+BrokerProcess* ReleaseAttacksTest::broker_ = nullptr;
+int ReleaseAttacksTest::counter_ = 0;
+
+TEST_F(ReleaseAttacksTest, GenuineRequestReleasesAKeyOnlyThisTpmUnwraps) {
+  v1::ReleaseKeyResponse response;
+  ASSERT_TRUE(Release(GenuineRequest(), &response).ok());
+  auto key = tpm_->Unwrap(response.wrapped_key());
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->size(), 32u);
+}
+
+TEST_F(ReleaseAttacksTest, ReplayedNonceIsAborted) {
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  ASSERT_TRUE(Release(r).ok());
+  grpc::Status replay = Release(r);
+  EXPECT_EQ(replay.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(replay.error_message(), HasSubstr("already used"));
+}
+
+TEST_F(ReleaseAttacksTest, ExpiredChallengeIsAborted) {
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  grpc::Status s = Release(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("expired"));
+}
+
+TEST_F(ReleaseAttacksTest, TamperedQuoteIsUnauthenticated) {
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  std::string* attest = r.mutable_evidence()->mutable_tpm_quote()->mutable_attest();
+  (*attest)[attest->size() - 1] ^= 0x01;  // last byte of the PCR digest
+  grpc::Status s = Release(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("quote_signature"));
+}
+
+TEST_F(ReleaseAttacksTest, SwappedTransferKeyGetsNothing) {
+  // A man in the middle replaces the transfer key with one from a TPM it controls.
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  auto attacker_swtpm = SwtpmFixture::Start();
+  ASSERT_TRUE(attacker_swtpm.ok());
+  EsysTpmOptions options;
+  options.tcti = (*attacker_swtpm)->tcti();
+  auto attacker = EsysTpm::Create(options);
+  ASSERT_TRUE(attacker.ok());
+  std::string pub = *(*attacker)->CreateTransferKey(TransferKeyType::kEccP256);
+  *r.mutable_transfer_key()->mutable_tpm() = *(*attacker)->CertifyTransferKey("x");
+  grpc::Status s = Release(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("quote_binding"));
+}
+
+TEST_F(ReleaseAttacksTest, UncertifiedTransferKeyIsRejected) {
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  auto* tk = r.mutable_transfer_key()->mutable_tpm();
+  tk->clear_certify_info();
+  tk->clear_certify_signature();
+  grpc::Status s = Release(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("certify"));
+
+  // A certification whose signature does not verify.
+  r = GenuineRequest();
+  std::string* sig = r.mutable_transfer_key()->mutable_tpm()->mutable_certify_signature();
+  (*sig)[sig->size() - 2] ^= 0x55;
+  s = Release(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("transfer_key_certification"));
+}
+
+TEST_F(ReleaseAttacksTest, MalformedEvidenceIsInvalid) {
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  r.mutable_evidence()->mutable_tpm_quote()->set_attest("\xff\x54\x43\x47 not a TPMS_ATTEST");
+  grpc::Status s = Release(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("'parse'"));
+
+  r = GenuineRequest();
+  r.clear_evidence();
+  EXPECT_EQ(Release(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ReleaseAttacksTest, DeniedDecisionsAreAudited) {
+  v1::ReleaseKeyRequest r = GenuineRequest();
+  ASSERT_TRUE(Release(r).ok());
+  ASSERT_FALSE(Release(r).ok());
+  v1::ListAuditEventsRequest req;
+  req.set_limit(2);
+  v1::ListAuditEventsResponse events;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(broker_->AdminStub()->ListAuditEvents(&ctx, req, &events).ok());
+  ASSERT_EQ(events.events_size(), 2);
+  EXPECT_EQ(events.events(0).decision(), "deny");
+  EXPECT_THAT(events.events(0).reason(), HasSubstr("already used"));
+  EXPECT_EQ(events.events(1).decision(), "allow");
+  EXPECT_EQ(events.events(1).actor(), "machine:" + key_id_ + "-vm");
+}
+
+}  // namespace
+}  // namespace kb

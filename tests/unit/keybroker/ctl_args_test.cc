@@ -1,0 +1,215 @@
+#include "keybroker/ctl/ctl_args.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::vector<std::string> kConn = {"--addr", "127.0.0.1:9443", "--ca",  "ca.pem",
+                                        "--cert", "op.pem",         "--key", "op.key"};
+
+std::vector<std::string> WithConn(std::vector<std::string> rest) {
+  std::vector<std::string> args = kConn;
+  args.insert(args.end(), rest.begin(), rest.end());
+  return args;
+}
+
+EnvLookup NoEnv() {
+  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
+
+EnvLookup MapEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// The message of a parse that must fail with INVALID_ARGUMENT.
+std::string ParseError(const std::vector<std::string>& args, const EnvLookup& env = NoEnv()) {
+  absl::StatusOr<CtlCommand> cmd = ParseCtlArgs(args, env);
+  EXPECT_FALSE(cmd.ok());
+  if (cmd.ok()) return "";
+  EXPECT_EQ(cmd.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(cmd.status().message());
+}
+
+TEST(CtlArgsTest, KeyCreateWithFlags) {
+  auto cmd = ParseCtlArgs(
+      WithConn({"key", "create", "disk-a", "--size", "64", "--description", "root disk"}), NoEnv());
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->kind, CtlCommandKind::kKeyCreate);
+  EXPECT_EQ(cmd->key_id, "disk-a");
+  EXPECT_EQ(cmd->size_bytes, 64u);
+  EXPECT_EQ(cmd->description, "root disk");
+  EXPECT_FALSE(cmd->json);
+  EXPECT_EQ(cmd->connection.addr, "127.0.0.1:9443");
+  EXPECT_EQ(cmd->connection.ca_file, "ca.pem");
+  EXPECT_EQ(cmd->connection.cert_file, "op.pem");
+  EXPECT_EQ(cmd->connection.key_file, "op.key");
+  EXPECT_EQ(cmd->connection.timeout, absl::Seconds(10));
+}
+
+TEST(CtlArgsTest, EveryCommandParses) {
+  struct Case {
+    std::vector<std::string> words;
+    CtlCommandKind kind;
+  };
+  const Case cases[] = {
+      {{"key", "list"}, CtlCommandKind::kKeyList},
+      {{"key", "show", "k"}, CtlCommandKind::kKeyShow},
+      {{"key", "disable", "k"}, CtlCommandKind::kKeyDisable},
+      {{"policy", "set", "k", "p.json"}, CtlCommandKind::kPolicySet},
+      {{"policy", "get", "k"}, CtlCommandKind::kPolicyGet},
+      {{"ak", "register", "--machine", "m1", "--ak-public", "ak.pub"}, CtlCommandKind::kAkRegister},
+      {{"ak", "list"}, CtlCommandKind::kAkList},
+      {{"audit", "list"}, CtlCommandKind::kAuditList},
+  };
+  for (const Case& c : cases) {
+    auto cmd = ParseCtlArgs(WithConn(c.words), NoEnv());
+    ASSERT_TRUE(cmd.ok()) << c.words[0] << " " << c.words[1] << ": " << cmd.status();
+    EXPECT_EQ(cmd->kind, c.kind) << c.words[0] << " " << c.words[1];
+  }
+}
+
+TEST(CtlArgsTest, PositionalsAndFlagValues) {
+  auto policy = ParseCtlArgs(WithConn({"policy", "set", "disk-a", "-"}), NoEnv());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->key_id, "disk-a");
+  EXPECT_EQ(policy->policy_file, "-");
+
+  auto ak =
+      ParseCtlArgs(WithConn({"ak", "register", "--ak-public=ak.pub", "--machine=m1"}), NoEnv());
+  ASSERT_TRUE(ak.ok()) << ak.status();
+  EXPECT_EQ(ak->machine, "m1");
+  EXPECT_EQ(ak->ak_public_file, "ak.pub");
+
+  auto audit = ParseCtlArgs(WithConn({"audit", "list", "--limit", "5"}), NoEnv());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  EXPECT_EQ(audit->limit, 5u);
+}
+
+TEST(CtlArgsTest, GlobalFlagsBeforeOrAfterCommand) {
+  auto cmd = ParseCtlArgs({"--json", "key", "show", "k", "--addr=h:1", "--ca", "c", "--cert", "e",
+                           "--key", "y", "--timeout", "2.5", "--server-name", "broker.example"},
+                          NoEnv());
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_TRUE(cmd->json);
+  EXPECT_EQ(cmd->connection.addr, "h:1");
+  EXPECT_EQ(cmd->connection.server_name, "broker.example");
+  EXPECT_EQ(cmd->connection.timeout, absl::Milliseconds(2500));
+}
+
+TEST(CtlArgsTest, DoubleDashEndsFlags) {
+  auto cmd = ParseCtlArgs(WithConn({"key", "show", "--", "--odd-id"}), NoEnv());
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->key_id, "--odd-id");
+}
+
+TEST(CtlArgsTest, ConnectionFromEnvironment) {
+  auto env = MapEnv({{"KEYBROKERCTL_ADDR", "env:1"},
+                     {"KEYBROKERCTL_CA", "env-ca"},
+                     {"KEYBROKERCTL_CERT", "env-cert"},
+                     {"KEYBROKERCTL_KEY", "env-key"}});
+  auto cmd = ParseCtlArgs({"--addr", "flag:2", "key", "list"}, env);
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->connection.addr, "flag:2");  // a flag beats the environment
+  EXPECT_EQ(cmd->connection.ca_file, "env-ca");
+  EXPECT_EQ(cmd->connection.cert_file, "env-cert");
+  EXPECT_EQ(cmd->connection.key_file, "env-key");
+}
+
+TEST(CtlArgsTest, MissingConnectionNamesFlagAndVariable) {
+  EXPECT_THAT(ParseError({"key", "list"}), HasSubstr("--addr HOST:PORT (or KEYBROKERCTL_ADDR)"));
+  EXPECT_THAT(
+      ParseError({"key", "list"}, MapEnv({{"KEYBROKERCTL_ADDR", "a:1"}, {"KEYBROKERCTL_CA", ""}})),
+      HasSubstr("--ca FILE"));
+  EXPECT_THAT(ParseError({"--addr", "a:1", "--ca", "c", "--cert", "e", "key", "list"}),
+              HasSubstr("--key FILE"));
+}
+
+TEST(CtlArgsTest, HelpNeedsNoConnection) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"help"}, {"--help"}, {"-h"}, {"key", "create", "--help"}, {"help", "key"}}) {
+    auto cmd = ParseCtlArgs(args, NoEnv());
+    ASSERT_TRUE(cmd.ok()) << args[0] << ": " << cmd.status();
+    EXPECT_EQ(cmd->kind, CtlCommandKind::kHelp);
+  }
+}
+
+TEST(CtlArgsTest, UnknownCommandsAndSubcommands) {
+  EXPECT_THAT(ParseError({}), HasSubstr("missing command"));
+  EXPECT_THAT(ParseError(WithConn({})), HasSubstr("missing command"));
+  EXPECT_THAT(ParseError(WithConn({"frobnicate"})), HasSubstr("unknown command 'frobnicate'"));
+  EXPECT_THAT(ParseError(WithConn({"key"})),
+              HasSubstr("'key' needs a subcommand: create, list, show, disable"));
+  EXPECT_THAT(ParseError(WithConn({"key", "delete", "k"})),
+              HasSubstr("unknown command 'key delete'"));
+}
+
+TEST(CtlArgsTest, UnknownFlagsAndMissingValues) {
+  EXPECT_THAT(ParseError({"--bogus", "key", "list"}), HasSubstr("unknown flag --bogus"));
+  // Command flags belong to their command only.
+  EXPECT_THAT(ParseError(WithConn({"key", "list", "--size", "32"})),
+              HasSubstr("unknown flag --size for 'key list'"));
+  EXPECT_THAT(ParseError({"--size", "32", "key", "create", "k"}),
+              HasSubstr("flag --size must follow the command"));
+  EXPECT_THAT(ParseError(WithConn({"key", "create", "k", "--size"})),
+              HasSubstr("--size needs a value"));
+  EXPECT_THAT(ParseError({"key", "list", "--addr"}), HasSubstr("--addr needs a value"));
+  EXPECT_THAT(ParseError(WithConn({"--json=yes", "key", "list"})),
+              HasSubstr("--json takes no value"));
+}
+
+TEST(CtlArgsTest, MissingAndExtraArguments) {
+  EXPECT_THAT(ParseError(WithConn({"key", "show"})), HasSubstr("missing KEY_ID for 'key show'"));
+  EXPECT_THAT(ParseError(WithConn({"policy", "set", "k"})),
+              HasSubstr("missing FILE for 'policy set'"));
+  EXPECT_THAT(ParseError(WithConn({"ak", "register", "--machine", "m"})),
+              HasSubstr("missing --ak-public for 'ak register'"));
+  EXPECT_THAT(ParseError(WithConn({"key", "list", "extra"})),
+              HasSubstr("unexpected argument 'extra'"));
+}
+
+TEST(CtlArgsTest, MalformedValues) {
+  EXPECT_THAT(ParseError(WithConn({"key", "create", "k", "--size", "48"})),
+              HasSubstr("--size must be 32 or 64, got '48'"));
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--limit", "0"})),
+              HasSubstr("--limit must be a positive integer"));
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--limit", "-3"})),
+              HasSubstr("--limit must be a positive integer"));
+  EXPECT_THAT(ParseError(WithConn({"--timeout", "soon", "key", "list"})),
+              HasSubstr("--timeout must be a positive number of seconds"));
+  EXPECT_THAT(ParseError(WithConn({"--timeout", "0", "key", "list"})),
+              HasSubstr("--timeout must be a positive number of seconds"));
+}
+
+TEST(CtlArgsTest, UsageHintNamesTheCommand) {
+  EXPECT_THAT(CtlUsageHint({"--json", "key", "create"}),
+              HasSubstr("usage: keybrokerctl [flags] key create KEY_ID [--size 32|64]"));
+  const std::string group = CtlUsageHint({"ak"});
+  EXPECT_THAT(group, HasSubstr("ak register --machine NAME --ak-public FILE"));
+  EXPECT_THAT(group, HasSubstr("ak list"));
+  EXPECT_THAT(CtlUsageHint({"nope"}), HasSubstr("keybrokerctl help"));
+}
+
+TEST(CtlArgsTest, UsageListsEveryCommandAndEnvVariable) {
+  const std::string usage = CtlUsage();
+  for (const char* s : {"key create KEY_ID", "key list", "key show KEY_ID", "key disable KEY_ID",
+                        "policy set KEY_ID FILE", "policy get KEY_ID", "ak register", "ak list",
+                        "audit list [--limit N]", "KEYBROKERCTL_ADDR", "KEYBROKERCTL_CA",
+                        "KEYBROKERCTL_CERT", "KEYBROKERCTL_KEY", "--server-name", "--timeout"}) {
+    EXPECT_THAT(usage, HasSubstr(s));
+  }
+}
+
+}  // namespace
+}  // namespace kb
