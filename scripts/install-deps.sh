@@ -12,6 +12,8 @@ PACKAGES="
   libsqlite3-dev
   libgtest-dev libgmock-dev
   swtpm swtpm-tools
+  qemu-system-x86 linux-image-amd64 initramfs-tools cryptsetup-initramfs busybox socat
+  e2fsprogs cpio kmod zstd iproute2 util-linux
 "
 export DEBIAN_FRONTEND=noninteractive
 missing=""

@@ -1,4 +1,8 @@
 // kbunlock: the guest-side unlocker (composition root).
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -21,25 +25,48 @@ namespace {
 constexpr char kUsage[] = R"(usage:
   kbunlock enroll --device DEV --broker HOST:PORT[,HOST:PORT...] --key-id ID
                   --passphrase-file FILE|- [--ca FILE] [--pcrs 0,7]
-                  [--transfer-key ecc-p256|rsa-2048|rsa-3072] [TPM options]
-  kbunlock unlock --device DEV (--name NAME | --test) [--ca FILE] [TPM options]
+                  [--transfer-key ecc-p256|rsa-2048|rsa-3072] [--token-broker HOST:PORT,...]
+                  [TPM options]
+  kbunlock unlock --device DEV (--name NAME | --test) [--ca FILE] [--deadline S] [TPM options]
   kbunlock status --device DEV
   kbunlock attestation-key --out FILE [TPM options]
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
-Other: --timeout SECONDS per broker call (default 10); --ca defaults to /etc/keybroker/ca.pem
+Other: --timeout SECONDS per broker call (default 10); --deadline SECONDS hard bound on the
+whole command; --quiet-if-no-token (exit 6 silently); --ca defaults to /etc/keybroker/ca.pem
 Exit codes: 0 ok, 1 internal, 2 usage/config/CA mismatch, 3 broker unreachable, 4 denied by
 broker, 5 TPM unavailable, 6 no keybroker token, 7 volume error, 8 key does not open keyslot
 )";
 
 const std::set<std::string> kValued = {
-    "--device",       "--broker", "--key-id",    "--passphrase-file", "--ca",   "--pcrs",
-    "--transfer-key", "--tcti",   "--ak-handle", "--timeout",         "--name", "--out"};
-const std::set<std::string> kSwitches = {"--test"};
+    "--device", "--broker",       "--key-id",   "--passphrase-file", "--ca",
+    "--pcrs",   "--transfer-key", "--tcti",     "--ak-handle",       "--timeout",
+    "--name",   "--out",          "--deadline", "--token-broker"};
+const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token"};
 
 void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
 
 absl::Status Usage(absl::string_view why) {
   return WithExitCode(absl::InvalidArgumentError(why), ExitCode::kUsage);
+}
+
+// --deadline: a hard bound on the whole command (a boot must never hang on keybroker). When it
+// expires the process says so and exits with the "broker unreachable" code; nothing was
+// activated (activation is the last, local step).
+void OnDeadline(int) {
+  static const char kMsg[] = "kbunlock: broker unreachable: overall deadline exceeded\n";
+  (void)!write(2, kMsg, sizeof(kMsg) - 1);
+  _exit(static_cast<int>(ExitCode::kBrokerUnreachable));
+}
+
+absl::Status ArmDeadline(const ParsedArgs& a) {
+  if (!a.Has("--deadline")) return absl::OkStatus();
+  int seconds = 0;
+  if (!absl::SimpleAtoi(a.Get("--deadline"), &seconds) || seconds <= 0) {
+    return Usage("--deadline must be a positive number of seconds");
+  }
+  signal(SIGALRM, OnDeadline);
+  alarm(static_cast<unsigned>(seconds));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Required(const ParsedArgs& a, const std::string& flag) {
@@ -86,6 +113,9 @@ absl::Status Enroll(const ParsedArgs& a) {
   EnrollOptions options;
   ASSIGN_OR_RETURN(std::string brokers, Required(a, "--broker"));
   options.endpoints = absl::StrSplit(brokers, ',', absl::SkipEmpty());
+  if (a.Has("--token-broker")) {
+    options.token_endpoints = absl::StrSplit(a.Get("--token-broker"), ',', absl::SkipEmpty());
+  }
   ASSIGN_OR_RETURN(options.target.key_id, Required(a, "--key-id"));
   ASSIGN_OR_RETURN(std::string pass_file, Required(a, "--passphrase-file"));
   auto pcrs = ParsePcrList(a.Get("--pcrs", "0,7"));
@@ -167,6 +197,7 @@ absl::Status ExportAk(const ParsedArgs& a) {
 absl::Status Dispatch(const std::vector<std::string>& argv) {
   auto args = ParseArgs(argv, kValued, kSwitches);
   if (!args.ok()) return Usage(args.status().message());
+  RETURN_IF_ERROR(ArmDeadline(*args));
   if (args->command == "enroll") return Enroll(*args);
   if (args->command == "unlock") return Unlock(*args);
   if (args->command == "status") return Status(*args);
@@ -189,6 +220,10 @@ int main(int argc, char** argv) {
   }
   absl::Status s = kb::Dispatch(args);
   if (s.ok()) return 0;
+  if (kb::ExitCodeOf(s) == kb::ExitCode::kNoToken &&
+      std::find(args.begin(), args.end(), "--quiet-if-no-token") != args.end()) {
+    return static_cast<int>(kb::ExitCode::kNoToken);
+  }
   std::fprintf(stderr, "kbunlock: %s: %s\n", kb::ExitCodeName(kb::ExitCodeOf(s)),
                std::string(s.message()).c_str());
   if (kb::ExitCodeOf(s) == kb::ExitCode::kUsage && s.code() == absl::StatusCode::kInvalidArgument) {

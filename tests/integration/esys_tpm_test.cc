@@ -200,7 +200,7 @@ TEST_P(EsysTpmTransferTest, TransferKeyIsDecryptOnlyAndFresh) {
   EXPECT_EQ(pub->nameAlg, TPM2_ALG_SHA256);
   const TPMA_OBJECT want = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
                            TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                           TPMA_OBJECT_DECRYPT;
+                           TPMA_OBJECT_NODA | TPMA_OBJECT_DECRYPT;
   EXPECT_EQ(pub->objectAttributes, want);
 }
 

@@ -61,7 +61,8 @@ absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& co
                                              const Progress& progress) {
   absl::Status last = WithExitCode(absl::UnavailableError("no broker endpoints configured"),
                                    ExitCode::kBrokerUnreachable);
-  for (const std::string& endpoint : endpoints) {
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string& endpoint = endpoints[i];
     progress(absl::StrCat("attesting to broker ", endpoint, " for key '", target.key_id, "'"));
     auto client = connect(endpoint);
     if (!client.ok()) {
@@ -74,8 +75,8 @@ absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& co
       return released;
     }
     last = released.status();
-    progress(std::string(last.message()));
     if (ExitCodeOf(last) != ExitCode::kBrokerUnreachable) return last;
+    if (i + 1 < endpoints.size()) progress(absl::StrCat(last.message(), "; trying the next"));
   }
   return last;
 }

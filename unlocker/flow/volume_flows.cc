@@ -59,7 +59,7 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
                    ObtainKeyFromAny(tpm, connect, options.endpoints, options.target, progress));
   progress(absl::StrCat("received key '", options.target.key_id, "' version ", released.version,
                         " from ", released.endpoint));
-  token.endpoints = options.endpoints;
+  token.endpoints = options.token_endpoints.empty() ? options.endpoints : options.token_endpoints;
   token.key_id = options.target.key_id;
   token.key_version = released.version;
   token.pcrs = options.target.pcrs;

@@ -11,7 +11,10 @@
 namespace kb {
 
 struct EnrollOptions {
-  std::vector<std::string> endpoints;
+  std::vector<std::string> endpoints;        // where to reach the broker now
+  std::vector<std::string> token_endpoints;  // what the token records (default: endpoints), for
+                                             // enrolling from a host that reaches the broker
+                                             // by another address than the guest will
   std::string ca_pem;  // the broker CA; its fingerprint goes into the token
   ReleaseTarget target;
 };

@@ -10,12 +10,16 @@ namespace kb {
 // The public templates of the keys kbunlock creates, shared by EsysTpm and the software TPM
 // used in tests so both present the same key shapes to the broker. `unique` is left empty.
 
+// noDA: the keys have an empty authValue, so dictionary-attack protection guards nothing; without
+// it, every boot that ends without TPM2_Shutdown (a reset, a crash) would count as a failed
+// authorization and a few such boots would lock the TPM out.
 inline constexpr TPMA_OBJECT kAkAttributes =
     TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
+    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
+    TPMA_OBJECT_SIGN_ENCRYPT;
 inline constexpr TPMA_OBJECT kTransferKeyAttributes =
     TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_DECRYPT;
+    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA | TPMA_OBJECT_DECRYPT;
 
 // The AK: ECC NIST P-256, ECDSA-SHA256, restricted signing key, nameAlg SHA-256.
 inline TPMT_PUBLIC AkTemplate() {

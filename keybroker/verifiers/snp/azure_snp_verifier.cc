@@ -1,0 +1,67 @@
+#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+#include "keybroker/verifiers/evidence_verifier.h"
+
+namespace kb {
+namespace {
+
+using absl::StatusCode;
+
+absl::StatusOr<HclReport> CheckHclParse(absl::string_view bytes) {
+  auto hcl = ParseHclReport(bytes);
+  if (!hcl.ok()) {
+    return CheckFailed(kAzCheckHclParse, StatusCode::kInvalidArgument, hcl.status().message());
+  }
+  // REPORT_DATA is read here only to bind the runtime data; the SNP checks verify it next.
+  auto report = ParseSnpReport(hcl->hw_report);
+  if (!report.ok()) {
+    return CheckFailed(kAzCheckHclParse, StatusCode::kInvalidArgument, report.status().message());
+  }
+  RETURN_IF_ERROR(CheckRuntimeDataDigest(*hcl, report->report_data));
+  return hcl;
+}
+
+void CopyRuntimeClaims(RuntimeClaims& rc, AzureSnpVtpmClaims& claims) {
+  claims.ak_spki_der = std::move(rc.ak_spki_der);
+  if (rc.user_data) claims.user_data = HexEncode(*rc.user_data);
+  claims.secure_boot = rc.secure_boot;
+  claims.tpm_enabled = rc.tpm_enabled;
+  claims.console_enabled = rc.console_enabled;
+  claims.vm_unique_id = std::move(rc.vm_unique_id);
+}
+
+}  // namespace
+
+absl::Status CheckAzureVmpl(const SnpClaims& snp) {
+  if (snp.vmpl != 0) {
+    return CheckFailed(kAzCheckVmpl, StatusCode::kUnauthenticated,
+                       absl::StrCat("SNP report is from VMPL ", snp.vmpl,
+                                    "; the Azure HCL (paravisor) reports from VMPL 0"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& input) {
+  ASSIGN_OR_RETURN(HclReport hcl, CheckHclParse(input.hcl_report));
+  SnpVerifyInput snp_input;
+  snp_input.report = hcl.hw_report;
+  snp_input.vcek = input.vcek;
+  snp_input.chain_pem = input.chain_pem;
+  snp_input.verify_time = input.verify_time;
+  AzureSnpVtpmClaims claims;
+  ASSIGN_OR_RETURN(claims.snp, VerifySnpReport(snp_input));
+  RETURN_IF_ERROR(CheckAzureVmpl(claims.snp));
+  ASSIGN_OR_RETURN(RuntimeClaims rc, ParseRuntimeClaims(hcl.runtime_data));
+  if (input.expected_user_data) RETURN_IF_ERROR(CheckUserData(rc, *input.expected_user_data));
+  ASSIGN_OR_RETURN(AzureQuoteClaims quote,
+                   VerifyAzureTpmQuote(rc.ak.get(), input.quote, input.expected_nonce));
+  CopyRuntimeClaims(rc, claims);
+  claims.quote_nonce = std::move(quote.nonce);
+  claims.pcrs = std::move(quote.pcrs);
+  return claims;
+}
+
+}  // namespace kb

@@ -1,0 +1,56 @@
+#ifndef KB_KEYBROKER_VERIFIERS_SNP_AZURE_SNP_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_SNP_AZURE_SNP_VERIFIER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "keybroker/verifiers/snp/azure_hcl.h"
+#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/snp/snp_verifier.h"
+
+namespace kb {
+
+// Evidence from an Azure SEV-SNP confidential VM: the HCL report read from vTPM NV index
+// 0x01400001, the VCEK, and a vTPM quote signed by the HCL-attested AK.
+struct AzureSnpVtpmInput {
+  std::string hcl_report;
+  std::string vcek;        // DER or PEM (a THIM-style VCEK+ASK+ARK bundle: first cert used)
+  std::string chain_pem;   // optional operator chain (ASK + ARK); empty = built-in AMD roots
+  absl::Time verify_time;
+  // When set, runtime claims "user-data" must equal it (zero-padded to its length).
+  std::optional<std::string> expected_user_data;
+  AzureTpmQuote quote;
+  // When set, the quote's extraData must equal it.
+  std::optional<std::string> expected_nonce;
+};
+
+// What verified Azure SNP vTPM evidence says. Hex is lowercase.
+struct AzureSnpVtpmClaims {
+  SnpClaims snp;
+  std::string ak_spki_der;  // HCLAkPub, SubjectPublicKeyInfo DER
+  std::string user_data;    // hex; empty if the runtime claims carry none
+  bool secure_boot = false;
+  bool tpm_enabled = false;
+  bool console_enabled = false;
+  std::string vm_unique_id;
+  std::string quote_nonce;               // hex
+  std::map<uint32_t, std::string> pcrs;  // SHA-256 PCRs, hex (empty if none supplied)
+};
+
+// Verifies Azure SNP vTPM evidence offline through the checks hcl_parse, runtime_data_digest,
+// the SEV-SNP checks of VerifySnpReport() (parse ... report_signature), vmpl (must be 0),
+// ak_from_runtime_claims, user_data (when expected), then quote_parse, quote_signature,
+// quote_nonce and pcr_digest. INVALID_ARGUMENT for malformed input, UNAUTHENTICATED when a
+// check fails; the message names the check.
+absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& input);
+
+// Check vmpl: the SNP report comes from VMPL 0 (the HCL paravisor), not from the guest OS.
+absl::Status CheckAzureVmpl(const SnpClaims& snp);
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_VERIFIERS_SNP_AZURE_SNP_VERIFIER_H_

@@ -1,0 +1,34 @@
+#ifndef KB_KEYBROKER_VERIFIERS_TDX_CHECKS_H_
+#define KB_KEYBROKER_VERIFIERS_TDX_CHECKS_H_
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace kb {
+namespace tdx {
+
+// Names of the TDX verification checks, as reported in rejections.
+inline constexpr absl::string_view kCheckHeader = "header";
+inline constexpr absl::string_view kCheckParse = "parse";
+inline constexpr absl::string_view kCheckPckChain = "pck_chain";
+inline constexpr absl::string_view kCheckQeReportSignature = "qe_report_signature";
+inline constexpr absl::string_view kCheckQeReportBinding = "qe_report_binding";
+inline constexpr absl::string_view kCheckQuoteSignature = "quote_signature";
+inline constexpr absl::string_view kCheckCollateral = "collateral";
+inline constexpr absl::string_view kCheckTcbStatus = "tcb_status";
+inline constexpr absl::string_view kCheckTdxModule = "tdx_module";
+inline constexpr absl::string_view kCheckQeIdentity = "qe_identity";
+inline constexpr absl::string_view kCheckReportData = "report_data";
+
+// "evidence check '<check>' failed: <detail>", the same text as kb::CheckFailed() in
+// keybroker/verifiers/evidence_verifier.h (which kb_tdx cannot link: it needs the protos).
+inline absl::Status TdxCheckFailed(absl::string_view check, absl::StatusCode code,
+                                   absl::string_view detail) {
+  return absl::Status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));
+}
+
+}  // namespace tdx
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_VERIFIERS_TDX_CHECKS_H_

@@ -1,0 +1,310 @@
+#!/bin/bash
+# End-to-end boot test: a guest with a LUKS2 root boots under QEMU (TCG) with a vTPM (swtpm); an
+# initramfs built by Debian's mkinitramfs with keybroker's hook opens the root through keybrokerd.
+#
+#   tests/e2e/boot_e2e.sh SCENARIO [BUILD_DIR]
+#
+# Scenarios:
+#   online        broker up, policy allows: the root opens via keybroker
+#   pcr-changed   the policy expects another PCR 7: the broker denies, the reason is on the console,
+#                 the boot falls back to the passphrase prompt
+#   wrong-ca      the initramfs trusts another CA than the volume was enrolled with: fails closed,
+#                 falls back to the prompt
+#   broker-down   the broker is stopped: the unlock gives up within its bound, prompt
+#   keyfile       baseline: the same harness opens the root with a key file in the initramfs
+#
+# Everything runs in a private network namespace (only its loopback): keybrokerd listens on the
+# namespace's 127.0.0.1, and the guest reaches it only through QEMU's restricted user network
+# with a guestfwd (10.0.2.100:PORT -> 127.0.0.1:PORT). Prints "E2E PASS <scenario>" or
+# "E2E FAIL <scenario>: <reason>"; exit status 0 on pass.
+set -euo pipefail
+
+SCENARIO=${1:?usage: boot_e2e.sh SCENARIO [BUILD_DIR]}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${2:-$SRC/build}" && pwd)
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
+PORT=21443
+GUEST_BROKER=10.0.2.100:$PORT
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "E2E SKIP $SCENARIO: needs root (network and mount namespaces, overlay on /etc)"
+  exit 77
+fi
+if [ -z "${KB_E2E_IN_NS:-}" ]; then
+  export KB_E2E_IN_NS=1
+  exec unshare --net --mount --propagation private "$0" "$@"
+fi
+ip link set lo up
+
+W=$(mktemp -d /tmp/kb-e2e-"$SCENARIO".XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.2
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  if [ -z "${KB_E2E_KEEP:-}" ]; then rm -rf "$W"; else echo "kept $W"; fi
+}
+trap cleanup EXIT
+fail() { echo "E2E FAIL $SCENARIO: $*"; exit 1; }
+log() { echo "[e2e $(date +%T)] $*"; }
+
+KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -1)
+[ -n "$KVER" ] || fail "no guest kernel in /boot (apt-get install linux-image-amd64)"
+KBUNLOCK=$BUILD/unlocker/kbunlock
+CTL=$BUILD/keybroker/keybrokerctl
+[ -x "$KBUNLOCK" ] && [ -x "$CTL" ] && [ -x "$BUILD/keybroker/keybrokerd" ] ||
+  fail "build the project first (missing binaries in $BUILD)"
+
+# ---------------------------------------------------------------- guest root filesystem
+make_rootfs() {
+  local root=$W/rootfs
+  mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,run,tmp,lib64,usr/lib}
+  cp /bin/busybox "$root/bin/busybox"
+  for lib in $(ldd /bin/busybox | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
+  done
+  ln -s busybox "$root/bin/sh"
+  echo "keybroker-e2e-root-$SCENARIO" > "$root/etc/kb-e2e-marker"
+  cat > "$root/sbin/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin
+busybox mount -t proc proc /proc
+read up _ </proc/uptime
+echo "KB-E2E-ROOT-REACHED uptime=$up"
+echo "KB-E2E-ROOT-MOUNT: $(busybox grep ' / ' /proc/mounts)"
+echo "KB-E2E-MARKER: $(busybox cat /etc/kb-e2e-marker)"
+busybox sync
+busybox sleep 0.2
+busybox mount -t devtmpfs dev /dev 2>/dev/null
+printf '\000' | busybox dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+busybox poweroff -f
+INIT
+  chmod +x "$root/sbin/init"
+}
+
+# ---------------------------------------------------------------- encrypted disk
+make_disk() {
+  printf 'e2e fallback passphrase' > "$W/pass"
+  truncate -s 64M "$W/disk.img"
+  mkfs.ext4 -q -F -L kbroot -d "$W/rootfs" "$W/disk.img" 48M
+  cryptsetup reencrypt -q --encrypt --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+    --key-file "$W/pass" --reduce-device-size 16M "$W/disk.img" >/dev/null
+  UUID=$(cryptsetup luksUUID "$W/disk.img")
+}
+
+# ---------------------------------------------------------------- broker
+start_broker() {
+  sh "$SRC/tests/integration/make_pki.sh" "$W/pki"
+  head -c 32 /dev/urandom > "$W/kek"; chmod 600 "$W/kek"
+  cat > "$W/broker.json" <<JSON
+{"release_listen":"127.0.0.1:$PORT","admin_listen":"127.0.0.1:$((PORT + 1))",
+ "tls_cert_file":"pki/server.pem","tls_key_file":"pki/server.key",
+ "operator_ca_file":"pki/operator-ca.pem","database_path":"broker.db","kek_file":"kek"}
+JSON
+  "$BUILD/keybroker/keybrokerd" --config "$W/broker.json" 2>"$W/broker.log" &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  for _ in $(seq 100); do grep -q serving "$W/broker.log" && return 0; sleep 0.1; done
+  cat "$W/broker.log"; fail "keybrokerd did not start"
+}
+stop_broker() { kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true; }
+
+ctl() {
+  "$CTL" --addr "127.0.0.1:$((PORT + 1))" --ca "$W/pki/ca.pem" --cert "$W/pki/operator.pem" \
+    --key "$W/pki/operator.key" "$@"
+}
+
+# PCR 7 as the guest will see it: SeaBIOS extends only a separator (sha256 of FF FF FF FF).
+seabios_pcr() {
+  { head -c 32 /dev/zero; printf '\377\377\377\377' | openssl dgst -sha256 -binary; } |
+    openssl dgst -sha256 -r | cut -d' ' -f1
+}
+
+set_policy() {  # set_policy PCR7_HEX|-   (- : machine only, for enrolment from the host)
+  local pcrs=""
+  [ "$1" != "-" ] && pcrs=",\"pcrs\":[{\"index\":7,\"allowed\":[\"$1\"]}]"
+  echo "{\"allow\":[{\"name\":\"e2e-boot\",\"machines\":[\"e2e-vm\"]$pcrs}]}" |
+    ctl policy set e2e-root - >/dev/null
+}
+
+# ---------------------------------------------------------------- vTPM + enrolment
+enroll() {
+  mkdir -p "$W/tpm"
+  swtpm socket --tpm2 --tpmstate dir="$W/tpm" --flags not-need-init,startup-clear \
+    --server type=tcp,port=21321,bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=21322,bindaddr=127.0.0.1 2>"$W/swtpm-enroll.log" &
+  local swtpm_pid=$!
+  sleep 0.5
+  local tcti=swtpm:host=127.0.0.1,port=21321
+  ctl key create e2e-root >/dev/null
+  "$KBUNLOCK" attestation-key --out "$W/ak.pub" --tcti "$tcti" >/dev/null
+  ctl ak register --machine e2e-vm --ak-public "$W/ak.pub" >/dev/null
+  set_policy -
+  "$KBUNLOCK" enroll --device "$W/disk.img" --broker "127.0.0.1:$PORT" \
+    --token-broker "$GUEST_BROKER" --ca "$W/pki/ca.pem" --key-id e2e-root \
+    --passphrase-file "$W/pass" --pcrs 0,7 --tcti "$tcti"
+  kill "$swtpm_pid"; wait "$swtpm_pid" 2>/dev/null || true
+  # From now on only the guest's boot state is allowed.
+  set_policy "$(seabios_pcr)"
+}
+
+# ---------------------------------------------------------------- initramfs (Debian mkinitramfs)
+build_initramfs() {  # build_initramfs CA_PEM [keyfile]
+  local conf=$W/initramfs-conf ca=$1 mode=${2:-keybroker}
+  mkdir -p "$conf"/{hooks,scripts/local-top,conf.d} "$W/etc-upper" "$W/etc-work" "$W/etc-keybroker"
+  cat > "$conf/initramfs.conf" <<CONF
+MODULES=list
+BUSYBOX=y
+KEYMAP=n
+COMPRESS=zstd
+DEVICE=
+NFSROOT=auto
+RUNSIZE=10%
+FSTYPE=ext4
+UMASK=0077
+CONF
+  printf '%s\n' virtio_pci virtio_blk virtio_net ext4 crc32c_generic > "$conf/modules"
+  # Phase markers (same in every mode): local-top start and local-premount (root device open).
+  mkdir -p "$conf/scripts/local-premount"
+  for phase in local-top/00e2emark local-premount/zze2emark; do
+    cat > "$conf/scripts/$phase" <<'MARK'
+#!/bin/sh
+case "$1" in prereqs) exit 0 ;; esac
+read -r up _ </proc/uptime
+echo "e2e-mark[$up]: $(basename "$(dirname "$0")")" >/dev/console
+MARK
+    chmod +x "$conf/scripts/$phase"
+  done
+  cp "$ca" "$W/etc-keybroker/ca.pem"
+  if [ "$mode" = keybroker ]; then
+    cp "$SRC/initramfs/initramfs-tools/hooks/keybroker" "$conf/hooks/"
+    cp "$SRC/initramfs/initramfs-tools/scripts/local-top/keybroker" "$conf/scripts/local-top/"
+    cat > "$conf/conf.d/keybroker" <<CONF
+export KEYBROKER_KBUNLOCK=$KBUNLOCK
+export KEYBROKER_CONFDIR=$W/etc-keybroker
+CONF
+    echo "cryptroot UUID=$UUID none luks,initramfs" > "$W/etc-upper/crypttab"
+  else
+    cp "$W/pass" "$W/etc-keybroker/root.key"
+    echo "cryptroot UUID=$UUID $W/etc-keybroker/root.key luks,initramfs" > "$W/etc-upper/crypttab"
+    mkdir -p "$W/etc-upper/cryptsetup-initramfs"
+    { cat /etc/cryptsetup-initramfs/conf-hook 2>/dev/null
+      echo "KEYFILE_PATTERN=\"$W/etc-keybroker/*.key\""; } > "$W/etc-upper/cryptsetup-initramfs/conf-hook"
+  fi
+  # The host's /etc stays untouched: crypttab comes from an overlay in this private namespace.
+  mount -t overlay overlay -o "lowerdir=/etc,upperdir=$W/etc-upper,workdir=$W/etc-work" /etc
+  mkinitramfs -d "$conf" -o "$W/initrd.zst" "$KVER" >"$W/mkinitramfs.log" 2>&1 ||
+    { umount /etc; cat "$W/mkinitramfs.log"; fail "mkinitramfs failed"; }
+  umount /etc
+  zstd -q -d -f "$W/initrd.zst" -o "$W/initrd.raw"
+}
+
+# ---------------------------------------------------------------- boot
+boot() {
+  local run=$W/run
+  mkdir -p "$run"
+  swtpm socket --tpm2 --tpmstate dir="$W/tpm" --ctrl type=unixio,path="$run/swtpm.sock" \
+    --terminate 2>"$run/swtpm.log" &
+  PIDS+=("$!")
+  for _ in $(seq 50); do [ -S "$run/swtpm.sock" ] && break; sleep 0.1; done
+  local append="console=ttyS0 root=/dev/mapper/cryptroot rootfstype=ext4 ro panic=-1"
+  append+=" ipv6.disable=1 net.ifnames=0 printk.time=1 quiet"
+  append+=" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
+  local start=$SECONDS
+  qemu-system-x86_64 -nodefaults -no-user-config -machine pc -accel tcg -cpu max -smp 1 -m 512 \
+    -display none -monitor none -serial "file:$run/serial.log" -no-reboot \
+    -pidfile "$run/qemu.pid" -kernel "/boot/vmlinuz-$KVER" -initrd "$W/initrd.raw" \
+    -append "$append" \
+    -chardev "socket,id=chrtpm,path=$run/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
+    -device tpm-tis,tpmdev=tpm0 \
+    -drive "file=$W/disk.img,if=virtio,format=raw" \
+    -netdev "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:$GUEST_BROKER-cmd:socat - TCP:127.0.0.1:$PORT" \
+    -device virtio-net-pci,netdev=n0,romfile= \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 &
+  local qemu=$!
+  PIDS+=("$qemu")
+  # Wait for QEMU to exit, or (fallback scenarios) for the passphrase prompt, or the timeout.
+  while kill -0 "$qemu" 2>/dev/null; do
+    if [ $((SECONDS - start)) -ge "$BOOT_TIMEOUT" ]; then
+      kill "$qemu"; tr -d '\r' < "$run/serial.log" | tail -30
+      fail "boot did not finish within ${BOOT_TIMEOUT}s"
+    fi
+    if [ -n "${STOP_AT_PROMPT:-}" ] && grep -q "Please unlock disk" "$run/serial.log" 2>/dev/null; then
+      sleep 0.5; kill "$qemu"; break
+    fi
+    sleep 0.5
+  done
+  wait "$qemu" 2>/dev/null || true
+  BOOT_SECONDS=$((SECONDS - start))
+  tr -d '\r' < "$run/serial.log" > "$W/console.txt"
+  echo "---- guest console ($SCENARIO, ${BOOT_SECONDS}s) ----"
+  grep -vE '^\s*$' "$W/console.txt" | grep -vE 'ima: Can not allocate' | tail -40
+  echo "----"
+}
+
+expect_console() { grep -qE "$1" "$W/console.txt" || fail "console lacks: $1"; }
+expect_no_console() { ! grep -qE "$1" "$W/console.txt" || fail "console shows: $1"; }
+
+mark() { sed -n "s/^$1\\[\\([0-9.]*\\)\\]: $2.*/\\1/p" "$W/console.txt" | head -1; }
+
+report_timing() {  # the unlock phase in guest time, from the guest's own uptime stamps
+  local t0 t1 p0 p1
+  p0=$(mark e2e-mark local-top); p1=$(mark e2e-mark local-premount)
+  [ -n "$p0" ] && [ -n "$p1" ] &&
+    echo "E2E TIMING $SCENARIO: local-top start -> root device open: $(awk "BEGIN{print $p1 - $p0}") s guest time"
+  t0=$(sed -n 's/^keybroker\[\([0-9.]*\)\]: starting.*/\1/p' "$W/console.txt" | head -1)
+  t1=$(sed -n 's/^keybroker\[\([0-9.]*\)\]: cryptroot: unlocked.*/\1/p' "$W/console.txt" | head -1)
+  [ -n "$t0" ] && [ -n "$t1" ] &&
+    echo "E2E TIMING $SCENARIO: keybroker script start -> volume opened: $(awk "BEGIN{print $t1 - $t0}") s guest time"
+  echo "E2E SIZE $SCENARIO: initramfs $(stat -c %s "$W/initrd.raw") bytes uncompressed, $(stat -c %s "$W/initrd.zst") zstd"
+}
+
+# ---------------------------------------------------------------- scenarios
+log "scenario $SCENARIO, kernel $KVER, work dir $W"
+make_rootfs
+make_disk
+start_broker
+enroll >/dev/null
+case "$SCENARIO" in
+  online)
+    build_initramfs "$W/pki/ca.pem"
+    boot
+    expect_console 'KB-E2E-ROOT-REACHED'
+    expect_console 'KB-E2E-ROOT-MOUNT: /dev/mapper/cryptroot / ext4'
+    expect_console "KB-E2E-MARKER: keybroker-e2e-root-online"
+    expect_console 'keybroker\[[0-9.]+\]: cryptroot: unlocked'
+    expect_no_console 'Please unlock disk'
+    report_timing
+    ;;
+  pcr-changed)
+    set_policy 0000000000000000000000000000000000000000000000000000000000000000
+    build_initramfs "$W/pki/ca.pem"
+    STOP_AT_PROMPT=1 boot
+    expect_console "denied by broker: .*pcr sha256:7 value"
+    expect_console 'falling back to the passphrase'
+    expect_console 'Please unlock disk cryptroot'
+    expect_no_console 'KB-E2E-ROOT-REACHED'
+    ;;
+  wrong-ca)
+    build_initramfs "$W/pki/other-ca.pem"
+    STOP_AT_PROMPT=1 boot
+    expect_console 'not the CA this volume was enrolled with'
+    expect_console 'Please unlock disk cryptroot'
+    expect_no_console 'KB-E2E-ROOT-REACHED'
+    ;;
+  broker-down)
+    build_initramfs "$W/pki/ca.pem"
+    stop_broker
+    STOP_AT_PROMPT=1 boot
+    expect_console 'broker unreachable'
+    expect_console 'Please unlock disk cryptroot'
+    ;;
+  keyfile)
+    build_initramfs "$W/pki/ca.pem" keyfile
+    boot
+    expect_console 'KB-E2E-ROOT-MOUNT: /dev/mapper/cryptroot / ext4'
+    report_timing
+    ;;
+  *) fail "unknown scenario" ;;
+esac
+echo "E2E PASS $SCENARIO (boot ${BOOT_SECONDS}s wall)"
