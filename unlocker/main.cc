@@ -209,6 +209,9 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
 }  // namespace kb
 
 int main(int argc, char** argv) {
+  // tpm2-tss logs expected failures (e.g. probing for an NV index) to stderr; on a boot console
+  // that is noise. kbunlock reports every real failure itself. An explicit TSS2_LOG wins.
+  setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
   if (absl::Status s = kb::DisableCoreDumps(); !s.ok()) {
     std::fprintf(stderr, "kbunlock: %s\n", std::string(s.message()).c_str());
     return 1;

@@ -63,6 +63,9 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
           absl::StrCat(where, ": unknown evidence type '", type, "' (known: tpm)"));
     }
   }
+  if (rule.offline_boots() > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": offline_boots must be at most 1000"));
+  }
   for (const std::string& machine : rule.machines()) {
     if (machine.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": empty machine"));
   }
@@ -136,12 +139,13 @@ std::string PolicyToJson(const v1::ReleasePolicy& policy) {
   return out;
 }
 
-absl::StatusOr<std::string> EvaluatePolicy(const v1::ReleasePolicy& policy, const Claims& claims) {
+absl::StatusOr<PolicyDecision> EvaluatePolicy(const v1::ReleasePolicy& policy,
+                                              const Claims& claims) {
   std::vector<std::string> reasons;
   for (int i = 0; i < policy.allow_size(); ++i) {
     const v1::PolicyRule& rule = policy.allow(i);
     absl::Status s = CheckRule(rule, claims);
-    if (s.ok()) return RuleLabel(rule, i);
+    if (s.ok()) return PolicyDecision{RuleLabel(rule, i), rule.offline_boots()};
     reasons.push_back(absl::StrCat("rule ", RuleLabel(rule, i), ": ", s.message()));
   }
   if (reasons.empty()) return absl::PermissionDeniedError("policy has no rules");

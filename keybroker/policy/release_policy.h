@@ -20,9 +20,16 @@ absl::StatusOr<v1::ReleasePolicy> ParseReleasePolicy(absl::string_view json);
 // The canonical JSON of a validated policy (what GetPolicy returns).
 std::string PolicyToJson(const v1::ReleasePolicy& policy);
 
-// Appraises verified claims. Returns the label of the first rule whose every clause holds, or
+// What an allowing policy decided.
+struct PolicyDecision {
+  std::string rule;            // label of the rule that allowed ("'name'" or "#index")
+  uint32_t offline_boots = 0;  // offline grace the rule grants
+};
+
+// Appraises verified claims. Returns the first rule whose every clause holds, or
 // PERMISSION_DENIED naming, for each rule, the first clause that failed.
-absl::StatusOr<std::string> EvaluatePolicy(const v1::ReleasePolicy& policy, const Claims& claims);
+absl::StatusOr<PolicyDecision> EvaluatePolicy(const v1::ReleasePolicy& policy,
+                                              const Claims& claims);
 
 }  // namespace kb
 

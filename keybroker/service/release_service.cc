@@ -15,6 +15,7 @@ namespace kb {
 struct ReleaseService::Decision {
   std::string actor;
   uint32_t key_version = 0;
+  uint64_t policy_version = 0;
   std::string reason;
 };
 
@@ -70,6 +71,12 @@ absl::Status ReleaseService::CheckChallenge(const v1::ReleaseKeyRequest& request
   return absl::OkStatus();
 }
 
+absl::Status ReleaseService::CheckMachineAllowed(absl::string_view machine) {
+  ASSIGN_OR_RETURN(std::optional<DeniedMachineRecord> denied, d_.denylist->Find(machine));
+  if (denied.has_value()) return absl::PermissionDeniedError("machine denied by operator");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseKeyRequest& r,
                                                               Decision& decision) {
   RETURN_IF_ERROR(ValidateRequest(r));
@@ -82,21 +89,31 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
       ComputeBinding(nonce, r.key_id(), r.transfer_key().tpm().public_area());
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
+  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
   ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
   if (key.disabled) return absl::PermissionDeniedError("key is disabled");
   if (key.policy_version == 0) {
     return absl::PermissionDeniedError("key has no release policy (default deny)");
   }
+  decision.policy_version = key.policy_version;
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::ReleasePolicy> policy, Policy(key));
-  ASSIGN_OR_RETURN(std::string rule, EvaluatePolicy(*policy, claims));
-  decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", rule);
-  decision.key_version = key.latest_version;
-  ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), key.latest_version));
+  ASSIGN_OR_RETURN(PolicyDecision allowed, EvaluatePolicy(*policy, claims));
+  decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", allowed.rule);
+  if (allowed.offline_boots > 0) {
+    absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots, " boots");
+  }
+  if (key.active_version == 0) {
+    return absl::PermissionDeniedError("every version of the key is retired");
+  }
+  // TODO(guest re-enrolment): wrap an older, non-retired version when the request asks for it.
+  decision.key_version = key.active_version;
+  ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), key.active_version));
   v1::ReleaseKeyResponse out;
   ASSIGN_OR_RETURN(*out.mutable_wrapped_key(), Wrap(r.transfer_key(), material));
   out.set_key_id(r.key_id());
-  out.set_version(key.latest_version);
-  out.set_latest_version(key.latest_version);
+  out.set_version(key.active_version);
+  out.set_latest_version(key.active_version);
+  out.set_offline_boots(allowed.offline_boots);
   return out;
 }
 
@@ -118,14 +135,18 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
     const v1::ReleaseKeyRequest& request, absl::string_view peer) {
   Decision decision{absl::StrCat("peer:", peer)};
   auto result = Decide(request, decision);
-  AuditRecord record{0,
-                     d_.clock->Now(),
-                     decision.actor,
-                     "release",
-                     request.key_id().substr(0, 128),
-                     decision.key_version,
-                     result.ok() ? "allow" : "deny",
-                     result.ok() ? decision.reason : std::string(result.status().message())};
+  AuditRecord record;
+  record.time = d_.clock->Now();
+  record.actor = decision.actor;
+  record.action = "release";
+  record.key_id = request.key_id().substr(0, 128);
+  record.key_version = decision.key_version;
+  record.decision = result.ok() ? "allow" : "deny";
+  record.reason = result.ok() ? decision.reason : std::string(result.status().message());
+  record.policy_version = decision.policy_version;
+  if (request.has_evidence()) {
+    record.evidence_digest = HexEncode(Sha256(request.evidence().SerializeAsString()));
+  }
   if (absl::Status s = d_.audit->Append(record); !s.ok()) {
     // A decision that cannot be audited is not made.
     LogError("audit append failed, refusing release: %s", s.message());

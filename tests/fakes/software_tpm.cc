@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<SoftwareTpm>> SoftwareTpm::Create() {
   ASSIGN_OR_RETURN(tpm->ak_public_, MarshalTpmtPublic(pub));
   ASSIGN_OR_RETURN(tpm->ak_name_, TpmName(TPM2_ALG_SHA256, tpm->ak_public_));
   for (auto& pcr : tpm->pcrs_) pcr.assign(32, '\0');
+  ASSIGN_OR_RETURN(tpm->seal_key_, RandomSecret(32));
   return tpm;
 }
 
@@ -204,6 +205,36 @@ absl::StatusOr<SecretBytes> SoftwareTpm::Unwrap(const v1::WrappedKey& wrapped) {
     kek.resize(len);
   }
   return UnwrapWithKek(kek, wrapped);
+}
+
+std::string SoftwareTpm::PcrBinding(const std::vector<uint32_t>& pcrs, uint64_t limit) const {
+  std::string concat = absl::StrCat("limit=", limit);
+  for (uint32_t p : pcrs) concat += pcrs_.at(p);
+  return Sha256(concat);
+}
+
+absl::StatusOr<SealedKey> SoftwareTpm::SealOffline(const SecretBytes& key,
+                                                   const std::vector<uint32_t>& pcrs,
+                                                   uint32_t boots) {
+  SealedKey sealed{"", 0x01004b42, offline_counter_ + boots + 1, pcrs};
+  ASSIGN_OR_RETURN(sealed.blob, AesGcmSeal(seal_key_, key, PcrBinding(pcrs, sealed.limit)));
+  return sealed;
+}
+
+absl::StatusOr<SecretBytes> SoftwareTpm::UnsealOffline(const SealedKey& sealed,
+                                                       uint64_t* remaining) {
+  ++offline_counter_;
+  if (remaining != nullptr) {
+    *remaining = offline_counter_ + 1 < sealed.limit ? sealed.limit - offline_counter_ - 1 : 0;
+  }
+  if (offline_counter_ >= sealed.limit) {
+    return absl::ResourceExhaustedError("offline boot allowance used up");
+  }
+  auto key = AesGcmOpen(seal_key_, sealed.blob, PcrBinding(sealed.pcrs, sealed.limit));
+  if (!key.ok()) {
+    return absl::FailedPreconditionError("PCR values changed since the offline copy was sealed");
+  }
+  return key;
 }
 
 }  // namespace kb

@@ -31,6 +31,11 @@ class SoftwareTpm final : public Tpm {
   absl::StatusOr<v1::TpmQuoteEvidence> Quote(absl::string_view binding,
                                              const std::vector<uint32_t>& pcrs) override;
   absl::StatusOr<SecretBytes> Unwrap(const v1::WrappedKey& wrapped) override;
+  // Offline sealing modelled in software: an in-memory monotonic counter, the blob bound to the
+  // current PCR values through AES-GCM associated data.
+  absl::StatusOr<SealedKey> SealOffline(const SecretBytes& key, const std::vector<uint32_t>& pcrs,
+                                        uint32_t boots) override;
+  absl::StatusOr<SecretBytes> UnsealOffline(const SealedKey& sealed, uint64_t* remaining) override;
 
   // Signs arbitrary TPMS_ATTEST bytes with the AK (to forge-test the verifier's other checks).
   absl::StatusOr<std::string> SignWithAk(absl::string_view attest);
@@ -45,7 +50,11 @@ class SoftwareTpm final : public Tpm {
   std::string ak_name_;
   EvpPkeyPtr transfer_;
   std::string transfer_public_;
+  std::string PcrBinding(const std::vector<uint32_t>& pcrs, uint64_t limit) const;
+
   std::array<std::string, 24> pcrs_;
+  SecretBytes seal_key_;
+  uint64_t offline_counter_ = 1;
   uint64_t clock_ = 1000;
 };
 

@@ -52,6 +52,7 @@ absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
   KB_TRY(out.key, tpm.Unwrap(response.wrapped_key()), TpmError);
   out.version = response.version();
   out.latest_version = response.latest_version();
+  out.offline_boots = response.offline_boots();
   return out;
 }
 

@@ -31,7 +31,8 @@ struct ReleasedKey {
   SecretBytes key;
   uint32_t version = 0;
   uint32_t latest_version = 0;
-  std::string endpoint;  // the broker that released it
+  uint32_t offline_boots = 0;  // offline grace the release policy granted
+  std::string endpoint;        // the broker that released it
 };
 
 // One attested release from one broker: challenge, transfer key, certification, quote, release,

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "unlocker/flow/exit_codes.h"
+#include "unlocker/flow/offline_grace.h"
 
 namespace kb {
 namespace {
@@ -74,6 +75,59 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   return token;
 }
 
+namespace {
+
+absl::Status OpenVolume(Volume& volume, const UnlockOptions& options, int keyslot,
+                        const SecretBytes& key) {
+  return VolumeError(options.map_name.empty() ? volume.VerifyKey(keyslot, key)
+                                              : volume.Activate(options.map_name, keyslot, key));
+}
+
+// The offline path, after no broker answered: unseal the vTPM copy and open with it.
+absl::StatusOr<UnlockResult> UnlockOffline(Volume& volume, Tpm& tpm, const UnlockOptions& options,
+                                           const KeybrokerToken& token,
+                                           const absl::Status& online_error,
+                                           const Progress& progress) {
+  progress("no broker reachable; trying the vTPM-sealed offline copy");
+  uint64_t remaining = 0;
+  auto key = UnsealOfflineCopy(tpm, token, &remaining);
+  if (!key.ok()) {
+    return WithExitCode(
+        absl::Status(online_error.code(), absl::StrCat(online_error.message(),
+                                                       "; offline copy: ", key.status().message())),
+        ExitCode::kBrokerUnreachable);
+  }
+  RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, *key));
+  progress(absl::StrCat("opened from the vTPM-sealed copy; ", remaining,
+                        " offline boots left until the broker is reached again"));
+  return UnlockResult{token.keyslot,      token.key_id, token.key_version, token.key_version,
+                      "vTPM-sealed copy", true,         remaining};
+}
+
+absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
+                                             const BrokerConnector& connect,
+                                             const UnlockOptions& options,
+                                             const KeybrokerToken& token,
+                                             const Progress& progress) {
+  ReleaseTarget target{token.key_id, token.pcrs, TransferKeyType::kEccP256};
+  ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
+  auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress);
+  if (!released.ok()) {
+    if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable ||
+        !token.offline.has_value()) {
+      return released.status();
+    }
+    return UnlockOffline(volume, tpm, options, token, released.status(), progress);
+  }
+  RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, released->key));
+  RefreshOfflineCopy(volume, tpm, token, released->key, released->offline_boots, progress);
+  return UnlockResult{
+      token.keyslot,      token.key_id, released->version,      released->latest_version,
+      released->endpoint, false,        released->offline_boots};
+}
+
+}  // namespace
+
 absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
                                     const UnlockOptions& options, const Progress& progress) {
   auto tokens = volume.ListTokens();
@@ -93,22 +147,9 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
                           ExitCode::kUsage);
       continue;
     }
-    ReleaseTarget target{token.key_id, token.pcrs, TransferKeyType::kEccP256};
-    ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
-    auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress);
-    if (!released.ok()) {
-      last = released.status();
-      continue;
-    }
-    absl::Status opened = options.map_name.empty()
-                              ? volume.VerifyKey(token.keyslot, released->key)
-                              : volume.Activate(options.map_name, token.keyslot, released->key);
-    if (!opened.ok()) {
-      last = VolumeError(opened);
-      continue;
-    }
-    return UnlockResult{token.keyslot, token.key_id, released->version, released->latest_version,
-                        released->endpoint};
+    auto result = UnlockWithToken(volume, tpm, connect, options, token, progress);
+    if (result.ok()) return result;
+    last = result.status();
   }
   return last;
 }

@@ -15,7 +15,7 @@ struct EnrollOptions {
   std::vector<std::string> token_endpoints;  // what the token records (default: endpoints), for
                                              // enrolling from a host that reaches the broker
                                              // by another address than the guest will
-  std::string ca_pem;  // the broker CA; its fingerprint goes into the token
+  std::string ca_pem;                        // the broker CA; its fingerprint goes into the token
   ReleaseTarget target;
 };
 
@@ -36,11 +36,16 @@ struct UnlockResult {
   std::string key_id;
   uint32_t version = 0;
   uint32_t latest_version = 0;
-  std::string endpoint;
+  std::string endpoint;             // the broker, or "vTPM-sealed copy" for an offline unlock
+  bool offline = false;             // opened from the sealed copy
+  uint64_t offline_boots_left = 0;  // after an offline unlock, or granted by an online one
 };
 
 // Reads the volume's keybroker tokens and, for each until one works: attests, receives the key,
-// and activates the volume (or verifies the key against its keyslot). Errors carry exit codes.
+// and activates the volume (or verifies the key against its keyslot). After an online release
+// it reseals the offline copy in the token as the policy grants (or drops it when it grants
+// none); when no broker answers it opens the volume from that sealed copy if one is left.
+// Errors carry exit codes.
 absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
                                     const UnlockOptions& options, const Progress& progress);
 

@@ -46,29 +46,6 @@ absl::StatusOr<TPM2B_PUBLIC> TransferTemplate(TransferKeyType type) {
   return t;
 }
 
-// Creates a primary key; returns its handle and (optionally) its public area.
-absl::StatusOr<ESYS_TR> CreatePrimary(ESYS_CONTEXT* esys, ESYS_TR hierarchy,
-                                      const TPM2B_PUBLIC& tmpl, TPMT_PUBLIC* out) {
-  const TPM2B_SENSITIVE_CREATE sensitive{};
-  const TPM2B_DATA outside_info{};
-  const TPML_PCR_SELECTION creation_pcr{};
-  ESYS_TR handle = ESYS_TR_NONE;
-  TPM2B_PUBLIC* out_public = nullptr;
-  TPM2B_CREATION_DATA* creation_data = nullptr;
-  TPM2B_DIGEST* creation_hash = nullptr;
-  TPMT_TK_CREATION* creation_ticket = nullptr;
-  TSS2_RC rc = Esys_CreatePrimary(esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                  &sensitive, &tmpl, &outside_info, &creation_pcr, &handle,
-                                  &out_public, &creation_data, &creation_hash, &creation_ticket);
-  EsysPtr<TPM2B_PUBLIC> pub(out_public);
-  EsysPtr<TPM2B_CREATION_DATA> data(creation_data);
-  EsysPtr<TPM2B_DIGEST> hash(creation_hash);
-  EsysPtr<TPMT_TK_CREATION> ticket(creation_ticket);
-  if (rc != TSS2_RC_SUCCESS) return TssError("Esys_CreatePrimary", rc);
-  if (out != nullptr) *out = pub->publicArea;
-  return handle;
-}
-
 }  // namespace
 
 void EsysTpm::TctiDeleter::operator()(TSS2_TCTI_CONTEXT* tcti) const {
@@ -99,6 +76,7 @@ absl::StatusOr<std::unique_ptr<EsysTpm>> EsysTpm::Create(const EsysTpmOptions& o
   }
   std::unique_ptr<ESYS_CONTEXT, EsysDeleter> esys(raw_esys);
   std::unique_ptr<EsysTpm> tpm(new EsysTpm(std::move(tcti), std::move(esys)));
+  tpm->offline_nv_index_ = options.offline_nv_index;
   RETURN_IF_ERROR(tpm->LoadOrCreateAk(options.ak_handle));
   return tpm;
 }

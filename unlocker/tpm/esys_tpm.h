@@ -26,6 +26,10 @@ struct EsysTpmOptions {
   // empty, Create() makes the AK (ECC P-256, ECDSA-SHA256, restricted signing, endorsement
   // hierarchy) and persists it here with owner authorization (an empty owner auth is assumed).
   uint32_t ak_handle = 0x81000100;
+  // NV index of the monotonic counter that counts offline boots (owner range; defined on first
+  // SealOffline with empty auth, noDA). An NV counter never goes back: a redefined one starts at
+  // the highest count the TPM has ever held, so the allowance cannot be reset by the guest.
+  uint32_t offline_nv_index = 0x01004b42;
 };
 
 // kb::Tpm on a real TPM (or swtpm) through tpm2-tss ESYS. Transfer keys are primary keys in the
@@ -50,6 +54,10 @@ class EsysTpm final : public Tpm {
   absl::StatusOr<v1::TpmQuoteEvidence> Quote(absl::string_view binding,
                                              const std::vector<uint32_t>& pcrs) override;
   absl::StatusOr<SecretBytes> Unwrap(const v1::WrappedKey& wrapped) override;
+  // Offline sealing (esys_seal.cc). The counter lives at `offline_nv_index`.
+  absl::StatusOr<SealedKey> SealOffline(const SecretBytes& key, const std::vector<uint32_t>& pcrs,
+                                        uint32_t boots) override;
+  absl::StatusOr<SecretBytes> UnsealOffline(const SealedKey& sealed, uint64_t* remaining) override;
 
  private:
   struct TctiDeleter {
@@ -62,12 +70,17 @@ class EsysTpm final : public Tpm {
   EsysTpm(std::unique_ptr<TSS2_TCTI_CONTEXT, TctiDeleter> tcti,
           std::unique_ptr<ESYS_CONTEXT, EsysDeleter> esys);
 
+  uint32_t offline_nv_index_ = 0;
   absl::Status LoadOrCreateAk(uint32_t ak_handle);
   absl::StatusOr<bool> PersistentHandleExists(uint32_t handle);
   absl::Status LoadPersistentAk(uint32_t ak_handle);
   absl::Status CreatePersistentAk(uint32_t ak_handle);
   absl::Status SetAkPublic(const TPMT_PUBLIC& pub);
   void FlushTransferKey();
+  absl::StatusOr<ESYS_TR> OfflineCounter(uint32_t nv_index, bool create);
+  absl::StatusOr<uint64_t> ReadCounter(ESYS_TR nv);
+  absl::Status ApplyOfflinePolicy(ESYS_TR session, ESYS_TR nv, const std::vector<uint32_t>& pcrs,
+                                  uint64_t limit);
   absl::StatusOr<std::string> QuoteOnce(absl::string_view binding,
                                         const TPML_PCR_SELECTION& selection,
                                         v1::TpmQuoteEvidence* evidence);

@@ -36,4 +36,27 @@ absl::Status TssError(absl::string_view op, TSS2_RC rc, bool bad_input_is_caller
   return absl::InternalError(msg);
 }
 
+// Creates a primary key; returns its handle and (optionally) its public area.
+absl::StatusOr<ESYS_TR> CreatePrimary(ESYS_CONTEXT* esys, ESYS_TR hierarchy,
+                                      const TPM2B_PUBLIC& tmpl, TPMT_PUBLIC* out) {
+  const TPM2B_SENSITIVE_CREATE sensitive{};
+  const TPM2B_DATA outside_info{};
+  const TPML_PCR_SELECTION creation_pcr{};
+  ESYS_TR handle = ESYS_TR_NONE;
+  TPM2B_PUBLIC* out_public = nullptr;
+  TPM2B_CREATION_DATA* creation_data = nullptr;
+  TPM2B_DIGEST* creation_hash = nullptr;
+  TPMT_TK_CREATION* creation_ticket = nullptr;
+  TSS2_RC rc = Esys_CreatePrimary(esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &sensitive, &tmpl, &outside_info, &creation_pcr, &handle,
+                                  &out_public, &creation_data, &creation_hash, &creation_ticket);
+  EsysPtr<TPM2B_PUBLIC> pub(out_public);
+  EsysPtr<TPM2B_CREATION_DATA> data(creation_data);
+  EsysPtr<TPM2B_DIGEST> hash(creation_hash);
+  EsysPtr<TPMT_TK_CREATION> ticket(creation_ticket);
+  if (rc != TSS2_RC_SUCCESS) return TssError("Esys_CreatePrimary", rc);
+  if (out != nullptr) *out = pub->publicArea;
+  return handle;
+}
+
 }  // namespace kb

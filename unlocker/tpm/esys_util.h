@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace kb {
@@ -18,6 +19,11 @@ namespace kb {
 // for parameter errors when `bad_input_is_caller_error` (the caller passed untrusted input);
 // anything else -> INTERNAL.
 absl::Status TssError(absl::string_view op, TSS2_RC rc, bool bad_input_is_caller_error = false);
+
+// Creates a primary key in `hierarchy` (empty auth) from `tmpl`; returns its transient handle and,
+// if `out` is set, its public area.
+absl::StatusOr<ESYS_TR> CreatePrimary(ESYS_CONTEXT* esys, ESYS_TR hierarchy,
+                                      const TPM2B_PUBLIC& tmpl, TPMT_PUBLIC* out);
 
 // Frees memory returned by Esys_* with Esys_Free.
 struct EsysFreeDeleter {

@@ -15,6 +15,15 @@ namespace kb {
 
 enum class TransferKeyType { kEccP256, kRsa2048, kRsa3072 };
 
+// A disk key sealed in the TPM for offline boots (no secret: only this TPM can unseal it, and
+// only while the PCRs hold their sealing-time values and its NV counter is below `limit`).
+struct SealedKey {
+  std::string blob;            // marshaled TPM2B_PUBLIC || TPM2B_PRIVATE of the sealed object
+  uint32_t nv_index = 0;       // the monotonic NV counter that counts offline boots
+  uint64_t limit = 0;          // unseal allowed while the counter (after increment) < limit
+  std::vector<uint32_t> pcrs;  // SHA-256 PCRs the seal is bound to
+};
+
 // The guest's TPM as the unlocker uses it: an attestation key (AK) that quotes PCRs, and a
 // per-release transfer key that never leaves the TPM. Not thread-safe: one flow at a time.
 //
@@ -44,6 +53,19 @@ class Tpm {
   // the TPM, then AES-KWP). INVALID_ARGUMENT if the wrapped key does not match the scheme or
   // fails its integrity check.
   virtual absl::StatusOr<SecretBytes> Unwrap(const v1::WrappedKey& wrapped) = 0;
+
+  // Seals `key` under the TPM's storage key with a policy of PolicyPCR(`pcrs`, current values)
+  // AND PolicyNV(offline counter < current + `boots` + 1): at most `boots` offline unseals.
+  virtual absl::StatusOr<SealedKey> SealOffline(const SecretBytes& key,
+                                                const std::vector<uint32_t>& pcrs,
+                                                uint32_t boots) = 0;
+
+  // Consumes one offline boot (increments the NV counter, even if unsealing then fails) and
+  // unseals. RESOURCE_EXHAUSTED when the allowance is used up, FAILED_PRECONDITION when the PCRs
+  // changed since sealing, INVALID_ARGUMENT for a malformed blob. `remaining` gets the offline
+  // boots left after this one.
+  virtual absl::StatusOr<SecretBytes> UnsealOffline(const SealedKey& sealed,
+                                                    uint64_t* remaining) = 0;
 };
 
 }  // namespace kb

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -116,6 +117,17 @@ absl::StatusOr<uint32_t> ToUint(const Value& v, absl::string_view name, uint32_t
   return static_cast<uint32_t>(d);
 }
 
+// A JSON number that is an integer in [0, 2^53] (exactly representable).
+absl::StatusOr<uint64_t> ToUint64(const Value& v, absl::string_view name) {
+  constexpr double kMax = 9007199254740992.0;
+  if (v.kind_case() != Value::kNumberValue) return FieldError(name, "must be a number");
+  double d = v.number_value();
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > kMax) {
+    return FieldError(name, "must be a non-negative integer below 2^53");
+  }
+  return static_cast<uint64_t>(d);
+}
+
 absl::StatusOr<uint32_t> UintField(const Struct& obj, absl::string_view name, uint32_t max) {
   ASSIGN_OR_RETURN(const Value* v, Field(obj, name));
   return ToUint(*v, name, max);
@@ -160,6 +172,26 @@ absl::StatusOr<std::vector<uint32_t>> ParsePcrs(const Struct& obj) {
     pcrs.push_back(pcr);
   }
   return pcrs;
+}
+
+// The optional "offline" object: {"blob": base64, "nv_index": n, "limit": n, "pcrs": [..]}.
+absl::StatusOr<std::optional<OfflineSeal>> ParseOffline(const Struct& obj) {
+  auto it = obj.fields().find("offline");
+  if (it == obj.fields().end()) return std::optional<OfflineSeal>();
+  if (it->second.kind_case() != Value::kStructValue) {
+    return FieldError("offline", "must be an object");
+  }
+  const Struct& o = it->second.struct_value();
+  OfflineSeal seal;
+  ASSIGN_OR_RETURN(std::string blob, StringField(o, "blob"));
+  if (!absl::Base64Unescape(blob, &seal.blob) || seal.blob.empty()) {
+    return FieldError("offline.blob", "must be non-empty base64");
+  }
+  ASSIGN_OR_RETURN(seal.nv_index, UintField(o, "nv_index", UINT32_MAX));
+  ASSIGN_OR_RETURN(const Value* limit, Field(o, "limit"));
+  ASSIGN_OR_RETURN(seal.limit, ToUint64(*limit, "offline.limit"));
+  ASSIGN_OR_RETURN(seal.pcrs, ParsePcrs(o));
+  return std::optional<OfflineSeal>(std::move(seal));
 }
 
 absl::Status CheckHeader(const Struct& obj) {
@@ -214,6 +246,12 @@ absl::StatusOr<std::string> KeybrokerTokenToJson(const KeybrokerToken& token) {
   absl::StrAppend(&out, ",\"key_version\":", token.key_version, ",\"pcrs\":[",
                   absl::StrJoin(token.pcrs, ","), "],\"transfer_key\":");
   AppendJsonString(&out, token.transfer_key);
+  if (token.offline.has_value()) {
+    const OfflineSeal& o = *token.offline;
+    absl::StrAppend(&out, ",\"offline\":{\"blob\":\"", absl::Base64Escape(o.blob),
+                    "\",\"nv_index\":", o.nv_index, ",\"limit\":", o.limit, ",\"pcrs\":[",
+                    absl::StrJoin(o.pcrs, ","), "]}");
+  }
   out.push_back('}');
   return out;
 }
@@ -235,6 +273,7 @@ absl::StatusOr<KeybrokerToken> KeybrokerTokenFromJson(absl::string_view json) {
   ASSIGN_OR_RETURN(token.key_version, UintField(obj, "key_version", UINT32_MAX));
   ASSIGN_OR_RETURN(token.pcrs, ParsePcrs(obj));
   ASSIGN_OR_RETURN(token.transfer_key, StringField(obj, "transfer_key"));
+  ASSIGN_OR_RETURN(token.offline, ParseOffline(obj));
   RETURN_IF_ERROR(ValidateKeybrokerToken(token));
   token.ca_sha256 = absl::AsciiStrToLower(token.ca_sha256);
   return token;

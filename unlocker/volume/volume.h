@@ -2,6 +2,7 @@
 #define KB_UNLOCKER_VOLUME_VOLUME_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,15 @@
 #include "common/secret_bytes.h"
 
 namespace kb {
+
+// A vTPM-sealed copy of the volume's key for offline boots (see Tpm::SealOffline). Not secret:
+// only the TPM that sealed it can unseal it, and only within its PCR and counter policy.
+struct OfflineSeal {
+  std::string blob;       // marshaled TPM2B_PUBLIC || TPM2B_PRIVATE
+  uint32_t nv_index = 0;  // the TPM's offline-boot counter
+  uint64_t limit = 0;     // unseal while counter < limit
+  std::vector<uint32_t> pcrs;
+};
 
 // The `keybroker` LUKS2 token: where to get the key of one keyslot. Stored in the LUKS2 header
 // as JSON (see docs/token.md). Holds no secret.
@@ -21,6 +31,7 @@ struct KeybrokerToken {
   uint32_t key_version = 0;
   std::vector<uint32_t> pcrs;             // SHA-256 PCRs the guest quotes
   std::string transfer_key = "ecc-p256";  // "ecc-p256", "rsa-2048", "rsa-3072"
+  std::optional<OfflineSeal> offline;     // present when the policy granted offline boots
 };
 
 struct KeyslotInfo {

@@ -70,8 +70,9 @@ TEST(ReleasePolicyTest, EvaluatesRules) {
                               R"("]}]},
       {"name":"db","machines":["db-1"]}]})");
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(*EvaluatePolicy(*p, TpmClaims("web-2", kPcr7)), "'web'");
-  EXPECT_EQ(*EvaluatePolicy(*p, TpmClaims("db-1", std::string(64, 'b'))), "'db'");
+  EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("web-2", kPcr7))->rule, "'web'");
+  EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("db-1", std::string(64, 'b')))->rule, "'db'");
+  EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("db-1", kPcr7))->offline_boots, 0u);
 
   auto denied = EvaluatePolicy(*p, TpmClaims("web-1", std::string(64, 'b')));
   ASSERT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
@@ -84,6 +85,16 @@ TEST(ReleasePolicyTest, EvaluatesRules) {
   no_pcr.pcrs.clear();
   EXPECT_THAT(std::string(EvaluatePolicy(*p, no_pcr).status().message()),
               HasSubstr("pcr sha256:7 was not quoted"));
+}
+
+TEST(ReleasePolicyTest, OfflineBootsComeFromTheMatchingRule) {
+  auto p = ParseReleasePolicy(R"({"allow":[{"machines":["a"],"offline_boots":3},
+                                           {"machines":["b"]}]})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("a", kPcr7))->offline_boots, 3u);
+  EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("b", kPcr7))->offline_boots, 0u);
+  EXPECT_THAT(ErrorOf(R"({"allow":[{"machines":["a"],"offline_boots":5000}]})"),
+              HasSubstr("at most 1000"));
 }
 
 TEST(ReleasePolicyTest, EvidenceTypeClause) {

@@ -1,8 +1,13 @@
 // The unlocker's flows against an in-process broker core (no network, no TPM, no LUKS).
+#include <cstdlib>
+
+#include "common/files.h"
 #include "gmock/gmock.h"
+#include "tests/fakes/fake_volume.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
+#include "unlocker/flow/volume_flows.h"
 
 namespace kb {
 namespace {
@@ -81,6 +86,107 @@ TEST(ExitCodesTest, TagsSurviveAndDefaultToInternal) {
   absl::Status s = WithExitCode(absl::NotFoundError("x"), ExitCode::kNoToken);
   EXPECT_EQ(ExitCodeOf(s), ExitCode::kNoToken);
   EXPECT_EQ(ExitCodeOf(WithExitCode(s, ExitCode::kUsage)), ExitCode::kNoToken);
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+// Enrol and unlock through the flows, with offline grace, over a fake volume.
+class VolumeFlowsTest : public FlowsTest {
+ protected:
+  void SetUp() override {
+    FlowsTest::SetUp();
+    ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) +
+                        "/tests/data/flows/ca.pem");
+    EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", {0, 7}, TransferKeyType::kEccP256}};
+    auto token = Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options,
+                        progress_);
+    ASSERT_TRUE(token.ok()) << token.status();
+  }
+
+  void GrantOffline(uint32_t boots) {
+    ASSERT_TRUE(SetPolicy("disk", absl::StrCat(R"({"allow":[{"machines":["web-1"],)",
+                                               R"("offline_boots":)", boots, "}]}"))
+                    .ok());
+  }
+
+  absl::StatusOr<UnlockResult> UnlockVia(const std::string& endpoint) {
+    volume_.tokens().begin()->second.endpoints = {endpoint};
+    return Unlock(volume_, *tpm_, connect_, {ca_pem_, "root"}, progress_);
+  }
+
+  FakeVolume volume_{"pass"};
+  std::string ca_pem_;
+};
+
+TEST_F(VolumeFlowsTest, OnlineUnlockActivatesAndRecordsNoOfflineCopyByDefault) {
+  auto r = UnlockVia("up:1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(volume_.activated(), "root");
+  EXPECT_FALSE(r->offline);
+  EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
+}
+
+TEST_F(VolumeFlowsTest, OfflineGraceCountsDownThenRefuses) {
+  GrantOffline(2);
+  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_TRUE(volume_.tokens().begin()->second.offline.has_value());
+  auto first = UnlockVia("down:1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->offline);
+  EXPECT_EQ(first->offline_boots_left, 1u);
+  auto second = UnlockVia("down:1");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->offline_boots_left, 0u);
+  auto third = UnlockVia("down:1");
+  EXPECT_EQ(ExitCodeOf(third.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_THAT(std::string(third.status().message()), HasSubstr("allowance used up"));
+  // Reaching the broker again resets the allowance.
+  ASSERT_TRUE(UnlockVia("up:1").ok());
+  EXPECT_TRUE(UnlockVia("down:1").ok());
+}
+
+TEST_F(VolumeFlowsTest, ChangedPcrsMakeTheOfflineCopyUseless) {
+  GrantOffline(5);
+  ASSERT_TRUE(UnlockVia("up:1").ok());
+  tpm_->ExtendPcr(7, std::string(32, 'x'));
+  auto r = UnlockVia("down:1");
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("PCR values changed"));
+}
+
+TEST_F(VolumeFlowsTest, PolicyWithoutOfflineBootsDropsTheCopy) {
+  GrantOffline(3);
+  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_TRUE(volume_.tokens().begin()->second.offline.has_value());
+  GrantOffline(0);
+  ASSERT_TRUE(UnlockVia("up:1").ok());
+  EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
+  auto r = UnlockVia("down:1");
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kBrokerUnreachable);
+}
+
+TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
+  GrantOffline(3);
+  ASSERT_TRUE(UnlockVia("up:1").ok());
+  v1::DisableKeyRequest d;
+  d.set_key_id("disk");
+  ASSERT_TRUE(admin_->DisableKey(d, {"op"}).ok());
+  auto r = UnlockVia("up:1");
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kDenied);
+  EXPECT_EQ(volume_.activated(), "root");  // from the first unlock only
+}
+
+TEST_F(VolumeFlowsTest, FailedEnrolLeavesTheVolumeUnchanged) {
+  FakeVolume fresh("pass");
+  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", {0, 7}, TransferKeyType::kEccP256}};
+  auto wrong = Enroll(fresh, *tpm_, connect_, SecretBytes::FromString("nope"), options, progress_);
+  EXPECT_EQ(ExitCodeOf(wrong.status()), ExitCode::kWrongKey);
+  EXPECT_EQ(fresh.ListKeyslots()->size(), 1u);
+  EXPECT_TRUE(fresh.ListTokens()->empty());
 }
 
 }  // namespace

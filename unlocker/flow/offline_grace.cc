@@ -1,0 +1,39 @@
+#include "unlocker/flow/offline_grace.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kb {
+
+void RefreshOfflineCopy(Volume& volume, Tpm& tpm, KeybrokerToken token, const SecretBytes& key,
+                        uint32_t boots, const Progress& progress) {
+  if (boots == 0) {
+    if (!token.offline.has_value()) return;
+    token.offline.reset();
+    absl::Status s = volume.WriteToken(token).status();
+    progress(s.ok() ? "dropped the offline copy (the policy grants no offline boots)"
+                    : absl::StrCat("could not drop the offline copy: ", s.message()));
+    return;
+  }
+  auto sealed = tpm.SealOffline(key, token.pcrs, boots);
+  if (!sealed.ok()) {
+    progress(absl::StrCat("could not seal an offline copy: ", sealed.status().message()));
+    return;
+  }
+  token.offline = OfflineSeal{std::move(sealed->blob), sealed->nv_index, sealed->limit,
+                              std::move(sealed->pcrs)};
+  absl::Status s = volume.WriteToken(token).status();
+  progress(
+      s.ok() ? absl::StrCat("sealed an offline copy in the vTPM: ", boots, " offline boots allowed")
+             : absl::StrCat("could not store the offline copy: ", s.message()));
+}
+
+absl::StatusOr<SecretBytes> UnsealOfflineCopy(Tpm& tpm, const KeybrokerToken& token,
+                                              uint64_t* remaining) {
+  if (!token.offline.has_value()) {
+    return absl::FailedPreconditionError("no offline copy (the policy grants no offline boots)");
+  }
+  const OfflineSeal& o = *token.offline;
+  return tpm.UnsealOffline(SealedKey{o.blob, o.nv_index, o.limit, o.pcrs}, remaining);
+}
+
+}  // namespace kb
