@@ -35,7 +35,8 @@ rport=$(free_port); aport=$(free_port)
 cat > "$work/broker.json" <<JSON
 {"release_listen": "127.0.0.1:$rport", "admin_listen": "127.0.0.1:$aport",
  "tls_cert_file": "pki/server.pem", "tls_key_file": "pki/server.key",
- "operator_ca_file": "pki/operator-ca.pem", "database_path": "broker.db", "kek_file": "kek"}
+ "operator_ca_file": "pki/operator-ca.pem", "database_path": "broker.db", "kek_file": "kek",
+ "operator_roles": [{"identity": "operator-alice", "roles": ["admin"]}]}
 JSON
 cat "$work/broker.json"
 "$bin/keybroker/keybrokerd" --config "$work/broker.json" 2> "$work/broker.log" &

@@ -5,12 +5,17 @@
 #   tests/e2e/boot_e2e.sh SCENARIO [BUILD_DIR]
 #
 # Scenarios:
-#   online        broker up, policy allows: the root opens via keybroker
+#   online        broker up, policy allows: the root opens via keybroker in the initramfs, and a
+#                 second (data) disk is opened after boot by `kbunlock unlock` from the real root
 #   pcr-changed   the policy expects another PCR 7: the broker denies, the reason is on the console,
 #                 the boot falls back to the passphrase prompt
 #   wrong-ca      the initramfs trusts another CA than the volume was enrolled with: fails closed,
 #                 falls back to the prompt
 #   broker-down   the broker is stopped: the unlock gives up within its bound, prompt
+#   offline-grace the policy grants 2 offline boots: an online boot seals a copy in the vTPM; with
+#                 the broker stopped the next boot opens the root from it and counts down
+#   grace-exhausted  1 offline boot granted: online boot, offline boot (0 left), then the next
+#                 offline boot is refused and falls back to the prompt
 #   keyfile       baseline: the same harness opens the root with a key file in the initramfs
 #
 # Everything runs in a private network namespace (only its loopback): keybrokerd listens on the
@@ -56,6 +61,14 @@ CTL=$BUILD/keybroker/keybrokerctl
   fail "build the project first (missing binaries in $BUILD)"
 
 # ---------------------------------------------------------------- guest root filesystem
+copy_with_libs() {  # copy_with_libs SRC DEST_IN_ROOT ROOT
+  mkdir -p "$3$(dirname "$2")"
+  cp -L "$1" "$3$2"
+  for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+    [ -e "$3$lib" ] && continue
+    mkdir -p "$3$(dirname "$lib")"; cp -L "$lib" "$3$lib"
+  done
+}
 make_rootfs() {
   local root=$W/rootfs
   mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,run,tmp,lib64,usr/lib}
@@ -64,6 +77,14 @@ make_rootfs() {
     mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
   done
   ln -s busybox "$root/bin/sh"
+  # kbunlock on the real root, to open the data disk after boot.
+  copy_with_libs "$KBUNLOCK" /bin/kbunlock "$root"
+  strip --strip-unneeded "$root/bin/kbunlock" 2>/dev/null || true
+  local tcti
+  tcti=$(ls /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0 2>/dev/null || true)
+  [ -n "$tcti" ] && copy_with_libs "$tcti" "$tcti" "$root"
+  mkdir -p "$root/etc/keybroker" "$root/mnt"
+  cp "$W/pki/ca.pem" "$root/etc/keybroker/ca.pem"
   echo "keybroker-e2e-root-$SCENARIO" > "$root/etc/kb-e2e-marker"
   cat > "$root/sbin/init" <<'INIT'
 #!/bin/sh
@@ -73,9 +94,19 @@ read up _ </proc/uptime
 echo "KB-E2E-ROOT-REACHED uptime=$up"
 echo "KB-E2E-ROOT-MOUNT: $(busybox grep ' / ' /proc/mounts)"
 echo "KB-E2E-MARKER: $(busybox cat /etc/kb-e2e-marker)"
+busybox mount -t devtmpfs dev /dev 2>/dev/null
+busybox mount -t tmpfs run /run
+if [ -b /dev/vdb ]; then
+  export DM_DISABLE_UDEV=1 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu
+  if /bin/kbunlock unlock --device /dev/vdb --name data --ca /etc/keybroker/ca.pem \
+       --deadline 30 && busybox mount -o ro /dev/mapper/data /mnt; then
+    echo "KB-E2E-DATA: $(busybox cat /mnt/data-marker)"
+  else
+    echo "KB-E2E-DATA: FAILED"
+  fi
+fi
 busybox sync
 busybox sleep 0.2
-busybox mount -t devtmpfs dev /dev 2>/dev/null
 printf '\000' | busybox dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 busybox poweroff -f
 INIT
@@ -83,13 +114,20 @@ INIT
 }
 
 # ---------------------------------------------------------------- encrypted disk
+encrypt_image() {  # encrypt_image IMG SIZE_MB DIR LABEL: ext4 from DIR, then LUKS2 in place
+  truncate -s "$2"M "$1"
+  mkfs.ext4 -q -F -L "$4" -d "$3" "$1" $(( $2 - 16 ))M
+  cryptsetup reencrypt -q --encrypt --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+    --key-file "$W/pass" --reduce-device-size 16M "$1" >/dev/null
+}
+
 make_disk() {
   printf 'e2e fallback passphrase' > "$W/pass"
-  truncate -s 64M "$W/disk.img"
-  mkfs.ext4 -q -F -L kbroot -d "$W/rootfs" "$W/disk.img" 48M
-  cryptsetup reencrypt -q --encrypt --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-    --key-file "$W/pass" --reduce-device-size 16M "$W/disk.img" >/dev/null
+  encrypt_image "$W/disk.img" 128 "$W/rootfs" kbroot
   UUID=$(cryptsetup luksUUID "$W/disk.img")
+  mkdir -p "$W/datafs"
+  echo "keybroker-e2e-data-$SCENARIO" > "$W/datafs/data-marker"
+  encrypt_image "$W/data.img" 24 "$W/datafs" kbdata
 }
 
 # ---------------------------------------------------------------- broker
@@ -99,7 +137,8 @@ start_broker() {
   cat > "$W/broker.json" <<JSON
 {"release_listen":"127.0.0.1:$PORT","admin_listen":"127.0.0.1:$((PORT + 1))",
  "tls_cert_file":"pki/server.pem","tls_key_file":"pki/server.key",
- "operator_ca_file":"pki/operator-ca.pem","database_path":"broker.db","kek_file":"kek"}
+ "operator_ca_file":"pki/operator-ca.pem","database_path":"broker.db","kek_file":"kek",
+ "operator_roles":[{"identity":"operator-alice","roles":["admin"]}]}
 JSON
   "$BUILD/keybroker/keybrokerd" --config "$W/broker.json" 2>"$W/broker.log" &
   BROKER_PID=$!
@@ -120,11 +159,11 @@ seabios_pcr() {
     openssl dgst -sha256 -r | cut -d' ' -f1
 }
 
-set_policy() {  # set_policy PCR7_HEX|-   (- : machine only, for enrolment from the host)
-  local pcrs=""
+set_policy() {  # set_policy PCR7_HEX|- [OFFLINE_BOOTS [KEY]]  (- : machine only, for enrolment)
+  local pcrs="" key=${3:-e2e-root}
   [ "$1" != "-" ] && pcrs=",\"pcrs\":[{\"index\":7,\"allowed\":[\"$1\"]}]"
-  echo "{\"allow\":[{\"name\":\"e2e-boot\",\"machines\":[\"e2e-vm\"]$pcrs}]}" |
-    ctl policy set e2e-root - >/dev/null
+  echo "{\"allow\":[{\"name\":\"e2e-boot\",\"machines\":[\"e2e-vm\"]$pcrs,\"offline_boots\":${2:-0}}]}" |
+    ctl policy set "$key" - >/dev/null
 }
 
 # ---------------------------------------------------------------- vTPM + enrolment
@@ -137,15 +176,20 @@ enroll() {
   sleep 0.5
   local tcti=swtpm:host=127.0.0.1,port=21321
   ctl key create e2e-root >/dev/null
+  ctl key create e2e-data >/dev/null
   "$KBUNLOCK" attestation-key --out "$W/ak.pub" --tcti "$tcti" >/dev/null
   ctl ak register --machine e2e-vm --ak-public "$W/ak.pub" >/dev/null
-  set_policy -
-  "$KBUNLOCK" enroll --device "$W/disk.img" --broker "127.0.0.1:$PORT" \
-    --token-broker "$GUEST_BROKER" --ca "$W/pki/ca.pem" --key-id e2e-root \
-    --passphrase-file "$W/pass" --pcrs 0,7 --tcti "$tcti"
+  set_policy - 0 e2e-root
+  set_policy - 0 e2e-data
+  for disk in disk:e2e-root data:e2e-data; do
+    "$KBUNLOCK" enroll --device "$W/${disk%%:*}.img" --broker "127.0.0.1:$PORT" \
+      --token-broker "$GUEST_BROKER" --ca "$W/pki/ca.pem" --key-id "${disk#*:}" \
+      --passphrase-file "$W/pass" --pcrs 0,7 --tcti "$tcti"
+  done
   kill "$swtpm_pid"; wait "$swtpm_pid" 2>/dev/null || true
   # From now on only the guest's boot state is allowed.
-  set_policy "$(seabios_pcr)"
+  set_policy "$(seabios_pcr)" 0 e2e-root
+  set_policy "$(seabios_pcr)" 0 e2e-data
 }
 
 # ---------------------------------------------------------------- initramfs (Debian mkinitramfs)
@@ -200,8 +244,9 @@ CONF
 }
 
 # ---------------------------------------------------------------- boot
-boot() {
-  local run=$W/run
+boot() {  # boot NAME [extra qemu args...]
+  local name=$1; shift
+  local run=$W/run-$name
   mkdir -p "$run"
   swtpm socket --tpm2 --tpmstate dir="$W/tpm" --ctrl type=unixio,path="$run/swtpm.sock" \
     --terminate 2>"$run/swtpm.log" &
@@ -220,7 +265,7 @@ boot() {
     -drive "file=$W/disk.img,if=virtio,format=raw" \
     -netdev "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:$GUEST_BROKER-cmd:socat - TCP:127.0.0.1:$PORT" \
     -device virtio-net-pci,netdev=n0,romfile= \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 &
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" &
   local qemu=$!
   PIDS+=("$qemu")
   # Wait for QEMU to exit, or (fallback scenarios) for the passphrase prompt, or the timeout.
@@ -236,50 +281,57 @@ boot() {
   done
   wait "$qemu" 2>/dev/null || true
   BOOT_SECONDS=$((SECONDS - start))
-  tr -d '\r' < "$run/serial.log" > "$W/console.txt"
-  echo "---- guest console ($SCENARIO, ${BOOT_SECONDS}s) ----"
-  grep -vE '^\s*$' "$W/console.txt" | grep -vE 'ima: Can not allocate' | tail -40
+  CONSOLE=$W/console-$name.txt
+  tr -d '\r' < "$run/serial.log" > "$CONSOLE"
+  echo "---- guest console ($SCENARIO, boot '$name', ${BOOT_SECONDS}s) ----"
+  grep -vE '^\s*$' "$CONSOLE" | grep -vE 'ima: Can not allocate' | tail -40
   echo "----"
 }
 
-expect_console() { grep -qE "$1" "$W/console.txt" || fail "console lacks: $1"; }
-expect_no_console() { ! grep -qE "$1" "$W/console.txt" || fail "console shows: $1"; }
+expect_console() { grep -qE "$1" "$CONSOLE" || fail "console lacks: $1"; }
+expect_no_console() { ! grep -qE "$1" "$CONSOLE" || fail "console shows: $1"; }
+expect_root() {  # the real root filesystem was reached through /dev/mapper/cryptroot
+  expect_console 'KB-E2E-ROOT-REACHED'
+  expect_console 'KB-E2E-ROOT-MOUNT: /dev/mapper/cryptroot / ext4'
+  expect_console "KB-E2E-MARKER: keybroker-e2e-root-$SCENARIO"
+}
+DATA_DRIVE=()
 
-mark() { sed -n "s/^$1\\[\\([0-9.]*\\)\\]: $2.*/\\1/p" "$W/console.txt" | head -1; }
+mark() { sed -n "s/^$1\\[\\([0-9.]*\\)\\]: $2.*/\\1/p" "$CONSOLE" | head -1; }
 
 report_timing() {  # the unlock phase in guest time, from the guest's own uptime stamps
   local t0 t1 p0 p1
   p0=$(mark e2e-mark local-top); p1=$(mark e2e-mark local-premount)
   [ -n "$p0" ] && [ -n "$p1" ] &&
     echo "E2E TIMING $SCENARIO: local-top start -> root device open: $(awk "BEGIN{print $p1 - $p0}") s guest time"
-  t0=$(sed -n 's/^keybroker\[\([0-9.]*\)\]: starting.*/\1/p' "$W/console.txt" | head -1)
-  t1=$(sed -n 's/^keybroker\[\([0-9.]*\)\]: cryptroot: unlocked.*/\1/p' "$W/console.txt" | head -1)
+  t0=$(mark keybroker starting); t1=$(mark keybroker 'cryptroot: unlocked')
   [ -n "$t0" ] && [ -n "$t1" ] &&
     echo "E2E TIMING $SCENARIO: keybroker script start -> volume opened: $(awk "BEGIN{print $t1 - $t0}") s guest time"
   echo "E2E SIZE $SCENARIO: initramfs $(stat -c %s "$W/initrd.raw") bytes uncompressed, $(stat -c %s "$W/initrd.zst") zstd"
 }
 
 # ---------------------------------------------------------------- scenarios
+DATA=(-drive "file=$W/data.img,if=virtio,format=raw")
 log "scenario $SCENARIO, kernel $KVER, work dir $W"
+start_broker
 make_rootfs
 make_disk
-start_broker
 enroll >/dev/null
+PCR7=$(seabios_pcr)
 case "$SCENARIO" in
   online)
     build_initramfs "$W/pki/ca.pem"
-    boot
-    expect_console 'KB-E2E-ROOT-REACHED'
-    expect_console 'KB-E2E-ROOT-MOUNT: /dev/mapper/cryptroot / ext4'
-    expect_console "KB-E2E-MARKER: keybroker-e2e-root-online"
+    boot 1 "${DATA[@]}"
+    expect_root
     expect_console 'keybroker\[[0-9.]+\]: cryptroot: unlocked'
     expect_no_console 'Please unlock disk'
+    expect_console 'KB-E2E-DATA: keybroker-e2e-data-online'
     report_timing
     ;;
   pcr-changed)
     set_policy 0000000000000000000000000000000000000000000000000000000000000000
     build_initramfs "$W/pki/ca.pem"
-    STOP_AT_PROMPT=1 boot
+    STOP_AT_PROMPT=1 boot 1
     expect_console "denied by broker: .*pcr sha256:7 value"
     expect_console 'falling back to the passphrase'
     expect_console 'Please unlock disk cryptroot'
@@ -287,7 +339,7 @@ case "$SCENARIO" in
     ;;
   wrong-ca)
     build_initramfs "$W/pki/other-ca.pem"
-    STOP_AT_PROMPT=1 boot
+    STOP_AT_PROMPT=1 boot 1
     expect_console 'not the CA this volume was enrolled with'
     expect_console 'Please unlock disk cryptroot'
     expect_no_console 'KB-E2E-ROOT-REACHED'
@@ -295,16 +347,42 @@ case "$SCENARIO" in
   broker-down)
     build_initramfs "$W/pki/ca.pem"
     stop_broker
-    STOP_AT_PROMPT=1 boot
+    STOP_AT_PROMPT=1 boot 1
     expect_console 'broker unreachable'
     expect_console 'Please unlock disk cryptroot'
+    expect_no_console 'KB-E2E-ROOT-REACHED'
+    ;;
+  offline-grace)
+    set_policy "$PCR7" 2
+    build_initramfs "$W/pki/ca.pem"
+    boot online
+    expect_root
+    expect_console 'sealed an offline copy in the vTPM: 2 offline boots allowed'
+    stop_broker
+    boot offline-1
+    expect_root
+    expect_console 'opened from the vTPM-sealed copy; 1 offline boots left'
+    ;;
+  grace-exhausted)
+    set_policy "$PCR7" 1
+    build_initramfs "$W/pki/ca.pem"
+    boot online
+    expect_console 'sealed an offline copy in the vTPM: 1 offline boots allowed'
+    stop_broker
+    boot offline-1
+    expect_root
+    expect_console 'opened from the vTPM-sealed copy; 0 offline boots left'
+    STOP_AT_PROMPT=1 boot offline-2
+    expect_console 'offline copy: offline boot allowance used up'
+    expect_console 'Please unlock disk cryptroot'
+    expect_no_console 'KB-E2E-ROOT-REACHED'
     ;;
   keyfile)
     build_initramfs "$W/pki/ca.pem" keyfile
-    boot
-    expect_console 'KB-E2E-ROOT-MOUNT: /dev/mapper/cryptroot / ext4'
+    boot 1
+    expect_root
     report_timing
     ;;
   *) fail "unknown scenario" ;;
 esac
-echo "E2E PASS $SCENARIO (boot ${BOOT_SECONDS}s wall)"
+echo "E2E PASS $SCENARIO (last boot ${BOOT_SECONDS}s wall)"
