@@ -14,6 +14,8 @@
 #include "common/hardening.h"
 #include "common/status_macros.h"
 #include "unlocker/cli/args.h"
+#include "unlocker/cli/crypttab.h"
+#include "unlocker/cli/unlock_targets.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/tpm/esys_tpm.h"
@@ -27,7 +29,8 @@ constexpr char kUsage[] = R"(usage:
                   --passphrase-file FILE|- [--ca FILE] [--pcrs 0,7]
                   [--transfer-key ecc-p256|rsa-2048|rsa-3072] [--token-broker HOST:PORT,...]
                   [TPM options]
-  kbunlock unlock --device DEV (--name NAME | --test) [--ca FILE] [--deadline S] [TPM options]
+  kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
+                  [--ca FILE] [--deadline S] [--crypttab-file FILE] [TPM options]
   kbunlock status --device DEV
   kbunlock attestation-key --out FILE [TPM options]
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
@@ -38,16 +41,19 @@ broker, 5 TPM unavailable, 6 no keybroker token, 7 volume error, 8 key does not 
 )";
 
 const std::set<std::string> kValued = {
-    "--device", "--broker",       "--key-id",   "--passphrase-file", "--ca",
-    "--pcrs",   "--transfer-key", "--tcti",     "--ak-handle",       "--timeout",
-    "--name",   "--out",          "--deadline", "--token-broker"};
-const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token"};
+    "--device",       "--broker",       "--key-id",    "--passphrase-file", "--ca",   "--pcrs",
+    "--transfer-key", "--tcti",         "--ak-handle", "--timeout",         "--name", "--out",
+    "--deadline",     "--token-broker", "--crypttab",  "--crypttab-file"};
+const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all"};
 
 void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
 
 absl::Status Usage(absl::string_view why) {
   return WithExitCode(absl::InvalidArgumentError(why), ExitCode::kUsage);
 }
+
+// The time the command must be done by (--deadline), or InfiniteFuture.
+absl::Time g_deadline = absl::InfiniteFuture();
 
 // --deadline: a hard bound on the whole command (a boot must never hang on keybroker). When it
 // expires the process says so and exits with the "broker unreachable" code; nothing was
@@ -66,6 +72,7 @@ absl::Status ArmDeadline(const ParsedArgs& a) {
   }
   signal(SIGALRM, OnDeadline);
   alarm(static_cast<unsigned>(seconds));
+  g_deadline = absl::Now() + absl::Seconds(seconds);
   return absl::OkStatus();
 }
 
@@ -93,14 +100,28 @@ absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a) {
   return std::unique_ptr<Volume>(std::move(*volume));
 }
 
+// Connections time out after --timeout seconds, or earlier when the --deadline is closer, so a
+// black-holed broker cannot eat the time the offline copy needs.
 absl::StatusOr<BrokerConnector> Connector(const ParsedArgs& a, const std::string& ca_pem) {
   int seconds = 10;
   if (a.Has("--timeout") && (!absl::SimpleAtoi(a.Get("--timeout"), &seconds) || seconds <= 0)) {
     return Usage("--timeout must be a positive number of seconds");
   }
   return BrokerConnector([ca_pem, seconds](const std::string& endpoint) {
-    return ConnectKeyRelease(endpoint, ca_pem, absl::Seconds(seconds));
+    absl::Duration timeout = absl::Seconds(seconds);
+    timeout = std::max(absl::Seconds(1), std::min(timeout, g_deadline - absl::Now()));
+    return ConnectKeyRelease(endpoint, ca_pem, timeout);
   });
+}
+
+// With --deadline, keep retrying the brokers until the time left is what the offline copy and
+// the activation need (a quarter of the deadline, at most 10 s).
+RetryPolicy BootRetry() {
+  RetryPolicy retry;
+  if (g_deadline == absl::InfiniteFuture()) return retry;
+  const absl::Duration left = g_deadline - absl::Now();
+  retry.give_up_at = g_deadline - std::min(absl::Seconds(10), left / 4);
+  return retry;
 }
 
 absl::StatusOr<std::string> ReadCa(const ParsedArgs& a) {
@@ -137,28 +158,83 @@ absl::Status Enroll(const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
-absl::Status Unlock(const ParsedArgs& a) {
-  UnlockOptions options;
-  if (a.Has("--test") == a.Has("--name"))
-    return Usage("unlock needs exactly one of --name, --test");
-  options.map_name = a.Get("--name");
-  ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
-  ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
-  ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
-  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
-  ASSIGN_OR_RETURN(UnlockResult r, kb::Unlock(*volume, *tpm, connect, options, Say));
-  if (options.map_name.empty()) {
-    std::printf("key '%s' version %u from %s opens keyslot %d (test only, nothing activated)\n",
-                r.key_id.c_str(), r.version, r.endpoint.c_str(), r.keyslot);
+void ReportUnlocked(const UnlockTarget& t, const UnlockResult& r) {
+  if (t.name.empty()) {
+    std::printf("key '%s' version %u from %s opens keyslot %d of %s (test only)\n",
+                r.key_id.c_str(), r.version, r.endpoint.c_str(), r.keyslot, t.device.c_str());
   } else {
-    std::printf("opened %s as /dev/mapper/%s with key '%s' version %u from %s\n",
-                a.Get("--device").c_str(), options.map_name.c_str(), r.key_id.c_str(), r.version,
-                r.endpoint.c_str());
+    std::printf("opened %s as /dev/mapper/%s with key '%s' version %u from %s\n", t.device.c_str(),
+                t.name.c_str(), r.key_id.c_str(), r.version, r.endpoint.c_str());
   }
   if (r.latest_version > r.version) {
     Say(absl::StrCat("note: key version ", r.latest_version, " exists; re-enrol to use it"));
   }
-  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CrypttabEntry>> ReadCrypttab(const ParsedArgs& a, bool required) {
+  auto text = ReadFile(a.Get("--crypttab-file", "/etc/crypttab"));
+  if (!text.ok()) {
+    if (!required && absl::IsNotFound(text.status())) return std::vector<CrypttabEntry>();
+    return WithExitCode(text.status(), ExitCode::kUsage);
+  }
+  auto entries = ParseCrypttab(*text);
+  if (!entries.ok()) return WithExitCode(entries.status(), ExitCode::kUsage);
+  return entries;
+}
+
+// --device DEV (--name NAME | --test), --crypttab NAME, or --all.
+absl::StatusOr<std::vector<UnlockTarget>> Targets(const ParsedArgs& a) {
+  const int modes = a.Has("--device") + a.Has("--crypttab") + a.Has("--all");
+  if (modes != 1) return Usage("unlock needs exactly one of --device, --crypttab, --all");
+  if (a.Has("--device")) {
+    if (a.Has("--test") == a.Has("--name")) {
+      return Usage("unlock --device needs exactly one of --name, --test");
+    }
+    return std::vector<UnlockTarget>{{a.Get("--device"), a.Get("--name")}};
+  }
+  if (a.Has("--name")) return Usage("--name goes with --device only");
+  ASSIGN_OR_RETURN(auto crypttab, ReadCrypttab(a, a.Has("--crypttab")));
+  std::vector<UnlockTarget> targets;
+  if (a.Has("--crypttab")) {
+    auto t = CrypttabTarget(crypttab, a.Get("--crypttab"));
+    if (!t.ok()) return WithExitCode(t.status(), ExitCode::kUsage);
+    targets.push_back(*t);
+  } else {
+    targets = DiscoverKeybrokerVolumes(crypttab);
+  }
+  if (a.Has("--test")) {
+    for (UnlockTarget& t : targets) t.name.clear();
+  }
+  return targets;
+}
+
+absl::Status Unlock(const ParsedArgs& a) {
+  ASSIGN_OR_RETURN(std::vector<UnlockTarget> targets, Targets(a));
+  if (targets.empty()) {
+    Say("no locked volume with a keybroker token found");
+    return absl::OkStatus();
+  }
+  UnlockOptions options;
+  options.retry = BootRetry();
+  ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
+  ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
+  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
+  absl::Status first_error;
+  for (const UnlockTarget& t : targets) {
+    options.map_name = t.name;
+    auto r = [&]() -> absl::StatusOr<UnlockResult> {
+      auto volume = CryptsetupVolume::Open(t.device);
+      if (!volume.ok()) return WithExitCode(volume.status(), ExitCode::kVolumeError);
+      return kb::Unlock(**volume, *tpm, connect, options, Say);
+    }();
+    if (r.ok()) {
+      ReportUnlocked(t, *r);
+      continue;
+    }
+    if (targets.size() > 1) Say(absl::StrCat(t.device, ": ", r.status().message()));
+    if (first_error.ok()) first_error = r.status();
+  }
+  return first_error;
 }
 
 absl::Status Status(const ParsedArgs& a) {

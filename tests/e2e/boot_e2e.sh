@@ -220,6 +220,8 @@ MARK
     chmod +x "$conf/scripts/$phase"
   done
   cp "$ca" "$W/etc-keybroker/ca.pem"
+  # A shorter bound than the 60 s default keeps the fallback scenarios quick.
+  echo "KEYBROKER_TIMEOUT=${E2E_UNLOCK_TIMEOUT:-15}" > "$W/etc-keybroker/initramfs.conf"
   if [ "$mode" = keybroker ]; then
     cp "$SRC/initramfs/initramfs-tools/hooks/keybroker" "$conf/hooks/"
     cp "$SRC/initramfs/initramfs-tools/scripts/local-top/keybroker" "$conf/scripts/local-top/"

@@ -154,6 +154,21 @@ TEST_F(ReleaseIntegrationTest, EnrollThenUnlock) {
   EXPECT_THAT(unlock.output, HasSubstr("opens keyslot"));
 }
 
+TEST_F(ReleaseIntegrationTest, UnlockByCrypttabName) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  const std::string crypttab = swtpm_->state_dir() + "/crypttab";
+  ASSERT_TRUE(WriteFileAtomic(crypttab, "# test\ndatadisk " + image_ + " none luks\n").ok());
+  CommandResult r = Kbunlock({"unlock", "--crypttab", "datadisk", "--crypttab-file", crypttab,
+                              "--test", "--ca", broker_->Path("ca.pem"), "--tcti",
+                              swtpm_->tcti()});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
+  CommandResult missing = Kbunlock({"unlock", "--crypttab", "nope", "--crypttab-file", crypttab,
+                                    "--test", "--tcti", swtpm_->tcti()});
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("no crypttab entry named 'nope'"));
+}
+
 TEST_F(ReleaseIntegrationTest, SecondMachineWithOtherPcrsIsDenied) {
   ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
   auto other = SwtpmFixture::Start();

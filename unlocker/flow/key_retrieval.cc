@@ -1,6 +1,10 @@
 #include "unlocker/flow/key_retrieval.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/binding.h"
 #include "common/status_macros.h"
 #include "unlocker/flow/exit_codes.h"
@@ -34,11 +38,12 @@ absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name) {
       absl::StrCat("unknown transfer key type '", name, "' (ecc-p256, rsa-2048, rsa-3072)"));
 }
 
-absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
-                                      const ReleaseTarget& target) {
-  v1::GetChallengeRequest challenge_request;
-  challenge_request.set_key_id(target.key_id);
-  KB_TRY(v1::GetChallengeResponse challenge, client.GetChallenge(challenge_request), BrokerError);
+namespace {
+
+// The attestation and release after a challenge was obtained from `client`.
+absl::StatusOr<ReleasedKey> CompleteRelease(Tpm& tpm, KeyReleaseClient& client,
+                                            const v1::GetChallengeResponse& challenge,
+                                            const ReleaseTarget& target) {
   KB_TRY(std::string transfer_public, tpm.CreateTransferKey(target.transfer_key), TpmError);
   const std::string binding = ComputeBinding(challenge.nonce(), target.key_id, transfer_public);
   v1::ReleaseKeyRequest request;
@@ -56,30 +61,94 @@ absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
   return out;
 }
 
-absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
-                                             const std::vector<std::string>& endpoints,
-                                             const ReleaseTarget& target,
-                                             const Progress& progress) {
-  absl::Status last = WithExitCode(absl::UnavailableError("no broker endpoints configured"),
-                                   ExitCode::kBrokerUnreachable);
+struct Contact {
+  std::unique_ptr<KeyReleaseClient> client;
+  absl::StatusOr<v1::GetChallengeResponse> challenge = absl::UnknownError("not tried");
+};
+
+// Connects to every endpoint and asks for a challenge, all in parallel.
+std::vector<Contact> ChallengeAll(const BrokerConnector& connect,
+                                  const std::vector<std::string>& endpoints,
+                                  const std::string& key_id) {
+  std::vector<Contact> contacts(endpoints.size());
+  std::vector<std::thread> threads;
   for (size_t i = 0; i < endpoints.size(); ++i) {
-    const std::string& endpoint = endpoints[i];
-    progress(absl::StrCat("attesting to broker ", endpoint, " for key '", target.key_id, "'"));
-    auto client = connect(endpoint);
-    if (!client.ok()) {
-      last = BrokerError(client.status());
-      continue;
-    }
-    auto released = ObtainKey(tpm, **client, target);
+    threads.emplace_back([&, i] {
+      auto client = connect(endpoints[i]);
+      if (!client.ok()) {
+        contacts[i].challenge = client.status();
+        return;
+      }
+      contacts[i].client = std::move(*client);
+      v1::GetChallengeRequest request;
+      request.set_key_id(key_id);
+      contacts[i].challenge = contacts[i].client->GetChallenge(request);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return contacts;
+}
+
+// One round over all endpoints. Returns the release, a refusal, or an unreachable error that
+// lists every endpoint's reason.
+absl::StatusOr<ReleasedKey> TryRound(Tpm& tpm, const BrokerConnector& connect,
+                                     const std::vector<std::string>& endpoints,
+                                     const ReleaseTarget& target) {
+  std::vector<Contact> contacts = ChallengeAll(connect, endpoints, target.key_id);
+  std::vector<std::string> unreachable;
+  for (size_t i = 0; i < contacts.size(); ++i) {
+    absl::StatusOr<ReleasedKey> released =
+        contacts[i].challenge.ok()
+            ? CompleteRelease(tpm, *contacts[i].client, *contacts[i].challenge, target)
+            : absl::StatusOr<ReleasedKey>(BrokerError(contacts[i].challenge.status()));
     if (released.ok()) {
-      released->endpoint = endpoint;
+      released->endpoint = endpoints[i];
       return released;
     }
-    last = released.status();
-    if (ExitCodeOf(last) != ExitCode::kBrokerUnreachable) return last;
-    if (i + 1 < endpoints.size()) progress(absl::StrCat(last.message(), "; trying the next"));
+    if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable) return released.status();
+    unreachable.push_back(std::string(released.status().message()));
   }
-  return last;
+  return WithExitCode(absl::UnavailableError(absl::StrJoin(unreachable, "; ")),
+                      ExitCode::kBrokerUnreachable);
+}
+
+}  // namespace
+
+absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
+                                      const ReleaseTarget& target) {
+  v1::GetChallengeRequest challenge_request;
+  challenge_request.set_key_id(target.key_id);
+  KB_TRY(v1::GetChallengeResponse challenge, client.GetChallenge(challenge_request), BrokerError);
+  return CompleteRelease(tpm, client, challenge, target);
+}
+
+absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
+                                             const std::vector<std::string>& endpoints,
+                                             const ReleaseTarget& target, const Progress& progress,
+                                             const RetryPolicy& retry) {
+  if (endpoints.empty()) {
+    return WithExitCode(absl::UnavailableError("no broker endpoints configured"),
+                        ExitCode::kBrokerUnreachable);
+  }
+  progress(absl::StrCat("attesting to broker ", absl::StrJoin(endpoints, ", "), " for key '",
+                        target.key_id, "'"));
+  absl::Duration backoff = retry.first_backoff;
+  for (int round = 1;; ++round) {
+    auto released = TryRound(tpm, connect, endpoints, target);
+    if (released.ok() || ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable) {
+      return released;
+    }
+    if (retry.now() + backoff >= retry.give_up_at) {
+      if (round == 1) return released;
+      return WithExitCode(absl::UnavailableError(absl::StrCat(
+                              "gave up after ", round, " rounds: ", released.status().message())),
+                          ExitCode::kBrokerUnreachable);
+    }
+    progress(absl::StrCat("round ", round, ": ", released.status().message(), "; retrying in ",
+                          absl::FormatDuration(backoff)));
+    retry.sleep(backoff);
+    backoff = std::min(backoff * 2, retry.max_backoff);
+  }
 }
 
 }  // namespace kb

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/secret_bytes.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/tpm/tpm.h"
@@ -35,16 +37,28 @@ struct ReleasedKey {
   std::string endpoint;        // the broker that released it
 };
 
+// How long to keep trying when no broker answers. The default is a single round.
+struct RetryPolicy {
+  absl::Time give_up_at = absl::InfinitePast();  // no new round starts at or after this time
+  absl::Duration first_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(4);
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
+};
+
 // One attested release from one broker: challenge, transfer key, certification, quote, release,
 // unwrap in the TPM. Errors are tagged with kbunlock exit codes (TPM, unreachable, denied).
 absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
                                       const ReleaseTarget& target);
 
-// Tries `endpoints` in order until one releases the key. An unreachable broker moves on to the
-// next; a refusal (attestation or policy) stops, since every broker shares one policy.
+// Asks every endpoint for a challenge in parallel, then attests to the first one (in the
+// configured order) that answered. A refusal (attestation or policy) stops, since every broker
+// shares one policy; when no broker is reachable the round is repeated with exponential backoff
+// until `retry.give_up_at`.
 absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
                                              const std::vector<std::string>& endpoints,
-                                             const ReleaseTarget& target, const Progress& progress);
+                                             const ReleaseTarget& target, const Progress& progress,
+                                             const RetryPolicy& retry = RetryPolicy());
 
 // Parses "ecc-p256" / "rsa-2048" / "rsa-3072".
 absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name);

@@ -111,7 +111,7 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                                              const Progress& progress) {
   ReleaseTarget target{token.key_id, token.pcrs, TransferKeyType::kEccP256};
   ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
-  auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress);
+  auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress, options.retry);
   if (!released.ok()) {
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable ||
         !token.offline.has_value()) {

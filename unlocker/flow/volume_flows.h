@@ -29,6 +29,7 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
 struct UnlockOptions {
   std::string ca_pem;    // must match the token's ca_sha256 (fails closed otherwise)
   std::string map_name;  // activate as /dev/mapper/<map_name>; empty: verify only (--test)
+  RetryPolicy retry;     // how long to keep trying the brokers before the offline copy
 };
 
 struct UnlockResult {

@@ -316,4 +316,9 @@ absl::Status CryptsetupVolume::Activate(const std::string& name, int keyslot,
   return OpenKeyslot(name.c_str(), keyslot, key);
 }
 
+std::string CryptsetupVolume::uuid() const {
+  const char* uuid = crypt_get_uuid(cd_.get());
+  return uuid == nullptr ? "" : uuid;
+}
+
 }  // namespace kb

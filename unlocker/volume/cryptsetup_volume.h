@@ -52,6 +52,8 @@ class CryptsetupVolume final : public Volume {
   absl::Status Activate(const std::string& name, int keyslot, const SecretBytes& key) override;
 
   const std::string& path() const { return path_; }
+  // The LUKS2 header UUID ("" if libcryptsetup has none).
+  std::string uuid() const;
 
  private:
   struct CryptFree {

@@ -99,11 +99,10 @@ class VolumeFlowsTest : public FlowsTest {
  protected:
   void SetUp() override {
     FlowsTest::SetUp();
-    ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) +
-                        "/tests/data/flows/ca.pem");
+    ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) + "/tests/data/flows/ca.pem");
     EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", {0, 7}, TransferKeyType::kEccP256}};
-    auto token = Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options,
-                        progress_);
+    auto token =
+        Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
     ASSERT_TRUE(token.ok()) << token.status();
   }
 
@@ -187,6 +186,51 @@ TEST_F(VolumeFlowsTest, FailedEnrolLeavesTheVolumeUnchanged) {
   EXPECT_EQ(ExitCodeOf(wrong.status()), ExitCode::kWrongKey);
   EXPECT_EQ(fresh.ListKeyslots()->size(), 1u);
   EXPECT_TRUE(fresh.ListTokens()->empty());
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+TEST_F(FlowsTest, RetriesWithBackoffUntilABrokerAnswers) {
+  int rounds = 0;
+  BrokerConnector flaky =
+      [&](const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+    if (endpoint == "a:1") ++rounds;
+    if (rounds < 3) return absl::UnavailableError("connection refused");
+    return std::unique_ptr<KeyReleaseClient>(new InProcessClient(release_.get()));
+  };
+  FakeClock clock;
+  std::vector<absl::Duration> sleeps;
+  RetryPolicy retry;
+  retry.give_up_at = clock.Now() + absl::Seconds(30);
+  retry.now = [&] { return clock.Now(); };
+  retry.sleep = [&](absl::Duration d) {
+    sleeps.push_back(d);
+    clock.Advance(d);
+  };
+  auto released = ObtainKeyFromAny(*tpm_, flaky, {"a:1", "b:2"},
+                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_, retry);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(released->endpoint, "a:1");
+  EXPECT_THAT(sleeps, ::testing::ElementsAre(absl::Milliseconds(500), absl::Seconds(1)));
+  EXPECT_THAT(lines_[1], HasSubstr("round 1: "));
+  EXPECT_THAT(lines_[1], HasSubstr("retrying in 500ms"));
+}
+
+TEST_F(FlowsTest, GivesUpAtTheBound) {
+  FakeClock clock;
+  RetryPolicy retry;
+  retry.give_up_at = clock.Now() + absl::Seconds(5);
+  retry.now = [&] { return clock.Now(); };
+  retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
+  auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1"},
+                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_, retry);
+  EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_THAT(std::string(released.status().message()), HasSubstr("gave up after 4 rounds"));
+  EXPECT_LE(clock.Now(), retry.give_up_at);
 }
 
 }  // namespace
