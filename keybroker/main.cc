@@ -13,6 +13,7 @@
 #include "keybroker/config/broker_config.h"
 #include "keybroker/server/broker_server.h"
 #include "keybroker/store/sqlite_stores.h"
+#include "keybroker/verifiers/tee_verifiers.h"
 #include "keybroker/verifiers/tpm_quote_verifier.h"
 #include "keybroker/verifiers/verifier_set.h"
 
@@ -52,18 +53,27 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(kek)));
   if (check_only) {
+    VerifierSet probe;  // loads and validates the TEE trust anchors and collateral
+    RealClock probe_clock;
+    RETURN_IF_ERROR(AddTeeVerifiers(config, &probe_clock, probe));
     std::printf("config OK: %s\n", config_path.c_str());
     return absl::OkStatus();
   }
   SqliteChallengeStore challenges(db);
   SqliteAttestationKeyRegistry aks(db);
   SqliteAuditLog audit(db);
+  SqliteMachineDenyList denylist(db);
+  ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
+  if (roles.empty()) {
+    LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
+  }
   RealClock clock;
   VerifierSet verifiers;
   verifiers.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(&aks));
-  ReleaseService release({keys.get(), &challenges, &audit, &verifiers, &clock},
+  RETURN_IF_ERROR(AddTeeVerifiers(config, &clock, verifiers));
+  ReleaseService release({keys.get(), &challenges, &audit, &denylist, &verifiers, &clock},
                          absl::Seconds(config.challenge_ttl_seconds()));
-  AdminService admin({keys.get(), &aks, &audit, &clock});
+  AdminService admin({keys.get(), &aks, &audit, &denylist, &roles, &clock});
   ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin));
   LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
           config.release_listen(), server->release_port(), config.admin_listen(),

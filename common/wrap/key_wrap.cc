@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -81,6 +82,24 @@ absl::StatusOr<v1::WrappedKey> WrapToTpmTransferKey(const TPMT_PUBLIC& pub,
     return absl::InvalidArgumentError("RSA transfer key must be 2048 or 3072 bits");
   }
   return WrapRsa(transfer.get(), key);
+}
+
+absl::StatusOr<v1::WrappedKey> WrapToSpkiTransferKey(absl::string_view spki_der,
+                                                     const SecretBytes& key) {
+  const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
+  EvpPkeyPtr transfer(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
+  if (!transfer || p != reinterpret_cast<const unsigned char*>(spki_der.data()) + spki_der.size()) {
+    return absl::InvalidArgumentError("transfer key is not a DER SubjectPublicKeyInfo");
+  }
+  char group[32] = {0};
+  size_t group_len = 0;
+  if (EVP_PKEY_get_base_id(transfer.get()) != EVP_PKEY_EC ||
+      EVP_PKEY_get_utf8_string_param(transfer.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                     sizeof(group), &group_len) != 1 ||
+      absl::string_view(group, group_len) != "prime256v1") {
+    return absl::InvalidArgumentError("SPKI transfer key must be ECC NIST P-256");
+  }
+  return WrapEcdh(transfer.get(), spki_der, key);
 }
 
 absl::StatusOr<SecretBytes> DeriveEcdhWrapKek(const SecretBytes& z,

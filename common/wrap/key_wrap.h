@@ -19,6 +19,12 @@ absl::StatusOr<v1::WrappedKey> WrapToTpmTransferKey(const TPMT_PUBLIC& pub,
                                                     absl::string_view public_bytes,
                                                     const SecretBytes& key);
 
+// Broker side: wraps `key` to a TEE-held transfer key given as a DER SubjectPublicKeyInfo,
+// with the ECDH scheme (the KDF hashes the DER bytes where the TPM variant hashes the
+// TPMT_PUBLIC). INVALID_ARGUMENT unless it is a NIST P-256 key with no trailing bytes.
+absl::StatusOr<v1::WrappedKey> WrapToSpkiTransferKey(absl::string_view spki_der,
+                                                     const SecretBytes& key);
+
 // Both sides of the ECDH scheme: the AES-256 KEK from the shared x-coordinate `z`.
 absl::StatusOr<SecretBytes> DeriveEcdhWrapKek(const SecretBytes& z,
                                               absl::string_view ephemeral_public,

@@ -1,12 +1,14 @@
 #include "keybroker/config/broker_config.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <unistd.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "keybroker/service/roles.h"
 
 namespace kb {
 namespace {
@@ -29,6 +31,18 @@ absl::Status ResolvePath(absl::string_view field, std::string* path, const std::
   return absl::OkStatus();
 }
 
+// An optional TEE trust-anchor path: resolved like the others, and it must exist. The
+// content is checked when the verifiers load it (keybroker/verifiers/tee_verifiers.cc).
+absl::Status ResolveOptionalPath(absl::string_view field, std::string* path,
+                                 const std::string& base) {
+  if (path->empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(ResolvePath(field, path, base));
+  if (access(path->c_str(), R_OK) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": cannot read '", *path, "'"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
@@ -47,6 +61,13 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
   if (c.challenge_ttl_seconds() > 3600) {
     return absl::InvalidArgumentError("challenge_ttl_seconds: must be at most 3600");
   }
+  RETURN_IF_ERROR(RoleMap::Create(c.operator_roles()).status());
+  RETURN_IF_ERROR(ResolveOptionalPath("amd_chain_file", c.mutable_amd_chain_file(), base_dir));
+  RETURN_IF_ERROR(ResolveOptionalPath("intel_root_file", c.mutable_intel_root_file(), base_dir));
+  RETURN_IF_ERROR(ResolveOptionalPath("intel_pinned_tcb_signing_file",
+                                      c.mutable_intel_pinned_tcb_signing_file(), base_dir));
+  RETURN_IF_ERROR(
+      ResolveOptionalPath("tdx_collateral_dir", c.mutable_tdx_collateral_dir(), base_dir));
   return c;
 }
 

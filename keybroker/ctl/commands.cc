@@ -128,9 +128,87 @@ absl::StatusOr<std::string> AuditList(const CtlCommand& cmd, const CtlLocalInput
                                       AdminClient& client) {
   v1::ListAuditEventsRequest request;
   request.set_limit(cmd.limit);
+  request.set_key_id(cmd.key_id);
+  request.set_actor(cmd.actor);
+  request.set_decision(cmd.decision);
+  if (cmd.since.has_value()) {
+    request.mutable_since()->set_seconds(absl::ToUnixSeconds(*cmd.since));
+  }
   ASSIGN_OR_RETURN(v1::ListAuditEventsResponse response,
                    client.Call(&Stub::ListAuditEvents, request));
   return Render(cmd, response, &FormatAuditEvents);
+}
+
+absl::StatusOr<std::string> KeyRotate(const CtlCommand& cmd, const CtlLocalInputs&,
+                                      AdminClient& client) {
+  v1::RotateKeyRequest request;
+  request.set_key_id(cmd.key_id);
+  ASSIGN_OR_RETURN(v1::KeyMetadata key, client.Call(&Stub::RotateKey, request));
+  return Render(cmd, key, &FormatKey);
+}
+
+absl::StatusOr<std::string> KeyRetire(const CtlCommand& cmd, const CtlLocalInputs&,
+                                      AdminClient& client) {
+  v1::RetireKeyVersionRequest request;
+  request.set_key_id(cmd.key_id);
+  request.set_version(cmd.version);
+  request.set_force(cmd.force);
+  ASSIGN_OR_RETURN(v1::KeyMetadata key, client.Call(&Stub::RetireKeyVersion, request));
+  return Render(cmd, key, &FormatKey);
+}
+
+absl::StatusOr<std::string> KeyRotationStatus(const CtlCommand& cmd, const CtlLocalInputs&,
+                                              AdminClient& client) {
+  v1::GetRotationStatusRequest request;
+  request.set_key_id(cmd.key_id);
+  ASSIGN_OR_RETURN(v1::GetRotationStatusResponse response,
+                   client.Call(&Stub::GetRotationStatus, request));
+  return Render(cmd, response, &FormatRotationStatus);
+}
+
+absl::StatusOr<std::string> MachineDeny(const CtlCommand& cmd, const CtlLocalInputs&,
+                                        AdminClient& client) {
+  v1::DenyMachineRequest request;
+  request.set_machine(cmd.machine);
+  request.set_reason(cmd.reason);
+  ASSIGN_OR_RETURN(v1::DeniedMachine denied, client.Call(&Stub::DenyMachine, request));
+  if (cmd.json) return FormatJson(denied);
+  return absl::StrCat("machine ", denied.machine(), " denied: no key is released to it\n");
+}
+
+absl::StatusOr<std::string> MachineAllow(const CtlCommand& cmd, const CtlLocalInputs&,
+                                         AdminClient& client) {
+  v1::AllowMachineRequest request;
+  request.set_machine(cmd.machine);
+  ASSIGN_OR_RETURN(v1::AllowMachineResponse response, client.Call(&Stub::AllowMachine, request));
+  if (cmd.json) return FormatJson(response);
+  return absl::StrCat("machine ", response.machine(),
+                      response.was_denied() ? " allowed again\n" : " was not denied\n");
+}
+
+absl::StatusOr<std::string> MachineList(const CtlCommand& cmd, const CtlLocalInputs&,
+                                        AdminClient& client) {
+  ASSIGN_OR_RETURN(v1::ListDeniedMachinesResponse response,
+                   client.Call(&Stub::ListDeniedMachines, v1::ListDeniedMachinesRequest()));
+  return Render(cmd, response, &FormatDeniedMachines);
+}
+
+// `audit verify`: a broken chain prints the report and fails with exit status 1.
+absl::StatusOr<CtlOutput> AuditVerify(const CtlCommand& cmd, AdminClient& client) {
+  ASSIGN_OR_RETURN(v1::VerifyAuditChainResponse response,
+                   client.Call(&Stub::VerifyAuditChain, v1::VerifyAuditChainRequest()));
+  CtlOutput out;
+  if (cmd.json) {
+    ASSIGN_OR_RETURN(out.text, FormatJson(response));
+  } else if (response.ok()) {
+    out.text = absl::StrCat("audit chain ok: ", response.records(), " records, head ",
+                            response.head_hash().empty() ? "-" : response.head_hash(), "\n");
+  }
+  if (!response.ok()) {
+    out.failure = absl::DataLossError(absl::StrCat(
+        "audit chain broken at record ", response.first_bad_id(), ": ", response.problem()));
+  }
+  return out;
 }
 
 struct HandlerEntry {
@@ -139,11 +217,21 @@ struct HandlerEntry {
 };
 
 constexpr HandlerEntry kHandlers[] = {
-    {CtlCommandKind::kKeyCreate, &KeyCreate},   {CtlCommandKind::kKeyList, &KeyList},
-    {CtlCommandKind::kKeyShow, &KeyShow},       {CtlCommandKind::kKeyDisable, &KeyDisable},
-    {CtlCommandKind::kPolicySet, &PolicySet},   {CtlCommandKind::kPolicyGet, &PolicyGet},
-    {CtlCommandKind::kAkRegister, &AkRegister}, {CtlCommandKind::kAkList, &AkList},
+    {CtlCommandKind::kKeyCreate, &KeyCreate},
+    {CtlCommandKind::kKeyList, &KeyList},
+    {CtlCommandKind::kKeyShow, &KeyShow},
+    {CtlCommandKind::kKeyDisable, &KeyDisable},
+    {CtlCommandKind::kPolicySet, &PolicySet},
+    {CtlCommandKind::kPolicyGet, &PolicyGet},
+    {CtlCommandKind::kAkRegister, &AkRegister},
+    {CtlCommandKind::kAkList, &AkList},
     {CtlCommandKind::kAuditList, &AuditList},
+    {CtlCommandKind::kKeyRotate, &KeyRotate},
+    {CtlCommandKind::kKeyRetire, &KeyRetire},
+    {CtlCommandKind::kKeyRotationStatus, &KeyRotationStatus},
+    {CtlCommandKind::kMachineDeny, &MachineDeny},
+    {CtlCommandKind::kMachineAllow, &MachineAllow},
+    {CtlCommandKind::kMachineList, &MachineList},
 };
 
 }  // namespace
@@ -159,10 +247,13 @@ absl::StatusOr<CtlLocalInputs> LoadCtlLocalInputs(const CtlCommand& cmd) {
   return inputs;
 }
 
-absl::StatusOr<std::string> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInputs& inputs,
-                                          AdminClient& client) {
+absl::StatusOr<CtlOutput> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInputs& inputs,
+                                        AdminClient& client) {
+  if (cmd.kind == CtlCommandKind::kAuditVerify) return AuditVerify(cmd, client);
   for (const HandlerEntry& h : kHandlers) {
-    if (h.kind == cmd.kind) return h.run(cmd, inputs, client);
+    if (h.kind != cmd.kind) continue;
+    ASSIGN_OR_RETURN(std::string text, h.run(cmd, inputs, client));
+    return CtlOutput{std::move(text), absl::OkStatus()};
   }
   return absl::InvalidArgumentError("command has no broker call");
 }

@@ -19,10 +19,17 @@ struct CtlLocalInputs {
 // with the path when unreadable, INVALID_ARGUMENT when empty. Errors are local (exit 2).
 absl::StatusOr<CtlLocalInputs> LoadCtlLocalInputs(const CtlCommand& cmd);
 
+// What a command prints: `text` on stdout; a non-OK `failure` (e.g. `audit verify` finding a
+// broken chain) is then reported on stderr with exit status 1.
+struct CtlOutput {
+  std::string text;
+  absl::Status failure;
+};
+
 // Runs `cmd` (not `help`) against the broker and returns the text for stdout: human-readable,
 // or the response message as JSON with --json. Errors carry the broker's code and message.
-absl::StatusOr<std::string> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInputs& inputs,
-                                          AdminClient& client);
+absl::StatusOr<CtlOutput> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInputs& inputs,
+                                        AdminClient& client);
 
 }  // namespace kb
 

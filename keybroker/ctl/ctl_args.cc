@@ -10,135 +10,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/status_macros.h"
+#include "keybroker/ctl/ctl_spec.h"
 
 namespace kb {
 namespace {
-
-// Stores a flag's value into the command, or explains why the value is bad.
-using FlagSetter = absl::Status (*)(const std::string& value, CtlCommand& cmd);
-
-struct FlagSpec {
-  const char* name;  // with the leading "--"
-  bool takes_value;
-  FlagSetter set;
-};
-
-struct PositionalSpec {
-  const char* name;
-  std::string CtlCommand::*field;
-};
-
-// One row per command: the words that name it, what it accepts and how it is documented.
-struct CommandSpec {
-  const char* group;
-  const char* verb;  // "" for single-word commands
-  CtlCommandKind kind;
-  std::vector<PositionalSpec> positionals;
-  std::vector<const char*> flags;
-  std::vector<const char*> required_flags;
-  const char* synopsis;
-  const char* summary;
-};
-
-absl::Status ParseTimeout(const std::string& v, CtlCommand& c) {
-  double seconds = 0;
-  if (!absl::SimpleAtod(v, &seconds) || !std::isfinite(seconds) || seconds <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--timeout must be a positive number of seconds, got '", v, "'"));
-  }
-  c.connection.timeout = absl::Seconds(seconds);
-  return absl::OkStatus();
-}
-
-absl::Status ParseSize(const std::string& v, CtlCommand& c) {
-  if (!absl::SimpleAtoi(v, &c.size_bytes) || (c.size_bytes != 32 && c.size_bytes != 64)) {
-    return absl::InvalidArgumentError(absl::StrCat("--size must be 32 or 64, got '", v, "'"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseLimit(const std::string& v, CtlCommand& c) {
-  if (!absl::SimpleAtoi(v, &c.limit) || c.limit == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--limit must be a positive integer, got '", v, "'"));
-  }
-  return absl::OkStatus();
-}
-
-template <std::string CtlConnection::*field>
-absl::Status SetConnection(const std::string& v, CtlCommand& c) {
-  c.connection.*field = v;
-  return absl::OkStatus();
-}
-
-template <std::string CtlCommand::*field>
-absl::Status SetString(const std::string& v, CtlCommand& c) {
-  c.*field = v;
-  return absl::OkStatus();
-}
-
-absl::Status SetJson(const std::string&, CtlCommand& c) {
-  c.json = true;
-  return absl::OkStatus();
-}
-
-const std::vector<FlagSpec>& GlobalFlags() {
-  static const auto* flags = new std::vector<FlagSpec>{
-      {"--addr", true, &SetConnection<&CtlConnection::addr>},
-      {"--ca", true, &SetConnection<&CtlConnection::ca_file>},
-      {"--cert", true, &SetConnection<&CtlConnection::cert_file>},
-      {"--key", true, &SetConnection<&CtlConnection::key_file>},
-      {"--server-name", true, &SetConnection<&CtlConnection::server_name>},
-      {"--timeout", true, &ParseTimeout},
-      {"--json", false, &SetJson},
-  };
-  return *flags;
-}
-
-const std::vector<FlagSpec>& CommandFlags() {
-  static const auto* flags = new std::vector<FlagSpec>{
-      {"--size", true, &ParseSize},
-      {"--description", true, &SetString<&CtlCommand::description>},
-      {"--machine", true, &SetString<&CtlCommand::machine>},
-      {"--ak-public", true, &SetString<&CtlCommand::ak_public_file>},
-      {"--limit", true, &ParseLimit},
-  };
-  return *flags;
-}
-
-const std::vector<CommandSpec>& Commands() {
-  using K = CtlCommandKind;
-  const PositionalSpec key_id{"KEY_ID", &CtlCommand::key_id};
-  // clang-format off
-  static const auto* commands = new std::vector<CommandSpec>{
-      {"key", "create", K::kKeyCreate, {key_id}, {"--size", "--description"}, {},
-       "key create KEY_ID [--size 32|64] [--description TEXT]",
-       "Creates a key with fresh random bytes from the broker (default 32 bytes)."},
-      {"key", "list", K::kKeyList, {}, {}, {}, "key list",
-       "Lists the keys: KEY_ID VERSION SIZE DISABLED POLICY_VERSION CREATED."},
-      {"key", "show", K::kKeyShow, {key_id}, {}, {}, "key show KEY_ID",
-       "Shows one key's metadata (never its bytes)."},
-      {"key", "disable", K::kKeyDisable, {key_id}, {}, {}, "key disable KEY_ID",
-       "Disables a key: it is never released again."},
-      {"policy", "set", K::kPolicySet, {key_id, {"FILE", &CtlCommand::policy_file}}, {}, {},
-       "policy set KEY_ID FILE",
-       "Validates and stores the JSON release policy in FILE (\"-\" reads stdin)."},
-      {"policy", "get", K::kPolicyGet, {key_id}, {}, {}, "policy get KEY_ID",
-       "Prints the stored canonical policy JSON."},
-      {"ak", "register", K::kAkRegister, {}, {"--machine", "--ak-public"},
-       {"--machine", "--ak-public"}, "ak register --machine NAME --ak-public FILE",
-       "Trusts a TPM attestation key for machine NAME. FILE holds the marshaled\n"
-       "      TPMT_PUBLIC exactly as `kbunlock attestation-key --out FILE` writes it."},
-      {"ak", "list", K::kAkList, {}, {}, {}, "ak list",
-       "Lists the registered attestation keys: machine and AK name (hex)."},
-      {"audit", "list", K::kAuditList, {}, {"--limit"}, {}, "audit list [--limit N]",
-       "Prints the newest audit events first (default 100): time actor action key\n"
-       "      decision reason."},
-      {"help", "", K::kHelp, {}, {}, {}, "help", "Prints this text."},
-  };
-  // clang-format on
-  return *commands;
-}
 
 const FlagSpec* FindFlag(const std::vector<FlagSpec>& table, absl::string_view name) {
   for (const FlagSpec& f : table) {
@@ -314,8 +189,30 @@ absl::Status Parser::CheckComplete() const {
   return absl::OkStatus();
 }
 
-// Fills connection settings not given as flags from the environment, then requires them.
-absl::Status ResolveConnection(const EnvLookup& env, CtlConnection& conn) {
+// The config file to read: --config, else the default one if it exists (empty: none).
+absl::StatusOr<std::optional<CtlConnection>> ReadConfigFile(const CtlCommand& cmd,
+                                                            const EnvLookup& env,
+                                                            const CtlConfigLoader& load) {
+  if (!load) return std::optional<CtlConnection>();
+  std::string path = cmd.config_file;
+  const bool explicit_path = !path.empty();
+  if (!explicit_path) {
+    std::optional<std::string> home = env ? env("HOME") : std::nullopt;
+    if (!home.has_value() || home->empty()) return std::optional<CtlConnection>();
+    path = absl::StrCat(*home, "/.config/keybrokerctl.json");
+  }
+  absl::StatusOr<CtlConnection> conn = load(path);
+  if (absl::IsNotFound(conn.status()) && !explicit_path) return std::optional<CtlConnection>();
+  if (!conn.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config file: ", conn.status().message()));
+  }
+  return std::optional<CtlConnection>(*std::move(conn));
+}
+
+// Fills connection settings not given as flags from the environment, then from the config
+// file, then requires them.
+absl::Status ResolveConnection(const EnvLookup& env, const std::optional<CtlConnection>& file,
+                               CtlConnection& conn) {
   struct Setting {
     std::string CtlConnection::*field;
     const char* flag;
@@ -330,21 +227,42 @@ absl::Status ResolveConnection(const EnvLookup& env, CtlConnection& conn) {
   for (const Setting& s : kSettings) {
     std::string& value = conn.*(s.field);
     if (value.empty() && env) value = env(s.env).value_or("");
+    if (value.empty() && file.has_value()) value = (*file).*(s.field);
     if (value.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("missing ", s.flag, " (or ", s.env, ")"));
     }
+  }
+  if (conn.server_name.empty() && file.has_value()) conn.server_name = file->server_name;
+  return absl::OkStatus();
+}
+
+// Checks that need more than one flag, and values kept as typed.
+absl::Status FinishCommand(CtlCommand& cmd) {
+  if (cmd.kind == CtlCommandKind::kKeyRetire) {
+    if (!absl::SimpleAtoi(cmd.version_arg, &cmd.version) || cmd.version == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("VERSION must be a positive integer, got '", cmd.version_arg, "'"));
+    }
+  }
+  if (cmd.kind == CtlCommandKind::kAuditList && !cmd.machine.empty()) {
+    if (!cmd.actor.empty()) {
+      return absl::InvalidArgumentError("--machine and --actor are exclusive");
+    }
+    cmd.actor = absl::StrCat("machine:", cmd.machine);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args,
-                                        const EnvLookup& env) {
+absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args, const EnvLookup& env,
+                                        const CtlConfigLoader& load_config) {
   Parser parser(args);
   ASSIGN_OR_RETURN(CtlCommand cmd, parser.Parse());
   if (cmd.kind == CtlCommandKind::kHelp) return cmd;
-  RETURN_IF_ERROR(ResolveConnection(env, cmd.connection));
+  RETURN_IF_ERROR(FinishCommand(cmd));
+  ASSIGN_OR_RETURN(std::optional<CtlConnection> file, ReadConfigFile(cmd, env, load_config));
+  RETURN_IF_ERROR(ResolveConnection(env, file, cmd.connection));
   return cmd;
 }
 
@@ -357,6 +275,8 @@ std::string CtlUsage() {
   }
   absl::StrAppend(&out,
                   "\nconnection flags (before or after the command):\n"
+                  "  --config FILE       JSON with addr, ca, cert, key, server_name\n"
+                  "                      (default ~/.config/keybrokerctl.json if present)\n"
                   "  --addr HOST:PORT    admin listener                  (env KEYBROKERCTL_ADDR)\n"
                   "  --ca FILE           PEM CA of the broker's cert     (env KEYBROKERCTL_CA)\n"
                   "  --cert FILE         operator client cert, PEM       (env KEYBROKERCTL_CERT)\n"
@@ -364,6 +284,7 @@ std::string CtlUsage() {
                   "  --timeout SECONDS   deadline of each call (default 10)\n"
                   "  --server-name NAME  name to expect in the broker's certificate, when it does\n"
                   "                      not list the address\n"
+                  "flags override the environment, which overrides the config file.\n"
                   "output:\n"
                   "  --json              print the response message as JSON\n"
                   "\nexit status: 0 success; 1 the broker refused or could not be reached;\n"

@@ -24,6 +24,13 @@ enum class CtlCommandKind {
   kAkRegister,
   kAkList,
   kAuditList,
+  kKeyRotate,
+  kKeyRetire,
+  kKeyRotationStatus,
+  kMachineDeny,
+  kMachineAllow,
+  kMachineList,
+  kAuditVerify,
 };
 
 // Where and how to reach the broker's admin listener (mutual TLS).
@@ -47,17 +54,33 @@ struct CtlCommand {
   std::string policy_file;  // "-" is stdin
   std::string machine;
   std::string ak_public_file;
-  uint32_t limit = 0;  // 0: broker default (100)
+  uint32_t limit = 0;       // 0: broker default (100)
+  std::string config_file;  // --config; empty: ~/.config/keybrokerctl.json if it exists
+  std::string version_arg;  // key retire: VERSION as typed
+  uint32_t version = 0;     // key retire: VERSION, at least 1
+  bool force = false;
+  std::string reason;               // machine deny --reason
+  std::string actor;                // audit list --actor, or "machine:NAME" from --machine
+  std::string decision;             // audit list --decision: "allow", "deny" or empty
+  std::optional<absl::Time> since;  // audit list --since
 };
+
+// Reads the keybrokerctl config file at `path` (JSON: addr, ca, cert, key, server_name;
+// relative paths are relative to the file). NOT_FOUND when it does not exist, other codes
+// with the path and the problem.
+using CtlConfigLoader = std::function<absl::StatusOr<CtlConnection>(const std::string& path)>;
 
 // Looks up an environment variable; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 // Turns argv[1..] into a command. Connection flags may appear before or after the command
-// words and fall back to KEYBROKERCTL_{ADDR,CA,CERT,KEY}. Every command but `help` requires
-// an address, CA, certificate and key. Returns INVALID_ARGUMENT with a one-line reason for
-// unknown commands or flags, missing or malformed values and missing arguments.
-absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args, const EnvLookup& env);
+// words and fall back to KEYBROKERCTL_{ADDR,CA,CERT,KEY}, then to the config file (--config
+// FILE, else $HOME/.config/keybrokerctl.json when it exists; read with `load_config`, skipped
+// when it is null). Every command but `help` requires an address, CA, certificate and key.
+// Returns INVALID_ARGUMENT with a one-line reason for unknown commands or flags, missing or
+// malformed values, missing arguments and an unreadable config file.
+absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args, const EnvLookup& env,
+                                        const CtlConfigLoader& load_config = nullptr);
 
 // The full usage text printed by `keybrokerctl help`.
 std::string CtlUsage();

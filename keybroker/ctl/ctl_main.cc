@@ -12,6 +12,8 @@
 #include "keybroker/ctl/admin_client.h"
 #include "keybroker/ctl/commands.h"
 #include "keybroker/ctl/ctl_args.h"
+#include "keybroker/ctl/ctl_config.h"
+#include "keybroker/ctl/verify_evidence.h"
 
 namespace kb {
 namespace {
@@ -51,7 +53,9 @@ void QuietGrpcLogging() {
 }
 
 int Run(const std::vector<std::string>& args) {
-  absl::StatusOr<CtlCommand> cmd = ParseCtlArgs(args, &GetEnv);
+  // Offline: needs no broker connection (nor its flags).
+  if (!args.empty() && args[0] == "verify-evidence") return RunVerifyEvidence(args);
+  absl::StatusOr<CtlCommand> cmd = ParseCtlArgs(args, &GetEnv, &LoadCtlConfigFile);
   if (!cmd.ok()) return UsageError(cmd.status(), args);
   if (cmd->kind == CtlCommandKind::kHelp) {
     std::fputs(CtlUsage().c_str(), stdout);
@@ -63,13 +67,14 @@ int Run(const std::vector<std::string>& args) {
   if (!tls.ok()) return LocalError(tls.status());
   QuietGrpcLogging();
   std::unique_ptr<AdminClient> client = AdminClient::Connect(cmd->connection, *tls);
-  absl::StatusOr<std::string> out = RunCtlCommand(*cmd, *inputs, *client);
+  absl::StatusOr<CtlOutput> out = RunCtlCommand(*cmd, *inputs, *client);
   if (!out.ok()) return BrokerError(out.status());
-  std::fwrite(out->data(), 1, out->size(), stdout);
+  std::fwrite(out->text.data(), 1, out->text.size(), stdout);
   if (std::fflush(stdout) != 0) {
     std::fputs("keybrokerctl: cannot write to stdout\n", stderr);
     return kExitRefused;
   }
+  if (!out->failure.ok()) return BrokerError(out->failure);
   return kExitOk;
 }
 

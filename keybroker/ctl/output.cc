@@ -26,6 +26,15 @@ std::string YesNo(bool b) { return b ? "yes" : "no"; }
 
 std::string PolicyVersion(uint64_t v) { return v == 0 ? "none" : absl::StrCat(v); }
 
+// "1 (retired), 2", or "-" for a key without version metadata.
+std::string Versions(const v1::KeyMetadata& key) {
+  std::string out;
+  for (const v1::KeyVersionInfo& v : key.versions()) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", v.version(), v.retired() ? " (retired)" : "");
+  }
+  return OrDash(out);
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> FormatJson(const google::protobuf::Message& message) {
@@ -75,6 +84,9 @@ std::string FormatKey(const v1::KeyMetadata& key) {
   return RenderTable(
       {"key_id:", key.key_id()},
       {{"version:", absl::StrCat(key.latest_version())},
+       {"active_version:", key.active_version() == 0 ? "none (every version is retired)"
+                                                     : absl::StrCat(key.active_version())},
+       {"versions:", Versions(key)},
        {"size:", absl::StrCat(key.size_bytes(), " bytes")},
        {"disabled:", YesNo(key.disabled())},
        {"policy_version:", key.policy_version() == 0 ? "none (the key is never released)"
@@ -117,6 +129,26 @@ std::string FormatAuditEvents(const v1::ListAuditEventsResponse& response) {
                     OrDash(e.decision()), OrDash(e.reason())});
   }
   return RenderTable({"TIME", "ACTOR", "ACTION", "KEY", "DECISION", "REASON"}, rows);
+}
+
+std::string FormatRotationStatus(const v1::GetRotationStatusResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::MachineRelease& m : response.machines()) {
+    rows.push_back({m.machine(), absl::StrCat(m.version()), YesNo(m.current()),
+                    FormatTimestamp(m.released_at())});
+  }
+  return absl::StrCat("key ", Printable(response.key_id()), ": active version ",
+                      response.active_version(), "\n",
+                      RenderTable({"MACHINE", "VERSION", "CURRENT", "LAST_RELEASE"}, rows));
+}
+
+std::string FormatDeniedMachines(const v1::ListDeniedMachinesResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::DeniedMachine& m : response.machines()) {
+    rows.push_back(
+        {m.machine(), OrDash(m.reason()), OrDash(m.denied_by()), FormatTimestamp(m.denied_at())});
+  }
+  return RenderTable({"MACHINE", "REASON", "DENIED_BY", "DENIED"}, rows);
 }
 
 }  // namespace kb

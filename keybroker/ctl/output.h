@@ -30,6 +30,8 @@ std::string FormatKeyTable(const v1::ListKeysResponse& response);
 std::string FormatAttestationKey(const v1::AttestationKeyInfo& ak);
 std::string FormatAttestationKeyTable(const v1::ListAttestationKeysResponse& response);
 std::string FormatAuditEvents(const v1::ListAuditEventsResponse& response);
+std::string FormatRotationStatus(const v1::GetRotationStatusResponse& response);
+std::string FormatDeniedMachines(const v1::ListDeniedMachinesResponse& response);
 
 }  // namespace kb
 

@@ -9,12 +9,15 @@
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
+#include "keybroker/policy/json_types.h"
+#include "keybroker/policy/tee_policy.h"
 
 namespace kb {
 namespace {
 
 const std::set<std::string>& KnownEvidenceTypes() {
-  static const auto* kTypes = new std::set<std::string>{"tpm"};
+  static const auto* kTypes = new std::set<std::string>{"tpm", "snp", "tdx", "az-snp-vtpm",
+                                                          "az-tdx-vtpm"};
   return *kTypes;
 }
 
@@ -53,14 +56,16 @@ absl::Status ValidatePcr(v1::PcrRequirement& pcr, const std::string& where) {
 
 absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
   const std::string where = absl::StrCat("policy rule ", RuleLabel(rule, index));
-  if (rule.machines().empty() && rule.pcrs().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, " constrains neither 'machines' nor 'pcrs': it would allow every verified guest"));
+  if (rule.machines().empty() && rule.pcrs().empty() && !ConstrainsTeeState(rule)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where,
+                     " constrains neither 'machines' nor 'pcrs' (nor snp.measurements, tdx.mrtd, "
+                     "tdx.rtmr): it would allow every verified guest"));
   }
   for (const std::string& type : rule.evidence_types()) {
     if (!KnownEvidenceTypes().count(type)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": unknown evidence type '", type, "' (known: tpm)"));
+          absl::StrCat(where, ": unknown evidence type '", type, "' (known: tpm, snp, tdx, az-snp-vtpm, az-tdx-vtpm)"));
     }
   }
   if (rule.offline_boots() > 1000) {
@@ -79,6 +84,7 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
           absl::StrCat(pcr_where, ": PCR ", pcr.bank(), ":", pcr.index(), " listed twice"));
     }
   }
+  RETURN_IF_ERROR(ValidateTeeClauses(rule, where));
   return absl::OkStatus();
 }
 
@@ -106,12 +112,14 @@ absl::Status CheckRule(const v1::PolicyRule& rule, const Claims& claims) {
           absl::StrCat(label, " value ", value.substr(0, 16), "... not allowed"));
     }
   }
+  RETURN_IF_ERROR(CheckTeeClauses(rule, claims));
   return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<v1::ReleasePolicy> ParseReleasePolicy(absl::string_view json) {
+  RETURN_IF_ERROR(CheckJsonTypes(json, v1::ReleasePolicy::descriptor()));
   v1::ReleasePolicy policy;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;

@@ -14,15 +14,22 @@ grpc::Status Respond(absl::StatusOr<T> result, T* response) {
   return grpc::Status::OK;
 }
 
-std::string Operator(const grpc::ServerContext* ctx) {
-  auto auth = ctx->auth_context();
-  if (auth) {
-    for (const char* prop : {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_CN_PROPERTY_NAME}) {
-      auto values = auth->FindPropertyValues(prop);
-      if (!values.empty()) return std::string(values.front().data(), values.front().size());
-    }
+std::string Property(const grpc::AuthContext& auth, const char* name) {
+  auto values = auth.FindPropertyValues(name);
+  if (values.empty()) return "";
+  return std::string(values.front().data(), values.front().size());
+}
+
+AdminCaller Operator(const grpc::ServerContext* ctx) {
+  AdminCaller caller;
+  if (auto auth = ctx->auth_context(); auth != nullptr) {
+    caller.subject = Property(*auth, GRPC_X509_SUBJECT_PROPERTY_NAME);
+    caller.common_name = Property(*auth, GRPC_X509_CN_PROPERTY_NAME);
   }
-  return "unauthenticated:" + ctx->peer();
+  if (caller.subject.empty()) caller.subject = caller.common_name;
+  // No certificate identity: cannot match a role, and the audit names the peer.
+  if (caller.subject.empty()) caller.subject = "unauthenticated:" + ctx->peer();
+  return caller;
 }
 
 }  // namespace
@@ -57,6 +64,13 @@ KB_ADMIN_IMPL(RegisterAttestationKey, RegisterAttestationKeyRequest, Attestation
 KB_ADMIN_IMPL(ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse)
 KB_ADMIN_IMPL(DisableKey, DisableKeyRequest, KeyMetadata)
 KB_ADMIN_IMPL(ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
+KB_ADMIN_IMPL(RotateKey, RotateKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
+KB_ADMIN_IMPL(GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
+KB_ADMIN_IMPL(DenyMachine, DenyMachineRequest, DeniedMachine)
+KB_ADMIN_IMPL(AllowMachine, AllowMachineRequest, AllowMachineResponse)
+KB_ADMIN_IMPL(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
+KB_ADMIN_IMPL(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
 #undef KB_ADMIN_IMPL
 
 }  // namespace kb

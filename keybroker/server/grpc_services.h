@@ -27,7 +27,8 @@ class KeyReleaseGrpc final : public v1::KeyRelease::CallbackService {
   ReleaseService* core_;
 };
 
-// The actor of an admin call is the verified client certificate's subject.
+// The caller of an admin call is the verified client certificate: its subject (the audit
+// actor) and common name, which the AdminService maps to roles.
 class KeyAdminGrpc final : public v1::KeyAdmin::Service {
  public:
   explicit KeyAdminGrpc(AdminService* core) : core_(core) {}
@@ -42,6 +43,13 @@ class KeyAdminGrpc final : public v1::KeyAdmin::Service {
   KB_ADMIN_RPC(ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse)
   KB_ADMIN_RPC(DisableKey, DisableKeyRequest, KeyMetadata)
   KB_ADMIN_RPC(ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
+  KB_ADMIN_RPC(RotateKey, RotateKeyRequest, KeyMetadata)
+  KB_ADMIN_RPC(RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
+  KB_ADMIN_RPC(GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
+  KB_ADMIN_RPC(DenyMachine, DenyMachineRequest, DeniedMachine)
+  KB_ADMIN_RPC(AllowMachine, AllowMachineRequest, AllowMachineResponse)
+  KB_ADMIN_RPC(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
+  KB_ADMIN_RPC(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
 #undef KB_ADMIN_RPC
 
  private:

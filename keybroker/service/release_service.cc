@@ -36,6 +36,7 @@ absl::Status ValidateRequest(const v1::ReleaseKeyRequest& r) {
 }
 
 absl::StatusOr<v1::WrappedKey> Wrap(const v1::TransferKey& tk, const SecretBytes& key) {
+  if (tk.has_spki_der()) return WrapToSpkiTransferKey(tk.spki_der(), key);
   auto pub = ParseTpmtPublic(tk.tpm().public_area(), "transfer key public area");
   if (!pub.ok()) return pub.status();
   return WrapToTpmTransferKey(*pub, tk.tpm().public_area(), key);
@@ -82,11 +83,14 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   RETURN_IF_ERROR(ValidateRequest(r));
   std::string nonce;
   RETURN_IF_ERROR(CheckChallenge(r, &nonce));
-  if (!r.transfer_key().has_tpm()) {
+  if (!r.transfer_key().has_tpm() && !r.transfer_key().has_spki_der()) {
     return absl::InvalidArgumentError("unsupported transfer key kind");
   }
+  // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
   const std::string binding =
-      ComputeBinding(nonce, r.key_id(), r.transfer_key().tpm().public_area());
+      ComputeBinding(nonce, r.key_id(),
+                     r.transfer_key().has_tpm() ? r.transfer_key().tpm().public_area()
+                                                : r.transfer_key().spki_der());
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
   RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
@@ -105,16 +109,31 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   if (key.active_version == 0) {
     return absl::PermissionDeniedError("every version of the key is retired");
   }
-  // TODO(guest re-enrolment): wrap an older, non-retired version when the request asks for it.
-  decision.key_version = key.active_version;
-  ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), key.active_version));
+  ASSIGN_OR_RETURN(const uint32_t version, ReleasableVersion(key, r.key_version()));
+  decision.key_version = version;
+  ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), version));
   v1::ReleaseKeyResponse out;
   ASSIGN_OR_RETURN(*out.mutable_wrapped_key(), Wrap(r.transfer_key(), material));
   out.set_key_id(r.key_id());
-  out.set_version(key.active_version);
+  out.set_version(version);
   out.set_latest_version(key.active_version);
   out.set_offline_boots(allowed.offline_boots);
   return out;
+}
+
+absl::StatusOr<uint32_t> ReleaseService::ReleasableVersion(const KeyRecord& key,
+                                                           uint32_t requested) {
+  if (requested == 0 || requested == key.active_version) return key.active_version;
+  ASSIGN_OR_RETURN(std::vector<KeyVersionRecord> versions, d_.keys->ListVersions(key.key_id));
+  for (const KeyVersionRecord& v : versions) {
+    if (v.version != requested) continue;
+    if (v.retired) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "key version ", requested, " is retired; re-enrol with version ", key.active_version));
+    }
+    return requested;
+  }
+  return absl::NotFoundError(absl::StrCat("key '", key.key_id, "' has no version ", requested));
 }
 
 absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> ReleaseService::Policy(

@@ -14,6 +14,7 @@
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
+#include "keybroker/store/machine_denylist.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 
 namespace kb {
@@ -26,6 +27,7 @@ class ReleaseService {
     KeyStore* keys;
     ChallengeStore* challenges;
     AuditLog* audit;
+    MachineDenyList* denylist;
     EvidenceVerifier* verifier;
     const Clock* clock;
   };
@@ -36,7 +38,9 @@ class ReleaseService {
   absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& request);
 
   // See the error contract on KeyRelease.ReleaseKey in proto/kb/v1/release.proto. Every
-  // decision is audited with `peer` (or the attested machine) as the actor.
+  // decision is audited with `peer` (or the attested machine) as the actor, the evidence
+  // digest and the policy version. A machine on the deny list is refused after attestation
+  // (PERMISSION_DENIED "machine denied by operator"). The newest non-retired version is wrapped.
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& request,
                                                     absl::string_view peer);
 
@@ -45,7 +49,10 @@ class ReleaseService {
   absl::StatusOr<v1::ReleaseKeyResponse> Decide(const v1::ReleaseKeyRequest& request,
                                                 Decision& decision);
   absl::Status CheckChallenge(const v1::ReleaseKeyRequest& request, std::string* nonce);
+  absl::Status CheckMachineAllowed(absl::string_view machine);
 
+  // The version to wrap: `requested`, or the newest non-retired one when 0.
+  absl::StatusOr<uint32_t> ReleasableVersion(const KeyRecord& key, uint32_t requested);
   // The parsed policy of `key` (cached per key id and policy version).
   absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> Policy(const KeyRecord& key);
 

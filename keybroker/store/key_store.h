@@ -22,6 +22,14 @@ struct KeyRecord {
   absl::Time created_at;
   uint64_t policy_version = 0;  // 0: no policy
   std::string policy_json;
+  uint32_t active_version = 0;  // newest non-retired version: what a release wraps (0: none)
+};
+
+// One stored version of a key (metadata only).
+struct KeyVersionRecord {
+  uint32_t version = 0;
+  bool retired = false;
+  absl::Time created_at;
 };
 
 // Versioned disk keys, stored encrypted under the key-encryption key. Thread-safe.
@@ -41,6 +49,14 @@ class KeyStore {
   virtual absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id,
                                              absl::string_view policy_json) = 0;
   virtual absl::Status SetDisabled(absl::string_view key_id, bool disabled) = 0;
+  // Stores `material` as `version`, which must be the key's latest_version + 1, and makes it
+  // the latest. ABORTED if the latest version moved meanwhile (a concurrent rotation).
+  virtual absl::Status AddVersion(absl::string_view key_id, uint32_t version,
+                                  const SecretBytes& material, absl::Time now) = 0;
+  // Marks a version retired (idempotent).
+  virtual absl::Status RetireVersion(absl::string_view key_id, uint32_t version) = 0;
+  // Every version of the key, oldest first.
+  virtual absl::StatusOr<std::vector<KeyVersionRecord>> ListVersions(absl::string_view key_id) = 0;
 };
 
 }  // namespace kb

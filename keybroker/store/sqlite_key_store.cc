@@ -6,33 +6,10 @@
 namespace kb {
 namespace {
 
-constexpr absl::string_view kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS keys(
-  key_id TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, latest_version INTEGER NOT NULL,
-  disabled INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL, created_at INTEGER NOT NULL,
-  policy_version INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS key_versions(
-  key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
-  sealed BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
-CREATE TABLE IF NOT EXISTS policies(
-  key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
-  policy_json TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
-CREATE TABLE IF NOT EXISTS challenges(
-  id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
-  expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges(expires_at);
-CREATE TABLE IF NOT EXISTS attestation_keys(
-  ak_name BLOB PRIMARY KEY, machine TEXT NOT NULL, ak_public BLOB NOT NULL,
-  registered_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS audit(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, key_id TEXT NOT NULL, key_version INTEGER NOT NULL,
-  decision TEXT NOT NULL, reason TEXT NOT NULL);
-)sql";
-
 constexpr absl::string_view kSelectKey =
     "SELECT k.key_id, k.size_bytes, k.latest_version, k.disabled, k.description, k.created_at, "
-    "k.policy_version, COALESCE(p.policy_json, '') FROM keys k LEFT JOIN policies p "
+    "k.policy_version, COALESCE(p.policy_json, ''), (SELECT COALESCE(MAX(v.version), 0) FROM "
+    "key_versions v WHERE v.key_id = k.key_id AND v.retired = 0) FROM keys k LEFT JOIN policies p "
     "ON p.key_id = k.key_id AND p.version = k.policy_version";
 
 std::string Aad(absl::string_view key_id, uint32_t version) {
@@ -49,6 +26,7 @@ KeyRecord ReadKeyRow(const SqliteStatement& st) {
   r.created_at = absl::FromUnixMillis(st.Int(5));
   r.policy_version = static_cast<uint64_t>(st.Int(6));
   r.policy_json = st.Text(7);
+  r.active_version = static_cast<uint32_t>(st.Int(8));
   return r;
 }
 
@@ -57,10 +35,6 @@ absl::Status NotFound(absl::string_view key_id) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
-  return SqliteDb::Open(path, kSchema);
-}
 
 absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(std::shared_ptr<SqliteDb> db,
                                                                        SecretBytes kek) {
@@ -161,6 +135,59 @@ absl::Status SqliteKeyStore::SetDisabled(absl::string_view key_id, bool disabled
   RETURN_IF_ERROR(st.Bind(1, int64_t{disabled ? 1 : 0}).Bind(2, key_id).Run());
   if (db_->Changes() == 0) return NotFound(key_id);
   return absl::OkStatus();
+}
+
+absl::Status SqliteKeyStore::AddVersion(absl::string_view key_id, uint32_t version,
+                                        const SecretBytes& material, absl::Time now) {
+  ASSIGN_OR_RETURN(std::string sealed, AesGcmSeal(kek_, material, Aad(key_id, version)));
+  auto lock = db_->Lock();
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.status());
+  ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE keys SET latest_version = ? "
+                                         "WHERE key_id = ? AND latest_version = ?"));
+  RETURN_IF_ERROR(up.Bind(1, int64_t{version}).Bind(2, key_id).Bind(3, int64_t{version} - 1).Run());
+  if (db_->Changes() == 0) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM keys WHERE key_id = ?"));
+    ASSIGN_OR_RETURN(bool exists, st.Bind(1, key_id).Step());
+    if (!exists) return NotFound(key_id);
+    return absl::AbortedError(absl::StrCat("key '", key_id, "' was rotated concurrently; retry"));
+  }
+  ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO key_versions(key_id, version, sealed, "
+                                          "created_at) VALUES(?, ?, ?, ?)"));
+  RETURN_IF_ERROR(ins.Bind(1, key_id)
+                      .Bind(2, int64_t{version})
+                      .BindBlob(3, sealed)
+                      .Bind(4, absl::ToUnixMillis(now))
+                      .Run());
+  return tx.Commit();
+}
+
+absl::Status SqliteKeyStore::RetireVersion(absl::string_view key_id, uint32_t version) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE key_versions SET retired = 1 "
+                                         "WHERE key_id = ? AND version = ?"));
+  RETURN_IF_ERROR(st.Bind(1, key_id).Bind(2, int64_t{version}).Run());
+  if (db_->Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("no version ", version, " of key '", key_id, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<KeyVersionRecord>> SqliteKeyStore::ListVersions(
+    absl::string_view key_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT version, retired, created_at FROM key_versions "
+                                         "WHERE key_id = ? ORDER BY version"));
+  st.Bind(1, key_id);
+  std::vector<KeyVersionRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(
+        {static_cast<uint32_t>(st.Int(0)), st.Int(1) != 0, absl::FromUnixMillis(st.Int(2))});
+  }
+  if (out.empty()) return NotFound(key_id);
+  return out;
 }
 
 }  // namespace kb

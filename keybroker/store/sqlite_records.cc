@@ -1,4 +1,4 @@
-// SQLite implementations of the challenge store, the AK registry and the audit log.
+// SQLite implementations of the challenge store, the AK registry and the machine deny list.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "keybroker/store/sqlite_stores.h"
@@ -79,33 +79,44 @@ absl::StatusOr<std::vector<RegisteredAk>> SqliteAttestationKeyRegistry::List() {
   }
 }
 
-absl::Status SqliteAuditLog::Append(const AuditRecord& r) {
+absl::Status SqliteMachineDenyList::Deny(const DeniedMachineRecord& r) {
   auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO audit(time, actor, action, key_id, "
-                                         "key_version, decision, reason) "
-                                         "VALUES(?, ?, ?, ?, ?, ?, ?)"));
-  return st.Bind(1, absl::ToUnixMillis(r.time))
-      .Bind(2, r.actor)
-      .Bind(3, r.action)
-      .Bind(4, r.key_id)
-      .Bind(5, int64_t{r.key_version})
-      .Bind(6, r.decision)
-      .Bind(7, r.reason)
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO denied_machines(machine, reason, "
+                                         "denied_by, denied_at) VALUES(?, ?, ?, ?)"));
+  return st.Bind(1, r.machine)
+      .Bind(2, r.reason)
+      .Bind(3, r.denied_by)
+      .Bind(4, absl::ToUnixMillis(r.denied_at))
       .Run();
 }
 
-absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::List(int limit) {
+absl::StatusOr<bool> SqliteMachineDenyList::Allow(absl::string_view machine) {
   auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT id, time, actor, action, key_id, key_version, "
-                                         "decision, reason FROM audit ORDER BY id DESC LIMIT ?"));
-  st.Bind(1, int64_t{limit});
-  std::vector<AuditRecord> out;
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM denied_machines WHERE machine = ?"));
+  RETURN_IF_ERROR(st.Bind(1, machine).Run());
+  return db_->Changes() > 0;
+}
+
+absl::StatusOr<std::optional<DeniedMachineRecord>> SqliteMachineDenyList::Find(
+    absl::string_view machine) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT machine, reason, denied_by, denied_at "
+                                         "FROM denied_machines WHERE machine = ?"));
+  st.Bind(1, machine);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<DeniedMachineRecord>();
+  return DeniedMachineRecord{st.Text(0), st.Text(1), st.Text(2), absl::FromUnixMillis(st.Int(3))};
+}
+
+absl::StatusOr<std::vector<DeniedMachineRecord>> SqliteMachineDenyList::List() {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT machine, reason, denied_by, denied_at "
+                                         "FROM denied_machines ORDER BY machine"));
+  std::vector<DeniedMachineRecord> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return out;
-    out.push_back(AuditRecord{static_cast<uint64_t>(st.Int(0)), absl::FromUnixMillis(st.Int(1)),
-                              st.Text(2), st.Text(3), st.Text(4), static_cast<uint32_t>(st.Int(5)),
-                              st.Text(6), st.Text(7)});
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), absl::FromUnixMillis(st.Int(3))});
   }
 }
 

@@ -9,6 +9,7 @@
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
+#include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/sqlite_db.h"
 
 namespace kb {
@@ -27,6 +28,10 @@ class SqliteKeyStore final : public KeyStore {
   absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id,
                                      absl::string_view policy_json) override;
   absl::Status SetDisabled(absl::string_view key_id, bool disabled) override;
+  absl::Status AddVersion(absl::string_view key_id, uint32_t version, const SecretBytes& material,
+                          absl::Time now) override;
+  absl::Status RetireVersion(absl::string_view key_id, uint32_t version) override;
+  absl::StatusOr<std::vector<KeyVersionRecord>> ListVersions(absl::string_view key_id) override;
 
  private:
   SqliteKeyStore(std::shared_ptr<SqliteDb> db, SecretBytes kek)
@@ -61,13 +66,28 @@ class SqliteAuditLog final : public AuditLog {
  public:
   explicit SqliteAuditLog(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   absl::Status Append(const AuditRecord& record) override;
-  absl::StatusOr<std::vector<AuditRecord>> List(int limit) override;
+  absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) override;
+  absl::StatusOr<AuditChainReport> Verify() override;
+  absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) override;
 
  private:
   std::shared_ptr<SqliteDb> db_;
 };
 
-// Opens the broker database at `path`, creating the schema if needed.
+class SqliteMachineDenyList final : public MachineDenyList {
+ public:
+  explicit SqliteMachineDenyList(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Deny(const DeniedMachineRecord& record) override;
+  absl::StatusOr<bool> Allow(absl::string_view machine) override;
+  absl::StatusOr<std::optional<DeniedMachineRecord>> Find(absl::string_view machine) override;
+  absl::StatusOr<std::vector<DeniedMachineRecord>> List() override;
+
+ private:
+  std::shared_ptr<SqliteDb> db_;
+};
+
+// Opens the broker database at `path`, creating the schema or migrating an older one
+// (PRAGMA user_version; docs/config.md).
 absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path);
 
 }  // namespace kb

@@ -8,6 +8,7 @@
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
+#include "keybroker/verifiers/tpm_certification.h"
 
 namespace kb {
 namespace {
@@ -21,15 +22,11 @@ constexpr absl::string_view kQuoteSignature = "quote_signature";
 constexpr absl::string_view kMagicAndType = "quote_magic_and_type";
 constexpr absl::string_view kBinding = "quote_binding";
 constexpr absl::string_view kPcrDigest = "pcr_digest";
-constexpr absl::string_view kCertification = "transfer_key_certification";
 
 struct ParsedEvidence {
   TPMS_ATTEST quote;
   TPMT_SIGNATURE quote_signature;
   TPMT_PUBLIC ak;
-  TPMT_PUBLIC transfer;
-  TPMS_ATTEST certify;
-  TPMT_SIGNATURE certify_signature;
 };
 
 absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::TransferKey& tk) {
@@ -37,7 +34,6 @@ absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::Tr
     return CheckFailed(kParse, StatusCode::kInvalidArgument,
                        "TPM quote evidence needs a TPM transfer key");
   }
-  const v1::TpmTransferKey& t = tk.tpm();
   ParsedEvidence p;
   auto fail = [](const absl::Status& s) {
     return CheckFailed(kParse, StatusCode::kInvalidArgument, s.message());
@@ -51,30 +47,8 @@ absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::Tr
   KB_PARSE(quote, ParseTpmsAttest(q.attest(), "quote attest"));
   KB_PARSE(quote_signature, ParseTpmtSignature(q.signature(), "quote signature"));
   KB_PARSE(ak, ParseTpmtPublic(q.ak_public(), "AK public area"));
-  KB_PARSE(transfer, ParseTpmtPublic(t.public_area(), "transfer key public area"));
-  KB_PARSE(certify, ParseTpmsAttest(t.certify_info(), "certify info"));
-  KB_PARSE(certify_signature, ParseTpmtSignature(t.certify_signature(), "certify signature"));
 #undef KB_PARSE
   return p;
-}
-
-absl::Status CheckSignedAttest(absl::string_view check, EVP_PKEY* ak, const TPMS_ATTEST& attest,
-                               const TPMT_SIGNATURE& sig, absl::string_view attest_bytes,
-                               TPMI_ST_ATTEST type, absl::string_view binding) {
-  if (auto s = VerifyTpmSignature(ak, sig, attest_bytes); !s.ok()) {
-    return CheckFailed(check, StatusCode::kUnauthenticated, s.message());
-  }
-  if (attest.magic != TPM2_GENERATED_VALUE || attest.type != type) {
-    return CheckFailed(check == kQuoteSignature ? kMagicAndType : check,
-                       StatusCode::kUnauthenticated,
-                       "not a TPM-generated structure of the expected type");
-  }
-  if (!ConstantTimeEquals(Tpm2bBytes(attest.extraData), binding)) {
-    return CheckFailed(check == kQuoteSignature ? kBinding : check, StatusCode::kUnauthenticated,
-                       "extraData does not carry this challenge's binding (stale, replayed or "
-                       "for another key or transfer key)");
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry, const TPMT_PUBLIC& ak,
@@ -150,41 +124,6 @@ absl::StatusOr<Claims> CheckPcrDigest(const TPMS_ATTEST& quote, const TPMT_SIGNA
   return claims;
 }
 
-absl::Status CheckTransferKeyShape(const TPMT_PUBLIC& t) {
-  constexpr TPMA_OBJECT kRequired = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_DECRYPT;
-  constexpr TPMA_OBJECT kForbidden = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_RESTRICTED;
-  if ((t.objectAttributes & kRequired) != kRequired || (t.objectAttributes & kForbidden) != 0) {
-    return CheckFailed(kCertification, StatusCode::kUnauthenticated,
-                       "transfer key must be fixedTPM, fixedParent, sensitiveDataOrigin, "
-                       "decrypt-only and not restricted");
-  }
-  const bool ecc = t.type == TPM2_ALG_ECC && t.parameters.eccDetail.curveID == TPM2_ECC_NIST_P256;
-  const bool rsa = t.type == TPM2_ALG_RSA && (t.parameters.rsaDetail.keyBits == 2048 ||
-                                              t.parameters.rsaDetail.keyBits == 3072);
-  if (!ecc && !rsa) {
-    return CheckFailed(kCertification, StatusCode::kInvalidArgument,
-                       "transfer key must be ECC P-256 or RSA 2048/3072");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckCertification(EVP_PKEY* ak, const ParsedEvidence& p, const v1::TpmTransferKey& t,
-                                absl::string_view binding) {
-  RETURN_IF_ERROR(CheckTransferKeyShape(p.transfer));
-  RETURN_IF_ERROR(CheckSignedAttest(kCertification, ak, p.certify, p.certify_signature,
-                                    t.certify_info(), TPM2_ST_ATTEST_CERTIFY, binding));
-  auto name = TpmName(p.transfer.nameAlg, t.public_area());
-  if (!name.ok())
-    return CheckFailed(kCertification, StatusCode::kInvalidArgument, name.status().message());
-  const TPM2B_NAME& certified = p.certify.attested.certify.name;
-  if (absl::string_view(reinterpret_cast<const char*>(certified.name), certified.size) != *name) {
-    return CheckFailed(kCertification, StatusCode::kUnauthenticated,
-                       "the AK certified a different key than the transfer key presented");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<Claims> TpmQuoteVerifier::Verify(const v1::Evidence& evidence,
@@ -198,10 +137,11 @@ absl::StatusOr<Claims> TpmQuoteVerifier::Verify(const v1::Evidence& evidence,
   ASSIGN_OR_RETURN(std::string machine, CheckAkTrusted(*registry_, p.ak, q.ak_public()));
   auto ak = PublicKeyFromTpmt(p.ak);
   if (!ak.ok()) return CheckFailed(kParse, StatusCode::kInvalidArgument, ak.status().message());
-  RETURN_IF_ERROR(CheckSignedAttest(kQuoteSignature, ak->get(), p.quote, p.quote_signature,
-                                    q.attest(), TPM2_ST_ATTEST_QUOTE, expected_binding));
+  RETURN_IF_ERROR(CheckSignedAttest({kQuoteSignature, kMagicAndType, kBinding}, ak->get(), p.quote,
+                                    p.quote_signature, q.attest(), TPM2_ST_ATTEST_QUOTE,
+                                    expected_binding));
   ASSIGN_OR_RETURN(Claims claims, CheckPcrDigest(p.quote, p.quote_signature, q));
-  RETURN_IF_ERROR(CheckCertification(ak->get(), p, transfer_key.tpm(), expected_binding));
+  RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
   claims.evidence_type = "tpm";
   claims.machine = std::move(machine);
   return claims;

@@ -93,7 +93,11 @@ absl::Status BrokerProcess::Launch() {
       R"({"release_listen":"127.0.0.1:)", release_port_, R"(","admin_listen":"127.0.0.1:)",
       admin_port_, R"(","tls_cert_file":"server.pem","tls_key_file":"server.key",)",
       R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db","kek_file":"kek",)",
-      R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, "}");
+      R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, ",",
+      // The certificates of make_pki.sh: by subject DN, and the auditor by common name.
+      R"("operator_roles":[{"identity":"CN=operator-alice","roles":["admin"]},)",
+      R"({"identity":"CN=operator-olivia","roles":["operator"]},)",
+      R"({"identity":"auditor-ann","roles":["auditor"]}]})");
   if (auto s = WriteFileAtomic(config, text, 0600); !s.ok()) return s;
   unlink(log.c_str());
   pid_ = fork();

@@ -14,8 +14,9 @@
 namespace kb {
 
 // A real keybrokerd process on 127.0.0.1 (ports chosen by the kernel), with a fresh test PKI
-// (tests/integration/make_pki.sh), KEK, config and database in a temporary directory. The
-// destructor stops it and removes the directory. Not thread-safe.
+// (tests/integration/make_pki.sh), KEK, config and database in a temporary directory. Roles:
+// "operator" (CN=operator-alice) is admin, "olivia" operator, "auditor" auditor, "norole" has
+// none. The destructor stops it and removes the directory. Not thread-safe.
 class BrokerProcess {
  public:
   struct Options {

@@ -3,7 +3,10 @@
 #   ca.pem/ca.key            broker CA (guests trust it)
 #   server.pem/server.key    broker server cert: localhost, 127.0.0.1, 10.0.2.100
 #   operator-ca.pem/.key     operator CA (the admin listener trusts it)
-#   operator.pem/.key        an operator client cert (CN=operator-alice)
+#   operator.pem/.key        an operator client cert (CN=operator-alice; role admin in tests)
+#   olivia.pem/.key          CN=operator-olivia (role operator in BrokerProcess's config)
+#   auditor.pem/.key         CN=auditor-ann (role auditor, granted by common name)
+#   norole.pem/.key          CN=operator-nobody: chains to the operator CA, maps to no role
 #   rogue-ca.pem, rogue.pem/.key   a client cert from an untrusted CA
 #   other-ca.pem             an unrelated CA (a guest with the wrong broker CA)
 set -eu
@@ -35,5 +38,8 @@ leaf server "/CN=keybroker" ca \
   "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.2.100
 extendedKeyUsage=serverAuth"
 leaf operator "/CN=operator-alice" operator-ca "extendedKeyUsage=clientAuth"
+leaf olivia "/CN=operator-olivia" operator-ca "extendedKeyUsage=clientAuth"
+leaf auditor "/CN=auditor-ann" operator-ca "extendedKeyUsage=clientAuth"
+leaf norole "/CN=operator-nobody" operator-ca "extendedKeyUsage=clientAuth"
 leaf rogue "/CN=operator-mallory" rogue-ca "extendedKeyUsage=clientAuth"
 chmod 644 ./*.pem

@@ -49,10 +49,17 @@ absl::StatusOr<ReleasedKey> CompleteRelease(Tpm& tpm, KeyReleaseClient& client,
   v1::ReleaseKeyRequest request;
   request.set_challenge_id(challenge.challenge_id());
   request.set_key_id(target.key_id);
+  request.set_key_version(target.key_version);
   KB_TRY(*request.mutable_transfer_key()->mutable_tpm(), tpm.CertifyTransferKey(binding), TpmError);
   KB_TRY(*request.mutable_evidence()->mutable_tpm_quote(), tpm.Quote(binding, target.pcrs),
          TpmError);
   KB_TRY(v1::ReleaseKeyResponse response, client.ReleaseKey(request), BrokerError);
+  if (target.key_version != 0 && response.version() != target.key_version) {
+    return WithExitCode(
+        absl::InternalError(absl::StrCat("broker returned key version ", response.version(),
+                                         " instead of ", target.key_version)),
+        ExitCode::kDenied);
+  }
   ReleasedKey out;
   KB_TRY(out.key, tpm.Unwrap(response.wrapped_key()), TpmError);
   out.version = response.version();

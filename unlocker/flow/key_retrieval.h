@@ -25,6 +25,7 @@ using Progress = std::function<void(const std::string& line)>;
 
 struct ReleaseTarget {
   std::string key_id;
+  uint32_t key_version = 0;  // 0: the newest; else the version the volume is enrolled with
   std::vector<uint32_t> pcrs;
   TransferKeyType transfer_key = TransferKeyType::kEccP256;
 };

@@ -109,7 +109,7 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                                              const UnlockOptions& options,
                                              const KeybrokerToken& token,
                                              const Progress& progress) {
-  ReleaseTarget target{token.key_id, token.pcrs, TransferKeyType::kEccP256};
+  ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256};
   ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
   auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress, options.retry);
   if (!released.ok()) {

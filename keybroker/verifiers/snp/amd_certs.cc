@@ -84,8 +84,8 @@ absl::StatusOr<std::string> HwIdExtension(X509* cert) {
   if (value.size() == 64 || value.size() == 8) return std::string(value);
   Asn1StringPtr wrapped(DecodeAll<ASN1_OCTET_STRING>(d2i_ASN1_OCTET_STRING, value));
   ERR_clear_error();
-  if (wrapped && (ASN1_STRING_length(wrapped.get()) == 64 ||
-                  ASN1_STRING_length(wrapped.get()) == 8)) {
+  if (wrapped &&
+      (ASN1_STRING_length(wrapped.get()) == 64 || ASN1_STRING_length(wrapped.get()) == 8)) {
     return std::string(AsView(wrapped.get()));
   }
   return absl::InvalidArgumentError(
@@ -143,9 +143,9 @@ absl::Status CheckChainNames(const AmdChain& chain, SnpProduct product, SnpSigne
   const std::string want =
       kind == SnpSigner::kVlek ? absl::StrCat("SEV-VLEK-", p) : absl::StrCat("SEV-", p);
   if (CommonName(X509_get_subject_name(chain.intermediate.get())) != want) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("intermediate is not ", want, " (", kind == SnpSigner::kVlek ? "ASVK" : "ASK",
-                     " for ", p, ")"));
+    return absl::UnauthenticatedError(absl::StrCat("intermediate is not ", want, " (",
+                                                   kind == SnpSigner::kVlek ? "ASVK" : "ASK",
+                                                   " for ", p, ")"));
   }
   if (X509_check_ca(chain.ark.get()) < 1 || X509_check_ca(chain.intermediate.get()) < 1) {
     return absl::UnauthenticatedError("ARK or intermediate is not a CA certificate");
@@ -178,8 +178,8 @@ absl::StatusOr<AmdKeyCertInfo> ParseAmdKeyCert(X509* cert) {
   return info;
 }
 
-absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct product,
-                            SnpSigner kind, absl::Time at) {
+absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct product, SnpSigner kind,
+                            absl::Time at) {
   if (!chain.ark || !chain.intermediate || leaf == nullptr) {
     return absl::InvalidArgumentError("incomplete AMD certificate chain");
   }

@@ -36,8 +36,8 @@ absl::StatusOr<AmdKeyCertInfo> ParseAmdKeyCert(X509* cert);
 // Verifies ARK (self-signed, RSA-PSS) -> intermediate -> `leaf`, every certificate valid at
 // `at`, the CAs marked as CAs, and the names naming `product` ("ARK-<p>", "SEV-<p>" or
 // "SEV-VLEK-<p>" for a VLEK). UNAUTHENTICATED with the failing link otherwise.
-absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct product,
-                            SnpSigner kind, absl::Time at);
+absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct product, SnpSigner kind,
+                            absl::Time at);
 
 }  // namespace kb
 

@@ -96,8 +96,8 @@ absl::StatusOr<X509Ptr> ParseCertificate(absl::string_view der_or_pem) {
     return OpenSslError("certificate is neither PEM nor DER X.509",
                         absl::StatusCode::kInvalidArgument);
   }
-  const auto consumed = static_cast<std::size_t>(
-      p - reinterpret_cast<const unsigned char*>(der_or_pem.data()));
+  const auto consumed =
+      static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der_or_pem.data()));
   if (consumed != der_or_pem.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("DER certificate followed by ", der_or_pem.size() - consumed, " bytes"));

@@ -35,8 +35,8 @@ absl::Status AkFailed(absl::string_view why) {
 
 absl::StatusOr<BignumPtr> Base64UrlBignum(const Value& v, absl::string_view what) {
   std::string raw;
-  if (v.kind_case() != Value::kStringValue || !absl::WebSafeBase64Unescape(v.string_value(), &raw) ||
-      raw.empty()) {
+  if (v.kind_case() != Value::kStringValue ||
+      !absl::WebSafeBase64Unescape(v.string_value(), &raw) || raw.empty()) {
     return AkFailed(absl::StrCat("HCLAkPub '", what, "' is not base64url"));
   }
   BignumPtr bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()),
@@ -109,6 +109,18 @@ void ReadVmConfiguration(const Struct& root, RuntimeClaims& claims) {
   if (id != f.end()) claims.vm_unique_id = id->second.string_value();
 }
 
+absl::Status CheckIgvmFields(const HclReport& h) {
+  if (h.report_type != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HCL report type ", h.report_type, " is not SNP (2)"));
+  }
+  if (h.hash_type != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HCL report-data hash type ", h.hash_type, " is not SHA-256 (1)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
@@ -127,23 +139,16 @@ absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
   h.header_version = Le32(bytes, 0x04);
   h.report_size = Le32(bytes, 0x08);
   h.request_type = Le32(bytes, 0x0C);
-  const uint32_t data_size = Le32(bytes, 0x4C0);
   h.igvm_version = Le32(bytes, 0x4C4);
   h.report_type = Le32(bytes, 0x4C8);
   h.hash_type = Le32(bytes, 0x4CC);
+  RETURN_IF_ERROR(CheckIgvmFields(h));
   const uint32_t var_size = Le32(bytes, 0x4D0);
-  if (h.report_type != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HCL report type ", h.report_type, " is not SNP (2)"));
-  }
-  if (h.hash_type != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HCL report-data hash type ", h.hash_type, " is not SHA-256 (1)"));
-  }
   if (var_size > bytes.size() - kHclRuntimeDataOffset) {
     return absl::InvalidArgumentError(absl::StrCat(
         "HCL runtime data (", var_size, " bytes) runs past the end of the report (truncated)"));
   }
+  const uint32_t data_size = Le32(bytes, 0x4C0);
   if (data_size != var_size + 20 || h.report_size != kHclIgvmDataOffset + data_size) {
     return absl::InvalidArgumentError("HCL report sizes are inconsistent");
   }
@@ -154,8 +159,7 @@ absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
 
 absl::Status CheckRuntimeDataDigest(const HclReport& hcl, absl::string_view snp_report_data) {
   const std::string digest = Sha256(hcl.runtime_data);
-  if (snp_report_data.size() != 64 ||
-      !ConstantTimeEquals(snp_report_data.substr(0, 32), digest)) {
+  if (snp_report_data.size() != 64 || !ConstantTimeEquals(snp_report_data.substr(0, 32), digest)) {
     return CheckFailed(kAzCheckRuntimeDataDigest, StatusCode::kUnauthenticated,
                        "SHA-256 of the HCL runtime data does not match SNP REPORT_DATA");
   }

@@ -33,9 +33,9 @@ struct HclReport {
   uint32_t request_type = 0;    // 2 = AkCertRequest
   std::string hw_report;        // the 1184-byte SNP ATTESTATION_REPORT
   uint32_t igvm_version = 0;
-  uint32_t report_type = 0;     // 2 = SNP (4 = TDX; rejected here)
-  uint32_t hash_type = 0;       // 1 = SHA-256
-  std::string runtime_data;     // VariableData: the runtime-claims JSON
+  uint32_t report_type = 0;  // 2 = SNP (4 = TDX; rejected here)
+  uint32_t hash_type = 0;    // 1 = SHA-256
+  std::string runtime_data;  // VariableData: the runtime-claims JSON
 };
 
 // Parses an HCL report holding an SNP report. INVALID_ARGUMENT naming the problem for a wrong
@@ -51,8 +51,8 @@ absl::Status CheckRuntimeDataDigest(const HclReport& hcl, absl::string_view snp_
 // What the runtime-claims JSON says. Only meaningful after runtime_data_digest and the SNP
 // report verification passed.
 struct RuntimeClaims {
-  EvpPkeyPtr ak;              // HCLAkPub (RSA)
-  std::string ak_spki_der;    // HCLAkPub as SubjectPublicKeyInfo DER
+  EvpPkeyPtr ak;                         // HCLAkPub (RSA)
+  std::string ak_spki_der;               // HCLAkPub as SubjectPublicKeyInfo DER
   std::optional<std::string> user_data;  // "user-data" hex decoded
   bool secure_boot = false;
   bool tpm_enabled = false;

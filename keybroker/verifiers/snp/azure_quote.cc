@@ -24,7 +24,8 @@ class BincodeReader {
   absl::StatusOr<uint64_t> U64(absl::string_view what) {
     if (b_.size() - pos_ < 8) return Truncated(what);
     uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(b_[pos_ + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+      v |= static_cast<uint64_t>(static_cast<uint8_t>(b_[pos_ + i])) << (8 * i);
     pos_ += 8;
     return v;
   }
@@ -59,8 +60,8 @@ absl::StatusOr<TPMT_SIGNATURE> SignatureOf(const AzureTpmQuote& q) {
   return sig;
 }
 
-absl::Status CheckQuoteSignature(EVP_PKEY* ak, const TPMS_ATTEST& attest,
-                                 const TPMT_SIGNATURE& sig, absl::string_view attest_bytes) {
+absl::Status CheckQuoteSignature(EVP_PKEY* ak, const TPMS_ATTEST& attest, const TPMT_SIGNATURE& sig,
+                                 absl::string_view attest_bytes) {
   if (absl::Status s = VerifyTpmSignature(ak, sig, attest_bytes); !s.ok()) {
     return CheckFailed(kAzCheckQuoteSignature, StatusCode::kUnauthenticated,
                        absl::StrCat("quote not signed by HCLAkPub: ", s.message()));

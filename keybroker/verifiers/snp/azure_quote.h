@@ -37,7 +37,7 @@ struct AzureTpmQuote {
 
 // What a verified quote says. Hex is lowercase.
 struct AzureQuoteClaims {
-  std::string nonce;                    // extraData, hex
+  std::string nonce;                     // extraData, hex
   std::map<uint32_t, std::string> pcrs;  // quoted SHA-256 PCRs, hex
 };
 

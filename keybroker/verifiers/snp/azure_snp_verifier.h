@@ -18,8 +18,8 @@ namespace kb {
 // 0x01400001, the VCEK, and a vTPM quote signed by the HCL-attested AK.
 struct AzureSnpVtpmInput {
   std::string hcl_report;
-  std::string vcek;        // DER or PEM (a THIM-style VCEK+ASK+ARK bundle: first cert used)
-  std::string chain_pem;   // optional operator chain (ASK + ARK); empty = built-in AMD roots
+  std::string vcek;       // DER or PEM (a THIM-style VCEK+ASK+ARK bundle: first cert used)
+  std::string chain_pem;  // optional operator chain (ASK + ARK); empty = built-in AMD roots
   absl::Time verify_time;
   // When set, runtime claims "user-data" must equal it (zero-padded to its length).
   std::optional<std::string> expected_user_data;

@@ -148,11 +148,9 @@ SnpGuestPolicy DecodeSnpGuestPolicy(uint64_t raw) {
 
 absl::StatusOr<SnpReport> ParseSnpReport(absl::string_view bytes) {
   if (bytes.size() != kSnpReportSize) {
-    return absl::InvalidArgumentError(absl::StrCat("SNP report is ", bytes.size(),
-                                                   " bytes; an ATTESTATION_REPORT is ",
-                                                   kSnpReportSize, (bytes.size() < kSnpReportSize
-                                                                        ? " (truncated)"
-                                                                        : " (oversized)")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SNP report is ", bytes.size(), " bytes; an ATTESTATION_REPORT is ", kSnpReportSize,
+        (bytes.size() < kSnpReportSize ? " (truncated)" : " (oversized)")));
   }
   const Reader r(bytes);
   SnpReport rep;
@@ -162,8 +160,8 @@ absl::StatusOr<SnpReport> ParseSnpReport(absl::string_view bytes) {
         absl::StrCat("unsupported SNP report version ", rep.version, " (want 2, 3 or 5)"));
   }
   if (rep.signature_algo != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unsupported SNP signature algorithm ", rep.signature_algo, " (want 1, ECDSA P-384)"));
+    return absl::InvalidArgumentError(absl::StrCat("unsupported SNP signature algorithm ",
+                                                   rep.signature_algo, " (want 1, ECDSA P-384)"));
   }
   if (rep.signing_key != 0 && rep.signing_key != 1) {
     return absl::InvalidArgumentError(

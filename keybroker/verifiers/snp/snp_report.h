@@ -81,28 +81,28 @@ struct SnpReport {
   uint64_t platform_info = 0;
   bool author_key_en = false;
   bool mask_chip_key = false;
-  uint32_t signing_key = 0;     // 0 VCEK, 1 VLEK, 7 none
-  std::string report_data;      // 64
-  std::string measurement;      // 48
-  std::string host_data;        // 32
-  std::string id_key_digest;    // 48
+  uint32_t signing_key = 0;       // 0 VCEK, 1 VLEK, 7 none
+  std::string report_data;        // 64
+  std::string measurement;        // 48
+  std::string host_data;          // 32
+  std::string id_key_digest;      // 48
   std::string author_key_digest;  // 48
-  std::string report_id;        // 32
-  std::string report_id_ma;     // 32
+  std::string report_id;          // 32
+  std::string report_id_ma;       // 32
   uint64_t reported_tcb = 0;
-  uint8_t cpuid_family = 0;  // v3+
-  uint8_t cpuid_model = 0;   // v3+
+  uint8_t cpuid_family = 0;    // v3+
+  uint8_t cpuid_model = 0;     // v3+
   uint8_t cpuid_stepping = 0;  // v3+
-  std::string chip_id;       // 64
+  std::string chip_id;         // 64
   uint64_t committed_tcb = 0;
   uint8_t current_build = 0, current_minor = 0, current_major = 0;
   uint8_t committed_build = 0, committed_minor = 0, committed_major = 0;
   uint64_t launch_tcb = 0;
   uint64_t launch_mit_vector = 0;   // v5
   uint64_t current_mit_vector = 0;  // v5
-  std::string signature_r;   // 72, little-endian
-  std::string signature_s;   // 72, little-endian
-  std::string signed_bytes;  // bytes [0, 0x2A0)
+  std::string signature_r;          // 72, little-endian
+  std::string signature_s;          // 72, little-endian
+  std::string signed_bytes;         // bytes [0, 0x2A0)
 };
 
 // Parses a raw report. INVALID_ARGUMENT naming the problem if `bytes` is not exactly 1184

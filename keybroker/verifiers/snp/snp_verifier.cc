@@ -59,8 +59,7 @@ absl::StatusOr<SnpProduct> ResolveProduct(const ParsedInput& p) {
   return p.cert.product;
 }
 
-absl::Status CheckCertChain(const ParsedInput& p, SnpProduct product,
-                            const SnpVerifyInput& input) {
+absl::Status CheckCertChain(const ParsedInput& p, SnpProduct product, const SnpVerifyInput& input) {
   std::string pem = input.chain_pem;
   if (pem.empty()) {
     auto builtin = BuiltinAmdChainPem(product, p.cert.kind);
@@ -80,8 +79,8 @@ absl::Status CheckCertChain(const ParsedInput& p, SnpProduct product,
 absl::StatusOr<std::string> EcdsaP384Der(const SnpReport& report) {
   auto to_bn = [](absl::string_view le) {
     std::string be(le.rbegin(), le.rend());
-    return BN_bin2bn(reinterpret_cast<const unsigned char*>(be.data()),
-                     static_cast<int>(be.size()), nullptr);
+    return BN_bin2bn(reinterpret_cast<const unsigned char*>(be.data()), static_cast<int>(be.size()),
+                     nullptr);
   };
   EcdsaSigPtr sig(ECDSA_SIG_new());
   BIGNUM* r = to_bn(report.signature_r);
@@ -140,11 +139,11 @@ SnpClaims BuildClaims(const SnpReport& r, const AmdKeyCertInfo& cert, SnpProduct
 absl::Status CheckSnpSignerKind(const SnpReport& report, const AmdKeyCertInfo& cert) {
   const SnpSigner in_report = static_cast<SnpSigner>(report.signing_key);
   if (in_report != cert.kind) {
-    return CheckFailed(kSnpCheckSignerKind, StatusCode::kUnauthenticated,
-                       absl::StrCat("report says it is signed by a ",
-                                    in_report == SnpSigner::kVlek ? "VLEK" : "VCEK",
-                                    " but the certificate is a ",
-                                    cert.kind == SnpSigner::kVlek ? "VLEK" : "VCEK"));
+    return CheckFailed(
+        kSnpCheckSignerKind, StatusCode::kUnauthenticated,
+        absl::StrCat("report says it is signed by a ",
+                     in_report == SnpSigner::kVlek ? "VLEK" : "VCEK", " but the certificate is a ",
+                     cert.kind == SnpSigner::kVlek ? "VLEK" : "VCEK"));
   }
   return absl::OkStatus();
 }
@@ -161,22 +160,21 @@ absl::Status CheckSnpVcekTcb(const SnpReport& report, const AmdKeyCertInfo& cert
   const bool turin = product == SnpProduct::kTurin;
   if ((turin && (!cert.has_fmc_spl || tcb.fmc != want.fmc)) || tcb.bootloader != want.bootloader ||
       tcb.tee != want.tee || tcb.snp != want.snp || tcb.microcode != want.microcode) {
-    return CheckFailed(kSnpCheckVcekTcb, StatusCode::kUnauthenticated,
-                       absl::StrCat("REPORTED_TCB (", TcbText(tcb, product),
-                                    ") does not match the certificate's SPLs (",
-                                    TcbText(want, product), ")"));
+    return CheckFailed(
+        kSnpCheckVcekTcb, StatusCode::kUnauthenticated,
+        absl::StrCat("REPORTED_TCB (", TcbText(tcb, product),
+                     ") does not match the certificate's SPLs (", TcbText(want, product), ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckSnpHwId(const SnpReport& report, const AmdKeyCertInfo& cert) {
   if (cert.kind != SnpSigner::kVcek) return absl::OkStatus();  // a VLEK names no chip
-  if (report.mask_chip_key) return absl::OkStatus();  // CHIP_ID masked to zero by policy
+  if (report.mask_chip_key) return absl::OkStatus();           // CHIP_ID masked to zero by policy
   const absl::string_view chip(report.chip_id);
-  const bool match =
-      cert.hw_id.size() == 64
-          ? ConstantTimeEquals(chip, cert.hw_id)
-          : (cert.hw_id.size() == 8 && ConstantTimeEquals(chip.substr(0, 8), cert.hw_id));
+  const bool match = cert.hw_id.size() == 64 ? ConstantTimeEquals(chip, cert.hw_id)
+                                             : (cert.hw_id.size() == 8 &&
+                                                ConstantTimeEquals(chip.substr(0, 8), cert.hw_id));
   if (!match) {
     return CheckFailed(kSnpCheckHwId, StatusCode::kUnauthenticated,
                        absl::StrCat("report CHIP_ID ", HexEncode(chip.substr(0, 8)),

@@ -27,8 +27,8 @@ absl::Status Missing(absl::string_view what) {
 absl::Status CheckWindow(absl::string_view what, absl::Time issue, absl::Time next,
                          absl::Time now) {
   if (now < issue) {
-    return Failed(absl::StrCat(what, " is not yet valid (issueDate ", absl::FormatTime(issue),
-                               ")"));
+    return Failed(
+        absl::StrCat(what, " is not yet valid (issueDate ", absl::FormatTime(issue), ")"));
   }
   if (now > next) {
     return Failed(absl::StrCat(what, " has expired (nextUpdate ", absl::FormatTime(next), ")"));
@@ -112,19 +112,19 @@ absl::Status CheckCollateral(const TdxCollateral& c, const IntelTrustAnchors& an
     return Missing("tcbInfo");
   }
   if (c.qe_identity) {
-    RETURN_IF_ERROR(CheckWindow("QE identity", c.qe_identity->issue_date,
-                                c.qe_identity->next_update, now));
+    RETURN_IF_ERROR(
+        CheckWindow("QE identity", c.qe_identity->issue_date, c.qe_identity->next_update, now));
   } else if (required.qe_identity) {
     return Missing("QE identity");
   }
   RETURN_IF_ERROR(CheckCrls(c, anchors, extra_issuers, now, required.crls));
   if (c.tcb_info) {
-    RETURN_IF_ERROR(CheckSigned("tcbInfo", c.tcb_info->signed_text, c.tcb_info->signature, c,
-                                anchors, now));
+    RETURN_IF_ERROR(
+        CheckSigned("tcbInfo", c.tcb_info->signed_text, c.tcb_info->signature, c, anchors, now));
   }
   if (c.qe_identity) {
-    RETURN_IF_ERROR(CheckSigned("QE identity", c.qe_identity->signed_text,
-                                c.qe_identity->signature, c, anchors, now));
+    RETURN_IF_ERROR(CheckSigned("QE identity", c.qe_identity->signed_text, c.qe_identity->signature,
+                                c, anchors, now));
   }
   return absl::OkStatus();
 }

@@ -17,8 +17,8 @@ namespace tdx {
 struct TdxCollateral {
   std::optional<TcbInfo> tcb_info;
   std::optional<QeIdentity> qe_identity;
-  std::vector<X509CrlPtr> crls;          // Root CA CRL, PCK Platform/Processor CA CRLs
-  std::vector<X509Ptr> issuer_certs;     // TCB Signing cert, PCK CA certs (issuer chains)
+  std::vector<X509CrlPtr> crls;       // Root CA CRL, PCK Platform/Processor CA CRLs
+  std::vector<X509Ptr> issuer_certs;  // TCB Signing cert, PCK CA certs (issuer chains)
 };
 
 // Sorts collateral files by content, whatever they are named: a JSON document with a top-level

@@ -27,9 +27,7 @@ constexpr absl::string_view kBeginCert = "-----BEGIN CERTIFICATE-----";
 constexpr absl::string_view kEndCert = "-----END CERTIFICATE-----";
 constexpr absl::string_view kBeginCrl = "-----BEGIN X509 CRL-----";
 
-bool IsPadding(char c) {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0';
-}
+bool IsPadding(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0'; }
 
 absl::string_view SkipPadding(absl::string_view s) {
   std::size_t i = 0;
@@ -97,8 +95,8 @@ std::string CertDer(X509* cert) {
 
 std::string CertCommonName(X509* cert) {
   char buf[256] = {0};
-  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf,
-                                sizeof(buf)) <= 0) {
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof(buf)) <=
+      0) {
     return "";
   }
   return buf;
@@ -137,8 +135,8 @@ absl::Status VerifyCertChain(X509* leaf, const std::vector<X509*>& intermediates
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
-    return absl::UnauthenticatedError(absl::StrCat("certificate at depth ", depth, ": ",
-                                                   X509_verify_cert_error_string(err)));
+    return absl::UnauthenticatedError(
+        absl::StrCat("certificate at depth ", depth, ": ", X509_verify_cert_error_string(err)));
   }
   return absl::OkStatus();
 }

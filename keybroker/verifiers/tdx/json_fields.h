@@ -25,8 +25,9 @@ absl::StatusOr<const google::protobuf::Struct*> GetObject(const google::protobuf
                                                           absl::string_view name,
                                                           absl::string_view path);
 // NOT_FOUND-free variant: nullptr if absent, error only if present with another type.
-absl::StatusOr<const google::protobuf::Struct*> GetOptionalObject(
-    const google::protobuf::Struct& s, absl::string_view name, absl::string_view path);
+absl::StatusOr<const google::protobuf::Struct*> GetOptionalObject(const google::protobuf::Struct& s,
+                                                                  absl::string_view name,
+                                                                  absl::string_view path);
 absl::StatusOr<const google::protobuf::ListValue*> GetList(const google::protobuf::Struct& s,
                                                            absl::string_view name,
                                                            absl::string_view path);

@@ -45,8 +45,10 @@ class Scanner {
     while (pos_ < s_.size() && s_[pos_] != '"') {
       unsigned char c = static_cast<unsigned char>(s_[pos_]);
       if (c < 0x20) return Error("control character in string");
-      if (c == '\\') RETURN_IF_ERROR(Escape());
-      else ++pos_;
+      if (c == '\\')
+        RETURN_IF_ERROR(Escape());
+      else
+        ++pos_;
     }
     if (AtEnd()) return Error("unterminated string");
     absl::string_view raw = s_.substr(start, pos_ - start);
@@ -172,7 +174,8 @@ absl::StatusOr<absl::string_view> TopLevelValueSpan(absl::string_view json, absl
   RETURN_IF_ERROR(sc.Object(1, &key, &span));
   sc.SkipWs();
   if (!sc.AtEnd()) return sc.Error("trailing data after the document");
-  if (span.data() == nullptr) return absl::NotFoundError(absl::StrCat("JSON has no top-level \"", key, "\""));
+  if (span.data() == nullptr)
+    return absl::NotFoundError(absl::StrCat("JSON has no top-level \"", key, "\""));
   return span;
 }
 

@@ -55,7 +55,8 @@ absl::StatusOr<Tlv> Expect(absl::string_view& in, uint8_t tag, absl::string_view
 }
 
 absl::StatusOr<uint32_t> DerUnsigned(absl::string_view v, uint32_t max, absl::string_view what) {
-  if (v.empty() || (static_cast<uint8_t>(v[0]) & 0x80)) return Malformed(absl::StrCat(what, " is not a non-negative INTEGER"));
+  if (v.empty() || (static_cast<uint8_t>(v[0]) & 0x80))
+    return Malformed(absl::StrCat(what, " is not a non-negative INTEGER"));
   if (v.size() > 1 && v[0] == 0) v.remove_prefix(1);
   if (v.size() > 4) return Malformed(absl::StrCat(what, " is too large"));
   uint32_t x = 0;
@@ -150,9 +151,9 @@ absl::StatusOr<PckCertInfo> ParsePckExtensions(X509* cert) {
     if (OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1) <= 0) continue;
     if (absl::string_view(oid) != kSgxExtensionOid) continue;
     const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(ext);
-    return ParseSgxExtensionDer(absl::string_view(
-        reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-        static_cast<std::size_t>(ASN1_STRING_length(data))));
+    return ParseSgxExtensionDer(
+        absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                          static_cast<std::size_t>(ASN1_STRING_length(data))));
   }
   return Malformed("PCK certificate has no SGX extension (1.2.840.113741.1.13.1)");
 }

@@ -15,12 +15,12 @@ namespace tdx {
 
 // The Intel SGX extension (OID 1.2.840.113741.1.13.1) of a PCK certificate.
 struct PckCertInfo {
-  std::string ppid;                      // 16 bytes
-  std::array<uint8_t, 16> comp_svn{};    // SGX TCB components 1..16
+  std::string ppid;                    // 16 bytes
+  std::array<uint8_t, 16> comp_svn{};  // SGX TCB components 1..16
   uint16_t pce_svn = 0;
-  std::string cpu_svn;                   // 16 bytes
-  std::string pce_id;                    // 2 bytes
-  std::string fmspc;                     // 6 bytes
+  std::string cpu_svn;  // 16 bytes
+  std::string pce_id;   // 2 bytes
+  std::string fmspc;    // 6 bytes
 };
 
 // Reads the SGX extension of `cert`. INVALID_ARGUMENT if it is missing, malformed (a strict

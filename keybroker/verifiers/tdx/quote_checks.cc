@@ -36,8 +36,8 @@ absl::Status CheckHeader(const TdxQuoteHeader& h) {
     return fail(absl::StrCat("quote version ", h.version, " is not supported (4, 5)"));
   }
   if (h.att_key_type != kAttKeyTypeEcdsaP256) {
-    return fail(absl::StrCat("attestation key type ", h.att_key_type,
-                             " is not ECDSA-256-with-P-256 (2)"));
+    return fail(
+        absl::StrCat("attestation key type ", h.att_key_type, " is not ECDSA-256-with-P-256 (2)"));
   }
   if (h.tee_type != kTeeTypeTdx) {
     return fail(absl::StrCat("TEE type 0x", absl::Hex(h.tee_type), " is not TDX (0x81)"));
@@ -54,8 +54,8 @@ absl::StatusOr<PckChain> CheckPckChain(const TdxQuote& quote, const IntelTrustAn
   auto certs = ParsePemCertChain(quote.pck_cert_data);
   if (!certs.ok()) return ChainFailed(certs.status().message());
   if (certs->size() != 3) {
-    return ChainFailed(absl::StrCat("expected leaf, PCK CA and root (3 certificates), got ",
-                                    certs->size()));
+    return ChainFailed(
+        absl::StrCat("expected leaf, PCK CA and root (3 certificates), got ", certs->size()));
   }
   PckChain chain;
   chain.certs = std::move(certs).value();
@@ -106,9 +106,9 @@ absl::Status CheckQuoteSignature(const TdxQuote& quote) {
   }
   auto s = VerifyEcdsaP256RawSignature(key->get(), quote.signed_region, quote.signature);
   if (!s.ok()) {
-    return TdxCheckFailed(kCheckQuoteSignature, StatusCode::kUnauthenticated,
-                          absl::StrCat("header and body are not signed by the attestation key: ",
-                                       s.message()));
+    return TdxCheckFailed(
+        kCheckQuoteSignature, StatusCode::kUnauthenticated,
+        absl::StrCat("header and body are not signed by the attestation key: ", s.message()));
   }
   return absl::OkStatus();
 }

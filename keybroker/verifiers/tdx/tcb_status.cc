@@ -136,10 +136,10 @@ absl::StatusOr<TcbStatus> ParseTcbStatus(absl::string_view name) {
 absl::StatusOr<TcbEvaluation> EvaluateTdxTcb(const TdReportBody& body, const PckCertInfo& pck,
                                              const TcbInfo& info) {
   if (pck.fmspc != info.fmspc || pck.pce_id != info.pce_id) {
-    return TdxCheckFailed(kCheckTcbStatus, StatusCode::kUnauthenticated,
-                          absl::StrCat("PCK FMSPC/PCE-ID ", HexEncode(pck.fmspc), "/",
-                                       HexEncode(pck.pce_id), " do not match tcbInfo ",
-                                       HexEncode(info.fmspc), "/", HexEncode(info.pce_id)));
+    return TdxCheckFailed(
+        kCheckTcbStatus, StatusCode::kUnauthenticated,
+        absl::StrCat("PCK FMSPC/PCE-ID ", HexEncode(pck.fmspc), "/", HexEncode(pck.pce_id),
+                     " do not match tcbInfo ", HexEncode(info.fmspc), "/", HexEncode(info.pce_id)));
   }
   const bool module_versioned = static_cast<uint8_t>(body.tee_tcb_svn[1]) > 0;
   if (!module_versioned) RETURN_IF_ERROR(CheckModuleIdentity(body, info.tdx_module));

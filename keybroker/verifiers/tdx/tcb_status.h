@@ -33,10 +33,10 @@ absl::StatusOr<TcbStatus> ParseTcbStatus(absl::string_view name);
 
 struct TcbEvaluation {
   TcbStatus status = TcbStatus::kNotEvaluated;
-  std::string tcb_date;                   // of the matching tcbLevel
-  std::vector<std::string> advisory_ids;  // tcbLevel's, then the TDX module level's
-  std::optional<TcbStatus> module_status; // set when TEE_TCB_SVN[1] > 0
-  int tdx_compare_start = 0;              // first TEE_TCB_SVN index compared (0 or 2)
+  std::string tcb_date;                    // of the matching tcbLevel
+  std::vector<std::string> advisory_ids;   // tcbLevel's, then the TDX module level's
+  std::optional<TcbStatus> module_status;  // set when TEE_TCB_SVN[1] > 0
+  int tdx_compare_start = 0;               // first TEE_TCB_SVN index compared (0 or 2)
 };
 
 // Intel QVL's TDX TCB evaluation (QuoteVerifier.cpp / TdxModuleCheck.cpp): FMSPC and PCE-ID

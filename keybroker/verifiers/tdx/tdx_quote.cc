@@ -17,9 +17,9 @@ class Reader {
 
   absl::StatusOr<absl::string_view> Bytes(std::size_t n, absl::string_view field) {
     if (n > data_.size() - pos_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("TDX quote truncated at ", field, ": need ", n, " bytes at offset ",
-                       base_ + pos_, ", ", data_.size() - pos_, " left"));
+      return absl::InvalidArgumentError(absl::StrCat("TDX quote truncated at ", field, ": need ", n,
+                                                     " bytes at offset ", base_ + pos_, ", ",
+                                                     data_.size() - pos_, " left"));
     }
     absl::string_view out = data_.substr(pos_, n);
     pos_ += n;
@@ -173,8 +173,8 @@ absl::StatusOr<TdxQuoteHeader> ParseTdxQuoteHeader(absl::string_view bytes) {
 
 absl::StatusOr<TdxQuote> ParseTdxQuote(absl::string_view bytes) {
   if (bytes.size() > kMaxQuoteSize) {
-    return absl::InvalidArgumentError(absl::StrCat("TDX quote of ", bytes.size(),
-                                                   " bytes exceeds the maximum ", kMaxQuoteSize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TDX quote of ", bytes.size(), " bytes exceeds the maximum ", kMaxQuoteSize));
   }
   Reader r(bytes, 0);
   TdxQuote q;

@@ -41,50 +41,50 @@ struct TdxQuoteHeader {
 
 // TD 1.0 report body, plus the TD 1.5 extension when `td15` is set.
 struct TdReportBody {
-  std::string tee_tcb_svn;      // 16
-  std::string mr_seam;          // 48
-  std::string mr_signer_seam;   // 48
-  std::string seam_attributes;  // 8
-  std::string td_attributes;    // 8
-  std::string xfam;             // 8
-  std::string mr_td;            // 48
-  std::string mr_config_id;     // 48
-  std::string mr_owner;         // 48
-  std::string mr_owner_config;  // 48
+  std::string tee_tcb_svn;          // 16
+  std::string mr_seam;              // 48
+  std::string mr_signer_seam;       // 48
+  std::string seam_attributes;      // 8
+  std::string td_attributes;        // 8
+  std::string xfam;                 // 8
+  std::string mr_td;                // 48
+  std::string mr_config_id;         // 48
+  std::string mr_owner;             // 48
+  std::string mr_owner_config;      // 48
   std::array<std::string, 4> rtmr;  // 48 each
   std::string report_data;          // 64
   bool td15 = false;
-  std::string tee_tcb_svn2;    // 16, TD 1.5 only
-  std::string mr_service_td;   // 48, TD 1.5 only
+  std::string tee_tcb_svn2;   // 16, TD 1.5 only
+  std::string mr_service_td;  // 48, TD 1.5 only
 };
 
 // SGX REPORT_BODY (the TD quoting enclave's report).
 struct SgxReportBody {
-  std::string raw;            // all 384 bytes, as signed by the PCK key
-  std::string cpu_svn;        // 16
+  std::string raw;      // all 384 bytes, as signed by the PCK key
+  std::string cpu_svn;  // 16
   uint32_t misc_select = 0;
-  std::string attributes;     // 16
-  std::string mr_enclave;     // 32
-  std::string mr_signer;      // 32
+  std::string attributes;  // 16
+  std::string mr_enclave;  // 32
+  std::string mr_signer;   // 32
   uint16_t isv_prod_id = 0;
   uint16_t isv_svn = 0;
-  std::string report_data;    // 64
+  std::string report_data;  // 64
 };
 
 struct TdxQuote {
   TdxQuoteHeader header;
   uint16_t body_type = kBodyTypeTd10;  // v4 is always TD 1.0
   TdReportBody body;
-  std::string signed_region;          // header (+ v5 body descriptor) + body
-  std::string signature;              // 64, r||s over SHA-256(signed_region)
-  std::string attestation_key;        // 64, X||Y (P-256)
+  std::string signed_region;             // header (+ v5 body descriptor) + body
+  std::string signature;                 // 64, r||s over SHA-256(signed_region)
+  std::string attestation_key;           // 64, X||Y (P-256)
   uint16_t certification_data_type = 0;  // outer; always 6 once parsed
   SgxReportBody qe_report;
-  std::string qe_report_signature;    // 64, r||s by the PCK key over qe_report.raw
+  std::string qe_report_signature;  // 64, r||s by the PCK key over qe_report.raw
   std::string qe_auth_data;
-  uint16_t pck_cert_data_type = 0;    // inner; 5 = PCK cert chain (PEM)
-  std::string pck_cert_data;          // PEM chain when type 5
-  std::size_t parsed_size = 0;        // bytes used; the rest of the input is padding
+  uint16_t pck_cert_data_type = 0;  // inner; 5 = PCK cert chain (PEM)
+  std::string pck_cert_data;        // PEM chain when type 5
+  std::size_t parsed_size = 0;      // bytes used; the rest of the input is padding
 };
 
 // Parses the 48-byte header only. INVALID_ARGUMENT if fewer than 48 bytes.

@@ -26,10 +26,10 @@ struct TdxVerifyOptions {
 };
 
 struct TdxVerifyInput {
-  absl::string_view quote;                    // raw quote bytes (padding after it is ignored)
-  const TdxCollateral* collateral = nullptr;  // may be null when nothing is required
-  const IntelTrustAnchors* anchors = nullptr; // null: the embedded Intel SGX Root CA
-  absl::Time now;                             // verification time
+  absl::string_view quote;                          // raw quote bytes (padding after it is ignored)
+  const TdxCollateral* collateral = nullptr;        // may be null when nothing is required
+  const IntelTrustAnchors* anchors = nullptr;       // null: the embedded Intel SGX Root CA
+  absl::Time now;                                   // verification time
   std::optional<std::string> expected_report_data;  // 64 bytes (raw) if set
   TdxVerifyOptions options;
 };

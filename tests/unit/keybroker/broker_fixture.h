@@ -25,12 +25,18 @@ class BrokerFixture : public ::testing::Test {
     challenges_ = std::make_unique<SqliteChallengeStore>(db_);
     aks_ = std::make_unique<SqliteAttestationKeyRegistry>(db_);
     audit_ = std::make_unique<SqliteAuditLog>(db_);
+    denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
+    roles_.Grant("op", kRoleAdmin);
+    roles_.Grant("CN=alice", kRoleAdmin);
+    roles_.Grant("CN=olivia", kRoleOperator);
+    roles_.Grant("auditor-ann", kRoleAuditor);  // matched by common name
     verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
     release_ = std::make_unique<ReleaseService>(
-        ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), &verifiers_, &clock_},
+        ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), denylist_.get(),
+                             &verifiers_, &clock_},
         absl::Seconds(60));
-    admin_ = std::make_unique<AdminService>(
-        AdminService::Deps{keys_.get(), aks_.get(), audit_.get(), &clock_});
+    admin_ = std::make_unique<AdminService>(AdminService::Deps{
+        keys_.get(), aks_.get(), audit_.get(), denylist_.get(), &roles_, &clock_});
     tpm_ = *SoftwareTpm::Create();
     tpm_->SetPcr(7, std::string(32, '\x07'));
   }
@@ -39,21 +45,21 @@ class BrokerFixture : public ::testing::Test {
     v1::RegisterAttestationKeyRequest r;
     r.set_machine(machine);
     r.set_ak_public(*tpm.AttestationKeyPublic());
-    auto info = admin_->RegisterAttestationKey(r, "op");
+    auto info = admin_->RegisterAttestationKey(r, {"op"});
     ASSERT_TRUE(info.ok()) << info.status();
   }
 
   void CreateKey(const std::string& key_id) {
     v1::CreateKeyRequest r;
     r.set_key_id(key_id);
-    ASSERT_TRUE(admin_->CreateKey(r, "op").ok());
+    ASSERT_TRUE(admin_->CreateKey(r, {"op"}).ok());
   }
 
   absl::Status SetPolicy(const std::string& key_id, const std::string& json) {
     v1::SetPolicyRequest r;
     r.set_key_id(key_id);
     r.set_policy_json(json);
-    return admin_->SetPolicy(r, "op").status();
+    return admin_->SetPolicy(r, {"op"}).status();
   }
 
   std::string Pcr7PolicyFor(const std::string& machine) {
@@ -79,6 +85,8 @@ class BrokerFixture : public ::testing::Test {
   std::unique_ptr<SqliteChallengeStore> challenges_;
   std::unique_ptr<SqliteAttestationKeyRegistry> aks_;
   std::unique_ptr<SqliteAuditLog> audit_;
+  std::unique_ptr<SqliteMachineDenyList> denylist_;
+  RoleMap roles_;
   VerifierSet verifiers_;
   std::unique_ptr<ReleaseService> release_;
   std::unique_ptr<AdminService> admin_;

@@ -72,6 +72,13 @@ TEST(CtlArgsTest, EveryCommandParses) {
       {{"ak", "register", "--machine", "m1", "--ak-public", "ak.pub"}, CtlCommandKind::kAkRegister},
       {{"ak", "list"}, CtlCommandKind::kAkList},
       {{"audit", "list"}, CtlCommandKind::kAuditList},
+      {{"key", "rotate", "k"}, CtlCommandKind::kKeyRotate},
+      {{"key", "retire", "k", "1"}, CtlCommandKind::kKeyRetire},
+      {{"key", "rotation-status", "k"}, CtlCommandKind::kKeyRotationStatus},
+      {{"machine", "deny", "m"}, CtlCommandKind::kMachineDeny},
+      {{"machine", "allow", "m"}, CtlCommandKind::kMachineAllow},
+      {{"machine", "list"}, CtlCommandKind::kMachineList},
+      {{"audit", "verify"}, CtlCommandKind::kAuditVerify},
   };
   for (const Case& c : cases) {
     auto cmd = ParseCtlArgs(WithConn(c.words), NoEnv());
@@ -95,6 +102,77 @@ TEST(CtlArgsTest, PositionalsAndFlagValues) {
   auto audit = ParseCtlArgs(WithConn({"audit", "list", "--limit", "5"}), NoEnv());
   ASSERT_TRUE(audit.ok()) << audit.status();
   EXPECT_EQ(audit->limit, 5u);
+}
+
+TEST(CtlArgsTest, LifecycleCommandArguments) {
+  auto retire = ParseCtlArgs(WithConn({"key", "retire", "disk", "3", "--force"}), NoEnv());
+  ASSERT_TRUE(retire.ok()) << retire.status();
+  EXPECT_EQ(retire->key_id, "disk");
+  EXPECT_EQ(retire->version, 3u);
+  EXPECT_TRUE(retire->force);
+  EXPECT_THAT(ParseError(WithConn({"key", "retire", "disk", "0"})),
+              HasSubstr("VERSION must be a positive integer"));
+  EXPECT_THAT(ParseError(WithConn({"key", "retire", "disk", "v2"})), HasSubstr("'v2'"));
+  EXPECT_THAT(ParseError(WithConn({"key", "rotate", "disk", "--force"})),
+              HasSubstr("unknown flag --force"));
+  auto deny = ParseCtlArgs(WithConn({"machine", "deny", "web-1", "--reason", "stolen"}), NoEnv());
+  ASSERT_TRUE(deny.ok()) << deny.status();
+  EXPECT_EQ(deny->machine, "web-1");
+  EXPECT_EQ(deny->reason, "stolen");
+}
+
+TEST(CtlArgsTest, AuditListFilters) {
+  auto audit = ParseCtlArgs(WithConn({"audit", "list", "--key-id", "disk", "--machine", "web-1",
+                                      "--decision", "deny", "--since", "2024-05-01T12:00:00Z"}),
+                            NoEnv());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  EXPECT_EQ(audit->key_id, "disk");
+  EXPECT_EQ(audit->actor, "machine:web-1");
+  EXPECT_EQ(audit->decision, "deny");
+  ASSERT_TRUE(audit->since.has_value());
+  EXPECT_EQ(absl::ToUnixSeconds(*audit->since), 1714564800);
+  // --key is still the client key file, wherever it appears.
+  EXPECT_EQ(audit->connection.key_file, "op.key");
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--decision", "maybe"})),
+              HasSubstr("--decision must be allow or deny"));
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--since", "yesterday"})),
+              HasSubstr("RFC 3339"));
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--machine", "m", "--actor", "CN=a"})),
+              HasSubstr("exclusive"));
+}
+
+TEST(CtlArgsTest, ConfigFileFillsWhatFlagsAndEnvironmentLeaveOpen) {
+  std::vector<std::string> loaded;
+  CtlConfigLoader loader = [&loaded](const std::string& path) -> absl::StatusOr<CtlConnection> {
+    loaded.push_back(path);
+    if (path == "/missing.json") return absl::NotFoundError("/missing.json: no such file");
+    CtlConnection c;
+    c.addr = "file:1";
+    c.ca_file = "/cfg/ca.pem";
+    c.cert_file = "/cfg/op.pem";
+    c.key_file = "/cfg/op.key";
+    c.server_name = "broker.example";
+    return c;
+  };
+  auto cmd = ParseCtlArgs({"--config", "/etc/kb.json", "--addr", "flag:2", "key", "list"},
+                          MapEnv({{"KEYBROKERCTL_CA", "env-ca.pem"}}), loader);
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(loaded, std::vector<std::string>{"/etc/kb.json"});
+  EXPECT_EQ(cmd->connection.addr, "flag:2");         // flag beats file
+  EXPECT_EQ(cmd->connection.ca_file, "env-ca.pem");  // environment beats file
+  EXPECT_EQ(cmd->connection.cert_file, "/cfg/op.pem");
+  EXPECT_EQ(cmd->connection.server_name, "broker.example");
+  // The default file is read from $HOME when it exists; a missing default is fine.
+  loaded.clear();
+  cmd = ParseCtlArgs({"key", "list"}, MapEnv({{"HOME", "/home/a"}}), loader);
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(loaded, std::vector<std::string>{"/home/a/.config/keybrokerctl.json"});
+  EXPECT_THAT(ParseError({"--config", "/missing.json", "key", "list"}, NoEnv()),
+              HasSubstr("missing --addr"));  // no loader: the file is not read
+  absl::StatusOr<CtlCommand> missing =
+      ParseCtlArgs({"--config", "/missing.json", "key", "list"}, NoEnv(), loader);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("config file: /missing.json"));
 }
 
 TEST(CtlArgsTest, GlobalFlagsBeforeOrAfterCommand) {
@@ -203,10 +281,28 @@ TEST(CtlArgsTest, UsageHintNamesTheCommand) {
 
 TEST(CtlArgsTest, UsageListsEveryCommandAndEnvVariable) {
   const std::string usage = CtlUsage();
-  for (const char* s : {"key create KEY_ID", "key list", "key show KEY_ID", "key disable KEY_ID",
-                        "policy set KEY_ID FILE", "policy get KEY_ID", "ak register", "ak list",
-                        "audit list [--limit N]", "KEYBROKERCTL_ADDR", "KEYBROKERCTL_CA",
-                        "KEYBROKERCTL_CERT", "KEYBROKERCTL_KEY", "--server-name", "--timeout"}) {
+  for (const char* s : {"key create KEY_ID",
+                        "key list",
+                        "key show KEY_ID",
+                        "key disable KEY_ID",
+                        "policy set KEY_ID FILE",
+                        "policy get KEY_ID",
+                        "ak register",
+                        "ak list",
+                        "audit list [--limit N]",
+                        "KEYBROKERCTL_ADDR",
+                        "KEYBROKERCTL_CA",
+                        "KEYBROKERCTL_CERT",
+                        "KEYBROKERCTL_KEY",
+                        "--server-name",
+                        "--timeout",
+                        "key rotate KEY_ID",
+                        "key retire KEY_ID VERSION [--force]",
+                        "key rotation-status KEY_ID",
+                        "machine deny NAME",
+                        "machine allow NAME",
+                        "audit verify",
+                        "--config FILE"}) {
     EXPECT_THAT(usage, HasSubstr(s));
   }
 }

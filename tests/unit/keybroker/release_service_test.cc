@@ -24,7 +24,7 @@ class ReleaseServiceTest : public BrokerFixture {
     return *BuildRequest(*tpm_, c.challenge_id(), c.nonce(), key_id);
   }
 
-  std::string LastAuditReason() { return (*audit_->List(1))[0].reason; }
+  std::string LastAuditReason() { return (*audit_->List(AuditQuery{.limit = 1}))[0].reason; }
 };
 
 TEST_F(ReleaseServiceTest, ReleasesWrappedKeyThatOnlyTheGuestUnwraps) {
@@ -36,7 +36,7 @@ TEST_F(ReleaseServiceTest, ReleasesWrappedKeyThatOnlyTheGuestUnwraps) {
   ASSERT_TRUE(key.ok()) << key.status();
   auto stored = keys_->GetKeyMaterial("disk", 1);
   EXPECT_TRUE(ConstantTimeEquals(*key, *stored));
-  auto audit = *audit_->List(1);
+  auto audit = *audit_->List(AuditQuery{.limit = 1});
   EXPECT_EQ(audit[0].decision, "allow");
   EXPECT_EQ(audit[0].actor, "machine:web-1");
   EXPECT_EQ(audit[0].reason, "policy v1 rule 'r1'");
@@ -88,7 +88,7 @@ TEST_F(ReleaseServiceTest, OtherPcrsAreDeniedByPolicy) {
   auto r = Release(*second, "disk");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("pcr sha256:7"));
-  EXPECT_EQ((*audit_->List(1))[0].decision, "deny");
+  EXPECT_EQ((*audit_->List(AuditQuery{.limit = 1}))[0].decision, "deny");
 }
 
 TEST_F(ReleaseServiceTest, KeyWithoutPolicyIsNeverReleased) {
@@ -101,7 +101,7 @@ TEST_F(ReleaseServiceTest, KeyWithoutPolicyIsNeverReleased) {
 TEST_F(ReleaseServiceTest, DisabledKeyIsDenied) {
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_TRUE(admin_->DisableKey(d, "op").ok());
+  ASSERT_TRUE(admin_->DisableKey(d, {"op"}).ok());
   auto r = Release(*tpm_, "disk");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("disabled"));
@@ -127,7 +127,9 @@ TEST_F(ReleaseServiceTest, MalformedRequestsAreInvalid) {
 TEST_F(ReleaseServiceTest, AuditNeverContainsKeyMaterial) {
   ASSERT_TRUE(Release(*tpm_, "disk").ok());
   std::string key(keys_->GetKeyMaterial("disk", 1)->view());
-  for (const AuditRecord& a : *audit_->List(100)) {
+  auto records = audit_->List(AuditQuery{.limit = 100});
+  ASSERT_TRUE(records.ok());
+  for (const AuditRecord& a : *records) {
     for (const std::string& field : {a.actor, a.action, a.key_id, a.reason}) {
       EXPECT_EQ(field.find(key), std::string::npos);
       EXPECT_EQ(field.find(HexEncode(key)), std::string::npos);

@@ -106,10 +106,45 @@ TEST_F(SqliteStoresTest, RegistryAndAudit) {
   SqliteAuditLog audit(db_);
   ASSERT_TRUE(audit.Append({0, absl::Now(), "op", "create_key", "disk", 1, "allow", "ok"}).ok());
   ASSERT_TRUE(audit.Append({0, absl::Now(), "m", "release", "disk", 1, "deny", "bad"}).ok());
-  auto list = audit.List(10);
+  auto list = audit.List(AuditQuery{.limit = 10});
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].action, "release");
   EXPECT_EQ((*list)[1].action, "create_key");
+}
+
+TEST_F(SqliteStoresTest, VersionsRotateAndRetire) {
+  ASSERT_TRUE(keys_->CreateKey(Record("disk"), *RandomSecret(32)).ok());
+  SecretBytes v2 = *RandomSecret(32);
+  ASSERT_TRUE(keys_->AddVersion("disk", 2, v2, absl::Now()).ok());
+  // A rotation computed from a stale latest_version loses the race.
+  EXPECT_EQ(keys_->AddVersion("disk", 2, v2, absl::Now()).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(keys_->AddVersion("nokey", 2, v2, absl::Now()).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(keys_->GetKeyMaterial("disk", 2)->view(), v2.view());
+  EXPECT_EQ(keys_->GetKey("disk")->latest_version, 2u);
+  EXPECT_EQ(keys_->GetKey("disk")->active_version, 2u);
+  ASSERT_TRUE(keys_->RetireVersion("disk", 2).ok());
+  EXPECT_EQ(keys_->GetKey("disk")->active_version, 1u);
+  ASSERT_TRUE(keys_->RetireVersion("disk", 1).ok());
+  EXPECT_EQ(keys_->GetKey("disk")->active_version, 0u);
+  EXPECT_EQ(keys_->RetireVersion("disk", 3).code(), absl::StatusCode::kNotFound);
+  auto versions = keys_->ListVersions("disk");
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_TRUE((*versions)[0].retired);
+  EXPECT_EQ((*versions)[1].version, 2u);
+}
+
+TEST_F(SqliteStoresTest, MachineDenyList) {
+  SqliteMachineDenyList denylist(db_);
+  EXPECT_FALSE(denylist.Find("web-1")->has_value());
+  ASSERT_TRUE(denylist.Deny({"web-1", "stolen", "CN=a", absl::Now()}).ok());
+  ASSERT_TRUE(denylist.Deny({"web-1", "really stolen", "CN=b", absl::Now()}).ok());
+  auto found = denylist.Find("web-1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->reason, "really stolen");
+  EXPECT_EQ(denylist.List()->size(), 1u);
+  EXPECT_TRUE(*denylist.Allow("web-1"));
+  EXPECT_FALSE(*denylist.Allow("web-1"));
+  EXPECT_TRUE(denylist.List()->empty());
 }
 
 TEST(SqliteDbTest, UnopenablePathIsUnavailable) {

@@ -49,7 +49,7 @@ class FlowsTest : public BrokerFixture {
 
 TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
   InProcessClient client(release_.get());
-  auto released = ObtainKey(*tpm_, client, {"disk", {0, 7}, TransferKeyType::kEccP256});
+  auto released = ObtainKey(*tpm_, client, {"disk", 0, {0, 7}, TransferKeyType::kEccP256});
   ASSERT_TRUE(released.ok()) << released.status();
   EXPECT_TRUE(ConstantTimeEquals(released->key, *keys_->GetKeyMaterial("disk", 1)));
   EXPECT_EQ(released->version, 1u);
@@ -57,7 +57,7 @@ TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
 
 TEST_F(FlowsTest, UnreachableEndpointFallsThroughToTheNext) {
   auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1", "up:2"},
-                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_);
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
   ASSERT_TRUE(released.ok()) << released.status();
   EXPECT_EQ(released->endpoint, "up:2");
   EXPECT_THAT(lines_[0], HasSubstr("down:1"));
@@ -66,17 +66,17 @@ TEST_F(FlowsTest, UnreachableEndpointFallsThroughToTheNext) {
 TEST_F(FlowsTest, DenialStopsAndIsTagged) {
   auto stranger = *SoftwareTpm::Create();
   auto released = ObtainKeyFromAny(*stranger, connect_, {"up:1", "up:2"},
-                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_);
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
   EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kDenied);
   EXPECT_EQ(lines_.size(), 1u);  // one attempt: a refusal is not retried elsewhere
 }
 
 TEST_F(FlowsTest, AllUnreachableIsTagged) {
   auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1"},
-                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_);
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
   EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
   auto none =
-      ObtainKeyFromAny(*tpm_, connect_, {}, {"disk", {7}, TransferKeyType::kEccP256}, progress_);
+      ObtainKeyFromAny(*tpm_, connect_, {}, {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
   EXPECT_EQ(ExitCodeOf(none.status()), ExitCode::kBrokerUnreachable);
 }
 
@@ -100,7 +100,7 @@ class VolumeFlowsTest : public FlowsTest {
   void SetUp() override {
     FlowsTest::SetUp();
     ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) + "/tests/data/flows/ca.pem");
-    EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", {0, 7}, TransferKeyType::kEccP256}};
+    EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
     auto token =
         Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
     ASSERT_TRUE(token.ok()) << token.status();
@@ -181,7 +181,7 @@ TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
 
 TEST_F(VolumeFlowsTest, FailedEnrolLeavesTheVolumeUnchanged) {
   FakeVolume fresh("pass");
-  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", {0, 7}, TransferKeyType::kEccP256}};
+  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
   auto wrong = Enroll(fresh, *tpm_, connect_, SecretBytes::FromString("nope"), options, progress_);
   EXPECT_EQ(ExitCodeOf(wrong.status()), ExitCode::kWrongKey);
   EXPECT_EQ(fresh.ListKeyslots()->size(), 1u);
@@ -212,7 +212,7 @@ TEST_F(FlowsTest, RetriesWithBackoffUntilABrokerAnswers) {
     clock.Advance(d);
   };
   auto released = ObtainKeyFromAny(*tpm_, flaky, {"a:1", "b:2"},
-                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_, retry);
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
   ASSERT_TRUE(released.ok()) << released.status();
   EXPECT_EQ(released->endpoint, "a:1");
   EXPECT_THAT(sleeps, ::testing::ElementsAre(absl::Milliseconds(500), absl::Seconds(1)));
@@ -227,10 +227,31 @@ TEST_F(FlowsTest, GivesUpAtTheBound) {
   retry.now = [&] { return clock.Now(); };
   retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
   auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1"},
-                                   {"disk", {7}, TransferKeyType::kEccP256}, progress_, retry);
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
   EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
   EXPECT_THAT(std::string(released.status().message()), HasSubstr("gave up after 4 rounds"));
   EXPECT_LE(clock.Now(), retry.give_up_at);
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+TEST_F(VolumeFlowsTest, AfterRotationTheEnrolledVersionStillUnlocks) {
+  v1::RotateKeyRequest rotate;
+  rotate.set_key_id("disk");
+  ASSERT_TRUE(admin_->RotateKey(rotate, {"op"}).ok());
+  auto r = UnlockVia("up:1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version, 1u);
+  EXPECT_EQ(r->latest_version, 2u);
+  // Asking for a version that does not exist is refused.
+  InProcessClient client(release_.get());
+  auto missing = ObtainKey(*tpm_, client, {"disk", 7, {0, 7}, TransferKeyType::kEccP256});
+  EXPECT_EQ(ExitCodeOf(missing.status()), ExitCode::kDenied);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("has no version 7"));
 }
 
 }  // namespace

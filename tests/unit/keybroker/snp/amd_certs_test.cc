@@ -107,21 +107,19 @@ TEST(AmdCertsTest, TurinVcekChainsToTheBuiltInTurinRoot) {
   EXPECT_EQ(HexEncode(info->hw_id), "1e550a8ee5cf9f4d");
   auto chain = ParseAmdChainPem(*BuiltinAmdChainPem(SnpProduct::kTurin, SnpSigner::kVcek));
   ASSERT_TRUE(chain.ok());
-  EXPECT_TRUE(VerifyAmdChain(cert->get(), *chain, SnpProduct::kTurin, SnpSigner::kVcek,
-                             VerifyTime())
-                  .ok());
+  EXPECT_TRUE(
+      VerifyAmdChain(cert->get(), *chain, SnpProduct::kTurin, SnpSigner::kVcek, VerifyTime()).ok());
   // virtee's separate Turin ARK/ASK files are the same chain.
-  auto virtee = ParseAmdChainPem(ReadData("snp/virtee_turin_ask.pem") +
-                                 ReadData("snp/virtee_turin_ark.pem"));
+  auto virtee =
+      ParseAmdChainPem(ReadData("snp/virtee_turin_ask.pem") + ReadData("snp/virtee_turin_ark.pem"));
   ASSERT_TRUE(virtee.ok());
-  EXPECT_TRUE(VerifyAmdChain(cert->get(), *virtee, SnpProduct::kTurin, SnpSigner::kVcek,
-                             VerifyTime())
-                  .ok());
+  EXPECT_TRUE(
+      VerifyAmdChain(cert->get(), *virtee, SnpProduct::kTurin, SnpSigner::kVcek, VerifyTime())
+          .ok());
   // Under the Milan chain it fails.
   auto milan = ParseAmdChainPem(*BuiltinAmdChainPem(SnpProduct::kMilan, SnpSigner::kVcek));
-  EXPECT_FALSE(VerifyAmdChain(cert->get(), *milan, SnpProduct::kMilan, SnpSigner::kVcek,
-                              VerifyTime())
-                   .ok());
+  EXPECT_FALSE(
+      VerifyAmdChain(cert->get(), *milan, SnpProduct::kMilan, SnpSigner::kVcek, VerifyTime()).ok());
 }
 
 // No public Turin report exists; check the Turin TCB layout and 8-byte hwID on a synthetic one.

@@ -41,8 +41,8 @@ TEST(HclReportTest, ParsesTheOld2048ByteReportWhoseSnpReportIsTheTrusteeReport) 
 }
 
 TEST(HclReportTest, RuntimeDataIsBoundToReportData) {
-  for (const char* f : {"az-snp-vtpm/trustee_hcl-report.bin",
-                        "az-snp-vtpm/trustee_old2024_hcl-report.bin"}) {
+  for (const char* f :
+       {"az-snp-vtpm/trustee_hcl-report.bin", "az-snp-vtpm/trustee_old2024_hcl-report.bin"}) {
     auto h = ParseHclReport(ReadData(f));
     ASSERT_TRUE(h.ok()) << h.status();
     auto r = ParseSnpReport(h->hw_report);
@@ -142,10 +142,10 @@ TEST(HclReportTest, RejectsBadHeaderFields) {
     uint32_t value;
     const char* why;
   };
-  for (const Case& c : {Case{0x00, 0x41434c48, "HCLA"}, Case{0x4C8, 4, "not SNP"},
-                        Case{0x4CC, 2, "SHA-256"}, Case{0x4D0, 0xFFFFFFFF, "truncated"},
-                        Case{0x4D0, 1000, "inconsistent"}, Case{0x4C0, 1, "inconsistent"},
-                        Case{0x008, 1, "inconsistent"}}) {
+  for (const Case& c :
+       {Case{0x00, 0x41434c48, "HCLA"}, Case{0x4C8, 4, "not SNP"}, Case{0x4CC, 2, "SHA-256"},
+        Case{0x4D0, 0xFFFFFFFF, "truncated"}, Case{0x4D0, 1000, "inconsistent"},
+        Case{0x4C0, 1, "inconsistent"}, Case{0x008, 1, "inconsistent"}}) {
     std::string b = Hcl();
     PutLe32(b, c.off, c.value);
     auto h = ParseHclReport(b);

@@ -39,13 +39,13 @@ absl::Status ToStatus(const absl::StatusOr<T>& s) {
 }
 
 // Expects `expr` to fail the named check with `want_code`.
-#define EXPECT_CHECK_FAILS(expr, check, want_code)                                               \
-  do {                                                                                      \
-    const absl::Status kb_s_ = ::kb::snp_test::ToStatus(expr);                              \
-    EXPECT_EQ(kb_s_.code(), (want_code)) << kb_s_;                                               \
-    EXPECT_THAT(std::string(kb_s_.message()),                                               \
+#define EXPECT_CHECK_FAILS(expr, check, want_code)                                           \
+  do {                                                                                       \
+    const absl::Status kb_s_ = ::kb::snp_test::ToStatus(expr);                               \
+    EXPECT_EQ(kb_s_.code(), (want_code)) << kb_s_;                                           \
+    EXPECT_THAT(std::string(kb_s_.message()),                                                \
                 ::testing::HasSubstr(absl::StrCat("evidence check '", (check), "' failed"))) \
-        << kb_s_;                                                                           \
+        << kb_s_;                                                                            \
   } while (0)
 
 }  // namespace kb::snp_test

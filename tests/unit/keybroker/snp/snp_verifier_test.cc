@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -66,8 +67,36 @@ TEST(SnpVerifierTest, GenoaE2eReportVerifies) {
   EXPECT_EQ(c->host_data, std::string(64, '0'));
 }
 
+// trustee_e2e_snp_evidence.json is the container the derived Genoa report and VCEK came from.
+TEST(SnpVerifierTest, GenoaE2eJsonContainerMatchesTheVerifiedClaims) {
+  const google::protobuf::Struct root =
+      snp_test::ParseJson(ReadData("snp/trustee_e2e_snp_evidence.json"));
+  const auto& chain = root.fields().at("cert_chain").list_value().values();
+  ASSERT_EQ(chain.size(), 1u);
+  EXPECT_EQ(snp_test::IntArrayBytes(chain[0].struct_value().fields().at("data")),
+            ReadData("snp/derived_trustee_e2e_genoa_vcek.der"));
+  const auto& r = root.fields().at("attestation_report").struct_value().fields();
+  auto c = VerifySnpReport(
+      Input("snp/derived_trustee_e2e_genoa_report.bin", "snp/derived_trustee_e2e_genoa_vcek.der"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->measurement, HexEncode(snp_test::IntArrayBytes(r.at("measurement"))));
+  EXPECT_EQ(c->report_data, HexEncode(snp_test::IntArrayBytes(r.at("report_data"))));
+  EXPECT_EQ(c->chip_id, HexEncode(snp_test::IntArrayBytes(r.at("chip_id"))));
+  EXPECT_EQ(c->report_id, HexEncode(snp_test::IntArrayBytes(r.at("report_id"))));
+  EXPECT_EQ(c->policy.raw, static_cast<uint64_t>(r.at("policy").number_value()));
+  EXPECT_EQ(c->platform_info, static_cast<uint64_t>(r.at("plat_info").number_value()));
+  const auto& tcb = r.at("reported_tcb").struct_value().fields();
+  EXPECT_EQ(c->reported_tcb.snp, tcb.at("snp").number_value());
+  EXPECT_EQ(c->reported_tcb.microcode, tcb.at("microcode").number_value());
+  const auto& sig = r.at("signature").struct_value().fields();
+  const std::string report = ReadData("snp/derived_trustee_e2e_genoa_report.bin");
+  EXPECT_EQ(report.substr(0x2A0, 72), snp_test::IntArrayBytes(sig.at("r")));
+  EXPECT_EQ(report.substr(0x2E8, 72), snp_test::IntArrayBytes(sig.at("s")));
+}
+
 TEST(SnpVerifierTest, VirteeMilanReportVerifies) {
-  auto c = VerifySnpReport(Input("snp/derived_virtee_report_milan.bin", "snp/virtee_vcek_milan.der"));
+  auto c =
+      VerifySnpReport(Input("snp/derived_virtee_report_milan.bin", "snp/virtee_vcek_milan.der"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->product, SnpProduct::kMilan);
   EXPECT_EQ(c->version, 2u);
@@ -260,9 +289,9 @@ TEST(SnpVerifierTest, AnotherChipsVcekFailsTheHwId) {
 }
 
 TEST(SnpVerifierTest, VlekCertificateForAVcekReportFailsTheSignerKind) {
-  EXPECT_CHECK_FAILS(VerifySnpReport(Input("snp/trustee_test-report.bin",
-                                           "snp/trustee_test-vlek.der")),
-                     kSnpCheckSignerKind, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(
+      VerifySnpReport(Input("snp/trustee_test-report.bin", "snp/trustee_test-vlek.der")),
+      kSnpCheckSignerKind, StatusCode::kUnauthenticated);
 }
 
 TEST(SnpVerifierTest, GenoaVcekForAMilanCpuidReportFailsTheChain) {

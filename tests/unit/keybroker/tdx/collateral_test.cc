@@ -13,17 +13,19 @@ namespace kb {
 namespace tdx {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::At;
 using testing::ExpectCheck;
+using ::testing::HasSubstr;
 using testing::PinnedAnchors;
 using testing::ReadVector;
 
-const char* const kTcbInfos[] = {
-    "gotdx_tcbInfo_fmspc50806f000000.json", "gotdx_tcbInfo_fmspc90c06f000000_v5.json",
-    "teekit_tcbInfo-tdx-00806f050000.json", "teekit_tcbInfo-tdx-50806f000000.json",
-    "teekit_tcbInfo-tdx-90c06f000000.json", "teekit_tcbInfo-tdx-b0c06f000000.json",
-    "trustee_tcbInfo.json"};
+const char* const kTcbInfos[] = {"gotdx_tcbInfo_fmspc50806f000000.json",
+                                 "gotdx_tcbInfo_fmspc90c06f000000_v5.json",
+                                 "teekit_tcbInfo-tdx-00806f050000.json",
+                                 "teekit_tcbInfo-tdx-50806f000000.json",
+                                 "teekit_tcbInfo-tdx-90c06f000000.json",
+                                 "teekit_tcbInfo-tdx-b0c06f000000.json",
+                                 "trustee_tcbInfo.json"};
 const char* const kQeIdentities[] = {"gotdx_qeIdentity.json", "trustee_enclaveIdentity.json"};
 
 EvpPkeyPtr TcbSigningKey() {
@@ -40,10 +42,9 @@ TEST(JsonSpanTest, ReturnsTheExactValueText) {
 }
 
 TEST(JsonSpanTest, RejectsMalformedDocuments) {
-  for (const char* bad :
-       {"", "[]", "{", "{\"a\":}", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":01}", "{\"a\":tru}",
-        "{\"a\":\"\x01\"}", "{\"a\":\"\\q\"}", "{\"a\":1,\"a\":2}", "{\"\\u0061\":1}",
-        "{\"a\":[1 2]}", "{\"a\":-}", "{\"a\":1.}", "{a:1}"}) {
+  for (const char* bad : {"", "[]", "{", "{\"a\":}", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":01}",
+                          "{\"a\":tru}", "{\"a\":\"\x01\"}", "{\"a\":\"\\q\"}", "{\"a\":1,\"a\":2}",
+                          "{\"\\u0061\":1}", "{\"a\":[1 2]}", "{\"a\":-}", "{\"a\":1.}", "{a:1}"}) {
     EXPECT_EQ(TopLevelValueSpan(bad, "a").status().code(), absl::StatusCode::kInvalidArgument)
         << bad;
   }
@@ -107,9 +108,9 @@ TEST(CollateralTest, MalformedCollateralNamesTheField) {
   EXPECT_THAT(std::string(ParseQeIdentity(json).status().message()), HasSubstr("enclaveIdentity"));
   EXPECT_THAT(std::string(ParseTcbInfo(ReadVector("gotdx_qeIdentity.json")).status().message()),
               HasSubstr("tcbInfo"));
+  while (!json.empty() && json.back() == '\n') json.pop_back();
   for (std::size_t n = 0; n < json.size(); n += 7) {
-    EXPECT_EQ(ParseTcbInfo(json.substr(0, n)).status().code(),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(ParseTcbInfo(json.substr(0, n)).status().code(), absl::StatusCode::kInvalidArgument);
   }
   EXPECT_FALSE(ParseTcbInfo("\xff\xfe garbage").ok());
   EXPECT_FALSE(ParseQeIdentity(std::string(kMaxCollateralJsonSize + 1, ' ')).ok());
@@ -153,9 +154,8 @@ TEST(CollateralCheckTest, ValidAt2023WithTheIssuerChainAndCrls) {
 }
 
 TEST(CollateralCheckTest, ExpiredTcbSigningCertificateIsNotASilentPass) {
-  TdxCollateral c = testing::Collateral(
-      {"trustee_tcbInfo.json", "trustee_enclaveIdentity.json",
-       "derived_gotdx_tcbInfoIssuerChain.pem"});
+  TdxCollateral c = testing::Collateral({"trustee_tcbInfo.json", "trustee_enclaveIdentity.json",
+                                         "derived_gotdx_tcbInfoIssuerChain.pem"});
   auto anchors = *IntelTrustAnchors::Default();
   CollateralRequirements no_crls{true, true, false};
   auto s = CheckCollateral(c, anchors, {}, At("2025-11-01T00:00:00Z"), no_crls);

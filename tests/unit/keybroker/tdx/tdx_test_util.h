@@ -88,11 +88,14 @@ inline std::string SerializeQuote(const TdxQuote& q) {
 
 // Every TDX quote in the vector set.
 inline const std::vector<std::string>& AllTdxQuotes() {
-  static const auto* kQuotes = new std::vector<std::string>{
-      "gotdx_cos-113-tdx-quote.dat", "gotdx_quote_v5_sample.dat",
-      "gotdx_tdx_prod_quote_SPR_E4_v4.dat", "trustee_tdx_quote_4.dat",
-      "trustee_tdx_quote_5.dat", "trustee_tdx_quote_6.dat",
-      "trustee_td-quote.bin", "trustee_old2024_td-quote.bin"};
+  static const auto* kQuotes = new std::vector<std::string>{"gotdx_cos-113-tdx-quote.dat",
+                                                            "gotdx_quote_v5_sample.dat",
+                                                            "gotdx_tdx_prod_quote_SPR_E4_v4.dat",
+                                                            "trustee_tdx_quote_4.dat",
+                                                            "trustee_tdx_quote_5.dat",
+                                                            "trustee_tdx_quote_6.dat",
+                                                            "trustee_td-quote.bin",
+                                                            "trustee_old2024_td-quote.bin"};
   return *kQuotes;
 }
 

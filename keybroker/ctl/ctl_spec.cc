@@ -1,0 +1,164 @@
+#include "keybroker/ctl/ctl_spec.h"
+
+#include <cmath>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace kb {
+namespace {
+
+absl::Status ParseTimeout(const std::string& v, CtlCommand& c) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(v, &seconds) || !std::isfinite(seconds) || seconds <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout must be a positive number of seconds, got '", v, "'"));
+  }
+  c.connection.timeout = absl::Seconds(seconds);
+  return absl::OkStatus();
+}
+
+absl::Status ParseSize(const std::string& v, CtlCommand& c) {
+  if (!absl::SimpleAtoi(v, &c.size_bytes) || (c.size_bytes != 32 && c.size_bytes != 64)) {
+    return absl::InvalidArgumentError(absl::StrCat("--size must be 32 or 64, got '", v, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseLimit(const std::string& v, CtlCommand& c) {
+  if (!absl::SimpleAtoi(v, &c.limit) || c.limit == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--limit must be a positive integer, got '", v, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseDecision(const std::string& v, CtlCommand& c) {
+  if (v != "allow" && v != "deny") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--decision must be allow or deny, got '", v, "'"));
+  }
+  c.decision = v;
+  return absl::OkStatus();
+}
+
+absl::Status ParseSince(const std::string& v, CtlCommand& c) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, v, &t, &err)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--since must be an RFC 3339 time such as 2024-05-01T12:00:00Z, got '", v, "'"));
+  }
+  c.since = t;
+  return absl::OkStatus();
+}
+
+template <std::string CtlConnection::*field>
+absl::Status SetConnection(const std::string& v, CtlCommand& c) {
+  c.connection.*field = v;
+  return absl::OkStatus();
+}
+
+template <std::string CtlCommand::*field>
+absl::Status SetString(const std::string& v, CtlCommand& c) {
+  c.*field = v;
+  return absl::OkStatus();
+}
+
+template <bool CtlCommand::*field>
+absl::Status SetTrue(const std::string&, CtlCommand& c) {
+  c.*field = true;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"--config", true, &SetString<&CtlCommand::config_file>},
+      {"--addr", true, &SetConnection<&CtlConnection::addr>},
+      {"--ca", true, &SetConnection<&CtlConnection::ca_file>},
+      {"--cert", true, &SetConnection<&CtlConnection::cert_file>},
+      {"--key", true, &SetConnection<&CtlConnection::key_file>},
+      {"--server-name", true, &SetConnection<&CtlConnection::server_name>},
+      {"--timeout", true, &ParseTimeout},
+      {"--json", false, &SetTrue<&CtlCommand::json>},
+  };
+  return *flags;
+}
+
+const std::vector<FlagSpec>& CommandFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"--size", true, &ParseSize},
+      {"--description", true, &SetString<&CtlCommand::description>},
+      {"--machine", true, &SetString<&CtlCommand::machine>},
+      {"--ak-public", true, &SetString<&CtlCommand::ak_public_file>},
+      {"--limit", true, &ParseLimit},
+      {"--key-id", true, &SetString<&CtlCommand::key_id>},
+      {"--actor", true, &SetString<&CtlCommand::actor>},
+      {"--decision", true, &ParseDecision},
+      {"--since", true, &ParseSince},
+      {"--force", false, &SetTrue<&CtlCommand::force>},
+      {"--reason", true, &SetString<&CtlCommand::reason>},
+  };
+  return *flags;
+}
+
+const std::vector<CommandSpec>& Commands() {
+  using K = CtlCommandKind;
+  const PositionalSpec key_id{"KEY_ID", &CtlCommand::key_id};
+  const PositionalSpec machine{"NAME", &CtlCommand::machine};
+  // clang-format off
+  static const auto* commands = new std::vector<CommandSpec>{
+      {"key", "create", K::kKeyCreate, {key_id}, {"--size", "--description"}, {},
+       "key create KEY_ID [--size 32|64] [--description TEXT]",
+       "Creates a key with fresh random bytes from the broker (default 32 bytes)."},
+      {"key", "list", K::kKeyList, {}, {}, {}, "key list",
+       "Lists the keys: KEY_ID VERSION SIZE DISABLED POLICY_VERSION CREATED."},
+      {"key", "show", K::kKeyShow, {key_id}, {}, {}, "key show KEY_ID",
+       "Shows one key's metadata (never its bytes), with its versions."},
+      {"key", "disable", K::kKeyDisable, {key_id}, {}, {}, "key disable KEY_ID",
+       "Disables a key: it is never released again."},
+      {"key", "rotate", K::kKeyRotate, {key_id}, {}, {}, "key rotate KEY_ID",
+       "Adds a new version with fresh random bytes; releases then wrap it."},
+      {"key", "retire", K::kKeyRetire, {key_id, {"VERSION", &CtlCommand::version_arg}},
+       {"--force"}, {}, "key retire KEY_ID VERSION [--force]",
+       "Retires a version: it is never released again. --force is needed for the\n"
+       "      active version or one that machines were last released."},
+      {"key", "rotation-status", K::kKeyRotationStatus, {key_id}, {}, {},
+       "key rotation-status KEY_ID",
+       "Lists which version each machine was last released."},
+      {"policy", "set", K::kPolicySet, {key_id, {"FILE", &CtlCommand::policy_file}}, {}, {},
+       "policy set KEY_ID FILE",
+       "Validates and stores the JSON release policy in FILE (\"-\" reads stdin)."},
+      {"policy", "get", K::kPolicyGet, {key_id}, {}, {}, "policy get KEY_ID",
+       "Prints the stored canonical policy JSON."},
+      {"ak", "register", K::kAkRegister, {}, {"--machine", "--ak-public"},
+       {"--machine", "--ak-public"}, "ak register --machine NAME --ak-public FILE",
+       "Trusts a TPM attestation key for machine NAME. FILE holds the marshaled\n"
+       "      TPMT_PUBLIC exactly as `kbunlock attestation-key --out FILE` writes it."},
+      {"ak", "list", K::kAkList, {}, {}, {}, "ak list",
+       "Lists the registered attestation keys: machine and AK name (hex)."},
+      {"machine", "deny", K::kMachineDeny, {machine}, {"--reason"}, {},
+       "machine deny NAME [--reason TEXT]",
+       "Refuses every key to machine NAME (after attestation)."},
+      {"machine", "allow", K::kMachineAllow, {machine}, {}, {}, "machine allow NAME",
+       "Lifts a denial."},
+      {"machine", "list", K::kMachineList, {}, {}, {}, "machine list",
+       "Lists the denied machines."},
+      {"audit", "list", K::kAuditList, {},
+       {"--limit", "--key-id", "--machine", "--actor", "--decision", "--since"}, {},
+       "audit list [--limit N] [--key-id KEY_ID] [--machine NAME | --actor ACTOR]\n"
+       "             [--decision allow|deny] [--since RFC3339]",
+       "Prints the newest audit events first (default 100): time actor action key\n"
+       "      decision reason. --machine NAME means --actor machine:NAME."},
+      {"audit", "verify", K::kAuditVerify, {}, {}, {}, "audit verify",
+       "Verifies the audit hash chain; exit status 1 names the first broken record."},
+      {"help", "", K::kHelp, {}, {}, {}, "help", "Prints this text."},
+  };
+  // clang-format on
+  return *commands;
+}
+
+}  // namespace kb

@@ -1,0 +1,328 @@
+#include "keybroker/ctl/verify_evidence.h"
+
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <map>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/crypto.h"
+#include "common/files.h"
+#include "common/openssl_util.h"
+#include "common/status_macros.h"
+#include "common/tpm/tpm_structures.h"
+#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+#include "keybroker/verifiers/snp/snp_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_verifier.h"
+#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tee_claims.h"
+
+namespace kb {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+absl::Status Usage(absl::string_view why) { return absl::InvalidArgumentError(why); }
+
+absl::StatusOr<std::string> Hex(absl::string_view flag, absl::string_view value) {
+  auto bytes = HexDecode(value);
+  if (!bytes.ok()) return Usage(absl::StrCat(flag, ": not hex"));
+  return bytes;
+}
+
+absl::Status CheckRequired(const VerifyEvidenceArgs& a) {
+  std::vector<std::pair<const char*, const std::string*>> need;
+  if (a.type == "snp") {
+    need = {{"--report", &a.report}, {"--vcek", &a.vcek}};
+  } else if (a.type == "tdx") {
+    need = {{"--report", &a.report}};
+  } else if (a.type == "az-snp-vtpm") {
+    need = {{"--report", &a.report}, {"--vcek", &a.vcek}, {"--tpm-quote", &a.tpm_quote}};
+  } else if (a.type == "tpm") {
+    need = {{"--tpm-quote", &a.tpm_quote}, {"--tpm-signature", &a.tpm_signature}, {"--ak", &a.ak}};
+  } else if (a.type == "az-tdx-vtpm") {
+    return Usage("--type az-tdx-vtpm is not supported yet (snp, tdx, az-snp-vtpm, tpm are)");
+  } else {
+    return Usage(absl::StrCat("--type: unknown evidence type '", a.type,
+                              "' (snp, tdx, az-snp-vtpm, az-tdx-vtpm, tpm)"));
+  }
+  for (const auto& [flag, value] : need) {
+    if (value->empty()) return Usage(absl::StrCat("--type ", a.type, " needs ", flag));
+  }
+  if (a.report_data.has_value() && a.report_data->size() > 64) {
+    return Usage("--report-data: at most 64 bytes");
+  }
+  return absl::OkStatus();
+}
+
+// The SHA-256 PCR values of --pcrs: raw 32-byte values (PCR i at offset 32*i), or text lines
+// "INDEX HEX" / "INDEX: HEX" / "INDEX=HEX" (a "sha256:" prefix allowed, '#' comments).
+absl::StatusOr<std::vector<std::string>> ParsePcrFile(const std::string& data) {
+  std::vector<std::string> pcrs;
+  const bool text = absl::c_all_of(data, [](char c) {
+    return absl::ascii_isprint(static_cast<unsigned char>(c)) || absl::ascii_isspace(c);
+  });
+  if (!text) {
+    if (data.empty() || data.size() % 32 != 0 || data.size() > 24 * 32) {
+      return Usage("--pcrs: binary PCR files hold 1..24 SHA-256 values");
+    }
+    for (size_t i = 0; i < data.size(); i += 32) pcrs.push_back(data.substr(i, 32));
+    return pcrs;
+  }
+  for (absl::string_view line : absl::StrSplit(data, '\n')) {
+    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    absl::ConsumePrefix(&line, "sha256:");
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t:="), absl::SkipEmpty());
+    uint32_t index = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || index > 23) {
+      return Usage(absl::StrCat("--pcrs: bad line '", line, "' (want INDEX HEX)"));
+    }
+    auto digest = HexDecode(parts[1]);
+    if (!digest.ok() || digest->size() != 32) {
+      return Usage(absl::StrCat("--pcrs: PCR ", index, " is not a SHA-256 hex digest"));
+    }
+    if (pcrs.size() <= index) pcrs.resize(index + 1);
+    pcrs[index] = *digest;
+  }
+  return pcrs;
+}
+
+absl::StatusOr<std::string> ReadInput(const std::string& path) {
+  if (path.empty()) return std::string();
+  return ReadFile(path);
+}
+
+// A report given as hex text (e.g. virtee's report_milan.hex) is decoded.
+std::string MaybeHex(const std::string& data) {
+  if (data.size() == kSnpReportSize) return data;
+  auto bytes = HexDecode(absl::StripAsciiWhitespace(data));
+  return bytes.ok() ? *bytes : data;
+}
+
+absl::StatusOr<AzureTpmQuote> LoadQuote(const VerifyEvidenceArgs& a) {
+  ASSIGN_OR_RETURN(std::string quote, ReadInput(a.tpm_quote));
+  AzureTpmQuote out;
+  if (a.tpm_signature.empty()) {
+    // The azure-cvm-tooling container (signature, attest and PCR values together).
+    return ParseAzureBincodeQuote(quote);
+  }
+  out.attest = std::move(quote);
+  ASSIGN_OR_RETURN(out.signature, ReadInput(a.tpm_signature));
+  out.encoding = ParseTpmtSignature(out.signature, "signature").ok()
+                     ? TpmSignatureEncoding::kTpmtSignature
+                     : TpmSignatureEncoding::kRawRsassaSha256;
+  if (!a.pcrs.empty()) {
+    ASSIGN_OR_RETURN(std::string data, ReadInput(a.pcrs));
+    ASSIGN_OR_RETURN(out.pcrs_sha256, ParsePcrFile(data));
+  }
+  return out;
+}
+
+absl::StatusOr<EvpPkeyPtr> LoadAk(const std::string& data) {
+  if (absl::StrContains(data, "-----BEGIN")) {
+    BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+    EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!key) return Usage("--ak: PEM does not hold a public key");
+    return key;
+  }
+  auto pub = ParseTpmtPublic(data, "--ak TPMT_PUBLIC");
+  if (!pub.ok()) return Usage(pub.status().message());
+  return PublicKeyFromTpmt(*pub);
+}
+
+absl::Time VerifyTime(const VerifyEvidenceArgs& a) { return a.at.value_or(absl::Now()); }
+
+absl::StatusOr<Claims> VerifySnp(const VerifyEvidenceArgs& a) {
+  SnpVerifyInput in;
+  ASSIGN_OR_RETURN(std::string report, ReadInput(a.report));
+  in.report = MaybeHex(report);
+  ASSIGN_OR_RETURN(in.vcek, ReadInput(a.vcek));
+  ASSIGN_OR_RETURN(in.chain_pem, ReadInput(a.cert_chain));
+  in.verify_time = VerifyTime(a);
+  in.expected_report_data = a.report_data;
+  ASSIGN_OR_RETURN(SnpClaims snp, VerifySnpReport(in));
+  return ClaimsFromSnp(snp);
+}
+
+absl::StatusOr<Claims> VerifyTdx(const VerifyEvidenceArgs& a, std::string* input_error) {
+  ASSIGN_OR_RETURN(std::string quote, ReadInput(a.report));
+  ASSIGN_OR_RETURN(std::string roots, ReadInput(a.cert_chain));
+  ASSIGN_OR_RETURN(std::string pins, ReadInput(a.pinned_tcb_signer));
+  auto anchors = tdx::IntelTrustAnchors::FromPem(
+      roots.empty() ? std::string(tdx::EmbeddedIntelSgxRootCaPem()) : roots, pins);
+  if (!anchors.ok()) return anchors.status();
+  std::unique_ptr<TdxCollateralCache> cache;
+  tdx::TdxVerifyInput in;
+  in.quote = quote;
+  in.anchors = &*anchors;
+  in.now = VerifyTime(a);
+  in.options = {false, false, false};
+  if (!a.collateral.empty()) {
+    auto loaded = TdxCollateralCache::LoadDir(a.collateral);
+    if (!loaded.ok()) {
+      *input_error = absl::StrCat("--collateral: ", loaded.status().message());
+      return loaded.status();
+    }
+    cache = std::move(*loaded);
+    in.collateral = cache->ForQuote(quote);
+    // Offline inspection: require the tcbInfo, and whatever else the directory holds.
+    in.options.require_tcb_info = true;
+    in.options.require_qe_identity = in.collateral->qe_identity.has_value();
+    in.options.require_crls = !in.collateral->crls.empty();
+  }
+  ASSIGN_OR_RETURN(tdx::TdxClaims claims, tdx::VerifyTdxQuote(in));
+  if (a.report_data.has_value()) {
+    RETURN_IF_ERROR(CheckReportDataBinding(claims.report_data, *a.report_data));
+  }
+  return ClaimsFromTdx(claims);
+}
+
+absl::StatusOr<Claims> VerifyAzureSnp(const VerifyEvidenceArgs& a) {
+  AzureSnpVtpmInput in;
+  ASSIGN_OR_RETURN(in.hcl_report, ReadInput(a.report));
+  ASSIGN_OR_RETURN(in.vcek, ReadInput(a.vcek));
+  ASSIGN_OR_RETURN(in.chain_pem, ReadInput(a.cert_chain));
+  in.verify_time = VerifyTime(a);
+  in.expected_user_data = a.report_data;
+  in.expected_nonce = a.nonce;
+  ASSIGN_OR_RETURN(in.quote, LoadQuote(a));
+  ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in));
+  return ClaimsFromAzureSnp(az);
+}
+
+absl::StatusOr<Claims> VerifyTpm(const VerifyEvidenceArgs& a) {
+  ASSIGN_OR_RETURN(std::string ak_bytes, ReadInput(a.ak));
+  ASSIGN_OR_RETURN(EvpPkeyPtr ak, LoadAk(ak_bytes));
+  ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
+  ASSIGN_OR_RETURN(AzureQuoteClaims q, VerifyAzureTpmQuote(ak.get(), quote, a.nonce));
+  Claims c;
+  c.evidence_type = "tpm";
+  c.attributes["tpm.nonce"] = q.nonce;
+  for (const auto& [index, value] : q.pcrs) c.pcrs["sha256"][index] = value;
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std::string>& args) {
+  VerifyEvidenceArgs a;
+  std::string nonce, report_data, at;
+  const std::map<std::string, std::string*> flags = {
+      {"--type", &a.type},
+      {"--report", &a.report},
+      {"--vcek", &a.vcek},
+      {"--cert-chain", &a.cert_chain},
+      {"--collateral", &a.collateral},
+      {"--tpm-quote", &a.tpm_quote},
+      {"--tpm-signature", &a.tpm_signature},
+      {"--ak", &a.ak},
+      {"--pcrs", &a.pcrs},
+      {"--pinned-tcb-signer", &a.pinned_tcb_signer},
+      {"--nonce", &nonce},
+      {"--report-data", &report_data},
+      {"--at", &at},
+  };
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string flag = args[i], value;
+    const size_t eq = flag.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    auto it = flags.find(flag);
+    if (it == flags.end()) return Usage(absl::StrCat("verify-evidence: unknown flag '", flag, "'"));
+    if (!inline_value) {
+      if (i + 1 >= args.size()) return Usage(absl::StrCat(flag, " needs a value"));
+      value = args[++i];
+    }
+    if (value.empty()) return Usage(absl::StrCat(flag, " needs a value"));
+    *it->second = value;
+  }
+  if (a.type.empty()) return Usage("verify-evidence needs --type");
+  if (!nonce.empty()) {
+    ASSIGN_OR_RETURN(a.nonce, Hex("--nonce", nonce));
+  }
+  if (!report_data.empty()) {
+    ASSIGN_OR_RETURN(a.report_data, Hex("--report-data", report_data));
+  }
+  if (!at.empty()) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, at, &t, &err)) {
+      return Usage(absl::StrCat("--at: not an RFC 3339 time (", err, ")"));
+    }
+    a.at = t;
+  }
+  RETURN_IF_ERROR(CheckRequired(a));
+  return a;
+}
+
+std::string VerifyEvidenceUsage() {
+  return "usage: keybrokerctl verify-evidence --type {snp,tdx,az-snp-vtpm,az-tdx-vtpm,tpm}\n"
+         "         [--report FILE] [--vcek FILE] [--cert-chain FILE] [--collateral DIR]\n"
+         "         [--tpm-quote FILE [--tpm-signature FILE]] [--ak FILE] [--pcrs FILE]\n"
+         "         [--nonce HEX] [--report-data HEX] [--at RFC3339] [--pinned-tcb-signer FILE]\n"
+         "  Verifies evidence offline (no broker) and prints the verified claims as JSON.\n"
+         "  snp          --report (raw or hex) --vcek (PEM/DER) [--cert-chain ASK+ARK PEM]\n"
+         "  tdx          --report QUOTE [--collateral DIR] [--cert-chain Intel root PEM]\n"
+         "  az-snp-vtpm  --report HCL --vcek --tpm-quote (attest, or the bincode container)\n"
+         "  tpm          --tpm-quote ATTEST --tpm-signature SIG --ak (TPMT_PUBLIC or PEM)\n"
+         "  --report-data: expected prefix of REPORT_DATA (Azure: runtime claims user-data)\n"
+         "  --nonce: expected quote extraData. --at: verification time (default now).\n"
+         "  Exit 0 verified; 1 a check failed (named on stderr); 2 usage or I/O error.\n";
+}
+
+int RunVerifyEvidence(const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(VerifyEvidenceUsage().c_str(), stdout);
+      return kExitOk;
+    }
+  }
+  auto parsed = ParseVerifyEvidenceArgs(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "keybrokerctl: %s\n%s", std::string(parsed.status().message()).c_str(),
+                 VerifyEvidenceUsage().c_str());
+    return kExitUsage;
+  }
+  const VerifyEvidenceArgs& a = *parsed;
+  for (const std::string* path : {&a.report, &a.vcek, &a.cert_chain, &a.tpm_quote, &a.tpm_signature,
+                                  &a.ak, &a.pcrs, &a.pinned_tcb_signer}) {
+    if (auto read = ReadInput(*path); !read.ok()) {
+      std::fprintf(stderr, "keybrokerctl: %s\n", std::string(read.status().message()).c_str());
+      return kExitUsage;
+    }
+  }
+  std::string input_error;
+  absl::StatusOr<Claims> claims = absl::UnknownError("unreachable");
+  if (a.type == "snp") claims = VerifySnp(a);
+  if (a.type == "tdx") claims = VerifyTdx(a, &input_error);
+  if (a.type == "az-snp-vtpm") claims = VerifyAzureSnp(a);
+  if (a.type == "tpm") claims = VerifyTpm(a);
+  if (!claims.ok()) {
+    const std::string msg(claims.status().message());
+    // File and directory problems are the operator's inputs: exit 2. Everything else is the
+    // evidence failing a named check.
+    const bool io = !input_error.empty() ||
+                    (absl::IsInvalidArgument(claims.status()) && absl::StartsWith(msg, "--"));
+    std::fprintf(stderr, "keybrokerctl: verify-evidence: %s\n",
+                 input_error.empty() ? msg.c_str() : input_error.c_str());
+    return io ? kExitUsage : kExitFailed;
+  }
+  const std::string json = ClaimsToJson(*claims);
+  std::fwrite(json.data(), 1, json.size(), stdout);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;
+}
+
+}  // namespace kb

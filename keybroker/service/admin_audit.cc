@@ -1,0 +1,57 @@
+// AdminService: reading and verifying the audit trail.
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "keybroker/service/admin_protos.h"
+#include "keybroker/service/admin_service.h"
+
+namespace kb {
+namespace {
+
+absl::StatusOr<AuditQuery> ToQuery(const v1::ListAuditEventsRequest& r) {
+  AuditQuery q;
+  q.limit = r.limit() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(r.limit(), 10000));
+  q.key_id = r.key_id();
+  q.actor = r.actor();
+  if (!r.decision().empty() && r.decision() != "allow" && r.decision() != "deny") {
+    return absl::InvalidArgumentError("decision must be \"allow\" or \"deny\"");
+  }
+  q.decision = r.decision();
+  if (r.has_since()) q.since = FromTimestamp(r.since());
+  return q;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ListAuditEventsResponse> AdminService::ListAuditEvents(
+    const v1::ListAuditEventsRequest& r, Caller caller) {
+  Call call{"list_audit", caller, Permission::kReadAudit, r.key_id()};
+  call.audit_success = false;
+  return Run<v1::ListAuditEventsResponse>(
+      call, [&](Outcome&) -> absl::StatusOr<v1::ListAuditEventsResponse> {
+        ASSIGN_OR_RETURN(AuditQuery query, ToQuery(r));
+        ASSIGN_OR_RETURN(std::vector<AuditRecord> records, d_.audit->List(query));
+        v1::ListAuditEventsResponse out;
+        for (const AuditRecord& a : records) *out.add_events() = ToProto(a);
+        return out;
+      });
+}
+
+absl::StatusOr<v1::VerifyAuditChainResponse> AdminService::VerifyAuditChain(
+    const v1::VerifyAuditChainRequest&, Caller caller) {
+  return Run<v1::VerifyAuditChainResponse>(
+      {"verify_audit", caller, Permission::kReadAudit, ""},
+      [&](Outcome& o) -> absl::StatusOr<v1::VerifyAuditChainResponse> {
+        ASSIGN_OR_RETURN(AuditChainReport report, d_.audit->Verify());
+        o.detail = report.ok ? absl::StrCat("chain ok, ", report.records, " records")
+                             : absl::StrCat("chain broken at record ", report.first_bad_id);
+        v1::VerifyAuditChainResponse out;
+        out.set_ok(report.ok);
+        out.set_records(report.records);
+        out.set_first_bad_id(report.first_bad_id);
+        out.set_problem(report.problem);
+        out.set_head_hash(report.head_hash);
+        return out;
+      });
+}
+
+}  // namespace kb

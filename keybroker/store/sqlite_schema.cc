@@ -1,0 +1,120 @@
+// The broker database schema and its migrations (PRAGMA user_version).
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "keybroker/store/sqlite_stores.h"
+
+namespace kb {
+namespace {
+
+// Version 0: the original schema. Never edited; later changes are migrations below.
+constexpr absl::string_view kSchemaV0 = R"sql(
+CREATE TABLE IF NOT EXISTS keys(
+  key_id TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, latest_version INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL, created_at INTEGER NOT NULL,
+  policy_version INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS key_versions(
+  key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
+  sealed BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
+CREATE TABLE IF NOT EXISTS policies(
+  key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
+  policy_json TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
+CREATE TABLE IF NOT EXISTS challenges(
+  id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
+  expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges(expires_at);
+CREATE TABLE IF NOT EXISTS attestation_keys(
+  ak_name BLOB PRIMARY KEY, machine TEXT NOT NULL, ak_public BLOB NOT NULL,
+  registered_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, key_id TEXT NOT NULL, key_version INTEGER NOT NULL,
+  decision TEXT NOT NULL, reason TEXT NOT NULL);
+)sql";
+
+// Version 1: hash-chained audit with evidence digest and policy version, retired key
+// versions, the machine deny list.
+constexpr absl::string_view kMigrationV1 = R"sql(
+ALTER TABLE audit ADD COLUMN evidence_digest TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_by_key ON audit(key_id, action, decision);
+ALTER TABLE key_versions ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE denied_machines(
+  machine TEXT PRIMARY KEY, reason TEXT NOT NULL, denied_by TEXT NOT NULL,
+  denied_at INTEGER NOT NULL);
+)sql";
+
+// After the chain is sealed: the audit table rejects UPDATE and DELETE from any client that
+// does not drop these triggers first (tampering then shows in VerifyAuditChain).
+constexpr absl::string_view kAppendOnly = R"sql(
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+PRAGMA user_version = 1;
+)sql";
+
+absl::StatusOr<int64_t> UserVersion(SqliteDb& db) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA user_version"));
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.Int(0) : 0;
+}
+
+// Links records written before version 1 into a chain, oldest first.
+absl::Status SealLegacyAudit(SqliteDb& db) {
+  std::vector<AuditRecord> records;
+  {
+    ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT id, time, actor, action, key_id, key_version, "
+                                         "decision, reason FROM audit ORDER BY id"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      AuditRecord r;
+      r.id = static_cast<uint64_t>(st.Int(0));
+      r.time = absl::FromUnixMillis(st.Int(1));
+      r.actor = st.Text(2);
+      r.action = st.Text(3);
+      r.key_id = st.Text(4);
+      r.key_version = static_cast<uint32_t>(st.Int(5));
+      r.decision = st.Text(6);
+      r.reason = st.Text(7);
+      records.push_back(std::move(r));
+    }
+  }
+  std::string prev(kAuditGenesisHash);
+  for (AuditRecord& r : records) {
+    r.prev_hash = prev;
+    r.hash = AuditRecordHash(r);
+    ASSIGN_OR_RETURN(auto up, db.Prepare("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?"));
+    RETURN_IF_ERROR(up.Bind(1, r.prev_hash).Bind(2, r.hash).Bind(3, int64_t(r.id)).Run());
+    prev = r.hash;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Migrate(SqliteDb& db) {
+  auto lock = db.Lock();
+  SqliteTransaction tx(db);
+  RETURN_IF_ERROR(tx.status());
+  ASSIGN_OR_RETURN(int64_t version, UserVersion(db));
+  if (version >= 1) return absl::OkStatus();
+  RETURN_IF_ERROR(db.Exec(kMigrationV1));
+  RETURN_IF_ERROR(SealLegacyAudit(db));
+  RETURN_IF_ERROR(db.Exec(kAppendOnly));
+  return tx.Commit();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, SqliteDb::Open(path, kSchemaV0));
+  if (absl::Status s = Migrate(*db); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("database ", path, ": migration: ", s.message()));
+  }
+  return db;
+}
+
+}  // namespace kb

@@ -1,0 +1,37 @@
+#ifndef KB_KEYBROKER_VERIFIERS_SNP_EVIDENCE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_SNP_EVIDENCE_VERIFIER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/clock.h"
+#include "keybroker/verifiers/evidence_verifier.h"
+
+namespace kb {
+
+// Verifies SnpReportEvidence (proto/kb/v1/evidence.proto) with a TransferKey.spki_der key:
+// the SEV-SNP checks of VerifySnpReport() (parse, cert_chain, signer_kind, vcek_tcb, hwid,
+// report_signature) at the clock's time, then report_data (REPORT_DATA[0:32] == binding).
+// Claims: ClaimsFromSnp() (tee_claims.h). Thread-safe (immutable; the clock is).
+class SnpEvidenceVerifier final : public EvidenceVerifier {
+ public:
+  // `amd_chain_pem`: ASK/ASVK + ARK replacing the built-in AMD roots; empty for the built-ins.
+  SnpEvidenceVerifier(std::string amd_chain_pem, const Clock* clock)
+      : amd_chain_pem_(std::move(amd_chain_pem)), clock_(clock) {}
+  absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+                                absl::string_view expected_binding) override;
+
+ private:
+  const std::string amd_chain_pem_;
+  const Clock* clock_;  // not owned
+};
+
+// The VCEK (or, if none, VLEK) certificate from an SNP extended-report certificate table
+// (format in SnpReportEvidence.cert_table). INVALID_ARGUMENT (check "parse") for a malformed
+// table or one with neither entry.
+absl::StatusOr<std::string> SnpKeyCertFromCertTable(absl::string_view table);
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_VERIFIERS_SNP_EVIDENCE_VERIFIER_H_

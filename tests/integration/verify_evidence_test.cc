@@ -1,0 +1,179 @@
+// `keybrokerctl verify-evidence` over the real vectors in tests/data (offline: no broker).
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/broker_process.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Data(const std::string& relative) { return SourcePath("tests/data/" + relative); }
+
+CommandResult Verify(std::vector<std::string> args) {
+  args.insert(args.begin(), {BinaryPath("keybrokerctl"), "verify-evidence"});
+  return RunCommand(args);
+}
+
+// A copy of a vector with byte `offset` incremented, in a temporary file.
+std::string Flipped(const std::string& relative, size_t offset) {
+  auto bytes = ReadFile(Data(relative));
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  std::string b = bytes.ok() ? *bytes : std::string();
+  if (offset < b.size()) b[offset] = static_cast<char>(b[offset] + 1);
+  const std::string path = absl::StrCat(::testing::TempDir(), "/flipped_", offset, "_",
+                                        relative.substr(relative.rfind('/') + 1));
+  std::ofstream(path, std::ios::binary) << b;
+  return path;
+}
+
+// The go-tdx-guest 2023 collateral (tcbInfo, QE identity, issuer chains, CRLs) in one dir.
+std::string TdxCollateralDir() {
+  const std::string dir = ::testing::TempDir() + "/tdx_collateral";
+  RunCommand({"/bin/mkdir", "-p", dir});
+  for (const char* f :
+       {"gotdx_tcbInfo_fmspc50806f000000.json", "gotdx_qeIdentity.json",
+        "derived_gotdx_tcbInfoIssuerChain.pem", "derived_gotdx_pckCrlIssuerChain.pem",
+        "gotdx_rootcrl.der", "gotdx_pckcrl_platform.der"}) {
+    RunCommand({"/bin/cp", Data(absl::StrCat("tdx/", f)), dir + "/"});
+  }
+  return dir;
+}
+
+constexpr char kAt2025[] = "2025-06-01T00:00:00Z";
+
+TEST(VerifyEvidenceTest, ValidSnpReportPrintsClaims) {
+  CommandResult r = Verify({"--type", "snp", "--report", Data("snp/trustee_test-report.bin"),
+                            "--vcek", Data("snp/trustee_test-vcek.der"), "--at", kAt2025});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"evidence_type\": \"snp\""));
+  EXPECT_THAT(r.output, HasSubstr("\"snp.measurement\""));
+  EXPECT_THAT(r.output, HasSubstr("\"snp.product\": \"Milan\""));
+}
+
+TEST(VerifyEvidenceTest, SnpDebugGuestIsReported) {
+  CommandResult r = Verify({"--type", "snp", "--report", Data("snp/gosev_attestation_milan.bin"),
+                            "--vcek", Data("snp/gosev_vcek_milan.der"), "--at", kAt2025});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"snp.debug\": \"true\""));
+}
+
+TEST(VerifyEvidenceTest, FlippedSnpReportFailsTheSignatureCheck) {
+  CommandResult r = Verify({"--type", "snp", "--report", Flipped("snp/trustee_test-report.bin", 42),
+                            "--vcek", Data("snp/trustee_test-vcek.der"), "--at", kAt2025});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'report_signature' failed"));
+  r = Verify({"--type", "snp", "--report", Flipped("snp/trustee_test-report.bin", 384), "--vcek",
+              Data("snp/trustee_test-vcek.der"), "--at", kAt2025});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'vcek_tcb' failed"));
+}
+
+TEST(VerifyEvidenceTest, SnpReportDataMismatchNamesTheCheck) {
+  CommandResult r =
+      Verify({"--type", "snp", "--report", Data("snp/trustee_test-report.bin"), "--vcek",
+              Data("snp/trustee_test-vcek.der"), "--at", kAt2025, "--report-data", "00ff"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'report_data' failed"));
+}
+
+TEST(VerifyEvidenceTest, ValidTdxQuoteWithCollateralAt2023) {
+  CommandResult r = Verify({"--type", "tdx", "--report", Data("tdx/trustee_tdx_quote_4.dat"),
+                            "--collateral", TdxCollateralDir(), "--at", "2023-07-01T00:00:00Z"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.tcb_status\": \"UpToDate\""));
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.debug\": \"true\""));
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.mrtd\": \"705ee9381b8633a9"));
+}
+
+TEST(VerifyEvidenceTest, TdxCollateralExpiredIn2053) {
+  CommandResult r = Verify({"--type", "tdx", "--report", Data("tdx/trustee_tdx_quote_4.dat"),
+                            "--collateral", TdxCollateralDir(), "--at", "2053-07-01T00:00:00Z"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("failed"));
+}
+
+TEST(VerifyEvidenceTest, FlippedTdxQuoteFailsANamedCheck) {
+  // Byte 0x100 lies in the TD report body (MRTD), which the attestation key signs.
+  CommandResult r =
+      Verify({"--type", "tdx", "--report", Flipped("tdx/trustee_tdx_quote_4.dat", 0x100), "--at",
+              "2023-07-01T00:00:00Z"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'quote_signature' failed"));
+}
+
+TEST(VerifyEvidenceTest, AzureSnpHclAndQuote) {
+  CommandResult r = Verify({"--type", "az-snp-vtpm", "--report",
+                            Data("az-snp-vtpm/trustee_old2024_hcl-report.bin"), "--vcek",
+                            Data("az-snp-vtpm/trustee_old2024_vcek.pem"), "--tpm-quote",
+                            Data("az-snp-vtpm/trustee_tpm-quote.msg"), "--tpm-signature",
+                            Data("az-snp-vtpm/trustee_tpm-quote.sig"), "--nonce",
+                            "6368616c6c656e6765", "--at", kAt2025});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"evidence_type\": \"az-snp-vtpm\""));
+  EXPECT_THAT(r.output, HasSubstr("\"azure.vm_id\""));
+  EXPECT_THAT(r.output, HasSubstr("\"azure.quote_nonce\": \"6368616c6c656e6765\""));
+}
+
+TEST(VerifyEvidenceTest, AzureSnpBincodeQuoteCarriesPcrs) {
+  CommandResult r =
+      Verify({"--type", "az-snp-vtpm", "--report", Data("az-snp-vtpm/trustee_hcl-report.bin"),
+              "--vcek", Data("az-snp-vtpm/trustee_vcek.pem"), "--tpm-quote",
+              Data("az-snp-vtpm/trustee_quote.bin"), "--at", kAt2025});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"sha256\": {"));
+}
+
+TEST(VerifyEvidenceTest, AzureFailuresNameTheCheck) {
+  const std::vector<std::string> base = {"--vcek",
+                                         Data("az-snp-vtpm/trustee_old2024_vcek.pem"),
+                                         "--tpm-quote",
+                                         Data("az-snp-vtpm/trustee_tpm-quote.msg"),
+                                         "--tpm-signature",
+                                         Data("az-snp-vtpm/trustee_tpm-quote.sig"),
+                                         "--at",
+                                         kAt2025,
+                                         "--type",
+                                         "az-snp-vtpm"};
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Verify(args);
+  };
+  const std::string hcl = Data("az-snp-vtpm/trustee_old2024_hcl-report.bin");
+  CommandResult r = run({"--report", hcl, "--nonce", "6368616c6c656e6764"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'quote_nonce' failed"));
+  r = run({"--report", hcl, "--report-data", "123abc"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'user_data' failed"));
+  r = run({"--report", Flipped("az-snp-vtpm/trustee_old2024_hcl-report.bin", 0x6e0)});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check '"));
+}
+
+TEST(VerifyEvidenceTest, UsageAndIoErrorsExit2) {
+  CommandResult r = Verify({"--type", "snp"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("needs --report"));
+  r = Verify({"--type", "nonsense"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = Verify({"--type", "snp", "--report", "/nonexistent/report.bin", "--vcek", "/nonexistent"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = Verify({"--type", "snp", "--report", Data("snp/trustee_test-report.bin"), "--vcek",
+              Data("snp/trustee_test-vcek.der"), "--at", "yesterday"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  // No connection flags or environment are needed for this command.
+  r = Verify({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+}  // namespace
+}  // namespace kb

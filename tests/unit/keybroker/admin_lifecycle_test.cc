@@ -1,0 +1,192 @@
+// Roles enforced by AdminService, rotation, retirement and the machine deny list, including
+// their effect on releases.
+#include "gmock/gmock.h"
+#include "tests/unit/keybroker/broker_fixture.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class AdminLifecycleTest : public BrokerFixture {
+ protected:
+  const AdminCaller kOperator{"CN=olivia", "olivia"};
+  const AdminCaller kAuditor{"CN=auditor-ann", "auditor-ann"};
+  const AdminCaller kNobody{"CN=nobody", "nobody"};
+
+  void ReadyKey(const std::string& key_id) {
+    RegisterAk(*tpm_, "web-1");
+    CreateKey(key_id);
+    ASSERT_TRUE(SetPolicy(key_id, Pcr7PolicyFor("web-1")).ok());
+  }
+  absl::StatusOr<v1::KeyMetadata> Rotate(const std::string& key_id, const AdminCaller& c) {
+    v1::RotateKeyRequest r;
+    r.set_key_id(key_id);
+    return admin_->RotateKey(r, c);
+  }
+  absl::StatusOr<v1::KeyMetadata> Retire(const std::string& key_id, uint32_t v, bool force) {
+    v1::RetireKeyVersionRequest r;
+    r.set_key_id(key_id);
+    r.set_version(v);
+    r.set_force(force);
+    return admin_->RetireKeyVersion(r, kOperator);
+  }
+  AuditRecord LastAudit() { return (*audit_->List(AuditQuery{.limit = 1}))[0]; }
+};
+
+TEST_F(AdminLifecycleTest, OperatorCannotManageAndDenialIsAudited) {
+  v1::CreateKeyRequest r;
+  r.set_key_id("k");
+  auto s = admin_->CreateKey(r, kOperator);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("requires role 'admin'"));
+  AuditRecord a = LastAudit();
+  EXPECT_EQ(a.action, "create_key");
+  EXPECT_EQ(a.actor, "CN=olivia");
+  EXPECT_EQ(a.decision, "deny");
+  EXPECT_EQ(keys_->GetKey("k").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(AdminLifecycleTest, EachRoleGetsOnlyItsRpcs) {
+  CreateKey("k");
+  v1::GetKeyRequest get;
+  get.set_key_id("k");
+  EXPECT_TRUE(admin_->GetKey(get, kOperator).ok());
+  EXPECT_TRUE(admin_->GetKey(get, kAuditor).ok());  // matched by common name
+  EXPECT_EQ(admin_->GetKey(get, kNobody).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Rotate("k", kOperator).ok());
+  EXPECT_EQ(Rotate("k", kAuditor).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(admin_->ListAuditEvents({}, kOperator).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(admin_->ListAuditEvents({}, kAuditor).ok());
+  EXPECT_TRUE(admin_->VerifyAuditChain({}, kAuditor)->ok());
+  v1::DenyMachineRequest deny;
+  deny.set_machine("m");
+  EXPECT_EQ(admin_->DenyMachine(deny, kAuditor).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(admin_->DenyMachine(deny, kOperator).ok());
+  v1::SetPolicyRequest policy;
+  policy.set_key_id("k");
+  policy.set_policy_json(Pcr7PolicyFor("m"));
+  EXPECT_EQ(admin_->SetPolicy(policy, kOperator).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(AdminLifecycleTest, RotationThenReleaseReturnsTheNewVersion) {
+  ReadyKey("disk");
+  auto first = Release(*tpm_, "disk");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->version(), 1u);
+  auto rotated = Rotate("disk", kOperator);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(rotated->latest_version(), 2u);
+  EXPECT_EQ(rotated->active_version(), 2u);
+  ASSERT_EQ(rotated->versions_size(), 2);
+  EXPECT_EQ(LastAudit().action, "rotate_key");
+  EXPECT_EQ(LastAudit().key_version, 2u);
+  SecretBytes v1 = *keys_->GetKeyMaterial("disk", 1);
+  SecretBytes v2 = *keys_->GetKeyMaterial("disk", 2);
+  EXPECT_EQ(v2.size(), 32u);
+  EXPECT_NE(v1.view(), v2.view());
+  auto second = Release(*tpm_, "disk");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->version(), 2u);
+  EXPECT_EQ(second->latest_version(), 2u);
+  AuditRecord a = LastAudit();
+  EXPECT_EQ(a.key_version, 2u);
+  EXPECT_EQ(a.policy_version, 1u);
+  EXPECT_EQ(a.evidence_digest.size(), 64u);
+}
+
+TEST_F(AdminLifecycleTest, RotationStatusShowsEachMachinesVersion) {
+  ReadyKey("disk");
+  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_TRUE(Rotate("disk", kOperator).ok());
+  v1::GetRotationStatusRequest r;
+  r.set_key_id("disk");
+  auto status = admin_->GetRotationStatus(r, kAuditor);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->active_version(), 2u);
+  ASSERT_EQ(status->machines_size(), 1);
+  EXPECT_EQ(status->machines(0).machine(), "web-1");
+  EXPECT_EQ(status->machines(0).version(), 1u);
+  EXPECT_FALSE(status->machines(0).current());
+  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  status = admin_->GetRotationStatus(r, kAuditor);
+  EXPECT_EQ(status->machines(0).version(), 2u);
+  EXPECT_TRUE(status->machines(0).current());
+}
+
+TEST_F(AdminLifecycleTest, RetireNeedsForceWhileInUse) {
+  ReadyKey("disk");
+  ASSERT_TRUE(Release(*tpm_, "disk").ok());  // web-1 is on v1
+  EXPECT_EQ(Retire("disk", 1, false).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Rotate("disk", kOperator).ok());
+  auto refused = Retire("disk", 1, false);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("web-1"));
+  EXPECT_EQ(LastAudit().decision, "deny");
+  auto forced = Retire("disk", 1, true);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_TRUE(forced->versions(0).retired());
+  EXPECT_THAT(LastAudit().reason, HasSubstr("forced"));
+  EXPECT_EQ(Retire("disk", 3, false).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Retire("disk", 2, false).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AdminLifecycleTest, RetiredVersionIsNeverReleased) {
+  ReadyKey("disk");
+  ASSERT_TRUE(Rotate("disk", kOperator).ok());
+  ASSERT_TRUE(Retire("disk", 1, false).ok());  // nobody was released v1
+  auto r = Release(*tpm_, "disk");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->version(), 2u);
+  ASSERT_TRUE(Retire("disk", 2, true).ok());  // the active version: only with force
+  auto none = Release(*tpm_, "disk");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("retired"));
+}
+
+TEST_F(AdminLifecycleTest, DeniedMachineIsRefusedUntilAllowed) {
+  ReadyKey("disk");
+  v1::DenyMachineRequest deny;
+  deny.set_machine("web-1");
+  deny.set_reason("stolen disk");
+  auto denied = admin_->DenyMachine(deny, kOperator);
+  ASSERT_TRUE(denied.ok()) << denied.status();
+  EXPECT_EQ(denied->denied_by(), "CN=olivia");
+  auto r = Release(*tpm_, "disk");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(r.status().message(), "machine denied by operator");
+  EXPECT_EQ(LastAudit().actor, "machine:web-1");
+  EXPECT_EQ(LastAudit().decision, "deny");
+  EXPECT_EQ(admin_->ListDeniedMachines({}, kAuditor)->machines_size(), 1);
+  v1::AllowMachineRequest allow;
+  allow.set_machine("web-1");
+  EXPECT_TRUE(admin_->AllowMachine(allow, kOperator)->was_denied());
+  EXPECT_FALSE(admin_->AllowMachine(allow, kOperator)->was_denied());
+  EXPECT_TRUE(Release(*tpm_, "disk").ok());
+}
+
+TEST_F(AdminLifecycleTest, AuditListFiltersAndChainVerifies) {
+  ReadyKey("disk");
+  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  v1::ListAuditEventsRequest q;
+  q.set_actor("machine:web-1");
+  q.set_decision("allow");
+  auto events = admin_->ListAuditEvents(q, kAuditor);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->events_size(), 1);
+  EXPECT_EQ(events->events(0).policy_version(), 1u);
+  EXPECT_EQ(events->events(0).hash().size(), 64u);
+  q.set_decision("maybe");
+  EXPECT_EQ(admin_->ListAuditEvents(q, kAuditor).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto verified = admin_->VerifyAuditChain({}, kAuditor);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok());
+  EXPECT_GE(verified->records(), 4u);
+}
+
+}  // namespace
+}  // namespace kb
