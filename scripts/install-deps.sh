@@ -14,6 +14,7 @@ PACKAGES="
   swtpm swtpm-tools
   qemu-system-x86 linux-image-amd64 initramfs-tools cryptsetup-initramfs busybox socat
   e2fsprogs cpio kmod zstd iproute2 util-linux
+  clang-14 libclang-rt-14-dev
 "
 export DEBIAN_FRONTEND=noninteractive
 missing=""

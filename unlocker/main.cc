@@ -31,6 +31,7 @@ constexpr char kUsage[] = R"(usage:
                   [TPM options]
   kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
                   [--ca FILE] [--deadline S] [--crypttab-file FILE] [TPM options]
+  kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
   kbunlock status --device DEV
   kbunlock attestation-key --out FILE [TPM options]
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
@@ -276,6 +277,12 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   RETURN_IF_ERROR(ArmDeadline(*args));
   if (args->command == "enroll") return Enroll(*args);
   if (args->command == "unlock") return Unlock(*args);
+  if (args->command == "rekey") {
+    // Re-enrolment happens on every unlock that learns of a newer version; rekey is an unlock
+    // that activates nothing.
+    args->flags["--test"] = "";
+    return Unlock(*args);
+  }
   if (args->command == "status") return Status(*args);
   if (args->command == "attestation-key") return ExportAk(*args);
   return Usage(absl::StrCat("unknown command '", args->command, "'"));

@@ -14,6 +14,8 @@
 #   broker-down   the broker is stopped: the unlock gives up within its bound, prompt
 #   offline-grace the policy grants 2 offline boots: an online boot seals a copy in the vTPM; with
 #                 the broker stopped the next boot opens the root from it and counts down
+#   rotation      the operator rotates the key; the next boot opens with version 1 and re-enrols
+#                 the volume to version 2; version 1 is retired; the next boot opens with 2 only
 #   grace-exhausted  1 offline boot granted: online boot, offline boot (0 left), then the next
 #                 offline boot is refused and falls back to the prompt
 #   keyfile       baseline: the same harness opens the root with a key file in the initramfs
@@ -378,6 +380,24 @@ case "$SCENARIO" in
     expect_console 'offline copy: offline boot allowance used up'
     expect_console 'Please unlock disk cryptroot'
     expect_no_console 'KB-E2E-ROOT-REACHED'
+    ;;
+  rotation)
+    build_initramfs "$W/pki/ca.pem"
+    boot v1
+    expect_root
+    expect_console "with key 'e2e-root' version 1"
+    ctl key rotate e2e-root
+    boot reenrol
+    expect_root
+    expect_console "re-enrolling from version 1 to 2"
+    expect_console 're-enrolled: keyslot [0-9]+ holds version 2'
+    ctl key rotation-status e2e-root | tee "$W/rotation-status.txt"
+    grep -q 'e2e-vm.*2' "$W/rotation-status.txt" || fail "rotation-status does not show version 2"
+    ctl key retire e2e-root 1
+    boot v2
+    expect_root
+    expect_console "with key 'e2e-root' version 2"
+    expect_no_console 're-enrolling'
     ;;
   keyfile)
     build_initramfs "$W/pki/ca.pem" keyfile

@@ -2,6 +2,7 @@
 #define KB_TESTS_FAKES_FAKE_VOLUME_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,7 @@ namespace kb {
 // Activation records the mapping name. Not thread-safe.
 class FakeVolume final : public Volume {
  public:
-  explicit FakeVolume(absl::string_view passphrase) {
-    slots_[0] = std::string(passphrase);
-  }
+  explicit FakeVolume(absl::string_view passphrase) { slots_[0] = std::string(passphrase); }
 
   absl::StatusOr<std::vector<KeybrokerToken>> ListTokens() override {
     std::vector<KeybrokerToken> out;
@@ -30,12 +29,15 @@ class FakeVolume final : public Volume {
     return out;
   }
   absl::StatusOr<int> AddKeyslot(const SecretBytes& existing, const SecretBytes& key) override {
-    if (!Opens(existing)) return absl::PermissionDeniedError("existing passphrase opens no keyslot");
+    if (Fault("AddKeyslot")) return absl::InternalError("injected fault: AddKeyslot");
+    if (!Opens(existing))
+      return absl::PermissionDeniedError("existing passphrase opens no keyslot");
     const int slot = slots_.rbegin()->first + 1;
     slots_[slot] = std::string(key.view());
     return slot;
   }
   absl::StatusOr<int> WriteToken(const KeybrokerToken& token) override {
+    if (Fault("WriteToken")) return absl::InternalError("injected fault: WriteToken");
     KeybrokerToken t = token;
     if (t.token_id < 0) t.token_id = tokens_.empty() ? 0 : tokens_.rbegin()->first + 1;
     tokens_[t.token_id] = t;
@@ -43,9 +45,11 @@ class FakeVolume final : public Volume {
     return t.token_id;
   }
   absl::Status RemoveToken(int id) override {
+    if (Fault("RemoveToken")) return absl::InternalError("injected fault: RemoveToken");
     return tokens_.erase(id) ? absl::OkStatus() : absl::NotFoundError("no token");
   }
   absl::Status RemoveKeyslot(int slot) override {
+    if (Fault("RemoveKeyslot")) return absl::InternalError("injected fault: RemoveKeyslot");
     return slots_.erase(slot) ? absl::OkStatus() : absl::NotFoundError("no keyslot");
   }
   absl::Status VerifyKey(int slot, const SecretBytes& key) override {
@@ -62,11 +66,15 @@ class FakeVolume final : public Volume {
     return s;
   }
 
+  // Makes the next call of `op` fail, as a crash or power loss at that step would.
+  void FailNext(const std::string& op) { faults_.insert(op); }
+
   const std::string& activated() const { return activated_; }
   int token_writes() const { return token_writes_; }
   std::map<int, KeybrokerToken>& tokens() { return tokens_; }
 
  private:
+  bool Fault(const std::string& op) { return faults_.erase(op) > 0; }
   bool Opens(const SecretBytes& key) const {
     for (const auto& [slot, k] : slots_) {
       if (k == key.view()) return true;
@@ -77,6 +85,7 @@ class FakeVolume final : public Volume {
   std::map<int, KeybrokerToken> tokens_;
   std::string activated_;
   int token_writes_ = 0;
+  std::set<std::string> faults_;
 };
 
 }  // namespace kb

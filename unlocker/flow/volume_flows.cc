@@ -1,9 +1,12 @@
 #include "unlocker/flow/volume_flows.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/offline_grace.h"
+#include "unlocker/flow/rekey.h"
 
 namespace kb {
 namespace {
@@ -104,11 +107,13 @@ absl::StatusOr<UnlockResult> UnlockOffline(Volume& volume, Tpm& tpm, const Unloc
                       "vTPM-sealed copy", true,         remaining};
 }
 
+// Opens the volume through `token`; on an online release `key_out` gets the key (for a
+// re-enrolment).
 absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                                              const BrokerConnector& connect,
                                              const UnlockOptions& options,
-                                             const KeybrokerToken& token,
-                                             const Progress& progress) {
+                                             const KeybrokerToken& token, const Progress& progress,
+                                             SecretBytes* key_out) {
   ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256};
   ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
   auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress, options.retry);
@@ -120,7 +125,10 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
     return UnlockOffline(volume, tpm, options, token, released.status(), progress);
   }
   RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, released->key));
-  RefreshOfflineCopy(volume, tpm, token, released->key, released->offline_boots, progress);
+  if (released->latest_version <= token.key_version) {
+    RefreshOfflineCopy(volume, tpm, token, released->key, released->offline_boots, progress);
+  }
+  *key_out = std::move(released->key);
   return UnlockResult{
       token.keyslot,      token.key_id, released->version,      released->latest_version,
       released->endpoint, false,        released->offline_boots};
@@ -137,8 +145,12 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
                         ExitCode::kNoToken);
   }
   ASSIGN_OR_RETURN(std::string ca_sha256, CaFingerprint(options.ca_pem));
+  // The newest version first: after an interrupted re-enrolment both tokens exist.
+  std::vector<KeybrokerToken> sorted = *tokens;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.key_version > b.key_version; });
   absl::Status last;
-  for (const KeybrokerToken& token : *tokens) {
+  for (const KeybrokerToken& token : sorted) {
     if (token.ca_sha256 != ca_sha256) {
       last = WithExitCode(absl::FailedPreconditionError(absl::StrCat(
                               "broker CA (sha256 ", ca_sha256.substr(0, 16),
@@ -147,9 +159,24 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
                           ExitCode::kUsage);
       continue;
     }
-    auto result = UnlockWithToken(volume, tpm, connect, options, token, progress);
-    if (result.ok()) return result;
-    last = result.status();
+    SecretBytes key;
+    auto result = UnlockWithToken(volume, tpm, connect, options, token, progress, &key);
+    if (!result.ok()) {
+      last = result.status();
+      continue;
+    }
+    RetireOlderTokens(volume, sorted, token, progress);
+    if (!result->offline && result->latest_version > token.key_version) {
+      auto fresh = ReEnroll(volume, tpm, connect, token, key, result->latest_version, progress);
+      if (fresh.ok()) {
+        result->keyslot = fresh->keyslot;
+        result->version = fresh->key_version;
+      } else {
+        progress(absl::StrCat(fresh.status().message(), "; the volume still opens with version ",
+                              token.key_version));
+      }
+    }
+    return result;
   }
   return last;
 }

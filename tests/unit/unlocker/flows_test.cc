@@ -243,16 +243,73 @@ TEST_F(VolumeFlowsTest, AfterRotationTheEnrolledVersionStillUnlocks) {
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
   ASSERT_TRUE(admin_->RotateKey(rotate, {"op"}).ok());
-  auto r = UnlockVia("up:1");
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->version, 1u);
-  EXPECT_EQ(r->latest_version, 2u);
+  // The enrolled version is still released on request.
+  InProcessClient old_client(release_.get());
+  auto v1_key = ObtainKey(*tpm_, old_client, {"disk", 1, {0, 7}, TransferKeyType::kEccP256});
+  ASSERT_TRUE(v1_key.ok()) << v1_key.status();
+  EXPECT_EQ(v1_key->version, 1u);
+  EXPECT_EQ(v1_key->latest_version, 2u);
   // Asking for a version that does not exist is refused.
   InProcessClient client(release_.get());
   auto missing = ObtainKey(*tpm_, client, {"disk", 7, {0, 7}, TransferKeyType::kEccP256});
   EXPECT_EQ(ExitCodeOf(missing.status()), ExitCode::kDenied);
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("has no version 7"));
 }
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+class RekeyTest : public VolumeFlowsTest {
+ protected:
+  void Rotate() {
+    v1::RotateKeyRequest rotate;
+    rotate.set_key_id("disk");
+    ASSERT_TRUE(admin_->RotateKey(rotate, {"op"}).ok());
+  }
+  // The single remaining token holds `version` and its keyslot opens with that version's key.
+  void ExpectEnrolledWith(uint32_t version) {
+    auto tokens = *volume_.ListTokens();
+    ASSERT_EQ(tokens.size(), 1u);
+    EXPECT_EQ(tokens[0].key_version, version);
+    EXPECT_TRUE(volume_.VerifyKey(tokens[0].keyslot, *keys_->GetKeyMaterial("disk", version)).ok());
+  }
+};
+
+TEST_F(RekeyTest, UnlockReEnrolsToTheNewVersionAndWipesTheOld) {
+  Rotate();
+  auto r = UnlockVia("up:1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version, 2u);
+  ExpectEnrolledWith(2);
+  EXPECT_EQ(volume_.ListKeyslots()->size(), 2u);  // the passphrase and version 2
+  EXPECT_FALSE(volume_.VerifyKey(1, *keys_->GetKeyMaterial("disk", 1)).ok());
+  auto again = UnlockVia("up:1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->version, 2u);
+}
+
+// A crash at each step of the re-enrolment: the volume still opens, and a later unlock
+// completes the change.
+class RekeyFaultTest : public RekeyTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(RekeyFaultTest, InterruptedReEnrolmentNeverLosesTheVolume) {
+  Rotate();
+  volume_.FailNext(GetParam());
+  auto first = UnlockVia("up:1");
+  ASSERT_TRUE(first.ok()) << first.status();  // opened with whichever version works
+  EXPECT_EQ(volume_.activated(), "root");
+  auto second = UnlockVia("up:1");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->version, 2u);
+  ExpectEnrolledWith(2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, RekeyFaultTest,
+                         ::testing::Values("AddKeyslot", "WriteToken", "RemoveToken",
+                                           "RemoveKeyslot"));
 
 }  // namespace
 }  // namespace kb

@@ -1,0 +1,62 @@
+#include "unlocker/flow/rekey.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "unlocker/flow/offline_grace.h"
+
+namespace kb {
+namespace {
+
+absl::Status Step(absl::string_view step, absl::Status s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat("re-enrolment ", step, ": ", s.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
+                                        const KeybrokerToken& token, const SecretBytes& key,
+                                        uint32_t latest, const Progress& progress) {
+  progress(absl::StrCat("key '", token.key_id, "' was rotated: re-enrolling from version ",
+                        token.key_version, " to ", latest));
+  ReleaseTarget target{token.key_id, latest, token.pcrs, TransferKeyType::kEccP256};
+  ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
+  auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress);
+  RETURN_IF_ERROR(Step("release", released.status()));
+  auto slot = volume.AddKeyslot(key, released->key);
+  RETURN_IF_ERROR(Step("add keyslot", slot.status()));
+  KeybrokerToken fresh = token;
+  fresh.token_id = -1;
+  fresh.keyslot = *slot;
+  fresh.key_version = latest;
+  fresh.offline.reset();
+  auto id = volume.WriteToken(fresh);
+  RETURN_IF_ERROR(Step("write token", id.status()));
+  fresh.token_id = *id;
+  RETURN_IF_ERROR(Step("verify", volume.VerifyKey(fresh.keyslot, released->key)));
+  RETURN_IF_ERROR(Step("remove old token", volume.RemoveToken(token.token_id)));
+  RETURN_IF_ERROR(Step("remove old keyslot", volume.RemoveKeyslot(token.keyslot)));
+  progress(absl::StrCat("re-enrolled: keyslot ", fresh.keyslot, " holds version ", latest,
+                        "; version ", token.key_version, "'s keyslot ", token.keyslot,
+                        " was wiped"));
+  RefreshOfflineCopy(volume, tpm, fresh, released->key, released->offline_boots, progress);
+  return fresh;
+}
+
+void RetireOlderTokens(Volume& volume, const std::vector<KeybrokerToken>& tokens,
+                       const KeybrokerToken& opened, const Progress& progress) {
+  for (const KeybrokerToken& t : tokens) {
+    if (t.token_id == opened.token_id || t.key_id != opened.key_id ||
+        t.key_version >= opened.key_version) {
+      continue;
+    }
+    absl::Status s = volume.RemoveToken(t.token_id);
+    if (s.ok() && t.keyslot != opened.keyslot) s = volume.RemoveKeyslot(t.keyslot);
+    progress(s.ok()
+                 ? absl::StrCat("finished an interrupted re-enrolment: removed version ",
+                                t.key_version, " (token ", t.token_id, ", keyslot ", t.keyslot, ")")
+                 : absl::StrCat("could not remove version ", t.key_version, ": ", s.message()));
+  }
+}
+
+}  // namespace kb
