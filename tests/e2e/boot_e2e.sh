@@ -240,6 +240,7 @@ CONF
       echo "KEYFILE_PATTERN=\"$W/etc-keybroker/*.key\""; } > "$W/etc-upper/cryptsetup-initramfs/conf-hook"
   fi
   # The host's /etc stays untouched: crypttab comes from an overlay in this private namespace.
+  log "building the initramfs with Debian's mkinitramfs and keybroker's hook ($mode)"
   mount -t overlay overlay -o "lowerdir=/etc,upperdir=$W/etc-upper,workdir=$W/etc-work" /etc
   mkinitramfs -d "$conf" -o "$W/initrd.zst" "$KVER" >"$W/mkinitramfs.log" 2>&1 ||
     { umount /etc; cat "$W/mkinitramfs.log"; fail "mkinitramfs failed"; }
@@ -260,6 +261,7 @@ boot() {  # boot NAME [extra qemu args...]
   append+=" ipv6.disable=1 net.ifnames=0 printk.time=1 quiet"
   append+=" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
   local start=$SECONDS
+  log "booting the guest ($name) under QEMU/TCG with swtpm; guest network: restrict=on + guestfwd"
   qemu-system-x86_64 -nodefaults -no-user-config -machine pc -accel tcg -cpu max -smp 1 -m 512 \
     -display none -monitor none -serial "file:$run/serial.log" -no-reboot \
     -pidfile "$run/qemu.pid" -kernel "/boot/vmlinuz-$KVER" -initrd "$W/initrd.raw" \
@@ -317,9 +319,12 @@ report_timing() {  # the unlock phase in guest time, from the guest's own uptime
 # ---------------------------------------------------------------- scenarios
 DATA=(-drive "file=$W/data.img,if=virtio,format=raw")
 log "scenario $SCENARIO, kernel $KVER, work dir $W"
+log "starting keybrokerd on 127.0.0.1:$PORT inside a private network namespace"
 start_broker
+log "building the guest root filesystem and LUKS2 disks (root + data)"
 make_rootfs
 make_disk
+log "enrolling the disks with the broker (key e2e-root, e2e-data; machine e2e-vm; PCRs 0,7)"
 enroll >/dev/null
 PCR7=$(seabios_pcr)
 case "$SCENARIO" in
