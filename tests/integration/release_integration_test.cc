@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/integration/tpm_test_util.h"
 #include "unlocker/tpm/esys_tpm.h"
 
 namespace kb {
@@ -23,23 +24,6 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::string kZeroPcr(64, '0');
-
-// Extends SHA-256 PCR `index` of the TPM at `tcti` (a guest whose boot measured other code).
-void ExtendPcr(const std::string& tcti, uint32_t index) {
-  TSS2_TCTI_CONTEXT* t = nullptr;
-  ASSERT_EQ(Tss2_TctiLdr_Initialize(tcti.c_str(), &t), TSS2_RC_SUCCESS);
-  ESYS_CONTEXT* esys = nullptr;
-  ASSERT_EQ(Esys_Initialize(&esys, t, nullptr), TSS2_RC_SUCCESS);
-  TPML_DIGEST_VALUES values = {};
-  values.count = 1;
-  values.digests[0].hashAlg = TPM2_ALG_SHA256;
-  memset(values.digests[0].digest.sha256, 0x42, 32);
-  EXPECT_EQ(Esys_PCR_Extend(esys, ESYS_TR_PCR0 + index, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                            ESYS_TR_NONE, &values),
-            TSS2_RC_SUCCESS);
-  Esys_Finalize(&esys);
-  Tss2_TctiLdr_Finalize(&t);
-}
 
 class ReleaseIntegrationTest : public ::testing::Test {
  protected:
@@ -159,8 +143,7 @@ TEST_F(ReleaseIntegrationTest, UnlockByCrypttabName) {
   const std::string crypttab = swtpm_->state_dir() + "/crypttab";
   ASSERT_TRUE(WriteFileAtomic(crypttab, "# test\ndatadisk " + image_ + " none luks\n").ok());
   CommandResult r = Kbunlock({"unlock", "--crypttab", "datadisk", "--crypttab-file", crypttab,
-                              "--test", "--ca", broker_->Path("ca.pem"), "--tcti",
-                              swtpm_->tcti()});
+                              "--test", "--ca", broker_->Path("ca.pem"), "--tcti", swtpm_->tcti()});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
   CommandResult missing = Kbunlock({"unlock", "--crypttab", "nope", "--crypttab-file", crypttab,
