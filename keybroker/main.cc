@@ -63,6 +63,7 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   SqliteAttestationKeyRegistry aks(db);
   SqliteAuditLog audit(db);
   SqliteMachineDenyList denylist(db);
+  SqliteOfflineRevocations revocations(db);
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
@@ -71,9 +72,11 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   VerifierSet verifiers;
   verifiers.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(&aks));
   RETURN_IF_ERROR(AddTeeVerifiers(config, &clock, verifiers));
-  ReleaseService release({keys.get(), &challenges, &audit, &denylist, &verifiers, &clock},
-                         absl::Seconds(config.challenge_ttl_seconds()));
-  AdminService admin({keys.get(), &aks, &audit, &denylist, &roles, &clock});
+  ReleaseService release(
+      {keys.get(), &challenges, &audit, &denylist, &verifiers, &clock, &revocations},
+      absl::Seconds(config.challenge_ttl_seconds()));
+  AdminService admin(
+      {keys.get(), &aks, &audit, &denylist, &roles, &clock, &verifiers, &revocations});
   ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin));
   LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
           config.release_listen(), server->release_port(), config.admin_listen(),

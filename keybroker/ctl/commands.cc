@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "keybroker/ctl/operator_commands.h"
 #include "keybroker/ctl/output.h"
 
 namespace kb {
@@ -241,6 +242,16 @@ absl::StatusOr<CtlLocalInputs> LoadCtlLocalInputs(const CtlCommand& cmd) {
   if (cmd.kind == CtlCommandKind::kPolicySet) {
     ASSIGN_OR_RETURN(inputs.policy_json, ReadNonEmpty(cmd.policy_file, "policy file"));
   }
+  if (cmd.kind == CtlCommandKind::kPolicyTest) {
+    if (!cmd.policy_file.empty()) {
+      ASSIGN_OR_RETURN(inputs.policy_json, ReadNonEmpty(cmd.policy_file, "--policy file"));
+    }
+    for (const std::string& path : cmd.evidence_files) {
+      ASSIGN_OR_RETURN(std::string data, ReadNonEmpty(path, "--evidence file"));
+      ASSIGN_OR_RETURN(v1::Evidence evidence, ParseEvidenceFile(path, data));
+      inputs.evidence.emplace_back(path, std::move(evidence));
+    }
+  }
   if (cmd.kind == CtlCommandKind::kAkRegister) {
     ASSIGN_OR_RETURN(inputs.ak_public, ReadNonEmpty(cmd.ak_public_file, "--ak-public file"));
   }
@@ -250,6 +261,13 @@ absl::StatusOr<CtlLocalInputs> LoadCtlLocalInputs(const CtlCommand& cmd) {
 absl::StatusOr<CtlOutput> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInputs& inputs,
                                         AdminClient& client) {
   if (cmd.kind == CtlCommandKind::kAuditVerify) return AuditVerify(cmd, client);
+  if (cmd.kind == CtlCommandKind::kPolicyTest) return RunPolicyTest(cmd, inputs, client);
+  if (cmd.kind == CtlCommandKind::kOfflineRevoke || cmd.kind == CtlCommandKind::kOfflineRestore) {
+    ASSIGN_OR_RETURN(std::string text, cmd.kind == CtlCommandKind::kOfflineRevoke
+                                           ? RunOfflineRevoke(cmd, client)
+                                           : RunOfflineRestore(cmd, client));
+    return CtlOutput{std::move(text), absl::OkStatus()};
+  }
   for (const HandlerEntry& h : kHandlers) {
     if (h.kind != cmd.kind) continue;
     ASSIGN_OR_RETURN(std::string text, h.run(cmd, inputs, client));

@@ -31,6 +31,9 @@ enum class CtlCommandKind {
   kMachineAllow,
   kMachineList,
   kAuditVerify,
+  kPolicyTest,
+  kOfflineRevoke,
+  kOfflineRestore,
 };
 
 // Where and how to reach the broker's admin listener (mutual TLS).
@@ -59,10 +62,11 @@ struct CtlCommand {
   std::string version_arg;  // key retire: VERSION as typed
   uint32_t version = 0;     // key retire: VERSION, at least 1
   bool force = false;
-  std::string reason;               // machine deny --reason
-  std::string actor;                // audit list --actor, or "machine:NAME" from --machine
-  std::string decision;             // audit list --decision: "allow", "deny" or empty
-  std::optional<absl::Time> since;  // audit list --since
+  std::string reason;                       // machine deny --reason
+  std::string actor;                        // audit list --actor, or "machine:NAME" from --machine
+  std::string decision;                     // audit list --decision: "allow", "deny" or empty
+  std::optional<absl::Time> since;          // audit list --since
+  std::vector<std::string> evidence_files;  // policy test --evidence (repeatable)
 };
 
 // Reads the keybrokerctl config file at `path` (JSON: addr, ca, cert, key, server_name;

@@ -66,6 +66,11 @@ absl::Status SetString(const std::string& v, CtlCommand& c) {
   return absl::OkStatus();
 }
 
+absl::Status AddEvidence(const std::string& v, CtlCommand& c) {
+  c.evidence_files.push_back(v);
+  return absl::OkStatus();
+}
+
 template <bool CtlCommand::*field>
 absl::Status SetTrue(const std::string&, CtlCommand& c) {
   c.*field = true;
@@ -101,6 +106,8 @@ const std::vector<FlagSpec>& CommandFlags() {
       {"--since", true, &ParseSince},
       {"--force", false, &SetTrue<&CtlCommand::force>},
       {"--reason", true, &SetString<&CtlCommand::reason>},
+      {"--evidence", true, &AddEvidence},
+      {"--policy", true, &SetString<&CtlCommand::policy_file>},
   };
   return *flags;
 }
@@ -134,6 +141,12 @@ const std::vector<CommandSpec>& Commands() {
        "Validates and stores the JSON release policy in FILE (\"-\" reads stdin)."},
       {"policy", "get", K::kPolicyGet, {key_id}, {}, {}, "policy get KEY_ID",
        "Prints the stored canonical policy JSON."},
+      {"policy", "test", K::kPolicyTest, {key_id}, {"--evidence", "--policy"}, {"--evidence"},
+       "policy test KEY_ID --evidence FILE [--evidence FILE...] [--policy FILE]",
+       "Dry run: verifies each captured kb.v1.Evidence (binary or protobuf JSON) with\n"
+       "      the broker's verifiers (binding not checked) and evaluates the stored policy,\n"
+       "      or the candidate policy FILE, against it. Releases nothing. Exit 1 if any\n"
+       "      evidence would be denied."},
       {"ak", "register", K::kAkRegister, {}, {"--machine", "--ak-public"},
        {"--machine", "--ak-public"}, "ak register --machine NAME --ak-public FILE",
        "Trusts a TPM attestation key for machine NAME. FILE holds the marshaled\n"
@@ -147,6 +160,13 @@ const std::vector<CommandSpec>& Commands() {
        "Lifts a denial."},
       {"machine", "list", K::kMachineList, {}, {}, {}, "machine list",
        "Lists the denied machines."},
+      {"offline", "revoke", K::kOfflineRevoke, {key_id}, {"--machine", "--reason"}, {},
+       "offline revoke KEY_ID [--machine NAME] [--reason TEXT]",
+       "Revokes the key's offline grace for machine NAME (default: every machine):\n"
+       "      releases grant 0 offline boots, so guests drop their sealed copies."},
+      {"offline", "restore", K::kOfflineRestore, {key_id}, {"--machine"}, {},
+       "offline restore KEY_ID [--machine NAME]",
+       "Lifts a revocation made with the same KEY_ID and --machine."},
       {"audit", "list", K::kAuditList, {},
        {"--limit", "--key-id", "--machine", "--actor", "--decision", "--since"}, {},
        "audit list [--limit N] [--key-id KEY_ID] [--machine NAME | --actor ACTOR]\n"

@@ -17,6 +17,7 @@
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
+#include "google/protobuf/util/json_util.h"
 #include "keybroker/verifiers/snp/azure_snp_verifier.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
@@ -212,7 +213,62 @@ absl::StatusOr<Claims> VerifyTpm(const VerifyEvidenceArgs& a) {
   return c;
 }
 
+v1::TpmQuoteEvidence QuoteToProto(const AzureTpmQuote& quote) {
+  v1::TpmQuoteEvidence out;
+  out.set_attest(quote.attest);
+  out.set_signature(quote.signature);
+  for (size_t i = 0; i < quote.pcrs_sha256.size(); ++i) {
+    if (quote.pcrs_sha256[i].empty()) continue;
+    v1::PcrValue* pcr = out.add_pcrs();
+    pcr->set_bank("sha256");
+    pcr->set_index(static_cast<uint32_t>(i));
+    pcr->set_digest(quote.pcrs_sha256[i]);
+  }
+  return out;
+}
+
+// Writes BuildEvidence(a) as protobuf JSON to a.json_evidence_out.
+absl::Status WriteEvidenceJson(const VerifyEvidenceArgs& a) {
+  ASSIGN_OR_RETURN(v1::Evidence evidence, BuildEvidence(a));
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  if (!google::protobuf::util::MessageToJsonString(evidence, &json, options).ok()) {
+    return absl::InternalError("cannot print the evidence as JSON");
+  }
+  return WriteFileAtomic(a.json_evidence_out, json, 0644);
+}
+
 }  // namespace
+
+absl::StatusOr<v1::Evidence> BuildEvidence(const VerifyEvidenceArgs& a) {
+  v1::Evidence e;
+  if (a.type == "snp") {
+    ASSIGN_OR_RETURN(std::string report, ReadInput(a.report));
+    e.mutable_snp_report()->set_report(MaybeHex(report));
+    ASSIGN_OR_RETURN(*e.mutable_snp_report()->mutable_vcek(), ReadInput(a.vcek));
+  } else if (a.type == "tdx") {
+    ASSIGN_OR_RETURN(*e.mutable_tdx_quote()->mutable_quote(), ReadInput(a.report));
+  } else if (a.type == "az-snp-vtpm") {
+    v1::AzureVtpmEvidence* az = e.mutable_azure_vtpm();
+    az->set_kind(v1::AZURE_VTPM_KIND_SNP);
+    ASSIGN_OR_RETURN(*az->mutable_hcl_report(), ReadInput(a.report));
+    ASSIGN_OR_RETURN(*az->mutable_vcek(), ReadInput(a.vcek));
+    ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
+    *az->mutable_quote() = QuoteToProto(quote);
+  } else if (a.type == "tpm") {
+    ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
+    *e.mutable_tpm_quote() = QuoteToProto(quote);
+    ASSIGN_OR_RETURN(std::string ak, ReadInput(a.ak));
+    if (absl::StrContains(ak, "-----BEGIN")) {
+      return Usage("--json-evidence-out needs --ak as a TPMT_PUBLIC, not PEM");
+    }
+    e.mutable_tpm_quote()->set_ak_public(ak);
+  } else {
+    return Usage(absl::StrCat("--type ", a.type, ": no kb.v1.Evidence form"));
+  }
+  return e;
+}
 
 absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std::string>& args) {
   VerifyEvidenceArgs a;
@@ -231,6 +287,7 @@ absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std
       {"--nonce", &nonce},
       {"--report-data", &report_data},
       {"--at", &at},
+      {"--json-evidence-out", &a.json_evidence_out},
   };
   for (size_t i = 1; i < args.size(); ++i) {
     std::string flag = args[i], value;
@@ -273,6 +330,7 @@ std::string VerifyEvidenceUsage() {
          "         [--report FILE] [--vcek FILE] [--cert-chain FILE] [--collateral DIR]\n"
          "         [--tpm-quote FILE [--tpm-signature FILE]] [--ak FILE] [--pcrs FILE]\n"
          "         [--nonce HEX] [--report-data HEX] [--at RFC3339] [--pinned-tcb-signer FILE]\n"
+         "         [--json-evidence-out FILE]\n"
          "  Verifies evidence offline (no broker) and prints the verified claims as JSON.\n"
          "  snp          --report (raw or hex) --vcek (PEM/DER) [--cert-chain ASK+ARK PEM]\n"
          "  tdx          --report QUOTE [--collateral DIR] [--cert-chain Intel root PEM]\n"
@@ -280,6 +338,8 @@ std::string VerifyEvidenceUsage() {
          "  tpm          --tpm-quote ATTEST --tpm-signature SIG --ak (TPMT_PUBLIC or PEM)\n"
          "  --report-data: expected prefix of REPORT_DATA (Azure: runtime claims user-data)\n"
          "  --nonce: expected quote extraData. --at: verification time (default now).\n"
+         "  --json-evidence-out FILE: also write the evidence as kb.v1.Evidence JSON (input\n"
+         "  of `keybrokerctl policy test --evidence FILE`).\n"
          "  Exit 0 verified; 1 a check failed (named on stderr); 2 usage or I/O error.\n";
 }
 
@@ -301,6 +361,14 @@ int RunVerifyEvidence(const std::vector<std::string>& args) {
                                   &a.ak, &a.pcrs, &a.pinned_tcb_signer}) {
     if (auto read = ReadInput(*path); !read.ok()) {
       std::fprintf(stderr, "keybrokerctl: %s\n", std::string(read.status().message()).c_str());
+      return kExitUsage;
+    }
+  }
+  if (!a.json_evidence_out.empty()) {
+    // Written whatever the verification says: `policy test` reports why it fails.
+    if (absl::Status s = WriteEvidenceJson(a); !s.ok()) {
+      std::fprintf(stderr, "keybrokerctl: --json-evidence-out: %s\n",
+                   std::string(s.message()).c_str());
       return kExitUsage;
     }
   }

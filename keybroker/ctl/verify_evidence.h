@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "kb/v1/evidence.pb.h"
 
 namespace kb {
 
@@ -18,7 +19,8 @@ struct VerifyEvidenceArgs {
   std::string type;  // snp, tdx, az-snp-vtpm, az-tdx-vtpm, tpm
   std::string report, vcek, cert_chain, collateral, tpm_quote, tpm_signature, ak, pcrs;
   std::string pinned_tcb_signer;
-  std::optional<std::string> nonce;        // decoded
+  std::string json_evidence_out;     // --json-evidence-out: write the kb.v1.Evidence JSON here
+  std::optional<std::string> nonce;  // decoded
   std::optional<std::string> report_data;  // decoded
   std::optional<absl::Time> at;
 };
@@ -26,6 +28,11 @@ struct VerifyEvidenceArgs {
 // Parses args[1..] (args[0] is "verify-evidence"). INVALID_ARGUMENT with a one-line reason for
 // an unknown flag or type, a missing value or required file, bad hex or a bad --at time.
 absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std::string>& args);
+
+// The evidence the files of `a` make up, as a guest would send it (kb.v1.Evidence), for
+// `keybrokerctl policy test`. A --ak must then be a TPMT_PUBLIC (not PEM). NOT_FOUND /
+// PERMISSION_DENIED for an unreadable file, INVALID_ARGUMENT for a malformed one.
+absl::StatusOr<v1::Evidence> BuildEvidence(const VerifyEvidenceArgs& a);
 
 // The usage text of the command.
 std::string VerifyEvidenceUsage();

@@ -71,6 +71,9 @@ KB_ADMIN_IMPL(DenyMachine, DenyMachineRequest, DeniedMachine)
 KB_ADMIN_IMPL(AllowMachine, AllowMachineRequest, AllowMachineResponse)
 KB_ADMIN_IMPL(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
 KB_ADMIN_IMPL(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
+KB_ADMIN_IMPL(TestPolicy, TestPolicyRequest, TestPolicyResponse)
+KB_ADMIN_IMPL(RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
+KB_ADMIN_IMPL(RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse)
 #undef KB_ADMIN_IMPL
 
 }  // namespace kb

@@ -50,6 +50,9 @@ class KeyAdminGrpc final : public v1::KeyAdmin::Service {
   KB_ADMIN_RPC(AllowMachine, AllowMachineRequest, AllowMachineResponse)
   KB_ADMIN_RPC(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
   KB_ADMIN_RPC(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
+  KB_ADMIN_RPC(TestPolicy, TestPolicyRequest, TestPolicyResponse)
+  KB_ADMIN_RPC(RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
+  KB_ADMIN_RPC(RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse)
 #undef KB_ADMIN_RPC
 
  private:

@@ -1,4 +1,5 @@
-// AdminService: key rotation, version retirement and the machine deny list.
+// AdminService: key rotation, version retirement, the machine deny list and offline-grace
+// revocation.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
@@ -34,6 +35,22 @@ absl::Status CheckRetireAllowed(const v1::RetireKeyVersionRequest& r, const KeyR
         " (not re-enrolled yet): they could not unlock; use force to retire it anyway"));
   }
   return absl::OkStatus();
+}
+
+// Machine names as releases see them: AK names, or TEE identities such as "snp-chip:<hex>".
+absl::Status ValidateRevocation(absl::string_view key_id, absl::string_view machine) {
+  RETURN_IF_ERROR(ValidateName("key_id", key_id));
+  if (machine.size() > 256) return absl::InvalidArgumentError("machine too long");
+  for (char c : machine) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError("machine must be printable ASCII without spaces");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Whom(absl::string_view machine) {
+  return machine.empty() ? std::string("every machine") : absl::StrCat("machine ", machine);
 }
 
 }  // namespace
@@ -152,6 +169,48 @@ absl::StatusOr<v1::ListDeniedMachinesResponse> AdminService::ListDeniedMachines(
         ASSIGN_OR_RETURN(std::vector<DeniedMachineRecord> denied, d_.denylist->List());
         v1::ListDeniedMachinesResponse out;
         for (const DeniedMachineRecord& d : denied) *out.add_machines() = ToProto(d);
+        return out;
+      });
+}
+
+absl::StatusOr<v1::OfflineRevocation> AdminService::RevokeOfflineGrant(
+    const v1::RevokeOfflineGrantRequest& r, Caller caller) {
+  return Run<v1::OfflineRevocation>(
+      {"revoke_offline", caller, Permission::kOperate, r.key_id()},
+      [&](Outcome& o) -> absl::StatusOr<v1::OfflineRevocation> {
+        RETURN_IF_ERROR(ValidateRevocation(r.key_id(), r.machine()));
+        if (r.reason().size() > 256) return absl::InvalidArgumentError("reason too long");
+        if (d_.revocations == nullptr) return absl::UnimplementedError("no revocation store");
+        RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
+        OfflineRevocationRecord record{r.key_id(), r.machine(), r.reason(), caller.subject,
+                                       d_.clock->Now()};
+        RETURN_IF_ERROR(d_.revocations->Revoke(record));
+        o.detail = absl::StrCat("revoked offline grace for ", Whom(r.machine()),
+                                r.reason().empty() ? "" : ": ", r.reason());
+        v1::OfflineRevocation out;
+        out.set_key_id(record.key_id);
+        out.set_machine(record.machine);
+        out.set_reason(record.reason);
+        out.set_revoked_by(record.revoked_by);
+        SetTime(out.mutable_revoked_at(), record.revoked_at);
+        return out;
+      });
+}
+
+absl::StatusOr<v1::RestoreOfflineGrantResponse> AdminService::RestoreOfflineGrant(
+    const v1::RestoreOfflineGrantRequest& r, Caller caller) {
+  return Run<v1::RestoreOfflineGrantResponse>(
+      {"restore_offline", caller, Permission::kOperate, r.key_id()},
+      [&](Outcome& o) -> absl::StatusOr<v1::RestoreOfflineGrantResponse> {
+        RETURN_IF_ERROR(ValidateRevocation(r.key_id(), r.machine()));
+        if (d_.revocations == nullptr) return absl::UnimplementedError("no revocation store");
+        ASSIGN_OR_RETURN(bool was_revoked, d_.revocations->Restore(r.key_id(), r.machine()));
+        o.detail = absl::StrCat("restored offline grace for ", Whom(r.machine()),
+                                was_revoked ? "" : " (was not revoked)");
+        v1::RestoreOfflineGrantResponse out;
+        out.set_key_id(r.key_id());
+        out.set_machine(r.machine());
+        out.set_was_revoked(was_revoked);
         return out;
       });
 }

@@ -7,11 +7,14 @@
 #include "common/clock.h"
 #include "common/status_macros.h"
 #include "kb/v1/admin.pb.h"
+#include "kb/v1/policy.pb.h"
 #include "keybroker/service/roles.h"
 #include "keybroker/store/attestation_key_registry.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/offline_revocations.h"
+#include "keybroker/verifiers/evidence_verifier.h"
 
 namespace kb {
 
@@ -30,6 +33,8 @@ class AdminService {
     MachineDenyList* denylist;
     const RoleMap* roles;
     const Clock* clock;
+    EvidenceVerifier* verifier = nullptr;       // TestPolicy (dry runs only)
+    OfflineRevocations* revocations = nullptr;  // Revoke/RestoreOfflineGrant
   };
   explicit AdminService(Deps deps) : d_(deps) {}
 
@@ -57,6 +62,13 @@ class AdminService {
                                                         Caller caller);
   absl::StatusOr<v1::ListDeniedMachinesResponse> ListDeniedMachines(
       const v1::ListDeniedMachinesRequest& r, Caller caller);
+  // Offline-grace revocation (admin_lifecycle.cc).
+  absl::StatusOr<v1::OfflineRevocation> RevokeOfflineGrant(const v1::RevokeOfflineGrantRequest& r,
+                                                           Caller caller);
+  absl::StatusOr<v1::RestoreOfflineGrantResponse> RestoreOfflineGrant(
+      const v1::RestoreOfflineGrantRequest& r, Caller caller);
+  // Release dry run (admin_policy_test.cc).
+  absl::StatusOr<v1::TestPolicyResponse> TestPolicy(const v1::TestPolicyRequest& r, Caller caller);
   // The audit chain (admin_audit.cc).
   absl::StatusOr<v1::VerifyAuditChainResponse> VerifyAuditChain(
       const v1::VerifyAuditChainRequest& r, Caller caller);
@@ -86,6 +98,11 @@ class AdminService {
   absl::StatusOr<v1::KeyMetadata> DoCreateKey(const v1::CreateKeyRequest& r);
   absl::StatusOr<v1::AttestationKeyInfo> DoRegister(const v1::RegisterAttestationKeyRequest& r);
   absl::StatusOr<v1::KeyMetadata> DoRotate(const v1::RotateKeyRequest& r, Outcome& outcome);
+  absl::StatusOr<v1::TestPolicyResponse> DoTestPolicy(const v1::TestPolicyRequest& r,
+                                                      Outcome& outcome);
+  // The candidate policy of `r`, else the key's stored one (recorded in `out`).
+  absl::StatusOr<v1::ReleasePolicy> PolicyUnderTest(const v1::TestPolicyRequest& r,
+                                                    v1::TestPolicyResponse& out);
   absl::StatusOr<v1::KeyMetadata> DoRetire(const v1::RetireKeyVersionRequest& r, Outcome& outcome);
 
   Deps d_;

@@ -103,9 +103,7 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::ReleasePolicy> policy, Policy(key));
   ASSIGN_OR_RETURN(PolicyDecision allowed, EvaluatePolicy(*policy, claims));
   decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", allowed.rule);
-  if (allowed.offline_boots > 0) {
-    absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots, " boots");
-  }
+  RETURN_IF_ERROR(ApplyOfflineRevocation(r.key_id(), claims.machine, allowed, decision));
   if (key.active_version == 0) {
     return absl::PermissionDeniedError("every version of the key is retired");
   }
@@ -119,6 +117,26 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   out.set_latest_version(key.active_version);
   out.set_offline_boots(allowed.offline_boots);
   return out;
+}
+
+absl::Status ReleaseService::ApplyOfflineRevocation(absl::string_view key_id,
+                                                    absl::string_view machine,
+                                                    PolicyDecision& allowed, Decision& decision) {
+  if (allowed.offline_boots == 0) return absl::OkStatus();
+  if (d_.revocations != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<OfflineRevocationRecord> revoked,
+                     d_.revocations->Find(key_id, machine));
+    if (revoked.has_value()) {
+      absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots,
+                      " boots revoked by operator (",
+                      revoked->machine.empty() ? "every machine" : revoked->machine,
+                      revoked->reason.empty() ? "" : ": ", revoked->reason, ")");
+      allowed.offline_boots = 0;
+      return absl::OkStatus();
+    }
+  }
+  absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots, " boots");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint32_t> ReleaseService::ReleasableVersion(const KeyRecord& key,

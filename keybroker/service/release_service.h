@@ -11,10 +11,12 @@
 #include "common/clock.h"
 #include "kb/v1/policy.pb.h"
 #include "kb/v1/release.pb.h"
+#include "keybroker/policy/release_policy.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/offline_revocations.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 
 namespace kb {
@@ -30,6 +32,8 @@ class ReleaseService {
     MachineDenyList* denylist;
     EvidenceVerifier* verifier;
     const Clock* clock;
+    // Operator revocations of offline grace; null: none.
+    OfflineRevocations* revocations = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)
       : d_(deps), challenge_ttl_(challenge_ttl) {}
@@ -41,6 +45,8 @@ class ReleaseService {
   // decision is audited with `peer` (or the attested machine) as the actor, the evidence
   // digest and the policy version. A machine on the deny list is refused after attestation
   // (PERMISSION_DENIED "machine denied by operator"). The newest non-retired version is wrapped.
+  // While an operator revoked the key's offline grace for the machine (or every machine),
+  // offline_boots is 0 whatever the policy grants.
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& request,
                                                     absl::string_view peer);
 
@@ -50,6 +56,10 @@ class ReleaseService {
                                                 Decision& decision);
   absl::Status CheckChallenge(const v1::ReleaseKeyRequest& request, std::string* nonce);
   absl::Status CheckMachineAllowed(absl::string_view machine);
+  // Zeroes the offline grace of `allowed` while an operator revocation applies to `machine`,
+  // noting it (with its reason) in the audit reason.
+  absl::Status ApplyOfflineRevocation(absl::string_view key_id, absl::string_view machine,
+                                      PolicyDecision& allowed, Decision& decision);
 
   // The version to wrap: `requested`, or the newest non-retired one when 0.
   absl::StatusOr<uint32_t> ReleasableVersion(const KeyRecord& key, uint32_t requested);

@@ -1,4 +1,5 @@
-// SQLite implementations of the challenge store, the AK registry and the machine deny list.
+// SQLite implementations of the challenge store, the AK registry, the machine deny list and
+// the offline-grace revocations.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "keybroker/store/sqlite_stores.h"
@@ -118,6 +119,43 @@ absl::StatusOr<std::vector<DeniedMachineRecord>> SqliteMachineDenyList::List() {
     if (!row) return out;
     out.push_back({st.Text(0), st.Text(1), st.Text(2), absl::FromUnixMillis(st.Int(3))});
   }
+}
+
+absl::Status SqliteOfflineRevocations::Revoke(const OfflineRevocationRecord& r) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO offline_revocations(key_id, "
+                                         "machine, reason, revoked_by, revoked_at) "
+                                         "VALUES(?, ?, ?, ?, ?)"));
+  return st.Bind(1, r.key_id)
+      .Bind(2, r.machine)
+      .Bind(3, r.reason)
+      .Bind(4, r.revoked_by)
+      .Bind(5, absl::ToUnixMillis(r.revoked_at))
+      .Run();
+}
+
+absl::StatusOr<bool> SqliteOfflineRevocations::Restore(absl::string_view key_id,
+                                                       absl::string_view machine) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM offline_revocations "
+                                         "WHERE key_id = ? AND machine = ?"));
+  RETURN_IF_ERROR(st.Bind(1, key_id).Bind(2, machine).Run());
+  return db_->Changes() > 0;
+}
+
+absl::StatusOr<std::optional<OfflineRevocationRecord>> SqliteOfflineRevocations::Find(
+    absl::string_view key_id, absl::string_view machine) {
+  auto lock = db_->Lock();
+  // The machine's own revocation sorts before the all-machines one ('').
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT key_id, machine, reason, revoked_by, revoked_at "
+                                         "FROM offline_revocations WHERE key_id = ? AND "
+                                         "(machine = ? OR machine = '') ORDER BY machine DESC "
+                                         "LIMIT 1"));
+  st.Bind(1, key_id).Bind(2, machine);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<OfflineRevocationRecord>();
+  return OfflineRevocationRecord{st.Text(0), st.Text(1), st.Text(2), st.Text(3),
+                                 absl::FromUnixMillis(st.Int(4))};
 }
 
 }  // namespace kb

@@ -47,6 +47,14 @@ CREATE TABLE denied_machines(
   denied_at INTEGER NOT NULL);
 )sql";
 
+// Version 2: operator revocations of a key's offline grace (machine '' = every machine).
+constexpr absl::string_view kMigrationV2 = R"sql(
+CREATE TABLE offline_revocations(
+  key_id TEXT NOT NULL, machine TEXT NOT NULL, reason TEXT NOT NULL, revoked_by TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL, PRIMARY KEY(key_id, machine));
+PRAGMA user_version = 2;
+)sql";
+
 // After the chain is sealed: the audit table rejects UPDATE and DELETE from any client that
 // does not drop these triggers first (tampering then shows in VerifyAuditChain).
 constexpr absl::string_view kAppendOnly = R"sql(
@@ -100,10 +108,12 @@ absl::Status Migrate(SqliteDb& db) {
   SqliteTransaction tx(db);
   RETURN_IF_ERROR(tx.status());
   ASSIGN_OR_RETURN(int64_t version, UserVersion(db));
-  if (version >= 1) return absl::OkStatus();
-  RETURN_IF_ERROR(db.Exec(kMigrationV1));
-  RETURN_IF_ERROR(SealLegacyAudit(db));
-  RETURN_IF_ERROR(db.Exec(kAppendOnly));
+  if (version < 1) {
+    RETURN_IF_ERROR(db.Exec(kMigrationV1));
+    RETURN_IF_ERROR(SealLegacyAudit(db));
+    RETURN_IF_ERROR(db.Exec(kAppendOnly));
+  }
+  if (version < 2) RETURN_IF_ERROR(db.Exec(kMigrationV2));
   return tx.Commit();
 }
 

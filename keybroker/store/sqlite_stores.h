@@ -10,6 +10,7 @@
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/offline_revocations.h"
 #include "keybroker/store/sqlite_db.h"
 
 namespace kb {
@@ -81,6 +82,18 @@ class SqliteMachineDenyList final : public MachineDenyList {
   absl::StatusOr<bool> Allow(absl::string_view machine) override;
   absl::StatusOr<std::optional<DeniedMachineRecord>> Find(absl::string_view machine) override;
   absl::StatusOr<std::vector<DeniedMachineRecord>> List() override;
+
+ private:
+  std::shared_ptr<SqliteDb> db_;
+};
+
+class SqliteOfflineRevocations final : public OfflineRevocations {
+ public:
+  explicit SqliteOfflineRevocations(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Revoke(const OfflineRevocationRecord& record) override;
+  absl::StatusOr<bool> Restore(absl::string_view key_id, absl::string_view machine) override;
+  absl::StatusOr<std::optional<OfflineRevocationRecord>> Find(absl::string_view key_id,
+                                                              absl::string_view machine) override;
 
  private:
   std::shared_ptr<SqliteDb> db_;

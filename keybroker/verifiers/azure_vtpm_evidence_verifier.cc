@@ -42,12 +42,24 @@ absl::StatusOr<AzureTpmQuote> AzureQuoteFromProto(const v1::TpmQuoteEvidence& q)
 absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Verify(const v1::Evidence& evidence,
                                                          const v1::TransferKey& transfer_key,
                                                          absl::string_view expected_binding) {
+  return Check(evidence, transfer_key, expected_binding);
+}
+
+absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::VerifyUnbound(
+    const v1::Evidence& evidence, const v1::TransferKey& transfer_key) {
+  return Check(evidence, transfer_key, std::nullopt);
+}
+
+absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Check(
+    const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+    std::optional<absl::string_view> expected_binding) {
   if (!evidence.has_azure_vtpm()) return ParseError("not Azure vTPM evidence");
   const v1::AzureVtpmEvidence& e = evidence.azure_vtpm();
   if (e.kind() != v1::AZURE_VTPM_KIND_SNP) {
     return ParseError("only Azure SEV-SNP vTPM evidence (kind SNP) is supported");
   }
-  if (!transfer_key.has_tpm()) {
+  if (!transfer_key.has_tpm() &&
+      (expected_binding.has_value() || transfer_key.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
     return ParseError("Azure vTPM evidence needs a TPM transfer key certified by the HCL AK");
   }
   AzureSnpVtpmInput in;
@@ -55,14 +67,16 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Verify(const v1::Evidence& evi
   in.vcek = e.vcek();
   in.chain_pem = amd_chain_pem_;
   in.verify_time = clock_->Now();
-  in.expected_user_data = std::string(expected_binding);
+  if (expected_binding.has_value()) in.expected_user_data = std::string(*expected_binding);
   ASSIGN_OR_RETURN(in.quote, AzureQuoteFromProto(e.quote()));
-  in.expected_nonce = std::string(expected_binding);
+  if (expected_binding.has_value()) in.expected_nonce = std::string(*expected_binding);
   ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in));
   const auto* p = reinterpret_cast<const unsigned char*>(az.ak_spki_der.data());
   EvpPkeyPtr ak(d2i_PUBKEY(nullptr, &p, static_cast<long>(az.ak_spki_der.size())));
   if (!ak) return ParseError("HCL AK does not parse");
-  RETURN_IF_ERROR(CheckTransferKeyCertification(ak.get(), transfer_key.tpm(), expected_binding));
+  if (transfer_key.has_tpm()) {
+    RETURN_IF_ERROR(CheckTransferKeyCertification(ak.get(), transfer_key.tpm(), expected_binding));
+  }
   return ClaimsFromAzureSnp(az);
 }
 

@@ -1,6 +1,7 @@
 #ifndef KB_KEYBROKER_VERIFIERS_AZURE_VTPM_EVIDENCE_VERIFIER_H_
 #define KB_KEYBROKER_VERIFIERS_AZURE_VTPM_EVIDENCE_VERIFIER_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,7 +27,14 @@ class AzureVtpmEvidenceVerifier final : public EvidenceVerifier {
   absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override;
 
+  // The same checks with the binding skipped (dry run; see EvidenceVerifier).
+  absl::StatusOr<Claims> VerifyUnbound(const v1::Evidence& evidence,
+                                       const v1::TransferKey& transfer_key) override;
+
  private:
+  // Verify() when `binding` is set, VerifyUnbound() when it is nullopt.
+  absl::StatusOr<Claims> Check(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+                               std::optional<absl::string_view> binding);
   const std::string amd_chain_pem_;
   const Clock* clock_;  // not owned
 };

@@ -57,8 +57,20 @@ absl::StatusOr<std::string> SnpKeyCertFromCertTable(absl::string_view table) {
 absl::StatusOr<Claims> SnpEvidenceVerifier::Verify(const v1::Evidence& evidence,
                                                    const v1::TransferKey& transfer_key,
                                                    absl::string_view expected_binding) {
+  return Check(evidence, transfer_key, expected_binding);
+}
+
+absl::StatusOr<Claims> SnpEvidenceVerifier::VerifyUnbound(const v1::Evidence& evidence,
+                                                          const v1::TransferKey& transfer_key) {
+  return Check(evidence, transfer_key, std::nullopt);
+}
+
+absl::StatusOr<Claims> SnpEvidenceVerifier::Check(
+    const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+    std::optional<absl::string_view> expected_binding) {
   if (!evidence.has_snp_report()) return ParseError("not SEV-SNP report evidence");
-  if (!transfer_key.has_spki_der()) {
+  if (!transfer_key.has_spki_der() &&
+      (expected_binding.has_value() || transfer_key.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
     return ParseError("SEV-SNP evidence needs a TEE-held transfer key (spki_der)");
   }
   const v1::SnpReportEvidence& e = evidence.snp_report();
@@ -74,7 +86,7 @@ absl::StatusOr<Claims> SnpEvidenceVerifier::Verify(const v1::Evidence& evidence,
   // Never the guest's chain_pem: the guest must not choose its own roots.
   in.chain_pem = amd_chain_pem_;
   in.verify_time = clock_->Now();
-  in.expected_report_data = std::string(expected_binding);
+  if (expected_binding.has_value()) in.expected_report_data = std::string(*expected_binding);
   ASSIGN_OR_RETURN(SnpClaims snp, VerifySnpReport(in));
   return ClaimsFromSnp(snp);
 }

@@ -104,10 +104,22 @@ absl::Status CheckReportDataBinding(absl::string_view report_data_hex, absl::str
 absl::StatusOr<Claims> TdxEvidenceVerifier::Verify(const v1::Evidence& evidence,
                                                    const v1::TransferKey& transfer_key,
                                                    absl::string_view expected_binding) {
+  return Check(evidence, transfer_key, expected_binding);
+}
+
+absl::StatusOr<Claims> TdxEvidenceVerifier::VerifyUnbound(const v1::Evidence& evidence,
+                                                          const v1::TransferKey& transfer_key) {
+  return Check(evidence, transfer_key, std::nullopt);
+}
+
+absl::StatusOr<Claims> TdxEvidenceVerifier::Check(
+    const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+    std::optional<absl::string_view> expected_binding) {
   if (!evidence.has_tdx_quote()) {
     return CheckFailed("parse", StatusCode::kInvalidArgument, "not TDX quote evidence");
   }
-  if (!transfer_key.has_spki_der()) {
+  if (!transfer_key.has_spki_der() &&
+      (expected_binding.has_value() || transfer_key.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
     return CheckFailed("parse", StatusCode::kInvalidArgument,
                        "TDX evidence needs a TEE-held transfer key (spki_der)");
   }
@@ -118,7 +130,9 @@ absl::StatusOr<Claims> TdxEvidenceVerifier::Verify(const v1::Evidence& evidence,
   in.anchors = &anchors_;
   in.now = clock_->Now();
   ASSIGN_OR_RETURN(tdx::TdxClaims claims, tdx::VerifyTdxQuote(in));
-  RETURN_IF_ERROR(CheckReportDataBinding(claims.report_data, expected_binding));
+  if (expected_binding.has_value()) {
+    RETURN_IF_ERROR(CheckReportDataBinding(claims.report_data, *expected_binding));
+  }
   return ClaimsFromTdx(claims);
 }
 

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,14 @@ class TdxEvidenceVerifier final : public EvidenceVerifier {
   absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override;
 
+  // The same checks with the binding skipped (dry run; see EvidenceVerifier).
+  absl::StatusOr<Claims> VerifyUnbound(const v1::Evidence& evidence,
+                                       const v1::TransferKey& transfer_key) override;
+
  private:
+  // Verify() when `binding` is set, VerifyUnbound() when it is nullopt.
+  absl::StatusOr<Claims> Check(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+                               std::optional<absl::string_view> binding);
   const tdx::IntelTrustAnchors anchors_;
   const std::unique_ptr<const TdxCollateralCache> collateral_;  // null: none configured
   const Clock* clock_;                                          // not owned

@@ -38,7 +38,7 @@ absl::Status ParseFailed(const absl::Status& s) {
 absl::Status CheckSignedAttest(const SignedAttestChecks& checks, EVP_PKEY* ak,
                                const TPMS_ATTEST& attest, const TPMT_SIGNATURE& sig,
                                absl::string_view attest_bytes, TPMI_ST_ATTEST type,
-                               absl::string_view binding) {
+                               std::optional<absl::string_view> binding) {
   if (auto s = VerifyTpmSignature(ak, sig, attest_bytes); !s.ok()) {
     return CheckFailed(checks.signature, StatusCode::kUnauthenticated, s.message());
   }
@@ -46,7 +46,7 @@ absl::Status CheckSignedAttest(const SignedAttestChecks& checks, EVP_PKEY* ak,
     return CheckFailed(checks.magic_and_type, StatusCode::kUnauthenticated,
                        "not a TPM-generated structure of the expected type");
   }
-  if (!ConstantTimeEquals(Tpm2bBytes(attest.extraData), binding)) {
+  if (binding.has_value() && !ConstantTimeEquals(Tpm2bBytes(attest.extraData), *binding)) {
     return CheckFailed(checks.binding, StatusCode::kUnauthenticated,
                        "extraData does not carry this challenge's binding (stale, replayed or "
                        "for another key or transfer key)");
@@ -55,7 +55,7 @@ absl::Status CheckSignedAttest(const SignedAttestChecks& checks, EVP_PKEY* ak,
 }
 
 absl::Status CheckTransferKeyCertification(EVP_PKEY* ak, const v1::TpmTransferKey& t,
-                                           absl::string_view binding) {
+                                           std::optional<absl::string_view> binding) {
   auto transfer = ParseTpmtPublic(t.public_area(), "transfer key public area");
   if (!transfer.ok()) return ParseFailed(transfer.status());
   auto certify = ParseTpmsAttest(t.certify_info(), "certify info");

@@ -29,8 +29,10 @@ struct ParsedEvidence {
   TPMT_PUBLIC ak;
 };
 
-absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::TransferKey& tk) {
-  if (!tk.has_tpm()) {
+// A dry run (`need_tk` false) may go without a transfer key.
+absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::TransferKey& tk,
+                                     bool need_tk) {
+  if (!tk.has_tpm() && (need_tk || tk.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
     return CheckFailed(kParse, StatusCode::kInvalidArgument,
                        "TPM quote evidence needs a TPM transfer key");
   }
@@ -129,11 +131,23 @@ absl::StatusOr<Claims> CheckPcrDigest(const TPMS_ATTEST& quote, const TPMT_SIGNA
 absl::StatusOr<Claims> TpmQuoteVerifier::Verify(const v1::Evidence& evidence,
                                                 const v1::TransferKey& transfer_key,
                                                 absl::string_view expected_binding) {
+  return Check(evidence, transfer_key, expected_binding);
+}
+
+absl::StatusOr<Claims> TpmQuoteVerifier::VerifyUnbound(const v1::Evidence& evidence,
+                                                       const v1::TransferKey& transfer_key) {
+  return Check(evidence, transfer_key, std::nullopt);
+}
+
+absl::StatusOr<Claims> TpmQuoteVerifier::Check(const v1::Evidence& evidence,
+                                               const v1::TransferKey& transfer_key,
+                                               std::optional<absl::string_view> expected_binding) {
   if (!evidence.has_tpm_quote()) {
     return CheckFailed(kParse, StatusCode::kInvalidArgument, "not TPM quote evidence");
   }
   const v1::TpmQuoteEvidence& q = evidence.tpm_quote();
-  ASSIGN_OR_RETURN(ParsedEvidence p, Parse(q, transfer_key));
+  const bool dry_run = !expected_binding.has_value();
+  ASSIGN_OR_RETURN(ParsedEvidence p, Parse(q, transfer_key, !dry_run));
   ASSIGN_OR_RETURN(std::string machine, CheckAkTrusted(*registry_, p.ak, q.ak_public()));
   auto ak = PublicKeyFromTpmt(p.ak);
   if (!ak.ok()) return CheckFailed(kParse, StatusCode::kInvalidArgument, ak.status().message());
@@ -141,7 +155,9 @@ absl::StatusOr<Claims> TpmQuoteVerifier::Verify(const v1::Evidence& evidence,
                                     p.quote_signature, q.attest(), TPM2_ST_ATTEST_QUOTE,
                                     expected_binding));
   ASSIGN_OR_RETURN(Claims claims, CheckPcrDigest(p.quote, p.quote_signature, q));
-  RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
+  if (transfer_key.has_tpm()) {
+    RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
+  }
   claims.evidence_type = "tpm";
   claims.machine = std::move(machine);
   return claims;

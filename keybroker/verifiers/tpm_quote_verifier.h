@@ -2,6 +2,7 @@
 #define KB_KEYBROKER_VERIFIERS_TPM_QUOTE_VERIFIER_H_
 
 #include <memory>
+#include <optional>
 
 #include "keybroker/store/attestation_key_registry.h"
 #include "keybroker/verifiers/evidence_verifier.h"
@@ -19,7 +20,14 @@ class TpmQuoteVerifier final : public EvidenceVerifier {
   absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override;
 
+  // The same checks with the binding skipped (dry run; see EvidenceVerifier).
+  absl::StatusOr<Claims> VerifyUnbound(const v1::Evidence& evidence,
+                                       const v1::TransferKey& transfer_key) override;
+
  private:
+  // Verify() when `binding` is set, VerifyUnbound() when it is nullopt.
+  absl::StatusOr<Claims> Check(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+                               std::optional<absl::string_view> binding);
   AttestationKeyRegistry* registry_;  // not owned
 };
 

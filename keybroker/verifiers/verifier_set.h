@@ -24,6 +24,16 @@ class VerifierSet final : public EvidenceVerifier {
     }
     return it->second->Verify(evidence, transfer_key, expected_binding);
   }
+  // Same dispatch and errors as Verify().
+  absl::StatusOr<Claims> VerifyUnbound(const v1::Evidence& evidence,
+                                       const v1::TransferKey& transfer_key) override {
+    auto it = verifiers_.find(evidence.kind_case());
+    if (it == verifiers_.end()) {
+      return CheckFailed("parse", absl::StatusCode::kInvalidArgument,
+                         "evidence of no supported kind");
+    }
+    return it->second->VerifyUnbound(evidence, transfer_key);
+  }
 
  private:
   std::map<v1::Evidence::KindCase, std::unique_ptr<EvidenceVerifier>> verifiers_;

@@ -255,5 +255,23 @@ TEST(AuditMigrationTest, VersionZeroDatabaseIsMigratedAndSealed) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
+  char tmpl[] = "/tmp/kb-schema-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/v1.db";
+  ASSERT_TRUE(OpenBrokerDatabase(path).ok());
+  // Back to what a version-1 broker left behind.
+  Tamper(path, "DROP TABLE offline_revocations; PRAGMA user_version = 1;");
+  auto db = OpenBrokerDatabase(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  SqliteOfflineRevocations revocations(*db);
+  ASSERT_TRUE(revocations.Revoke({"k", "", "why", "CN=a", absl::FromUnixSeconds(5)}).ok());
+  auto found = revocations.Find("k", "any-machine");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->reason, "why");
+  EXPECT_TRUE(SqliteAuditLog(*db).Verify()->ok);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace
 }  // namespace kb

@@ -26,6 +26,7 @@ class BrokerFixture : public ::testing::Test {
     aks_ = std::make_unique<SqliteAttestationKeyRegistry>(db_);
     audit_ = std::make_unique<SqliteAuditLog>(db_);
     denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
+    revocations_ = std::make_unique<SqliteOfflineRevocations>(db_);
     roles_.Grant("op", kRoleAdmin);
     roles_.Grant("CN=alice", kRoleAdmin);
     roles_.Grant("CN=olivia", kRoleOperator);
@@ -33,10 +34,11 @@ class BrokerFixture : public ::testing::Test {
     verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
     release_ = std::make_unique<ReleaseService>(
         ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), denylist_.get(),
-                             &verifiers_, &clock_},
+                             &verifiers_, &clock_, revocations_.get()},
         absl::Seconds(60));
-    admin_ = std::make_unique<AdminService>(AdminService::Deps{
-        keys_.get(), aks_.get(), audit_.get(), denylist_.get(), &roles_, &clock_});
+    admin_ = std::make_unique<AdminService>(
+        AdminService::Deps{keys_.get(), aks_.get(), audit_.get(), denylist_.get(), &roles_, &clock_,
+                           &verifiers_, revocations_.get()});
     tpm_ = *SoftwareTpm::Create();
     tpm_->SetPcr(7, std::string(32, '\x07'));
   }
@@ -86,6 +88,7 @@ class BrokerFixture : public ::testing::Test {
   std::unique_ptr<SqliteAttestationKeyRegistry> aks_;
   std::unique_ptr<SqliteAuditLog> audit_;
   std::unique_ptr<SqliteMachineDenyList> denylist_;
+  std::unique_ptr<SqliteOfflineRevocations> revocations_;
   RoleMap roles_;
   VerifierSet verifiers_;
   std::unique_ptr<ReleaseService> release_;

@@ -309,3 +309,34 @@ TEST(CtlArgsTest, UsageListsEveryCommandAndEnvVariable) {
 
 }  // namespace
 }  // namespace kb
+
+namespace kb {
+namespace {
+
+TEST(CtlArgsTest, PolicyTestTakesRepeatedEvidenceAndACandidatePolicy) {
+  auto cmd = ParseCtlArgs(WithConn({"policy", "test", "disk", "--evidence", "a.json", "--evidence",
+                                    "b.bin", "--policy", "p.json"}),
+                          NoEnv());
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->kind, CtlCommandKind::kPolicyTest);
+  EXPECT_EQ(cmd->key_id, "disk");
+  EXPECT_EQ(cmd->evidence_files, (std::vector<std::string>{"a.json", "b.bin"}));
+  EXPECT_EQ(cmd->policy_file, "p.json");
+  EXPECT_THAT(ParseError(WithConn({"policy", "test", "disk"})), HasSubstr("--evidence"));
+}
+
+TEST(CtlArgsTest, OfflineRevokeAndRestore) {
+  auto revoke = ParseCtlArgs(
+      WithConn({"offline", "revoke", "disk", "--machine", "web-1", "--reason", "stolen"}), NoEnv());
+  ASSERT_TRUE(revoke.ok()) << revoke.status();
+  EXPECT_EQ(revoke->kind, CtlCommandKind::kOfflineRevoke);
+  EXPECT_EQ(revoke->machine, "web-1");
+  EXPECT_EQ(revoke->reason, "stolen");
+  auto restore = ParseCtlArgs(WithConn({"offline", "restore", "disk"}), NoEnv());
+  ASSERT_TRUE(restore.ok()) << restore.status();
+  EXPECT_EQ(restore->kind, CtlCommandKind::kOfflineRestore);
+  EXPECT_TRUE(restore->machine.empty());
+}
+
+}  // namespace
+}  // namespace kb

@@ -65,6 +65,18 @@ TEST(SnpEvidenceVerifierTest, BindingMismatchFailsReportData) {
                absl::StatusCode::kUnauthenticated);
 }
 
+TEST(SnpEvidenceVerifierTest, DryRunSkipsTheBindingAndNeedsNoTransferKey) {
+  FakeClock clock(At("2025-06-01T00:00:00Z"));
+  SnpEvidenceVerifier v("", &clock);
+  auto claims = v.VerifyUnbound(SnpEvidence(), v1::TransferKey());
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->evidence_type, "snp");
+  v1::TransferKey tpm_key;
+  tpm_key.mutable_tpm()->set_public_area("x");
+  EXPECT_CHECK(v.VerifyUnbound(SnpEvidence(), tpm_key), "parse",
+               absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SnpEvidenceVerifierTest, NeedsATeeTransferKeyAndAVcek) {
   FakeClock clock(At("2025-06-01T00:00:00Z"));
   SnpEvidenceVerifier v("", &clock);
@@ -150,6 +162,14 @@ TEST(TdxEvidenceVerifierTest, BindingMismatchFailsReportData) {
                absl::StatusCode::kUnauthenticated);
 }
 
+TEST(TdxEvidenceVerifierTest, DryRunSkipsTheBinding) {
+  FakeClock clock(At("2023-07-01T00:00:00Z"));
+  TdxEvidenceVerifier v(*tdx::IntelTrustAnchors::Default(), GoTdxCollateral(), &clock);
+  auto claims = v.VerifyUnbound(TdxEvidence(), v1::TransferKey());
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->evidence_type, "tdx");
+}
+
 TEST(TdxEvidenceVerifierTest, NoCollateralIsANamedFailure) {
   FakeClock clock(At("2023-07-01T00:00:00Z"));
   TdxEvidenceVerifier v(*tdx::IntelTrustAnchors::Default(), nullptr, &clock);
@@ -189,6 +209,14 @@ TEST(AzureVtpmEvidenceVerifierTest, BindingMustBeTheRuntimeClaimsUserData) {
   // The vector's quote nonce is "challenge"; its runtime claims carry no such user-data.
   EXPECT_CHECK(v.Verify(AzureEvidence(), TpmKey(), "challenge"), "user_data",
                absl::StatusCode::kUnauthenticated);
+}
+
+TEST(AzureVtpmEvidenceVerifierTest, DryRunSkipsUserDataAndNonce) {
+  FakeClock clock(At("2025-06-01T00:00:00Z"));
+  AzureVtpmEvidenceVerifier v("", &clock);
+  auto claims = v.VerifyUnbound(AzureEvidence(), v1::TransferKey());
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->evidence_type, "az-snp-vtpm");
 }
 
 TEST(AzureVtpmEvidenceVerifierTest, RejectsOtherKindsAndTransferKeys) {

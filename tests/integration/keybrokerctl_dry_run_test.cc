@@ -1,0 +1,168 @@
+// `keybrokerctl policy test` (release dry run on captured evidence) and `offline revoke` /
+// `offline restore` against a real keybrokerd. Evidence comes from a software TPM, written to
+// files as kb.v1.Evidence (binary and protobuf JSON).
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/broker_process.h"
+#include "tests/unit/keybroker/evidence_builder.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class DryRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto broker = BrokerProcess::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = broker->release();
+  }
+  static void TearDownTestSuite() { delete broker_; }
+
+  static CommandResult Ctl(std::vector<std::string> args, const std::string& cert = "operator",
+                           const std::string& stdin_data = "") {
+    std::vector<std::string> argv = {
+        BinaryPath("keybrokerctl"),  "--addr", broker_->admin_endpoint(),    "--ca",
+        broker_->Path("ca.pem"),     "--cert", broker_->Path(cert + ".pem"), "--key",
+        broker_->Path(cert + ".key")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, stdin_data);
+  }
+
+  static std::string Policy(const std::string& machine, uint32_t offline_boots) {
+    return absl::StrCat(R"({"allow":[{"name":"r1","offline_boots":)", offline_boots,
+                        R"(,"machines":[")", machine, R"("],"pcrs":[{"index":7,"allowed":[")",
+                        HexEncode(std::string(32, '\x07')), R"("]}]}]})");
+  }
+
+  // A guest registered as `machine`, allowed `key_id` by PCR 7 with 4 offline boots.
+  std::unique_ptr<SoftwareTpm> Guest(const std::string& machine, const std::string& key_id) {
+    auto tpm = *SoftwareTpm::Create();
+    tpm->SetPcr(7, std::string(32, '\x07'));
+    const std::string ak = broker_->Path(machine + ".ak");
+    EXPECT_TRUE(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()).ok());
+    EXPECT_EQ(Ctl({"ak", "register", "--machine", machine, "--ak-public", ak}).exit_code, 0);
+    EXPECT_EQ(Ctl({"key", "create", key_id}).exit_code, 0);
+    CommandResult set = Ctl({"policy", "set", key_id, "-"}, "operator", Policy(machine, 4));
+    EXPECT_EQ(set.exit_code, 0) << set.output;
+    return tpm;
+  }
+
+  // Captured evidence of `tpm` written to a file, binary or protobuf JSON.
+  static std::string EvidenceFile(Tpm& tpm, const std::string& name, bool json) {
+    auto request = BuildRequest(tpm, "none", std::string(32, 'n'), "any");
+    EXPECT_TRUE(request.ok()) << request.status();
+    std::string data;
+    if (json) {
+      EXPECT_TRUE(google::protobuf::util::MessageToJsonString(request->evidence(), &data).ok());
+    } else {
+      data = request->evidence().SerializeAsString();
+    }
+    const std::string path = broker_->Path(name);
+    EXPECT_TRUE(WriteFileAtomic(path, data).ok());
+    return path;
+  }
+
+  static absl::StatusOr<v1::ReleaseKeyResponse> Release(Tpm& tpm, const std::string& key_id) {
+    auto stub = broker_->ReleaseStub();
+    v1::GetChallengeRequest cr;
+    cr.set_key_id(key_id);
+    v1::GetChallengeResponse challenge;
+    grpc::ClientContext c1;
+    grpc::Status s = stub->GetChallenge(&c1, cr, &challenge);
+    if (!s.ok()) return absl::UnavailableError(s.error_message());
+    auto request = BuildRequest(tpm, challenge.challenge_id(), challenge.nonce(), key_id);
+    if (!request.ok()) return request.status();
+    v1::ReleaseKeyResponse response;
+    grpc::ClientContext c2;
+    s = stub->ReleaseKey(&c2, *request, &response);
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    }
+    return response;
+  }
+
+  static BrokerProcess* broker_;
+};
+BrokerProcess* DryRunTest::broker_ = nullptr;
+
+TEST_F(DryRunTest, PolicyTestAllowsAndDeniesCapturedEvidence) {
+  auto tpm = Guest("dry-1", "dry-disk");
+  const std::string bin = EvidenceFile(*tpm, "dry-1.evidence", false);
+  const std::string json = EvidenceFile(*tpm, "dry-1.evidence.json", true);
+  CommandResult allow =
+      Ctl({"policy", "test", "dry-disk", "--evidence", bin, "--evidence", json}, "olivia");
+  EXPECT_EQ(allow.exit_code, 0) << allow.output;
+  EXPECT_THAT(allow.output, HasSubstr(": allow"));
+  EXPECT_THAT(allow.output, HasSubstr("rule: 'r1', offline_boots 4"));
+  EXPECT_THAT(allow.output, HasSubstr("binding: not checked (dry run)"));
+  EXPECT_THAT(allow.output, HasSubstr("pcr.sha256:7 = "));
+
+  const std::string candidate = broker_->Path("candidate.json");
+  ASSERT_TRUE(WriteFileAtomic(candidate, Policy("someone-else", 0)).ok());
+  CommandResult deny =
+      Ctl({"policy", "test", "dry-disk", "--evidence", bin, "--policy", candidate});
+  EXPECT_EQ(deny.exit_code, 1) << deny.output;
+  EXPECT_THAT(deny.output, HasSubstr("machine 'dry-1' not allowed"));
+  EXPECT_THAT(deny.output, HasSubstr("candidate"));
+
+  const std::string junk = broker_->Path("junk.evidence");
+  ASSERT_TRUE(WriteFileAtomic(junk, "not evidence").ok());
+  EXPECT_EQ(Ctl({"policy", "test", "dry-disk", "--evidence", junk}).exit_code, 2);
+
+  CommandResult audit = Ctl({"audit", "list", "--key-id", "dry-disk"}, "operator");
+  EXPECT_THAT(audit.output, HasSubstr("policy_test"));
+  EXPECT_THAT(audit.output, Not(HasSubstr("release")));
+}
+
+// Raw files as `verify-evidence` takes them, turned into kb.v1.Evidence JSON by
+// --json-evidence-out, then tested against the stored policy.
+TEST_F(DryRunTest, VerifyEvidenceCapturesEvidenceForPolicyTest) {
+  auto tpm = Guest("raw-1", "raw-disk");
+  auto request = BuildRequest(*tpm, "none", std::string(32, 'n'), "any");
+  ASSERT_TRUE(request.ok()) << request.status();
+  const v1::TpmQuoteEvidence& q = request->evidence().tpm_quote();
+  std::string pcrs;
+  for (const v1::PcrValue& v : q.pcrs())
+    absl::StrAppend(&pcrs, v.index(), " ", HexEncode(v.digest()), "\n");
+  const std::string attest = broker_->Path("raw-1.attest"), sig = broker_->Path("raw-1.sig"),
+                    ak = broker_->Path("raw-1.tpmt"), pcr_file = broker_->Path("raw-1.pcrs"),
+                    out = broker_->Path("raw-1.evidence.json");
+  ASSERT_TRUE(WriteFileAtomic(attest, q.attest()).ok());
+  ASSERT_TRUE(WriteFileAtomic(sig, q.signature()).ok());
+  ASSERT_TRUE(WriteFileAtomic(ak, q.ak_public()).ok());
+  ASSERT_TRUE(WriteFileAtomic(pcr_file, pcrs).ok());
+  CommandResult capture = RunCommand({BinaryPath("keybrokerctl"), "verify-evidence", "--type",
+                                      "tpm", "--tpm-quote", attest, "--tpm-signature", sig, "--ak",
+                                      ak, "--pcrs", pcr_file, "--json-evidence-out", out});
+  ASSERT_TRUE(ReadFile(out).ok()) << capture.output;
+  CommandResult test = Ctl({"policy", "test", "raw-disk", "--evidence", out});
+  EXPECT_EQ(test.exit_code, 0) << test.output;
+  EXPECT_THAT(test.output, HasSubstr("machine raw-1, verified"));
+}
+
+TEST_F(DryRunTest, OfflineRevokeZeroesOfflineBootsUntilRestored) {
+  auto tpm = Guest("off-1", "off-disk");
+  EXPECT_EQ(Release(*tpm, "off-disk")->offline_boots(), 4u);
+  CommandResult revoke =
+      Ctl({"offline", "revoke", "off-disk", "--machine", "off-1", "--reason", "decommissioned"},
+          "olivia");
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+  EXPECT_EQ(Release(*tpm, "off-disk")->offline_boots(), 0u);
+  CommandResult audit = Ctl({"audit", "list", "--key-id", "off-disk", "--limit", "1"}, "operator");
+  EXPECT_THAT(audit.output, HasSubstr("decommissioned"));
+  EXPECT_EQ(Ctl({"offline", "restore", "off-disk", "--machine", "off-1"}).exit_code, 0);
+  EXPECT_EQ(Release(*tpm, "off-disk")->offline_boots(), 4u);
+  EXPECT_EQ(Ctl({"offline", "revoke", "off-disk"}, "auditor").exit_code, 1);
+}
+
+}  // namespace
+}  // namespace kb
