@@ -16,6 +16,7 @@
 #include "unlocker/cli/args.h"
 #include "unlocker/cli/crypttab.h"
 #include "unlocker/cli/unlock_targets.h"
+#include "unlocker/evidence/evidence_set.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/tpm/esys_tpm.h"
@@ -35,16 +36,23 @@ constexpr char kUsage[] = R"(usage:
   kbunlock status --device DEV
   kbunlock attestation-key --out FILE [TPM options]
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
+Evidence (enroll, unlock): --evidence auto|tpm|azure|snp|tdx (enroll default auto, recorded in
+  the token; unlock default: the token's kind)  --azure-ak-handle HANDLE (default 0x81000003)
+  --azure-vcek FILE  --sev-guest PATH (default /dev/sev-guest)
+  --tsm-report-dir DIR (default /sys/kernel/config/tsm/report)
 Other: --timeout SECONDS per broker call (default 10); --deadline SECONDS hard bound on the
 whole command; --quiet-if-no-token (exit 6 silently); --ca defaults to /etc/keybroker/ca.pem
 Exit codes: 0 ok, 1 internal, 2 usage/config/CA mismatch, 3 broker unreachable, 4 denied by
 broker, 5 TPM unavailable, 6 no keybroker token, 7 volume error, 8 key does not open keyslot
 )";
 
-const std::set<std::string> kValued = {
-    "--device",       "--broker",       "--key-id",    "--passphrase-file", "--ca",   "--pcrs",
-    "--transfer-key", "--tcti",         "--ak-handle", "--timeout",         "--name", "--out",
-    "--deadline",     "--token-broker", "--crypttab",  "--crypttab-file"};
+const std::set<std::string> kValued = {"--device",          "--broker",       "--key-id",
+                                       "--passphrase-file", "--ca",           "--pcrs",
+                                       "--transfer-key",    "--tcti",         "--ak-handle",
+                                       "--timeout",         "--name",         "--out",
+                                       "--deadline",        "--token-broker", "--crypttab",
+                                       "--crypttab-file",   "--evidence",     "--azure-ak-handle",
+                                       "--azure-vcek",      "--sev-guest",    "--tsm-report-dir"};
 const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all"};
 
 void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
@@ -92,6 +100,45 @@ absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a) {
   auto tpm = EsysTpm::Create(options);
   if (!tpm.ok()) return WithExitCode(tpm.status(), ExitCode::kTpmUnavailable);
   return std::unique_ptr<Tpm>(std::move(*tpm));
+}
+
+absl::StatusOr<uint32_t> HandleFlag(const ParsedArgs& a, const std::string& flag,
+                                    uint32_t fallback) {
+  if (!a.Has(flag)) return fallback;
+  uint32_t handle = 0;
+  if (!absl::SimpleHexAtoi(absl::StripPrefix(a.Get(flag), "0x"), &handle)) {
+    return Usage(absl::StrCat(flag, " must be a hex handle like 0x81000100"));
+  }
+  return handle;
+}
+
+// The TPM opened with the AK of the evidence kind `--evidence` names (or auto-detection finds),
+// and the evidence sources over it.
+struct AttestingTpm {
+  std::string kind;
+  std::unique_ptr<EsysTpm> tpm;
+  std::unique_ptr<EvidenceSet> evidence;
+};
+
+absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a) {
+  EvidenceConfig config;
+  config.tcti = a.Get("--tcti", config.tcti);
+  ASSIGN_OR_RETURN(config.tpm_ak_handle, HandleFlag(a, "--ak-handle", config.tpm_ak_handle));
+  ASSIGN_OR_RETURN(config.azure_ak_handle,
+                   HandleFlag(a, "--azure-ak-handle", config.azure_ak_handle));
+  config.azure_vcek_file = a.Get("--azure-vcek");
+  config.sev_guest_path = a.Get("--sev-guest", config.sev_guest_path);
+  config.tsm_report_root = a.Get("--tsm-report-dir", config.tsm_report_root);
+  auto kind = DetectEvidence(a.Get("--evidence", "auto"), config);
+  if (!kind.ok()) return Usage(kind.status().message());
+  EsysTpmOptions options;
+  options.tcti = config.tcti;
+  options.ak_handle = AkHandleFor(*kind, config);
+  auto tpm = EsysTpm::Create(options);
+  if (!tpm.ok()) return WithExitCode(tpm.status(), ExitCode::kTpmUnavailable);
+  AttestingTpm out{*kind, std::move(*tpm), nullptr};
+  out.evidence = std::make_unique<EvidenceSet>(*out.tpm, options.ak_handle, config);
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a) {
@@ -151,9 +198,12 @@ absl::Status Enroll(const ParsedArgs& a) {
   if (!existing.ok()) return WithExitCode(existing.status(), ExitCode::kUsage);
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
   ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
-  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
+  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a));
+  options.evidence = tpm.kind;
+  options.evidence_for = tpm.evidence->AsFunction();
+  Say(absl::StrCat("attesting with ", tpm.kind, " evidence"));
   ASSIGN_OR_RETURN(KeybrokerToken token,
-                   kb::Enroll(*volume, *tpm, connect, *existing, options, Say));
+                   kb::Enroll(*volume, *tpm.tpm, connect, *existing, options, Say));
   std::printf("enrolled %s: keyslot %d, token %d, key %s version %u\n", a.Get("--device").c_str(),
               token.keyslot, token.token_id, token.key_id.c_str(), token.key_version);
   return absl::OkStatus();
@@ -219,14 +269,17 @@ absl::Status Unlock(const ParsedArgs& a) {
   options.retry = BootRetry();
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
-  ASSIGN_OR_RETURN(auto tpm, OpenTpm(a));
+  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a));
+  // The token records the kind it was enrolled with; an explicit --evidence overrides it.
+  const bool forced = a.Has("--evidence") && a.Get("--evidence") != "auto";
+  options.evidence_for = tpm.evidence->AsFunction(forced ? tpm.kind : "");
   absl::Status first_error;
   for (const UnlockTarget& t : targets) {
     options.map_name = t.name;
     auto r = [&]() -> absl::StatusOr<UnlockResult> {
       auto volume = CryptsetupVolume::Open(t.device);
       if (!volume.ok()) return WithExitCode(volume.status(), ExitCode::kVolumeError);
-      return kb::Unlock(**volume, *tpm, connect, options, Say);
+      return kb::Unlock(**volume, *tpm.tpm, connect, options, Say);
     }();
     if (r.ok()) {
       ReportUnlocked(t, *r);
@@ -252,10 +305,10 @@ absl::Status Status(const ParsedArgs& a) {
   for (const KeybrokerToken& t : *tokens) {
     std::printf(
         "  token %d -> keyslot %d: key '%s' version %u, brokers %s, pcrs [%s], "
-        "transfer key %s, CA sha256 %s...\n",
+        "transfer key %s, evidence %s, CA sha256 %s...\n",
         t.token_id, t.keyslot, t.key_id.c_str(), t.key_version,
         absl::StrJoin(t.endpoints, ",").c_str(), absl::StrJoin(t.pcrs, ",").c_str(),
-        t.transfer_key.c_str(), t.ca_sha256.substr(0, 16).c_str());
+        t.transfer_key.c_str(), t.evidence.c_str(), t.ca_sha256.substr(0, 16).c_str());
   }
   return absl::OkStatus();
 }

@@ -113,4 +113,29 @@ absl::StatusOr<SecretBytes> UnwrapWithKek(const SecretBytes& kek, const v1::Wrap
   return AesKwpUnwrap(kek, wrapped.wrapped());
 }
 
+absl::StatusOr<SecretBytes> UnwrapWithSpkiTransferKey(EVP_PKEY* transfer,
+                                                      absl::string_view spki_der,
+                                                      const v1::WrappedKey& wrapped) {
+  if (wrapped.scheme() != v1::WRAP_SCHEME_ECDH_P256_HKDF_SHA256_A256KWP) {
+    return absl::InvalidArgumentError("wrapped key is not ECDH-P256 wrapped");
+  }
+  const std::string& e = wrapped.ephemeral_public();
+  EvpPkeyPtr peer(EVP_PKEY_new());
+  if (e.size() != 65 || !peer || EVP_PKEY_copy_parameters(peer.get(), transfer) != 1 ||
+      EVP_PKEY_set1_encoded_public_key(peer.get(), reinterpret_cast<const uint8_t*>(e.data()),
+                                       e.size()) != 1) {
+    return OpenSslError("ephemeral public point", absl::StatusCode::kInvalidArgument);
+  }
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(transfer, nullptr));
+  SecretBytes z(32);
+  size_t z_len = z.size();
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1 ||
+      EVP_PKEY_derive(ctx.get(), z.data(), &z_len) != 1 || z_len != 32) {
+    return OpenSslError("ECDH with ephemeral key", absl::StatusCode::kInvalidArgument);
+  }
+  ASSIGN_OR_RETURN(SecretBytes kek, DeriveEcdhWrapKek(z, e, spki_der));
+  return UnwrapWithKek(kek, wrapped);
+}
+
 }  // namespace kb

@@ -1,6 +1,7 @@
 #ifndef KB_COMMON_WRAP_KEY_WRAP_H_
 #define KB_COMMON_WRAP_KEY_WRAP_H_
 
+#include <openssl/evp.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,13 @@ absl::StatusOr<SecretBytes> DeriveEcdhWrapKek(const SecretBytes& z,
 // Guest side, after the TPM produced `kek` (ECDH: from Z; RSA: the decrypted AES key):
 // INVALID_ARGUMENT if the wrapped key fails its integrity check.
 absl::StatusOr<SecretBytes> UnwrapWithKek(const SecretBytes& kek, const v1::WrappedKey& wrapped);
+
+// Guest side of WrapToSpkiTransferKey, for a P-256 private key `transfer` held in TEE memory
+// whose public key is `spki_der`: Z = x(transfer * E), then DeriveEcdhWrapKek and AES-KWP.
+// INVALID_ARGUMENT for another scheme, a malformed ephemeral point, or a failed integrity check.
+absl::StatusOr<SecretBytes> UnwrapWithSpkiTransferKey(EVP_PKEY* transfer,
+                                                      absl::string_view spki_der,
+                                                      const v1::WrappedKey& wrapped);
 
 }  // namespace kb
 

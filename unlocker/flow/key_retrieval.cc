@@ -7,15 +7,11 @@
 #include "absl/strings/str_join.h"
 #include "common/binding.h"
 #include "common/status_macros.h"
+#include "unlocker/evidence/tpm_quote_source.h"
 #include "unlocker/flow/exit_codes.h"
 
 namespace kb {
 namespace {
-
-absl::Status TpmError(absl::Status s) {
-  return WithExitCode(absl::Status(s.code(), absl::StrCat("TPM: ", s.message())),
-                      ExitCode::kTpmUnavailable);
-}
 
 absl::Status BrokerError(absl::Status s) {
   const bool unreachable = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
@@ -30,6 +26,28 @@ absl::Status BrokerError(absl::Status s) {
 
 }  // namespace
 
+absl::StatusOr<EvidenceSource*> ResolveEvidenceSource(const EvidenceSourceFor& source_for,
+                                                      const std::string& kind, Tpm& tpm,
+                                                      std::unique_ptr<EvidenceSource>& fallback) {
+  if (source_for) {
+    auto source = source_for(kind);
+    if (!source.ok()) {
+      // An unknown kind is a configuration error; a missing device or AK is like a missing TPM.
+      return WithExitCode(source.status(), absl::IsInvalidArgument(source.status())
+                                               ? ExitCode::kUsage
+                                               : ExitCode::kTpmUnavailable);
+    }
+    return *source;
+  }
+  if (kind != "tpm") {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat("evidence kind '", kind, "' is not available")),
+        ExitCode::kUsage);
+  }
+  if (!fallback) fallback = std::make_unique<TpmQuoteSource>(tpm);
+  return fallback.get();
+}
+
 absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name) {
   if (name == "ecc-p256") return TransferKeyType::kEccP256;
   if (name == "rsa-2048") return TransferKeyType::kRsa2048;
@@ -40,19 +58,25 @@ absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name) {
 
 namespace {
 
+absl::Status SourceError(const EvidenceSource& source, absl::Status s) {
+  return WithExitCode(absl::Status(s.code(), absl::StrCat(source.Name(), ": ", s.message())),
+                      ExitCode::kTpmUnavailable);
+}
+
 // The attestation and release after a challenge was obtained from `client`.
-absl::StatusOr<ReleasedKey> CompleteRelease(Tpm& tpm, KeyReleaseClient& client,
+absl::StatusOr<ReleasedKey> CompleteRelease(EvidenceSource& source, KeyReleaseClient& client,
                                             const v1::GetChallengeResponse& challenge,
                                             const ReleaseTarget& target) {
-  KB_TRY(std::string transfer_public, tpm.CreateTransferKey(target.transfer_key), TpmError);
+  auto error = [&source](absl::Status s) { return SourceError(source, std::move(s)); };
+  KB_TRY(std::string transfer_public, source.NewTransferKey(target.transfer_key), error);
   const std::string binding = ComputeBinding(challenge.nonce(), target.key_id, transfer_public);
   v1::ReleaseKeyRequest request;
   request.set_challenge_id(challenge.challenge_id());
   request.set_key_id(target.key_id);
   request.set_key_version(target.key_version);
-  KB_TRY(*request.mutable_transfer_key()->mutable_tpm(), tpm.CertifyTransferKey(binding), TpmError);
-  KB_TRY(*request.mutable_evidence()->mutable_tpm_quote(), tpm.Quote(binding, target.pcrs),
-         TpmError);
+  KB_TRY(AttestedTransferKey attested, source.Attest(binding, target.pcrs), error);
+  *request.mutable_transfer_key() = std::move(attested.transfer_key);
+  *request.mutable_evidence() = std::move(attested.evidence);
   KB_TRY(v1::ReleaseKeyResponse response, client.ReleaseKey(request), BrokerError);
   if (target.key_version != 0 && response.version() != target.key_version) {
     return WithExitCode(
@@ -61,7 +85,7 @@ absl::StatusOr<ReleasedKey> CompleteRelease(Tpm& tpm, KeyReleaseClient& client,
         ExitCode::kDenied);
   }
   ReleasedKey out;
-  KB_TRY(out.key, tpm.Unwrap(response.wrapped_key()), TpmError);
+  KB_TRY(out.key, source.Unwrap(response.wrapped_key()), error);
   out.version = response.version();
   out.latest_version = response.latest_version();
   out.offline_boots = response.offline_boots();
@@ -98,7 +122,7 @@ std::vector<Contact> ChallengeAll(const BrokerConnector& connect,
 
 // One round over all endpoints. Returns the release, a refusal, or an unreachable error that
 // lists every endpoint's reason.
-absl::StatusOr<ReleasedKey> TryRound(Tpm& tpm, const BrokerConnector& connect,
+absl::StatusOr<ReleasedKey> TryRound(EvidenceSource& source, const BrokerConnector& connect,
                                      const std::vector<std::string>& endpoints,
                                      const ReleaseTarget& target) {
   std::vector<Contact> contacts = ChallengeAll(connect, endpoints, target.key_id);
@@ -106,7 +130,7 @@ absl::StatusOr<ReleasedKey> TryRound(Tpm& tpm, const BrokerConnector& connect,
   for (size_t i = 0; i < contacts.size(); ++i) {
     absl::StatusOr<ReleasedKey> released =
         contacts[i].challenge.ok()
-            ? CompleteRelease(tpm, *contacts[i].client, *contacts[i].challenge, target)
+            ? CompleteRelease(source, *contacts[i].client, *contacts[i].challenge, target)
             : absl::StatusOr<ReleasedKey>(BrokerError(contacts[i].challenge.status()));
     if (released.ok()) {
       released->endpoint = endpoints[i];
@@ -123,13 +147,27 @@ absl::StatusOr<ReleasedKey> TryRound(Tpm& tpm, const BrokerConnector& connect,
 
 absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
                                       const ReleaseTarget& target) {
+  TpmQuoteSource source(tpm);
+  return ObtainKey(source, client, target);
+}
+
+absl::StatusOr<ReleasedKey> ObtainKey(EvidenceSource& source, KeyReleaseClient& client,
+                                      const ReleaseTarget& target) {
   v1::GetChallengeRequest challenge_request;
   challenge_request.set_key_id(target.key_id);
   KB_TRY(v1::GetChallengeResponse challenge, client.GetChallenge(challenge_request), BrokerError);
-  return CompleteRelease(tpm, client, challenge, target);
+  return CompleteRelease(source, client, challenge, target);
 }
 
 absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
+                                             const std::vector<std::string>& endpoints,
+                                             const ReleaseTarget& target, const Progress& progress,
+                                             const RetryPolicy& retry) {
+  TpmQuoteSource source(tpm);
+  return ObtainKeyFromAny(source, connect, endpoints, target, progress, retry);
+}
+
+absl::StatusOr<ReleasedKey> ObtainKeyFromAny(EvidenceSource& source, const BrokerConnector& connect,
                                              const std::vector<std::string>& endpoints,
                                              const ReleaseTarget& target, const Progress& progress,
                                              const RetryPolicy& retry) {
@@ -141,7 +179,7 @@ absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& co
                         target.key_id, "'"));
   absl::Duration backoff = retry.first_backoff;
   for (int round = 1;; ++round) {
-    auto released = TryRound(tpm, connect, endpoints, target);
+    auto released = TryRound(source, connect, endpoints, target);
     if (released.ok() || ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable) {
       return released;
     }

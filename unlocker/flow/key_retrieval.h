@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/secret_bytes.h"
 #include "unlocker/client/key_release_client.h"
+#include "unlocker/evidence/evidence_source.h"
 #include "unlocker/tpm/tpm.h"
 
 namespace kb {
@@ -47,8 +48,12 @@ struct RetryPolicy {
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
 };
 
-// One attested release from one broker: challenge, transfer key, certification, quote, release,
-// unwrap in the TPM. Errors are tagged with kbunlock exit codes (TPM, unreachable, denied).
+// One attested release from one broker: challenge, transfer key, evidence, release, unwrap
+// (in the TPM or TEE memory). Errors are tagged with kbunlock exit codes (TPM, unreachable,
+// denied).
+absl::StatusOr<ReleasedKey> ObtainKey(EvidenceSource& source, KeyReleaseClient& client,
+                                      const ReleaseTarget& target);
+// The same with TPM quote evidence from `tpm` (TpmQuoteSource).
 absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
                                       const ReleaseTarget& target);
 
@@ -56,10 +61,22 @@ absl::StatusOr<ReleasedKey> ObtainKey(Tpm& tpm, KeyReleaseClient& client,
 // configured order) that answered. A refusal (attestation or policy) stops, since every broker
 // shares one policy; when no broker is reachable the round is repeated with exponential backoff
 // until `retry.give_up_at`.
+absl::StatusOr<ReleasedKey> ObtainKeyFromAny(EvidenceSource& source, const BrokerConnector& connect,
+                                             const std::vector<std::string>& endpoints,
+                                             const ReleaseTarget& target, const Progress& progress,
+                                             const RetryPolicy& retry = RetryPolicy());
+// The same with TPM quote evidence from `tpm` (TpmQuoteSource).
 absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,
                                              const std::vector<std::string>& endpoints,
                                              const ReleaseTarget& target, const Progress& progress,
                                              const RetryPolicy& retry = RetryPolicy());
+
+// The source for evidence `kind`: `source_for(kind)` when set; else TPM quotes from `tpm`, held
+// in `fallback`, for kind "tpm" (INVALID_ARGUMENT for any other kind). INVALID_ARGUMENT carries
+// exit code kUsage, other errors (device or AK missing) kTpmUnavailable.
+absl::StatusOr<EvidenceSource*> ResolveEvidenceSource(const EvidenceSourceFor& source_for,
+                                                      const std::string& kind, Tpm& tpm,
+                                                      std::unique_ptr<EvidenceSource>& fallback);
 
 // Parses "ecc-p256" / "rsa-2048" / "rsa-3072".
 absl::StatusOr<TransferKeyType> ParseTransferKeyType(const std::string& name);

@@ -14,14 +14,19 @@ absl::Status Step(absl::string_view step, absl::Status s) {
 
 }  // namespace
 
-absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
-                                        const KeybrokerToken& token, const SecretBytes& key,
-                                        uint32_t latest, const Progress& progress) {
+absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
+                                        const EvidenceSourceFor& evidence_for,
+                                        const BrokerConnector& connect, const KeybrokerToken& token,
+                                        const SecretBytes& key, uint32_t latest,
+                                        const Progress& progress) {
   progress(absl::StrCat("key '", token.key_id, "' was rotated: re-enrolling from version ",
                         token.key_version, " to ", latest));
   ReleaseTarget target{token.key_id, latest, token.pcrs, TransferKeyType::kEccP256};
   ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
-  auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress);
+  std::unique_ptr<EvidenceSource> fallback;
+  auto source = ResolveEvidenceSource(evidence_for, token.evidence, tpm, fallback);
+  RETURN_IF_ERROR(Step("evidence", source.status()));
+  auto released = ObtainKeyFromAny(**source, connect, token.endpoints, target, progress);
   RETURN_IF_ERROR(Step("release", released.status()));
   auto slot = volume.AddKeyslot(key, released->key);
   RETURN_IF_ERROR(Step("add keyslot", slot.status()));

@@ -18,10 +18,13 @@ namespace kb {
 //   5. remove the old token, then the old keyslot.
 // Interrupted after 3, the next unlock tries the newest token first and finishes step 5
 // (RetireOlderTokens). Interrupted between 2 and 3, an unreferenced keyslot is left behind;
-// `kbunlock status` shows it. Returns the new token, or the step that failed.
-absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
-                                        const KeybrokerToken& token, const SecretBytes& key,
-                                        uint32_t latest, const Progress& progress);
+// `kbunlock status` shows it. Returns the new token, or the step that failed. The release uses
+// the token's evidence kind through `evidence_for` (null: TPM quotes from `tpm`).
+absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
+                                        const EvidenceSourceFor& evidence_for,
+                                        const BrokerConnector& connect, const KeybrokerToken& token,
+                                        const SecretBytes& key, uint32_t latest,
+                                        const Progress& progress);
 
 // After `opened` opened the volume: removes the other tokens of the same key with an older
 // version, and their keyslots (finishing an interrupted re-enrolment). Failures are reported

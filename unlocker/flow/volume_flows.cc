@@ -59,8 +59,11 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   ASSIGN_OR_RETURN(token.ca_sha256, CaFingerprint(options.ca_pem));
   auto slots = volume.ListKeyslots();
   if (!slots.ok()) return VolumeError(slots.status());
+  std::unique_ptr<EvidenceSource> fallback;
+  ASSIGN_OR_RETURN(EvidenceSource * source,
+                   ResolveEvidenceSource(options.evidence_for, options.evidence, tpm, fallback));
   ASSIGN_OR_RETURN(ReleasedKey released,
-                   ObtainKeyFromAny(tpm, connect, options.endpoints, options.target, progress));
+                   ObtainKeyFromAny(*source, connect, options.endpoints, options.target, progress));
   progress(absl::StrCat("received key '", options.target.key_id, "' version ", released.version,
                         " from ", released.endpoint));
   token.endpoints = options.token_endpoints.empty() ? options.endpoints : options.token_endpoints;
@@ -68,6 +71,7 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   token.key_version = released.version;
   token.pcrs = options.target.pcrs;
   token.transfer_key = TransferKeyName(options.target.transfer_key);
+  token.evidence = options.evidence;
   absl::Status s = AddSlotAndToken(volume, existing, released, token);
   if (!s.ok()) {
     if (token.token_id >= 0) volume.RemoveToken(token.token_id).IgnoreError();
@@ -116,7 +120,11 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                                              SecretBytes* key_out) {
   ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256};
   ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
-  auto released = ObtainKeyFromAny(tpm, connect, token.endpoints, target, progress, options.retry);
+  std::unique_ptr<EvidenceSource> fallback;
+  ASSIGN_OR_RETURN(EvidenceSource * source,
+                   ResolveEvidenceSource(options.evidence_for, token.evidence, tpm, fallback));
+  auto released =
+      ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, options.retry);
   if (!released.ok()) {
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable ||
         !token.offline.has_value()) {
@@ -167,7 +175,8 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
     }
     RetireOlderTokens(volume, sorted, token, progress);
     if (!result->offline && result->latest_version > token.key_version) {
-      auto fresh = ReEnroll(volume, tpm, connect, token, key, result->latest_version, progress);
+      auto fresh = ReEnroll(volume, tpm, options.evidence_for, connect, token, key,
+                            result->latest_version, progress);
       if (fresh.ok()) {
         result->keyslot = fresh->keyslot;
         result->version = fresh->key_version;

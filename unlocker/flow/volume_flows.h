@@ -17,6 +17,8 @@ struct EnrollOptions {
                                              // by another address than the guest will
   std::string ca_pem;                        // the broker CA; its fingerprint goes into the token
   ReleaseTarget target;
+  std::string evidence = "tpm";    // evidence kind to attest with; recorded in the token
+  EvidenceSourceFor evidence_for;  // null: TPM quotes from the flow's Tpm ("tpm" only)
 };
 
 // Attests, receives the key, adds a keyslot for it (authorised by `existing`), writes the
@@ -30,6 +32,9 @@ struct UnlockOptions {
   std::string ca_pem;    // must match the token's ca_sha256 (fails closed otherwise)
   std::string map_name;  // activate as /dev/mapper/<map_name>; empty: verify only (--test)
   RetryPolicy retry;     // how long to keep trying the brokers before the offline copy
+  // The evidence source for a token's "evidence" kind; null: TPM quotes from the flow's Tpm
+  // (tokens of another kind then fail).
+  EvidenceSourceFor evidence_for;
 };
 
 struct UnlockResult {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "unlocker/tpm/tpm.h"
+#include "unlocker/tpm/tpm_nv.h"
 
 namespace kb {
 
@@ -32,10 +33,16 @@ struct EsysTpmOptions {
   uint32_t offline_nv_index = 0x01004b42;
 };
 
-// kb::Tpm on a real TPM (or swtpm) through tpm2-tss ESYS. Transfer keys are primary keys in the
-// NULL hierarchy with a random `unique` field: fresh per call, gone at the next TPM reset, and
-// flushed when replaced or when this object is destroyed. Not thread-safe (one ESYS context).
-class EsysTpm final : public Tpm {
+// Whether NV index `index` is defined in the TPM at `tcti`, through a short-lived ESYS context
+// of its own (for choosing the evidence kind before an EsysTpm with the right AK is opened).
+// UNAVAILABLE if the TPM cannot be reached.
+absl::StatusOr<bool> EsysNvIndexDefined(const std::string& tcti, uint32_t index);
+
+// kb::Tpm (and kb::TpmNv) on a real TPM (or swtpm) through tpm2-tss ESYS. Transfer keys are primary
+// keys in the NULL hierarchy with a random `unique` field: fresh per call, gone at the next TPM
+// reset, and flushed when replaced or when this object is destroyed. Not thread-safe (one ESYS
+// context).
+class EsysTpm final : public Tpm, public TpmNv {
  public:
   // Connects to the TPM and loads (or creates and persists) the AK.
   // UNAVAILABLE if the TCTI cannot reach the TPM; FAILED_PRECONDITION if `ak_handle` holds an
@@ -58,6 +65,18 @@ class EsysTpm final : public Tpm {
   absl::StatusOr<SealedKey> SealOffline(const SecretBytes& key, const std::vector<uint32_t>& pcrs,
                                         uint32_t boots) override;
   absl::StatusOr<SecretBytes> UnsealOffline(const SealedKey& sealed, uint64_t* remaining) override;
+  // Ordinary NV indices (esys_nv.cc).
+  absl::StatusOr<bool> NvDefined(uint32_t index) override;
+  absl::Status NvDefine(uint32_t index, uint16_t size) override;
+  absl::Status NvWrite(uint32_t index, absl::string_view data) override;
+  absl::StatusOr<std::string> NvRead(uint32_t index) override;
+
+  // Makes the persistent key at `ak_handle` the AK for AttestationKeyPublic, Quote and
+  // CertifyTransferKey (e.g. Azure's HCL AK at 0x81000003). Creates and persists one as Create()
+  // does only when `create_if_missing`; otherwise FAILED_PRECONDITION if the handle is empty.
+  // INVALID_ARGUMENT for a non-persistent handle; FAILED_PRECONDITION for a key that is not a
+  // restricted signing key.
+  absl::Status UseAttestationKey(uint32_t ak_handle, bool create_if_missing);
 
  private:
   struct TctiDeleter {
@@ -73,6 +92,7 @@ class EsysTpm final : public Tpm {
   uint32_t offline_nv_index_ = 0;
   absl::Status LoadOrCreateAk(uint32_t ak_handle);
   absl::StatusOr<bool> PersistentHandleExists(uint32_t handle);
+  absl::StatusOr<ESYS_TR> NvHandle(uint32_t index);
   absl::Status LoadPersistentAk(uint32_t ak_handle);
   absl::Status CreatePersistentAk(uint32_t ak_handle);
   absl::Status SetAkPublic(const TPMT_PUBLIC& pub);

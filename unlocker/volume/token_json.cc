@@ -68,6 +68,15 @@ bool IsHex64(absl::string_view s) {
   return true;
 }
 
+constexpr const char* kEvidenceKinds[] = {"tpm", "azure", "snp", "tdx"};
+
+bool IsKnownEvidence(absl::string_view name) {
+  for (const char* known : kEvidenceKinds) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
 bool IsKnownTransferKey(absl::string_view name) {
   for (const char* known : kTransferKeys) {
     if (name == known) return true;
@@ -228,6 +237,10 @@ absl::Status ValidateKeybrokerToken(const KeybrokerToken& token) {
     return FieldError("transfer_key",
                       absl::StrCat("must be one of ", absl::StrJoin(kTransferKeys, ", ")));
   }
+  if (!IsKnownEvidence(token.evidence)) {
+    return FieldError("evidence",
+                      absl::StrCat("must be one of ", absl::StrJoin(kEvidenceKinds, ", ")));
+  }
   return absl::OkStatus();
 }
 
@@ -246,6 +259,10 @@ absl::StatusOr<std::string> KeybrokerTokenToJson(const KeybrokerToken& token) {
   absl::StrAppend(&out, ",\"key_version\":", token.key_version, ",\"pcrs\":[",
                   absl::StrJoin(token.pcrs, ","), "],\"transfer_key\":");
   AppendJsonString(&out, token.transfer_key);
+  if (token.evidence != "tpm") {  // absent means "tpm": older tokens stay byte-identical
+    absl::StrAppend(&out, ",\"evidence\":");
+    AppendJsonString(&out, token.evidence);
+  }
   if (token.offline.has_value()) {
     const OfflineSeal& o = *token.offline;
     absl::StrAppend(&out, ",\"offline\":{\"blob\":\"", absl::Base64Escape(o.blob),
@@ -273,6 +290,9 @@ absl::StatusOr<KeybrokerToken> KeybrokerTokenFromJson(absl::string_view json) {
   ASSIGN_OR_RETURN(token.key_version, UintField(obj, "key_version", UINT32_MAX));
   ASSIGN_OR_RETURN(token.pcrs, ParsePcrs(obj));
   ASSIGN_OR_RETURN(token.transfer_key, StringField(obj, "transfer_key"));
+  if (obj.fields().count("evidence") != 0) {
+    ASSIGN_OR_RETURN(token.evidence, StringField(obj, "evidence"));
+  }
   ASSIGN_OR_RETURN(token.offline, ParseOffline(obj));
   RETURN_IF_ERROR(ValidateKeybrokerToken(token));
   token.ca_sha256 = absl::AsciiStrToLower(token.ca_sha256);

@@ -31,6 +31,7 @@ struct KeybrokerToken {
   uint32_t key_version = 0;
   std::vector<uint32_t> pcrs;             // SHA-256 PCRs the guest quotes
   std::string transfer_key = "ecc-p256";  // "ecc-p256", "rsa-2048", "rsa-3072"
+  std::string evidence = "tpm";           // "tpm", "azure", "snp", "tdx" (optional in JSON)
   std::optional<OfflineSeal> offline;     // present when the policy granted offline boots
 };
 

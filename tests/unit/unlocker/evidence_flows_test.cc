@@ -1,0 +1,116 @@
+// The evidence kind through the enrol/unlock flows: recorded in the token at enrol, used to
+// pick the source at unlock (in-process broker; the "azure" source is a TPM quote source in
+// disguise so the broker's TPM verifier accepts it).
+#include <cstdlib>
+#include <map>
+
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "tests/fakes/fake_volume.h"
+#include "tests/unit/keybroker/broker_fixture.h"
+#include "unlocker/evidence/tpm_quote_source.h"
+#include "unlocker/flow/exit_codes.h"
+#include "unlocker/flow/volume_flows.h"
+
+namespace kb {
+namespace {
+
+class InProcessClient final : public KeyReleaseClient {
+ public:
+  explicit InProcessClient(ReleaseService* service) : service_(service) {}
+  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& r) override {
+    return service_->GetChallenge(r);
+  }
+  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
+    return service_->ReleaseKey(r, "in-process");
+  }
+
+ private:
+  ReleaseService* service_;
+};
+
+class EvidenceFlowsTest : public BrokerFixture {
+ protected:
+  void SetUp() override {
+    BrokerFixture::SetUp();
+    RegisterAk(*tpm_, "web-1");
+    CreateKey("disk");
+    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
+    connect_ = [this](const std::string&) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+      return std::unique_ptr<KeyReleaseClient>(new InProcessClient(release_.get()));
+    };
+    ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) + "/tests/data/flows/ca.pem");
+    source_ = std::make_unique<TpmQuoteSource>(*tpm_);
+    evidence_for_ = [this](const std::string& kind) -> absl::StatusOr<EvidenceSource*> {
+      asked_.push_back(kind);
+      if (kind == "tdx") return absl::UnavailableError("no configfs-tsm");
+      return source_.get();
+    };
+  }
+
+  absl::StatusOr<KeybrokerToken> EnrollWith(const std::string& kind) {
+    EnrollOptions options;
+    options.endpoints = {"up:1"};
+    options.ca_pem = ca_pem_;
+    options.target = {"disk", 0, {0, 7}, TransferKeyType::kEccP256};
+    options.evidence = kind;
+    options.evidence_for = evidence_for_;
+    return Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
+  }
+
+  UnlockOptions Unlocking(EvidenceSourceFor evidence_for) {
+    UnlockOptions options;
+    options.ca_pem = ca_pem_;
+    options.evidence_for = std::move(evidence_for);
+    return options;
+  }
+
+  BrokerConnector connect_;
+  std::string ca_pem_;
+  std::unique_ptr<TpmQuoteSource> source_;
+  EvidenceSourceFor evidence_for_;
+  std::vector<std::string> asked_;
+  FakeVolume volume_{"pass"};
+  Progress progress_ = [](const std::string&) {};
+};
+
+TEST_F(EvidenceFlowsTest, EnrolRecordsTheKindAndUnlockUsesIt) {
+  auto token = EnrollWith("azure");
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->evidence, "azure");
+  EXPECT_EQ(volume_.tokens().begin()->second.evidence, "azure");
+  asked_.clear();
+  auto r = Unlock(volume_, *tpm_, connect_, Unlocking(evidence_for_), progress_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(asked_, ::testing::ElementsAre("azure"));
+}
+
+TEST_F(EvidenceFlowsTest, WithoutASourceFactoryOnlyTpmTokensWork) {
+  ASSERT_TRUE(EnrollWith("snp").ok());
+  auto r = Unlock(volume_, *tpm_, connect_, Unlocking(nullptr), progress_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kUsage);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("snp"));
+}
+
+TEST_F(EvidenceFlowsTest, AMissingDeviceIsReportedLikeAMissingTpm) {
+  auto token = EnrollWith("tdx");
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(ExitCodeOf(token.status()), ExitCode::kTpmUnavailable);
+  EXPECT_TRUE(volume_.tokens().empty());
+}
+
+TEST_F(EvidenceFlowsTest, TpmIsTheDefaultKind) {
+  EnrollOptions options;
+  options.endpoints = {"up:1"};
+  options.ca_pem = ca_pem_;
+  options.target = {"disk", 0, {7}, TransferKeyType::kEccP256};
+  auto token =
+      Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->evidence, "tpm");
+  EXPECT_TRUE(Unlock(volume_, *tpm_, connect_, Unlocking(nullptr), progress_).ok());
+}
+
+}  // namespace
+}  // namespace kb

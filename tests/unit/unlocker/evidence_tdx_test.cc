@@ -1,0 +1,138 @@
+// The TDX evidence source against a fake configfs-tsm, and the POSIX file operations.
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "unlocker/evidence/tdx_quote_source.h"
+
+namespace kb {
+namespace {
+
+const std::string kBinding(32, '\xab');
+
+std::string Padded(absl::string_view s, size_t n) {
+  std::string out(s);
+  out.resize(n, '\0');
+  return out;
+}
+
+// ---- TDX (configfs-tsm) ----
+
+// Models configfs-tsm: an entry appears on mkdir with provider and generation attributes;
+// writing inblob bumps the generation; outblob is a "quote" over inblob.
+class FakeTsm final : public TsmReportFs {
+ public:
+  explicit FakeTsm(std::string root) : root_(std::move(root)) {}
+  absl::Status MakeDir(const std::string& path) override {
+    if (path.rfind(root_ + "/", 0) != 0) return absl::NotFoundError("no such directory");
+    if (!dirs.insert(path).second) return absl::AlreadyExistsError(path);
+    files[path + "/provider"] = provider + "\n";
+    files[path + "/generation"] = "0\n";
+    return absl::OkStatus();
+  }
+  absl::Status RemoveDir(const std::string& path) override {
+    dirs.erase(path);
+    ++removed;
+    return absl::OkStatus();
+  }
+  absl::Status WriteFile(const std::string& path, absl::string_view data) override {
+    files[path] = std::string(data);
+    const std::string dir = path.substr(0, path.rfind('/'));
+    files[dir + "/generation"] = absl::StrCat(++generation, "\n");
+    files[dir + "/outblob"] = quote_prefix.empty() ? "" : quote_prefix + std::string(data);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
+    auto it = files.find(path);
+    if (it == files.end()) return absl::NotFoundError(path);
+    std::string out = it->second;
+    if (path.size() > 7 && path.substr(path.size() - 7) == "outblob" && race) {
+      files[path.substr(0, path.size() - 7) + "generation"] = "99\n";
+    }
+    return out;
+  }
+
+  std::string root_;
+  std::set<std::string> dirs;
+  std::map<std::string, std::string> files;
+  std::string provider = "tdx_guest";
+  std::string quote_prefix = "QUOTE:";
+  int generation = 0;
+  int removed = 0;
+  bool race = false;
+};
+
+constexpr char kRoot[] = "/cfg/tsm/report";
+
+TEST(TdxQuoteTest, WritesBindingAsInblobAndReadsOutblob) {
+  FakeTsm fs(kRoot);
+  auto quote = GetTdxQuote(fs, kRoot, "kb-1", kBinding);
+  ASSERT_TRUE(quote.ok()) << quote.status();
+  EXPECT_EQ(fs.files[std::string(kRoot) + "/kb-1/inblob"], Padded(kBinding, 64));
+  EXPECT_EQ(*quote, "QUOTE:" + Padded(kBinding, 64));
+  EXPECT_TRUE(fs.dirs.empty());  // the entry is removed again
+}
+
+TEST(TdxQuoteTest, ErrorsAndTheEntryIsAlwaysRemoved) {
+  {
+    FakeTsm fs(kRoot);
+    fs.provider = "sev_guest";
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kBinding).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_TRUE(fs.dirs.empty());
+  }
+  {
+    FakeTsm fs(kRoot);
+    fs.race = true;
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kBinding).status().code(), absl::StatusCode::kAborted);
+    EXPECT_TRUE(fs.dirs.empty());
+  }
+  {
+    FakeTsm fs(kRoot);
+    fs.quote_prefix.clear();
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kBinding).status().code(), absl::StatusCode::kInternal);
+  }
+  {
+    FakeTsm fs(kRoot);
+    EXPECT_EQ(GetTdxQuote(fs, "/elsewhere", "e", kBinding).status().code(),
+              absl::StatusCode::kUnavailable);
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", std::string(65, 'x')).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(TdxQuoteSourceTest, EvidenceCarriesTheQuoteAndSpki) {
+  auto fs = std::make_unique<FakeTsm>(kRoot);
+  TdxQuoteSource source(std::move(fs), kRoot);
+  auto spki = source.NewTransferKey(TransferKeyType::kEccP256);
+  ASSERT_TRUE(spki.ok());
+  auto attested = source.Attest(kBinding, {});
+  ASSERT_TRUE(attested.ok()) << attested.status();
+  EXPECT_EQ(attested->evidence.tdx_quote().quote(), "QUOTE:" + Padded(kBinding, 64));
+  EXPECT_EQ(attested->transfer_key.spki_der(), *spki);
+}
+
+TEST(PosixTsmReportFsTest, ReadsWritesAndReportsMissingFiles) {
+  const std::string dir = ::testing::TempDir() + "/tsm-posix-test";
+  PosixTsmReportFs fs;
+  fs.RemoveDir(dir).IgnoreError();
+  ASSERT_TRUE(fs.MakeDir(dir).ok());
+  EXPECT_EQ(fs.MakeDir(dir).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(fs.ReadFile(dir + "/outblob").status().code(), absl::StatusCode::kNotFound);
+  // configfs attributes exist already; a plain directory needs the file made first.
+  FILE* f = std::fopen((dir + "/inblob").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  ASSERT_TRUE(fs.WriteFile(dir + "/inblob", "abc").ok());
+  auto back = fs.ReadFile(dir + "/inblob");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "abc");
+  std::remove((dir + "/inblob").c_str());
+  EXPECT_TRUE(fs.RemoveDir(dir).ok());
+}
+
+}  // namespace
+}  // namespace kb

@@ -1,0 +1,61 @@
+#ifndef KB_UNLOCKER_EVIDENCE_EVIDENCE_SET_H_
+#define KB_UNLOCKER_EVIDENCE_EVIDENCE_SET_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "unlocker/evidence/evidence_source.h"
+#include "unlocker/tpm/esys_tpm.h"
+
+namespace kb {
+
+// Where kbunlock finds each kind of evidence (command-line flags).
+struct EvidenceConfig {
+  std::string tcti = "device:/dev/tpmrm0";
+  uint32_t tpm_ak_handle = 0x81000100;    // --ak-handle: the registered AK of kind "tpm"
+  uint32_t azure_ak_handle = 0x81000003;  // --azure-ak-handle: the HCL AK
+  std::string azure_vcek_file;            // --azure-vcek: VCEK (PEM/DER) to send; empty: none
+  std::string sev_guest_path = "/dev/sev-guest";
+  std::string tsm_report_root = "/sys/kernel/config/tsm/report";
+  std::string tdx_guest_path = "/dev/tdx_guest";
+};
+
+// The kind for --evidence `requested` on this machine (ChooseEvidence with real probes: the
+// Azure HCL NV index through a short-lived TPM connection, device and configfs paths).
+absl::StatusOr<std::string> DetectEvidence(const std::string& requested,
+                                           const EvidenceConfig& config);
+
+// The AK handle an EsysTpm should be opened with for evidence `kind`.
+uint32_t AkHandleFor(const std::string& kind, const EvidenceConfig& config);
+
+// The real evidence sources of kbunlock (composition root helper), made on first use over one
+// EsysTpm whose AK is switched to the kind's AK as needed. Not thread-safe.
+class EvidenceSet {
+ public:
+  // `tpm` was opened with AK `loaded_ak` and must outlive this.
+  EvidenceSet(EsysTpm& tpm, uint32_t loaded_ak, EvidenceConfig config)
+      : tpm_(tpm), loaded_ak_(loaded_ak), config_(std::move(config)) {}
+
+  // The source for `kind` ("tpm", "azure", "snp", "tdx"). INVALID_ARGUMENT for another kind;
+  // UNAVAILABLE when its device is missing; TPM errors when the AK cannot be loaded.
+  absl::StatusOr<EvidenceSource*> For(const std::string& kind);
+
+  // For() as an EvidenceSourceFor; with `override_kind` non-empty every kind maps to it.
+  EvidenceSourceFor AsFunction(std::string override_kind = "");
+
+ private:
+  absl::Status UseAk(uint32_t handle, bool create);
+  absl::StatusOr<std::unique_ptr<EvidenceSource>> Make(const std::string& kind);
+
+  EsysTpm& tpm_;
+  uint32_t loaded_ak_;
+  const EvidenceConfig config_;
+  std::map<std::string, std::unique_ptr<EvidenceSource>> sources_;
+};
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_EVIDENCE_EVIDENCE_SET_H_
