@@ -180,7 +180,7 @@ absl::StatusOr<v1::OfflineRevocation> AdminService::RevokeOfflineGrant(
       [&](Outcome& o) -> absl::StatusOr<v1::OfflineRevocation> {
         RETURN_IF_ERROR(ValidateRevocation(r.key_id(), r.machine()));
         if (r.reason().size() > 256) return absl::InvalidArgumentError("reason too long");
-        if (d_.revocations == nullptr) return absl::UnimplementedError("no revocation store");
+        if (d_.revocations == nullptr) return absl::FailedPreconditionError("this broker has no offline revocation store");
         RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
         OfflineRevocationRecord record{r.key_id(), r.machine(), r.reason(), caller.subject,
                                        d_.clock->Now()};
@@ -203,7 +203,7 @@ absl::StatusOr<v1::RestoreOfflineGrantResponse> AdminService::RestoreOfflineGran
       {"restore_offline", caller, Permission::kOperate, r.key_id()},
       [&](Outcome& o) -> absl::StatusOr<v1::RestoreOfflineGrantResponse> {
         RETURN_IF_ERROR(ValidateRevocation(r.key_id(), r.machine()));
-        if (d_.revocations == nullptr) return absl::UnimplementedError("no revocation store");
+        if (d_.revocations == nullptr) return absl::FailedPreconditionError("this broker has no offline revocation store");
         ASSIGN_OR_RETURN(bool was_revoked, d_.revocations->Restore(r.key_id(), r.machine()));
         o.detail = absl::StrCat("restored offline grace for ", Whom(r.machine()),
                                 was_revoked ? "" : " (was not revoked)");

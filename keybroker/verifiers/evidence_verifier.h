@@ -44,7 +44,7 @@ class EvidenceVerifier {
   // as Verify(); UNIMPLEMENTED when a verifier has no dry run. Never used to release a key.
   virtual absl::StatusOr<Claims> VerifyUnbound(const v1::Evidence& evidence,
                                                const v1::TransferKey& transfer_key) {
-    return absl::UnimplementedError("this evidence kind has no dry-run verification");
+    return absl::FailedPreconditionError("this evidence kind has no dry-run verification");
   }
 };
 
