@@ -175,6 +175,7 @@ enroll() {
     --server type=tcp,port=21321,bindaddr=127.0.0.1 \
     --ctrl type=tcp,port=21322,bindaddr=127.0.0.1 2>"$W/swtpm-enroll.log" &
   local swtpm_pid=$!
+  PIDS+=("$swtpm_pid")  # stopped by cleanup too if enrolment fails
   sleep 0.5
   local tcti=swtpm:host=127.0.0.1,port=21321
   ctl key create e2e-root >/dev/null
