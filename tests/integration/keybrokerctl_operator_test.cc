@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
+#include "tests/integration/release_over_grpc.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -56,22 +57,7 @@ class OperatorPlaneTest : public ::testing::Test {
   }
 
   static absl::StatusOr<v1::ReleaseKeyResponse> Release(Tpm& tpm, const std::string& key_id) {
-    auto stub = broker_->ReleaseStub();
-    v1::GetChallengeRequest cr;
-    cr.set_key_id(key_id);
-    v1::GetChallengeResponse challenge;
-    grpc::ClientContext c1;
-    grpc::Status s = stub->GetChallenge(&c1, cr, &challenge);
-    if (!s.ok()) return absl::UnavailableError(s.error_message());
-    auto request = BuildRequest(tpm, challenge.challenge_id(), challenge.nonce(), key_id);
-    if (!request.ok()) return request.status();
-    v1::ReleaseKeyResponse response;
-    grpc::ClientContext c2;
-    s = stub->ReleaseKey(&c2, *request, &response);
-    if (!s.ok()) {
-      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-    }
-    return response;
+    return ReleaseOverGrpc(*broker_, tpm, key_id);
   }
 
   static BrokerProcess* broker_;

@@ -1,0 +1,39 @@
+#ifndef KB_TESTS_INTEGRATION_RELEASE_OVER_GRPC_H_
+#define KB_TESTS_INTEGRATION_RELEASE_OVER_GRPC_H_
+
+#include <grpcpp/client_context.h>
+
+#include <string>
+
+#include "common/grpc_status.h"
+#include "tests/integration/broker_process.h"
+#include "tests/unit/keybroker/evidence_builder.h"
+
+namespace kb {
+
+// GetChallenge + ReleaseKey against `broker` over TLS, with evidence from `tpm` built the way
+// kbunlock builds it. The broker's status is returned unchanged.
+inline absl::StatusOr<v1::ReleaseKeyResponse> ReleaseOverGrpc(const BrokerProcess& broker, Tpm& tpm,
+                                                              const std::string& key_id) {
+  auto stub = broker.ReleaseStub();
+  v1::GetChallengeRequest challenge_request;
+  challenge_request.set_key_id(key_id);
+  v1::GetChallengeResponse challenge;
+  grpc::ClientContext c1;
+  if (absl::Status s = FromGrpcStatus(stub->GetChallenge(&c1, challenge_request, &challenge));
+      !s.ok()) {
+    return s;
+  }
+  auto request = BuildRequest(tpm, challenge.challenge_id(), challenge.nonce(), key_id);
+  if (!request.ok()) return request.status();
+  v1::ReleaseKeyResponse response;
+  grpc::ClientContext c2;
+  if (absl::Status s = FromGrpcStatus(stub->ReleaseKey(&c2, *request, &response)); !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+}  // namespace kb
+
+#endif  // KB_TESTS_INTEGRATION_RELEASE_OVER_GRPC_H_
