@@ -55,29 +55,66 @@ absl::StatusOr<std::string> LinkProblem(SqliteDb& db, const AuditRecord& r, uint
 
 }  // namespace
 
+struct SqliteAuditLog::PendingAppend {
+  AuditRecord record;
+  bool done = false;  // written and read under commit_mu_
+  absl::Status status;
+};
+
 absl::Status SqliteAuditLog::Append(const AuditRecord& record) {
-  AuditRecord r = record;
-  auto lock = db_->Lock();     // serializes appends in this process
-  SqliteTransaction tx(*db_);  // BEGIN IMMEDIATE: and across processes
+  PendingAppend mine{record};
+  {
+    std::lock_guard<std::mutex> queue_lock(queue_mu_);
+    queue_.push_back(&mine);
+  }
+  // Whoever holds commit_mu_ commits everything queued so far, so while one batch is being
+  // fsynced the next one gathers. `mine` stays alive: its owner blocks here until it is done.
+  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  if (!mine.done) {
+    std::vector<PendingAppend*> batch;
+    {
+      std::lock_guard<std::mutex> queue_lock(queue_mu_);
+      batch.swap(queue_);
+    }
+    absl::Status s;
+    {
+      auto lock = db_->Lock();
+      s = WriteBatch(batch);
+    }
+    for (PendingAppend* p : batch) {
+      p->status = s;
+      p->done = true;
+    }
+  }
+  return mine.status;
+}
+
+absl::Status SqliteAuditLog::WriteBatch(const std::vector<PendingAppend*>& batch) {
+  SqliteTransaction tx(*db_);  // BEGIN IMMEDIATE: serializes across processes
   RETURN_IF_ERROR(tx.status());
-  ASSIGN_OR_RETURN(r.prev_hash, HeadHash(*db_));
-  r.hash = AuditRecordHash(r);
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO audit(time, actor, action, key_id, "
-                                         "key_version, decision, reason, evidence_digest, "
-                                         "policy_version, prev_hash, hash) "
-                                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  RETURN_IF_ERROR(st.Bind(1, absl::ToUnixMillis(r.time))
-                      .Bind(2, r.actor)
-                      .Bind(3, r.action)
-                      .Bind(4, r.key_id)
-                      .Bind(5, int64_t{r.key_version})
-                      .Bind(6, r.decision)
-                      .Bind(7, r.reason)
-                      .Bind(8, r.evidence_digest)
-                      .Bind(9, static_cast<int64_t>(r.policy_version))
-                      .Bind(10, r.prev_hash)
-                      .Bind(11, r.hash)
-                      .Run());
+  ASSIGN_OR_RETURN(std::string head, HeadHash(*db_));
+  for (PendingAppend* p : batch) {
+    AuditRecord& r = p->record;
+    r.prev_hash = std::move(head);
+    r.hash = AuditRecordHash(r);
+    head = r.hash;
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO audit(time, actor, action, key_id, "
+                                           "key_version, decision, reason, evidence_digest, "
+                                           "policy_version, prev_hash, hash) "
+                                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    RETURN_IF_ERROR(st.Bind(1, absl::ToUnixMillis(r.time))
+                        .Bind(2, r.actor)
+                        .Bind(3, r.action)
+                        .Bind(4, r.key_id)
+                        .Bind(5, int64_t{r.key_version})
+                        .Bind(6, r.decision)
+                        .Bind(7, r.reason)
+                        .Bind(8, r.evidence_digest)
+                        .Bind(9, static_cast<int64_t>(r.policy_version))
+                        .Bind(10, r.prev_hash)
+                        .Bind(11, r.hash)
+                        .Run());
+  }
   return tx.Commit();
 }
 

@@ -113,7 +113,25 @@ absl::Status SqliteDb::Exec(absl::string_view sql) {
   return absl::OkStatus();
 }
 
-SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db), begin_(db.Exec("BEGIN IMMEDIATE")) {}
+namespace {
+
+absl::Status RunCached(SqliteDb& db, absl::string_view sql) {
+  auto st = db.Prepare(sql);
+  if (!st.ok()) return st.status();
+  return st->Run();
+}
+
+}  // namespace
+
+SqliteUnsyncedWrites::SqliteUnsyncedWrites(SqliteDb& db)
+    : db_(db), status_(RunCached(db, "PRAGMA synchronous=OFF")) {}
+
+SqliteUnsyncedWrites::~SqliteUnsyncedWrites() {
+  RunCached(db_, "PRAGMA synchronous=FULL").IgnoreError();
+}
+
+SqliteTransaction::SqliteTransaction(SqliteDb& db)
+    : db_(db), begin_(RunCached(db, "BEGIN IMMEDIATE")) {}
 
 SqliteTransaction::~SqliteTransaction() {
   if (begin_.ok() && !done_) db_.Exec("ROLLBACK").IgnoreError();
@@ -122,7 +140,7 @@ SqliteTransaction::~SqliteTransaction() {
 absl::Status SqliteTransaction::Commit() {
   if (!begin_.ok()) return begin_;
   done_ = true;
-  return db_.Exec("COMMIT");
+  return RunCached(db_, "COMMIT");
 }
 
 }  // namespace kb

@@ -73,6 +73,22 @@ class SqliteDb {
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what);
 
 // RAII transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() was called.
+// Caller holds Lock(). While it lives, commits on the connection are not fsynced (PRAGMA
+// synchronous=OFF); the next synchronous commit's fsync of the WAL makes them durable too,
+// because WAL frames are appended in order. For challenges: a release's challenge consumption
+// is therefore durable once its (synchronous) audit record is, before the key is returned, and
+// a challenge issuance lost to a power failure only fails that release.
+class SqliteUnsyncedWrites {
+ public:
+  explicit SqliteUnsyncedWrites(SqliteDb& db);
+  ~SqliteUnsyncedWrites();
+  absl::Status status() const { return status_; }
+
+ private:
+  SqliteDb& db_;
+  absl::Status status_;
+};
+
 class SqliteTransaction {
  public:
   explicit SqliteTransaction(SqliteDb& db);

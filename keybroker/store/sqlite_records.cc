@@ -18,6 +18,8 @@ RegisteredAk ReadAkRow(const SqliteStatement& st) {
 
 absl::Status SqliteChallengeStore::Put(const Challenge& c, absl::Time now) {
   auto lock = db_->Lock();
+  SqliteUnsyncedWrites unsynced(*db_);
+  RETURN_IF_ERROR(unsynced.status());
   if (++puts_ % kSweepEvery == 0) {
     ASSIGN_OR_RETURN(auto sweep, db_->Prepare("DELETE FROM challenges WHERE expires_at < ?"));
     RETURN_IF_ERROR(sweep.Bind(1, absl::ToUnixMillis(now)).Run());
@@ -33,6 +35,8 @@ absl::Status SqliteChallengeStore::Put(const Challenge& c, absl::Time now) {
 
 absl::StatusOr<Challenge> SqliteChallengeStore::Consume(absl::string_view id) {
   auto lock = db_->Lock();
+  SqliteUnsyncedWrites unsynced(*db_);  // durable with the release's audit record
+  RETURN_IF_ERROR(unsynced.status());
   ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE challenges SET used = 1 WHERE id = ? AND "
                                          "used = 0 RETURNING key_id, nonce, expires_at"));
   st.Bind(1, id);

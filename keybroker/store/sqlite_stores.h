@@ -2,7 +2,9 @@
 #define KB_KEYBROKER_STORE_SQLITE_STORES_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/secret_bytes.h"
 #include "keybroker/store/attestation_key_registry.h"
@@ -72,7 +74,16 @@ class SqliteAuditLog final : public AuditLog {
   absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) override;
 
  private:
+  struct PendingAppend;
+  // Caller holds commit_mu_ and the DB lock. Links and inserts `batch` in one transaction.
+  absl::Status WriteBatch(const std::vector<PendingAppend*>& batch);
+
   std::shared_ptr<SqliteDb> db_;
+  // Group commit: concurrent Append() calls queue their records; one of them at a time (the
+  // holder of commit_mu_) writes every queued record in one transaction and one fsync.
+  std::mutex commit_mu_;
+  std::mutex queue_mu_;
+  std::vector<PendingAppend*> queue_;  // guarded by queue_mu_
 };
 
 class SqliteMachineDenyList final : public MachineDenyList {
