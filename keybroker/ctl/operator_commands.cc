@@ -1,4 +1,4 @@
-// keybrokerctl `policy test` (release dry run) and `offline revoke|restore`.
+// keybrokerctl `policy test` (release dry run) and `offline revoke|restore|list`.
 #include "keybroker/ctl/operator_commands.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -108,6 +108,15 @@ absl::StatusOr<std::string> RunOfflineRestore(const CtlCommand& cmd, AdminClient
   return absl::StrCat("offline grace of key ", response.key_id(), " for ",
                       response.machine().empty() ? "every machine" : response.machine(),
                       response.was_revoked() ? " restored\n" : " was not revoked\n");
+}
+
+absl::StatusOr<std::string> RunOfflineList(const CtlCommand& cmd, AdminClient& client) {
+  v1::ListOfflineGrantsRequest request;
+  request.set_key_id(cmd.key_id);
+  ASSIGN_OR_RETURN(v1::ListOfflineGrantsResponse response,
+                   client.Call(&Stub::ListOfflineGrants, request));
+  if (cmd.json) return FormatJson(response);
+  return FormatOfflineGrants(response);
 }
 
 }  // namespace kb

@@ -12,9 +12,10 @@ namespace kb {
 absl::StatusOr<CtlOutput> RunPolicyTest(const CtlCommand& cmd, const CtlLocalInputs& inputs,
                                         AdminClient& client);
 
-// `offline revoke` / `offline restore`.
+// `offline revoke` / `offline restore` / `offline list`.
 absl::StatusOr<std::string> RunOfflineRevoke(const CtlCommand& cmd, AdminClient& client);
 absl::StatusOr<std::string> RunOfflineRestore(const CtlCommand& cmd, AdminClient& client);
+absl::StatusOr<std::string> RunOfflineList(const CtlCommand& cmd, AdminClient& client);
 
 }  // namespace kb
 

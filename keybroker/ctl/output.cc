@@ -134,12 +134,15 @@ std::string FormatAuditEvents(const v1::ListAuditEventsResponse& response) {
 std::string FormatRotationStatus(const v1::GetRotationStatusResponse& response) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::MachineRelease& m : response.machines()) {
-    rows.push_back({m.machine(), absl::StrCat(m.version()), YesNo(m.current()),
-                    FormatTimestamp(m.released_at())});
+    std::string released = FormatTimestamp(m.released_at());
+    if (m.last_released_version() != 0)
+      absl::StrAppend(&released, " (v", m.last_released_version(), ")");
+    rows.push_back({m.machine(), absl::StrCat(m.version()), OrDash(m.source()), YesNo(m.current()),
+                    FormatTimestamp(m.confirmed_at()), released});
   }
-  return absl::StrCat("key ", Printable(response.key_id()), ": active version ",
-                      response.active_version(), "\n",
-                      RenderTable({"MACHINE", "VERSION", "CURRENT", "LAST_RELEASE"}, rows));
+  return absl::StrCat(
+      "key ", Printable(response.key_id()), ": active version ", response.active_version(), "\n",
+      RenderTable({"MACHINE", "VERSION", "SOURCE", "CURRENT", "CONFIRMED", "LAST_RELEASE"}, rows));
 }
 
 std::string FormatDeniedMachines(const v1::ListDeniedMachinesResponse& response) {
@@ -149,6 +152,26 @@ std::string FormatDeniedMachines(const v1::ListDeniedMachinesResponse& response)
         {m.machine(), OrDash(m.reason()), OrDash(m.denied_by()), FormatTimestamp(m.denied_at())});
   }
   return RenderTable({"MACHINE", "REASON", "DENIED_BY", "DENIED"}, rows);
+}
+
+std::string FormatOfflineGrants(const v1::ListOfflineGrantsResponse& response) {
+  std::vector<std::vector<std::string>> grants;
+  for (const v1::OfflineGrant& g : response.grants()) {
+    grants.push_back({g.key_id(), g.machine(), absl::StrCat(g.key_version()),
+                      absl::StrCat(g.offline_boots()), FormatTimestamp(g.granted_at()),
+                      YesNo(g.revoked())});
+  }
+  std::vector<std::vector<std::string>> revocations;
+  for (const v1::OfflineRevocation& r : response.revocations()) {
+    revocations.push_back({r.key_id(), r.machine().empty() ? "(every machine)" : r.machine(),
+                           OrDash(r.reason()), OrDash(r.revoked_by()),
+                           FormatTimestamp(r.revoked_at())});
+  }
+  return absl::StrCat(
+      "offline grants:\n",
+      RenderTable({"KEY", "MACHINE", "VERSION", "BOOTS", "GRANTED", "REVOKED"}, grants),
+      "offline revocations:\n",
+      RenderTable({"KEY", "MACHINE", "REASON", "REVOKED_BY", "REVOKED"}, revocations));
 }
 
 }  // namespace kb

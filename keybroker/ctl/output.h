@@ -32,6 +32,7 @@ std::string FormatAttestationKeyTable(const v1::ListAttestationKeysResponse& res
 std::string FormatAuditEvents(const v1::ListAuditEventsResponse& response);
 std::string FormatRotationStatus(const v1::GetRotationStatusResponse& response);
 std::string FormatDeniedMachines(const v1::ListDeniedMachinesResponse& response);
+std::string FormatOfflineGrants(const v1::ListOfflineGrantsResponse& response);
 
 }  // namespace kb
 

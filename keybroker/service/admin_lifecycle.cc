@@ -11,11 +11,12 @@
 namespace kb {
 namespace {
 
-// Machines whose latest release of the key was `version`.
-std::vector<std::string> MachinesOn(const std::vector<MachineRelease>& releases, uint32_t version) {
+// Machines that use `version` (confirmed enrolment, else latest release), as "name (source)".
+std::vector<std::string> MachinesOn(const std::vector<v1::MachineRelease>& machines,
+                                    uint32_t version) {
   std::vector<std::string> out;
-  for (const MachineRelease& m : releases) {
-    if (m.version == version) out.push_back(m.machine);
+  for (const v1::MachineRelease& m : machines) {
+    if (m.version() == version) out.push_back(absl::StrCat(m.machine(), " (", m.source(), ")"));
   }
   return out;
 }
@@ -30,7 +31,7 @@ absl::Status CheckRetireAllowed(const v1::RetireKeyVersionRequest& r, const KeyR
   }
   if (!in_use.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "version ", r.version(), " of key '", r.key_id(), "' was the latest release of ",
+        "version ", r.version(), " of key '", r.key_id(), "' is still used by ",
         absl::StrJoin(in_use, ", "),
         " (not re-enrolled yet): they could not unlock; use force to retire it anyway"));
   }
@@ -40,13 +41,7 @@ absl::Status CheckRetireAllowed(const v1::RetireKeyVersionRequest& r, const KeyR
 // Machine names as releases see them: AK names, or TEE identities such as "snp-chip:<hex>".
 absl::Status ValidateRevocation(absl::string_view key_id, absl::string_view machine) {
   RETURN_IF_ERROR(ValidateName("key_id", key_id));
-  if (machine.size() > 256) return absl::InvalidArgumentError("machine too long");
-  for (char c : machine) {
-    if (c <= ' ' || c > '~') {
-      return absl::InvalidArgumentError("machine must be printable ASCII without spaces");
-    }
-  }
-  return absl::OkStatus();
+  return machine.empty() ? absl::OkStatus() : ValidateMachine("machine", machine);
 }
 
 std::string Whom(absl::string_view machine) {
@@ -91,14 +86,14 @@ absl::StatusOr<v1::KeyMetadata> AdminService::DoRetire(const v1::RetireKeyVersio
     o.detail = absl::StrCat("version ", r.version(), " already retired");
     return ToProto(key, versions);
   }
-  ASSIGN_OR_RETURN(std::vector<MachineRelease> releases, d_.audit->LatestReleases(r.key_id()));
-  const std::vector<std::string> in_use = MachinesOn(releases, r.version());
+  ASSIGN_OR_RETURN(std::vector<v1::MachineRelease> machines, MachineVersions(r.key_id()));
+  const std::vector<std::string> in_use = MachinesOn(machines, r.version());
   RETURN_IF_ERROR(CheckRetireAllowed(r, key, in_use));
   RETURN_IF_ERROR(d_.keys->RetireVersion(r.key_id(), r.version()));
   o.detail = absl::StrCat("retired version ", r.version());
   if (r.force() && (r.version() == key.active_version || !in_use.empty())) {
     absl::StrAppend(&o.detail, " (forced", r.version() == key.active_version ? "; was active" : "",
-                    in_use.empty() ? "" : "; latest release of ", absl::StrJoin(in_use, ", "), ")");
+                    in_use.empty() ? "" : "; still used by ", absl::StrJoin(in_use, ", "), ")");
   }
   return Metadata(r.key_id());
 }
@@ -109,34 +104,12 @@ absl::StatusOr<v1::KeyMetadata> AdminService::RetireKeyVersion(const v1::RetireK
                               [&](Outcome& o) { return DoRetire(r, o); });
 }
 
-absl::StatusOr<v1::GetRotationStatusResponse> AdminService::GetRotationStatus(
-    const v1::GetRotationStatusRequest& r, Caller caller) {
-  return Run<v1::GetRotationStatusResponse>(
-      {"rotation_status", caller, Permission::kReadMetadata, r.key_id()},
-      [&](Outcome&) -> absl::StatusOr<v1::GetRotationStatusResponse> {
-        ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
-        ASSIGN_OR_RETURN(std::vector<MachineRelease> releases,
-                         d_.audit->LatestReleases(r.key_id()));
-        v1::GetRotationStatusResponse out;
-        out.set_key_id(key.key_id);
-        out.set_active_version(key.active_version);
-        for (const MachineRelease& m : releases) {
-          v1::MachineRelease* p = out.add_machines();
-          p->set_machine(m.machine);
-          p->set_version(m.version);
-          SetTime(p->mutable_released_at(), m.time);
-          p->set_current(m.version == key.active_version);
-        }
-        return out;
-      });
-}
-
 absl::StatusOr<v1::DeniedMachine> AdminService::DenyMachine(const v1::DenyMachineRequest& r,
                                                             Caller caller) {
   return Run<v1::DeniedMachine>(
       {"deny_machine", caller, Permission::kOperate, ""},
       [&](Outcome& o) -> absl::StatusOr<v1::DeniedMachine> {
-        RETURN_IF_ERROR(ValidateName("machine", r.machine()));
+        RETURN_IF_ERROR(ValidateMachine("machine", r.machine()));
         if (r.reason().size() > 256) return absl::InvalidArgumentError("reason too long");
         DeniedMachineRecord record{r.machine(), r.reason(), caller.subject, d_.clock->Now()};
         RETURN_IF_ERROR(d_.denylist->Deny(record));
@@ -150,7 +123,7 @@ absl::StatusOr<v1::AllowMachineResponse> AdminService::AllowMachine(
   return Run<v1::AllowMachineResponse>(
       {"allow_machine", caller, Permission::kOperate, ""},
       [&](Outcome& o) -> absl::StatusOr<v1::AllowMachineResponse> {
-        RETURN_IF_ERROR(ValidateName("machine", r.machine()));
+        RETURN_IF_ERROR(ValidateMachine("machine", r.machine()));
         ASSIGN_OR_RETURN(bool was_denied, d_.denylist->Allow(r.machine()));
         o.detail =
             absl::StrCat("allowed machine ", r.machine(), was_denied ? "" : " (was not denied)");
@@ -180,20 +153,15 @@ absl::StatusOr<v1::OfflineRevocation> AdminService::RevokeOfflineGrant(
       [&](Outcome& o) -> absl::StatusOr<v1::OfflineRevocation> {
         RETURN_IF_ERROR(ValidateRevocation(r.key_id(), r.machine()));
         if (r.reason().size() > 256) return absl::InvalidArgumentError("reason too long");
-        if (d_.revocations == nullptr) return absl::FailedPreconditionError("this broker has no offline revocation store");
+        if (d_.revocations == nullptr)
+          return absl::FailedPreconditionError("this broker has no offline revocation store");
         RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
         OfflineRevocationRecord record{r.key_id(), r.machine(), r.reason(), caller.subject,
                                        d_.clock->Now()};
         RETURN_IF_ERROR(d_.revocations->Revoke(record));
         o.detail = absl::StrCat("revoked offline grace for ", Whom(r.machine()),
                                 r.reason().empty() ? "" : ": ", r.reason());
-        v1::OfflineRevocation out;
-        out.set_key_id(record.key_id);
-        out.set_machine(record.machine);
-        out.set_reason(record.reason);
-        out.set_revoked_by(record.revoked_by);
-        SetTime(out.mutable_revoked_at(), record.revoked_at);
-        return out;
+        return ToProto(record);
       });
 }
 
@@ -203,7 +171,8 @@ absl::StatusOr<v1::RestoreOfflineGrantResponse> AdminService::RestoreOfflineGran
       {"restore_offline", caller, Permission::kOperate, r.key_id()},
       [&](Outcome& o) -> absl::StatusOr<v1::RestoreOfflineGrantResponse> {
         RETURN_IF_ERROR(ValidateRevocation(r.key_id(), r.machine()));
-        if (d_.revocations == nullptr) return absl::FailedPreconditionError("this broker has no offline revocation store");
+        if (d_.revocations == nullptr)
+          return absl::FailedPreconditionError("this broker has no offline revocation store");
         ASSIGN_OR_RETURN(bool was_revoked, d_.revocations->Restore(r.key_id(), r.machine()));
         o.detail = absl::StrCat("restored offline grace for ", Whom(r.machine()),
                                 was_revoked ? "" : " (was not revoked)");

@@ -65,4 +65,14 @@ v1::DeniedMachine ToProto(const DeniedMachineRecord& d) {
   return m;
 }
 
+v1::OfflineRevocation ToProto(const OfflineRevocationRecord& r) {
+  v1::OfflineRevocation out;
+  out.set_key_id(r.key_id);
+  out.set_machine(r.machine);
+  out.set_reason(r.reason);
+  out.set_revoked_by(r.revoked_by);
+  SetTime(out.mutable_revoked_at(), r.revoked_at);
+  return out;
+}
+
 }  // namespace kb

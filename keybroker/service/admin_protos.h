@@ -10,6 +10,7 @@
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/offline_revocations.h"
 
 namespace kb {
 
@@ -20,6 +21,7 @@ v1::KeyMetadata ToProto(const KeyRecord& key, const std::vector<KeyVersionRecord
 v1::AttestationKeyInfo ToProto(const RegisteredAk& ak);
 v1::AuditEvent ToProto(const AuditRecord& record);
 v1::DeniedMachine ToProto(const DeniedMachineRecord& denied);
+v1::OfflineRevocation ToProto(const OfflineRevocationRecord& revocation);
 
 }  // namespace kb
 

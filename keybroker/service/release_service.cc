@@ -12,13 +12,6 @@
 
 namespace kb {
 
-struct ReleaseService::Decision {
-  std::string actor;
-  uint32_t key_version = 0;
-  uint64_t policy_version = 0;
-  std::string reason;
-};
-
 namespace {
 
 constexpr size_t kNonceSize = 32;
@@ -31,6 +24,9 @@ absl::Status ValidateRequest(const v1::ReleaseKeyRequest& r) {
   }
   if (r.transfer_key().kind_case() == v1::TransferKey::KIND_NOT_SET) {
     return absl::InvalidArgumentError("transfer_key is missing");
+  }
+  if (!r.transfer_key().has_tpm() && !r.transfer_key().has_spki_der()) {
+    return absl::InvalidArgumentError("unsupported transfer key kind");
   }
   return absl::OkStatus();
 }
@@ -59,13 +55,13 @@ absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
   return out;
 }
 
-absl::Status ReleaseService::CheckChallenge(const v1::ReleaseKeyRequest& request,
-                                            std::string* nonce) {
-  auto c = d_.challenges->Consume(request.challenge_id());
+absl::Status ReleaseService::CheckChallenge(absl::string_view challenge_id,
+                                            absl::string_view key_id, std::string* nonce) {
+  auto c = d_.challenges->Consume(challenge_id);
   if (absl::IsNotFound(c.status())) return absl::AbortedError(c.status().message());
   RETURN_IF_ERROR(c.status());
   if (d_.clock->Now() >= c->expires_at) return absl::AbortedError("challenge expired");
-  if (c->key_id != request.key_id()) {
+  if (c->key_id != key_id) {
     return absl::AbortedError("challenge was issued for another key id");
   }
   *nonce = std::move(c->nonce);
@@ -82,10 +78,7 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
                                                               Decision& decision) {
   RETURN_IF_ERROR(ValidateRequest(r));
   std::string nonce;
-  RETURN_IF_ERROR(CheckChallenge(r, &nonce));
-  if (!r.transfer_key().has_tpm() && !r.transfer_key().has_spki_der()) {
-    return absl::InvalidArgumentError("unsupported transfer key kind");
-  }
+  RETURN_IF_ERROR(CheckChallenge(r.challenge_id(), r.key_id(), &nonce));
   // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
   const std::string binding =
       ComputeBinding(nonce, r.key_id(),
@@ -112,11 +105,19 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), version));
   v1::ReleaseKeyResponse out;
   ASSIGN_OR_RETURN(*out.mutable_wrapped_key(), Wrap(r.transfer_key(), material));
+  // Before the response leaves: a grant is listed even if the audit then fails.
+  RETURN_IF_ERROR(RecordGrant({r.key_id(), claims.machine, version, allowed.offline_boots}));
   out.set_key_id(r.key_id());
   out.set_version(version);
   out.set_latest_version(key.active_version);
   out.set_offline_boots(allowed.offline_boots);
   return out;
+}
+
+absl::Status ReleaseService::RecordGrant(OfflineGrantRecord grant) {
+  if (d_.grants == nullptr) return absl::OkStatus();
+  grant.granted_at = d_.clock->Now();
+  return d_.grants->RecordRelease(grant);
 }
 
 absl::Status ReleaseService::ApplyOfflineRevocation(absl::string_view key_id,
@@ -172,30 +173,38 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
     const v1::ReleaseKeyRequest& request, absl::string_view peer) {
   Decision decision{absl::StrCat("peer:", peer)};
   auto result = Decide(request, decision);
+  RETURN_IF_ERROR(Audit("release", request.key_id(), decision, result.status(),
+                        request.has_evidence() ? &request.evidence() : nullptr));
+  return result;
+}
+
+absl::Status ReleaseService::Audit(absl::string_view action, const std::string& key_id,
+                                   const Decision& decision, const absl::Status& result,
+                                   const v1::Evidence* evidence) {
   AuditRecord record;
   record.time = d_.clock->Now();
   record.actor = decision.actor;
-  record.action = "release";
-  record.key_id = request.key_id().substr(0, 128);
+  record.action = std::string(action);
+  record.key_id = key_id.substr(0, 128);
   record.key_version = decision.key_version;
   record.decision = result.ok() ? "allow" : "deny";
-  record.reason = result.ok() ? decision.reason : std::string(result.status().message());
+  record.reason = result.ok() ? decision.reason : std::string(result.message());
   record.policy_version = decision.policy_version;
-  if (request.has_evidence()) {
-    record.evidence_digest = HexEncode(Sha256(request.evidence().SerializeAsString()));
+  if (evidence != nullptr) {
+    record.evidence_digest = HexEncode(Sha256(evidence->SerializeAsString()));
   }
   if (absl::Status s = d_.audit->Append(record); !s.ok()) {
     // A decision that cannot be audited is not made.
-    LogError("audit append failed, refusing release: %s", s.message());
+    LogError("audit append failed, refusing %s: %s", action, s.message());
     return absl::UnavailableError("audit log unavailable");
   }
   if (!result.ok()) {
-    LogInfo("release denied key=%s actor=%s: %s", record.key_id, record.actor, record.reason);
+    LogInfo("%s denied key=%s actor=%s: %s", action, record.key_id, record.actor, record.reason);
   } else {
-    LogInfo("release allowed key=%s v%d actor=%s (%s)", record.key_id, record.key_version,
+    LogInfo("%s allowed key=%s v%d actor=%s (%s)", action, record.key_id, record.key_version,
             record.actor, record.reason);
   }
-  return result;
+  return absl::OkStatus();
 }
 
 }  // namespace kb

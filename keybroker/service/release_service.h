@@ -16,6 +16,7 @@
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 
@@ -34,6 +35,10 @@ class ReleaseService {
     const Clock* clock;
     // Operator revocations of offline grace; null: none.
     OfflineRevocations* revocations = nullptr;
+    // Where enrolment confirmations go; null: ConfirmEnrolment is FAILED_PRECONDITION.
+    EnrolmentConfirmations* confirmations = nullptr;
+    // Where allowed releases record their offline grant; null: not recorded.
+    OfflineGrants* grants = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)
       : d_(deps), challenge_ttl_(challenge_ttl) {}
@@ -50,17 +55,38 @@ class ReleaseService {
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& request,
                                                     absl::string_view peer);
 
+  // See the contract on KeyRelease.ConfirmEnrolment in proto/kb/v1/release.proto
+  // (enrolment_confirmation.cc). Records the attested machine's enrolled version; every
+  // decision is audited as "confirm_enrolment" like a release.
+  absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
+      const v1::ConfirmEnrolmentRequest& request, absl::string_view peer);
+
  private:
-  struct Decision;
+  // What the audit record of a decision says besides its outcome.
+  struct Decision {
+    std::string actor;
+    uint32_t key_version = 0;
+    uint64_t policy_version = 0;
+    std::string reason;
+  };
   absl::StatusOr<v1::ReleaseKeyResponse> Decide(const v1::ReleaseKeyRequest& request,
                                                 Decision& decision);
-  absl::Status CheckChallenge(const v1::ReleaseKeyRequest& request, std::string* nonce);
+  absl::StatusOr<v1::ConfirmEnrolmentResponse> DecideConfirmation(
+      const v1::ConfirmEnrolmentRequest& request, Decision& decision);
+  // Appends the audit record of a release or confirmation; UNAVAILABLE if it cannot.
+  absl::Status Audit(absl::string_view action, const std::string& key_id, const Decision& decision,
+                     const absl::Status& result, const v1::Evidence* evidence);
+  // Consumes the challenge: ABORTED when unknown, used, expired or issued for another key id.
+  absl::Status CheckChallenge(absl::string_view challenge_id, absl::string_view key_id,
+                              std::string* nonce);
   absl::Status CheckMachineAllowed(absl::string_view machine);
   // Zeroes the offline grace of `allowed` while an operator revocation applies to `machine`,
   // noting it (with its reason) in the audit reason.
   absl::Status ApplyOfflineRevocation(absl::string_view key_id, absl::string_view machine,
                                       PolicyDecision& allowed, Decision& decision);
 
+  // Records the offline grant (or its absence) of an allowed release, when grants are kept.
+  absl::Status RecordGrant(OfflineGrantRecord grant);
   // The version to wrap: `requested`, or the newest non-retired one when 0.
   absl::StatusOr<uint32_t> ReleasableVersion(const KeyRecord& key, uint32_t requested);
   // The parsed policy of `key` (cached per key id and policy version).

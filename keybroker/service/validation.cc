@@ -18,4 +18,17 @@ absl::Status ValidateName(absl::string_view field, absl::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateMachine(absl::string_view field, absl::string_view value) {
+  if (value.empty() || value.size() > 256) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be 1 to 256 characters"));
+  }
+  for (char c : value) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " must be printable ASCII without spaces"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace kb

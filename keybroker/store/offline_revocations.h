@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,6 +34,8 @@ class OfflineRevocations {
   // the key's all-machines one; nullopt when neither exists.
   virtual absl::StatusOr<std::optional<OfflineRevocationRecord>> Find(
       absl::string_view key_id, absl::string_view machine) = 0;
+  // The revocations of `key_id` (empty: every key), by key id then machine.
+  virtual absl::StatusOr<std::vector<OfflineRevocationRecord>> List(absl::string_view key_id) = 0;
 };
 
 }  // namespace kb

@@ -162,4 +162,20 @@ absl::StatusOr<std::optional<OfflineRevocationRecord>> SqliteOfflineRevocations:
                                  absl::FromUnixMillis(st.Int(4))};
 }
 
+absl::StatusOr<std::vector<OfflineRevocationRecord>> SqliteOfflineRevocations::List(
+    absl::string_view key_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT key_id, machine, reason, revoked_by, revoked_at "
+                                         "FROM offline_revocations WHERE ?1 = '' OR key_id = ?1 "
+                                         "ORDER BY key_id, machine"));
+  st.Bind(1, key_id);
+  std::vector<OfflineRevocationRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back(
+        {st.Text(0), st.Text(1), st.Text(2), st.Text(3), absl::FromUnixMillis(st.Int(4))});
+  }
+}
+
 }  // namespace kb

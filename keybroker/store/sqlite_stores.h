@@ -12,6 +12,7 @@
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
 #include "keybroker/store/sqlite_db.h"
 
@@ -105,6 +106,21 @@ class SqliteOfflineRevocations final : public OfflineRevocations {
   absl::StatusOr<bool> Restore(absl::string_view key_id, absl::string_view machine) override;
   absl::StatusOr<std::optional<OfflineRevocationRecord>> Find(absl::string_view key_id,
                                                               absl::string_view machine) override;
+  absl::StatusOr<std::vector<OfflineRevocationRecord>> List(absl::string_view key_id) override;
+
+ private:
+  std::shared_ptr<SqliteDb> db_;
+};
+
+// Enrolment confirmations and offline grants (sqlite_machine_key_state.cc).
+class SqliteMachineKeyState final : public EnrolmentConfirmations, public OfflineGrants {
+ public:
+  explicit SqliteMachineKeyState(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Confirm(const EnrolmentConfirmation& confirmation) override;
+  absl::StatusOr<std::vector<EnrolmentConfirmation>> ListConfirmations(
+      absl::string_view key_id) override;
+  absl::Status RecordRelease(const OfflineGrantRecord& release) override;
+  absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) override;
 
  private:
   std::shared_ptr<SqliteDb> db_;

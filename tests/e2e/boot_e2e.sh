@@ -15,7 +15,8 @@
 #   offline-grace the policy grants 2 offline boots: an online boot seals a copy in the vTPM; with
 #                 the broker stopped the next boot opens the root from it and counts down
 #   rotation      the operator rotates the key; the next boot opens with version 1 and re-enrols
-#                 the volume to version 2; version 1 is retired; the next boot opens with 2 only
+#                 the volume to version 2 and confirms it (rotation-status: confirmed); version
+#                 1 is retired without --force; the next boot opens with 2 only
 #   grace-exhausted  1 offline boot granted: online boot, offline boot (0 left), then the next
 #                 offline boot is refused and falls back to the prompt
 #   keyfile       baseline: the same harness opens the root with a key file in the initramfs
@@ -397,8 +398,10 @@ case "$SCENARIO" in
     expect_root
     expect_console "re-enrolling from version 1 to 2"
     expect_console 're-enrolled: keyslot [0-9]+ holds version 2'
+    expect_console "confirmed to the broker: enrolled with key 'e2e-root' version 2"
     ctl key rotation-status e2e-root | tee "$W/rotation-status.txt"
-    grep -q 'e2e-vm.*2' "$W/rotation-status.txt" || fail "rotation-status does not show version 2"
+    grep -Eq 'e2e-vm +2 +confirmed' "$W/rotation-status.txt" ||
+      fail "rotation-status does not show version 2 confirmed"
     ctl key retire e2e-root 1
     boot v2
     expect_root

@@ -9,7 +9,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
+#include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
@@ -19,27 +19,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class OperatorPlaneTest : public ::testing::Test {
+class OperatorPlaneTest : public KeybrokerctlFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-  }
-  static void TearDownTestSuite() { delete broker_; }
-
-  static std::vector<std::string> Conn(const std::string& cert) {
-    return {BinaryPath("keybrokerctl"),  "--addr", broker_->admin_endpoint(),    "--ca",
-            broker_->Path("ca.pem"),     "--cert", broker_->Path(cert + ".pem"), "--key",
-            broker_->Path(cert + ".key")};
-  }
-  static CommandResult Ctl(std::vector<std::string> args, const std::string& cert = "operator",
-                           const std::string& stdin_data = "") {
-    std::vector<std::string> argv = Conn(cert);
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, stdin_data);
-  }
-
   // A guest with a software TPM: registered as `machine`, allowed `key_id` by PCR 7.
   std::unique_ptr<SoftwareTpm> Guest(const std::string& machine, const std::string& key_id) {
     auto tpm = *SoftwareTpm::Create();
@@ -59,10 +40,7 @@ class OperatorPlaneTest : public ::testing::Test {
   static absl::StatusOr<v1::ReleaseKeyResponse> Release(Tpm& tpm, const std::string& key_id) {
     return ReleaseOverGrpc(*broker_, tpm, key_id);
   }
-
-  static BrokerProcess* broker_;
 };
-BrokerProcess* OperatorPlaneTest::broker_ = nullptr;
 
 TEST_F(OperatorPlaneTest, CertificateWithoutRoleIsDeniedEverything) {
   for (const auto& args : std::vector<std::vector<std::string>>{
@@ -178,6 +156,36 @@ TEST_F(OperatorPlaneTest, DeniedMachineIsRefusedAcrossKeys) {
   EXPECT_TRUE(Release(*tpm, "deny-disk").ok());
 }
 
+TEST_F(OperatorPlaneTest, OfflineListShowsGrantsAndRevocations) {
+  auto tpm = Guest("off-vm", "off-disk");
+  const std::string policy = R"({"allow":[{"name":"r1","offline_boots":2,"machines":["off-vm"],)"
+                             R"("pcrs":[{"index":7,"allowed":[")" +
+                             HexEncode(std::string(32, '\x07')) + R"("]}]}]})";
+  ASSERT_EQ(Ctl({"policy", "set", "off-disk", "-"}, "operator", policy).exit_code, 0);
+  ASSERT_EQ(Release(*tpm, "off-disk")->offline_boots(), 2u);
+  CommandResult list = Ctl({"offline", "list"}, "auditor");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_THAT(list.output, HasSubstr("offline grants:"));
+  EXPECT_THAT(list.output, ::testing::ContainsRegex("off-disk +off-vm +1 +2 +[0-9T:Z-]+ +no"));
+  ASSERT_EQ(
+      Ctl({"offline", "revoke", "off-disk", "--machine", "off-vm", "--reason", "stolen"}, "olivia")
+          .exit_code,
+      0);
+  list = Ctl({"offline", "list", "--key-id", "off-disk"}, "olivia");
+  EXPECT_THAT(list.output, ::testing::ContainsRegex("off-disk +off-vm +1 +2 +[0-9T:Z-]+ +yes"));
+  EXPECT_THAT(list.output,
+              ::testing::ContainsRegex("off-disk +off-vm +stolen +CN=operator-olivia"));
+  CommandResult json = Ctl({"--json", "offline", "list", "--key-id", "off-disk"}, "auditor");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(json.output, HasSubstr("\"revoked\":true"));
+  EXPECT_THAT(json.output, HasSubstr("\"reason\":\"stolen\""));
+  // The next release grants nothing, so the guest drops its copy: the grant is gone.
+  ASSERT_EQ(Release(*tpm, "off-disk")->offline_boots(), 0u);
+  json = Ctl({"--json", "offline", "list", "--key-id", "off-disk"}, "auditor");
+  EXPECT_THAT(json.output, HasSubstr("\"grants\":[]"));
+  EXPECT_EQ(Ctl({"offline", "list"}, "norole").exit_code, 1);
+}
+
 TEST_F(OperatorPlaneTest, ConfigFileSuppliesTheConnection) {
   const std::string config = broker_->Path("ctl.json");
   ASSERT_TRUE(WriteFileAtomic(config, absl::StrCat(R"({"addr":")", broker_->admin_endpoint(),
@@ -215,10 +223,7 @@ TEST(AuditTamperTest, VerifyReportsRecordsChangedWithSqlite3) {
   ASSERT_TRUE(broker.ok()) << broker.status();
   BrokerProcess& b = **broker;
   auto ctl = [&b](std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        BinaryPath("keybrokerctl"), "--addr", b.admin_endpoint(),     "--ca",
-        b.Path("ca.pem"),           "--cert", b.Path("operator.pem"), "--key",
-        b.Path("operator.key")};
+    std::vector<std::string> argv = KeybrokerctlArgv(b, "operator");
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv);
   };

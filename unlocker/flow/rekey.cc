@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "unlocker/flow/enrolment_confirmation.h"
 #include "unlocker/flow/offline_grace.h"
 
 namespace kb {
@@ -35,6 +36,7 @@ absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
   fresh.keyslot = *slot;
   fresh.key_version = latest;
   fresh.offline.reset();
+  fresh.confirmed = false;  // until the broker records the re-enrolment
   auto id = volume.WriteToken(fresh);
   RETURN_IF_ERROR(Step("write token", id.status()));
   fresh.token_id = *id;
@@ -44,6 +46,7 @@ absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
   progress(absl::StrCat("re-enrolled: keyslot ", fresh.keyslot, " holds version ", latest,
                         "; version ", token.key_version, "'s keyslot ", token.keyslot,
                         " was wiped"));
+  ConfirmPendingEnrolment(volume, **source, connect, token.endpoints, fresh, progress);
   RefreshOfflineCopy(volume, tpm, fresh, released->key, released->offline_boots, progress);
   return fresh;
 }

@@ -15,7 +15,9 @@ namespace kb {
 //   2. add a keyslot for it, authorised by the old key;
 //   3. write a new token (version `latest`) for that keyslot; the old token still works;
 //   4. verify the new keyslot opens with the new key;
-//   5. remove the old token, then the old keyslot.
+//   5. remove the old token, then the old keyslot;
+//   6. confirm the enrolment of `latest` to the broker (attested); a failure is a warning and
+//      leaves the token marked unconfirmed, confirmed at a later unlock.
 // Interrupted after 3, the next unlock tries the newest token first and finishes step 5
 // (RetireOlderTokens). Interrupted between 2 and 3, an unreferenced keyslot is left behind;
 // `kbunlock status` shows it. Returns the new token, or the step that failed. The release uses

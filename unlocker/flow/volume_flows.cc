@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "unlocker/flow/enrolment_confirmation.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/offline_grace.h"
 #include "unlocker/flow/rekey.h"
@@ -62,6 +63,8 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, options.evidence, tpm, fallback));
+  RETURN_IF_ERROR(
+      ActivateForEnrolment(options.ak_trust, options.activate_ak, options.endpoints));
   ASSIGN_OR_RETURN(ReleasedKey released,
                    ObtainKeyFromAny(*source, connect, options.endpoints, options.target, progress));
   progress(absl::StrCat("received key '", options.target.key_id, "' version ", released.version,
@@ -72,6 +75,8 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   token.pcrs = options.target.pcrs;
   token.transfer_key = TransferKeyName(options.target.transfer_key);
   token.evidence = options.evidence;
+  token.ak_trust = options.ak_trust;
+  token.confirmed = false;  // until the broker records the enrolment
   absl::Status s = AddSlotAndToken(volume, existing, released, token);
   if (!s.ok()) {
     if (token.token_id >= 0) volume.RemoveToken(token.token_id).IgnoreError();
@@ -79,6 +84,7 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
     return s;
   }
   progress(absl::StrCat("enrolled keyslot ", token.keyslot, " with token ", token.token_id));
+  ConfirmPendingEnrolment(volume, *source, connect, options.endpoints, token, progress);
   return token;
 }
 
@@ -125,6 +131,12 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                    ResolveEvidenceSource(options.evidence_for, token.evidence, tpm, fallback));
   auto released =
       ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, options.retry);
+  if (!released.ok() && token.ak_trust == kAkTrustEk && options.activate_ak &&
+      IsAkNotTrusted(released.status())) {
+    progress("the broker does not trust the attestation key: proving it through the EK again");
+    RETURN_IF_ERROR(options.activate_ak(token.endpoints));
+    released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, options.retry);
+  }
   if (!released.ok()) {
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable ||
         !token.offline.has_value()) {
@@ -134,7 +146,9 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
   }
   RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, released->key));
   if (released->latest_version <= token.key_version) {
-    RefreshOfflineCopy(volume, tpm, token, released->key, released->offline_boots, progress);
+    KeybrokerToken current = token;  // a re-enrolment would confirm its new token instead
+    ConfirmPendingEnrolment(volume, *source, connect, token.endpoints, current, progress);
+    RefreshOfflineCopy(volume, tpm, current, released->key, released->offline_boots, progress);
   }
   *key_out = std::move(released->key);
   return UnlockResult{

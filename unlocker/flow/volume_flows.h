@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "unlocker/flow/ak_activation_flow.h"
 #include "unlocker/flow/key_retrieval.h"
 #include "unlocker/volume/volume.h"
 
@@ -19,11 +20,18 @@ struct EnrollOptions {
   ReleaseTarget target;
   std::string evidence = "tpm";    // evidence kind to attest with; recorded in the token
   EvidenceSourceFor evidence_for;  // null: TPM quotes from the flow's Tpm ("tpm" only)
+  // "ek": before the release, prove the AK through the TPM's EK certificate with `activate_ak`
+  // (the broker then trusts it without operator registration), and record that in the token.
+  // "": an operator registered the AK.
+  std::string ak_trust;
+  AkActivator activate_ak;
 };
 
 // Attests, receives the key, adds a keyslot for it (authorised by `existing`), writes the
 // keybroker token and verifies the slot opens. On any failure after the keyslot was added, the
-// slot and token are removed again: a failed enrol leaves the header as it was.
+// slot and token are removed again: a failed enrol leaves the header as it was. Then confirms
+// the enrolment to the broker; a failure to confirm is a warning through `progress` (the token
+// stays marked unconfirmed and the next unlock confirms it).
 absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
                                       const SecretBytes& existing, const EnrollOptions& options,
                                       const Progress& progress);
@@ -35,6 +43,10 @@ struct UnlockOptions {
   // The evidence source for a token's "evidence" kind; null: TPM quotes from the flow's Tpm
   // (tokens of another kind then fail).
   EvidenceSourceFor evidence_for;
+  // For tokens with ak_trust "ek": when the broker refuses the release because it does not
+  // trust the AK (check "ak_trusted"), the activation runs and the release is retried once.
+  // Null: no re-activation.
+  AkActivator activate_ak;
 };
 
 struct UnlockResult {
@@ -50,7 +62,9 @@ struct UnlockResult {
 // Reads the volume's keybroker tokens and, for each until one works: attests, receives the key,
 // and activates the volume (or verifies the key against its keyslot). After an online release
 // it reseals the offline copy in the token as the policy grants (or drops it when it grants
-// none); when no broker answers it opens the volume from that sealed copy if one is left.
+// none); when no broker answers it opens the volume from that sealed copy if one is left. A
+// token still awaiting its enrolment confirmation is confirmed after an online unlock (a
+// failure is a warning).
 // Errors carry exit codes.
 absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
                                     const UnlockOptions& options, const Progress& progress);

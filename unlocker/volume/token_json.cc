@@ -241,6 +241,9 @@ absl::Status ValidateKeybrokerToken(const KeybrokerToken& token) {
     return FieldError("evidence",
                       absl::StrCat("must be one of ", absl::StrJoin(kEvidenceKinds, ", ")));
   }
+  if (!token.ak_trust.empty() && token.ak_trust != "ek") {
+    return FieldError("ak_trust", "must be \"ek\" when present");
+  }
   return absl::OkStatus();
 }
 
@@ -262,6 +265,13 @@ absl::StatusOr<std::string> KeybrokerTokenToJson(const KeybrokerToken& token) {
   if (token.evidence != "tpm") {  // absent means "tpm": older tokens stay byte-identical
     absl::StrAppend(&out, ",\"evidence\":");
     AppendJsonString(&out, token.evidence);
+  }
+  if (!token.ak_trust.empty()) {  // absent: an operator-registered AK, as in older tokens
+    absl::StrAppend(&out, ",\"ak_trust\":");
+    AppendJsonString(&out, token.ak_trust);
+  }
+  if (token.confirmed.has_value()) {  // absent in tokens from before confirmations
+    absl::StrAppend(&out, ",\"confirmed\":", *token.confirmed ? "true" : "false");
   }
   if (token.offline.has_value()) {
     const OfflineSeal& o = *token.offline;
@@ -294,6 +304,15 @@ absl::StatusOr<KeybrokerToken> KeybrokerTokenFromJson(absl::string_view json) {
     ASSIGN_OR_RETURN(token.evidence, StringField(obj, "evidence"));
   }
   ASSIGN_OR_RETURN(token.offline, ParseOffline(obj));
+  if (obj.fields().count("ak_trust") != 0) {
+    ASSIGN_OR_RETURN(token.ak_trust, StringField(obj, "ak_trust"));
+  }
+  if (auto it = obj.fields().find("confirmed"); it != obj.fields().end()) {
+    if (it->second.kind_case() != Value::kBoolValue) {
+      return FieldError("confirmed", "must be true or false");
+    }
+    token.confirmed = it->second.bool_value();
+  }
   RETURN_IF_ERROR(ValidateKeybrokerToken(token));
   token.ca_sha256 = absl::AsciiStrToLower(token.ca_sha256);
   return token;

@@ -32,7 +32,14 @@ struct KeybrokerToken {
   std::vector<uint32_t> pcrs;             // SHA-256 PCRs the guest quotes
   std::string transfer_key = "ecc-p256";  // "ecc-p256", "rsa-2048", "rsa-3072"
   std::string evidence = "tpm";           // "tpm", "azure", "snp", "tdx" (optional in JSON)
-  std::optional<OfflineSeal> offline;     // present when the policy granted offline boots
+  // How the broker came to trust the AK: "" an operator registered it; "ek" it was proven
+  // through the TPM's EK certificate, and is proven again when the broker no longer trusts it
+  // (optional in JSON).
+  std::string ak_trust;
+  std::optional<OfflineSeal> offline;  // present when the policy granted offline boots
+  // Whether the broker acknowledged the enrolment (KeyRelease.ConfirmEnrolment); false: to be
+  // confirmed at the next unlock. nullopt: a token from before confirmations (never confirmed).
+  std::optional<bool> confirmed;
 };
 
 struct KeyslotInfo {

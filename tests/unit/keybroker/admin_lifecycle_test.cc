@@ -168,6 +168,29 @@ TEST_F(AdminLifecycleTest, DeniedMachineIsRefusedUntilAllowed) {
   EXPECT_TRUE(Release(*tpm_, "disk").ok());
 }
 
+TEST_F(AdminLifecycleTest, TeeAndEkMachineNamesCanBeDenied) {
+  // Machine names as TEE evidence and EK-activated AKs carry them, colons included.
+  for (const char* machine : {"snp-chip:0a1b2c", "azure-vm:0000-11", "ek:0123456789abcdef"}) {
+    v1::DenyMachineRequest deny;
+    deny.set_machine(machine);
+    ASSERT_TRUE(admin_->DenyMachine(deny, kOperator).ok()) << machine;
+    v1::AllowMachineRequest allow;
+    allow.set_machine(machine);
+    EXPECT_TRUE(admin_->AllowMachine(allow, kOperator)->was_denied()) << machine;
+  }
+  for (const char* bad : {"", "two words", "tab\there"}) {
+    v1::DenyMachineRequest deny;
+    deny.set_machine(bad);
+    EXPECT_EQ(admin_->DenyMachine(deny, kOperator).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  v1::DenyMachineRequest too_long;
+  too_long.set_machine(std::string(257, 'm'));
+  EXPECT_EQ(admin_->DenyMachine(too_long, kOperator).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(AdminLifecycleTest, AuditListFiltersAndChainVerifies) {
   ReadyKey("disk");
   ASSERT_TRUE(Release(*tpm_, "disk").ok());

@@ -261,7 +261,10 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   const std::string path = dir + "/v1.db";
   ASSERT_TRUE(OpenBrokerDatabase(path).ok());
   // Back to what a version-1 broker left behind.
-  Tamper(path, "DROP TABLE offline_revocations; PRAGMA user_version = 1;");
+  Tamper(path,
+         "DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
+         "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; "
+         "PRAGMA user_version = 1;");
   auto db = OpenBrokerDatabase(path);
   ASSERT_TRUE(db.ok()) << db.status();
   SqliteOfflineRevocations revocations(*db);
@@ -270,6 +273,31 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((*found)->reason, "why");
   EXPECT_TRUE(SqliteAuditLog(*db).Verify()->ok);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) {
+  char tmpl[] = "/tmp/kb-schema-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/v2.db";
+  ASSERT_TRUE(OpenBrokerDatabase(path).ok());
+  // Back to what a version-2 broker left behind.
+  Tamper(path,
+         "DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
+         "DROP TABLE IF EXISTS collateral; PRAGMA user_version = 2;");
+  auto db = OpenBrokerDatabase(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  SqliteMachineKeyState state(*db);
+  ASSERT_TRUE(state.Confirm({"k", "m", 2, absl::FromUnixSeconds(5)}).ok());
+  ASSERT_TRUE(state.Confirm({"k", "m", 3, absl::FromUnixSeconds(6)}).ok());  // replaces
+  auto confirmations = state.ListConfirmations("k");
+  ASSERT_TRUE(confirmations.ok()) << confirmations.status();
+  ASSERT_EQ(confirmations->size(), 1u);
+  EXPECT_EQ((*confirmations)[0].version, 3u);
+  ASSERT_TRUE(state.RecordRelease({"k", "m", 3, 2, absl::FromUnixSeconds(7)}).ok());
+  EXPECT_EQ(state.ListGrants("")->size(), 1u);
+  ASSERT_TRUE(state.RecordRelease({"k", "m", 3, 0, absl::FromUnixSeconds(8)}).ok());
+  EXPECT_TRUE(state.ListGrants("k")->empty());
   std::system(("rm -rf " + dir).c_str());
 }
 

@@ -27,6 +27,7 @@ class BrokerFixture : public ::testing::Test {
     audit_ = std::make_unique<SqliteAuditLog>(db_);
     denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
     revocations_ = std::make_unique<SqliteOfflineRevocations>(db_);
+    machine_keys_ = std::make_unique<SqliteMachineKeyState>(db_);
     roles_.Grant("op", kRoleAdmin);
     roles_.Grant("CN=alice", kRoleAdmin);
     roles_.Grant("CN=olivia", kRoleOperator);
@@ -34,11 +35,12 @@ class BrokerFixture : public ::testing::Test {
     verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
     release_ = std::make_unique<ReleaseService>(
         ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), denylist_.get(),
-                             &verifiers_, &clock_, revocations_.get()},
+                             &verifiers_, &clock_, revocations_.get(), machine_keys_.get(),
+                             machine_keys_.get()},
         absl::Seconds(60));
-    admin_ = std::make_unique<AdminService>(
-        AdminService::Deps{keys_.get(), aks_.get(), audit_.get(), denylist_.get(), &roles_, &clock_,
-                           &verifiers_, revocations_.get()});
+    admin_ = std::make_unique<AdminService>(AdminService::Deps{
+        keys_.get(), aks_.get(), audit_.get(), denylist_.get(), &roles_, &clock_, &verifiers_,
+        revocations_.get(), machine_keys_.get(), machine_keys_.get()});
     tpm_ = *SoftwareTpm::Create();
     tpm_->SetPcr(7, std::string(32, '\x07'));
   }
@@ -89,6 +91,7 @@ class BrokerFixture : public ::testing::Test {
   std::unique_ptr<SqliteAuditLog> audit_;
   std::unique_ptr<SqliteMachineDenyList> denylist_;
   std::unique_ptr<SqliteOfflineRevocations> revocations_;
+  std::unique_ptr<SqliteMachineKeyState> machine_keys_;
   RoleMap roles_;
   VerifierSet verifiers_;
   std::unique_ptr<ReleaseService> release_;

@@ -338,5 +338,18 @@ TEST(CtlArgsTest, OfflineRevokeAndRestore) {
   EXPECT_TRUE(restore->machine.empty());
 }
 
+TEST(CtlArgsTest, OfflineList) {
+  auto all = ParseCtlArgs(WithConn({"offline", "list"}), NoEnv());
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->kind, CtlCommandKind::kOfflineList);
+  EXPECT_TRUE(all->key_id.empty());
+  auto one = ParseCtlArgs(WithConn({"--json", "offline", "list", "--key-id", "disk"}), NoEnv());
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->key_id, "disk");
+  EXPECT_TRUE(one->json);
+  EXPECT_THAT(ParseError(WithConn({"offline", "list", "disk"})), HasSubstr("disk"));
+  EXPECT_THAT(ParseError(WithConn({"offline", "list", "--machine", "m"})), HasSubstr("--machine"));
+}
+
 }  // namespace
 }  // namespace kb

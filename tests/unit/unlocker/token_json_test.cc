@@ -167,3 +167,32 @@ TEST(TokenJsonTest, SerialiserValidates) {
 
 }  // namespace
 }  // namespace kb
+
+namespace kb {
+namespace {
+
+TEST(TokenJsonTest, ConfirmedIsOptionalAndRoundTrips) {
+  auto legacy = KeybrokerTokenFromJson(ValidJson());
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_FALSE(legacy->confirmed.has_value());
+  // Tokens from before confirmations are written back byte for byte.
+  EXPECT_THAT(*KeybrokerTokenToJson(*legacy), ::testing::Not(HasSubstr("confirmed")));
+  for (bool confirmed : {false, true}) {
+    KeybrokerToken token = SampleToken();
+    token.confirmed = confirmed;
+    auto json = KeybrokerTokenToJson(token);
+    ASSERT_TRUE(json.ok()) << json.status();
+    EXPECT_THAT(*json, HasSubstr(confirmed ? "\"confirmed\":true" : "\"confirmed\":false"));
+    auto parsed = KeybrokerTokenFromJson(*json);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    ASSERT_TRUE(parsed->confirmed.has_value());
+    EXPECT_EQ(*parsed->confirmed, confirmed);
+  }
+  ExpectRejected(R"("transfer_key":"ecc-p256")", R"("transfer_key":"ecc-p256","confirmed":"yes")",
+                 "confirmed");
+  ExpectRejected(R"("transfer_key":"ecc-p256")", R"("transfer_key":"ecc-p256","confirmed":0)",
+                 "confirmed");
+}
+
+}  // namespace
+}  // namespace kb

@@ -1,0 +1,57 @@
+#ifndef KB_KEYBROKER_STORE_MACHINE_KEY_STATE_H_
+#define KB_KEYBROKER_STORE_MACHINE_KEY_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace kb {
+
+// A guest's attested confirmation that its volume is enrolled with `version` of `key_id` only.
+struct EnrolmentConfirmation {
+  std::string key_id;
+  std::string machine;
+  uint32_t version = 0;
+  absl::Time confirmed_at;
+};
+
+// The latest confirmation per key and machine. Thread-safe. UNAVAILABLE when the store is down.
+class EnrolmentConfirmations {
+ public:
+  virtual ~EnrolmentConfirmations() = default;
+  // Records `confirmation`, replacing the machine's earlier one for the same key.
+  virtual absl::Status Confirm(const EnrolmentConfirmation& confirmation) = 0;
+  // The confirmations of `key_id`, by machine.
+  virtual absl::StatusOr<std::vector<EnrolmentConfirmation>> ListConfirmations(
+      absl::string_view key_id) = 0;
+};
+
+// A machine's offline grant: the latest allowed release of `key_id` to it granted
+// `offline_boots` > 0, so its guest holds a vTPM-sealed copy of `key_version`.
+struct OfflineGrantRecord {
+  std::string key_id;
+  std::string machine;
+  uint32_t key_version = 0;
+  uint32_t offline_boots = 0;
+  absl::Time granted_at;
+};
+
+// Offline grants per key and machine, kept current by every allowed release. Thread-safe.
+// UNAVAILABLE when the store is down.
+class OfflineGrants {
+ public:
+  virtual ~OfflineGrants() = default;
+  // After an allowed release: records the grant when offline_boots > 0, else removes the
+  // machine's entry for the key (its guest drops the sealed copy).
+  virtual absl::Status RecordRelease(const OfflineGrantRecord& release) = 0;
+  // The grants of `key_id` (empty: every key), by key id then machine.
+  virtual absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) = 0;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_STORE_MACHINE_KEY_STATE_H_

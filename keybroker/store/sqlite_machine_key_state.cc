@@ -1,0 +1,68 @@
+// SQLite implementations of the enrolment confirmations and the offline grants.
+#include "common/status_macros.h"
+#include "keybroker/store/sqlite_stores.h"
+
+namespace kb {
+
+absl::Status SqliteMachineKeyState::Confirm(const EnrolmentConfirmation& c) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO enrolment_confirmations(key_id, "
+                                         "machine, version, confirmed_at) VALUES(?, ?, ?, ?)"));
+  return st.Bind(1, c.key_id)
+      .Bind(2, c.machine)
+      .Bind(3, int64_t{c.version})
+      .Bind(4, absl::ToUnixMillis(c.confirmed_at))
+      .Run();
+}
+
+absl::StatusOr<std::vector<EnrolmentConfirmation>> SqliteMachineKeyState::ListConfirmations(
+    absl::string_view key_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT key_id, machine, version, confirmed_at FROM "
+                                         "enrolment_confirmations WHERE key_id = ? "
+                                         "ORDER BY machine"));
+  st.Bind(1, key_id);
+  std::vector<EnrolmentConfirmation> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back({st.Text(0), st.Text(1), static_cast<uint32_t>(st.Int(2)),
+                   absl::FromUnixMillis(st.Int(3))});
+  }
+}
+
+absl::Status SqliteMachineKeyState::RecordRelease(const OfflineGrantRecord& r) {
+  auto lock = db_->Lock();
+  if (r.offline_boots == 0) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM offline_grants "
+                                           "WHERE key_id = ? AND machine = ?"));
+    return st.Bind(1, r.key_id).Bind(2, r.machine).Run();
+  }
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO offline_grants(key_id, machine, "
+                                         "key_version, offline_boots, granted_at) "
+                                         "VALUES(?, ?, ?, ?, ?)"));
+  return st.Bind(1, r.key_id)
+      .Bind(2, r.machine)
+      .Bind(3, int64_t{r.key_version})
+      .Bind(4, int64_t{r.offline_boots})
+      .Bind(5, absl::ToUnixMillis(r.granted_at))
+      .Run();
+}
+
+absl::StatusOr<std::vector<OfflineGrantRecord>> SqliteMachineKeyState::ListGrants(
+    absl::string_view key_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT key_id, machine, key_version, offline_boots, "
+                                         "granted_at FROM offline_grants WHERE ?1 = '' OR "
+                                         "key_id = ?1 ORDER BY key_id, machine"));
+  st.Bind(1, key_id);
+  std::vector<OfflineGrantRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back({st.Text(0), st.Text(1), static_cast<uint32_t>(st.Int(2)),
+                   static_cast<uint32_t>(st.Int(3)), absl::FromUnixMillis(st.Int(4))});
+  }
+}
+
+}  // namespace kb

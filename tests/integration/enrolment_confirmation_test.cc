@@ -1,0 +1,146 @@
+// The guest's attested enrolment confirmation end to end: keybrokerd over TLS, swtpm as the
+// guest's TPM, kbunlock enrolling and re-enrolling a LUKS2 image file after a rotation, and
+// keybrokerctl reading the rotation status. Forged confirmations come from a software TPM.
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/files.h"
+#include "common/grpc_status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/keybrokerctl_fixture.h"
+#include "tests/integration/swtpm_fixture.h"
+#include "tests/unit/keybroker/evidence_builder.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class EnrolmentConfirmationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = BrokerProcess::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+    auto swtpm = SwtpmFixture::Start();
+    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    swtpm_ = std::move(*swtpm);
+    image_ = swtpm_->state_dir() + "/disk.img";
+    pass_ = swtpm_->state_dir() + "/pass";
+    absl::Status luks = MakeLuks2Image(image_, pass_, "32M");
+    ASSERT_TRUE(luks.ok()) << luks;
+    const std::string ak = swtpm_->state_dir() + "/ak.pub";
+    CommandResult r = Kbunlock({"attestation-key", "--out", ak, "--tcti", swtpm_->tcti()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(Ctl({"ak", "register", "--machine", "vm-c", "--ak-public", ak}).exit_code, 0);
+    ASSERT_EQ(Ctl({"key", "create", "c-disk"}).exit_code, 0);
+    const std::string policy =
+        R"({"allow":[{"name":"boot","machines":["vm-c"],"pcrs":[{"index":7,"allowed":[")" +
+        std::string(64, '0') + R"("]}]}]})";
+    CommandResult set = Ctl({"policy", "set", "c-disk", "-"}, policy);
+    ASSERT_EQ(set.exit_code, 0) << set.output;
+  }
+
+  CommandResult Kbunlock(std::vector<std::string> args) {
+    args.insert(args.begin(), BinaryPath("kbunlock"));
+    return RunCommand(args);
+  }
+  CommandResult Ctl(std::vector<std::string> args, const std::string& stdin_data = "") {
+    std::vector<std::string> argv = KeybrokerctlArgv(*broker_, "operator");
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, stdin_data);
+  }
+
+  std::unique_ptr<BrokerProcess> broker_;
+  std::unique_ptr<SwtpmFixture> swtpm_;
+  std::string image_, pass_;
+};
+
+TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnTheNewVersion) {
+  CommandResult enroll =
+      Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(), "--ca",
+                broker_->Path("ca.pem"), "--key-id", "c-disk", "--passphrase-file", pass_, "--tcti",
+                swtpm_->tcti()});
+  ASSERT_EQ(enroll.exit_code, 0) << enroll.output;
+  EXPECT_THAT(enroll.output, HasSubstr("confirmed to the broker: enrolled with key 'c-disk' "
+                                       "version 1"));
+  CommandResult status = Ctl({"key", "rotation-status", "c-disk"});
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("vm-c     1        confirmed  yes"));
+
+  ASSERT_EQ(Ctl({"key", "rotate", "c-disk"}).exit_code, 0);
+  CommandResult unlock =
+      Kbunlock({"unlock", "--device", image_, "--test", "--ca", broker_->Path("ca.pem"), "--tcti",
+                swtpm_->tcti(), "--timeout", "5"});
+  ASSERT_EQ(unlock.exit_code, 0) << unlock.output;
+  EXPECT_THAT(unlock.output, HasSubstr("re-enrolling from version 1 to 2"));
+  EXPECT_THAT(unlock.output, HasSubstr("confirmed to the broker: enrolled with key 'c-disk' "
+                                       "version 2"));
+  // The LUKS2 token records the confirmation (the old token was removed).
+  std::string tokens;
+  for (const char* id : {"0", "1", "2"}) {
+    CommandResult t = RunCommand({"/sbin/cryptsetup", "token", "export", "--token-id", id, image_});
+    if (t.exit_code == 0) tokens += t.output;
+  }
+  EXPECT_THAT(tokens, HasSubstr("\"key_version\":2"));
+  EXPECT_THAT(tokens, HasSubstr("\"confirmed\":true"));
+  EXPECT_THAT(tokens, ::testing::Not(HasSubstr("\"key_version\":1")));
+  status = Ctl({"key", "rotation-status", "c-disk"});
+  EXPECT_THAT(status.output, HasSubstr("active version 2"));
+  EXPECT_THAT(status.output, HasSubstr("vm-c     2        confirmed  yes"));
+  CommandResult json = Ctl({"--json", "key", "rotation-status", "c-disk"});
+  EXPECT_THAT(json.output, HasSubstr("\"source\":\"confirmed\""));
+  EXPECT_THAT(json.output, HasSubstr("\"version\":2"));
+  // Nobody uses version 1 any more: it retires without --force.
+  CommandResult retire = Ctl({"key", "retire", "c-disk", "1"});
+  EXPECT_EQ(retire.exit_code, 0) << retire.output;
+  CommandResult audit = Ctl({"audit", "list", "--key-id", "c-disk", "--machine", "vm-c"});
+  EXPECT_THAT(audit.output, HasSubstr("confirm_enrolment"));
+}
+
+TEST_F(EnrolmentConfirmationTest, ReleaseBindingAndReplayedChallengeAreRejected) {
+  auto tpm = *SoftwareTpm::Create();
+  const std::string ak = broker_->Path("soft.ak");
+  ASSERT_TRUE(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()).ok());
+  ASSERT_EQ(Ctl({"ak", "register", "--machine", "soft-vm", "--ak-public", ak}).exit_code, 0);
+  auto stub = broker_->ReleaseStub();
+  auto challenge = [&]() {
+    v1::GetChallengeRequest request;
+    request.set_key_id("c-disk");
+    v1::GetChallengeResponse response;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stub->GetChallenge(&ctx, request, &response).ok());
+    return response;
+  };
+  auto confirm = [&](const v1::ConfirmEnrolmentRequest& request) {
+    v1::ConfirmEnrolmentResponse response;
+    grpc::ClientContext ctx;
+    return FromGrpcStatus(stub->ConfirmEnrolment(&ctx, request, &response));
+  };
+  // Evidence made for a release (binding "kb-release-v1") is no confirmation.
+  v1::GetChallengeResponse c = challenge();
+  v1::ReleaseKeyRequest release = *BuildRequest(*tpm, c.challenge_id(), c.nonce(), "c-disk");
+  v1::ConfirmEnrolmentRequest forged;
+  forged.set_challenge_id(c.challenge_id());
+  forged.set_key_id("c-disk");
+  forged.set_version(1);
+  *forged.mutable_evidence() = release.evidence();
+  *forged.mutable_transfer_key() = release.transfer_key();
+  absl::Status s = confirm(forged);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("binding"));
+  // A genuine confirmation counts once; its replay is refused.
+  c = challenge();
+  v1::ConfirmEnrolmentRequest genuine =
+      *BuildConfirmation(*tpm, c.challenge_id(), c.nonce(), "c-disk", 1);
+  ASSERT_TRUE(confirm(genuine).ok());
+  s = confirm(genuine);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
+  CommandResult status = Ctl({"key", "rotation-status", "c-disk"});
+  EXPECT_THAT(status.output, HasSubstr("soft-vm  1        confirmed"));
+}
+
+}  // namespace
+}  // namespace kb
