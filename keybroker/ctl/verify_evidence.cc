@@ -4,20 +4,19 @@
 
 #include <cstdio>
 #include <map>
+#include <tuple>
 
-#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "common/crypto.h"
 #include "common/files.h"
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
 #include "google/protobuf/util/json_util.h"
+#include "keybroker/ctl/verify_evidence_inputs.h"
+#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/snp/azure_snp_verifier.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
@@ -50,7 +49,7 @@ absl::Status CheckRequired(const VerifyEvidenceArgs& a) {
   } else if (a.type == "tpm") {
     need = {{"--tpm-quote", &a.tpm_quote}, {"--tpm-signature", &a.tpm_signature}, {"--ak", &a.ak}};
   } else if (a.type == "az-tdx-vtpm") {
-    return Usage("--type az-tdx-vtpm is not supported yet (snp, tdx, az-snp-vtpm, tpm are)");
+    need = {{"--report", &a.report}, {"--td-quote", &a.td_quote}, {"--tpm-quote", &a.tpm_quote}};
   } else {
     return Usage(absl::StrCat("--type: unknown evidence type '", a.type,
                               "' (snp, tdx, az-snp-vtpm, az-tdx-vtpm, tpm)"));
@@ -64,69 +63,11 @@ absl::Status CheckRequired(const VerifyEvidenceArgs& a) {
   return absl::OkStatus();
 }
 
-// The SHA-256 PCR values of --pcrs: raw 32-byte values (PCR i at offset 32*i), or text lines
-// "INDEX HEX" / "INDEX: HEX" / "INDEX=HEX" (a "sha256:" prefix allowed, '#' comments).
-absl::StatusOr<std::vector<std::string>> ParsePcrFile(const std::string& data) {
-  std::vector<std::string> pcrs;
-  const bool text = absl::c_all_of(data, [](char c) {
-    return absl::ascii_isprint(static_cast<unsigned char>(c)) || absl::ascii_isspace(c);
-  });
-  if (!text) {
-    if (data.empty() || data.size() % 32 != 0 || data.size() > 24 * 32) {
-      return Usage("--pcrs: binary PCR files hold 1..24 SHA-256 values");
-    }
-    for (size_t i = 0; i < data.size(); i += 32) pcrs.push_back(data.substr(i, 32));
-    return pcrs;
-  }
-  for (absl::string_view line : absl::StrSplit(data, '\n')) {
-    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    absl::ConsumePrefix(&line, "sha256:");
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(line, absl::ByAnyChar(" \t:="), absl::SkipEmpty());
-    uint32_t index = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || index > 23) {
-      return Usage(absl::StrCat("--pcrs: bad line '", line, "' (want INDEX HEX)"));
-    }
-    auto digest = HexDecode(parts[1]);
-    if (!digest.ok() || digest->size() != 32) {
-      return Usage(absl::StrCat("--pcrs: PCR ", index, " is not a SHA-256 hex digest"));
-    }
-    if (pcrs.size() <= index) pcrs.resize(index + 1);
-    pcrs[index] = *digest;
-  }
-  return pcrs;
-}
-
-absl::StatusOr<std::string> ReadInput(const std::string& path) {
-  if (path.empty()) return std::string();
-  return ReadFile(path);
-}
-
 // A report given as hex text (e.g. virtee's report_milan.hex) is decoded.
 std::string MaybeHex(const std::string& data) {
   if (data.size() == kSnpReportSize) return data;
   auto bytes = HexDecode(absl::StripAsciiWhitespace(data));
   return bytes.ok() ? *bytes : data;
-}
-
-absl::StatusOr<AzureTpmQuote> LoadQuote(const VerifyEvidenceArgs& a) {
-  ASSIGN_OR_RETURN(std::string quote, ReadInput(a.tpm_quote));
-  AzureTpmQuote out;
-  if (a.tpm_signature.empty()) {
-    // The azure-cvm-tooling container (signature, attest and PCR values together).
-    return ParseAzureBincodeQuote(quote);
-  }
-  out.attest = std::move(quote);
-  ASSIGN_OR_RETURN(out.signature, ReadInput(a.tpm_signature));
-  out.encoding = ParseTpmtSignature(out.signature, "signature").ok()
-                     ? TpmSignatureEncoding::kTpmtSignature
-                     : TpmSignatureEncoding::kRawRsassaSha256;
-  if (!a.pcrs.empty()) {
-    ASSIGN_OR_RETURN(std::string data, ReadInput(a.pcrs));
-    ASSIGN_OR_RETURN(out.pcrs_sha256, ParsePcrFile(data));
-  }
-  return out;
 }
 
 absl::StatusOr<EvpPkeyPtr> LoadAk(const std::string& data) {
@@ -157,30 +98,12 @@ absl::StatusOr<Claims> VerifySnp(const VerifyEvidenceArgs& a) {
 
 absl::StatusOr<Claims> VerifyTdx(const VerifyEvidenceArgs& a, std::string* input_error) {
   ASSIGN_OR_RETURN(std::string quote, ReadInput(a.report));
-  ASSIGN_OR_RETURN(std::string roots, ReadInput(a.cert_chain));
-  ASSIGN_OR_RETURN(std::string pins, ReadInput(a.pinned_tcb_signer));
-  auto anchors = tdx::IntelTrustAnchors::FromPem(
-      roots.empty() ? std::string(tdx::EmbeddedIntelSgxRootCaPem()) : roots, pins);
-  if (!anchors.ok()) return anchors.status();
-  std::unique_ptr<TdxCollateralCache> cache;
+  ASSIGN_OR_RETURN(TdxInputs inputs, LoadTdxInputs(a, input_error));
   tdx::TdxVerifyInput in;
   in.quote = quote;
-  in.anchors = &*anchors;
+  in.anchors = &inputs.anchors;
   in.now = VerifyTime(a);
-  in.options = {false, false, false};
-  if (!a.collateral.empty()) {
-    auto loaded = TdxCollateralCache::LoadDir(a.collateral);
-    if (!loaded.ok()) {
-      *input_error = absl::StrCat("--collateral: ", loaded.status().message());
-      return loaded.status();
-    }
-    cache = std::move(*loaded);
-    in.collateral = cache->ForQuote(quote);
-    // Offline inspection: require the tcbInfo, and whatever else the directory holds.
-    in.options.require_tcb_info = true;
-    in.options.require_qe_identity = in.collateral->qe_identity.has_value();
-    in.options.require_crls = !in.collateral->crls.empty();
-  }
+  std::tie(in.collateral, in.options) = TdxCollateralFor(inputs, quote);
   ASSIGN_OR_RETURN(tdx::TdxClaims claims, tdx::VerifyTdxQuote(in));
   if (a.report_data.has_value()) {
     RETURN_IF_ERROR(CheckReportDataBinding(claims.report_data, *a.report_data));
@@ -199,6 +122,21 @@ absl::StatusOr<Claims> VerifyAzureSnp(const VerifyEvidenceArgs& a) {
   ASSIGN_OR_RETURN(in.quote, LoadQuote(a));
   ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in));
   return ClaimsFromAzureSnp(az);
+}
+
+absl::StatusOr<Claims> VerifyAzureTdx(const VerifyEvidenceArgs& a, std::string* input_error) {
+  AzureTdxVtpmInput in;
+  ASSIGN_OR_RETURN(in.hcl_report, ReadInput(a.report));
+  ASSIGN_OR_RETURN(in.td_quote, ReadInput(a.td_quote));
+  ASSIGN_OR_RETURN(TdxInputs inputs, LoadTdxInputs(a, input_error));
+  in.anchors = &inputs.anchors;
+  std::tie(in.collateral, in.options) = TdxCollateralFor(inputs, in.td_quote);
+  in.verify_time = VerifyTime(a);
+  in.expected_user_data = a.report_data;
+  in.expected_nonce = a.nonce;
+  ASSIGN_OR_RETURN(in.quote, LoadQuote(a));
+  ASSIGN_OR_RETURN(AzureTdxVtpmClaims az, VerifyAzureTdxVtpm(in));
+  return ClaimsFromAzureTdx(az);
 }
 
 absl::StatusOr<Claims> VerifyTpm(const VerifyEvidenceArgs& a) {
@@ -256,6 +194,13 @@ absl::StatusOr<v1::Evidence> BuildEvidence(const VerifyEvidenceArgs& a) {
     ASSIGN_OR_RETURN(*az->mutable_vcek(), ReadInput(a.vcek));
     ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
     *az->mutable_quote() = QuoteToProto(quote);
+  } else if (a.type == "az-tdx-vtpm") {
+    v1::AzureVtpmEvidence* az = e.mutable_azure_vtpm();
+    az->set_kind(v1::AZURE_VTPM_KIND_TDX);
+    ASSIGN_OR_RETURN(*az->mutable_hcl_report(), ReadInput(a.report));
+    ASSIGN_OR_RETURN(*az->mutable_td_quote(), ReadInput(a.td_quote));
+    ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
+    *az->mutable_quote() = QuoteToProto(quote);
   } else if (a.type == "tpm") {
     ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
     *e.mutable_tpm_quote() = QuoteToProto(quote);
@@ -279,6 +224,7 @@ absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std
       {"--vcek", &a.vcek},
       {"--cert-chain", &a.cert_chain},
       {"--collateral", &a.collateral},
+      {"--td-quote", &a.td_quote},
       {"--tpm-quote", &a.tpm_quote},
       {"--tpm-signature", &a.tpm_signature},
       {"--ak", &a.ak},
@@ -328,13 +274,16 @@ absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std
 std::string VerifyEvidenceUsage() {
   return "usage: keybrokerctl verify-evidence --type {snp,tdx,az-snp-vtpm,az-tdx-vtpm,tpm}\n"
          "         [--report FILE] [--vcek FILE] [--cert-chain FILE] [--collateral DIR]\n"
-         "         [--tpm-quote FILE [--tpm-signature FILE]] [--ak FILE] [--pcrs FILE]\n"
+         "         [--td-quote FILE] [--tpm-quote FILE [--tpm-signature FILE]] [--ak FILE]\n"
+         "         [--pcrs FILE]\n"
          "         [--nonce HEX] [--report-data HEX] [--at RFC3339] [--pinned-tcb-signer FILE]\n"
          "         [--json-evidence-out FILE]\n"
          "  Verifies evidence offline (no broker) and prints the verified claims as JSON.\n"
          "  snp          --report (raw or hex) --vcek (PEM/DER) [--cert-chain ASK+ARK PEM]\n"
          "  tdx          --report QUOTE [--collateral DIR] [--cert-chain Intel root PEM]\n"
          "  az-snp-vtpm  --report HCL --vcek --tpm-quote (attest, or the bincode container)\n"
+         "  az-tdx-vtpm  --report HCL --td-quote QUOTE --tpm-quote [--collateral DIR]\n"
+         "               [--cert-chain Intel root PEM]\n"
          "  tpm          --tpm-quote ATTEST --tpm-signature SIG --ak (TPMT_PUBLIC or PEM)\n"
          "  --report-data: expected prefix of REPORT_DATA (Azure: runtime claims user-data)\n"
          "  --nonce: expected quote extraData. --at: verification time (default now).\n"
@@ -357,8 +306,8 @@ int RunVerifyEvidence(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   const VerifyEvidenceArgs& a = *parsed;
-  for (const std::string* path : {&a.report, &a.vcek, &a.cert_chain, &a.tpm_quote, &a.tpm_signature,
-                                  &a.ak, &a.pcrs, &a.pinned_tcb_signer}) {
+  for (const std::string* path : {&a.report, &a.vcek, &a.cert_chain, &a.td_quote, &a.tpm_quote,
+                                  &a.tpm_signature, &a.ak, &a.pcrs, &a.pinned_tcb_signer}) {
     if (auto read = ReadInput(*path); !read.ok()) {
       std::fprintf(stderr, "keybrokerctl: %s\n", std::string(read.status().message()).c_str());
       return kExitUsage;
@@ -377,6 +326,7 @@ int RunVerifyEvidence(const std::vector<std::string>& args) {
   if (a.type == "snp") claims = VerifySnp(a);
   if (a.type == "tdx") claims = VerifyTdx(a, &input_error);
   if (a.type == "az-snp-vtpm") claims = VerifyAzureSnp(a);
+  if (a.type == "az-tdx-vtpm") claims = VerifyAzureTdx(a, &input_error);
   if (a.type == "tpm") claims = VerifyTpm(a);
   if (!claims.ok()) {
     const std::string msg(claims.status().message());

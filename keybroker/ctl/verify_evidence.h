@@ -18,6 +18,7 @@ namespace kb {
 struct VerifyEvidenceArgs {
   std::string type;  // snp, tdx, az-snp-vtpm, az-tdx-vtpm, tpm
   std::string report, vcek, cert_chain, collateral, tpm_quote, tpm_signature, ak, pcrs;
+  std::string td_quote;  // az-tdx-vtpm: the TD quote for the HCL report's TDREPORT
   std::string pinned_tcb_signer;
   std::string json_evidence_out;     // --json-evidence-out: write the kb.v1.Evidence JSON here
   std::optional<std::string> nonce;  // decoded

@@ -6,6 +6,7 @@
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
+#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/snp/azure_snp_verifier.h"
 #include "keybroker/verifiers/tee_claims.h"
 #include "keybroker/verifiers/tpm_certification.h"
@@ -17,6 +18,18 @@ using absl::StatusCode;
 
 absl::Status ParseError(absl::string_view detail) {
   return CheckFailed("parse", StatusCode::kInvalidArgument, detail);
+}
+
+// IGVM_REQUEST_DATA.ReportType of an HCL report (0 if too short to say); hcl_parse checks the
+// rest.
+uint32_t HclReportType(absl::string_view hcl) {
+  constexpr std::size_t kOffset = 0x4C8;
+  if (hcl.size() < kOffset + 4) return 0;
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    v |= static_cast<uint32_t>(static_cast<uint8_t>(hcl[kOffset + i])) << (8 * i);
+  }
+  return v;
 }
 
 }  // namespace
@@ -50,18 +63,9 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::VerifyUnbound(
   return Check(evidence, transfer_key, std::nullopt);
 }
 
-absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Check(
-    const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
-    std::optional<absl::string_view> expected_binding) {
-  if (!evidence.has_azure_vtpm()) return ParseError("not Azure vTPM evidence");
-  const v1::AzureVtpmEvidence& e = evidence.azure_vtpm();
-  if (e.kind() != v1::AZURE_VTPM_KIND_SNP) {
-    return ParseError("only Azure SEV-SNP vTPM evidence (kind SNP) is supported");
-  }
-  if (!transfer_key.has_tpm() &&
-      (expected_binding.has_value() || transfer_key.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
-    return ParseError("Azure vTPM evidence needs a TPM transfer key certified by the HCL AK");
-  }
+absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckSnp(
+    const v1::AzureVtpmEvidence& e, std::optional<absl::string_view> expected_binding,
+    std::string& ak) {
   AzureSnpVtpmInput in;
   in.hcl_report = e.hcl_report();
   in.vcek = e.vcek();
@@ -71,13 +75,57 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Check(
   ASSIGN_OR_RETURN(in.quote, AzureQuoteFromProto(e.quote()));
   if (expected_binding.has_value()) in.expected_nonce = std::string(*expected_binding);
   ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in));
-  const auto* p = reinterpret_cast<const unsigned char*>(az.ak_spki_der.data());
-  EvpPkeyPtr ak(d2i_PUBKEY(nullptr, &p, static_cast<long>(az.ak_spki_der.size())));
+  ak = az.ak_spki_der;
+  return ClaimsFromAzureSnp(az);
+}
+
+absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckTdx(
+    const v1::AzureVtpmEvidence& e, std::optional<absl::string_view> expected_binding,
+    std::string& ak) {
+  if (HclReportType(e.hcl_report()) != kHclReportTypeTdx) {
+    return ParseError("evidence kind TDX, but the HCL report does not hold a TDREPORT");
+  }
+  if (e.td_quote().empty()) return ParseError("evidence kind TDX needs the TD quote (td_quote)");
+  AzureTdxVtpmInput in;
+  in.hcl_report = e.hcl_report();
+  in.td_quote = e.td_quote();
+  tdx::TdxCollateral storage;
+  ASSIGN_OR_RETURN(in.collateral, TdxCollateralForQuote(tdx_.collateral.get(), tdx_.cache,
+                                                        e.td_quote(), clock_->Now(), storage));
+  in.anchors = tdx_.anchors.roots.empty() ? nullptr : &tdx_.anchors;
+  in.options = tdx_.options;
+  in.verify_time = clock_->Now();
+  if (expected_binding.has_value()) in.expected_user_data = std::string(*expected_binding);
+  ASSIGN_OR_RETURN(in.quote, AzureQuoteFromProto(e.quote()));
+  if (expected_binding.has_value()) in.expected_nonce = std::string(*expected_binding);
+  ASSIGN_OR_RETURN(AzureTdxVtpmClaims az, VerifyAzureTdxVtpm(in));
+  ak = az.ak_spki_der;
+  return ClaimsFromAzureTdx(az);
+}
+
+absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Check(
+    const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
+    std::optional<absl::string_view> expected_binding) {
+  if (!evidence.has_azure_vtpm()) return ParseError("not Azure vTPM evidence");
+  const v1::AzureVtpmEvidence& e = evidence.azure_vtpm();
+  if (e.kind() != v1::AZURE_VTPM_KIND_SNP && e.kind() != v1::AZURE_VTPM_KIND_TDX) {
+    return ParseError("Azure vTPM evidence kind must be SNP or TDX");
+  }
+  if (!transfer_key.has_tpm() &&
+      (expected_binding.has_value() || transfer_key.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
+    return ParseError("Azure vTPM evidence needs a TPM transfer key certified by the HCL AK");
+  }
+  std::string ak_spki;
+  ASSIGN_OR_RETURN(Claims claims, e.kind() == v1::AZURE_VTPM_KIND_SNP
+                                      ? CheckSnp(e, expected_binding, ak_spki)
+                                      : CheckTdx(e, expected_binding, ak_spki));
+  const auto* p = reinterpret_cast<const unsigned char*>(ak_spki.data());
+  EvpPkeyPtr ak(d2i_PUBKEY(nullptr, &p, static_cast<long>(ak_spki.size())));
   if (!ak) return ParseError("HCL AK does not parse");
   if (transfer_key.has_tpm()) {
     RETURN_IF_ERROR(CheckTransferKeyCertification(ak.get(), transfer_key.tpm(), expected_binding));
   }
-  return ClaimsFromAzureSnp(az);
+  return claims;
 }
 
 }  // namespace kb

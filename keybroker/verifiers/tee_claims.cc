@@ -104,11 +104,12 @@ Claims ClaimsFromTdx(const tdx::TdxClaims& t) {
   return c;
 }
 
-Claims ClaimsFromAzureSnp(const AzureSnpVtpmClaims& az) {
-  Claims c;
-  c.evidence_type = "az-snp-vtpm";
+namespace {
+
+// The azure.* attributes, machine and PCRs shared by both Azure vTPM evidence kinds.
+template <typename AzureClaims>
+void AddAzure(const AzureClaims& az, Claims& c) {
   c.machine = absl::StrCat("azure-vm:", az.vm_unique_id);
-  AddSnp(az.snp, c);
   c.attributes["azure.vm_id"] = az.vm_unique_id;
   c.attributes["azure.secure_boot"] = Bool(az.secure_boot);
   c.attributes["azure.tpm_enabled"] = Bool(az.tpm_enabled);
@@ -116,6 +117,22 @@ Claims ClaimsFromAzureSnp(const AzureSnpVtpmClaims& az) {
   c.attributes["azure.user_data"] = az.user_data;
   c.attributes["azure.quote_nonce"] = az.quote_nonce;
   for (const auto& [index, value] : az.pcrs) c.pcrs["sha256"][index] = value;
+}
+
+}  // namespace
+
+Claims ClaimsFromAzureSnp(const AzureSnpVtpmClaims& az) {
+  Claims c;
+  c.evidence_type = "az-snp-vtpm";
+  AddSnp(az.snp, c);
+  AddAzure(az, c);
+  return c;
+}
+
+Claims ClaimsFromAzureTdx(const AzureTdxVtpmClaims& az) {
+  Claims c = ClaimsFromTdx(az.tdx);
+  c.evidence_type = "az-tdx-vtpm";
+  AddAzure(az, c);
   return c;
 }
 

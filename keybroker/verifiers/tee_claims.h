@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 #include "keybroker/verifiers/snp/azure_snp_verifier.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
@@ -25,6 +26,10 @@ Claims ClaimsFromTdx(const tdx::TdxClaims& tdx);
 // evidence_type "az-snp-vtpm"; machine "azure-vm:<vm id>"; attributes snp.* and azure.*;
 // pcrs["sha256"] from the vTPM quote.
 Claims ClaimsFromAzureSnp(const AzureSnpVtpmClaims& az);
+
+// evidence_type "az-tdx-vtpm"; machine "azure-vm:<vm id>"; attributes tdx.* (as
+// ClaimsFromTdx(), from the TD quote) and azure.*; pcrs["sha256"] from the vTPM quote.
+Claims ClaimsFromAzureTdx(const AzureTdxVtpmClaims& az);
 
 // The claims as a JSON object {"evidence_type", "machine", "pcrs", "attributes"}, keys sorted.
 std::string ClaimsToJson(const Claims& claims);

@@ -16,6 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (report.ok()) (void)kb::CheckRuntimeDataDigest(*hcl, report->report_data);
     (void)kb::ParseRuntimeClaims(hcl->runtime_data);
   }
+  auto tdx_hcl = kb::ParseTdxHclReport(bytes);  // report type TDX: a 1024-byte TDREPORT
+  if (tdx_hcl.ok()) (void)kb::CheckRuntimeDataDigest(*tdx_hcl, tdx_hcl->hw_report.substr(0x80, 64));
   (void)kb::ParseAzureBincodeQuote(bytes);
   return 0;
 }

@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
+#include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/flow/exit_codes.h"
@@ -177,143 +178,10 @@ struct TestAmd {
   }
 };
 
-// ---- the HCL report a paravisor would produce ----
-
-std::string B64Url(const BIGNUM* bn) {
-  std::string bytes(BN_num_bytes(bn), '\0');
-  BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
-  return absl::WebSafeBase64Escape(bytes);
-}
-
-std::string RuntimeClaims(EVP_PKEY* ak, absl::string_view user_data) {
-  BIGNUM* n = nullptr;
-  BIGNUM* e = nullptr;
-  EVP_PKEY_get_bn_param(ak, OSSL_PKEY_PARAM_RSA_N, &n);
-  EVP_PKEY_get_bn_param(ak, OSSL_PKEY_PARAM_RSA_E, &e);
-  std::string json = absl::StrCat(
-      R"({"keys":[{"kid":"HCLAkPub","key_ops":["sign"],"kty":"RSA","e":")", B64Url(e), R"(","n":")",
-      B64Url(n),
-      R"("}],"vm-configuration":{"console-enabled":false,"secure-boot":true,"tpm-enabled":true,)"
-      R"("vmUniqueId":"00000000-0000-0000-0000-000000000001"},"user-data":")",
-      absl::AsciiStrToUpper(absl::BytesToHexString(user_data)), R"("})");
-  BN_free(n);
-  BN_free(e);
-  return json;
-}
-
-std::string HclReport(const TestAmd& amd, const std::string& runtime) {
-  std::string h(0x4D4, '\0');
-  auto put32 = [&h](size_t off, uint32_t v) {
-    for (int i = 0; i < 4; ++i) h[off + i] = static_cast<char>(v >> (8 * i));
-  };
-  h.replace(0, 4, "HCLA");
-  put32(0x004, 1);
-  put32(0x008, static_cast<uint32_t>(0x4C0 + 20 + runtime.size()));
-  put32(0x00C, 2);
-  h.replace(0x020, 0x4A0, amd.SnpReport(Sha256(runtime) + std::string(32, '\0')));
-  put32(0x4C0, static_cast<uint32_t>(20 + runtime.size()));
-  put32(0x4C4, 1);
-  put32(0x4C8, 2);  // SNP
-  put32(0x4CC, 1);  // SHA-256
-  put32(0x4D0, static_cast<uint32_t>(runtime.size()));
-  return h + runtime;
-}
-
-// Persists an RSA-2048 restricted signing key (RSASSA-SHA256) at `handle`, like Azure's HCL AK.
-void ProvisionRsaAk(const std::string& tcti, uint32_t handle) {
-  TSS2_TCTI_CONTEXT* raw_tcti = nullptr;
-  ASSERT_EQ(Tss2_TctiLdr_Initialize(tcti.c_str(), &raw_tcti), TSS2_RC_SUCCESS);
-  absl::Cleanup t = [&raw_tcti] { Tss2_TctiLdr_Finalize(&raw_tcti); };
-  ESYS_CONTEXT* esys = nullptr;
-  ASSERT_EQ(Esys_Initialize(&esys, raw_tcti, nullptr), TSS2_RC_SUCCESS);
-  absl::Cleanup e = [&esys] { Esys_Finalize(&esys); };
-  TPM2B_PUBLIC tmpl{};
-  TPMT_PUBLIC& p = tmpl.publicArea;
-  p.type = TPM2_ALG_RSA;
-  p.nameAlg = TPM2_ALG_SHA256;
-  p.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                       TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                       TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-  p.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
-  p.parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
-  p.parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
-  p.parameters.rsaDetail.keyBits = 2048;
-  auto key = CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, tmpl, nullptr);
-  ASSERT_TRUE(key.ok()) << key.status();
-  ESYS_TR persistent = ESYS_TR_NONE;
-  ASSERT_EQ(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, *key, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                              ESYS_TR_NONE, handle, &persistent),
-            TSS2_RC_SUCCESS);
-  Esys_FlushContext(esys, *key);
-}
-
-// ---- the broker side: challenge, then AzureVtpmEvidenceVerifier, then wrap ----
-
-class VerifyingBroker final : public KeyReleaseClient {
- public:
-  VerifyingBroker(std::string chain_pem, const SecretBytes& disk_key)
-      : verifier_(std::move(chain_pem), &clock_), disk_key_(disk_key) {}
-
-  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest&) override {
-    nonce_ = std::string(32, '\0');
-    RAND_bytes(reinterpret_cast<unsigned char*>(nonce_.data()), 32);
-    v1::GetChallengeResponse out;
-    out.set_challenge_id("c1");
-    out.set_nonce(nonce_);
-    return out;
-  }
-
-  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
-    const std::string& transfer_public = r.transfer_key().tpm().public_area();
-    const std::string binding = ComputeBinding(nonce_, r.key_id(), transfer_public);
-    auto claims = verifier_.Verify(r.evidence(), r.transfer_key(), binding);
-    if (!claims.ok()) return claims.status();
-    ++verified;
-    auto pub = ParseTpmtPublic(transfer_public, "transfer key");
-    if (!pub.ok()) return pub.status();
-    v1::ReleaseKeyResponse out;
-    auto wrapped = WrapToTpmTransferKey(*pub, transfer_public, disk_key_);
-    if (!wrapped.ok()) return wrapped.status();
-    *out.mutable_wrapped_key() = *wrapped;
-    out.set_version(1);
-    out.set_latest_version(1);
-    return out;
-  }
-
-  int verified = 0;
-
- private:
-  RealClock clock_;
-  AzureVtpmEvidenceVerifier verifier_;
-  const SecretBytes& disk_key_;
-  std::string nonce_;
-};
-
-class AzureVtpmTest : public ::testing::Test {
+class AzureVtpmTest : public AzureVtpmFixture {
  protected:
   static void SetUpTestSuite() { amd_ = TestAmd::Make().release(); }
   static void TearDownTestSuite() { delete amd_; }
-
-  void SetUp() override {
-    auto swtpm = SwtpmFixture::Start();
-    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
-    swtpm_ = std::move(*swtpm);
-    ProvisionRsaAk(swtpm_->tcti(), kAzureAkHandle);
-    EsysTpmOptions options;
-    options.tcti = swtpm_->tcti();
-    options.ak_handle = kAzureAkHandle;
-    auto tpm = EsysTpm::Create(options);
-    ASSERT_TRUE(tpm.ok()) << tpm.status();
-    tpm_ = std::move(*tpm);
-    auto ak_bytes = tpm_->AttestationKeyPublic();
-    ASSERT_TRUE(ak_bytes.ok());
-    auto ak_pub = ParseTpmtPublic(*ak_bytes, "AK");
-    ASSERT_TRUE(ak_pub.ok());
-    ASSERT_EQ(ak_pub->type, TPM2_ALG_RSA);
-    auto ak = PublicKeyFromTpmt(*ak_pub);
-    ASSERT_TRUE(ak.ok());
-    ak_ = std::move(*ak);
-  }
 
   // AzureVtpmOptions whose hook plays the paravisor: the HCL report for the user data just
   // written (or for `forced_user_data` when set), stored at NV 0x01400001.
@@ -322,26 +190,24 @@ class AzureVtpmTest : public ::testing::Test {
     options.after_user_data_write = [this, forced_user_data](absl::string_view user_data) {
       const std::string written = *tpm_->NvRead(kAzureUserDataIndex);
       EXPECT_EQ(written, std::string(user_data));  // the write happened before the hook
-      const std::string report = HclReport(
-          *amd_, RuntimeClaims(ak_.get(), forced_user_data.value_or(std::string(user_data))));
-      auto defined = tpm_->NvDefined(kAzureHclReportIndex);
-      if (!defined.ok()) return defined.status();
-      if (!*defined) {
-        absl::Status s = tpm_->NvDefine(kAzureHclReportIndex, static_cast<uint16_t>(report.size()));
-        if (!s.ok()) return s;
-      }
+      const std::string runtime =
+          AzureRuntimeClaims(ak_.get(), forced_user_data.value_or(std::string(user_data)),
+                             "00000000-0000-0000-0000-000000000001");
+      const std::string snp = amd_->SnpReport(Sha256(runtime) + std::string(32, '\0'));
       ++reports_made_;
-      return tpm_->NvWrite(kAzureHclReportIndex, report);
+      return StoreHclReport(*tpm_, AzureHclReport(1, /*SNP*/ 2, snp, runtime));
     };
     const std::string vcek = Pem(amd_->vcek.get());
     options.vcek = [vcek]() -> absl::StatusOr<std::string> { return vcek; };
     return options;
   }
 
+  static VerifyingBroker Broker(const TestAmd& amd, const SecretBytes& key) {
+    return VerifyingBroker(std::make_unique<AzureVtpmEvidenceVerifier>(amd.ChainPem(), TestClock()),
+                           key);
+  }
+
   static TestAmd* amd_;
-  std::unique_ptr<SwtpmFixture> swtpm_;
-  std::unique_ptr<EsysTpm> tpm_;
-  EvpPkeyPtr ak_;
   int reports_made_ = 0;
   const SecretBytes disk_key_ = SecretBytes::FromString(std::string(64, '\x3c'));
 };
@@ -350,7 +216,7 @@ TestAmd* AzureVtpmTest::amd_ = nullptr;
 
 TEST_F(AzureVtpmTest, ReleaseSucceedsEndToEnd) {
   AzureVtpmSource source(*tpm_, *tpm_, Options());
-  VerifyingBroker broker(amd_->ChainPem(), disk_key_);
+  VerifyingBroker broker = Broker(*amd_, disk_key_);
   auto released = ObtainKey(source, broker, {"disk", 0, {0, 7}, TransferKeyType::kEccP256});
   ASSERT_TRUE(released.ok()) << released.status();
   EXPECT_TRUE(ConstantTimeEquals(released->key, disk_key_));
@@ -368,7 +234,7 @@ TEST_F(AzureVtpmTest, ReleaseSucceedsEndToEnd) {
 
 TEST_F(AzureVtpmTest, WrongUserDataIsRefused) {
   AzureVtpmSource source(*tpm_, *tpm_, Options(std::string(64, '\x01')));
-  VerifyingBroker broker(amd_->ChainPem(), disk_key_);
+  VerifyingBroker broker = Broker(*amd_, disk_key_);
   auto released = ObtainKey(source, broker, {"disk", 0, {7}, TransferKeyType::kEccP256});
   ASSERT_FALSE(released.ok());
   EXPECT_EQ(released.status().code(), absl::StatusCode::kUnauthenticated);
@@ -380,7 +246,7 @@ TEST_F(AzureVtpmTest, WrongUserDataIsRefused) {
 TEST_F(AzureVtpmTest, UntrustedAmdRootIsRefused) {
   AzureVtpmSource source(*tpm_, *tpm_, Options());
   auto other = TestAmd::Make();
-  VerifyingBroker broker(other->ChainPem(), disk_key_);
+  VerifyingBroker broker = Broker(*other, disk_key_);
   auto released = ObtainKey(source, broker, {"disk", 0, {7}, TransferKeyType::kEccP256});
   ASSERT_FALSE(released.ok());
   EXPECT_EQ(released.status().code(), absl::StatusCode::kUnauthenticated);

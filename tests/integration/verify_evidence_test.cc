@@ -159,6 +159,73 @@ TEST(VerifyEvidenceTest, AzureFailuresNameTheCheck) {
   EXPECT_THAT(r.output, HasSubstr("evidence check '"));
 }
 
+// The 2025 collateral for the Azure TDX platform (FMSPC 00806f050000): tcbInfo and QE identity.
+std::string AzureTdxCollateralDir() {
+  const std::string dir = ::testing::TempDir() + "/az_tdx_collateral";
+  RunCommand({"/bin/mkdir", "-p", dir});
+  for (const char* f : {"teekit_tcbInfo-tdx-00806f050000.json", "trustee_enclaveIdentity.json"}) {
+    RunCommand({"/bin/cp", Data(absl::StrCat("tdx/", f)), dir + "/"});
+  }
+  return dir;
+}
+
+CommandResult VerifyAzureTdx(const std::string& hcl, const std::string& td_quote,
+                             std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--type",
+                                   "az-tdx-vtpm",
+                                   "--report",
+                                   hcl,
+                                   "--td-quote",
+                                   td_quote,
+                                   "--collateral",
+                                   AzureTdxCollateralDir(),
+                                   "--pinned-tcb-signer",
+                                   Data("tdx/derived_intel_sgx_tcb_signing_2018-2025.pem"),
+                                   "--at",
+                                   "2025-10-28T12:00:00Z"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return Verify(args);
+}
+
+TEST(VerifyEvidenceTest, AzureTdxHclTdQuoteAndVtpmQuote) {
+  CommandResult r = VerifyAzureTdx(
+      Data("az-tdx-vtpm/trustee_hcl-report.bin"), Data("tdx/trustee_td-quote.bin"),
+      {"--tpm-quote", Data("az-tdx-vtpm/trustee_quote.bin"), "--nonce", "6368616c6c656e6765"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"evidence_type\": \"az-tdx-vtpm\""));
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.mrtd\": \"024a32b070383331"));
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.tcb_status\": \"OutOfDate\""));
+  EXPECT_THAT(r.output, HasSubstr("\"azure.vm_id\": \"6332533D-5649-4D02-8AA7-8F64B7C3EE21\""));
+  EXPECT_THAT(r.output, HasSubstr("\"0\": \"782b20b10f55cc46"));
+  // The 2024 set: attest + bare signature, no PCR values.
+  r = VerifyAzureTdx(Data("az-tdx-vtpm/trustee_old2024_hcl-report.bin"),
+                     Data("tdx/trustee_old2024_td-quote.bin"),
+                     {"--tpm-quote", Data("az-tdx-vtpm/trustee_old2024_tpm-quote.msg"),
+                      "--tpm-signature", Data("az-tdx-vtpm/trustee_old2024_tpm-quote.sig")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.mrtd\": \"75f3acc2e1dfc3ac"));
+}
+
+TEST(VerifyEvidenceTest, AzureTdxFailuresNameTheCheck) {
+  const std::string quote = Data("az-tdx-vtpm/trustee_quote.bin");
+  CommandResult r = VerifyAzureTdx(Flipped("az-tdx-vtpm/trustee_hcl-report.bin", 0x0880),
+                                   Data("tdx/trustee_td-quote.bin"), {"--tpm-quote", quote});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'runtime_data_digest' failed"));
+  r = VerifyAzureTdx(Data("az-tdx-vtpm/trustee_hcl-report.bin"),
+                     Data("tdx/trustee_old2024_td-quote.bin"), {"--tpm-quote", quote});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'td_quote_binding' failed"));
+  r = VerifyAzureTdx(Data("az-tdx-vtpm/trustee_hcl-report.bin"), Data("tdx/trustee_td-quote.bin"),
+                     {"--tpm-quote", quote, "--nonce", "00"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'quote_nonce' failed"));
+  r = Verify({"--type", "az-tdx-vtpm", "--report", Data("az-tdx-vtpm/trustee_hcl-report.bin"),
+              "--tpm-quote", quote});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("needs --td-quote"));
+}
+
 TEST(VerifyEvidenceTest, UsageAndIoErrorsExit2) {
   CommandResult r = Verify({"--type", "snp"});
   EXPECT_EQ(r.exit_code, 2) << r.output;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -54,10 +55,10 @@ absl::StatusOr<std::string> ResponseBody(const std::string& response) {
   return response.substr(end + 4);
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> ImdsGet(const std::string& ipv4_port, const std::string& path,
-                                    absl::Duration timeout) {
+// Sends `request` to `ipv4_port` and returns the body of the HTTP/1.0 response, every socket
+// operation bounded by `timeout`.
+absl::StatusOr<std::string> ImdsExchange(const std::string& ipv4_port, const std::string& request,
+                                         absl::Duration timeout) {
   ASSIGN_OR_RETURN(sockaddr_in sa, ParseAddress(ipv4_port));
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return SocketError("socket", ipv4_port);
@@ -68,8 +69,6 @@ absl::StatusOr<std::string> ImdsGet(const std::string& ipv4_port, const std::str
   if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
     return SocketError("connect", ipv4_port);
   }
-  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", ipv4_port,
-                                           "\r\nMetadata: true\r\nConnection: close\r\n\r\n");
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     return SocketError("send", ipv4_port);
@@ -87,6 +86,57 @@ absl::StatusOr<std::string> ImdsGet(const std::string& ipv4_port, const std::str
     if (response.size() > kMaxResponse) return absl::InternalError("IMDS response too large");
   }
   return ResponseBody(response);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ImdsGet(const std::string& ipv4_port, const std::string& path,
+                                    absl::Duration timeout) {
+  return ImdsExchange(ipv4_port,
+                      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", ipv4_port,
+                                   "\r\nMetadata: true\r\nConnection: close\r\n\r\n"),
+                      timeout);
+}
+
+absl::StatusOr<std::string> ImdsPostJson(const std::string& ipv4_port, const std::string& path,
+                                         absl::string_view json_body, absl::Duration timeout) {
+  // Exactly "application/json": IMDS refuses a charset parameter (HTTP 415).
+  return ImdsExchange(ipv4_port,
+                      absl::StrCat("POST ", path, " HTTP/1.0\r\nHost: ", ipv4_port,
+                                   "\r\nContent-Type: application/json\r\nContent-Length: ",
+                                   json_body.size(), "\r\nConnection: close\r\n\r\n", json_body),
+                      timeout);
+}
+
+absl::StatusOr<std::string> TdQuoteRequestJson(absl::string_view td_report) {
+  if (td_report.size() != kTdReportBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TDREPORT is ", td_report.size(), " bytes, not ", kTdReportBytes));
+  }
+  return absl::StrCat(R"({"report":")", absl::WebSafeBase64Escape(td_report), R"("})");
+}
+
+absl::StatusOr<std::string> TdQuoteFromImdsJson(absl::string_view json) {
+  google::protobuf::Struct obj;
+  auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &obj);
+  if (!parsed.ok()) return absl::InvalidArgumentError("TD quote response is not a JSON object");
+  auto it = obj.fields().find("quote");
+  std::string quote;
+  if (it == obj.fields().end() || it->second.kind_case() != google::protobuf::Value::kStringValue ||
+      !absl::WebSafeBase64Unescape(it->second.string_value(), &quote)) {
+    return absl::InvalidArgumentError("TD quote response has no base64url \"quote\"");
+  }
+  if (quote.empty()) return absl::InvalidArgumentError("TD quote response carries an empty quote");
+  return quote;
+}
+
+absl::StatusOr<std::string> FetchAzureTdQuote(absl::string_view td_report,
+                                              const std::string& ipv4_port,
+                                              absl::Duration timeout) {
+  ASSIGN_OR_RETURN(std::string request, TdQuoteRequestJson(td_report));
+  ASSIGN_OR_RETURN(std::string body, ImdsPostJson(ipv4_port, kAzureTdQuotePath, request, timeout));
+  return TdQuoteFromImdsJson(body);
 }
 
 absl::StatusOr<std::string> VcekFromThimJson(absl::string_view json) {

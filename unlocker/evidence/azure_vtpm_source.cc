@@ -1,5 +1,6 @@
 #include "unlocker/evidence/azure_vtpm_source.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -10,6 +11,15 @@ v1::AzureVtpmKind AzureKindOfHclReport(absl::string_view hcl_report) {
   const auto* p = reinterpret_cast<const unsigned char*>(hcl_report.data() + kReportTypeOffset);
   const uint32_t type = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
   return type == 4 ? v1::AZURE_VTPM_KIND_TDX : v1::AZURE_VTPM_KIND_SNP;
+}
+
+absl::StatusOr<std::string> TdReportOfHclReport(absl::string_view hcl_report) {
+  constexpr size_t kTdReportOffset = 0x20, kTdReportSize = 1024;
+  if (hcl_report.size() < kTdReportOffset + kTdReportSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HCL report (", hcl_report.size(), " bytes) is too short to hold a TDREPORT"));
+  }
+  return std::string(hcl_report.substr(kTdReportOffset, kTdReportSize));
 }
 
 absl::Status WriteAzureUserData(TpmNv& nv, absl::string_view user_data) {
@@ -42,7 +52,12 @@ absl::StatusOr<AttestedTransferKey> AzureVtpmSource::Attest(absl::string_view bi
   az->set_kind(AzureKindOfHclReport(az->hcl_report()));
   ASSIGN_OR_RETURN(*out.transfer_key.mutable_tpm(), tpm_.CertifyTransferKey(binding));
   ASSIGN_OR_RETURN(*az->mutable_quote(), tpm_.Quote(binding, pcrs));
-  if (options_.vcek) {
+  if (az->kind() == v1::AZURE_VTPM_KIND_TDX) {
+    if (options_.td_quote) {
+      ASSIGN_OR_RETURN(std::string td_report, TdReportOfHclReport(az->hcl_report()));
+      ASSIGN_OR_RETURN(*az->mutable_td_quote(), options_.td_quote(td_report));
+    }
+  } else if (options_.vcek) {
     ASSIGN_OR_RETURN(*az->mutable_vcek(), options_.vcek());
   }
   return out;

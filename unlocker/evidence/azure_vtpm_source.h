@@ -24,9 +24,12 @@ struct AzureVtpmOptions {
   // paravisor regenerates the report on that write; a test produces the report for
   // `user_data` here. Null: nothing.
   std::function<absl::Status(absl::string_view user_data)> after_user_data_write;
-  // The VCEK that signed the HCL report's SNP report (DER or PEM, or a VCEK+ASK+ARK bundle).
-  // Null: the evidence carries no VCEK (a broker then refuses it).
+  // SEV-SNP: the VCEK that signed the HCL report's SNP report (DER or PEM, or a VCEK+ASK+ARK
+  // bundle). Null: the evidence carries no VCEK (a broker then refuses it).
   std::function<absl::StatusOr<std::string>()> vcek;
+  // TDX: the TD quote for the HCL report's 1024-byte TDREPORT (on Azure, FetchAzureTdQuote:
+  // IMDS /acc/tdquote). Null: the evidence carries no TD quote (a broker then refuses it).
+  std::function<absl::StatusOr<std::string>(absl::string_view td_report)> td_quote;
 };
 
 // Writes `user_data` (zero-padded to 64 bytes) to kAzureUserDataIndex, defining the index first
@@ -38,10 +41,15 @@ absl::Status WriteAzureUserData(TpmNv& nv, absl::string_view user_data);
 // too short to say, is left to the broker as SNP).
 v1::AzureVtpmKind AzureKindOfHclReport(absl::string_view hcl_report);
 
-// Evidence kind "azure" (az-snp-vtpm): the binding as HCL report user data, the HCL report from
-// NV index 0x01400001, a quote by the HCL AK (the Tpm must be opened with that AK, by default
-// persistent handle 0x81000003) with extraData = binding, and a TPM transfer key certified by
-// the AK. Not thread-safe.
+// The 1024-byte TDREPORT at offset 0x20 of a TDX HCL report. INVALID_ARGUMENT if the report is
+// too short to hold one.
+absl::StatusOr<std::string> TdReportOfHclReport(absl::string_view hcl_report);
+
+// Evidence kind "azure" (az-snp-vtpm or az-tdx-vtpm, by the HCL report's type): the binding as
+// HCL report user data, the HCL report from NV index 0x01400001, a quote by the HCL AK (the Tpm
+// must be opened with that AK, by default persistent handle 0x81000003) with extraData =
+// binding, a TPM transfer key certified by the AK, and the VCEK (SNP) or the TD quote of the
+// report's TDREPORT (TDX). Not thread-safe.
 class AzureVtpmSource final : public EvidenceSource {
  public:
   // `tpm` and `nv` (usually the same EsysTpm) must outlive this.

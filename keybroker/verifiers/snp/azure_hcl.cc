@@ -109,10 +109,15 @@ void ReadVmConfiguration(const Struct& root, RuntimeClaims& claims) {
   if (id != f.end()) claims.vm_unique_id = id->second.string_value();
 }
 
-absl::Status CheckIgvmFields(const HclReport& h) {
-  if (h.report_type != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HCL report type ", h.report_type, " is not SNP (2)"));
+const char* ReportTypeName(uint32_t type) {
+  return type == kHclReportTypeTdx ? "TDX" : "SNP";
+}
+
+absl::Status CheckIgvmFields(const HclReport& h, uint32_t want_type) {
+  if (h.report_type != want_type) {
+    return absl::InvalidArgumentError(absl::StrCat("HCL report type ", h.report_type, " is not ",
+                                                   ReportTypeName(want_type), " (", want_type,
+                                                   ")"));
   }
   if (h.hash_type != 1) {
     return absl::InvalidArgumentError(
@@ -121,9 +126,7 @@ absl::Status CheckIgvmFields(const HclReport& h) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
+absl::StatusOr<HclReport> ParseHcl(absl::string_view bytes, uint32_t want_type) {
   if (bytes.size() < kHclRuntimeDataOffset) {
     return absl::InvalidArgumentError(absl::StrCat("HCL report is ", bytes.size(),
                                                    " bytes, shorter than its fixed part (",
@@ -142,7 +145,7 @@ absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
   h.igvm_version = Le32(bytes, 0x4C4);
   h.report_type = Le32(bytes, 0x4C8);
   h.hash_type = Le32(bytes, 0x4CC);
-  RETURN_IF_ERROR(CheckIgvmFields(h));
+  RETURN_IF_ERROR(CheckIgvmFields(h, want_type));
   const uint32_t var_size = Le32(bytes, 0x4D0);
   if (var_size > bytes.size() - kHclRuntimeDataOffset) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -152,20 +155,33 @@ absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
   if (data_size != var_size + 20 || h.report_size != kHclIgvmDataOffset + data_size) {
     return absl::InvalidArgumentError("HCL report sizes are inconsistent");
   }
-  h.hw_report = std::string(bytes.substr(kHclHwReportOffset, kSnpReportSize));
+  const std::size_t hw_size = want_type == kHclReportTypeTdx ? kTdReportSize : kSnpReportSize;
+  h.hw_report = std::string(bytes.substr(kHclHwReportOffset, hw_size));
   h.runtime_data = std::string(bytes.substr(kHclRuntimeDataOffset, var_size));
   return h;
 }
 
-absl::Status CheckRuntimeDataDigest(const HclReport& hcl, absl::string_view snp_report_data) {
+}  // namespace
+
+absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes) {
+  return ParseHcl(bytes, kHclReportTypeSnp);
+}
+
+absl::StatusOr<HclReport> ParseTdxHclReport(absl::string_view bytes) {
+  return ParseHcl(bytes, kHclReportTypeTdx);
+}
+
+absl::Status CheckRuntimeDataDigest(const HclReport& hcl, absl::string_view report_data) {
   const std::string digest = Sha256(hcl.runtime_data);
-  if (snp_report_data.size() != 64 || !ConstantTimeEquals(snp_report_data.substr(0, 32), digest)) {
+  const char* field =
+      hcl.report_type == kHclReportTypeTdx ? "TDREPORT REPORTDATA" : "SNP REPORT_DATA";
+  if (report_data.size() != 64 || !ConstantTimeEquals(report_data.substr(0, 32), digest)) {
     return CheckFailed(kAzCheckRuntimeDataDigest, StatusCode::kUnauthenticated,
-                       "SHA-256 of the HCL runtime data does not match SNP REPORT_DATA");
+                       absl::StrCat("SHA-256 of the HCL runtime data does not match ", field));
   }
-  if (snp_report_data.substr(32) != std::string(32, '\0')) {
+  if (report_data.substr(32) != std::string(32, '\0')) {
     return CheckFailed(kAzCheckRuntimeDataDigest, StatusCode::kUnauthenticated,
-                       "SNP REPORT_DATA[32:64] is not zero");
+                       absl::StrCat(field, "[32:64] is not zero"));
   }
   return absl::OkStatus();
 }

@@ -26,14 +26,17 @@ inline constexpr std::size_t kHclHwReportOffset = 0x20;
 inline constexpr std::size_t kHclIgvmDataOffset = 0x4C0;
 inline constexpr std::size_t kHclRuntimeDataOffset = 0x4D4;
 inline constexpr std::size_t kHclMaxReportSize = 64 * 1024;
+inline constexpr uint32_t kHclReportTypeSnp = 2;
+inline constexpr uint32_t kHclReportTypeTdx = 4;
+inline constexpr std::size_t kTdReportSize = 1024;  // TDREPORT_STRUCT
 
 struct HclReport {
   uint32_t header_version = 0;  // 1 (older Milan), 2 (newer)
   uint32_t report_size = 0;     // header + HW report + IGVM request data
   uint32_t request_type = 0;    // 2 = AkCertRequest
-  std::string hw_report;        // the 1184-byte SNP ATTESTATION_REPORT
+  std::string hw_report;  // the 1184-byte SNP ATTESTATION_REPORT or the 1024-byte TDREPORT
   uint32_t igvm_version = 0;
-  uint32_t report_type = 0;  // 2 = SNP (4 = TDX; rejected here)
+  uint32_t report_type = 0;  // kHclReportTypeSnp or kHclReportTypeTdx
   uint32_t hash_type = 0;    // 1 = SHA-256
   std::string runtime_data;  // VariableData: the runtime-claims JSON
 };
@@ -44,9 +47,14 @@ struct HclReport {
 // (zero padding of the NV index) are ignored. Never reads outside `bytes`.
 absl::StatusOr<HclReport> ParseHclReport(absl::string_view bytes);
 
-// Check runtime_data_digest: SNP REPORT_DATA[0:32] == SHA-256(runtime data) and
-// REPORT_DATA[32:64] is zero. `snp_report_data` is the 64-byte REPORT_DATA.
-absl::Status CheckRuntimeDataDigest(const HclReport& hcl, absl::string_view snp_report_data);
+// ParseHclReport() for an Azure TDX CVM: the same checks, but the report type must be TDX (4)
+// and `hw_report` is the 1024-byte TDREPORT.
+absl::StatusOr<HclReport> ParseTdxHclReport(absl::string_view bytes);
+
+// Check runtime_data_digest: the HW report's REPORT_DATA[0:32] == SHA-256(runtime data) and
+// REPORT_DATA[32:64] is zero. `report_data` is the 64-byte REPORT_DATA (SNP) or TDREPORT
+// REPORTDATA (TDX).
+absl::Status CheckRuntimeDataDigest(const HclReport& hcl, absl::string_view report_data);
 
 // What the runtime-claims JSON says. Only meaningful after runtime_data_digest and the SNP
 // report verification passed.

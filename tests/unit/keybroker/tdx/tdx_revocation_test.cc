@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/tdx/intel_pki.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
+#include "tests/fakes/ek_test_pki.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 
 namespace kb {
@@ -19,51 +20,11 @@ namespace {
 using testing::At;
 using testing::ExpectCheck;
 using ::testing::HasSubstr;
+using testing::Issue;
+using testing::Issued;
 using testing::ReadVector;
 using testing::SerializeQuote;
-
-struct Issued {
-  EvpPkeyPtr key;
-  X509Ptr cert;
-};
-
-void SetName(X509_NAME* name, const char* cn) {
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-}
-
-// A P-256 certificate for `cn`, signed by `issuer` (self-signed when null), serial `serial`.
-Issued Issue(const char* cn, const Issued* issuer, long serial, X509_EXTENSION* extra) {
-  Issued out;
-  out.key.reset(EVP_EC_gen("P-256"));
-  out.cert.reset(X509_new());
-  X509* c = out.cert.get();
-  X509_set_version(c, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
-  X509_gmtime_adj(X509_getm_notBefore(c), -86400L * 365);
-  X509_gmtime_adj(X509_getm_notAfter(c), 86400L * 365 * 30);
-  SetName(X509_get_subject_name(c), cn);
-  X509_set_issuer_name(
-      c, issuer ? X509_get_subject_name(issuer->cert.get()) : X509_get_subject_name(c));
-  X509_set_pubkey(c, out.key.get());
-  if (issuer == nullptr || extra == nullptr) {
-    X509_EXTENSION* bc =
-        X509V3_EXT_conf_nid(nullptr, nullptr, NID_basic_constraints, "critical,CA:TRUE");
-    X509_add_ext(c, bc, -1);
-    X509_EXTENSION_free(bc);
-  }
-  if (extra != nullptr) X509_add_ext(c, extra, -1);
-  X509_sign(c, issuer ? issuer->key.get() : out.key.get(), EVP_sha256());
-  return out;
-}
-
-std::string Pem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
+using testing::SignRaw;
 
 X509CrlPtr Crl(const Issued& issuer, long revoked_serial) {
   X509CrlPtr crl(X509_CRL_new());
@@ -87,23 +48,6 @@ X509CrlPtr Crl(const Issued& issuer, long revoked_serial) {
   X509_CRL_sort(crl.get());
   X509_CRL_sign(crl.get(), issuer.key.get(), EVP_sha256());
   return crl;
-}
-
-// Raw r||s ECDSA P-256 signature of SHA-256(msg).
-std::string SignRaw(EVP_PKEY* key, const std::string& msg) {
-  EvpMdCtxPtr md(EVP_MD_CTX_new());
-  EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key);
-  std::size_t len = 0;
-  const auto* m = reinterpret_cast<const unsigned char*>(msg.data());
-  EVP_DigestSign(md.get(), nullptr, &len, m, msg.size());
-  std::string der(len, '\0');
-  EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(der.data()), &len, m, msg.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-  std::string out(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(&out[0]), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(&out[32]), 32);
-  return out;
 }
 
 class RevocationTest : public ::testing::Test {

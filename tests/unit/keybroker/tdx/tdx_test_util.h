@@ -1,6 +1,11 @@
 #ifndef KB_TESTS_UNIT_KEYBROKER_TDX_TDX_TEST_UTIL_H_
 #define KB_TESTS_UNIT_KEYBROKER_TDX_TDX_TEST_UTIL_H_
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -9,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/files.h"
+#include "common/openssl_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/tdx/collateral_set.h"
@@ -97,6 +103,57 @@ inline const std::vector<std::string>& AllTdxQuotes() {
                                                             "trustee_td-quote.bin",
                                                             "trustee_old2024_td-quote.bin"};
   return *kQuotes;
+}
+
+// A key and its certificate in a test Intel PKI.
+struct Issued {
+  EvpPkeyPtr key;
+  X509Ptr cert;
+};
+
+// A P-256 certificate for `cn` with serial `serial`, signed by `issuer` (self-signed when null),
+// valid from a year ago for 30 years. A CA (critical CA:TRUE) when self-signed or without
+// `extra`; carries `extra` (e.g. a real PCK certificate's SGX extension) when given.
+inline Issued Issue(const char* cn, const Issued* issuer, long serial, X509_EXTENSION* extra) {
+  Issued out;
+  out.key.reset(EVP_EC_gen("P-256"));
+  out.cert.reset(X509_new());
+  X509* c = out.cert.get();
+  X509_set_version(c, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
+  X509_gmtime_adj(X509_getm_notBefore(c), -86400L * 365);
+  X509_gmtime_adj(X509_getm_notAfter(c), 86400L * 365 * 30);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+  X509_set_issuer_name(
+      c, issuer ? X509_get_subject_name(issuer->cert.get()) : X509_get_subject_name(c));
+  X509_set_pubkey(c, out.key.get());
+  if (issuer == nullptr || extra == nullptr) {
+    X509_EXTENSION* bc =
+        X509V3_EXT_conf_nid(nullptr, nullptr, NID_basic_constraints, "critical,CA:TRUE");
+    X509_add_ext(c, bc, -1);
+    X509_EXTENSION_free(bc);
+  }
+  if (extra != nullptr) X509_add_ext(c, extra, -1);
+  X509_sign(c, issuer ? issuer->key.get() : out.key.get(), EVP_sha256());
+  return out;
+}
+
+// Raw r||s ECDSA P-256 signature of SHA-256(msg) with `key`, as TDX quotes carry them.
+inline std::string SignRaw(EVP_PKEY* key, const std::string& msg) {
+  EvpMdCtxPtr md(EVP_MD_CTX_new());
+  EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key);
+  size_t len = 0;
+  const auto* m = reinterpret_cast<const unsigned char*>(msg.data());
+  EVP_DigestSign(md.get(), nullptr, &len, m, msg.size());
+  std::string der(len, '\0');
+  EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(der.data()), &len, m, msg.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
+  std::string out(64, '\0');
+  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(&out[0]), 32);
+  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(&out[32]), 32);
+  return out;
 }
 
 }  // namespace testing
