@@ -68,6 +68,10 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
                                       c.mutable_intel_pinned_tcb_signing_file(), base_dir));
   RETURN_IF_ERROR(
       ResolveOptionalPath("tdx_collateral_dir", c.mutable_tdx_collateral_dir(), base_dir));
+  for (std::string& ek_ca : *c.mutable_ek_ca_files()) {
+    if (ek_ca.empty()) return absl::InvalidArgumentError("ek_ca_files: empty path");
+    RETURN_IF_ERROR(ResolveOptionalPath("ek_ca_files", &ek_ca, base_dir));
+  }
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -106,7 +107,41 @@ pid_t SpawnSwtpm(const std::string& state_dir, int port, const std::string& log)
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SwtpmFixture>> SwtpmFixture::Start() {
+absl::StatusOr<std::unique_ptr<SwtpmFixture>> SwtpmFixture::Start() { return Start(Options()); }
+
+std::string SwtpmFixture::EkRootCaFile(const std::string& ek_ca_dir) {
+  return ek_ca_dir + "/swtpm-localca-rootca-cert.pem";
+}
+std::string SwtpmFixture::EkIssuerCaFile(const std::string& ek_ca_dir) {
+  return ek_ca_dir + "/issuercert.pem";
+}
+
+// swtpm_setup with config files in the state directory that point swtpm_localca at
+// `ek_ca_dir` (instead of /etc and /var/lib/swtpm-localca).
+absl::Status SwtpmFixture::Manufacture(const std::string& ek_ca_dir) {
+  const std::string localca_conf = state_dir_ + "/swtpm-localca.conf";
+  const std::string localca_opts = state_dir_ + "/swtpm-localca.options";
+  const std::string setup_conf = state_dir_ + "/swtpm_setup.conf";
+  std::ofstream(localca_conf) << "statedir = " << ek_ca_dir << "\nsigningkey = " << ek_ca_dir
+                              << "/signkey.pem\nissuercert = " << EkIssuerCaFile(ek_ca_dir)
+                              << "\ncertserial = " << ek_ca_dir << "/certserial\n";
+  std::ofstream(localca_opts) << "--platform-manufacturer keybroker-test\n"
+                                 "--platform-version 2.1\n--platform-model swtpm\n";
+  std::ofstream(setup_conf) << "create_certs_tool = /usr/bin/swtpm_localca\n"
+                            << "create_certs_tool_config = " << localca_conf << "\n"
+                            << "create_certs_tool_options = " << localca_opts << "\n"
+                            << "active_pcr_banks = sha256\n";
+  const std::string cmd =
+      absl::StrCat("swtpm_setup --tpm2 --tpmstate ", state_dir_, " --create-ek-cert --config ",
+                   setup_conf, " --overwrite >", state_dir_, "/swtpm_setup.log 2>&1");
+  if (std::system(cmd.c_str()) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("swtpm_setup failed; see ", state_dir_, "/swtpm_setup.log"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SwtpmFixture>> SwtpmFixture::Start(const Options& options) {
   const char* tmp = std::getenv("TMPDIR");
   std::string templ =
       absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/kb-swtpm-XXXXXX");
@@ -114,6 +149,9 @@ absl::StatusOr<std::unique_ptr<SwtpmFixture>> SwtpmFixture::Start() {
     return absl::UnavailableError(absl::StrCat("mkdtemp ", templ, " failed"));
   }
   std::unique_ptr<SwtpmFixture> f(new SwtpmFixture(templ));
+  if (options.create_ek_cert) {
+    if (absl::Status m = f->Manufacture(options.ek_ca_dir); !m.ok()) return m;
+  }
   absl::Status s = f->Launch();
   if (!s.ok()) return s;
   return f;

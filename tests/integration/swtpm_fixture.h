@@ -27,6 +27,19 @@ class SwtpmFixture {
   // most ~10 s) until it accepts connections. UNAVAILABLE if swtpm cannot be started.
   static absl::StatusOr<std::unique_ptr<SwtpmFixture>> Start();
 
+  struct Options {
+    // Manufacture the TPM first with `swtpm_setup --tpm2 --create-ek-cert`: EKs persisted at
+    // 0x81010001 (RSA 2048) and 0x81010016 (ECC P-384) and their certificates in NV, issued by
+    // swtpm_localca from the CA kept in `ek_ca_dir` (created on first use, shareable between
+    // TPMs: EkRootCaFile / EkIssuerCaFile name its certificates).
+    bool create_ek_cert = false;
+    std::string ek_ca_dir;
+  };
+  static absl::StatusOr<std::unique_ptr<SwtpmFixture>> Start(const Options& options);
+  // The PEM root and intermediate certificates of the swtpm_localca CA in `ek_ca_dir`.
+  static std::string EkRootCaFile(const std::string& ek_ca_dir);
+  static std::string EkIssuerCaFile(const std::string& ek_ca_dir);
+
   ~SwtpmFixture();
   SwtpmFixture(const SwtpmFixture&) = delete;
   SwtpmFixture& operator=(const SwtpmFixture&) = delete;
@@ -47,6 +60,7 @@ class SwtpmFixture {
  private:
   explicit SwtpmFixture(std::string state_dir) : state_dir_(std::move(state_dir)) {}
   absl::Status Launch();
+  absl::Status Manufacture(const std::string& ek_ca_dir);
   absl::Status LaunchOnPort(int port);
 
   std::string state_dir_;

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "unlocker/tpm/tpm.h"
+#include "unlocker/tpm/tpm_endorsement.h"
 #include "unlocker/tpm/tpm_nv.h"
 
 namespace kb {
@@ -42,7 +43,7 @@ absl::StatusOr<bool> EsysNvIndexDefined(const std::string& tcti, uint32_t index)
 // keys in the NULL hierarchy with a random `unique` field: fresh per call, gone at the next TPM
 // reset, and flushed when replaced or when this object is destroyed. Not thread-safe (one ESYS
 // context).
-class EsysTpm final : public Tpm, public TpmNv {
+class EsysTpm final : public Tpm, public TpmNv, public TpmEndorsement {
  public:
   // Connects to the TPM and loads (or creates and persists) the AK.
   // UNAVAILABLE if the TCTI cannot reach the TPM; FAILED_PRECONDITION if `ak_handle` holds an
@@ -70,6 +71,11 @@ class EsysTpm final : public Tpm, public TpmNv {
   absl::Status NvDefine(uint32_t index, uint16_t size) override;
   absl::Status NvWrite(uint32_t index, absl::string_view data) override;
   absl::StatusOr<std::string> NvRead(uint32_t index) override;
+  // The endorsement key (esys_ek.cc). The EK is the persistent one at 0x81010001 (RSA) /
+  // 0x81010002 (ECC) when it is there, else a primary key from the default template.
+  absl::StatusOr<EkCertificate> ReadEkCertificate() override;
+  absl::StatusOr<SecretBytes> ActivateCredential(EkType type, absl::string_view credential_blob,
+                                                 absl::string_view encrypted_secret) override;
 
   // Makes the persistent key at `ak_handle` the AK for AttestationKeyPublic, Quote and
   // CertifyTransferKey (e.g. Azure's HCL AK at 0x81000003). Creates and persists one as Create()
@@ -96,6 +102,8 @@ class EsysTpm final : public Tpm, public TpmNv {
   absl::Status LoadPersistentAk(uint32_t ak_handle);
   absl::Status CreatePersistentAk(uint32_t ak_handle);
   absl::Status SetAkPublic(const TPMT_PUBLIC& pub);
+  absl::StatusOr<ESYS_TR> LoadEk(EkType type, bool* transient);
+  absl::StatusOr<ESYS_TR> EkPolicySession();
   void FlushTransferKey();
   absl::StatusOr<ESYS_TR> OfflineCounter(uint32_t nv_index, bool create);
   absl::StatusOr<uint64_t> ReadCounter(ESYS_TR nv);
