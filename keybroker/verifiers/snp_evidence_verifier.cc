@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
+#include "keybroker/collateral/cached_collateral.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 #include "keybroker/verifiers/tee_claims.h"
 
@@ -65,6 +66,16 @@ absl::StatusOr<Claims> SnpEvidenceVerifier::VerifyUnbound(const v1::Evidence& ev
   return Check(evidence, transfer_key, std::nullopt);
 }
 
+absl::StatusOr<std::string> SnpEvidenceVerifier::KeyCert(const v1::SnpReportEvidence& e) {
+  if (!e.vcek().empty()) return e.vcek();
+  if (!e.cert_table().empty()) {
+    auto from_table = SnpKeyCertFromCertTable(e.cert_table());
+    if (from_table.ok() || cache_ == nullptr) return from_table;
+  }
+  if (cache_ == nullptr) return ParseError("no VCEK/VLEK: set vcek or cert_table");
+  return SnpKeyCertFromCache(*cache_, e.report(), clock_->Now());
+}
+
 absl::StatusOr<Claims> SnpEvidenceVerifier::Check(
     const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
     std::optional<absl::string_view> expected_binding) {
@@ -76,13 +87,7 @@ absl::StatusOr<Claims> SnpEvidenceVerifier::Check(
   const v1::SnpReportEvidence& e = evidence.snp_report();
   SnpVerifyInput in;
   in.report = e.report();
-  if (!e.vcek().empty()) {
-    in.vcek = e.vcek();
-  } else if (!e.cert_table().empty()) {
-    ASSIGN_OR_RETURN(in.vcek, SnpKeyCertFromCertTable(e.cert_table()));
-  } else {
-    return ParseError("no VCEK/VLEK: set vcek or cert_table");
-  }
+  ASSIGN_OR_RETURN(in.vcek, KeyCert(e));
   // Never the guest's chain_pem: the guest must not choose its own roots.
   in.chain_pem = amd_chain_pem_;
   in.verify_time = clock_->Now();

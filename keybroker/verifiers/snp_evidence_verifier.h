@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
+#include "keybroker/store/collateral_store.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 
 namespace kb {
@@ -14,12 +15,16 @@ namespace kb {
 // Verifies SnpReportEvidence (proto/kb/v1/evidence.proto) with a TransferKey.spki_der key:
 // the SEV-SNP checks of VerifySnpReport() (parse, cert_chain, signer_kind, vcek_tcb, hwid,
 // report_signature) at the clock's time, then report_data (REPORT_DATA[0:32] == binding).
-// Claims: ClaimsFromSnp() (tee_claims.h). Thread-safe (immutable; the clock is).
+// Claims: ClaimsFromSnp() (tee_claims.h). Evidence with neither vcek nor a cert_table entry
+// for one uses the collateral cache, when there is one (SnpKeyCertFromCache: a cached VCEK
+// for the report's CHIP_ID and REPORTED_TCB). Thread-safe (immutable; the clock and cache are).
 class SnpEvidenceVerifier final : public EvidenceVerifier {
  public:
   // `amd_chain_pem`: ASK/ASVK + ARK replacing the built-in AMD roots; empty for the built-ins.
-  SnpEvidenceVerifier(std::string amd_chain_pem, const Clock* clock)
-      : amd_chain_pem_(std::move(amd_chain_pem)), clock_(clock) {}
+  // `cache`: the operator-managed collateral cache (not owned); null: none.
+  SnpEvidenceVerifier(std::string amd_chain_pem, const Clock* clock,
+                      CollateralSource* cache = nullptr)
+      : amd_chain_pem_(std::move(amd_chain_pem)), clock_(clock), cache_(cache) {}
   absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override;
 
@@ -31,8 +36,11 @@ class SnpEvidenceVerifier final : public EvidenceVerifier {
   // Verify() when `binding` is set, VerifyUnbound() when it is nullopt.
   absl::StatusOr<Claims> Check(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                std::optional<absl::string_view> binding);
+  // The VCEK/VLEK: from the evidence, else from the cache.
+  absl::StatusOr<std::string> KeyCert(const v1::SnpReportEvidence& e);
   const std::string amd_chain_pem_;
-  const Clock* clock_;  // not owned
+  const Clock* clock_;             // not owned
+  CollateralSource* const cache_;  // not owned; may be null
 };
 
 // The VCEK (or, if none, VLEK) certificate from an SNP extended-report certificate table

@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
+#include "keybroker/collateral/cached_collateral.h"
 #include "keybroker/verifiers/tdx/pck_extensions.h"
 #include "keybroker/verifiers/tdx/tdx_quote.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
@@ -90,6 +91,17 @@ const tdx::TdxCollateral* TdxCollateralCache::ForQuote(absl::string_view quote) 
   return &shared_;
 }
 
+absl::StatusOr<const tdx::TdxCollateral*> TdxCollateralForQuote(const TdxCollateralCache* dir,
+                                                                CollateralSource* cache,
+                                                                absl::string_view quote,
+                                                                absl::Time now,
+                                                                tdx::TdxCollateral& storage) {
+  const tdx::TdxCollateral* from_dir = dir != nullptr ? dir->ForQuote(quote) : nullptr;
+  if (cache == nullptr) return from_dir;
+  ASSIGN_OR_RETURN(storage, TdxCollateralWithCache(from_dir, *cache, QuoteFmspc(quote), now));
+  return &storage;
+}
+
 absl::Status CheckReportDataBinding(absl::string_view report_data_hex, absl::string_view binding) {
   const std::string want = HexEncode(binding);
   if (report_data_hex.size() < want.size() ||
@@ -126,9 +138,11 @@ absl::StatusOr<Claims> TdxEvidenceVerifier::Check(
   const std::string& quote = evidence.tdx_quote().quote();
   tdx::TdxVerifyInput in;
   in.quote = quote;
-  in.collateral = collateral_ ? collateral_->ForQuote(quote) : nullptr;
   in.anchors = &anchors_;
   in.now = clock_->Now();
+  tdx::TdxCollateral with_cache;
+  ASSIGN_OR_RETURN(in.collateral,
+                   TdxCollateralForQuote(collateral_.get(), cache_, quote, in.now, with_cache));
   ASSIGN_OR_RETURN(tdx::TdxClaims claims, tdx::VerifyTdxQuote(in));
   if (expected_binding.has_value()) {
     RETURN_IF_ERROR(CheckReportDataBinding(claims.report_data, *expected_binding));

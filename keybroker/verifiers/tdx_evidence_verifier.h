@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
+#include "keybroker/store/collateral_store.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 #include "keybroker/verifiers/tdx/collateral_set.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
@@ -47,9 +48,15 @@ class TdxCollateralCache {
 // Claims: ClaimsFromTdx() (tee_claims.h). Thread-safe.
 class TdxEvidenceVerifier final : public EvidenceVerifier {
  public:
+  // `cache`: the operator-managed collateral cache (not owned; null: none), used together
+  // with `collateral` as TdxCollateralWithCache() says (newest valid item wins).
   TdxEvidenceVerifier(tdx::IntelTrustAnchors anchors,
-                      std::unique_ptr<const TdxCollateralCache> collateral, const Clock* clock)
-      : anchors_(std::move(anchors)), collateral_(std::move(collateral)), clock_(clock) {}
+                      std::shared_ptr<const TdxCollateralCache> collateral, const Clock* clock,
+                      CollateralSource* cache = nullptr)
+      : anchors_(std::move(anchors)),
+        collateral_(std::move(collateral)),
+        clock_(clock),
+        cache_(cache) {}
   absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override;
 
@@ -62,9 +69,20 @@ class TdxEvidenceVerifier final : public EvidenceVerifier {
   absl::StatusOr<Claims> Check(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                std::optional<absl::string_view> binding);
   const tdx::IntelTrustAnchors anchors_;
-  const std::unique_ptr<const TdxCollateralCache> collateral_;  // null: none configured
+  const std::shared_ptr<const TdxCollateralCache> collateral_;  // null: none configured
   const Clock* clock_;                                          // not owned
+  CollateralSource* const cache_;                               // not owned; may be null
 };
+
+// The collateral to verify `quote` with: `dir`'s (tdx_collateral_dir; may be null) and, when
+// `cache` is set, the cache's merged with it into `storage` as TdxCollateralWithCache() says
+// (newest valid item wins). Null when neither is configured. UNAVAILABLE from the cache.
+// Shared by the TDX and Azure TDX vTPM verifiers.
+absl::StatusOr<const tdx::TdxCollateral*> TdxCollateralForQuote(const TdxCollateralCache* dir,
+                                                                CollateralSource* cache,
+                                                                absl::string_view quote,
+                                                                absl::Time now,
+                                                                tdx::TdxCollateral& storage);
 
 // Check report_data shared by TEE verifiers: `report_data_hex` (64 bytes, lowercase hex)
 // starts with `binding`. UNAUTHENTICATED naming "report_data" otherwise.

@@ -40,7 +40,15 @@ absl::StatusOr<tdx::IntelTrustAnchors> LoadIntelAnchors(const v1::BrokerConfig& 
 
 }  // namespace
 
-absl::Status AddTeeVerifiers(const v1::BrokerConfig& config, const Clock* clock, VerifierSet& set) {
+absl::StatusOr<CollateralTrust> LoadCollateralTrust(const v1::BrokerConfig& config) {
+  CollateralTrust trust;
+  ASSIGN_OR_RETURN(trust.amd_chain_pem, ReadOptional("amd_chain_file", config.amd_chain_file()));
+  ASSIGN_OR_RETURN(trust.intel, LoadIntelAnchors(config));
+  return trust;
+}
+
+absl::Status AddTeeVerifiers(const v1::BrokerConfig& config, const Clock* clock, VerifierSet& set,
+                             CollateralSource* cache) {
   ASSIGN_OR_RETURN(std::string amd_chain, ReadOptional("amd_chain_file", config.amd_chain_file()));
   if (!amd_chain.empty()) {
     if (auto chain = ParseAmdChainPem(amd_chain); !chain.ok()) {
@@ -48,7 +56,7 @@ absl::Status AddTeeVerifiers(const v1::BrokerConfig& config, const Clock* clock,
     }
   }
   ASSIGN_OR_RETURN(tdx::IntelTrustAnchors anchors, LoadIntelAnchors(config));
-  std::unique_ptr<const TdxCollateralCache> collateral;
+  std::shared_ptr<const TdxCollateralCache> collateral;  // shared with the Azure TDX path
   if (!config.tdx_collateral_dir().empty()) {
     auto loaded = TdxCollateralCache::LoadDir(config.tdx_collateral_dir());
     if (!loaded.ok()) return InField("tdx_collateral_dir", loaded.status());
@@ -56,10 +64,15 @@ absl::Status AddTeeVerifiers(const v1::BrokerConfig& config, const Clock* clock,
             config.tdx_collateral_dir());
     collateral = std::move(*loaded);
   }
-  set.Add(v1::Evidence::kSnpReport, std::make_unique<SnpEvidenceVerifier>(amd_chain, clock));
-  set.Add(v1::Evidence::kTdxQuote,
-          std::make_unique<TdxEvidenceVerifier>(std::move(anchors), std::move(collateral), clock));
-  set.Add(v1::Evidence::kAzureVtpm, std::make_unique<AzureVtpmEvidenceVerifier>(amd_chain, clock));
+  set.Add(v1::Evidence::kSnpReport, std::make_unique<SnpEvidenceVerifier>(amd_chain, clock, cache));
+  AzureTdxTrust azure_tdx;
+  ASSIGN_OR_RETURN(azure_tdx.anchors, LoadIntelAnchors(config));
+  azure_tdx.collateral = collateral;
+  azure_tdx.cache = cache;
+  set.Add(v1::Evidence::kTdxQuote, std::make_unique<TdxEvidenceVerifier>(
+                                       std::move(anchors), std::move(collateral), clock, cache));
+  set.Add(v1::Evidence::kAzureVtpm, std::make_unique<AzureVtpmEvidenceVerifier>(
+                                        amd_chain, std::move(azure_tdx), clock));
   return absl::OkStatus();
 }
 
