@@ -8,19 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
+#include "keybroker/policy/tcb_status_names.h"
 
 namespace kb {
 namespace {
-
-const std::set<std::string>& KnownTcbStatuses() {
-  static const auto* kNames = new std::set<std::string>{"UpToDate",
-                                                        "SWHardeningNeeded",
-                                                        "ConfigurationNeeded",
-                                                        "ConfigurationAndSWHardeningNeeded",
-                                                        "OutOfDate",
-                                                        "OutOfDateConfigurationNeeded"};
-  return *kNames;
-}
 
 absl::Status ValidateHexList(google::protobuf::RepeatedPtrField<std::string>& values, size_t size,
                              const std::string& where) {
@@ -135,7 +126,7 @@ absl::Status ValidateTeeClauses(v1::PolicyRule& rule, const std::string& where) 
       RETURN_IF_ERROR(ValidateHexList(*allowed.mutable_allowed(), 48, at));
     }
     for (const std::string& status : tdx.allowed_tcb_status()) {
-      if (!KnownTcbStatuses().count(status)) {
+      if (!PolicyTcbStatusNames().count(status)) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, " tdx.allowed_tcb_status: unknown status '", status, "'"));
       }

@@ -1,0 +1,59 @@
+// SetPolicy's compare-and-set (SetPolicyRequest.expected_version).
+#include "gmock/gmock.h"
+#include "keybroker/service/admin_service.h"
+#include "tests/unit/keybroker/broker_fixture.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PolicyVersionTest : public BrokerFixture {
+ protected:
+  absl::StatusOr<v1::SetPolicyResponse> SetExpecting(uint64_t expected, const std::string& json) {
+    v1::SetPolicyRequest r;
+    r.set_key_id("disk");
+    r.set_policy_json(json);
+    r.set_expected_version(expected);
+    return admin_->SetPolicy(r, {"op"});
+  }
+};
+
+TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
+  CreateKey("disk");
+  auto first = SetExpecting(0, Pcr7PolicyFor("web-1"));  // 0: the key has no policy yet
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->policy_version(), 1u);
+  ASSERT_TRUE(SetExpecting(1, Pcr7PolicyFor("web-2")).ok());
+
+  // A second editor that read version 1 loses: nothing is stored.
+  auto stale = SetExpecting(1, Pcr7PolicyFor("web-3"));
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(stale.status().message()),
+              HasSubstr("policy of key 'disk' changed since version 1 (now 2)"));
+  v1::GetPolicyRequest g;
+  g.set_key_id("disk");
+  auto stored = admin_->GetPolicy(g, {"op"});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->policy_version(), 2u);
+  EXPECT_THAT(stored->policy_json(), HasSubstr("web-2"));
+
+  // Without expected_version, SetPolicy stores unconditionally as before.
+  EXPECT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-4")).ok());
+  // The rejection is audited like every SetPolicy.
+  v1::ListAuditEventsRequest a;
+  a.set_key_id("disk");
+  auto events = admin_->ListAuditEvents(a, {"op"});
+  ASSERT_TRUE(events.ok());
+  bool audited = false;
+  for (const v1::AuditEvent& e : events->events()) {
+    audited |= e.action() == "set_policy" && e.decision() == "deny" &&
+               e.reason().find("changed since version 1") != std::string::npos;
+  }
+  EXPECT_TRUE(audited);
+  EXPECT_EQ(SetExpecting(0, Pcr7PolicyFor("x")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace kb
