@@ -30,14 +30,16 @@ uint32_t AkHandleFor(const std::string& kind, const EvidenceConfig& config) {
 }
 
 absl::Status EvidenceSet::UseAk(uint32_t handle, bool create) {
+  if (tpm_ == nullptr) return no_tpm_;
   if (handle == loaded_ak_) return absl::OkStatus();
-  RETURN_IF_ERROR(tpm_.UseAttestationKey(handle, create));
+  RETURN_IF_ERROR(tpm_->UseAttestationKey(handle, create));
   loaded_ak_ = handle;
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<EvidenceSource>> EvidenceSet::Make(const std::string& kind) {
-  if (kind == "tpm") return std::unique_ptr<EvidenceSource>(new TpmQuoteSource(tpm_));
+  if ((kind == "tpm" || kind == "azure") && tpm_ == nullptr) return no_tpm_;
+  if (kind == "tpm") return std::unique_ptr<EvidenceSource>(new TpmQuoteSource(*tpm_));
   if (kind == "azure") {
     AzureVtpmOptions options;
     if (!config_.azure_vcek_file.empty()) {
@@ -46,7 +48,10 @@ absl::StatusOr<std::unique_ptr<EvidenceSource>> EvidenceSet::Make(const std::str
     } else {
       options.vcek = [] { return FetchAzureVcek(); };  // IMDS THIM
     }
-    return std::unique_ptr<EvidenceSource>(new AzureVtpmSource(tpm_, tpm_, std::move(options)));
+    options.td_quote = [](absl::string_view td_report) {  // TDX: IMDS /acc/tdquote
+      return FetchAzureTdQuote(td_report);
+    };
+    return std::unique_ptr<EvidenceSource>(new AzureVtpmSource(*tpm_, *tpm_, std::move(options)));
   }
   if (kind == "snp") {
     ASSIGN_OR_RETURN(auto device, DevSevGuest::Open(config_.sev_guest_path));

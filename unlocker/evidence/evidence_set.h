@@ -37,10 +37,19 @@ class EvidenceSet {
  public:
   // `tpm` was opened with AK `loaded_ak` and must outlive this.
   EvidenceSet(EsysTpm& tpm, uint32_t loaded_ak, EvidenceConfig config)
-      : tpm_(tpm), loaded_ak_(loaded_ak), config_(std::move(config)) {}
+      : tpm_(&tpm), loaded_ak_(loaded_ak), config_(std::move(config)) {}
+  // On a machine without a TPM (a bare SEV-SNP or TDX guest): only "snp" and "tdx" work; "tpm"
+  // and "azure" fail with `no_tpm` (why opening the TPM failed).
+  EvidenceSet(absl::Status no_tpm, EvidenceConfig config)
+      : tpm_(nullptr),
+        no_tpm_(no_tpm.ok() ? absl::FailedPreconditionError("no TPM on this machine")
+                            : std::move(no_tpm)),
+        loaded_ak_(0),
+        config_(std::move(config)) {}
 
   // The source for `kind` ("tpm", "azure", "snp", "tdx"). INVALID_ARGUMENT for another kind;
-  // UNAVAILABLE when its device is missing; TPM errors when the AK cannot be loaded.
+  // UNAVAILABLE when its device is missing; TPM errors when the AK cannot be loaded (or the
+  // no-TPM status for "tpm" and "azure" without a TPM).
   absl::StatusOr<EvidenceSource*> For(const std::string& kind);
 
   // For() as an EvidenceSourceFor; with `override_kind` non-empty every kind maps to it.
@@ -50,7 +59,8 @@ class EvidenceSet {
   absl::Status UseAk(uint32_t handle, bool create);
   absl::StatusOr<std::unique_ptr<EvidenceSource>> Make(const std::string& kind);
 
-  EsysTpm& tpm_;
+  EsysTpm* tpm_;          // null: no TPM on this machine
+  absl::Status no_tpm_;  // why, when tpm_ is null
   uint32_t loaded_ak_;
   const EvidenceConfig config_;
   std::map<std::string, std::unique_ptr<EvidenceSource>> sources_;
