@@ -71,6 +71,18 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   return r;
 }
 
+absl::Status MakeLuks2Image(const std::string& image, const std::string& passphrase_file,
+                            const std::string& size) {
+  if (auto s = WriteFileAtomic(passphrase_file, "correct horse battery staple"); !s.ok()) return s;
+  CommandResult truncate = RunCommand({"/usr/bin/truncate", "-s", size, image});
+  if (truncate.exit_code != 0) return absl::InternalError("truncate failed: " + truncate.output);
+  CommandResult fmt =
+      RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf",
+                  "pbkdf2", "--pbkdf-force-iterations", "1000", image, passphrase_file});
+  if (fmt.exit_code != 0) return absl::InternalError("luksFormat failed: " + fmt.output);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(Options options) {
   char tmpl[] = "/tmp/kb-broker-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
@@ -88,12 +100,17 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(Options opti
 absl::Status BrokerProcess::Launch() {
   const std::string log = Path("keybrokerd.log");
   const std::string config = Path("config.json");
+  std::string ek_cas;
+  for (const std::string& f : options_.ek_ca_files) {
+    absl::StrAppend(&ek_cas, ek_cas.empty() ? "" : ",", "\"", f, "\"");
+  }
   // Ports are 0 (kernel-chosen) at first and kept across Resume() so endpoints stay valid.
   const std::string text = absl::StrCat(
       R"({"release_listen":"127.0.0.1:)", release_port_, R"(","admin_listen":"127.0.0.1:)",
       admin_port_, R"(","tls_cert_file":"server.pem","tls_key_file":"server.key",)",
       R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db","kek_file":"kek",)",
       R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, ",",
+      ek_cas.empty() ? "" : absl::StrCat(R"("ek_ca_files":[)", ek_cas, "],"),
       // The certificates of make_pki.sh: by subject DN, and the auditor by common name.
       R"("operator_roles":[{"identity":"CN=operator-alice","roles":["admin"]},)",
       R"({"identity":"CN=operator-olivia","roles":["operator"]},)",

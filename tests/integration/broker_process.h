@@ -21,6 +21,8 @@ class BrokerProcess {
  public:
   struct Options {
     int challenge_ttl_seconds = 60;
+    // BrokerConfig.ek_ca_files (absolute paths); empty: EK-based AK activation is off.
+    std::vector<std::string> ek_ca_files;
   };
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(Options options);
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start() { return Start(Options()); }
@@ -62,6 +64,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 std::string BinaryPath(const std::string& name);
 // A file in the source tree from KB_SOURCE_DIR.
 std::string SourcePath(const std::string& relative);
+
+// Writes the passphrase "correct horse battery staple" to `passphrase_file` and formats a new
+// file `image` of `size` (as truncate(1) takes it, e.g. "32M") as LUKS2 with that passphrase in
+// keyslot 0 (PBKDF2 with 1000 iterations: quick). INTERNAL with the tool's output on failure.
+absl::Status MakeLuks2Image(const std::string& image, const std::string& passphrase_file,
+                            const std::string& size);
 
 }  // namespace kb
 

@@ -9,7 +9,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
+#include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
@@ -19,25 +19,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class DryRunTest : public ::testing::Test {
+class DryRunTest : public KeybrokerctlFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-  }
-  static void TearDownTestSuite() { delete broker_; }
-
-  static CommandResult Ctl(std::vector<std::string> args, const std::string& cert = "operator",
-                           const std::string& stdin_data = "") {
-    std::vector<std::string> argv = {
-        BinaryPath("keybrokerctl"),  "--addr", broker_->admin_endpoint(),    "--ca",
-        broker_->Path("ca.pem"),     "--cert", broker_->Path(cert + ".pem"), "--key",
-        broker_->Path(cert + ".key")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, stdin_data);
-  }
-
   static std::string Policy(const std::string& machine, uint32_t offline_boots) {
     return absl::StrCat(R"({"allow":[{"name":"r1","offline_boots":)", offline_boots,
                         R"(,"machines":[")", machine, R"("],"pcrs":[{"index":7,"allowed":[")",
@@ -75,10 +58,7 @@ class DryRunTest : public ::testing::Test {
   static absl::StatusOr<v1::ReleaseKeyResponse> Release(Tpm& tpm, const std::string& key_id) {
     return ReleaseOverGrpc(*broker_, tpm, key_id);
   }
-
-  static BrokerProcess* broker_;
 };
-BrokerProcess* DryRunTest::broker_ = nullptr;
 
 TEST_F(DryRunTest, PolicyTestAllowsAndDeniesCapturedEvidence) {
   auto tpm = Guest("dry-1", "dry-disk");

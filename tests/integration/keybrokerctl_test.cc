@@ -3,35 +3,14 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
+#include "tests/integration/keybrokerctl_fixture.h"
 
 namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
 
-class KeybrokerctlTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-  }
-  static void TearDownTestSuite() { delete broker_; }
-
-  CommandResult Ctl(std::vector<std::string> args, const std::string& cert = "operator",
-                    const std::string& stdin_data = "") {
-    std::vector<std::string> argv = {
-        BinaryPath("keybrokerctl"),  "--addr", broker_->admin_endpoint(),    "--ca",
-        broker_->Path("ca.pem"),     "--cert", broker_->Path(cert + ".pem"), "--key",
-        broker_->Path(cert + ".key")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, stdin_data);
-  }
-
-  static BrokerProcess* broker_;
-};
-BrokerProcess* KeybrokerctlTest::broker_ = nullptr;
+class KeybrokerctlTest : public KeybrokerctlFixture {};
 
 TEST_F(KeybrokerctlTest, KeyLifecycle) {
   CommandResult create = Ctl({"key", "create", "ctl-disk", "--size", "64"});

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
+#include "tests/integration/shared_broker.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/integration/tpm_test_util.h"
 #include "unlocker/tpm/esys_tpm.h"
@@ -25,18 +26,8 @@ using ::testing::HasSubstr;
 
 const std::string kZeroPcr(64, '0');
 
-class ReleaseIntegrationTest : public ::testing::Test {
+class ReleaseIntegrationTest : public SharedBrokerTest {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-  }
-  static void TearDownTestSuite() {
-    delete broker_;
-    broker_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(broker_, nullptr);
     auto swtpm = SwtpmFixture::Start();
@@ -47,12 +38,8 @@ class ReleaseIntegrationTest : public ::testing::Test {
     machine_ = absl::StrCat("vm-", key_id_);
     image_ = absl::StrCat(swtpm_->state_dir(), "/disk.img");
     pass_ = absl::StrCat(swtpm_->state_dir(), "/pass");
-    ASSERT_TRUE(WriteFileAtomic(pass_, "correct horse battery staple").ok());
-    ASSERT_EQ(RunCommand({"/usr/bin/truncate", "-s", "32M", image_}).exit_code, 0);
-    CommandResult fmt =
-        RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf",
-                    "pbkdf2", "--pbkdf-force-iterations", "1000", image_, pass_});
-    ASSERT_EQ(fmt.exit_code, 0) << fmt.output;
+    absl::Status luks = MakeLuks2Image(image_, pass_, "32M");
+    ASSERT_TRUE(luks.ok()) << luks;
     RegisterAk(swtpm_->tcti(), machine_);
     Admin([&](auto& stub, auto& ctx) {
       v1::CreateKeyRequest r;
@@ -116,13 +103,11 @@ class ReleaseIntegrationTest : public ::testing::Test {
 
   std::string LuksDump() { return RunCommand({"/sbin/cryptsetup", "luksDump", image_}).output; }
 
-  static BrokerProcess* broker_;
   static int counter_;
   std::unique_ptr<SwtpmFixture> swtpm_;
   std::string key_id_, machine_, image_, pass_;
 };
 
-BrokerProcess* ReleaseIntegrationTest::broker_ = nullptr;
 int ReleaseIntegrationTest::counter_ = 0;
 
 TEST_F(ReleaseIntegrationTest, EnrollThenUnlock) {

@@ -1,13 +1,10 @@
 // The evidence kind through the enrol/unlock flows: recorded in the token at enrol, used to
 // pick the source at unlock (in-process broker; the "azure" source is a TPM quote source in
 // disguise so the broker's TPM verifier accepts it).
-#include <cstdlib>
 #include <map>
 
-#include "common/files.h"
 #include "gmock/gmock.h"
-#include "tests/fakes/fake_volume.h"
-#include "tests/unit/keybroker/broker_fixture.h"
+#include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/evidence/tpm_quote_source.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
@@ -15,31 +12,11 @@
 namespace kb {
 namespace {
 
-class InProcessClient final : public KeyReleaseClient {
- public:
-  explicit InProcessClient(ReleaseService* service) : service_(service) {}
-  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& r) override {
-    return service_->GetChallenge(r);
-  }
-  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
-    return service_->ReleaseKey(r, "in-process");
-  }
-
- private:
-  ReleaseService* service_;
-};
-
-class EvidenceFlowsTest : public BrokerFixture {
+class EvidenceFlowsTest : public FlowsFixture {
  protected:
   void SetUp() override {
-    BrokerFixture::SetUp();
-    RegisterAk(*tpm_, "web-1");
-    CreateKey("disk");
-    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
-    connect_ = [this](const std::string&) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
-      return std::unique_ptr<KeyReleaseClient>(new InProcessClient(release_.get()));
-    };
-    ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) + "/tests/data/flows/ca.pem");
+    FlowsFixture::SetUp();
+    AllowWeb1();
     source_ = std::make_unique<TpmQuoteSource>(*tpm_);
     evidence_for_ = [this](const std::string& kind) -> absl::StatusOr<EvidenceSource*> {
       asked_.push_back(kind);
@@ -65,13 +42,9 @@ class EvidenceFlowsTest : public BrokerFixture {
     return options;
   }
 
-  BrokerConnector connect_;
-  std::string ca_pem_;
   std::unique_ptr<TpmQuoteSource> source_;
   EvidenceSourceFor evidence_for_;
   std::vector<std::string> asked_;
-  FakeVolume volume_{"pass"};
-  Progress progress_ = [](const std::string&) {};
 };
 
 TEST_F(EvidenceFlowsTest, EnrolRecordsTheKindAndUnlockUsesIt) {

@@ -1,10 +1,6 @@
 // The unlocker's flows against an in-process broker core (no network, no TPM, no LUKS).
-#include <cstdlib>
-
-#include "common/files.h"
 #include "gmock/gmock.h"
-#include "tests/fakes/fake_volume.h"
-#include "tests/unit/keybroker/broker_fixture.h"
+#include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
 #include "unlocker/flow/volume_flows.h"
@@ -14,37 +10,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// KeyReleaseClient that calls the broker's ReleaseService directly.
-class InProcessClient final : public KeyReleaseClient {
- public:
-  explicit InProcessClient(ReleaseService* service) : service_(service) {}
-  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& r) override {
-    return service_->GetChallenge(r);
-  }
-  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
-    return service_->ReleaseKey(r, "in-process");
-  }
-
- private:
-  ReleaseService* service_;
-};
-
-class FlowsTest : public BrokerFixture {
+class FlowsTest : public FlowsFixture {
  protected:
   void SetUp() override {
-    BrokerFixture::SetUp();
-    RegisterAk(*tpm_, "web-1");
-    CreateKey("disk");
-    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
-    connect_ =
-        [this](const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
-      if (endpoint == "down:1") return absl::UnavailableError("connection refused");
-      return std::unique_ptr<KeyReleaseClient>(new InProcessClient(release_.get()));
-    };
+    FlowsFixture::SetUp();
+    AllowWeb1();
   }
-  BrokerConnector connect_;
-  std::vector<std::string> lines_;
-  Progress progress_ = [this](const std::string& l) { lines_.push_back(l); };
 };
 
 TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
@@ -99,7 +70,6 @@ class VolumeFlowsTest : public FlowsTest {
  protected:
   void SetUp() override {
     FlowsTest::SetUp();
-    ca_pem_ = *ReadFile(std::string(std::getenv("KB_SOURCE_DIR")) + "/tests/data/flows/ca.pem");
     EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
     auto token =
         Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
@@ -116,9 +86,6 @@ class VolumeFlowsTest : public FlowsTest {
     volume_.tokens().begin()->second.endpoints = {endpoint};
     return Unlock(volume_, *tpm_, connect_, {ca_pem_, "root"}, progress_);
   }
-
-  FakeVolume volume_{"pass"};
-  std::string ca_pem_;
 };
 
 TEST_F(VolumeFlowsTest, OnlineUnlockActivatesAndRecordsNoOfflineCopyByDefault) {

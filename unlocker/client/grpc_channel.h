@@ -1,0 +1,46 @@
+#ifndef KB_UNLOCKER_CLIENT_GRPC_CHANNEL_H_
+#define KB_UNLOCKER_CLIENT_GRPC_CHANNEL_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace kb {
+
+// The guest's side of a broker connection, shared by its gRPC clients.
+
+// A TLS channel to the broker at `endpoint`, verified against `ca_pem` only. Reconnects back off
+// from 200 ms to at most 1 s: it fails fast and lets the caller's bound decide about retries.
+std::shared_ptr<grpc::Channel> BrokerChannel(const std::string& endpoint,
+                                             const std::string& ca_pem);
+
+// The failed call's `status` as an absl::Status with the same code, its message prefixed with
+// "broker <endpoint>: ", or "broker <endpoint> unreachable: " for UNAVAILABLE and
+// DEADLINE_EXCEEDED.
+absl::Status BrokerCallError(const std::string& endpoint, const grpc::Status& status);
+
+// Calls the unary `method` of `stub` with `request` and a deadline `timeout` from now; the
+// response, or the error as BrokerCallError gives it.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> CallBroker(const std::string& endpoint, absl::Duration timeout, Stub& stub,
+                                    grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                 const Request&, Response*),
+                                    const Request& request) {
+  Response response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  grpc::Status status = (stub.*method)(&ctx, request, &response);
+  if (!status.ok()) return BrokerCallError(endpoint, status);
+  return response;
+}
+
+}  // namespace kb
+
+#endif  // KB_UNLOCKER_CLIENT_GRPC_CHANNEL_H_
