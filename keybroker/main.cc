@@ -10,8 +10,11 @@
 #include "common/hardening.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "keybroker/ak_activation/activation_service.h"
+#include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
 #include "keybroker/server/broker_server.h"
+#include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/tee_verifiers.h"
 #include "keybroker/verifiers/tpm_quote_verifier.h"
@@ -32,6 +35,14 @@ absl::StatusOr<SecretBytes> LoadKek(const std::string& path) {
         absl::StrCat("kek_file ", path, ": must hold exactly 32 bytes, has ", kek.size()));
   }
   return kek;
+}
+
+// The EK certificate verifier over ek_ca_files; null when none are configured (EK path off).
+absl::StatusOr<std::unique_ptr<EkCertificateVerifier>> LoadEkVerifier(
+    const v1::BrokerConfig& config) {
+  if (config.ek_ca_files().empty()) return std::unique_ptr<EkCertificateVerifier>();
+  return EkCertificateVerifier::FromPemFiles(
+      std::vector<std::string>(config.ek_ca_files().begin(), config.ek_ca_files().end()));
 }
 
 // Blocks SIGINT/SIGTERM in every thread and shuts the server down when one arrives.
@@ -56,6 +67,7 @@ absl::Status Run(const std::string& config_path, bool check_only) {
     VerifierSet probe;  // loads and validates the TEE trust anchors and collateral
     RealClock probe_clock;
     RETURN_IF_ERROR(AddTeeVerifiers(config, &probe_clock, probe));
+    RETURN_IF_ERROR(LoadEkVerifier(config).status());
     std::printf("config OK: %s\n", config_path.c_str());
     return absl::OkStatus();
   }
@@ -64,6 +76,7 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   SqliteAuditLog audit(db);
   SqliteMachineDenyList denylist(db);
   SqliteOfflineRevocations revocations(db);
+  SqliteMachineKeyState machine_keys(db);
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
@@ -71,13 +84,23 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   RealClock clock;
   VerifierSet verifiers;
   verifiers.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(&aks));
-  RETURN_IF_ERROR(AddTeeVerifiers(config, &clock, verifiers));
+  // The operator-managed collateral cache: imports verified against the config's trust anchors.
+  SqliteCollateralStore collateral_store(db);
+  ASSIGN_OR_RETURN(CollateralTrust collateral_trust, LoadCollateralTrust(config));
+  VerifyingCollateralCache collateral(&collateral_store, std::move(collateral_trust), &clock);
+  RETURN_IF_ERROR(AddTeeVerifiers(config, &clock, verifiers, &collateral_store));
   ReleaseService release(
-      {keys.get(), &challenges, &audit, &denylist, &verifiers, &clock, &revocations},
+      {keys.get(), &challenges, &audit, &denylist, &verifiers, &clock, &revocations,
+       &machine_keys, &machine_keys},
       absl::Seconds(config.challenge_ttl_seconds()));
   AdminService admin(
-      {keys.get(), &aks, &audit, &denylist, &roles, &clock, &verifiers, &revocations});
-  ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin));
+      {keys.get(), &aks, &audit, &denylist, &roles, &clock, &verifiers, &revocations,
+       &machine_keys, &machine_keys, &collateral});
+  ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
+  AkActivationService activation({ek_verifier.get(), &aks, &audit, &denylist, &clock},
+                                 absl::Seconds(config.challenge_ttl_seconds()));
+  if (ek_verifier) LogInfo("EK-based AK activation on: %d manufacturer root(s)", ek_verifier->roots());
+  ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin, &activation));
   LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
           config.release_listen(), server->release_port(), config.admin_listen(),
           server->admin_port());

@@ -16,7 +16,10 @@
 #include "unlocker/cli/args.h"
 #include "unlocker/cli/crypttab.h"
 #include "unlocker/cli/unlock_targets.h"
+#include "unlocker/client/ak_activation_client.h"
+#include "unlocker/evidence/attesting_tpm.h"
 #include "unlocker/evidence/evidence_set.h"
+#include "unlocker/flow/ak_activation_flow.h"
 #include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/tpm/esys_tpm.h"
@@ -29,7 +32,7 @@ constexpr char kUsage[] = R"(usage:
   kbunlock enroll --device DEV --broker HOST:PORT[,HOST:PORT...] --key-id ID
                   --passphrase-file FILE|- [--ca FILE] [--pcrs 0,7]
                   [--transfer-key ecc-p256|rsa-2048|rsa-3072] [--token-broker HOST:PORT,...]
-                  [TPM options]
+                  [--ak-trust registered|ek] [TPM options]
   kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
                   [--ca FILE] [--deadline S] [--crypttab-file FILE] [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
@@ -52,7 +55,8 @@ const std::set<std::string> kValued = {"--device",          "--broker",       "-
                                        "--timeout",         "--name",         "--out",
                                        "--deadline",        "--token-broker", "--crypttab",
                                        "--crypttab-file",   "--evidence",     "--azure-ak-handle",
-                                       "--azure-vcek",      "--sev-guest",    "--tsm-report-dir"};
+                                       "--azure-vcek",      "--sev-guest",    "--tsm-report-dir",
+                                       "--ak-trust"};
 const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all"};
 
 void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
@@ -113,14 +117,9 @@ absl::StatusOr<uint32_t> HandleFlag(const ParsedArgs& a, const std::string& flag
 }
 
 // The TPM opened with the AK of the evidence kind `--evidence` names (or auto-detection finds),
-// and the evidence sources over it.
-struct AttestingTpm {
-  std::string kind;
-  std::unique_ptr<EsysTpm> tpm;
-  std::unique_ptr<EvidenceSet> evidence;
-};
-
-absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a) {
+// and the evidence sources over it; no TPM on a bare SEV-SNP/TDX guest (attesting_tpm.h).
+// `tokens_decide`: an unlock without --evidence, where each volume's token names its kind.
+absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide) {
   EvidenceConfig config;
   config.tcti = a.Get("--tcti", config.tcti);
   ASSIGN_OR_RETURN(config.tpm_ak_handle, HandleFlag(a, "--ak-handle", config.tpm_ak_handle));
@@ -129,16 +128,7 @@ absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a) {
   config.azure_vcek_file = a.Get("--azure-vcek");
   config.sev_guest_path = a.Get("--sev-guest", config.sev_guest_path);
   config.tsm_report_root = a.Get("--tsm-report-dir", config.tsm_report_root);
-  auto kind = DetectEvidence(a.Get("--evidence", "auto"), config);
-  if (!kind.ok()) return Usage(kind.status().message());
-  EsysTpmOptions options;
-  options.tcti = config.tcti;
-  options.ak_handle = AkHandleFor(*kind, config);
-  auto tpm = EsysTpm::Create(options);
-  if (!tpm.ok()) return WithExitCode(tpm.status(), ExitCode::kTpmUnavailable);
-  AttestingTpm out{*kind, std::move(*tpm), nullptr};
-  out.evidence = std::make_unique<EvidenceSet>(*out.tpm, options.ak_handle, config);
-  return out;
+  return kb::OpenAttestingTpm(a.Get("--evidence", "auto"), tokens_decide, config, Say);
 }
 
 absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a) {
@@ -172,6 +162,23 @@ RetryPolicy BootRetry() {
   return retry;
 }
 
+// The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.
+absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,
+                                        EsysTpm& tpm) {
+  int seconds = 10;
+  if (a.Has("--timeout") && (!absl::SimpleAtoi(a.Get("--timeout"), &seconds) || seconds <= 0)) {
+    return Usage("--timeout must be a positive number of seconds");
+  }
+  AkActivationConnector connect = [ca_pem, seconds](const std::string& endpoint) {
+    absl::Duration timeout = absl::Seconds(seconds);
+    timeout = std::max(absl::Seconds(1), std::min(timeout, g_deadline - absl::Now()));
+    return ConnectAkActivation(endpoint, ca_pem, timeout);
+  };
+  return AkActivator([&tpm, connect](const std::vector<std::string>& endpoints) {
+    return ActivateAkThroughEk(tpm, tpm, connect, endpoints, Say).status();
+  });
+}
+
 absl::StatusOr<std::string> ReadCa(const ParsedArgs& a) {
   auto pem = ReadFile(a.Get("--ca", "/etc/keybroker/ca.pem"));
   if (!pem.ok()) return WithExitCode(pem.status(), ExitCode::kUsage);
@@ -198,12 +205,23 @@ absl::Status Enroll(const ParsedArgs& a) {
   if (!existing.ok()) return WithExitCode(existing.status(), ExitCode::kUsage);
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
   ASSIGN_OR_RETURN(auto volume, OpenVolume(a));
-  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a));
+  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a, /*tokens_decide=*/false));
   options.evidence = tpm.kind;
   options.evidence_for = tpm.evidence->AsFunction();
+  const std::string ak_trust = a.Get("--ak-trust", "registered");
+  if (ak_trust != "registered" && ak_trust != "ek") {
+    return Usage("--ak-trust must be 'registered' or 'ek'");
+  }
+  if (ak_trust == "ek") {
+    if (tpm.kind != "tpm" || !tpm.tpm) {
+      return Usage("--ak-trust ek needs TPM quote evidence (--evidence tpm)");
+    }
+    options.ak_trust = kAkTrustEk;
+    ASSIGN_OR_RETURN(options.activate_ak, EkActivator(a, options.ca_pem, *tpm.tpm));
+  }
   Say(absl::StrCat("attesting with ", tpm.kind, " evidence"));
   ASSIGN_OR_RETURN(KeybrokerToken token,
-                   kb::Enroll(*volume, *tpm.tpm, connect, *existing, options, Say));
+                   kb::Enroll(*volume, tpm.flow_tpm(), connect, *existing, options, Say));
   std::printf("enrolled %s: keyslot %d, token %d, key %s version %u\n", a.Get("--device").c_str(),
               token.keyslot, token.token_id, token.key_id.c_str(), token.key_version);
   return absl::OkStatus();
@@ -269,17 +287,20 @@ absl::Status Unlock(const ParsedArgs& a) {
   options.retry = BootRetry();
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
-  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a));
   // The token records the kind it was enrolled with; an explicit --evidence overrides it.
   const bool forced = a.Has("--evidence") && a.Get("--evidence") != "auto";
+  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a, /*tokens_decide=*/!forced));
   options.evidence_for = tpm.evidence->AsFunction(forced ? tpm.kind : "");
+  if (tpm.tpm) {  // no EK activation without a TPM
+    ASSIGN_OR_RETURN(options.activate_ak, EkActivator(a, options.ca_pem, *tpm.tpm));
+  }
   absl::Status first_error;
   for (const UnlockTarget& t : targets) {
     options.map_name = t.name;
     auto r = [&]() -> absl::StatusOr<UnlockResult> {
       auto volume = CryptsetupVolume::Open(t.device);
       if (!volume.ok()) return WithExitCode(volume.status(), ExitCode::kVolumeError);
-      return kb::Unlock(**volume, *tpm.tpm, connect, options, Say);
+      return kb::Unlock(**volume, tpm.flow_tpm(), connect, options, Say);
     }();
     if (r.ok()) {
       ReportUnlocked(t, *r);

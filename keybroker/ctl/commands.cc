@@ -8,8 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "keybroker/ctl/collateral_commands.h"
 #include "keybroker/ctl/operator_commands.h"
 #include "keybroker/ctl/output.h"
+#include "keybroker/ctl/policy_edit_commands.h"
 
 namespace kb {
 namespace {
@@ -252,6 +254,13 @@ absl::StatusOr<CtlLocalInputs> LoadCtlLocalInputs(const CtlCommand& cmd) {
       inputs.evidence.emplace_back(path, std::move(evidence));
     }
   }
+  if (cmd.kind == CtlCommandKind::kPolicyAddFromEvidence) {
+    for (const std::string& path : cmd.evidence_files) {
+      ASSIGN_OR_RETURN(std::string data, ReadNonEmpty(path, "--evidence file"));
+      ASSIGN_OR_RETURN(v1::Evidence evidence, ParseEvidenceFile(path, data));
+      inputs.evidence.emplace_back(path, std::move(evidence));
+    }
+  }
   if (cmd.kind == CtlCommandKind::kAkRegister) {
     ASSIGN_OR_RETURN(inputs.ak_public, ReadNonEmpty(cmd.ak_public_file, "--ak-public file"));
   }
@@ -262,10 +271,14 @@ absl::StatusOr<CtlOutput> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInp
                                         AdminClient& client) {
   if (cmd.kind == CtlCommandKind::kAuditVerify) return AuditVerify(cmd, client);
   if (cmd.kind == CtlCommandKind::kPolicyTest) return RunPolicyTest(cmd, inputs, client);
-  if (cmd.kind == CtlCommandKind::kOfflineRevoke || cmd.kind == CtlCommandKind::kOfflineRestore) {
-    ASSIGN_OR_RETURN(std::string text, cmd.kind == CtlCommandKind::kOfflineRevoke
-                                           ? RunOfflineRevoke(cmd, client)
-                                           : RunOfflineRestore(cmd, client));
+  if (IsPolicyEditCommand(cmd.kind)) return RunPolicyEdit(cmd, inputs, client);
+  if (IsCollateralCommand(cmd.kind)) return RunCollateralCommand(cmd, client);
+  if (cmd.kind == CtlCommandKind::kOfflineRevoke || cmd.kind == CtlCommandKind::kOfflineRestore ||
+      cmd.kind == CtlCommandKind::kOfflineList) {
+    ASSIGN_OR_RETURN(std::string text,
+                     cmd.kind == CtlCommandKind::kOfflineRevoke    ? RunOfflineRevoke(cmd, client)
+                     : cmd.kind == CtlCommandKind::kOfflineRestore ? RunOfflineRestore(cmd, client)
+                                                                   : RunOfflineList(cmd, client));
     return CtlOutput{std::move(text), absl::OkStatus()};
   }
   for (const HandlerEntry& h : kHandlers) {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -122,6 +123,12 @@ absl::Status Parser::ParseRest() {
     }
     if (!flags_done && IsFlag(arg)) {
       RETURN_IF_ERROR(ParseFlag(/*allow_command_flags=*/true));
+      continue;
+    }
+    if (positionals_ >= spec_->positionals.size() && !spec_->positionals.empty() &&
+        absl::EndsWith(spec_->positionals.back().name, "...")) {
+      cmd_.more_args.push_back(arg);  // a trailing "NAME..." takes any number
+      ++pos_;
       continue;
     }
     if (positionals_ >= spec_->positionals.size()) {

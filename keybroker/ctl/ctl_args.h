@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "keybroker/ctl/policy_edit_args.h"
 
 namespace kb {
 
@@ -34,6 +35,21 @@ enum class CtlCommandKind {
   kPolicyTest,
   kOfflineRevoke,
   kOfflineRestore,
+  kOfflineList,
+  // Policy reference values (keybroker/ctl/policy_edit_commands.h).
+  kPolicyShow,
+  kPolicyAddRule,
+  kPolicyRemoveRule,
+  kPolicyAddValue,
+  kPolicyRemoveValue,
+  kPolicySetPcr,
+  kPolicyUnsetPcr,
+  kPolicySetMinTcb,
+  kPolicyAddFromEvidence,
+  // The collateral cache (keybroker/ctl/collateral_commands.h).
+  kCollateralImport,
+  kCollateralList,
+  kCollateralDelete,
 };
 
 // Where and how to reach the broker's admin listener (mutual TLS).
@@ -67,6 +83,10 @@ struct CtlCommand {
   std::string decision;                     // audit list --decision: "allow", "deny" or empty
   std::optional<absl::Time> since;          // audit list --since
   std::vector<std::string> evidence_files;  // policy test --evidence (repeatable)
+  PolicyEditArgs policy_edit;               // policy add-value, set-pcr, ...
+  std::string collateral_file;              // collateral import: the first FILE
+  std::vector<std::string> more_args;       // positionals after a trailing "NAME..." one
+  std::string collateral_id;                // collateral delete ID
 };
 
 // Reads the keybrokerctl config file at `path` (JSON: addr, ca, cert, key, server_name;

@@ -13,6 +13,7 @@
 #include "keybroker/ctl/commands.h"
 #include "keybroker/ctl/ctl_args.h"
 #include "keybroker/ctl/ctl_config.h"
+#include "keybroker/ctl/policy_edit_commands.h"
 #include "keybroker/ctl/verify_evidence.h"
 
 namespace kb {
@@ -68,6 +69,7 @@ int Run(const std::vector<std::string>& args) {
   QuietGrpcLogging();
   std::unique_ptr<AdminClient> client = AdminClient::Connect(cmd->connection, *tls);
   absl::StatusOr<CtlOutput> out = RunCtlCommand(*cmd, *inputs, *client);
+  if (!out.ok() && IsLocalCtlError(out.status())) return LocalError(out.status());
   if (!out.ok()) return BrokerError(out.status());
   std::fwrite(out->text.data(), 1, out->text.size(), stdout);
   if (std::fflush(stdout) != 0) {

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "keybroker/ctl/policy_edit_flags.h"
 
 namespace kb {
 namespace {
@@ -108,6 +109,17 @@ const std::vector<FlagSpec>& CommandFlags() {
       {"--reason", true, &SetString<&CtlCommand::reason>},
       {"--evidence", true, &AddEvidence},
       {"--policy", true, &SetString<&CtlCommand::policy_file>},
+      // policy reference values (keybroker/ctl/policy_edit_flags.h)
+      {"--rule", true, &SetPolicyEditRule},
+      {"--claim", true, &SetPolicyEditClaim},
+      {"--value", true, &AddPolicyEditValue},
+      {"--bank", true, &SetPolicyEditBank},
+      {"--index", true, &SetPolicyEditIndex},
+      {"--tcb", true, &SetPolicyEditTcb},
+      {"--claims", true, &SetPolicyEditClaims},
+      {"--name", true, &SetPolicyEditName},
+      {"--evidence-type", true, &AddPolicyEditEvidenceType},
+      {"--new-rule", false, &SetPolicyEditNewRule},
   };
   return *flags;
 }
@@ -132,10 +144,11 @@ const std::vector<CommandSpec>& Commands() {
       {"key", "retire", K::kKeyRetire, {key_id, {"VERSION", &CtlCommand::version_arg}},
        {"--force"}, {}, "key retire KEY_ID VERSION [--force]",
        "Retires a version: it is never released again. --force is needed for the\n"
-       "      active version or one that machines were last released."},
+       "      active version or one that machines still use (see rotation-status)."},
       {"key", "rotation-status", K::kKeyRotationStatus, {key_id}, {}, {},
        "key rotation-status KEY_ID",
-       "Lists which version each machine was last released."},
+       "Lists which version each machine uses: the version its guest confirmed it is\n"
+       "      enrolled with (source \"confirmed\"), else the one last released (\"release\")."},
       {"policy", "set", K::kPolicySet, {key_id, {"FILE", &CtlCommand::policy_file}}, {}, {},
        "policy set KEY_ID FILE",
        "Validates and stores the JSON release policy in FILE (\"-\" reads stdin)."},
@@ -147,6 +160,43 @@ const std::vector<CommandSpec>& Commands() {
        "      the broker's verifiers (binding not checked) and evaluates the stored policy,\n"
        "      or the candidate policy FILE, against it. Releases nothing. Exit 1 if any\n"
        "      evidence would be denied."},
+      {"policy", "show", K::kPolicyShow, {key_id}, {}, {}, "policy show KEY_ID",
+       "Prints the stored policy as a table: RULE NAME CLAIM VALUE (--json: the policy)."},
+      {"policy", "add-rule", K::kPolicyAddRule, {key_id},
+       {"--name", "--evidence-type", "--claim", "--value"}, {"--claim", "--value"},
+       "policy add-rule KEY_ID [--name NAME] [--evidence-type TYPE...] --claim CLAIM\n"
+       "             --value VALUE [--value VALUE...]",
+       "Appends a rule allowing CLAIM to hold one of the values (and the evidence types)."},
+      {"policy", "remove-rule", K::kPolicyRemoveRule, {key_id}, {"--rule"}, {"--rule"},
+       "policy remove-rule KEY_ID --rule N", "Removes rule N (0 is the first)."},
+      {"policy", "add-value", K::kPolicyAddValue, {key_id}, {"--rule", "--claim", "--value"},
+       {"--claim", "--value"},
+       "policy add-value KEY_ID [--rule N] --claim CLAIM --value VALUE [--value VALUE...]",
+       "Allows more values of a claim: snp.measurement, snp.host_data, tdx.mrtd,\n"
+       "      tdx.rtmr0..3, tdx.tcb_status, pcr:BANK:INDEX, machines, evidence_types.\n"
+       "      --rule defaults to the policy's only rule. Reads, edits and stores the\n"
+       "      policy (compare-and-set on its version)."},
+      {"policy", "remove-value", K::kPolicyRemoveValue, {key_id}, {"--rule", "--claim", "--value"},
+       {"--claim", "--value"},
+       "policy remove-value KEY_ID [--rule N] --claim CLAIM --value VALUE [--value VALUE...]",
+       "Stops allowing values of a claim (removing a PCR's or RTMR's last value drops it)."},
+      {"policy", "set-pcr", K::kPolicySetPcr, {key_id}, {"--rule", "--bank", "--index", "--value"},
+       {"--index", "--value"},
+       "policy set-pcr KEY_ID [--rule N] [--bank sha256] --index I --value HEX [--value HEX...]",
+       "Sets the allowed values of PCR BANK:I, replacing any it had."},
+      {"policy", "unset-pcr", K::kPolicyUnsetPcr, {key_id}, {"--rule", "--bank", "--index"},
+       {"--index"}, "policy unset-pcr KEY_ID [--rule N] [--bank sha256] --index I",
+       "Removes the requirement on PCR BANK:I."},
+      {"policy", "set-min-tcb", K::kPolicySetMinTcb, {key_id}, {"--rule", "--tcb"}, {"--tcb"},
+       "policy set-min-tcb KEY_ID [--rule N] --tcb bootloader=N,tee=N,snp=N,microcode=N",
+       "Sets minimum SEV-SNP REPORTED_TCB components (those not named are kept)."},
+      {"policy", "add-from-evidence", K::kPolicyAddFromEvidence, {key_id},
+       {"--rule", "--new-rule", "--name", "--evidence", "--claims"}, {"--evidence", "--claims"},
+       "policy add-from-evidence KEY_ID [--rule N | --new-rule [--name NAME]]\n"
+       "             --evidence FILE [--evidence FILE...] --claims LIST",
+       "Allows the values the broker verified in captured evidence (as `policy test`):\n"
+       "      LIST is e.g. snp.measurement,pcr:sha256:0-7,machine,evidence_type,\n"
+       "      snp.reported_tcb (as the minimum TCB). --new-rule starts a rule."},
       {"ak", "register", K::kAkRegister, {}, {"--machine", "--ak-public"},
        {"--machine", "--ak-public"}, "ak register --machine NAME --ak-public FILE",
        "Trusts a TPM attestation key for machine NAME. FILE holds the marshaled\n"
@@ -167,6 +217,20 @@ const std::vector<CommandSpec>& Commands() {
       {"offline", "restore", K::kOfflineRestore, {key_id}, {"--machine"}, {},
        "offline restore KEY_ID [--machine NAME]",
        "Lifts a revocation made with the same KEY_ID and --machine."},
+      {"offline", "list", K::kOfflineList, {}, {"--key-id"}, {}, "offline list [--key-id KEY_ID]",
+       "Lists the machines holding an offline grant (a vTPM-sealed copy from their\n"
+       "      latest release) per key, and the offline revocations in force."},
+      {"collateral", "import", K::kCollateralImport,
+       {{"FILE...", &CtlCommand::collateral_file}}, {}, {}, "collateral import FILE...",
+       "Imports VCEK/VLEK certificates, Intel TCB Signing / PCK CA certificates, TDX\n"
+       "      tcbInfo and QE identity JSON, and Intel CRLs into the broker's collateral\n"
+       "      cache, each verified and checked for validity now; prints kind, identity and\n"
+       "      validity per file. Exit status 1 if any file is refused (the others are\n"
+       "      imported)."},
+      {"collateral", "list", K::kCollateralList, {}, {}, {}, "collateral list",
+       "Lists the cached collateral: id, kind, identity, validity, name."},
+      {"collateral", "delete", K::kCollateralDelete, {{"ID", &CtlCommand::collateral_id}}, {}, {},
+       "collateral delete ID", "Removes entry ID (from `collateral list`) from the cache."},
       {"audit", "list", K::kAuditList, {},
        {"--limit", "--key-id", "--machine", "--actor", "--decision", "--since"}, {},
        "audit list [--limit N] [--key-id KEY_ID] [--machine NAME | --actor ACTOR]\n"

@@ -40,7 +40,8 @@ constexpr int kMaxRequestBytes = 1 << 20;
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
                                                      std::shared_ptr<grpc::ServerCredentials> creds,
-                                                     grpc::Service* service, int* port) {
+                                                     grpc::Service* service, int* port,
+                                                     grpc::Service* extra = nullptr) {
   grpc::ServerBuilder builder;
   // Per-connection bookkeeping a broker does not use (a guest connects once per boot).
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
@@ -49,6 +50,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   builder.AddListeningPort(address, std::move(creds), port);
   builder.RegisterService(service);
+  if (extra != nullptr) builder.RegisterService(extra);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || *port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
@@ -60,14 +62,17 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::BrokerConfig& config,
                                                                   ReleaseService* release,
-                                                                  AdminService* admin) {
+                                                                  AdminService* admin,
+                                                                  AkActivationService* activation) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<BrokerServer> s(new BrokerServer(release, admin));
   ASSIGN_OR_RETURN(auto release_creds, Credentials(config, /*mutual=*/false));
   ASSIGN_OR_RETURN(auto admin_creds, Credentials(config, /*mutual=*/true));
-  ASSIGN_OR_RETURN(s->release_server_, Listen(config.release_listen(), release_creds,
-                                              &s->release_grpc_, &s->release_port_));
+  if (activation != nullptr) s->activation_grpc_ = std::make_unique<AkActivationGrpc>(activation);
+  ASSIGN_OR_RETURN(s->release_server_,
+                   Listen(config.release_listen(), release_creds, &s->release_grpc_,
+                          &s->release_port_, s->activation_grpc_.get()));
   ASSIGN_OR_RETURN(s->admin_server_,
                    Listen(config.admin_listen(), admin_creds, &s->admin_grpc_, &s->admin_port_));
   return s;

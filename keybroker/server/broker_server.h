@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "kb/v1/config.pb.h"
+#include "keybroker/ak_activation/activation_grpc.h"
 #include "keybroker/server/grpc_services.h"
 
 namespace kb {
@@ -19,9 +20,10 @@ class BrokerServer {
  public:
   // Binds both listeners. UNAVAILABLE if a port cannot be bound; NOT_FOUND/INVALID_ARGUMENT if a
   // TLS file is missing or not PEM.
-  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(const v1::BrokerConfig& config,
-                                                             ReleaseService* release,
-                                                             AdminService* admin);
+  // `activation` (may be null: not served) is served on the release listener.
+  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(
+      const v1::BrokerConfig& config, ReleaseService* release, AdminService* admin,
+      AkActivationService* activation = nullptr);
   ~BrokerServer();
   int release_port() const { return release_port_; }
   int admin_port() const { return admin_port_; }
@@ -34,6 +36,7 @@ class BrokerServer {
       : release_grpc_(release), admin_grpc_(admin) {}
   KeyReleaseGrpc release_grpc_;
   KeyAdminGrpc admin_grpc_;
+  std::unique_ptr<AkActivationGrpc> activation_grpc_;  // null when not served
   std::unique_ptr<grpc::Server> release_server_;
   std::unique_ptr<grpc::Server> admin_server_;
   int release_port_ = 0;

@@ -2,17 +2,10 @@
 
 #include <grpc/grpc_security_constants.h>
 
-#include "common/grpc_status.h"
+#include "common/grpc_respond.h"
 
 namespace kb {
 namespace {
-
-template <typename T>
-grpc::Status Respond(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
 
 std::string Property(const grpc::AuthContext& auth, const char* name) {
   auto values = auth.FindPropertyValues(name);
@@ -37,17 +30,19 @@ AdminCaller Operator(const grpc::ServerContext* ctx) {
 grpc::ServerUnaryReactor* KeyReleaseGrpc::GetChallenge(grpc::CallbackServerContext* ctx,
                                                        const v1::GetChallengeRequest* request,
                                                        v1::GetChallengeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(Respond(core_->GetChallenge(*request), response));
-  return reactor;
+  return FinishUnary(ctx, core_->GetChallenge(*request), response);
 }
 
 grpc::ServerUnaryReactor* KeyReleaseGrpc::ReleaseKey(grpc::CallbackServerContext* ctx,
                                                      const v1::ReleaseKeyRequest* request,
                                                      v1::ReleaseKeyResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(Respond(core_->ReleaseKey(*request, ctx->peer()), response));
-  return reactor;
+  return FinishUnary(ctx, core_->ReleaseKey(*request, ctx->peer()), response);
+}
+
+grpc::ServerUnaryReactor* KeyReleaseGrpc::ConfirmEnrolment(
+    grpc::CallbackServerContext* ctx, const v1::ConfirmEnrolmentRequest* request,
+    v1::ConfirmEnrolmentResponse* response) {
+  return FinishUnary(ctx, core_->ConfirmEnrolment(*request, ctx->peer()), response);
 }
 
 #define KB_ADMIN_IMPL(Name, Req, Resp)                                              \
@@ -74,6 +69,10 @@ KB_ADMIN_IMPL(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainRespons
 KB_ADMIN_IMPL(TestPolicy, TestPolicyRequest, TestPolicyResponse)
 KB_ADMIN_IMPL(RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
 KB_ADMIN_IMPL(RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse)
+KB_ADMIN_IMPL(ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)
+KB_ADMIN_IMPL(ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
+KB_ADMIN_IMPL(ListCollateral, ListCollateralRequest, ListCollateralResponse)
+KB_ADMIN_IMPL(DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
 #undef KB_ADMIN_IMPL
 
 }  // namespace kb

@@ -22,6 +22,9 @@ class KeyReleaseGrpc final : public v1::KeyRelease::CallbackService {
   grpc::ServerUnaryReactor* ReleaseKey(grpc::CallbackServerContext* ctx,
                                        const v1::ReleaseKeyRequest* request,
                                        v1::ReleaseKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ConfirmEnrolment(grpc::CallbackServerContext* ctx,
+                                             const v1::ConfirmEnrolmentRequest* request,
+                                             v1::ConfirmEnrolmentResponse* response) override;
 
  private:
   ReleaseService* core_;
@@ -53,6 +56,10 @@ class KeyAdminGrpc final : public v1::KeyAdmin::Service {
   KB_ADMIN_RPC(TestPolicy, TestPolicyRequest, TestPolicyResponse)
   KB_ADMIN_RPC(RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
   KB_ADMIN_RPC(RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse)
+  KB_ADMIN_RPC(ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)
+  KB_ADMIN_RPC(ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
+  KB_ADMIN_RPC(ListCollateral, ListCollateralRequest, ListCollateralResponse)
+  KB_ADMIN_RPC(DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
 #undef KB_ADMIN_RPC
 
  private:

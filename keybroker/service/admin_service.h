@@ -4,15 +4,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
 #include "kb/v1/admin.pb.h"
 #include "kb/v1/policy.pb.h"
+#include "keybroker/collateral/collateral_admin.h"
 #include "keybroker/service/roles.h"
 #include "keybroker/store/attestation_key_registry.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
+#include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
 #include "keybroker/verifiers/evidence_verifier.h"
 
@@ -35,6 +38,12 @@ class AdminService {
     const Clock* clock;
     EvidenceVerifier* verifier = nullptr;       // TestPolicy (dry runs only)
     OfflineRevocations* revocations = nullptr;  // Revoke/RestoreOfflineGrant
+    // Guests' enrolment confirmations (GetRotationStatus, RetireKeyVersion); null: none.
+    EnrolmentConfirmations* confirmations = nullptr;
+    OfflineGrants* grants = nullptr;  // ListOfflineGrants; null: FAILED_PRECONDITION
+    // The operator-managed collateral cache (Import/List/DeleteCollateral); null:
+    // FAILED_PRECONDITION.
+    CollateralAdmin* collateral = nullptr;
   };
   explicit AdminService(Deps deps) : d_(deps) {}
 
@@ -67,6 +76,16 @@ class AdminService {
                                                            Caller caller);
   absl::StatusOr<v1::RestoreOfflineGrantResponse> RestoreOfflineGrant(
       const v1::RestoreOfflineGrantRequest& r, Caller caller);
+  // Offline grants and revocations in force (admin_machine_keys.cc).
+  absl::StatusOr<v1::ListOfflineGrantsResponse> ListOfflineGrants(
+      const v1::ListOfflineGrantsRequest& r, Caller caller);
+  // The collateral cache (admin_collateral.cc).
+  absl::StatusOr<v1::ImportCollateralResponse> ImportCollateral(
+      const v1::ImportCollateralRequest& r, Caller caller);
+  absl::StatusOr<v1::ListCollateralResponse> ListCollateral(const v1::ListCollateralRequest& r,
+                                                            Caller caller);
+  absl::StatusOr<v1::DeleteCollateralResponse> DeleteCollateral(
+      const v1::DeleteCollateralRequest& r, Caller caller);
   // Release dry run (admin_policy_test.cc).
   absl::StatusOr<v1::TestPolicyResponse> TestPolicy(const v1::TestPolicyRequest& r, Caller caller);
   // The audit chain (admin_audit.cc).
@@ -104,8 +123,12 @@ class AdminService {
   absl::StatusOr<v1::ReleasePolicy> PolicyUnderTest(const v1::TestPolicyRequest& r,
                                                     v1::TestPolicyResponse& out);
   absl::StatusOr<v1::KeyMetadata> DoRetire(const v1::RetireKeyVersionRequest& r, Outcome& outcome);
+  // Per machine (by name), the version of `key_id` it uses: its confirmed enrolment, else its
+  // latest allowed release (admin_machine_keys.cc).
+  absl::StatusOr<std::vector<v1::MachineRelease>> MachineVersions(absl::string_view key_id);
 
   Deps d_;
+  absl::Mutex policy_mu_;  // SetPolicy: expected_version check and store are one step
 };
 
 template <typename T, typename F>

@@ -55,6 +55,30 @@ CREATE TABLE offline_revocations(
 PRAGMA user_version = 2;
 )sql";
 
+// Version 3: guests' attested enrolment confirmations and the offline grants of releases, the
+// latest per key and machine.
+constexpr absl::string_view kMigrationV3 = R"sql(
+CREATE TABLE enrolment_confirmations(
+  key_id TEXT NOT NULL, machine TEXT NOT NULL, version INTEGER NOT NULL,
+  confirmed_at INTEGER NOT NULL, PRIMARY KEY(key_id, machine));
+CREATE TABLE offline_grants(
+  key_id TEXT NOT NULL, machine TEXT NOT NULL, key_version INTEGER NOT NULL,
+  offline_boots INTEGER NOT NULL, granted_at INTEGER NOT NULL, PRIMARY KEY(key_id, machine));
+PRAGMA user_version = 3;
+)sql";
+
+// Version 4: the operator-managed collateral cache (keybrokerctl collateral import); one entry
+// per kind and slot. Times: not_before/not_after in seconds, imported_at in milliseconds.
+constexpr absl::string_view kMigrationV4 = R"sql(
+CREATE TABLE collateral(
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, slot TEXT NOT NULL, lookup_key TEXT NOT NULL,
+  identity TEXT NOT NULL, name TEXT NOT NULL, not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL, imported_at INTEGER NOT NULL, content BLOB NOT NULL,
+  UNIQUE(kind, slot));
+CREATE INDEX collateral_lookup ON collateral(kind, lookup_key);
+PRAGMA user_version = 4;
+)sql";
+
 // After the chain is sealed: the audit table rejects UPDATE and DELETE from any client that
 // does not drop these triggers first (tampering then shows in VerifyAuditChain).
 constexpr absl::string_view kAppendOnly = R"sql(
@@ -114,6 +138,8 @@ absl::Status Migrate(SqliteDb& db) {
     RETURN_IF_ERROR(db.Exec(kAppendOnly));
   }
   if (version < 2) RETURN_IF_ERROR(db.Exec(kMigrationV2));
+  if (version < 3) RETURN_IF_ERROR(db.Exec(kMigrationV3));
+  if (version < 4) RETURN_IF_ERROR(db.Exec(kMigrationV4));
   return tx.Commit();
 }
 
