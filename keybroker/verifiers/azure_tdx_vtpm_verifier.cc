@@ -40,15 +40,6 @@ absl::Status BindingFailed(absl::string_view field) {
                                   "another TD report or another VM)"));
 }
 
-void CopyRuntimeClaims(RuntimeClaims& rc, AzureTdxVtpmClaims& claims) {
-  claims.ak_spki_der = std::move(rc.ak_spki_der);
-  if (rc.user_data) claims.user_data = HexEncode(*rc.user_data);
-  claims.secure_boot = rc.secure_boot;
-  claims.tpm_enabled = rc.tpm_enabled;
-  claims.console_enabled = rc.console_enabled;
-  claims.vm_unique_id = std::move(rc.vm_unique_id);
-}
-
 }  // namespace
 
 absl::StatusOr<TdReportFields> ParseTdReport(absl::string_view td_report) {
@@ -96,13 +87,8 @@ absl::StatusOr<AzureTdxVtpmClaims> VerifyAzureTdxVtpm(const AzureTdxVtpmInput& i
   AzureTdxVtpmClaims claims;
   ASSIGN_OR_RETURN(claims.tdx, tdx::VerifyTdxQuote(tdx_in));
   RETURN_IF_ERROR(CheckTdQuoteBinding(td_report, claims.tdx));
-  ASSIGN_OR_RETURN(RuntimeClaims rc, ParseRuntimeClaims(hcl.runtime_data));
-  if (input.expected_user_data) RETURN_IF_ERROR(CheckUserData(rc, *input.expected_user_data));
-  ASSIGN_OR_RETURN(AzureQuoteClaims quote,
-                   VerifyAzureTpmQuote(rc.ak.get(), input.quote, input.expected_nonce));
-  CopyRuntimeClaims(rc, claims);
-  claims.quote_nonce = std::move(quote.nonce);
-  claims.pcrs = std::move(quote.pcrs);
+  RETURN_IF_ERROR(VerifyRuntimeClaimsAndQuote(hcl.runtime_data, input.expected_user_data,
+                                              input.quote, input.expected_nonce, claims));
   return claims;
 }
 

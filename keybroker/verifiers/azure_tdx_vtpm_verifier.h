@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "keybroker/verifiers/snp/azure_hcl.h"
 #include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/snp/azure_vtpm_claims.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
 
 namespace kb {
@@ -49,16 +50,8 @@ struct AzureTdxVtpmInput {
 };
 
 // What verified Azure TDX vTPM evidence says. Hex is lowercase.
-struct AzureTdxVtpmClaims {
-  tdx::TdxClaims tdx;       // from the verified TD quote
-  std::string ak_spki_der;  // HCLAkPub, SubjectPublicKeyInfo DER
-  std::string user_data;    // hex; empty if the runtime claims carry none
-  bool secure_boot = false;
-  bool tpm_enabled = false;
-  bool console_enabled = false;
-  std::string vm_unique_id;
-  std::string quote_nonce;               // hex
-  std::map<uint32_t, std::string> pcrs;  // SHA-256 PCRs, hex (empty if none supplied)
+struct AzureTdxVtpmClaims : AzureVtpmClaimsBase {
+  tdx::TdxClaims tdx;  // from the verified TD quote
 };
 
 // Verifies Azure TDX vTPM evidence offline through the checks hcl_parse (report type TDX,

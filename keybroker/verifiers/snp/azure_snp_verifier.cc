@@ -24,15 +24,6 @@ absl::StatusOr<HclReport> CheckHclParse(absl::string_view bytes) {
   return hcl;
 }
 
-void CopyRuntimeClaims(RuntimeClaims& rc, AzureSnpVtpmClaims& claims) {
-  claims.ak_spki_der = std::move(rc.ak_spki_der);
-  if (rc.user_data) claims.user_data = HexEncode(*rc.user_data);
-  claims.secure_boot = rc.secure_boot;
-  claims.tpm_enabled = rc.tpm_enabled;
-  claims.console_enabled = rc.console_enabled;
-  claims.vm_unique_id = std::move(rc.vm_unique_id);
-}
-
 }  // namespace
 
 absl::Status CheckAzureVmpl(const SnpClaims& snp) {
@@ -54,13 +45,8 @@ absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& i
   AzureSnpVtpmClaims claims;
   ASSIGN_OR_RETURN(claims.snp, VerifySnpReport(snp_input));
   RETURN_IF_ERROR(CheckAzureVmpl(claims.snp));
-  ASSIGN_OR_RETURN(RuntimeClaims rc, ParseRuntimeClaims(hcl.runtime_data));
-  if (input.expected_user_data) RETURN_IF_ERROR(CheckUserData(rc, *input.expected_user_data));
-  ASSIGN_OR_RETURN(AzureQuoteClaims quote,
-                   VerifyAzureTpmQuote(rc.ak.get(), input.quote, input.expected_nonce));
-  CopyRuntimeClaims(rc, claims);
-  claims.quote_nonce = std::move(quote.nonce);
-  claims.pcrs = std::move(quote.pcrs);
+  RETURN_IF_ERROR(VerifyRuntimeClaimsAndQuote(hcl.runtime_data, input.expected_user_data,
+                                              input.quote, input.expected_nonce, claims));
   return claims;
 }
 

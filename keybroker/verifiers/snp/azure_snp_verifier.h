@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "keybroker/verifiers/snp/azure_hcl.h"
 #include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/snp/azure_vtpm_claims.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 
 namespace kb {
@@ -29,16 +30,8 @@ struct AzureSnpVtpmInput {
 };
 
 // What verified Azure SNP vTPM evidence says. Hex is lowercase.
-struct AzureSnpVtpmClaims {
+struct AzureSnpVtpmClaims : AzureVtpmClaimsBase {
   SnpClaims snp;
-  std::string ak_spki_der;  // HCLAkPub, SubjectPublicKeyInfo DER
-  std::string user_data;    // hex; empty if the runtime claims carry none
-  bool secure_boot = false;
-  bool tpm_enabled = false;
-  bool console_enabled = false;
-  std::string vm_unique_id;
-  std::string quote_nonce;               // hex
-  std::map<uint32_t, std::string> pcrs;  // SHA-256 PCRs, hex (empty if none supplied)
 };
 
 // Verifies Azure SNP vTPM evidence offline through the checks hcl_parse, runtime_data_digest,
