@@ -326,10 +326,15 @@ absl::Status Status(const ParsedArgs& a) {
   for (const KeybrokerToken& t : *tokens) {
     std::printf(
         "  token %d -> keyslot %d: key '%s' version %u, brokers %s, pcrs [%s], "
-        "transfer key %s, evidence %s, CA sha256 %s...\n",
+        "transfer key %s, evidence %s, AK trust %s, %s, offline copy %s, CA sha256 %s...\n",
         t.token_id, t.keyslot, t.key_id.c_str(), t.key_version,
         absl::StrJoin(t.endpoints, ",").c_str(), absl::StrJoin(t.pcrs, ",").c_str(),
-        t.transfer_key.c_str(), t.evidence.c_str(), t.ca_sha256.substr(0, 16).c_str());
+        t.transfer_key.c_str(), t.evidence.c_str(),
+        t.ak_trust.empty() ? "registered" : t.ak_trust.c_str(),
+        !t.confirmed.has_value() ? "no confirmation (token predates confirmations)"
+        : *t.confirmed           ? "enrolment confirmed to the broker"
+                                 : "enrolment not yet confirmed",
+        t.offline.has_value() ? "sealed" : "none", t.ca_sha256.substr(0, 16).c_str());
   }
   return absl::OkStatus();
 }

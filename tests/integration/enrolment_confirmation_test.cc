@@ -87,6 +87,12 @@ TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnThe
   EXPECT_THAT(tokens, HasSubstr("\"key_version\":2"));
   EXPECT_THAT(tokens, HasSubstr("\"confirmed\":true"));
   EXPECT_THAT(tokens, ::testing::Not(HasSubstr("\"key_version\":1")));
+  // kbunlock status shows the same.
+  CommandResult guest_status = Kbunlock({"status", "--device", image_});
+  EXPECT_EQ(guest_status.exit_code, 0) << guest_status.output;
+  EXPECT_THAT(guest_status.output, HasSubstr("key 'c-disk' version 2"));
+  EXPECT_THAT(guest_status.output,
+              HasSubstr("AK trust registered, enrolment confirmed to the broker"));
   status = Ctl({"key", "rotation-status", "c-disk"});
   EXPECT_THAT(status.output, HasSubstr("active version 2"));
   EXPECT_THAT(status.output, HasSubstr("vm-c     2        confirmed  yes"));
