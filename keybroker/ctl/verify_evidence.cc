@@ -1,7 +1,5 @@
 #include "keybroker/ctl/verify_evidence.h"
 
-#include <openssl/pem.h>
-
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -68,18 +66,6 @@ std::string MaybeHex(const std::string& data) {
   if (data.size() == kSnpReportSize) return data;
   auto bytes = HexDecode(absl::StripAsciiWhitespace(data));
   return bytes.ok() ? *bytes : data;
-}
-
-absl::StatusOr<EvpPkeyPtr> LoadAk(const std::string& data) {
-  if (absl::StrContains(data, "-----BEGIN")) {
-    BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-    EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (!key) return Usage("--ak: PEM does not hold a public key");
-    return key;
-  }
-  auto pub = ParseTpmtPublic(data, "--ak TPMT_PUBLIC");
-  if (!pub.ok()) return Usage(pub.status().message());
-  return PublicKeyFromTpmt(*pub);
 }
 
 absl::Time VerifyTime(const VerifyEvidenceArgs& a) { return a.at.value_or(absl::Now()); }
@@ -206,9 +192,9 @@ absl::StatusOr<v1::Evidence> BuildEvidence(const VerifyEvidenceArgs& a) {
     *e.mutable_tpm_quote() = QuoteToProto(quote);
     ASSIGN_OR_RETURN(std::string ak, ReadInput(a.ak));
     if (absl::StrContains(ak, "-----BEGIN")) {
-      return Usage("--json-evidence-out needs --ak as a TPMT_PUBLIC, not PEM");
+      return Usage("--json-evidence-out needs --ak as a TPMT_PUBLIC or TPM2B_PUBLIC, not PEM");
     }
-    e.mutable_tpm_quote()->set_ak_public(ak);
+    ASSIGN_OR_RETURN(*e.mutable_tpm_quote()->mutable_ak_public(), AkPublicArea(ak));
   } else {
     return Usage(absl::StrCat("--type ", a.type, ": no kb.v1.Evidence form"));
   }
@@ -284,7 +270,10 @@ std::string VerifyEvidenceUsage() {
          "  az-snp-vtpm  --report HCL --vcek --tpm-quote (attest, or the bincode container)\n"
          "  az-tdx-vtpm  --report HCL --td-quote QUOTE --tpm-quote [--collateral DIR]\n"
          "               [--cert-chain Intel root PEM]\n"
-         "  tpm          --tpm-quote ATTEST --tpm-signature SIG --ak (TPMT_PUBLIC or PEM)\n"
+         "  tpm          --tpm-quote ATTEST --tpm-signature SIG\n"
+         "               --ak (TPMT_PUBLIC, TPM2B_PUBLIC or PEM)\n"
+         "  --pcrs: SHA-256 PCR values: a tpm2-tools PCR-values file, raw 32-byte values or\n"
+         "  INDEX HEX lines.\n"
          "  --report-data: expected prefix of REPORT_DATA (Azure: runtime claims user-data)\n"
          "  --nonce: expected quote extraData. --at: verification time (default now).\n"
          "  --json-evidence-out FILE: also write the evidence as kb.v1.Evidence JSON (input\n"

@@ -226,6 +226,55 @@ TEST(VerifyEvidenceTest, AzureTdxFailuresNameTheCheck) {
   EXPECT_THAT(r.output, HasSubstr("needs --td-quote"));
 }
 
+// keylime's tpm2-tools quote: the AK as PEM or as tpm2-tools' TPM2B_PUBLIC, the PCR values as
+// tpm2-tools' PCR-values file (tests/data/tpm-quote/README.md).
+std::vector<std::string> KeylimeArgs(const std::string& ak, const std::string& pcrs,
+                                     const std::string& signature) {
+  std::vector<std::string> args = {"--type", "tpm", "--tpm-signature", signature};
+  args.insert(args.end(), {"--tpm-quote", Data("tpm-quote/keylime_quote.out")});
+  args.insert(args.end(), {"--ak", ak, "--pcrs", pcrs});
+  return args;
+}
+
+TEST(VerifyEvidenceTest, KeylimeTpm2ToolsQuoteWithPemOrTpm2bPublicAk) {
+  const std::string pcrs = Data("tpm-quote/keylime_quotepcr.out");
+  const std::string sig = Data("tpm-quote/keylime_quotesig.out");
+  const std::string json = ::testing::TempDir() + "/keylime_evidence.json";
+  for (const char* ak : {"tpm-quote/keylime_akpub.pem", "tpm-quote/keylime_ak.pub"}) {
+    std::vector<std::string> args = KeylimeArgs(Data(ak), pcrs, sig);
+    args.insert(args.end(), {"--nonce", "db1db298db6d60e6385b7231743e9c3056a18003"});
+    CommandResult r = Verify(args);
+    EXPECT_EQ(r.exit_code, 0) << ak << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("\"tpm.nonce\": \"db1db298db6d60e6385b7231743e9c3056a18003\""));
+    EXPECT_THAT(r.output, HasSubstr("\"16\": \"9dbb22387e019c04da95477333546082ce313152c4a7f8a6"));
+  }
+  // The TPM2B_PUBLIC goes into kb.v1.Evidence as its TPMT_PUBLIC.
+  std::vector<std::string> args = KeylimeArgs(Data("tpm-quote/keylime_ak.pub"), pcrs, sig);
+  args.insert(args.end(), {"--json-evidence-out", json});
+  EXPECT_EQ(Verify(args).exit_code, 0);
+  auto written = ReadFile(json);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_THAT(*written, HasSubstr("\"akPublic\": \"AAEACwAFAHIAAAAQABQACwgAAAAAAAEAq4iI1"));
+}
+
+TEST(VerifyEvidenceTest, KeylimeQuoteNegativesNameTheCheck) {
+  const std::string ak = Data("tpm-quote/keylime_ak.pub");
+  const std::string pcrs = Data("tpm-quote/keylime_quotepcr.out");
+  const std::string sig = Data("tpm-quote/keylime_quotesig.out");
+  CommandResult r = Verify(KeylimeArgs(ak, pcrs, Flipped("tpm-quote/keylime_quotesig.out", 100)));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'quote_signature' failed"));
+  std::vector<std::string> args = KeylimeArgs(ak, pcrs, sig);
+  args.insert(args.end(), {"--nonce", "db1db298"});
+  r = Verify(args);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'quote_nonce' failed"));
+  // 0xd0: the first byte of PCR 16's value.
+  r = Verify(KeylimeArgs(ak, Flipped("tpm-quote/keylime_quotepcr.out", 0xd0), sig));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'pcr_digest' failed"));
+}
+
 TEST(VerifyEvidenceTest, UsageAndIoErrorsExit2) {
   CommandResult r = Verify({"--type", "snp"});
   EXPECT_EQ(r.exit_code, 2) << r.output;
