@@ -90,6 +90,9 @@ absl::StatusOr<std::string> PolicySet(const CtlCommand& cmd, const CtlLocalInput
   v1::SetPolicyRequest request;
   request.set_key_id(cmd.key_id);
   request.set_policy_json(inputs.policy_json);
+  if (cmd.expected_policy_version.has_value()) {
+    request.set_expected_version(*cmd.expected_policy_version);
+  }
   ASSIGN_OR_RETURN(v1::SetPolicyResponse response, client.Call(&Stub::SetPolicy, request));
   if (cmd.json) return FormatJson(response);
   return absl::StrCat("policy version ", response.policy_version(), " stored for key ", cmd.key_id,

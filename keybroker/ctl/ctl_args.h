@@ -82,6 +82,7 @@ struct CtlCommand {
   std::string actor;                        // audit list --actor, or "machine:NAME" from --machine
   std::string decision;                     // audit list --decision: "allow", "deny" or empty
   std::optional<absl::Time> since;          // audit list --since
+  std::optional<uint64_t> expected_policy_version;  // policy set --expected-version
   std::vector<std::string> evidence_files;  // policy test --evidence (repeatable)
   PolicyEditArgs policy_edit;               // policy add-value, set-pcr, ...
   std::string collateral_file;              // collateral import: the first FILE

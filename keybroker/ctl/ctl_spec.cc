@@ -35,6 +35,17 @@ absl::Status ParseLimit(const std::string& v, CtlCommand& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseExpectedVersion(const std::string& v, CtlCommand& c) {
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(v, &version)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--expected-version must be a policy version (0: the key has no policy yet), got '", v,
+        "'"));
+  }
+  c.expected_policy_version = version;
+  return absl::OkStatus();
+}
+
 absl::Status ParseDecision(const std::string& v, CtlCommand& c) {
   if (v != "allow" && v != "deny") {
     return absl::InvalidArgumentError(
@@ -101,6 +112,7 @@ const std::vector<FlagSpec>& CommandFlags() {
       {"--machine", true, &SetString<&CtlCommand::machine>},
       {"--ak-public", true, &SetString<&CtlCommand::ak_public_file>},
       {"--limit", true, &ParseLimit},
+      {"--expected-version", true, &ParseExpectedVersion},
       {"--key-id", true, &SetString<&CtlCommand::key_id>},
       {"--actor", true, &SetString<&CtlCommand::actor>},
       {"--decision", true, &ParseDecision},
@@ -149,9 +161,10 @@ const std::vector<CommandSpec>& Commands() {
        "key rotation-status KEY_ID",
        "Lists which version each machine uses: the version its guest confirmed it is\n"
        "      enrolled with (source \"confirmed\"), else the one last released (\"release\")."},
-      {"policy", "set", K::kPolicySet, {key_id, {"FILE", &CtlCommand::policy_file}}, {}, {},
-       "policy set KEY_ID FILE",
-       "Validates and stores the JSON release policy in FILE (\"-\" reads stdin)."},
+      {"policy", "set", K::kPolicySet, {key_id, {"FILE", &CtlCommand::policy_file}},
+       {"--expected-version"}, {}, "policy set KEY_ID FILE [--expected-version N]",
+       "Validates and stores the JSON release policy in FILE (\"-\" reads stdin). With\n"
+       "      --expected-version, only if the stored policy is still version N (0: none)."},
       {"policy", "get", K::kPolicyGet, {key_id}, {}, {}, "policy get KEY_ID",
        "Prints the stored canonical policy JSON."},
       {"policy", "test", K::kPolicyTest, {key_id}, {"--evidence", "--policy"}, {"--evidence"},

@@ -42,6 +42,29 @@ TEST_F(KeybrokerctlTest, PolicyFromStdinAndValidation) {
   EXPECT_THAT(get.output, HasSubstr("\"m1\""));
 }
 
+TEST_F(KeybrokerctlTest, PolicySetWithExpectedVersionIsCompareAndSet) {
+  ASSERT_EQ(Ctl({"key", "create", "ctl-cas"}).exit_code, 0);
+  const std::string p1 = R"({"allow":[{"machines":["m1"]}]})";
+  const std::string p2 = R"({"allow":[{"machines":["m2"]}]})";
+  ASSERT_EQ(
+      Ctl({"policy", "set", "ctl-cas", "-", "--expected-version", "0"}, "operator", p1).exit_code,
+      0);
+  // Another operator's edit based on "no policy yet" is refused, and nothing is lost.
+  CommandResult stale =
+      Ctl({"policy", "set", "ctl-cas", "-", "--expected-version", "0"}, "operator", p2);
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_THAT(stale.output, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(stale.output, HasSubstr("changed since version 0 (now 1)"));
+  EXPECT_THAT(Ctl({"policy", "get", "ctl-cas"}).output, HasSubstr("\"m1\""));
+  CommandResult fresh =
+      Ctl({"policy", "set", "ctl-cas", "-", "--expected-version", "1"}, "operator", p2);
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_THAT(fresh.output, HasSubstr("policy version 2"));
+  EXPECT_EQ(
+      Ctl({"policy", "set", "ctl-cas", "-", "--expected-version", "x"}, "operator", p2).exit_code,
+      2);
+}
+
 TEST_F(KeybrokerctlTest, UntrustedClientCertificateIsRefused) {
   CommandResult r = Ctl({"key", "list"}, "rogue");
   EXPECT_EQ(r.exit_code, 1);

@@ -92,6 +92,15 @@ TEST(CtlArgsTest, PositionalsAndFlagValues) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_EQ(policy->key_id, "disk-a");
   EXPECT_EQ(policy->policy_file, "-");
+  EXPECT_FALSE(policy->expected_policy_version.has_value());
+  auto cas = ParseCtlArgs(WithConn({"policy", "set", "disk-a", "p.json", "--expected-version=3"}),
+                          NoEnv());
+  ASSERT_TRUE(cas.ok()) << cas.status();
+  EXPECT_EQ(cas->expected_policy_version, 3u);
+  EXPECT_FALSE(
+      ParseCtlArgs(WithConn({"policy", "set", "disk-a", "p.json", "--expected-version=-1"}),
+                   NoEnv())
+          .ok());
 
   auto ak =
       ParseCtlArgs(WithConn({"ak", "register", "--ak-public=ak.pub", "--machine=m1"}), NoEnv());
