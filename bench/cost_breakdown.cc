@@ -55,6 +55,7 @@ struct Core {
   std::unique_ptr<SqliteAttestationKeyRegistry> aks;
   std::unique_ptr<SqliteAuditLog> audit;
   std::unique_ptr<SqliteMachineDenyList> denylist;
+  std::unique_ptr<SqliteMachineKeyState> machine_keys;  // offline grants, as keybrokerd records
   std::unique_ptr<TpmQuoteVerifier> verifier;
   RealClock clock;
   std::unique_ptr<ReleaseService> release;
@@ -66,6 +67,7 @@ struct Core {
     aks = std::make_unique<SqliteAttestationKeyRegistry>(db);
     audit = std::make_unique<SqliteAuditLog>(db);
     denylist = std::make_unique<SqliteMachineDenyList>(db);
+    machine_keys = std::make_unique<SqliteMachineKeyState>(db);
     verifier = std::make_unique<TpmQuoteVerifier>(aks.get());
     ReleaseService::Deps deps{};
     deps.keys = keys.get();
@@ -74,6 +76,7 @@ struct Core {
     deps.denylist = denylist.get();
     deps.verifier = verifier.get();
     deps.clock = &clock;
+    deps.grants = machine_keys.get();
     release = std::make_unique<ReleaseService>(deps, absl::Seconds(60));
     const std::string ak = Must(tpm.AttestationKeyPublic());
     const TPMT_PUBLIC ak_pub = Must(ParseTpmtPublic(ak, "ak"));
@@ -128,7 +131,9 @@ double ServiceCoreMicros(SoftwareTpm& tpm) {
       best = std::min(best, spent / n);
     }
   }
-  std::system(absl::StrCat("rm -rf ", dir).c_str());
+  if (std::system(absl::StrCat("rm -rf ", dir).c_str()) != 0) {
+    std::fprintf(stderr, "could not remove %s\n", dir.c_str());
+  }
   return best;
 }
 

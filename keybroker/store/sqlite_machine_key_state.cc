@@ -33,6 +33,10 @@ absl::StatusOr<std::vector<EnrolmentConfirmation>> SqliteMachineKeyState::ListCo
 
 absl::Status SqliteMachineKeyState::RecordRelease(const OfflineGrantRecord& r) {
   auto lock = db_->Lock();
+  // On every allowed release, so no fsync of its own: the release's synchronous audit commit
+  // follows and makes it durable (see SqliteUnsyncedWrites).
+  SqliteUnsyncedWrites unsynced(*db_);
+  RETURN_IF_ERROR(unsynced.status());
   if (r.offline_boots == 0) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM offline_grants "
                                            "WHERE key_id = ? AND machine = ?"));
