@@ -22,6 +22,11 @@ absl::StatusOr<std::string> MarshalTpmtPublic(const TPMT_PUBLIC& pub);
 absl::StatusOr<std::string> MarshalTpmsAttest(const TPMS_ATTEST& attest);
 absl::StatusOr<std::string> MarshalTpmtSignature(const TPMT_SIGNATURE& sig);
 
+// The attributes every attestation key must have: it cannot leave its TPM and signs only
+// TPM-generated structures (a restricted signing key).
+inline constexpr TPMA_OBJECT kAttestationKeyAttributes =
+    TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
+
 // The TPM name of an object: nameAlg (big-endian u16) || H_nameAlg(marshaled TPMT_PUBLIC).
 // INVALID_ARGUMENT for an unsupported nameAlg.
 absl::StatusOr<std::string> TpmName(TPMI_ALG_HASH name_alg, absl::string_view public_bytes);

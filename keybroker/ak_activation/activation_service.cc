@@ -32,9 +32,8 @@ absl::StatusOr<std::string> CheckAk(absl::string_view ak_public) {
   if (!pub.ok()) {
     return ActivationCheckFailed(kAkParse, StatusCode::kInvalidArgument, pub.status().message());
   }
-  constexpr TPMA_OBJECT kRequired = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
-                                    TPMA_OBJECT_SIGN_ENCRYPT;
+  constexpr TPMA_OBJECT kRequired =
+      kAttestationKeyAttributes | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN;
   if ((pub->objectAttributes & kRequired) != kRequired ||
       (pub->objectAttributes & TPMA_OBJECT_DECRYPT) != 0) {
     return ActivationCheckFailed(kAkAttributes, StatusCode::kInvalidArgument,

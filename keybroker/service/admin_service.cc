@@ -123,9 +123,7 @@ absl::StatusOr<v1::AttestationKeyInfo> AdminService::DoRegister(
     const v1::RegisterAttestationKeyRequest& r) {
   RETURN_IF_ERROR(ValidateName("machine", r.machine()));
   ASSIGN_OR_RETURN(TPMT_PUBLIC pub, ParseTpmtPublic(r.ak_public(), "ak_public"));
-  constexpr TPMA_OBJECT kRequired =
-      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-  if ((pub.objectAttributes & kRequired) != kRequired) {
+  if ((pub.objectAttributes & kAttestationKeyAttributes) != kAttestationKeyAttributes) {
     return absl::InvalidArgumentError("ak_public is not a fixedTPM restricted signing key");
   }
   RETURN_IF_ERROR(PublicKeyFromTpmt(pub).status());

@@ -41,7 +41,7 @@ class EvidenceVerifier {
   // Dry run for `keybrokerctl policy test` (AdminService::TestPolicy): every check of Verify()
   // except the binding to a challenge, which does not exist. `transfer_key` is checked only
   // when its kind is set (certification included, its binding excepted). Same error contract
-  // as Verify(); UNIMPLEMENTED when a verifier has no dry run. Never used to release a key.
+  // as Verify(); FAILED_PRECONDITION when a verifier has no dry run. Never used to release a key.
   virtual absl::StatusOr<Claims> VerifyUnbound(const v1::Evidence& evidence,
                                                const v1::TransferKey& transfer_key) {
     return absl::FailedPreconditionError("this evidence kind has no dry-run verification");

@@ -55,9 +55,7 @@ absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::Tr
 
 absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry, const TPMT_PUBLIC& ak,
                                            absl::string_view ak_bytes) {
-  constexpr TPMA_OBJECT kRequired =
-      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-  if ((ak.objectAttributes & kRequired) != kRequired) {
+  if ((ak.objectAttributes & kAttestationKeyAttributes) != kAttestationKeyAttributes) {
     return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated,
                        "AK is not a fixedTPM restricted signing key");
   }

@@ -56,6 +56,11 @@ class VerifyingBroker final : public KeyReleaseClient {
 
   absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest&) override;
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override;
+  // The Azure suites release only; this stand-in answers like a broker without the RPC.
+  absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
+      const v1::ConfirmEnrolmentRequest&) override {
+    return absl::UnimplementedError("the Azure test broker records no confirmations");
+  }
 
   int verified = 0;
   Claims last_claims;

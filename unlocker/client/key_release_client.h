@@ -19,12 +19,10 @@ class KeyReleaseClient {
       const v1::GetChallengeRequest& request) = 0;
   virtual absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(
       const v1::ReleaseKeyRequest& request) = 0;
-  // KeyRelease.ConfirmEnrolment. The default is UNIMPLEMENTED, as from a broker that predates
-  // it: a client that cannot confirm leaves the enrolment unconfirmed (retried later).
+  // KeyRelease.ConfirmEnrolment. A broker that predates it answers UNIMPLEMENTED; the flows
+  // then leave the enrolment unconfirmed (retried later).
   virtual absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
-      const v1::ConfirmEnrolmentRequest& request) {
-    return absl::UnimplementedError("this client cannot confirm enrolments");
-  }
+      const v1::ConfirmEnrolmentRequest& request) = 0;
 };
 
 // KeyRelease over TLS to one endpoint, verifying the broker against `ca_pem` only.
