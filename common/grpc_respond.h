@@ -1,7 +1,9 @@
 #ifndef KB_COMMON_GRPC_RESPOND_H_
 #define KB_COMMON_GRPC_RESPOND_H_
 
+#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 
@@ -30,6 +32,35 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* ctx, absl::St
                                       T* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(Respond(std::move(result), response));
+  return reactor;
+}
+
+// Finishes a raw unary call of the callback API (a service registered with gRPC's
+// WithRawCallbackMethod_*): parses `request` as `Req` itself, so that a request that is not a
+// valid `Req` (malformed protobuf, a string field that is not UTF-8) is answered
+// INVALID_ARGUMENT naming the message, where gRPC's own parsing answers an empty UNIMPLEMENTED
+// or INTERNAL. Otherwise runs `handler(const Req&) -> absl::StatusOr<Resp>` and answers as
+// Respond does.
+template <typename Req, typename Resp, typename Handler>
+grpc::ServerUnaryReactor* FinishRawUnary(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response, Handler&& handler) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Req parsed;
+  grpc::ByteBuffer copy(*request);  // shares the slices; Deserialize consumes its argument
+  if (!grpc::SerializationTraits<Req>::Deserialize(&copy, &parsed).ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "request is not a valid " + Req::descriptor()->full_name() +
+                                     " (malformed protobuf, or a string field that is not UTF-8)"));
+    return reactor;
+  }
+  absl::StatusOr<Resp> result = handler(parsed);
+  if (!result.ok()) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  bool own_buffer = false;
+  reactor->Finish(grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer));
   return reactor;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/files.h"
 #include "common/hardening.h"
+#include "common/library_logs.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "keybroker/ak_activation/activation_service.h"
@@ -89,17 +90,20 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(CollateralTrust collateral_trust, LoadCollateralTrust(config));
   VerifyingCollateralCache collateral(&collateral_store, std::move(collateral_trust), &clock);
   RETURN_IF_ERROR(AddTeeVerifiers(config, &clock, verifiers, &collateral_store));
-  ReleaseService release(
-      {keys.get(), &challenges, &audit, &denylist, &verifiers, &clock, &revocations,
-       &machine_keys, &machine_keys},
-      absl::Seconds(config.challenge_ttl_seconds()));
-  AdminService admin(
-      {keys.get(), &aks, &audit, &denylist, &roles, &clock, &verifiers, &revocations,
-       &machine_keys, &machine_keys, &collateral});
+  const v1::RequestLimits& limits = config.request_limits();
+  ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
+                                 limits.max_outstanding_challenges_per_source());
+  RefusalTally refusals(&audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
+  ReleaseService release({keys.get(), &challenges, &audit, &denylist, &verifiers, &clock,
+                          &revocations, &machine_keys, &machine_keys, &challenge_quota, &refusals},
+                         absl::Seconds(config.challenge_ttl_seconds()));
+  AdminService admin({keys.get(), &aks, &audit, &denylist, &roles, &clock, &verifiers, &revocations,
+                      &machine_keys, &machine_keys, &collateral});
   ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
   AkActivationService activation({ek_verifier.get(), &aks, &audit, &denylist, &clock},
                                  absl::Seconds(config.challenge_ttl_seconds()));
-  if (ek_verifier) LogInfo("EK-based AK activation on: %d manufacturer root(s)", ek_verifier->roots());
+  if (ek_verifier)
+    LogInfo("EK-based AK activation on: %d manufacturer root(s)", ek_verifier->roots());
   ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin, &activation));
   LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
           config.release_listen(), server->release_port(), config.admin_listen(),
@@ -116,6 +120,7 @@ absl::Status Run(const std::string& config_path, bool check_only) {
 int main(int argc, char** argv) {
   // gRPC's absl::Mutex would otherwise track lock graphs on every acquisition.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  kb::RouteLibraryLogs();
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -3,6 +3,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +45,45 @@ absl::Status ResolveOptionalPath(absl::string_view field, std::string* path,
   return absl::OkStatus();
 }
 
+absl::Status ValidateConnectionLimits(const v1::ConnectionLimits& l) {
+  if (l.max_connections() > 1000000) {
+    return absl::InvalidArgumentError("connection_limits.max_connections: must be at most 1000000");
+  }
+  if (l.max_connections() != 0 && l.max_connections_per_source() > l.max_connections()) {
+    return absl::InvalidArgumentError(
+        "connection_limits.max_connections_per_source: must not exceed max_connections");
+  }
+  if (l.handshake_timeout_seconds() > 600 || l.idle_timeout_seconds() > 86400) {
+    return absl::InvalidArgumentError(
+        "connection_limits: handshake_timeout_seconds must be at most 600 and "
+        "idle_timeout_seconds at most 86400");
+  }
+  return absl::OkStatus();
+}
+
+// Fills unset request limits with their defaults and bounds the set ones.
+absl::Status NormaliseRequestLimits(v1::RequestLimits& l) {
+  if (l.max_outstanding_challenges() == 0) l.set_max_outstanding_challenges(100000);
+  if (l.max_outstanding_challenges_per_source() == 0) {
+    l.set_max_outstanding_challenges_per_source(std::min(4096u, l.max_outstanding_challenges()));
+  }
+  if (l.unverified_refusal_audit_seconds() == 0) l.set_unverified_refusal_audit_seconds(60);
+  if (l.max_outstanding_challenges() > 10000000) {
+    return absl::InvalidArgumentError(
+        "request_limits.max_outstanding_challenges: must be at most 10000000");
+  }
+  if (l.max_outstanding_challenges_per_source() > l.max_outstanding_challenges()) {
+    return absl::InvalidArgumentError(
+        "request_limits.max_outstanding_challenges_per_source: must not exceed "
+        "max_outstanding_challenges");
+  }
+  if (l.unverified_refusal_audit_seconds() > 86400) {
+    return absl::InvalidArgumentError(
+        "request_limits.unverified_refusal_audit_seconds: must be at most 86400");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
@@ -62,6 +103,8 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
     return absl::InvalidArgumentError("challenge_ttl_seconds: must be at most 3600");
   }
   RETURN_IF_ERROR(RoleMap::Create(c.operator_roles()).status());
+  RETURN_IF_ERROR(ValidateConnectionLimits(c.connection_limits()));
+  RETURN_IF_ERROR(NormaliseRequestLimits(*c.mutable_request_limits()));
   RETURN_IF_ERROR(ResolveOptionalPath("amd_chain_file", c.mutable_amd_chain_file(), base_dir));
   RETURN_IF_ERROR(ResolveOptionalPath("intel_root_file", c.mutable_intel_root_file(), base_dir));
   RETURN_IF_ERROR(ResolveOptionalPath("intel_pinned_tcb_signing_file",

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -16,8 +17,8 @@ namespace kb {
 namespace {
 
 const std::set<std::string>& KnownEvidenceTypes() {
-  static const auto* kTypes = new std::set<std::string>{"tpm", "snp", "tdx", "az-snp-vtpm",
-                                                          "az-tdx-vtpm"};
+  static const auto* kTypes =
+      new std::set<std::string>{"tpm", "snp", "tdx", "az-snp-vtpm", "az-tdx-vtpm"};
   return *kTypes;
 }
 
@@ -54,6 +55,33 @@ absl::Status ValidatePcr(v1::PcrRequirement& pcr, const std::string& where) {
   return absl::OkStatus();
 }
 
+// All zeros (a PCR nothing extended) or all ones (a PCR reset to ff): values any machine can
+// show, so they identify nothing.
+bool CarriesNoMeasurement(absl::string_view hex) {
+  return hex.find_first_not_of('0') == absl::string_view::npos ||
+         hex.find_first_not_of('f') == absl::string_view::npos;
+}
+
+// A rule that only pins PCRs, each of which allows a value that carries no measurement, admits
+// every verified guest: refused like a rule that constrains nothing.
+absl::Status CheckPcrsIdentifySomething(const v1::PolicyRule& rule, const std::string& where) {
+  if (!rule.machines().empty() || ConstrainsTeeState(rule) || rule.pcrs().empty()) {
+    return absl::OkStatus();
+  }
+  std::string empty_pcrs;
+  for (const v1::PcrRequirement& pcr : rule.pcrs()) {
+    const bool weak = std::any_of(pcr.allowed().begin(), pcr.allowed().end(),
+                                  [](const std::string& v) { return CarriesNoMeasurement(v); });
+    if (!weak) return absl::OkStatus();
+    absl::StrAppend(&empty_pcrs, empty_pcrs.empty() ? "" : ", ", pcr.bank(), ":", pcr.index());
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      where, " pins only PCRs (", empty_pcrs,
+      ") that it allows to be all zeros or all ones, values any machine shows for a PCR nothing "
+      "extended: it would allow every verified guest. Pin a measured value, or add 'machines' "
+      "or a TEE measurement"));
+}
+
 absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
   const std::string where = absl::StrCat("policy rule ", RuleLabel(rule, index));
   if (rule.machines().empty() && rule.pcrs().empty() && !ConstrainsTeeState(rule)) {
@@ -65,7 +93,8 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
   for (const std::string& type : rule.evidence_types()) {
     if (!KnownEvidenceTypes().count(type)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": unknown evidence type '", type, "' (known: tpm, snp, tdx, az-snp-vtpm, az-tdx-vtpm)"));
+          absl::StrCat(where, ": unknown evidence type '", type,
+                       "' (known: tpm, snp, tdx, az-snp-vtpm, az-tdx-vtpm)"));
     }
   }
   if (rule.offline_boots() > 1000) {
@@ -85,6 +114,7 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
     }
   }
   RETURN_IF_ERROR(ValidateTeeClauses(rule, where));
+  RETURN_IF_ERROR(CheckPcrsIdentifySomething(rule, where));
   return absl::OkStatus();
 }
 

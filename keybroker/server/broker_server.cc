@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -37,28 +38,50 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const v1::B
 }
 
 constexpr int kMaxRequestBytes = 1 << 20;
+// Descriptors kept for everything but client connections (database, TLS files, gRPC's own).
+constexpr size_t kReservedFiles = 256;
+constexpr size_t kAdminMaxConnections = 128;
+constexpr size_t kAdminMaxPerSource = 32;
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
-                                                     std::shared_ptr<grpc::ServerCredentials> creds,
-                                                     grpc::Service* service, int* port,
-                                                     grpc::Service* extra = nullptr) {
+// The listener's socket is keybrokerd's (GuardedListener); gRPC gets each admitted connection.
+absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(GuardedListener& listener,
+                                                    const ConnectionLimits& limits,
+                                                    std::shared_ptr<grpc::ServerCredentials> creds,
+                                                    grpc::Service* service,
+                                                    grpc::Service* extra = nullptr) {
   grpc::ServerBuilder builder;
   // Per-connection bookkeeping a broker does not use (a guest connects once per boot).
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  // A client has this long for TLS and the HTTP/2 preface; a connection without calls this long
+  // is closed (GOAWAY). Both guard the connection caps against clients that hold sockets.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(limits.handshake_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(limits.idle_timeout)));
   // Evidence is a few KiB (the largest, a TDX quote with its certification data, ~10 KiB).
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
-  builder.AddListeningPort(address, std::move(creds), port);
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, std::move(creds));
   builder.RegisterService(service);
   if (extra != nullptr) builder.RegisterService(extra);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || *port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
-  }
+  if (!server) return absl::UnavailableError("cannot start the gRPC server");
+  listener.Start(std::move(acceptor));
   return server;
 }
 
 }  // namespace
+
+ConnectionLimits LimitsFromConfig(const v1::ConnectionLimits& c) {
+  ConnectionLimits l;
+  if (c.max_connections() != 0) l.max_connections = c.max_connections();
+  if (c.max_connections_per_source() != 0) l.max_per_source = c.max_connections_per_source();
+  if (c.handshake_timeout_seconds() != 0)
+    l.handshake_timeout = absl::Seconds(c.handshake_timeout_seconds());
+  if (c.idle_timeout_seconds() != 0) l.idle_timeout = absl::Seconds(c.idle_timeout_seconds());
+  return l;
+}
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::BrokerConfig& config,
                                                                   ReleaseService* release,
@@ -70,11 +93,25 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::Brok
   ASSIGN_OR_RETURN(auto release_creds, Credentials(config, /*mutual=*/false));
   ASSIGN_OR_RETURN(auto admin_creds, Credentials(config, /*mutual=*/true));
   if (activation != nullptr) s->activation_grpc_ = std::make_unique<AkActivationGrpc>(activation);
-  ASSIGN_OR_RETURN(s->release_server_,
-                   Listen(config.release_listen(), release_creds, &s->release_grpc_,
-                          &s->release_port_, s->activation_grpc_.get()));
+  ConnectionLimits release_limits = LimitsFromConfig(config.connection_limits());
+  // Operators are few: the admin listener holds at most kAdminMaxConnections.
+  ConnectionLimits admin_limits = release_limits;
+  admin_limits.max_connections = std::min(admin_limits.max_connections, kAdminMaxConnections);
+  admin_limits.max_per_source = std::min(admin_limits.max_per_source, kAdminMaxPerSource);
+  const std::string lowered =
+      FitToFileLimit(RaiseFileLimit(), kReservedFiles, {&release_limits, &admin_limits});
+  if (!lowered.empty()) LogWarning("%s", lowered);
+  ASSIGN_OR_RETURN(
+      s->release_listener_,
+      GuardedListener::Bind("release_listen", config.release_listen(), release_limits));
+  ASSIGN_OR_RETURN(s->admin_listener_,
+                   GuardedListener::Bind("admin_listen", config.admin_listen(), admin_limits));
+  ASSIGN_OR_RETURN(s->release_server_, Serve(*s->release_listener_, release_limits, release_creds,
+                                             &s->release_grpc_, s->activation_grpc_.get()));
   ASSIGN_OR_RETURN(s->admin_server_,
-                   Listen(config.admin_listen(), admin_creds, &s->admin_grpc_, &s->admin_port_));
+                   Serve(*s->admin_listener_, admin_limits, admin_creds, &s->admin_grpc_));
+  s->release_port_ = s->release_listener_->port();
+  s->admin_port_ = s->admin_listener_->port();
   return s;
 }
 
@@ -86,6 +123,9 @@ void BrokerServer::Wait() {
 }
 
 void BrokerServer::Shutdown() {
+  // Stop taking connections first, then let gRPC finish the calls in flight.
+  if (release_listener_) release_listener_->Stop();
+  if (admin_listener_) admin_listener_->Stop();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (release_server_) release_server_->Shutdown(deadline);
   if (admin_server_) admin_server_->Shutdown(deadline);

@@ -10,16 +10,21 @@
 #include "kb/v1/config.pb.h"
 #include "keybroker/ak_activation/activation_grpc.h"
 #include "keybroker/server/grpc_services.h"
+#include "keybroker/server/guarded_listener.h"
 
 namespace kb {
 
 // The two gRPC listeners of keybrokerd: KeyRelease over server-authenticated TLS, KeyAdmin over
 // mutual TLS (client certificates must chain to the operator CA). Both serve the standard health
 // service and server reflection.
+// BrokerConfig.connection_limits with the defaults of ConnectionLimits for unset fields.
+ConnectionLimits LimitsFromConfig(const v1::ConnectionLimits& config);
+
 class BrokerServer {
  public:
-  // Binds both listeners. UNAVAILABLE if a port cannot be bound; NOT_FOUND/INVALID_ARGUMENT if a
-  // TLS file is missing or not PEM.
+  // Binds both listeners (GuardedListener: connection caps from config.connection_limits).
+  // UNAVAILABLE if a port cannot be bound or is in use; NOT_FOUND/INVALID_ARGUMENT if a TLS
+  // file is missing or not PEM.
   // `activation` (may be null: not served) is served on the release listener.
   static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(
       const v1::BrokerConfig& config, ReleaseService* release, AdminService* admin,
@@ -27,6 +32,7 @@ class BrokerServer {
   ~BrokerServer();
   int release_port() const { return release_port_; }
   int admin_port() const { return admin_port_; }
+  ListenerStats release_stats() const { return release_listener_->stats(); }
   // Blocks until Shutdown() is called from another thread.
   void Wait();
   void Shutdown();
@@ -37,6 +43,8 @@ class BrokerServer {
   KeyReleaseGrpc release_grpc_;
   KeyAdminGrpc admin_grpc_;
   std::unique_ptr<AkActivationGrpc> activation_grpc_;  // null when not served
+  std::unique_ptr<GuardedListener> release_listener_;
+  std::unique_ptr<GuardedListener> admin_listener_;
   std::unique_ptr<grpc::Server> release_server_;
   std::unique_ptr<grpc::Server> admin_server_;
   int release_port_ = 0;

@@ -13,13 +13,21 @@ std::string Property(const grpc::AuthContext& auth, const char* name) {
   return std::string(values.front().data(), values.front().size());
 }
 
+std::vector<std::string> Properties(const grpc::AuthContext& auth, const char* name) {
+  std::vector<std::string> out;
+  for (const grpc::string_ref& v : auth.FindPropertyValues(name))
+    out.emplace_back(v.data(), v.size());
+  return out;
+}
+
 AdminCaller Operator(const grpc::ServerContext* ctx) {
   AdminCaller caller;
   if (auto auth = ctx->auth_context(); auth != nullptr) {
     caller.subject = Property(*auth, GRPC_X509_SUBJECT_PROPERTY_NAME);
     caller.common_name = Property(*auth, GRPC_X509_CN_PROPERTY_NAME);
+    caller.uris = Properties(*auth, GRPC_PEER_URI_PROPERTY_NAME);
+    caller.emails = Properties(*auth, GRPC_PEER_EMAIL_PROPERTY_NAME);
   }
-  if (caller.subject.empty()) caller.subject = caller.common_name;
   // No certificate identity: cannot match a role, and the audit names the peer.
   if (caller.subject.empty()) caller.subject = "unauthenticated:" + ctx->peer();
   return caller;
@@ -28,21 +36,28 @@ AdminCaller Operator(const grpc::ServerContext* ctx) {
 }  // namespace
 
 grpc::ServerUnaryReactor* KeyReleaseGrpc::GetChallenge(grpc::CallbackServerContext* ctx,
-                                                       const v1::GetChallengeRequest* request,
-                                                       v1::GetChallengeResponse* response) {
-  return FinishUnary(ctx, core_->GetChallenge(*request), response);
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  return FinishRawUnary<v1::GetChallengeRequest, v1::GetChallengeResponse>(
+      ctx, request, response,
+      [&](const v1::GetChallengeRequest& r) { return core_->GetChallenge(r, ctx->peer()); });
 }
 
 grpc::ServerUnaryReactor* KeyReleaseGrpc::ReleaseKey(grpc::CallbackServerContext* ctx,
-                                                     const v1::ReleaseKeyRequest* request,
-                                                     v1::ReleaseKeyResponse* response) {
-  return FinishUnary(ctx, core_->ReleaseKey(*request, ctx->peer()), response);
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return FinishRawUnary<v1::ReleaseKeyRequest, v1::ReleaseKeyResponse>(
+      ctx, request, response,
+      [&](const v1::ReleaseKeyRequest& r) { return core_->ReleaseKey(r, ctx->peer()); });
 }
 
-grpc::ServerUnaryReactor* KeyReleaseGrpc::ConfirmEnrolment(
-    grpc::CallbackServerContext* ctx, const v1::ConfirmEnrolmentRequest* request,
-    v1::ConfirmEnrolmentResponse* response) {
-  return FinishUnary(ctx, core_->ConfirmEnrolment(*request, ctx->peer()), response);
+grpc::ServerUnaryReactor* KeyReleaseGrpc::ConfirmEnrolment(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  return FinishRawUnary<v1::ConfirmEnrolmentRequest, v1::ConfirmEnrolmentResponse>(
+      ctx, request, response, [&](const v1::ConfirmEnrolmentRequest& r) {
+        return core_->ConfirmEnrolment(r, ctx->peer());
+      });
 }
 
 #define KB_ADMIN_IMPL(Name, Req, Resp)                                              \

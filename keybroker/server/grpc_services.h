@@ -12,19 +12,23 @@ namespace kb {
 
 // The guest-facing service on gRPC's callback API: the handler runs inline on gRPC's event
 // threads (it never blocks on anything but the local store), which avoids the sync server's
-// thread hand-offs on the release hot path.
-class KeyReleaseGrpc final : public v1::KeyRelease::CallbackService {
+// thread hand-offs on the release hot path. Its methods are raw (bytes in, bytes out) so that
+// the adapter parses requests itself and answers a malformed one INVALID_ARGUMENT.
+using KeyReleaseRawService = v1::KeyRelease::WithRawCallbackMethod_GetChallenge<
+    v1::KeyRelease::WithRawCallbackMethod_ReleaseKey<
+        v1::KeyRelease::WithRawCallbackMethod_ConfirmEnrolment<v1::KeyRelease::Service>>>;
+class KeyReleaseGrpc final : public KeyReleaseRawService {
  public:
   explicit KeyReleaseGrpc(ReleaseService* core) : core_(core) {}
   grpc::ServerUnaryReactor* GetChallenge(grpc::CallbackServerContext* ctx,
-                                         const v1::GetChallengeRequest* request,
-                                         v1::GetChallengeResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ReleaseKey(grpc::CallbackServerContext* ctx,
-                                       const v1::ReleaseKeyRequest* request,
-                                       v1::ReleaseKeyResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ConfirmEnrolment(grpc::CallbackServerContext* ctx,
-                                             const v1::ConfirmEnrolmentRequest* request,
-                                             v1::ConfirmEnrolmentResponse* response) override;
+                                             const grpc::ByteBuffer* request,
+                                             grpc::ByteBuffer* response) override;
 
  private:
   ReleaseService* core_;

@@ -47,6 +47,7 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
       ComputeConfirmationBinding(nonce, r.key_id(), r.version(),
                                  r.transfer_key().has_tpm() ? r.transfer_key().tpm().public_area()
                                                             : r.transfer_key().spki_der());
+  decision.evidence_checked = true;
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
   RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
@@ -67,7 +68,7 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
 
 absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::ConfirmEnrolment(
     const v1::ConfirmEnrolmentRequest& request, absl::string_view peer) {
-  Decision decision{absl::StrCat("peer:", peer)};
+  Decision decision{absl::StrCat("peer:", peer), PeerAddress(peer)};
   auto result = DecideConfirmation(request, decision);
   RETURN_IF_ERROR(Audit("confirm_enrolment", request.key_id(), decision, result.status(),
                         request.has_evidence() ? &request.evidence() : nullptr));

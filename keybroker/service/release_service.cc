@@ -41,13 +41,19 @@ absl::StatusOr<v1::WrappedKey> Wrap(const v1::TransferKey& tk, const SecretBytes
 }  // namespace
 
 absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
-    const v1::GetChallengeRequest& request) {
+    const v1::GetChallengeRequest& request, absl::string_view peer) {
   RETURN_IF_ERROR(ValidateName("key_id", request.key_id()));
   ASSIGN_OR_RETURN(std::string id, RandomBytes(16));
   ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kNonceSize));
   const absl::Time now = d_.clock->Now();
   Challenge c{HexEncode(id), request.key_id(), nonce, now + challenge_ttl_};
-  RETURN_IF_ERROR(d_.challenges->Put(c, now));
+  if (d_.challenge_quota != nullptr) {
+    RETURN_IF_ERROR(d_.challenge_quota->Reserve(c.id, PeerAddress(peer), c.expires_at, now));
+  }
+  if (absl::Status s = d_.challenges->Put(c, now); !s.ok()) {
+    if (d_.challenge_quota != nullptr) d_.challenge_quota->Release(c.id);
+    return s;
+  }
   v1::GetChallengeResponse out;
   out.set_challenge_id(c.id);
   out.set_nonce(c.nonce);
@@ -57,6 +63,7 @@ absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
 
 absl::Status ReleaseService::CheckChallenge(absl::string_view challenge_id,
                                             absl::string_view key_id, std::string* nonce) {
+  if (d_.challenge_quota != nullptr) d_.challenge_quota->Release(std::string(challenge_id));
   auto c = d_.challenges->Consume(challenge_id);
   if (absl::IsNotFound(c.status())) return absl::AbortedError(c.status().message());
   RETURN_IF_ERROR(c.status());
@@ -84,6 +91,7 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
       ComputeBinding(nonce, r.key_id(),
                      r.transfer_key().has_tpm() ? r.transfer_key().tpm().public_area()
                                                 : r.transfer_key().spki_der());
+  decision.evidence_checked = true;
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
   RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
@@ -171,7 +179,7 @@ absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> ReleaseService::Policy(
 
 absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
     const v1::ReleaseKeyRequest& request, absl::string_view peer) {
-  Decision decision{absl::StrCat("peer:", peer)};
+  Decision decision{absl::StrCat("peer:", peer), PeerAddress(peer)};
   auto result = Decide(request, decision);
   RETURN_IF_ERROR(Audit("release", request.key_id(), decision, result.status(),
                         request.has_evidence() ? &request.evidence() : nullptr));
@@ -181,11 +189,20 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
 absl::Status ReleaseService::Audit(absl::string_view action, const std::string& key_id,
                                    const Decision& decision, const absl::Status& result,
                                    const v1::Evidence* evidence) {
+  // A key id that failed validation is recorded marked and cut; the log and audit escape it.
+  const std::string recorded_key =
+      ValidateName("key_id", key_id).ok()
+          ? key_id
+          : absl::StrCat("invalid:", key_id.substr(0, 64), key_id.size() > 64 ? "..." : "");
+  if (!result.ok() && !decision.evidence_checked && d_.refusals != nullptr) {
+    d_.refusals->Count(action, decision.source, result.message(), recorded_key);
+    return absl::OkStatus();
+  }
   AuditRecord record;
   record.time = d_.clock->Now();
   record.actor = decision.actor;
   record.action = std::string(action);
-  record.key_id = key_id.substr(0, 128);
+  record.key_id = recorded_key;
   record.key_version = decision.key_version;
   record.decision = result.ok() ? "allow" : "deny";
   record.reason = result.ok() ? decision.reason : std::string(result.message());

@@ -12,6 +12,8 @@
 #include "kb/v1/policy.pb.h"
 #include "kb/v1/release.pb.h"
 #include "keybroker/policy/release_policy.h"
+#include "keybroker/service/challenge_quota.h"
+#include "keybroker/service/refusal_tally.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
@@ -39,12 +41,20 @@ class ReleaseService {
     EnrolmentConfirmations* confirmations = nullptr;
     // Where allowed releases record their offline grant; null: not recorded.
     OfflineGrants* grants = nullptr;
+    // Bounds outstanding challenges in all and per client address; null: unbounded.
+    ChallengeQuota* challenge_quota = nullptr;
+    // Counts requests refused before any evidence was checked instead of auditing each;
+    // null: each is audited.
+    RefusalTally* refusals = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)
       : d_(deps), challenge_ttl_(challenge_ttl) {}
 
-  // INVALID_ARGUMENT for a malformed key id; UNAVAILABLE if the store is down.
-  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& request);
+  // INVALID_ARGUMENT for a malformed key id; UNAVAILABLE if the store is down;
+  // RESOURCE_EXHAUSTED when the client's address (from `peer`, gRPC's peer string) or the
+  // broker holds the most outstanding challenges the quota allows.
+  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& request,
+                                                        absl::string_view peer = "");
 
   // See the error contract on KeyRelease.ReleaseKey in proto/kb/v1/release.proto. Every
   // decision is audited with `peer` (or the attested machine) as the actor, the evidence
@@ -65,6 +75,8 @@ class ReleaseService {
   // What the audit record of a decision says besides its outcome.
   struct Decision {
     std::string actor;
+    std::string source;             // the client's address
+    bool evidence_checked = false;  // set once verification starts
     uint32_t key_version = 0;
     uint64_t policy_version = 0;
     std::string reason;

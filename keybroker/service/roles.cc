@@ -1,6 +1,12 @@
 #include "keybroker/service/roles.h"
 
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "keybroker/service/distinguished_name.h"
 
 namespace kb {
 namespace {
@@ -41,16 +47,59 @@ const char* Needed(Permission p) {
   return "a role";
 }
 
+// The key an identity is stored under: its kind and its canonical value.
+absl::StatusOr<std::string> IdentityKey(absl::string_view identity) {
+  struct Prefix {
+    const char* prefix;
+    const char* kind;
+  };
+  constexpr Prefix kPrefixes[] = {{"uri:", "uri"}, {"email:", "email"}, {"cn:", "cn"}};
+  for (const Prefix& p : kPrefixes) {
+    if (absl::StartsWithIgnoreCase(identity, p.prefix)) {
+      absl::string_view value = identity.substr(strlen(p.prefix));
+      if (value.empty()) return absl::InvalidArgumentError("nothing after the prefix");
+      return absl::StrCat(p.kind, "\n", value);
+    }
+  }
+  if (identity.find('=') != absl::string_view::npos) {
+    auto dn = ParseDistinguishedName(identity);
+    if (!dn.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("contains '=' but is not a distinguished name (", dn.status().message(),
+                       "); write a common name as cn:NAME"));
+    }
+    return absl::StrCat("dn\n", CanonicalDn(*dn));
+  }
+  return absl::StrCat("cn\n", identity);
+}
+
 }  // namespace
+
+absl::Status RoleMap::Grant(const std::string& identity, unsigned roles) {
+  ASSIGN_OR_RETURN(std::string key, IdentityKey(identity));
+  roles_[key] |= roles;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<RoleMap> RoleMap::Create(
     const google::protobuf::RepeatedPtrField<v1::OperatorRole>& entries) {
   RoleMap map;
+  std::map<std::string, int> first_entry;  // identity key -> index
   for (int i = 0; i < entries.size(); ++i) {
     const v1::OperatorRole& e = entries[i];
     if (e.identity().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("operator_roles[", i, "]: identity is required"));
+    }
+    auto key = IdentityKey(e.identity());
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("operator_roles[", i, "] (", e.identity(), "): ", key.status().message()));
+    }
+    if (auto [it, fresh] = first_entry.emplace(*key, i); !fresh) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("operator_roles[", i, "] (", e.identity(), "): the same identity as entry ",
+                       it->second, "; list each identity once with all its roles"));
     }
     if (e.roles().empty()) {
       return absl::InvalidArgumentError(
@@ -66,7 +115,7 @@ absl::StatusOr<RoleMap> RoleMap::Create(
                                                        "): unknown role '", name,
                                                        "' (roles: admin, operator, auditor)"));
       }
-      map.Grant(e.identity(), bit);
+      map.roles_[*key] |= bit;
     }
   }
   return map;
@@ -74,10 +123,16 @@ absl::StatusOr<RoleMap> RoleMap::Create(
 
 unsigned RoleMap::RolesOf(const AdminCaller& caller) const {
   unsigned roles = 0;
-  if (auto it = roles_.find(caller.subject); it != roles_.end()) roles |= it->second;
-  if (!caller.common_name.empty()) {
-    if (auto it = roles_.find(caller.common_name); it != roles_.end()) roles |= it->second;
-  }
+  auto add = [&](absl::string_view kind, absl::string_view value) {
+    if (value.empty()) return;
+    if (auto it = roles_.find(absl::StrCat(kind, "\n", value)); it != roles_.end()) {
+      roles |= it->second;
+    }
+  };
+  if (auto dn = ParseDistinguishedName(caller.subject); dn.ok()) add("dn", CanonicalDn(*dn));
+  add("cn", caller.common_name);
+  for (const std::string& uri : caller.uris) add("uri", uri);
+  for (const std::string& email : caller.emails) add("email", email);
   return roles;
 }
 

@@ -1,4 +1,5 @@
 #include "common/crypto.h"
+#include "common/logging.h"
 #include "keybroker/store/audit_log.h"
 
 namespace kb {
@@ -14,6 +15,14 @@ void PutString(std::string& out, absl::string_view s) {
 }
 
 }  // namespace
+
+AuditRecord SanitizedForAudit(AuditRecord record) {
+  record.actor = EscapeUntrusted(record.actor, 512);
+  record.action = EscapeUntrusted(record.action, 64);
+  record.key_id = EscapeUntrusted(record.key_id, 256);
+  record.reason = EscapeUntrusted(record.reason, 2048);
+  return record;
+}
 
 std::string AuditRecordHash(const AuditRecord& r) {
   std::string enc;

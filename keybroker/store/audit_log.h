@@ -69,6 +69,11 @@ class AuditLog {
   virtual absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) = 0;
 };
 
+// `record` with its free-text fields (actor, action, key id, reason) passed through
+// EscapeUntrusted: whatever a client sent, a stored record holds printable ASCII only. Every
+// AuditLog applies it before hashing and storing.
+AuditRecord SanitizedForAudit(AuditRecord record);
+
 // The chain's starting point: prev_hash of the first record.
 inline constexpr absl::string_view kAuditGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";

@@ -62,7 +62,7 @@ struct SqliteAuditLog::PendingAppend {
 };
 
 absl::Status SqliteAuditLog::Append(const AuditRecord& record) {
-  PendingAppend mine{record};
+  PendingAppend mine{SanitizedForAudit(record)};
   {
     std::lock_guard<std::mutex> queue_lock(queue_mu_);
     queue_.push_back(&mine);

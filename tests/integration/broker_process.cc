@@ -111,10 +111,12 @@ absl::Status BrokerProcess::Launch() {
       R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db","kek_file":"kek",)",
       R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, ",",
       ek_cas.empty() ? "" : absl::StrCat(R"("ek_ca_files":[)", ek_cas, "],"),
+      options_.extra_config.empty() ? "" : absl::StrCat(options_.extra_config, ","),
       // The certificates of make_pki.sh: by subject DN, and the auditor by common name.
       R"("operator_roles":[{"identity":"CN=operator-alice","roles":["admin"]},)",
       R"({"identity":"CN=operator-olivia","roles":["operator"]},)",
-      R"({"identity":"auditor-ann","roles":["auditor"]}]})");
+      R"({"identity":"auditor-ann","roles":["auditor"]},)",
+      R"({"identity":"uri:spiffe://example.org/op/sam","roles":["auditor"]}]})");
   if (auto s = WriteFileAtomic(config, text, 0600); !s.ok()) return s;
   unlink(log.c_str());
   pid_ = fork();

@@ -23,6 +23,9 @@ class BrokerProcess {
     int challenge_ttl_seconds = 60;
     // BrokerConfig.ek_ca_files (absolute paths); empty: EK-based AK activation is off.
     std::vector<std::string> ek_ca_files;
+    // More top-level members of the config, JSON without the braces (e.g.
+    // R"("connection_limits":{"max_connections":50})").
+    std::string extra_config;
   };
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(Options options);
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start() { return Start(Options()); }

@@ -7,6 +7,9 @@
 #   olivia.pem/.key          CN=operator-olivia (role operator in BrokerProcess's config)
 #   auditor.pem/.key         CN=auditor-ann (role auditor, granted by common name)
 #   norole.pem/.key          CN=operator-nobody: chains to the operator CA, maps to no role
+#   impostor.pem/.key        CN is the text "CN=operator-alice" (operator CA): must get no role
+#   sam.pem/.key             CN=svc-sam with SAN URI spiffe://example.org/op/sam (role auditor
+#                            in BrokerProcess's config, granted by that URI)
 #   rogue-ca.pem, rogue.pem/.key   a client cert from an untrusted CA
 #   other-ca.pem             an unrelated CA (a guest with the wrong broker CA)
 set -eu
@@ -41,5 +44,8 @@ leaf operator "/CN=operator-alice" operator-ca "extendedKeyUsage=clientAuth"
 leaf olivia "/CN=operator-olivia" operator-ca "extendedKeyUsage=clientAuth"
 leaf auditor "/CN=auditor-ann" operator-ca "extendedKeyUsage=clientAuth"
 leaf norole "/CN=operator-nobody" operator-ca "extendedKeyUsage=clientAuth"
+leaf impostor "/CN=CN=operator-alice" operator-ca "extendedKeyUsage=clientAuth"
+leaf sam "/CN=svc-sam" operator-ca "extendedKeyUsage=clientAuth
+subjectAltName=URI:spiffe://example.org/op/sam"
 leaf rogue "/CN=operator-mallory" rogue-ca "extendedKeyUsage=clientAuth"
 chmod 644 ./*.pem

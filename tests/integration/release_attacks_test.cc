@@ -3,7 +3,9 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/binding.h"
 #include "common/crypto.h"
 #include "gmock/gmock.h"
@@ -22,6 +24,7 @@ class ReleaseAttacksTest : public ::testing::Test {
   static void SetUpTestSuite() {
     BrokerProcess::Options options;
     options.challenge_ttl_seconds = 2;
+    options.extra_config = R"("request_limits":{"unverified_refusal_audit_seconds":1})";
     auto broker = BrokerProcess::Start(options);
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = broker->release();
@@ -173,20 +176,41 @@ TEST_F(ReleaseAttacksTest, MalformedEvidenceIsInvalid) {
   EXPECT_EQ(Release(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// Decisions on evidence are audited one each; a replay, refused before its evidence is looked
+// at, is audited as a count per address and reason (issue 9: such requests cost nothing).
 TEST_F(ReleaseAttacksTest, DeniedDecisionsAreAudited) {
   v1::ReleaseKeyRequest r = GenuineRequest();
   ASSERT_TRUE(Release(r).ok());
   ASSERT_FALSE(Release(r).ok());
+  v1::ReleaseKeyRequest wrong_pcr = GenuineRequest();
+  wrong_pcr.mutable_evidence()->mutable_tpm_quote()->mutable_pcrs(0)->set_digest(
+      std::string(32, '\x01'));
+  ASSERT_FALSE(Release(wrong_pcr).ok());
+  absl::SleepFor(absl::Seconds(1.5));  // the refusal tally is written every second here
   v1::ListAuditEventsRequest req;
-  req.set_limit(2);
+  req.set_limit(6);
   v1::ListAuditEventsResponse events;
   grpc::ClientContext ctx;
   ASSERT_TRUE(broker_->AdminStub()->ListAuditEvents(&ctx, req, &events).ok());
-  ASSERT_EQ(events.events_size(), 2);
-  EXPECT_EQ(events.events(0).decision(), "deny");
-  EXPECT_THAT(events.events(0).reason(), HasSubstr("already used"));
-  EXPECT_EQ(events.events(1).decision(), "allow");
-  EXPECT_EQ(events.events(1).actor(), "machine:" + key_id_ + "-vm");
+  int replay_counted = -1, pcr_denied = -1, allowed = -1;  // positions, newest first
+  for (int i = 0; i < events.events_size(); ++i) {
+    const v1::AuditEvent& e = events.events(i);
+    if (e.action() == "release_refused_unverified" &&
+        absl::StrContains(e.reason(), "already used")) {
+      EXPECT_EQ(e.actor(), "peer-address:127.0.0.1");
+      EXPECT_THAT(e.reason(), HasSubstr("1 request(s) refused before evidence"));
+      replay_counted = i;
+    } else if (e.action() == "release" && e.decision() == "deny" && pcr_denied < 0) {
+      EXPECT_THAT(e.reason(), HasSubstr("pcr_digest"));
+      pcr_denied = i;
+    } else if (e.action() == "release" && e.decision() == "allow" && allowed < 0) {
+      EXPECT_EQ(e.actor(), "machine:" + key_id_ + "-vm");
+      allowed = i;
+    }
+  }
+  EXPECT_GE(replay_counted, 0);
+  EXPECT_GE(pcr_denied, 0);
+  EXPECT_GT(allowed, pcr_denied);
 }
 
 }  // namespace

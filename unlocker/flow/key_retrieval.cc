@@ -14,7 +14,9 @@ namespace kb {
 namespace {
 
 absl::Status BrokerError(absl::Status s) {
-  const bool unreachable = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+  // RESOURCE_EXHAUSTED: the broker is at a bound (challenge quota); retried like a busy broker.
+  const bool unreachable =
+      absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s);
   return WithExitCode(std::move(s), unreachable ? ExitCode::kBrokerUnreachable : ExitCode::kDenied);
 }
 

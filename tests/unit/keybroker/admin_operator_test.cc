@@ -32,7 +32,7 @@ class AdminOperatorTest : public BrokerFixture {
   }
   absl::StatusOr<v1::TestPolicyResponse> Test(const v1::Evidence& evidence,
                                               const std::string& policy = "",
-                                              const AdminCaller& caller = {"op"}) {
+                                              const AdminCaller& caller = {"CN=op", "op"}) {
     v1::TestPolicyRequest r;
     r.set_key_id("disk");
     r.set_policy_json(policy);

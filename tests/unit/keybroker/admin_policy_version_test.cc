@@ -15,7 +15,7 @@ class PolicyVersionTest : public BrokerFixture {
     r.set_key_id("disk");
     r.set_policy_json(json);
     r.set_expected_version(expected);
-    return admin_->SetPolicy(r, {"op"});
+    return admin_->SetPolicy(r, {"CN=op", "op"});
   }
 };
 
@@ -33,7 +33,7 @@ TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
               HasSubstr("policy of key 'disk' changed since version 1 (now 2)"));
   v1::GetPolicyRequest g;
   g.set_key_id("disk");
-  auto stored = admin_->GetPolicy(g, {"op"});
+  auto stored = admin_->GetPolicy(g, {"CN=op", "op"});
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->policy_version(), 2u);
   EXPECT_THAT(stored->policy_json(), HasSubstr("web-2"));
@@ -43,7 +43,7 @@ TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
   // The rejection is audited like every SetPolicy.
   v1::ListAuditEventsRequest a;
   a.set_key_id("disk");
-  auto events = admin_->ListAuditEvents(a, {"op"});
+  auto events = admin_->ListAuditEvents(a, {"CN=op", "op"});
   ASSERT_TRUE(events.ok());
   bool audited = false;
   for (const v1::AuditEvent& e : events->events()) {

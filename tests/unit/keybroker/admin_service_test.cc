@@ -15,16 +15,19 @@ TEST_F(AdminServiceTest, CreateKeyValidatesAndNeverReturnsBytes) {
   v1::CreateKeyRequest r;
   r.set_key_id("disk");
   r.set_size_bytes(64);
-  auto meta = admin_->CreateKey(r, {"op"});
+  auto meta = admin_->CreateKey(r, {"CN=op", "op"});
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(meta->size_bytes(), 64u);
   EXPECT_EQ(keys_->GetKeyMaterial("disk", 1)->size(), 64u);
-  EXPECT_EQ(admin_->CreateKey(r, {"op"}).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(admin_->CreateKey(r, {"CN=op", "op"}).status().code(),
+            absl::StatusCode::kAlreadyExists);
   r.set_key_id("k2");
   r.set_size_bytes(16);
-  EXPECT_EQ(admin_->CreateKey(r, {"op"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(admin_->CreateKey(r, {"CN=op", "op"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   r.set_key_id("");
-  EXPECT_EQ(admin_->CreateKey(r, {"op"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(admin_->CreateKey(r, {"CN=op", "op"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(AdminServiceTest, PolicyRoundTripAndRejection) {
@@ -34,7 +37,7 @@ TEST_F(AdminServiceTest, PolicyRoundTripAndRejection) {
   ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
   v1::GetPolicyRequest g;
   g.set_key_id("disk");
-  auto p = admin_->GetPolicy(g, {"op"});
+  auto p = admin_->GetPolicy(g, {"CN=op", "op"});
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->policy_version(), 1u);
   EXPECT_THAT(p->policy_json(), HasSubstr("web-1"));
@@ -46,16 +49,16 @@ TEST_F(AdminServiceTest, RegisterRejectsNonRestrictedKeys) {
   v1::RegisterAttestationKeyRequest r;
   r.set_machine("m");
   r.set_ak_public(pub);
-  auto s = admin_->RegisterAttestationKey(r, {"op"});
+  auto s = admin_->RegisterAttestationKey(r, {"CN=op", "op"});
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   r.set_ak_public("garbage");
-  EXPECT_EQ(admin_->RegisterAttestationKey(r, {"op"}).status().code(),
+  EXPECT_EQ(admin_->RegisterAttestationKey(r, {"CN=op", "op"}).status().code(),
             absl::StatusCode::kInvalidArgument);
   RegisterAk(*tpm_, "web-1");
   r.set_ak_public(*tpm_->AttestationKeyPublic());
-  EXPECT_EQ(admin_->RegisterAttestationKey(r, {"op"}).status().code(),
+  EXPECT_EQ(admin_->RegisterAttestationKey(r, {"CN=op", "op"}).status().code(),
             absl::StatusCode::kAlreadyExists);
-  auto list = admin_->ListAttestationKeys({}, {"op"});
+  auto list = admin_->ListAttestationKeys({}, {"CN=op", "op"});
   ASSERT_EQ(list->keys_size(), 1);
   EXPECT_EQ(list->keys(0).machine(), "web-1");
 }
@@ -66,7 +69,7 @@ TEST_F(AdminServiceTest, EveryActionIsAudited) {
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
   ASSERT_TRUE(admin_->DisableKey(d, {"CN=alice"}).ok());
-  auto events = admin_->ListAuditEvents({}, {"op"});
+  auto events = admin_->ListAuditEvents({}, {"CN=op", "op"});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->events_size(), 3);
   EXPECT_EQ(events->events(0).action(), "disable_key");

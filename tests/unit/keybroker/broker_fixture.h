@@ -28,10 +28,10 @@ class BrokerFixture : public ::testing::Test {
     denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
     revocations_ = std::make_unique<SqliteOfflineRevocations>(db_);
     machine_keys_ = std::make_unique<SqliteMachineKeyState>(db_);
-    roles_.Grant("op", kRoleAdmin);
-    roles_.Grant("CN=alice", kRoleAdmin);
-    roles_.Grant("CN=olivia", kRoleOperator);
-    roles_.Grant("auditor-ann", kRoleAuditor);  // matched by common name
+    ASSERT_TRUE(roles_.Grant("op", kRoleAdmin).ok());
+    ASSERT_TRUE(roles_.Grant("CN=alice", kRoleAdmin).ok());
+    ASSERT_TRUE(roles_.Grant("CN=olivia", kRoleOperator).ok());
+    ASSERT_TRUE(roles_.Grant("auditor-ann", kRoleAuditor).ok());  // matched by common name
     verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
     release_ = std::make_unique<ReleaseService>(
         ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), denylist_.get(),
@@ -49,21 +49,21 @@ class BrokerFixture : public ::testing::Test {
     v1::RegisterAttestationKeyRequest r;
     r.set_machine(machine);
     r.set_ak_public(*tpm.AttestationKeyPublic());
-    auto info = admin_->RegisterAttestationKey(r, {"op"});
+    auto info = admin_->RegisterAttestationKey(r, {"CN=op", "op"});
     ASSERT_TRUE(info.ok()) << info.status();
   }
 
   void CreateKey(const std::string& key_id) {
     v1::CreateKeyRequest r;
     r.set_key_id(key_id);
-    ASSERT_TRUE(admin_->CreateKey(r, {"op"}).ok());
+    ASSERT_TRUE(admin_->CreateKey(r, {"CN=op", "op"}).ok());
   }
 
   absl::Status SetPolicy(const std::string& key_id, const std::string& json) {
     v1::SetPolicyRequest r;
     r.set_key_id(key_id);
     r.set_policy_json(json);
-    return admin_->SetPolicy(r, {"op"}).status();
+    return admin_->SetPolicy(r, {"CN=op", "op"}).status();
   }
 
   std::string Pcr7PolicyFor(const std::string& machine) {

@@ -1,5 +1,6 @@
 #include "keybroker/policy/release_policy.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -61,6 +62,38 @@ TEST(ReleasePolicyTest, RejectsBadPolicies) {
   EXPECT_THAT(ErrorOf(R"({"allow":[{"pcrs":[{"index":7,"allowed":[")" + kPcr7 +
                       R"("]},{"index":7,"allowed":[")" + kPcr7 + R"("]}]}]})"),
               HasSubstr("listed twice"));
+}
+
+// Issue 9: PCR values that no measurement produced identify no machine.
+TEST(ReleasePolicyTest, RejectsRulesPinningOnlyUnmeasuredPcrValues) {
+  const std::string zeros(64, '0'), ones(64, 'f'), ones_upper(64, 'F');
+  auto pcr = [](int index, const std::string& values) {
+    return absl::StrCat(R"({"index":)", index, R"(,"allowed":[)", values, "]}");
+  };
+  auto q = [](const std::string& v) { return absl::StrCat("\"", v, "\""); };
+  EXPECT_THAT(ErrorOf(absl::StrCat(R"({"allow":[{"pcrs":[)", pcr(8, q(zeros)), "]}]}")),
+              HasSubstr("pins only PCRs (sha256:8) that it allows to be all zeros or all ones"));
+  EXPECT_THAT(ErrorOf(absl::StrCat(R"({"allow":[{"pcrs":[)", pcr(8, q(zeros)), ",",
+                                   pcr(9, q(ones_upper)), "]}]}")),
+              HasSubstr("sha256:8, sha256:9"));
+  // A measured value beside a zero one in the same PCR still lets an unmeasured PCR through.
+  EXPECT_THAT(
+      ErrorOf(absl::StrCat(R"({"allow":[{"pcrs":[)", pcr(8, q(kPcr7) + "," + q(zeros)), "]}]}")),
+      HasSubstr("allow every verified guest"));
+  EXPECT_THAT(ErrorOf(absl::StrCat(R"({"allow":[{"evidence_types":["tpm"],"pcrs":[)",
+                                   pcr(8, q(ones)), "]}]}")),
+              HasSubstr("allow every verified guest"));
+  // Next to a constraint that carries identity, or a measured PCR, such values stay allowed.
+  EXPECT_TRUE(ParseReleasePolicy(
+                  absl::StrCat(R"({"allow":[{"machines":["a"],"pcrs":[)", pcr(8, q(zeros)), "]}]}"))
+                  .ok());
+  EXPECT_TRUE(ParseReleasePolicy(absl::StrCat(R"({"allow":[{"pcrs":[)", pcr(8, q(zeros)), ",",
+                                              pcr(7, q(kPcr7)), "]}]}"))
+                  .ok());
+  EXPECT_TRUE(ParseReleasePolicy(absl::StrCat(R"({"allow":[{"snp":{"measurements":[")",
+                                              std::string(96, 'a'), R"("]},"pcrs":[)",
+                                              pcr(8, q(zeros)), "]}]}"))
+                  .ok());
 }
 
 TEST(ReleasePolicyTest, EvaluatesRules) {

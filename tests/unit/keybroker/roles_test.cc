@@ -18,7 +18,7 @@ v1::BrokerConfig Config(const std::vector<std::pair<std::string, std::vector<std
   return c;
 }
 
-TEST(RoleMapTest, MatchesSubjectOrCommonName) {
+TEST(RoleMapTest, DnIdentitiesMatchTheSubjectAndNamesTheCommonName) {
   auto map = RoleMap::Create(Config({{"CN=operator-alice", {"admin"}},
                                      {"bob", {"operator", "auditor"}},
                                      {"CN=carol,O=Example", {"auditor"}}})
@@ -29,6 +29,52 @@ TEST(RoleMapTest, MatchesSubjectOrCommonName) {
   EXPECT_EQ(map->RolesOf({"CN=carol,O=Example", "carol"}), kRoleAuditor);
   EXPECT_EQ(map->RolesOf({"CN=carol", "carol"}), 0u);
   EXPECT_EQ(map->RolesOf({"CN=mallory", "mallory"}), 0u);
+}
+
+TEST(RoleMapTest, ACommonNameThatSpellsADnGetsNothing) {
+  auto map = RoleMap::Create(Config({{"CN=operator-alice", {"admin"}}}).operator_roles());
+  ASSERT_TRUE(map.ok()) << map.status();
+  // gRPC reports such a certificate's subject with the '=' escaped (RFC 4514).
+  EXPECT_EQ(map->RolesOf({"CN=CN\\=operator-alice", "CN=operator-alice"}), 0u);
+  EXPECT_EQ(map->RolesOf({"", "CN=operator-alice"}), 0u);
+  EXPECT_EQ(map->RolesOf({"CN=operator-alice,O=Evil", "operator-alice"}), 0u);
+}
+
+TEST(RoleMapTest, DnsCompareAsDns) {
+  auto map = RoleMap::Create(Config({{"cn=Bob, o=Example\\, Inc.", {"admin"}}}).operator_roles());
+  ASSERT_TRUE(map.ok()) << map.status();
+  EXPECT_EQ(map->RolesOf({"CN=Bob,O=Example\\, Inc.", "Bob"}), kRoleAdmin);
+  EXPECT_EQ(map->RolesOf({"CN=Bob,O=Example\\2C Inc.", "Bob"}), kRoleAdmin);
+  EXPECT_EQ(map->RolesOf({"CN=bob,O=Example\\, Inc.", "bob"}), 0u);  // values are exact
+  EXPECT_EQ(map->RolesOf({"O=Example\\, Inc.,CN=Bob", "Bob"}), 0u);  // order matters
+}
+
+TEST(RoleMapTest, SanIdentities) {
+  auto map = RoleMap::Create(Config({{"uri:spiffe://example.org/op/alice", {"admin"}},
+                                     {"email:ann@example.org", {"auditor"}},
+                                     {"cn:CN=weird", {"operator"}}})
+                                 .operator_roles());
+  ASSERT_TRUE(map.ok()) << map.status();
+  AdminCaller alice{"CN=alice", "alice", {"spiffe://example.org/op/alice"}, {}};
+  EXPECT_EQ(map->RolesOf(alice), kRoleAdmin);
+  AdminCaller ann{"CN=ann", "ann", {}, {"ann@example.org"}};
+  EXPECT_EQ(map->RolesOf(ann), kRoleAuditor);
+  // A URI in the CN is not a SAN URI.
+  EXPECT_EQ(map->RolesOf({"CN=x", "spiffe://example.org/op/alice"}), 0u);
+  // An explicit cn: identity may hold '='.
+  EXPECT_EQ(map->RolesOf({"CN=CN\\=weird", "CN=weird"}), kRoleOperator);
+}
+
+TEST(RoleMapTest, RefusesAmbiguousIdentities) {
+  auto twice = RoleMap::Create(
+      Config({{"CN=alice,O=Ex", {"admin"}}, {"cn=alice, o=Ex", {"auditor"}}}).operator_roles());
+  EXPECT_THAT(std::string(twice.status().message()), HasSubstr("the same identity as entry 0"));
+  auto not_dn = RoleMap::Create(Config({{"alice=", {"admin"}}}).operator_roles());
+  EXPECT_THAT(std::string(not_dn.status().message()), HasSubstr("not a distinguished name"));
+  auto junk = RoleMap::Create(Config({{"CN=a,,O=b", {"admin"}}}).operator_roles());
+  EXPECT_THAT(std::string(junk.status().message()), HasSubstr("not a distinguished name"));
+  auto empty_uri = RoleMap::Create(Config({{"uri:", {"admin"}}}).operator_roles());
+  EXPECT_FALSE(empty_uri.ok());
 }
 
 TEST(RoleMapTest, RejectsBadEntries) {
@@ -46,9 +92,9 @@ TEST(RoleMapTest, RejectsBadEntries) {
 
 TEST(RoleMapTest, PermissionTable) {
   RoleMap map;
-  map.Grant("admin", kRoleAdmin);
-  map.Grant("operator", kRoleOperator);
-  map.Grant("auditor", kRoleAuditor);
+  ASSERT_TRUE(map.Grant("admin", kRoleAdmin).ok());
+  ASSERT_TRUE(map.Grant("operator", kRoleOperator).ok());
+  ASSERT_TRUE(map.Grant("auditor", kRoleAuditor).ok());
   struct Case {
     const char* who;
     Permission p;
@@ -64,7 +110,7 @@ TEST(RoleMapTest, PermissionTable) {
       {"nobody", Permission::kReadMetadata, false},
   };
   for (const Case& c : cases) {
-    absl::Status s = map.Check({c.who, ""}, c.p, "act");
+    absl::Status s = map.Check({std::string("CN=") + c.who, c.who}, c.p, "act");
     EXPECT_EQ(s.ok(), c.allowed) << c.who << " " << static_cast<int>(c.p);
     if (!c.allowed) EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   }
@@ -72,7 +118,7 @@ TEST(RoleMapTest, PermissionTable) {
 
 TEST(RoleMapTest, DenialNamesTheRoleNeeded) {
   RoleMap map;
-  map.Grant("CN=olivia", kRoleOperator);
+  ASSERT_TRUE(map.Grant("CN=olivia", kRoleOperator).ok());
   absl::Status s = map.Check({"CN=olivia", "olivia"}, Permission::kManage, "create_key");
   EXPECT_EQ(s.message(), "create_key requires role 'admin'; 'CN=olivia' has roles: operator");
   s = map.Check({"CN=olivia", "olivia"}, Permission::kReadAudit, "list_audit");

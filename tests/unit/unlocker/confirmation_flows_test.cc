@@ -52,7 +52,7 @@ class ConfirmationFlowsTest : public FlowsFixture {
   v1::MachineRelease Web1Status() {
     v1::GetRotationStatusRequest r;
     r.set_key_id("disk");
-    auto s = admin_->GetRotationStatus(r, {"op"});
+    auto s = admin_->GetRotationStatus(r, {"CN=op", "op"});
     EXPECT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(s->machines_size(), 1);
     return s->machines(0);
@@ -60,7 +60,7 @@ class ConfirmationFlowsTest : public FlowsFixture {
   void Rotate() {
     v1::RotateKeyRequest r;
     r.set_key_id("disk");
-    ASSERT_TRUE(admin_->RotateKey(r, {"op"}).ok());
+    ASSERT_TRUE(admin_->RotateKey(r, {"CN=op", "op"}).ok());
   }
 
   bool confirm_down_ = false;
@@ -95,7 +95,7 @@ TEST_F(ConfirmationFlowsTest, ReEnrolmentConfirmsTheNewVersion) {
   v1::RetireKeyVersionRequest retire;
   retire.set_key_id("disk");
   retire.set_version(1);
-  EXPECT_TRUE(admin_->RetireKeyVersion(retire, {"op"}).ok());  // no --force needed
+  EXPECT_TRUE(admin_->RetireKeyVersion(retire, {"CN=op", "op"}).ok());  // no --force needed
 }
 
 TEST_F(ConfirmationFlowsTest, FailedConfirmationWarnsAndIsRetriedAtTheNextUnlock) {

@@ -140,7 +140,7 @@ TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
   ASSERT_TRUE(UnlockVia("up:1").ok());
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_TRUE(admin_->DisableKey(d, {"op"}).ok());
+  ASSERT_TRUE(admin_->DisableKey(d, {"CN=op", "op"}).ok());
   auto r = UnlockVia("up:1");
   EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kDenied);
   EXPECT_EQ(volume_.activated(), "root");  // from the first unlock only
@@ -209,7 +209,7 @@ namespace {
 TEST_F(VolumeFlowsTest, AfterRotationTheEnrolledVersionStillUnlocks) {
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
-  ASSERT_TRUE(admin_->RotateKey(rotate, {"op"}).ok());
+  ASSERT_TRUE(admin_->RotateKey(rotate, {"CN=op", "op"}).ok());
   // The enrolled version is still released on request.
   InProcessClient old_client(release_.get());
   auto v1_key = ObtainKey(*tpm_, old_client, {"disk", 1, {0, 7}, TransferKeyType::kEccP256});
@@ -234,7 +234,7 @@ class RekeyTest : public VolumeFlowsTest {
   void Rotate() {
     v1::RotateKeyRequest rotate;
     rotate.set_key_id("disk");
-    ASSERT_TRUE(admin_->RotateKey(rotate, {"op"}).ok());
+    ASSERT_TRUE(admin_->RotateKey(rotate, {"CN=op", "op"}).ok());
   }
   // The single remaining token holds `version` and its keyslot opens with that version's key.
   void ExpectEnrolledWith(uint32_t version) {

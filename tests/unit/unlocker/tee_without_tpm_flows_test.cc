@@ -132,7 +132,7 @@ TEST_F(TeeWithoutTpmFlowsTest, ReEnrolsAfterARotationWithoutATpm) {
   GrantOffline(2);
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
-  ASSERT_TRUE(admin_->RotateKey(rotate, {"op"}).ok());
+  ASSERT_TRUE(admin_->RotateKey(rotate, {"CN=op", "op"}).ok());
   lines_.clear();
   auto r = UnlockVia("up:1");
   ASSERT_TRUE(r.ok()) << r.status();
