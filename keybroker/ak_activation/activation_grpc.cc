@@ -4,16 +4,21 @@
 
 namespace kb {
 
-grpc::ServerUnaryReactor* AkActivationGrpc::StartActivation(
-    grpc::CallbackServerContext* ctx, const v1::StartActivationRequest* request,
-    v1::StartActivationResponse* response) {
-  return FinishUnary(ctx, core_->StartActivation(*request, ctx->peer()), response);
+grpc::ServerUnaryReactor* AkActivationGrpc::StartActivation(grpc::CallbackServerContext* ctx,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  return FinishRawUnary<v1::StartActivationRequest, v1::StartActivationResponse>(
+      ctx, request, response,
+      [&](const v1::StartActivationRequest& r) { return core_->StartActivation(r, ctx->peer()); });
 }
 
-grpc::ServerUnaryReactor* AkActivationGrpc::FinishActivation(
-    grpc::CallbackServerContext* ctx, const v1::FinishActivationRequest* request,
-    v1::FinishActivationResponse* response) {
-  return FinishUnary(ctx, core_->FinishActivation(*request, ctx->peer()), response);
+grpc::ServerUnaryReactor* AkActivationGrpc::FinishActivation(grpc::CallbackServerContext* ctx,
+                                                             const grpc::ByteBuffer* request,
+                                                             grpc::ByteBuffer* response) {
+  return FinishRawUnary<v1::FinishActivationRequest, v1::FinishActivationResponse>(
+      ctx, request, response, [&](const v1::FinishActivationRequest& r) {
+        return core_->FinishActivation(r, ctx->peer());
+      });
 }
 
 }  // namespace kb

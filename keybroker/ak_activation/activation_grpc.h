@@ -7,16 +7,20 @@
 namespace kb {
 
 // Thin gRPC adapter of AkActivationService on the callback API, served on the release listener
-// next to KeyRelease (the handlers only touch memory and the local store).
-class AkActivationGrpc final : public v1::AttestationKeyActivation::CallbackService {
+// next to KeyRelease (the handlers only touch memory and the local store). Raw methods, like
+// KeyRelease's: a malformed request is INVALID_ARGUMENT naming its message (FinishRawUnary).
+using AkActivationRawService = v1::AttestationKeyActivation::WithRawCallbackMethod_StartActivation<
+    v1::AttestationKeyActivation::WithRawCallbackMethod_FinishActivation<
+        v1::AttestationKeyActivation::Service>>;
+class AkActivationGrpc final : public AkActivationRawService {
  public:
   explicit AkActivationGrpc(AkActivationService* core) : core_(core) {}
   grpc::ServerUnaryReactor* StartActivation(grpc::CallbackServerContext* ctx,
-                                            const v1::StartActivationRequest* request,
-                                            v1::StartActivationResponse* response) override;
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* FinishActivation(grpc::CallbackServerContext* ctx,
-                                             const v1::FinishActivationRequest* request,
-                                             v1::FinishActivationResponse* response) override;
+                                             const grpc::ByteBuffer* request,
+                                             grpc::ByteBuffer* response) override;
 
  private:
   AkActivationService* core_;

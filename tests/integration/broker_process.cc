@@ -160,6 +160,14 @@ void BrokerProcess::Stop() {
   pid_ = -1;
 }
 
+void BrokerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 absl::Status BrokerProcess::Resume() { return Launch(); }
 
 BrokerProcess::~BrokerProcess() {

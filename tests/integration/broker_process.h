@@ -43,6 +43,8 @@ class BrokerProcess {
 
   // Stops keybrokerd (SIGTERM); Resume() starts it again on the same database and ports.
   void Stop();
+  // Kills keybrokerd with SIGKILL (no shutdown path runs) and reaps it; Resume() restarts it.
+  void Kill();
   absl::Status Resume();
 
  private:
