@@ -23,6 +23,12 @@ COMMON="keybroker/verifiers/evidence_verifier.cc common/crypto.cc common/openssl
 SNP="keybroker/verifiers/snp/snp_report.cc keybroker/verifiers/snp/azure_hcl.cc
      keybroker/verifiers/snp/azure_quote.cc"
 TDX=$(ls keybroker/verifiers/tdx/*.cc)
+TPM="keybroker/verifiers/tpm_quote_verifier.cc keybroker/verifiers/tpm_certification.cc"
+POLICY="keybroker/policy/release_policy.cc keybroker/policy/tee_policy.cc
+        keybroker/policy/json_types.cc"
+CONFIG="keybroker/config/broker_config.cc keybroker/service/roles.cc
+        keybroker/service/distinguished_name.cc common/files.cc"
+TOKEN="unlocker/volume/token_json.cc unlocker/cli/crypttab.cc"
 
 build() {  # build NAME SOURCES...
   name=$1; shift
@@ -49,8 +55,20 @@ build azure_hcl_fuzzer $SNP
 build tdx_quote_fuzzer $TDX
 # shellcheck disable=SC2086
 build tdx_collateral_fuzzer $TDX
+# shellcheck disable=SC2086
+build release_request_fuzzer $TPM
+# shellcheck disable=SC2086
+build policy_json_fuzzer $POLICY
+# shellcheck disable=SC2086
+build config_fuzzer $CONFIG
+# shellcheck disable=SC2086
+build token_json_fuzzer $TOKEN
 run snp_report_fuzzer 4096 tests/data/snp/*.bin
 run azure_hcl_fuzzer 8192 tests/data/az-snp-vtpm/*.bin
 run tdx_quote_fuzzer 16384 tests/data/tdx/*.dat tests/data/tdx/*.bin
 run tdx_collateral_fuzzer 65536 tests/data/tdx/*.json
+run release_request_fuzzer 8192 tests/fuzz/corpus/release_request/*
+run policy_json_fuzzer 4096 tests/fuzz/corpus/policy_json/*
+run config_fuzzer 4096 tests/fuzz/corpus/config/*
+run token_json_fuzzer 4096 tests/fuzz/corpus/token_json/*
 echo "FUZZ PASS"
