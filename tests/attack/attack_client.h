@@ -34,6 +34,13 @@ grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel, const s
                           const std::string& request, std::string* response,
                           absl::Duration deadline = absl::Seconds(10));
 
+// Whether this build runs under a sanitizer, whose shadow memory makes RSS figures meaningless.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 // Resident memory of process `pid` in KiB (VmRSS), 0 if unknown.
 size_t RssKib(pid_t pid);
 

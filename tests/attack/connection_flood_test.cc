@@ -65,7 +65,9 @@ TEST_F(ConnectionFloodTest, AGuestUnlocksDuringAndAfterAFloodFromManyAddresses) 
   absl::Status during = GuestUnlocks();
   EXPECT_TRUE(during.ok()) << during;
   const size_t rss = RssKib(broker_->pid());
-  EXPECT_LE(rss, kRssBoundKib) << "broker RSS during the flood: " << rss << " KiB";
+  if (!kSanitizerBuild) {
+    EXPECT_LE(rss, kRssBoundKib) << "broker RSS during the flood: " << rss << " KiB";
+  }
   // The caps were enforced: the oldest idle connections were evicted, the greedy address was
   // refused past its cap.
   EXPECT_GE(flood.ClosedByServer(), 500u - kMaxConnections);
@@ -89,6 +91,7 @@ TEST_F(ConnectionFloodTest, AGuestUnlocksDuringAndAfterAFloodFromManyAddresses) 
 // with every connection through TLS and the HTTP/2 preface (the most a client can make the
 // broker hold without a call).
 TEST(ConnectionMemoryTest, BrokerRssAtTheDefaultCapStaysWithinItsBound) {
+  if (kSanitizerBuild) GTEST_SKIP() << "RSS under a sanitizer says nothing about the broker";
   auto broker = BrokerProcess::Start();
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int port = std::stoi((*broker)->release_endpoint().substr(10));

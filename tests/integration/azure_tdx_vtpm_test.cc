@@ -50,8 +50,9 @@ struct TestIntel {
     auto t = std::make_unique<TestIntel>();
     t->real = *tdx::ParseTdxQuote(tdx::testing::ReadVector("trustee_td-quote.bin"));
     auto certs = *tdx::ParsePemCertChain(t->real.pck_cert_data);
-    const int idx =
-        X509_get_ext_by_OBJ(certs[0].get(), OBJ_txt2obj("1.2.840.113741.1.13.1", 1), -1);
+    ASN1_OBJECT* sgx_extensions = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+    const int idx = X509_get_ext_by_OBJ(certs[0].get(), sgx_extensions, -1);
+    ASN1_OBJECT_free(sgx_extensions);
     EXPECT_GE(idx, 0);
     t->root = Issue("Test SGX Root CA", nullptr, 1, nullptr);
     t->ca = Issue("Test SGX PCK Platform CA", &t->root, 2, nullptr);

@@ -55,7 +55,9 @@ class RevocationTest : public ::testing::Test {
   void SetUp() override {
     quote_ = *ParseTdxQuote(ReadVector("trustee_tdx_quote_5.dat"));
     auto real = *ParsePemCertChain(quote_.pck_cert_data);
-    int idx = X509_get_ext_by_OBJ(real[0].get(), OBJ_txt2obj("1.2.840.113741.1.13.1", 1), -1);
+    ASN1_OBJECT* sgx_extensions = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+    int idx = X509_get_ext_by_OBJ(real[0].get(), sgx_extensions, -1);
+    ASN1_OBJECT_free(sgx_extensions);
     ASSERT_GE(idx, 0);
     root_ = Issue("Test SGX Root CA", nullptr, 1, nullptr);
     ca_ = Issue("Test SGX PCK Platform CA", &root_, 2, nullptr);
