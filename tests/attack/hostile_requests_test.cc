@@ -143,8 +143,8 @@ TEST_F(HostileRequestsTest, MalformedMessagesAreInvalidArgumentAndQuiet) {
       RawUnaryCall(channel, "/kb.v1.KeyRelease/ReleaseKey", "\xff\xff\xff\xff\x0f", nullptr);
   EXPECT_EQ(garbage.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(garbage.error_message(), HasSubstr("kb.v1.ReleaseKeyRequest"));
-  grpc::Status activation = RawUnaryCall(
-      channel, "/kb.v1.AttestationKeyActivation/StartActivation", "\x0a\xff", nullptr);
+  grpc::Status activation =
+      RawUnaryCall(channel, "/kb.v1.AttestationKeyActivation/StartActivation", "\x0a\xff", nullptr);
   EXPECT_EQ(activation.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(activation.error_message(), HasSubstr("kb.v1.StartActivationRequest"));
   v1::GetChallengeRequest bad_utf8;
