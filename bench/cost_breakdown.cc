@@ -19,7 +19,7 @@
 #include "common/tpm/tpm_structures.h"
 #include "keybroker/service/release_service.h"
 #include "keybroker/store/sqlite_stores.h"
-#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 
 namespace kb {
 namespace {

@@ -18,8 +18,8 @@
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/tee_verifiers.h"
-#include "keybroker/verifiers/tpm_quote_verifier.h"
-#include "keybroker/verifiers/verifier_set.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
+#include "keybroker/verifiers/api/verifier_set.h"
 
 namespace kb {
 namespace {

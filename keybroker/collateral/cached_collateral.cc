@@ -10,7 +10,7 @@
 #include "common/status_macros.h"
 #include "keybroker/collateral/collateral_recognizer.h"
 #include "keybroker/collateral/recognizer_parts.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 #include "keybroker/verifiers/snp/amd_certs.h"
 #include "keybroker/verifiers/snp/amd_roots.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"

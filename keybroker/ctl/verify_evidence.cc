@@ -14,11 +14,11 @@
 #include "common/tpm/tpm_structures.h"
 #include "google/protobuf/util/json_util.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
-#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
-#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/azure/azure_snp_verifier.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "keybroker/verifiers/tee_claims.h"
 
 namespace kb {

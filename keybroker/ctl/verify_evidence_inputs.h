@@ -11,10 +11,10 @@
 #include "common/openssl_util.h"
 #include "kb/v1/evidence.pb.h"
 #include "keybroker/ctl/verify_evidence.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 
 namespace kb {
 

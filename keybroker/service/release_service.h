@@ -20,7 +20,7 @@
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 

@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
-#include "keybroker/verifiers/evidence_verifier.h"
-#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_snp_verifier.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
 

@@ -7,10 +7,10 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "keybroker/verifiers/snp/amd_roots.h"
-#include "keybroker/verifiers/snp_evidence_verifier.h"
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/snp/snp_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 
 namespace kb {
 namespace {

@@ -6,7 +6,7 @@
 #include "kb/v1/config.pb.h"
 #include "keybroker/collateral/collateral_recognizer.h"
 #include "keybroker/store/collateral_store.h"
-#include "keybroker/verifiers/verifier_set.h"
+#include "keybroker/verifiers/api/verifier_set.h"
 
 namespace kb {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
-#include "keybroker/verifiers/snp/azure_hcl.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/snp/snp_report.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

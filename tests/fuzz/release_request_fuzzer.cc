@@ -7,7 +7,7 @@
 
 #include "common/tpm/tpm_structures.h"
 #include "kb/v1/release.pb.h"
-#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 
 namespace {
 

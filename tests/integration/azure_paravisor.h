@@ -14,7 +14,7 @@
 #include "common/openssl_util.h"
 #include "common/secret_bytes.h"
 #include "gtest/gtest.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/tpm/esys_tpm.h"

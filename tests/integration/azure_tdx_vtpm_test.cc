@@ -21,7 +21,7 @@
 #include "common/wrap/key_wrap.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "keybroker/verifiers/tdx/intel_pki.h"
 #include "tests/fakes/ek_test_pki.h"
 #include "tests/integration/azure_paravisor.h"

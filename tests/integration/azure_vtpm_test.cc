@@ -22,7 +22,7 @@
 #include "common/wrap/key_wrap.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "unlocker/evidence/azure_vtpm_source.h"

@@ -22,7 +22,7 @@ inline constexpr absl::string_view kCheckQeIdentity = "qe_identity";
 inline constexpr absl::string_view kCheckReportData = "report_data";
 
 // "evidence check '<check>' failed: <detail>", the same text as kb::CheckFailed() in
-// keybroker/verifiers/evidence_verifier.h (which kb_tdx cannot link: it needs the protos).
+// keybroker/verifiers/api/evidence_verifier.h (which kb_tdx cannot link: it needs the protos).
 inline absl::Status TdxCheckFailed(absl::string_view check, absl::StatusCode code,
                                    absl::string_view detail) {
   return absl::Status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));

@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 
 #include "absl/time/clock.h"
 #include "common/crypto.h"

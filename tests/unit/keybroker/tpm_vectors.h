@@ -19,7 +19,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "keybroker/store/sqlite_stores.h"
-#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 
 namespace kb::tpm_vectors {
 

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ak_activation/activation_service.h"
 #include "keybroker/store/sqlite_stores.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 #include "tests/fakes/ek_test_pki.h"
 #include "tests/fakes/software_tpm.h"
 #include "unlocker/flow/exit_codes.h"

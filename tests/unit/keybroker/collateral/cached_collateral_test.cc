@@ -11,9 +11,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
-#include "keybroker/verifiers/snp_evidence_verifier.h"
+#include "keybroker/verifiers/snp/snp_evidence_verifier.h"
 #include "keybroker/verifiers/tdx/collateral.h"
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "tests/fakes/fake_collateral_store.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 

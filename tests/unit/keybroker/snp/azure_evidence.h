@@ -8,7 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "common/crypto.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 
 namespace kb::snp_test {
 

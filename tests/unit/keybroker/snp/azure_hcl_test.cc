@@ -1,9 +1,9 @@
-#include "keybroker/verifiers/snp/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_hcl.h"
 
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/snp/snp_report.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 

@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+#include "keybroker/verifiers/azure/azure_snp_verifier.h"
 
 #include <algorithm>
 #include <cstring>

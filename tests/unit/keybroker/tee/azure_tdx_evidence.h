@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/tdx/collateral_set.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"

@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "kb/v1/policy.pb.h"
 #include "keybroker/policy/tee_policy.h"
-#include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "tests/fakes/fake_collateral_store.h"
 #include "tests/unit/keybroker/tee/azure_tdx_evidence.h"
 

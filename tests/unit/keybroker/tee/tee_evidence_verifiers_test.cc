@@ -9,9 +9,9 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
-#include "keybroker/verifiers/snp_evidence_verifier.h"
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/snp/snp_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {

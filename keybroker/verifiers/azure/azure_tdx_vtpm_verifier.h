@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_AZURE_TDX_VTPM_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_AZURE_TDX_VTPM_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_AZURE_AZURE_TDX_VTPM_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_AZURE_AZURE_TDX_VTPM_VERIFIER_H_
 
 #include <array>
 #include <cstdint>
@@ -10,9 +10,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "keybroker/verifiers/snp/azure_hcl.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
-#include "keybroker/verifiers/snp/azure_vtpm_claims.h"
+#include "keybroker/verifiers/azure/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_vtpm_claims.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
 
 namespace kb {
@@ -68,4 +68,4 @@ absl::Status CheckTdQuoteBinding(const TdReportFields& td_report, const tdx::Tdx
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_AZURE_TDX_VTPM_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_AZURE_AZURE_TDX_VTPM_VERIFIER_H_

@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/snp_evidence_verifier.h"
+#include "keybroker/verifiers/snp/snp_evidence_verifier.h"
 
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 
 #include <openssl/pem.h>
 

@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_SNP_AZURE_VTPM_CLAIMS_H_
-#define KB_KEYBROKER_VERIFIERS_SNP_AZURE_VTPM_CLAIMS_H_
+#ifndef KB_KEYBROKER_VERIFIERS_AZURE_AZURE_VTPM_CLAIMS_H_
+#define KB_KEYBROKER_VERIFIERS_AZURE_AZURE_VTPM_CLAIMS_H_
 
 #include <cstdint>
 #include <map>
@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 
 namespace kb {
 
@@ -37,4 +37,4 @@ absl::Status VerifyRuntimeClaimsAndQuote(absl::string_view runtime_data,
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_SNP_AZURE_VTPM_CLAIMS_H_
+#endif  // KB_KEYBROKER_VERIFIERS_AZURE_AZURE_VTPM_CLAIMS_H_

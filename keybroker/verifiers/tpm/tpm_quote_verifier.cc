@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/tpm_quote_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 
 #include <cstring>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "keybroker/verifiers/tpm_certification.h"
+#include "keybroker/verifiers/tpm/tpm_certification.h"
 
 namespace kb {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_EVIDENCE_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_EVIDENCE_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_API_EVIDENCE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_API_EVIDENCE_VERIFIER_H_
 
 #include <cstdint>
 #include <map>
@@ -53,4 +53,4 @@ absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::s
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_EVIDENCE_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_API_EVIDENCE_VERIFIER_H_

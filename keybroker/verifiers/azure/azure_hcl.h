@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_SNP_AZURE_HCL_H_
-#define KB_KEYBROKER_VERIFIERS_SNP_AZURE_HCL_H_
+#ifndef KB_KEYBROKER_VERIFIERS_AZURE_AZURE_HCL_H_
+#define KB_KEYBROKER_VERIFIERS_AZURE_AZURE_HCL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -79,4 +79,4 @@ absl::Status CheckUserData(const RuntimeClaims& claims, absl::string_view expect
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_SNP_AZURE_HCL_H_
+#endif  // KB_KEYBROKER_VERIFIERS_AZURE_AZURE_HCL_H_

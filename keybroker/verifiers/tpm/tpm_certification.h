@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_TPM_CERTIFICATION_H_
-#define KB_KEYBROKER_VERIFIERS_TPM_CERTIFICATION_H_
+#ifndef KB_KEYBROKER_VERIFIERS_TPM_TPM_CERTIFICATION_H_
+#define KB_KEYBROKER_VERIFIERS_TPM_TPM_CERTIFICATION_H_
 
 #include <openssl/evp.h>
 #include <tss2/tss2_tpm2_types.h>
@@ -42,4 +42,4 @@ absl::Status CheckTransferKeyCertification(EVP_PKEY* ak, const v1::TpmTransferKe
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_TPM_CERTIFICATION_H_
+#endif  // KB_KEYBROKER_VERIFIERS_TPM_TPM_CERTIFICATION_H_

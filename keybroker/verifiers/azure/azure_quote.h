@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_SNP_AZURE_QUOTE_H_
-#define KB_KEYBROKER_VERIFIERS_SNP_AZURE_QUOTE_H_
+#ifndef KB_KEYBROKER_VERIFIERS_AZURE_AZURE_QUOTE_H_
+#define KB_KEYBROKER_VERIFIERS_AZURE_AZURE_QUOTE_H_
 
 #include <openssl/evp.h>
 
@@ -56,4 +56,4 @@ absl::StatusOr<AzureQuoteClaims> VerifyAzureTpmQuote(
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_SNP_AZURE_QUOTE_H_
+#endif  // KB_KEYBROKER_VERIFIERS_AZURE_AZURE_QUOTE_H_

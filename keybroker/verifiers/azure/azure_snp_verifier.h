@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_SNP_AZURE_SNP_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_SNP_AZURE_SNP_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_AZURE_AZURE_SNP_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_AZURE_AZURE_SNP_VERIFIER_H_
 
 #include <cstdint>
 #include <map>
@@ -8,9 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "keybroker/verifiers/snp/azure_hcl.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
-#include "keybroker/verifiers/snp/azure_vtpm_claims.h"
+#include "keybroker/verifiers/azure/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_vtpm_claims.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
 
 namespace kb {
@@ -46,4 +46,4 @@ absl::Status CheckAzureVmpl(const SnpClaims& snp);
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_SNP_AZURE_SNP_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_AZURE_AZURE_SNP_VERIFIER_H_

@@ -1,8 +1,8 @@
-#include "keybroker/verifiers/snp/azure_vtpm_claims.h"
+#include "keybroker/verifiers/azure/azure_vtpm_claims.h"
 
 #include "common/crypto.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/snp/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_hcl.h"
 
 namespace kb {
 

@@ -1,10 +1,10 @@
-#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_SNP_EVIDENCE_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_SNP_EVIDENCE_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_SNP_SNP_EVIDENCE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_SNP_SNP_EVIDENCE_VERIFIER_H_
 
 #include <optional>
 #include <string>
@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
 #include "keybroker/store/collateral_store.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 
@@ -50,4 +50,4 @@ absl::StatusOr<std::string> SnpKeyCertFromCertTable(absl::string_view table);
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_SNP_EVIDENCE_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_SNP_SNP_EVIDENCE_VERIFIER_H_

@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_AZURE_VTPM_EVIDENCE_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_AZURE_VTPM_EVIDENCE_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_AZURE_AZURE_VTPM_EVIDENCE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_AZURE_AZURE_VTPM_EVIDENCE_VERIFIER_H_
 
 #include <memory>
 #include <optional>
@@ -8,11 +8,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
-#include "keybroker/verifiers/evidence_verifier.h"
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
-#include "keybroker/verifiers/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 
 namespace kb {
 
@@ -72,4 +72,4 @@ absl::StatusOr<AzureTpmQuote> AzureQuoteFromProto(const v1::TpmQuoteEvidence& q)
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_AZURE_VTPM_EVIDENCE_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_AZURE_AZURE_VTPM_EVIDENCE_VERIFIER_H_

@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/snp/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_hcl.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -11,7 +11,7 @@
 #include "common/crypto.h"
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 #include "keybroker/verifiers/snp/snp_report.h"
 
 namespace kb {

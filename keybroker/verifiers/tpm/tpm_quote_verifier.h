@@ -1,11 +1,11 @@
-#ifndef KB_KEYBROKER_VERIFIERS_TPM_QUOTE_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_TPM_QUOTE_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_TPM_TPM_QUOTE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_TPM_TPM_QUOTE_VERIFIER_H_
 
 #include <memory>
 #include <optional>
 
 #include "keybroker/store/attestation_key_registry.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 
@@ -33,4 +33,4 @@ class TpmQuoteVerifier final : public EvidenceVerifier {
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_TPM_QUOTE_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_TPM_TPM_QUOTE_VERIFIER_H_

@@ -1,9 +1,9 @@
-#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+#include "keybroker/verifiers/azure/azure_snp_verifier.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 namespace {

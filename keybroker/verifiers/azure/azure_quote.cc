@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/snp/azure_quote.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 
 #include <cstring>
 
@@ -7,7 +7,7 @@
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 namespace {

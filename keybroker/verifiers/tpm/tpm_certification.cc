@@ -1,9 +1,9 @@
-#include "keybroker/verifiers/tpm_certification.h"
+#include "keybroker/verifiers/tpm/tpm_certification.h"
 
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_VERIFIERS_TDX_EVIDENCE_VERIFIER_H_
-#define KB_KEYBROKER_VERIFIERS_TDX_EVIDENCE_VERIFIER_H_
+#ifndef KB_KEYBROKER_VERIFIERS_TDX_TDX_EVIDENCE_VERIFIER_H_
+#define KB_KEYBROKER_VERIFIERS_TDX_TDX_EVIDENCE_VERIFIER_H_
 
 #include <map>
 #include <memory>
@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
 #include "keybroker/store/collateral_store.h"
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 #include "keybroker/verifiers/tdx/collateral_set.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 
@@ -90,4 +90,4 @@ absl::Status CheckReportDataBinding(absl::string_view report_data_hex, absl::str
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_TDX_EVIDENCE_VERIFIER_H_
+#endif  // KB_KEYBROKER_VERIFIERS_TDX_TDX_EVIDENCE_VERIFIER_H_

@@ -1,10 +1,10 @@
-#ifndef KB_KEYBROKER_VERIFIERS_VERIFIER_SET_H_
-#define KB_KEYBROKER_VERIFIERS_VERIFIER_SET_H_
+#ifndef KB_KEYBROKER_VERIFIERS_API_VERIFIER_SET_H_
+#define KB_KEYBROKER_VERIFIERS_API_VERIFIER_SET_H_
 
 #include <map>
 #include <memory>
 
-#include "keybroker/verifiers/evidence_verifier.h"
+#include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
 
@@ -41,4 +41,4 @@ class VerifierSet final : public EvidenceVerifier {
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_VERIFIERS_VERIFIER_SET_H_
+#endif  // KB_KEYBROKER_VERIFIERS_API_VERIFIER_SET_H_

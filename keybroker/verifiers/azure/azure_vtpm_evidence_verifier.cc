@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 
 #include <openssl/x509.h>
 
@@ -6,10 +6,10 @@
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "keybroker/verifiers/azure_tdx_vtpm_verifier.h"
-#include "keybroker/verifiers/snp/azure_snp_verifier.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/azure/azure_snp_verifier.h"
 #include "keybroker/verifiers/tee_claims.h"
-#include "keybroker/verifiers/tpm_certification.h"
+#include "keybroker/verifiers/tpm/tpm_certification.h"
 
 namespace kb {
 namespace {
