@@ -9,9 +9,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace kb {
 
@@ -35,6 +38,18 @@ using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509_free>>;
 // Builds an error status from `what` and the OpenSSL error queue (which it clears).
 absl::Status OpenSslError(absl::string_view what,
                           absl::StatusCode code = absl::StatusCode::kInternal);
+
+// `t` as absl::Time; `missing` when `t` is null or unreadable.
+absl::Time Asn1Time(const ASN1_TIME* t, absl::Time missing);
+// RFC 2253 text of `name`; empty if it cannot be printed.
+std::string NameText(X509_NAME* name);
+
+// Every certificate of a PEM text, in order (none: an empty vector). INVALID_ARGUMENT for a
+// malformed PEM block.
+absl::StatusOr<std::vector<X509Ptr>> ReadPemCertificates(absl::string_view pem);
+// Parses one X.509 certificate given as DER or PEM (of a PEM bundle, the first). INVALID_ARGUMENT
+// if it is neither or has trailing data.
+absl::StatusOr<X509Ptr> ParseCertificate(absl::string_view der_or_pem);
 
 }  // namespace kb
 

@@ -23,20 +23,6 @@ namespace collateral_internal {
 
 using absl::StatusCode;
 
-absl::Time Asn1Time(const ASN1_TIME* t, absl::Time missing) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return missing;
-  return absl::FromTM(tm, absl::UTCTimeZone());
-}
-
-std::string NameText(X509_NAME* name) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
 absl::Status CheckWindow(absl::string_view what, absl::Time from, absl::Time to, absl::Time now) {
   auto text = [](absl::Time t) {
     return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
@@ -68,10 +54,8 @@ std::vector<X509Ptr> ParseIssuers(const std::vector<std::string>& intel_issuers)
 namespace {
 
 using absl::StatusCode;
-using collateral_internal::Asn1Time;
 using collateral_internal::CheckWindow;
 using collateral_internal::EntryId;
-using collateral_internal::NameText;
 using collateral_internal::RecognizeCrl;
 using collateral_internal::RecognizeQeIdentity;
 using collateral_internal::RecognizeTcbInfo;

@@ -13,15 +13,6 @@
 
 namespace kb {
 
-// Kinds of cached collateral (CollateralRecord.kind, CollateralEntry.kind).
-inline constexpr absl::string_view kCollateralVcek = "vcek";
-inline constexpr absl::string_view kCollateralVlek = "vlek";
-inline constexpr absl::string_view kCollateralIntelTcbSigning = "intel_tcb_signing";
-inline constexpr absl::string_view kCollateralIntelPckCa = "intel_pck_ca";
-inline constexpr absl::string_view kCollateralTdxTcbInfo = "tdx_tcb_info";
-inline constexpr absl::string_view kCollateralTdxQeIdentity = "tdx_qe_identity";
-inline constexpr absl::string_view kCollateralCrl = "crl";
-
 // Names of the import checks, as reported in refusals ("collateral check '<name>' failed").
 inline constexpr absl::string_view kImportCheckRecognise = "recognise";
 inline constexpr absl::string_view kImportCheckTrustAnchor = "trust_anchor";

@@ -16,10 +16,6 @@
 namespace kb {
 namespace collateral_internal {
 
-// `t` as absl::Time; `missing` when `t` is null or unreadable.
-absl::Time Asn1Time(const ASN1_TIME* t, absl::Time missing);
-// RFC 2253 text of `name`.
-std::string NameText(X509_NAME* name);
 // FAILED_PRECONDITION (check "validity") unless `from` <= `now` <= `to`.
 absl::Status CheckWindow(absl::string_view what, absl::Time from, absl::Time to, absl::Time now);
 // The first 16 hex digits of SHA-256(content).

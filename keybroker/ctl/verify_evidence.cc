@@ -14,12 +14,14 @@
 #include "common/tpm/tpm_structures.h"
 #include "google/protobuf/util/json_util.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
-#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/azure/azure_claims.h"
 #include "keybroker/verifiers/azure/azure_snp_verifier.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/snp/snp_claims.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
-#include "keybroker/verifiers/tdx/tdx_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_claims.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
-#include "keybroker/verifiers/tee_claims.h"
+#include "keybroker/verifiers/tdx/tdx_verifier.h"
 
 namespace kb {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "kb/v1/policy.pb.h"
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/claims.h"
 
 namespace kb {
 

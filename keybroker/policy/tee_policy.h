@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "kb/v1/policy.pb.h"
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/claims.h"
 
 namespace kb {
 

@@ -11,6 +11,15 @@
 
 namespace kb {
 
+// Kinds of cached collateral (CollateralRecord.kind, CollateralEntry.kind).
+inline constexpr absl::string_view kCollateralVcek = "vcek";
+inline constexpr absl::string_view kCollateralVlek = "vlek";
+inline constexpr absl::string_view kCollateralIntelTcbSigning = "intel_tcb_signing";
+inline constexpr absl::string_view kCollateralIntelPckCa = "intel_pck_ca";
+inline constexpr absl::string_view kCollateralTdxTcbInfo = "tdx_tcb_info";
+inline constexpr absl::string_view kCollateralTdxQeIdentity = "tdx_qe_identity";
+inline constexpr absl::string_view kCollateralCrl = "crl";
+
 // One item of the operator-managed collateral cache (keybrokerctl collateral import), as
 // recognised and verified at import (keybroker/collateral/collateral_recognizer.h).
 struct CollateralRecord {

@@ -18,11 +18,11 @@ FLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I. -I$BUILD/proto -I$BUILD/keybroker/tdx_generated -I/usr/include/tss2"
 LIBS="$BUILD/proto/libkb_proto.a -lprotobuf -lcrypto -ltss2-mu
       $(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord)"
-COMMON="keybroker/verifiers/api/evidence_verifier.cc common/crypto.cc common/openssl_util.cc
+COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/openssl_util.cc
         common/tpm/tpm_structures.cc"
 SNP="keybroker/verifiers/snp/snp_report.cc keybroker/verifiers/azure/azure_hcl.cc
      keybroker/verifiers/azure/azure_quote.cc"
-TDX=$(ls keybroker/verifiers/tdx/*.cc)
+TDX=$(ls keybroker/verifiers/tdx/*.cc | grep -v -e _evidence_verifier -e _claims -e _collateral_lookup)
 TPM="keybroker/verifiers/tpm/tpm_quote_verifier.cc keybroker/verifiers/tpm/tpm_certification.cc"
 POLICY="keybroker/policy/release_policy.cc keybroker/policy/tee_policy.cc
         keybroker/policy/json_types.cc"

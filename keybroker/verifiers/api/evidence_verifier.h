@@ -1,31 +1,14 @@
 #ifndef KB_KEYBROKER_VERIFIERS_API_EVIDENCE_VERIFIER_H_
 #define KB_KEYBROKER_VERIFIERS_API_EVIDENCE_VERIFIER_H_
 
-#include <cstdint>
-#include <map>
-#include <string>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "kb/v1/evidence.pb.h"
 #include "kb/v1/release.pb.h"
+#include "keybroker/verifiers/api/check.h"
+#include "keybroker/verifiers/api/claims.h"
 
 namespace kb {
-
-// What verified evidence says about a guest. Only ever built from evidence that passed every
-// check; policy evaluation sees nothing else.
-struct Claims {
-  std::string evidence_type;  // "tpm", "snp", "tdx", "az-snp-vtpm"
-  // Machine name of the registered AK ("tpm"), or the identity the TEE evidence names:
-  // "snp-chip:<chip_id hex>", "tdx-fmspc:<fmspc hex>", "azure-vm:<vm id>".
-  std::string machine;
-  // bank ("sha256") -> PCR index -> lowercase hex digest
-  std::map<std::string, std::map<uint32_t, std::string>> pcrs;
-  // Named TEE claims ("snp.measurement", "snp.debug", "tdx.mrtd", "tdx.tcb_status",
-  // "azure.vm_id", ...; docs/policy.md lists them): lowercase hex for bytes, decimal for
-  // numbers, "true"/"false" for flags. Empty for plain TPM evidence.
-  std::map<std::string, std::string> attributes;
-};
 
 // Authenticity and freshness of one kind of evidence ("is this genuine, fresh, and is the
 // transfer key bound to it?"), separate from appraisal. Implementations are thread-safe.
@@ -47,9 +30,6 @@ class EvidenceVerifier {
     return absl::FailedPreconditionError("this evidence kind has no dry-run verification");
   }
 };
-
-// The status for a failed named check: "<check>: <detail>".
-absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::string_view detail);
 
 }  // namespace kb
 

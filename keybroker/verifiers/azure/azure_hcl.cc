@@ -11,7 +11,7 @@
 #include "common/crypto.h"
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/check.h"
 #include "keybroker/verifiers/snp/snp_report.h"
 
 namespace kb {
@@ -109,9 +109,7 @@ void ReadVmConfiguration(const Struct& root, RuntimeClaims& claims) {
   if (id != f.end()) claims.vm_unique_id = id->second.string_value();
 }
 
-const char* ReportTypeName(uint32_t type) {
-  return type == kHclReportTypeTdx ? "TDX" : "SNP";
-}
+const char* ReportTypeName(uint32_t type) { return type == kHclReportTypeTdx ? "TDX" : "SNP"; }
 
 absl::Status CheckIgvmFields(const HclReport& h, uint32_t want_type) {
   if (h.report_type != want_type) {

@@ -7,7 +7,7 @@
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/check.h"
 
 namespace kb {
 namespace {

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/check.h"
 
 namespace kb {
 namespace {

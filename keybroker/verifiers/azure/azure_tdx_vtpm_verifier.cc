@@ -4,7 +4,7 @@
 #include "common/crypto.h"
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/check.h"
 
 namespace kb {
 namespace {

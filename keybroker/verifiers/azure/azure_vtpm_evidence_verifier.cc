@@ -6,9 +6,9 @@
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "keybroker/verifiers/azure/azure_claims.h"
 #include "keybroker/verifiers/azure/azure_snp_verifier.h"
-#include "keybroker/verifiers/tee_claims.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/tpm/tpm_certification.h"
 
 namespace kb {

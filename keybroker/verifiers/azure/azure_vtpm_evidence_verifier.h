@@ -11,8 +11,8 @@
 #include "keybroker/verifiers/api/evidence_verifier.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
-#include "keybroker/verifiers/tdx/tdx_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_verifier.h"
 
 namespace kb {
 
@@ -34,7 +34,7 @@ struct AzureTdxTrust {
 // VerifyAzureTdxVtpm()'s hcl_parse, runtime_data_digest, the TDX quote checks (header ...
 // qe_identity), td_quote_binding, then the same AK, user_data and vTPM quote checks; then
 // transfer_key_certification (the HCL AK certified the transfer key with extraData ==
-// binding). Claims: ClaimsFromAzureSnp() / ClaimsFromAzureTdx() (tee_claims.h). Thread-safe.
+// binding). Claims: ClaimsFromAzureSnp() / ClaimsFromAzureTdx() (azure_claims.h). Thread-safe.
 class AzureVtpmEvidenceVerifier final : public EvidenceVerifier {
  public:
   // `amd_chain_pem`: ASK + ARK replacing the built-in AMD roots; empty for the built-ins.

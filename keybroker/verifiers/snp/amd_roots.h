@@ -23,10 +23,6 @@ absl::StatusOr<absl::string_view> BuiltinAmdChainPem(SnpProduct product, SnpSign
 // (the ARK is the self-issued one). INVALID_ARGUMENT if it is not that.
 absl::StatusOr<AmdChain> ParseAmdChainPem(absl::string_view pem);
 
-// Parses one X.509 certificate given as DER or PEM. INVALID_ARGUMENT if it is neither or has
-// trailing data.
-absl::StatusOr<X509Ptr> ParseCertificate(absl::string_view der_or_pem);
-
 }  // namespace kb
 
 #endif  // KB_KEYBROKER_VERIFIERS_SNP_AMD_ROOTS_H_

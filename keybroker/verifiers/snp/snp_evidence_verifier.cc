@@ -5,9 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
-#include "keybroker/collateral/cached_collateral.h"
+#include "keybroker/verifiers/snp/snp_claims.h"
+#include "keybroker/verifiers/snp/snp_collateral_lookup.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
-#include "keybroker/verifiers/tee_claims.h"
 
 namespace kb {
 namespace {

@@ -15,7 +15,7 @@ namespace kb {
 // Verifies SnpReportEvidence (proto/kb/v1/evidence.proto) with a TransferKey.spki_der key:
 // the SEV-SNP checks of VerifySnpReport() (parse, cert_chain, signer_kind, vcek_tcb, hwid,
 // report_signature) at the clock's time, then report_data (REPORT_DATA[0:32] == binding).
-// Claims: ClaimsFromSnp() (tee_claims.h). Evidence with neither vcek nor a cert_table entry
+// Claims: ClaimsFromSnp() (snp_claims.h). Evidence with neither vcek nor a cert_table entry
 // for one uses the collateral cache, when there is one (SnpKeyCertFromCache: a cached VCEK
 // for the report's CHIP_ID and REPORTED_TCB). Thread-safe (immutable; the clock and cache are).
 class SnpEvidenceVerifier final : public EvidenceVerifier {

@@ -1,14 +1,13 @@
 #ifndef KB_KEYBROKER_VERIFIERS_TDX_CHECKS_H_
 #define KB_KEYBROKER_VERIFIERS_TDX_CHECKS_H_
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "keybroker/verifiers/api/check.h"
 
 namespace kb {
 namespace tdx {
 
-// Names of the TDX verification checks, as reported in rejections.
+// Names of the TDX verification checks, as reported in rejections (kb::CheckFailed()).
 inline constexpr absl::string_view kCheckHeader = "header";
 inline constexpr absl::string_view kCheckParse = "parse";
 inline constexpr absl::string_view kCheckPckChain = "pck_chain";
@@ -20,13 +19,6 @@ inline constexpr absl::string_view kCheckTcbStatus = "tcb_status";
 inline constexpr absl::string_view kCheckTdxModule = "tdx_module";
 inline constexpr absl::string_view kCheckQeIdentity = "qe_identity";
 inline constexpr absl::string_view kCheckReportData = "report_data";
-
-// "evidence check '<check>' failed: <detail>", the same text as kb::CheckFailed() in
-// keybroker/verifiers/api/evidence_verifier.h (which kb_tdx cannot link: it needs the protos).
-inline absl::Status TdxCheckFailed(absl::string_view check, absl::StatusCode code,
-                                   absl::string_view detail) {
-  return absl::Status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));
-}
 
 }  // namespace tdx
 }  // namespace kb

@@ -16,12 +16,12 @@ using absl::StatusCode;
 constexpr absl::string_view kTcbSigningCn = "Intel SGX TCB Signing";
 
 absl::Status Failed(absl::string_view detail) {
-  return TdxCheckFailed(kCheckCollateral, StatusCode::kUnauthenticated, detail);
+  return CheckFailed(kCheckCollateral, StatusCode::kUnauthenticated, detail);
 }
 
 absl::Status Missing(absl::string_view what) {
-  return TdxCheckFailed(kCheckCollateral, StatusCode::kFailedPrecondition,
-                        absl::StrCat(what, " is required but was not supplied"));
+  return CheckFailed(kCheckCollateral, StatusCode::kFailedPrecondition,
+                     absl::StrCat(what, " is required but was not supplied"));
 }
 
 absl::Status CheckWindow(absl::string_view what, absl::Time issue, absl::Time next,

@@ -23,14 +23,14 @@ bool IsTrustedRoot(X509* cert, const IntelTrustAnchors& anchors) {
 }
 
 absl::Status ChainFailed(absl::string_view detail) {
-  return TdxCheckFailed(kCheckPckChain, StatusCode::kUnauthenticated, detail);
+  return CheckFailed(kCheckPckChain, StatusCode::kUnauthenticated, detail);
 }
 
 }  // namespace
 
 absl::Status CheckHeader(const TdxQuoteHeader& h) {
   auto fail = [](absl::string_view detail) {
-    return TdxCheckFailed(kCheckHeader, StatusCode::kInvalidArgument, detail);
+    return CheckFailed(kCheckHeader, StatusCode::kInvalidArgument, detail);
   };
   if (h.version != kQuoteVersion4 && h.version != kQuoteVersion5) {
     return fail(absl::StrCat("quote version ", h.version, " is not supported (4, 5)"));
@@ -80,8 +80,8 @@ absl::StatusOr<PckChain> CheckPckChain(const TdxQuote& quote, const IntelTrustAn
 absl::Status CheckQeReportSignature(const TdxQuote& quote, EVP_PKEY* pck_key) {
   auto s = VerifyEcdsaP256RawSignature(pck_key, quote.qe_report.raw, quote.qe_report_signature);
   if (!s.ok()) {
-    return TdxCheckFailed(kCheckQeReportSignature, StatusCode::kUnauthenticated,
-                          absl::StrCat("QE report is not signed by the PCK key: ", s.message()));
+    return CheckFailed(kCheckQeReportSignature, StatusCode::kUnauthenticated,
+                       absl::StrCat("QE report is not signed by the PCK key: ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -92,8 +92,8 @@ absl::Status CheckQeReportBinding(const TdxQuote& quote) {
   const std::string& actual = quote.qe_report.report_data;
   if (actual.size() != expected.size() ||
       CRYPTO_memcmp(actual.data(), expected.data(), expected.size()) != 0) {
-    return TdxCheckFailed(kCheckQeReportBinding, StatusCode::kUnauthenticated,
-                          "QE REPORTDATA is not SHA-256(attestation key || QE auth data)");
+    return CheckFailed(kCheckQeReportBinding, StatusCode::kUnauthenticated,
+                       "QE REPORTDATA is not SHA-256(attestation key || QE auth data)");
   }
   return absl::OkStatus();
 }
@@ -101,12 +101,11 @@ absl::Status CheckQeReportBinding(const TdxQuote& quote) {
 absl::Status CheckQuoteSignature(const TdxQuote& quote) {
   auto key = P256KeyFromRawXy(quote.attestation_key);
   if (!key.ok()) {
-    return TdxCheckFailed(kCheckQuoteSignature, StatusCode::kUnauthenticated,
-                          key.status().message());
+    return CheckFailed(kCheckQuoteSignature, StatusCode::kUnauthenticated, key.status().message());
   }
   auto s = VerifyEcdsaP256RawSignature(key->get(), quote.signed_region, quote.signature);
   if (!s.ok()) {
-    return TdxCheckFailed(
+    return CheckFailed(
         kCheckQuoteSignature, StatusCode::kUnauthenticated,
         absl::StrCat("header and body are not signed by the attestation key: ", s.message()));
   }
@@ -115,13 +114,13 @@ absl::Status CheckQuoteSignature(const TdxQuote& quote) {
 
 absl::Status CheckReportData(const TdxQuote& quote, absl::string_view expected) {
   if (expected.size() != 64) {
-    return TdxCheckFailed(kCheckReportData, StatusCode::kInvalidArgument,
-                          "expected report data must be 64 bytes");
+    return CheckFailed(kCheckReportData, StatusCode::kInvalidArgument,
+                       "expected report data must be 64 bytes");
   }
   const std::string& actual = quote.body.report_data;
   if (CRYPTO_memcmp(actual.data(), expected.data(), 64) != 0) {
-    return TdxCheckFailed(kCheckReportData, StatusCode::kUnauthenticated,
-                          "REPORTDATA does not match the expected value");
+    return CheckFailed(kCheckReportData, StatusCode::kUnauthenticated,
+                       "REPORTDATA does not match the expected value");
   }
   return absl::OkStatus();
 }

@@ -31,7 +31,7 @@ constexpr std::array<std::pair<TcbStatus, absl::string_view>, 9> kNames = {{
 
 absl::StatusOr<TcbStatus> LevelStatus(absl::string_view check, absl::string_view name) {
   auto s = ParseTcbStatus(name);
-  if (!s.ok()) return TdxCheckFailed(check, StatusCode::kUnauthenticated, s.status().message());
+  if (!s.ok()) return CheckFailed(check, StatusCode::kUnauthenticated, s.status().message());
   return *s;
 }
 
@@ -59,12 +59,12 @@ bool MaskedEqual(absl::string_view a, absl::string_view b, absl::string_view mas
 
 absl::Status CheckModuleIdentity(const TdReportBody& body, const TdxModuleIdentity& m) {
   if (body.mr_signer_seam != m.mr_signer) {
-    return TdxCheckFailed(kCheckTdxModule, StatusCode::kUnauthenticated,
-                          "MRSIGNERSEAM does not match the tcbInfo TDX module mrsigner");
+    return CheckFailed(kCheckTdxModule, StatusCode::kUnauthenticated,
+                       "MRSIGNERSEAM does not match the tcbInfo TDX module mrsigner");
   }
   if (!MaskedEqual(body.seam_attributes, m.attributes, m.attributes_mask)) {
-    return TdxCheckFailed(kCheckTdxModule, StatusCode::kUnauthenticated,
-                          "SEAMATTRIBUTES do not match the tcbInfo TDX module attributes");
+    return CheckFailed(kCheckTdxModule, StatusCode::kUnauthenticated,
+                       "SEAMATTRIBUTES do not match the tcbInfo TDX module attributes");
   }
   return absl::OkStatus();
 }
@@ -83,8 +83,8 @@ absl::StatusOr<ModuleTcbLevel> MatchModule(const TdReportBody& body, const TcbIn
     none.status = "TCB_NOT_SUPPORTED";
     return none;
   }
-  return TdxCheckFailed(kCheckTdxModule, StatusCode::kUnauthenticated,
-                        absl::StrCat("tcbInfo has no TDX module identity ", id));
+  return CheckFailed(kCheckTdxModule, StatusCode::kUnauthenticated,
+                     absl::StrCat("tcbInfo has no TDX module identity ", id));
 }
 
 TcbStatus Converge(TcbStatus platform, TcbStatus module) {
@@ -136,7 +136,7 @@ absl::StatusOr<TcbStatus> ParseTcbStatus(absl::string_view name) {
 absl::StatusOr<TcbEvaluation> EvaluateTdxTcb(const TdReportBody& body, const PckCertInfo& pck,
                                              const TcbInfo& info) {
   if (pck.fmspc != info.fmspc || pck.pce_id != info.pce_id) {
-    return TdxCheckFailed(
+    return CheckFailed(
         kCheckTcbStatus, StatusCode::kUnauthenticated,
         absl::StrCat("PCK FMSPC/PCE-ID ", HexEncode(pck.fmspc), "/", HexEncode(pck.pce_id),
                      " do not match tcbInfo ", HexEncode(info.fmspc), "/", HexEncode(info.pce_id)));
@@ -167,7 +167,7 @@ absl::StatusOr<TcbEvaluation> EvaluateTdxTcb(const TdReportBody& body, const Pck
 absl::StatusOr<QeIdentityEvaluation> EvaluateQeIdentity(const SgxReportBody& qe,
                                                         const QeIdentity& identity) {
   auto fail = [](absl::string_view detail) {
-    return TdxCheckFailed(kCheckQeIdentity, StatusCode::kUnauthenticated, detail);
+    return CheckFailed(kCheckQeIdentity, StatusCode::kUnauthenticated, detail);
   };
   if (qe.mr_signer != identity.mr_signer) return fail("QE MRSIGNER does not match");
   if (qe.isv_prod_id != identity.isv_prod_id) return fail("QE ISVPRODID does not match");

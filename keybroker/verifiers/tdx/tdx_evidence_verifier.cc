@@ -9,11 +9,11 @@
 #include "common/files.h"
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
-#include "keybroker/collateral/cached_collateral.h"
 #include "keybroker/verifiers/tdx/pck_extensions.h"
+#include "keybroker/verifiers/tdx/tdx_claims.h"
+#include "keybroker/verifiers/tdx/tdx_collateral_lookup.h"
 #include "keybroker/verifiers/tdx/tdx_quote.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
-#include "keybroker/verifiers/tee_claims.h"
 
 namespace kb {
 namespace {

@@ -45,7 +45,7 @@ class TdxCollateralCache {
 // Verifies TdxQuoteEvidence with a TransferKey.spki_der key: every check of
 // kb::tdx::VerifyTdxQuote() (header ... qe_identity) with all collateral required, at the
 // clock's time, then report_data (REPORTDATA[0:32] == binding).
-// Claims: ClaimsFromTdx() (tee_claims.h). Thread-safe.
+// Claims: ClaimsFromTdx() (tdx_claims.h). Thread-safe.
 class TdxEvidenceVerifier final : public EvidenceVerifier {
  public:
   // `cache`: the operator-managed collateral cache (not owned; null: none), used together

@@ -18,12 +18,12 @@ using absl::StatusCode;
 absl::StatusOr<TdxQuote> ParseChecked(absl::string_view bytes) {
   auto header = ParseTdxQuoteHeader(bytes);
   if (!header.ok()) {
-    return TdxCheckFailed(kCheckHeader, StatusCode::kInvalidArgument, header.status().message());
+    return CheckFailed(kCheckHeader, StatusCode::kInvalidArgument, header.status().message());
   }
   RETURN_IF_ERROR(CheckHeader(*header));
   auto quote = ParseTdxQuote(bytes);
   if (!quote.ok()) {
-    return TdxCheckFailed(kCheckParse, StatusCode::kInvalidArgument, quote.status().message());
+    return CheckFailed(kCheckParse, StatusCode::kInvalidArgument, quote.status().message());
   }
   return quote;
 }
@@ -41,8 +41,8 @@ absl::Status CheckTcb(const TdxQuote& quote, const PckChain& pck, const TdxColla
   if (c == nullptr || !c->tcb_info) return absl::OkStatus();  // 'collateral' enforced presence
   ASSIGN_OR_RETURN(TcbEvaluation eval, EvaluateTdxTcb(quote.body, pck.info, *c->tcb_info));
   if (eval.status == TcbStatus::kTcbNotSupported || eval.status == TcbStatus::kRevoked) {
-    return TdxCheckFailed(kCheckTcbStatus, StatusCode::kUnauthenticated,
-                          absl::StrCat("platform TCB is ", TcbStatusName(eval.status)));
+    return CheckFailed(kCheckTcbStatus, StatusCode::kUnauthenticated,
+                       absl::StrCat("platform TCB is ", TcbStatusName(eval.status)));
   }
   claims.tcb_status = eval.status;
   claims.advisory_ids = std::move(eval.advisory_ids);
@@ -55,7 +55,7 @@ absl::Status CheckQe(const TdxQuote& quote, const TdxCollateral* c, TdxClaims& c
   if (c == nullptr || !c->qe_identity) return absl::OkStatus();
   ASSIGN_OR_RETURN(QeIdentityEvaluation eval, EvaluateQeIdentity(quote.qe_report, *c->qe_identity));
   if (eval.status == TcbStatus::kRevoked) {
-    return TdxCheckFailed(kCheckQeIdentity, StatusCode::kUnauthenticated, "QE TCB is Revoked");
+    return CheckFailed(kCheckQeIdentity, StatusCode::kUnauthenticated, "QE TCB is Revoked");
   }
   claims.qe_identity_status = eval.status;
   return absl::OkStatus();

@@ -1,8 +1,6 @@
 // The verifiers with the operator-managed collateral cache (FakeCollateralStore): SEV-SNP
 // evidence without a VCEK, TDX evidence without tdx_collateral_dir, precedence between the
 // directory and the cache, and validity at use time.
-#include "keybroker/collateral/cached_collateral.h"
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,8 +9,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
+#include "keybroker/verifiers/snp/snp_collateral_lookup.h"
 #include "keybroker/verifiers/snp/snp_evidence_verifier.h"
 #include "keybroker/verifiers/tdx/collateral.h"
+#include "keybroker/verifiers/tdx/tdx_collateral_lookup.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "tests/fakes/fake_collateral_store.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"

@@ -9,7 +9,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/policy/release_policy.h"
-#include "keybroker/verifiers/tee_claims.h"
+#include "keybroker/verifiers/snp/snp_claims.h"
+#include "keybroker/verifiers/tdx/tdx_claims.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {

@@ -1,7 +1,5 @@
-#ifndef KB_KEYBROKER_COLLATERAL_CACHED_COLLATERAL_H_
-#define KB_KEYBROKER_COLLATERAL_CACHED_COLLATERAL_H_
-
-#include <string>
+#ifndef KB_KEYBROKER_VERIFIERS_TDX_TDX_COLLATERAL_LOOKUP_H_
+#define KB_KEYBROKER_VERIFIERS_TDX_TDX_COLLATERAL_LOOKUP_H_
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -11,17 +9,8 @@
 
 namespace kb {
 
-// How verifiers use the operator-managed collateral cache. Validity is enforced here again at
-// use time: an entry that expired since its import is a named rejection, never a pass.
-
-// The cached VCEK (VLEK when the report says it is VLEK-signed) for an SEV-SNP `report` (raw
-// bytes) that carries none: its hwID is the report's CHIP_ID (the first 8 bytes on Turin) and
-// its SPLs equal REPORTED_TCB. Of several, the newest valid at `now`. Returns the certificate
-// (DER). Errors: check "parse" INVALID_ARGUMENT for a report that does not parse or when no
-// cached certificate matches ("no VCEK/VLEK ..."); check "cert_chain" UNAUTHENTICATED when
-// every match has expired (or is not yet valid) at `now`; UNAVAILABLE from the store.
-absl::StatusOr<std::string> SnpKeyCertFromCache(CollateralSource& cache, absl::string_view report,
-                                                absl::Time now);
+// How the TDX verifiers use the operator-managed collateral cache. Validity is enforced again
+// at use time, by the verifier's 'collateral' check.
 
 // The TDX collateral for a quote whose PCK certificate names `fmspc` (raw 6 bytes; empty if
 // unknown): `base` (from tdx_collateral_dir; may be null) and the cache together. Precedence,
@@ -36,4 +25,4 @@ absl::StatusOr<tdx::TdxCollateral> TdxCollateralWithCache(const tdx::TdxCollater
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_COLLATERAL_CACHED_COLLATERAL_H_
+#endif  // KB_KEYBROKER_VERIFIERS_TDX_TDX_COLLATERAL_LOOKUP_H_

@@ -1,4 +1,4 @@
-#include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/api/check.h"
 
 #include "absl/strings/str_cat.h"
 
