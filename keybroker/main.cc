@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/files.h"
+#include "common/grpc/library_logs.h"
 #include "common/hardening.h"
-#include "common/library_logs.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "keybroker/ak_activation/activation_service.h"
@@ -17,9 +17,9 @@
 #include "keybroker/server/broker_server.h"
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
+#include "keybroker/verifiers/api/verifier_set.h"
 #include "keybroker/verifiers/tee_verifiers.h"
 #include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
-#include "keybroker/verifiers/api/verifier_set.h"
 
 namespace kb {
 namespace {

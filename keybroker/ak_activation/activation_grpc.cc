@@ -1,6 +1,6 @@
 #include "keybroker/ak_activation/activation_grpc.h"
 
-#include "common/grpc_respond.h"
+#include "common/grpc/grpc_respond.h"
 
 namespace kb {
 

@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/grpc_status.h"
+#include "common/grpc/grpc_status.h"
 #include "common/secret_bytes.h"
 #include "kb/v1/admin.grpc.pb.h"
 #include "keybroker/ctl/ctl_args.h"

@@ -2,7 +2,7 @@
 
 #include <grpc/grpc_security_constants.h>
 
-#include "common/grpc_respond.h"
+#include "common/grpc/grpc_respond.h"
 
 namespace kb {
 namespace {

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
-#include "common/grpc_status.h"
+#include "common/grpc/grpc_status.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc_status.h"
+#include "common/grpc/grpc_status.h"
 #include "gtest/gtest.h"
 #include "tests/attack/attack_client.h"
 #include "tests/unit/keybroker/evidence_builder.h"

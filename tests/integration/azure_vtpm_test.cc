@@ -26,7 +26,7 @@
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
 #include "unlocker/tpm/esys_tpm.h"
 #include "unlocker/tpm/esys_util.h"

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
-#include "common/grpc_status.h"
+#include "common/grpc/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/keybrokerctl_fixture.h"

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/grpc_status.h"
+#include "common/grpc/grpc_status.h"
 #include "tests/integration/broker_process.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 

@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
 #include "unlocker/client/key_release_client.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/volume/cryptsetup_volume.h"
 
 namespace kb {

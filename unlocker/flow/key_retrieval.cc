@@ -8,7 +8,7 @@
 #include "common/binding.h"
 #include "common/status_macros.h"
 #include "unlocker/evidence/tpm_quote_source.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 
 namespace kb {
 namespace {

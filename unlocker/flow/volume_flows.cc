@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/enrolment_confirmation.h"
-#include "unlocker/flow/exit_codes.h"
 #include "unlocker/flow/offline_grace.h"
 #include "unlocker/flow/rekey.h"
 
@@ -63,8 +63,7 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, options.evidence, tpm, fallback));
-  RETURN_IF_ERROR(
-      ActivateForEnrolment(options.ak_trust, options.activate_ak, options.endpoints));
+  RETURN_IF_ERROR(ActivateForEnrolment(options.ak_trust, options.activate_ak, options.endpoints));
   ASSIGN_OR_RETURN(ReleasedKey released,
                    ObtainKeyFromAny(*source, connect, options.endpoints, options.target, progress));
   progress(absl::StrCat("received key '", options.target.key_id, "' version ", released.version,

@@ -1,6 +1,6 @@
 #include "common/logging.h"
 
-#include "common/library_logs.h"
+#include "common/grpc/library_logs.h"
 #include "gtest/gtest.h"
 
 namespace kb {

@@ -16,7 +16,7 @@
 #include "keybroker/verifiers/api/evidence_verifier.h"
 #include "tests/fakes/ek_test_pki.h"
 #include "tests/fakes/software_tpm.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 
 namespace kb {
 namespace {

@@ -5,7 +5,7 @@
 #include "common/tpm/tpm_structures.h"
 #include "gmock/gmock.h"
 #include "tests/unit/unlocker/flows_fixture.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 
 namespace kb {

@@ -1,11 +1,11 @@
 // kbunlock's choice between the TPM and none: on a machine whose TCTI reaches no TPM, evidence
 // kinds snp and tdx (forced, detected, or left to the tokens) go on without one; tpm and azure
 // fail as before.
-#include "unlocker/evidence/attesting_tpm.h"
+#include "unlocker/attesting/attesting_tpm.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 
 namespace kb {
 namespace {

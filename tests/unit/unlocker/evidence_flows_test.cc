@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/evidence/tpm_quote_source.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 
 namespace kb {

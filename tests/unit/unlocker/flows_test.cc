@@ -1,7 +1,7 @@
 // The unlocker's flows against an in-process broker core (no network, no TPM, no LUKS).
 #include "gmock/gmock.h"
 #include "tests/unit/unlocker/flows_fixture.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
 #include "unlocker/flow/volume_flows.h"
 

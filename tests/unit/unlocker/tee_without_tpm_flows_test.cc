@@ -8,7 +8,7 @@
 #include "tests/fakes/fake_tsm_report_fs.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/evidence/tdx_quote_source.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/tpm/absent_tpm.h"
 

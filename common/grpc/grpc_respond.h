@@ -1,5 +1,5 @@
-#ifndef KB_COMMON_GRPC_RESPOND_H_
-#define KB_COMMON_GRPC_RESPOND_H_
+#ifndef KB_COMMON_GRPC_GRPC_RESPOND_H_
+#define KB_COMMON_GRPC_GRPC_RESPOND_H_
 
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "common/grpc_status.h"
+#include "common/grpc/grpc_status.h"
 
 namespace kb {
 
@@ -66,4 +66,4 @@ grpc::ServerUnaryReactor* FinishRawUnary(grpc::CallbackServerContext* ctx,
 
 }  // namespace kb
 
-#endif  // KB_COMMON_GRPC_RESPOND_H_
+#endif  // KB_COMMON_GRPC_GRPC_RESPOND_H_

@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_EVIDENCE_EVIDENCE_SET_H_
-#define KB_UNLOCKER_EVIDENCE_EVIDENCE_SET_H_
+#ifndef KB_UNLOCKER_ATTESTING_EVIDENCE_SET_H_
+#define KB_UNLOCKER_ATTESTING_EVIDENCE_SET_H_
 
 #include <cstdint>
 #include <map>
@@ -59,7 +59,7 @@ class EvidenceSet {
   absl::Status UseAk(uint32_t handle, bool create);
   absl::StatusOr<std::unique_ptr<EvidenceSource>> Make(const std::string& kind);
 
-  EsysTpm* tpm_;          // null: no TPM on this machine
+  EsysTpm* tpm_;         // null: no TPM on this machine
   absl::Status no_tpm_;  // why, when tpm_ is null
   uint32_t loaded_ak_;
   const EvidenceConfig config_;
@@ -68,4 +68,4 @@ class EvidenceSet {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_EVIDENCE_EVIDENCE_SET_H_
+#endif  // KB_UNLOCKER_ATTESTING_EVIDENCE_SET_H_

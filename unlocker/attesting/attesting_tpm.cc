@@ -1,7 +1,7 @@
-#include "unlocker/evidence/attesting_tpm.h"
+#include "unlocker/attesting/attesting_tpm.h"
 
 #include "absl/strings/str_cat.h"
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 #include "unlocker/tpm/absent_tpm.h"
 
 namespace kb {

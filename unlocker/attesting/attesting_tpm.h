@@ -1,12 +1,12 @@
-#ifndef KB_UNLOCKER_EVIDENCE_ATTESTING_TPM_H_
-#define KB_UNLOCKER_EVIDENCE_ATTESTING_TPM_H_
+#ifndef KB_UNLOCKER_ATTESTING_ATTESTING_TPM_H_
+#define KB_UNLOCKER_ATTESTING_ATTESTING_TPM_H_
 
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "unlocker/evidence/evidence_set.h"
+#include "unlocker/attesting/evidence_set.h"
 #include "unlocker/tpm/esys_tpm.h"
 #include "unlocker/tpm/tpm.h"
 
@@ -43,4 +43,4 @@ absl::StatusOr<AttestingTpm> OpenAttestingTpm(const std::string& requested, bool
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_EVIDENCE_ATTESTING_TPM_H_
+#endif  // KB_UNLOCKER_ATTESTING_ATTESTING_TPM_H_

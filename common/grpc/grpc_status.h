@@ -1,5 +1,5 @@
-#ifndef KB_COMMON_GRPC_STATUS_H_
-#define KB_COMMON_GRPC_STATUS_H_
+#ifndef KB_COMMON_GRPC_GRPC_STATUS_H_
+#define KB_COMMON_GRPC_GRPC_STATUS_H_
 
 #include <grpcpp/support/status.h>
 
@@ -14,4 +14,4 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace kb
 
-#endif  // KB_COMMON_GRPC_STATUS_H_
+#endif  // KB_COMMON_GRPC_GRPC_STATUS_H_

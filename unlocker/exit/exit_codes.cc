@@ -1,4 +1,4 @@
-#include "unlocker/flow/exit_codes.h"
+#include "unlocker/exit/exit_codes.h"
 
 #include <string>
 

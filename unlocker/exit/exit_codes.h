@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_FLOW_EXIT_CODES_H_
-#define KB_UNLOCKER_FLOW_EXIT_CODES_H_
+#ifndef KB_UNLOCKER_EXIT_EXIT_CODES_H_
+#define KB_UNLOCKER_EXIT_EXIT_CODES_H_
 
 #include "absl/status/status.h"
 
@@ -29,4 +29,4 @@ ExitCode ExitCodeOf(const absl::Status& status);
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_FLOW_EXIT_CODES_H_
+#endif  // KB_UNLOCKER_EXIT_EXIT_CODES_H_

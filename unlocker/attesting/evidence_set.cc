@@ -1,4 +1,4 @@
-#include "unlocker/evidence/evidence_set.h"
+#include "unlocker/attesting/evidence_set.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"

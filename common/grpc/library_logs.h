@@ -1,5 +1,5 @@
-#ifndef KB_COMMON_LIBRARY_LOGS_H_
-#define KB_COMMON_LIBRARY_LOGS_H_
+#ifndef KB_COMMON_GRPC_LIBRARY_LOGS_H_
+#define KB_COMMON_GRPC_LIBRARY_LOGS_H_
 
 #include <cstdint>
 #include <string>
@@ -37,4 +37,4 @@ class LogRateLimiter {
 
 }  // namespace kb
 
-#endif  // KB_COMMON_LIBRARY_LOGS_H_
+#endif  // KB_COMMON_GRPC_LIBRARY_LOGS_H_

@@ -1,4 +1,4 @@
-#include "common/library_logs.h"
+#include "common/grpc/library_logs.h"
 
 #include <google/protobuf/stubs/logging.h>
 #include <grpc/support/log.h>
