@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 cd "$SRC"
 
 FLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I. -I$BUILD/proto -I$BUILD/keybroker/tdx_generated -I/usr/include/tss2"
+       -I. -I$BUILD/proto -I$BUILD/keybroker/verifiers/tdx/tdx_generated -I/usr/include/tss2"
 LIBS="$BUILD/proto/libkb_proto.a -lprotobuf -lcrypto -ltss2-mu
       $(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord)"
 COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/openssl_util.cc
