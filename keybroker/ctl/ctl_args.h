@@ -78,16 +78,16 @@ struct CtlCommand {
   std::string version_arg;  // key retire: VERSION as typed
   uint32_t version = 0;     // key retire: VERSION, at least 1
   bool force = false;
-  std::string reason;                       // machine deny --reason
-  std::string actor;                        // audit list --actor, or "machine:NAME" from --machine
-  std::string decision;                     // audit list --decision: "allow", "deny" or empty
-  std::optional<absl::Time> since;          // audit list --since
+  std::string reason;               // machine deny --reason
+  std::string actor;                // audit list --actor, or "machine:NAME" from --machine
+  std::string decision;             // audit list --decision: "allow", "deny" or empty
+  std::optional<absl::Time> since;  // audit list --since
   std::optional<uint64_t> expected_policy_version;  // policy set --expected-version
-  std::vector<std::string> evidence_files;  // policy test --evidence (repeatable)
-  PolicyEditArgs policy_edit;               // policy add-value, set-pcr, ...
-  std::string collateral_file;              // collateral import: the first FILE
-  std::vector<std::string> more_args;       // positionals after a trailing "NAME..." one
-  std::string collateral_id;                // collateral delete ID
+  std::vector<std::string> evidence_files;          // policy test --evidence (repeatable)
+  PolicyEditArgs policy_edit;                       // policy add-value, set-pcr, ...
+  std::string collateral_file;                      // collateral import: the first FILE
+  std::vector<std::string> more_args;               // positionals after a trailing "NAME..." one
+  std::string collateral_id;                        // collateral delete ID
 };
 
 // Reads the keybrokerctl config file at `path` (JSON: addr, ca, cert, key, server_name;

@@ -13,8 +13,8 @@
 #include "keybroker/ctl/verify_evidence.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
-#include "keybroker/verifiers/tdx/tdx_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
+#include "keybroker/verifiers/tdx/tdx_verifier.h"
 
 namespace kb {
 

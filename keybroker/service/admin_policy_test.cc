@@ -56,7 +56,8 @@ absl::StatusOr<v1::TestPolicyResponse> AdminService::DoTestPolicy(const v1::Test
   if (r.evidence().kind_case() == v1::Evidence::KIND_NOT_SET) {
     return absl::InvalidArgumentError("evidence is missing");
   }
-  if (d_.verifier == nullptr) return absl::FailedPreconditionError("this broker has no evidence verifiers");
+  if (d_.verifier == nullptr)
+    return absl::FailedPreconditionError("this broker has no evidence verifiers");
   v1::TestPolicyResponse out;
   out.set_binding(std::string(kBindingNotChecked));
   ASSIGN_OR_RETURN(v1::ReleasePolicy policy, PolicyUnderTest(r, out));

@@ -71,8 +71,8 @@ absl::Status AddTeeVerifiers(const v1::BrokerConfig& config, const Clock* clock,
   azure_tdx.cache = cache;
   set.Add(v1::Evidence::kTdxQuote, std::make_unique<TdxEvidenceVerifier>(
                                        std::move(anchors), std::move(collateral), clock, cache));
-  set.Add(v1::Evidence::kAzureVtpm, std::make_unique<AzureVtpmEvidenceVerifier>(
-                                        amd_chain, std::move(azure_tdx), clock));
+  set.Add(v1::Evidence::kAzureVtpm,
+          std::make_unique<AzureVtpmEvidenceVerifier>(amd_chain, std::move(azure_tdx), clock));
   return absl::OkStatus();
 }
 

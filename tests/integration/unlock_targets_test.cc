@@ -37,11 +37,11 @@ class UnlockTargetsTest : public ::testing::Test {
     EXPECT_EQ(RunCommand({"/usr/bin/truncate", "-s", "20M", dev}).exit_code, 0);
     if (!luks) return dev;
     std::ofstream(dir_ + "/pass") << "pass";
-    EXPECT_EQ(RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode",
-                          "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", dev,
-                          dir_ + "/pass"})
-                  .exit_code,
-              0);
+    EXPECT_EQ(
+        RunCommand({"/sbin/cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf",
+                    "pbkdf2", "--pbkdf-force-iterations", "1000", dev, dir_ + "/pass"})
+            .exit_code,
+        0);
     if (token) {
       auto volume = CryptsetupVolume::Open(dev);
       KeybrokerToken t;
@@ -54,16 +54,14 @@ class UnlockTargetsTest : public ::testing::Test {
     return dev;
   }
 
-  std::string Uuid(const std::string& dev) {
-    return (*CryptsetupVolume::Open(dev))->uuid();
-  }
+  std::string Uuid(const std::string& dev) { return (*CryptsetupVolume::Open(dev))->uuid(); }
 
   std::string dir_;
 };
 
 TEST_F(UnlockTargetsTest, FindsOnlyLockedVolumesWithATokenAndNamesThem) {
   const std::string a = AddDevice("vda", true, true);
-  AddDevice("vdb", true, false);  // LUKS2 without a keybroker token
+  AddDevice("vdb", true, false);   // LUKS2 without a keybroker token
   AddDevice("vdc", false, false);  // not LUKS
   const std::string d = AddDevice("vdd", true, true);
   AddDevice("dm-0", true, true);  // device-mapper nodes are skipped

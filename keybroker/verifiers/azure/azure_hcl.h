@@ -34,7 +34,7 @@ struct HclReport {
   uint32_t header_version = 0;  // 1 (older Milan), 2 (newer)
   uint32_t report_size = 0;     // header + HW report + IGVM request data
   uint32_t request_type = 0;    // 2 = AkCertRequest
-  std::string hw_report;  // the 1184-byte SNP ATTESTATION_REPORT or the 1024-byte TDREPORT
+  std::string hw_report;        // the 1184-byte SNP ATTESTATION_REPORT or the 1024-byte TDREPORT
   uint32_t igvm_version = 0;
   uint32_t report_type = 0;  // kHclReportTypeSnp or kHclReportTypeTdx
   uint32_t hash_type = 0;    // 1 = SHA-256

@@ -10,8 +10,8 @@
 #include "keybroker/service/admin_service.h"
 #include "keybroker/service/release_service.h"
 #include "keybroker/store/sqlite_stores.h"
-#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 #include "keybroker/verifiers/api/verifier_set.h"
+#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {

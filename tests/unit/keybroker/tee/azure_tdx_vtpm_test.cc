@@ -2,8 +2,8 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/azure/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 #include "tests/unit/keybroker/tee/azure_tdx_evidence.h"
 
 namespace kb {
