@@ -13,4 +13,4 @@ echo "== asan: build (build-asan)"
 cmake --preset asan >/dev/null
 cmake --build build-asan -j "$(nproc)"
 echo "== asan: tests"
-ctest --test-dir build-asan --output-on-failure --timeout 900 -j 1 -LE 'e2e|fuzz'
+ctest --test-dir build-asan --output-on-failure --timeout 900 -j 1 -LE 'e2e|fuzz|lint'

@@ -2,7 +2,7 @@
 # Builds keybroker and runs every test: first the non-boot suites under AddressSanitizer +
 # UndefinedBehaviorSanitizer (CMake preset asan, build-asan/; scripts/run-sanitizers.sh), then
 # everything in the normal build (unit, integration with swtpm + TLS gRPC + LUKS2 images,
-# attack, QEMU boots, fuzzing).
+# attack, QEMU boots, fuzzing, lint: layering and clang-format).
 # Prints ctest's summary of the last run ("100% tests passed, 0 tests failed out of N").
 # KB_SANITIZERS=0 skips the sanitizer build.
 set -eu
