@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "tests/attack/attack_client.h"
 #include "tests/attack/raw_connections.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -26,10 +27,10 @@ class ConnectionFloodTest : public ::testing::Test {
                      R"(,"max_connections_per_source":)", kMaxPerSource,
                      R"(,"handshake_timeout_seconds":20,"idle_timeout_seconds":60})");
     auto broker = BrokerProcess::Start(options);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = std::move(*broker);
     auto guest = MakeGuest(*broker_, "flood-vm", "flood-disk");
-    ASSERT_TRUE(guest.ok()) << guest.status();
+    ASSERT_THAT(guest, IsOk());
     guest_ = std::move(*guest);
     port_ = std::stoi(broker_->release_endpoint().substr(10));
   }
@@ -44,7 +45,7 @@ class ConnectionFloodTest : public ::testing::Test {
 };
 
 TEST_F(ConnectionFloodTest, AGuestUnlocksDuringAndAfterAFloodFromManyAddresses) {
-  ASSERT_TRUE(GuestUnlocks().ok());
+  ASSERT_THAT(GuestUnlocks(), IsOk());
   RawConnections flood;
   // 40 addresses x 10 half-open connections: 400, over the total cap of 300.
   for (int a = 1; a <= 40; ++a) {
@@ -63,7 +64,7 @@ TEST_F(ConnectionFloodTest, AGuestUnlocksDuringAndAfterAFloodFromManyAddresses) 
 
   // During the flood: the guest gets in, by evicting the connection idle the longest.
   absl::Status during = GuestUnlocks();
-  EXPECT_TRUE(during.ok()) << during;
+  EXPECT_THAT(during, IsOk());
   const size_t rss = RssKib(broker_->pid());
   if (!kSanitizerBuild) {
     EXPECT_LE(rss, kRssBoundKib) << "broker RSS during the flood: " << rss << " KiB";
@@ -77,7 +78,7 @@ TEST_F(ConnectionFloodTest, AGuestUnlocksDuringAndAfterAFloodFromManyAddresses) 
   flood.CloseAll();
   greedy.CloseAll();
   absl::Status after = GuestUnlocks();
-  EXPECT_TRUE(after.ok()) << after;
+  EXPECT_THAT(after, IsOk());
   // Refusals and evictions are summed up, not logged one line per connection.
   EXPECT_LE(CountLogLines(*broker_, "release_listen:"), 3);
   EXPECT_LE(CountLogLines(*broker_, " grpc "), 5);
@@ -93,7 +94,7 @@ TEST_F(ConnectionFloodTest, AGuestUnlocksDuringAndAfterAFloodFromManyAddresses) 
 TEST(ConnectionMemoryTest, BrokerRssAtTheDefaultCapStaysWithinItsBound) {
   if (kSanitizerBuild) GTEST_SKIP() << "RSS under a sanitizer says nothing about the broker";
   auto broker = BrokerProcess::Start();
-  ASSERT_TRUE(broker.ok()) << broker.status();
+  ASSERT_THAT(broker, IsOk());
   const int port = std::stoi((*broker)->release_endpoint().substr(10));
   const size_t idle_rss = RssKib((*broker)->pid());
   RawConnections held;
@@ -116,7 +117,7 @@ TEST(HandshakeDeadlineTest, HalfOpenConnectionsAreClosedAtTheDeadline) {
   BrokerProcess::Options options;
   options.extra_config = R"("connection_limits":{"handshake_timeout_seconds":2})";
   auto broker = BrokerProcess::Start(options);
-  ASSERT_TRUE(broker.ok()) << broker.status();
+  ASSERT_THAT(broker, IsOk());
   const int port = std::stoi((*broker)->release_endpoint().substr(10));
   RawConnections held;
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(held.OpenHalfOpen("127.0.4.1", port));
@@ -128,13 +129,13 @@ TEST(HandshakeDeadlineTest, HalfOpenConnectionsAreClosedAtTheDeadline) {
 
 TEST(SecondBrokerTest, RefusesToStartOnAPortInUse) {
   auto first = BrokerProcess::Start();
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   const std::string dir = (*first)->dir();
   const std::string config = absl::StrCat(
       R"({"release_listen":")", (*first)->release_endpoint(),
       R"(","admin_listen":"127.0.0.1:0","tls_cert_file":"server.pem","tls_key_file":"server.key",)",
       R"("operator_ca_file":"operator-ca.pem","database_path":"second.db","kek_file":"kek"})");
-  ASSERT_TRUE(WriteFileAtomic(dir + "/second.json", config, 0600).ok());
+  ASSERT_THAT(WriteFileAtomic(dir + "/second.json", config, 0600), IsOk());
   CommandResult second = RunCommand({BinaryPath("keybrokerd"), "--config", dir + "/second.json"});
   EXPECT_EQ(second.exit_code, 1) << second.output;
   EXPECT_NE(second.output.find("Address already in use"), std::string::npos) << second.output;

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/attack/attack_client.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -28,7 +29,7 @@ class HostileRequestsTest : public ::testing::Test {
         absl::StrCat(R"("request_limits":{"max_outstanding_challenges_per_source":)",
                      kChallengesPerSource, R"(,"unverified_refusal_audit_seconds":1})");
     auto broker = BrokerProcess::Start(options);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = broker->release();
   }
   static void TearDownTestSuite() { delete broker_; }
@@ -42,8 +43,8 @@ class HostileRequestsTest : public ::testing::Test {
   static uint64_t AuditRecords() {
     grpc::ClientContext ctx;
     v1::VerifyAuditChainResponse r;
-    EXPECT_TRUE(broker_->AdminStub()->VerifyAuditChain(&ctx, {}, &r).ok());
-    EXPECT_TRUE(r.ok());
+    EXPECT_THAT(broker_->AdminStub()->VerifyAuditChain(&ctx, {}, &r), IsOk());
+    EXPECT_TRUE(r.ok()) << r.problem();
     return r.records();
   }
 
@@ -52,7 +53,7 @@ class HostileRequestsTest : public ::testing::Test {
     v1::ListAuditEventsRequest req;
     req.set_limit(1000);
     v1::ListAuditEventsResponse resp;
-    EXPECT_TRUE(broker_->AdminStub()->ListAuditEvents(&ctx, req, &resp).ok());
+    EXPECT_THAT(broker_->AdminStub()->ListAuditEvents(&ctx, req, &resp), IsOk());
     std::vector<v1::AuditEvent> out;
     for (const auto& e : resp.events()) {
       if (e.actor().rfind(actor_prefix, 0) == 0) out.push_back(e);
@@ -170,7 +171,7 @@ TEST_F(HostileRequestsTest, ACommonNameSpellingADnGetsNoRole) {
   grpc::ClientContext ctx2;
   v1::ListAuditEventsResponse events;
   grpc::Status by_uri = broker_->AdminStub("sam")->ListAuditEvents(&ctx2, {}, &events);
-  EXPECT_TRUE(by_uri.ok()) << by_uri.error_message();
+  EXPECT_THAT(by_uri, IsOk()) << by_uri.error_message();
 }
 
 // Weakness 5: a rule pinning only unmeasured PCR values is refused.
@@ -181,7 +182,7 @@ TEST_F(HostileRequestsTest, APolicyOfUnmeasuredPcrValuesIsRefused) {
     v1::CreateKeyRequest create;
     create.set_key_id("weak-disk");
     v1::KeyMetadata meta;
-    ASSERT_TRUE(admin->CreateKey(&ctx, create, &meta).ok());
+    ASSERT_THAT(admin->CreateKey(&ctx, create, &meta), IsOk());
   }
   grpc::ClientContext ctx;
   v1::SetPolicyRequest policy;

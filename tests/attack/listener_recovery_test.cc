@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/server/guarded_listener.h"
 #include "tests/attack/attack_client.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -45,7 +46,7 @@ class EchoService : public grpc::CallbackGenericService {
 
 TEST(GuardedListenerTest, KeepsAcceptingAfterRunningOutOfDescriptors) {
   auto listener = GuardedListener::Bind("test_listen", "127.0.0.1:0", ConnectionLimits());
-  ASSERT_TRUE(listener.ok()) << listener.status();
+  ASSERT_THAT(listener, IsOk());
   grpc::ServerBuilder builder;
   auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
@@ -92,7 +93,7 @@ TEST(GuardedListenerTest, KeepsAcceptingAfterRunningOutOfDescriptors) {
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
       "/test.Echo/Call", "ping", &echoed, absl::Seconds(5));
   EXPECT_EQ(echoed, "ping");
-  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(s, IsOk()) << s.error_message();
   for (int fd : clients) close(fd);
   (*listener)->Stop();
   server->Shutdown();
@@ -112,7 +113,7 @@ TEST(GuardedListenerTest, FitsCapsUnderTheFileLimit) {
 
 TEST(GuardedListenerTest, NamesTheAddressWhenThePortIsTaken) {
   auto first = GuardedListener::Bind("release_listen", "127.0.0.1:0", ConnectionLimits());
-  ASSERT_TRUE(first.ok());
+  ASSERT_THAT(first, IsOk());
   auto second = GuardedListener::Bind(
       "release_listen", absl::StrCat("127.0.0.1:", (*first)->port()), ConnectionLimits());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);

@@ -12,6 +12,7 @@
 #include "common/grpc/grpc_status.h"
 #include "gtest/gtest.h"
 #include "tests/attack/attack_client.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -48,17 +49,17 @@ size_t AllowRecords(const BrokerProcess& broker, const std::string& key_id) {
   req.set_decision("allow");
   req.set_limit(10000);
   v1::ListAuditEventsResponse resp;
-  EXPECT_TRUE(broker.AdminStub()->ListAuditEvents(&ctx, req, &resp).ok());
+  EXPECT_THAT(broker.AdminStub()->ListAuditEvents(&ctx, req, &resp), IsOk());
   return resp.events_size();
 }
 
 TEST(SigkillTest, AllowedReleasesAndSingleUseSurviveTwentyKills) {
   auto broker = BrokerProcess::Start();
-  ASSERT_TRUE(broker.ok()) << broker.status();
+  ASSERT_THAT(broker, IsOk());
   std::vector<std::unique_ptr<SoftwareTpm>> guests;
   for (int c = 0; c < kClients; ++c) {
     auto guest = MakeGuest(**broker, absl::StrCat("kill-vm-", c), absl::StrCat("kill-disk-", c));
-    ASSERT_TRUE(guest.ok()) << guest.status();
+    ASSERT_THAT(guest, IsOk());
     guests.push_back(std::move(*guest));
   }
   const unsigned seed = std::random_device()();
@@ -77,12 +78,12 @@ TEST(SigkillTest, AllowedReleasesAndSingleUseSurviveTwentyKills) {
     (*broker)->Kill();
     stop = true;
     for (std::thread& t : clients) t.join();
-    ASSERT_TRUE((*broker)->Resume().ok())
+    ASSERT_THAT((*broker)->Resume(), IsOk())
         << "restart after kill " << round << " (seed " << seed << ")";
   }
   grpc::ClientContext ctx;
   v1::VerifyAuditChainResponse chain;
-  ASSERT_TRUE((*broker)->AdminStub()->VerifyAuditChain(&ctx, {}, &chain).ok());
+  ASSERT_THAT((*broker)->AdminStub()->VerifyAuditChain(&ctx, {}, &chain), IsOk());
   EXPECT_TRUE(chain.ok()) << chain.problem();
   size_t total = 0;
   auto stub = (*broker)->ReleaseStub();

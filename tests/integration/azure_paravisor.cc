@@ -11,6 +11,7 @@
 #include "common/binding.h"
 #include "common/tpm/tpm_structures.h"
 #include "common/wrap/key_wrap.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/tpm/esys_util.h"
 
@@ -111,22 +112,22 @@ const Clock* TestClock() {
 
 void AzureVtpmFixture::SetUp() {
   auto swtpm = SwtpmFixture::Start();
-  ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+  ASSERT_THAT(swtpm, IsOk());
   swtpm_ = std::move(*swtpm);
-  ASSERT_TRUE(ProvisionRsaAk(swtpm_->tcti(), kAzureAkHandle).ok());
+  ASSERT_THAT(ProvisionRsaAk(swtpm_->tcti(), kAzureAkHandle), IsOk());
   EsysTpmOptions options;
   options.tcti = swtpm_->tcti();
   options.ak_handle = kAzureAkHandle;
   auto tpm = EsysTpm::Create(options);
-  ASSERT_TRUE(tpm.ok()) << tpm.status();
+  ASSERT_THAT(tpm, IsOk());
   tpm_ = std::move(*tpm);
   auto ak_bytes = tpm_->AttestationKeyPublic();
-  ASSERT_TRUE(ak_bytes.ok());
+  ASSERT_THAT(ak_bytes, IsOk());
   auto ak_pub = ParseTpmtPublic(*ak_bytes, "AK");
-  ASSERT_TRUE(ak_pub.ok());
+  ASSERT_THAT(ak_pub, IsOk());
   ASSERT_EQ(ak_pub->type, TPM2_ALG_RSA);
   auto ak = PublicKeyFromTpmt(*ak_pub);
-  ASSERT_TRUE(ak.ok());
+  ASSERT_THAT(ak, IsOk());
   ak_ = std::move(*ak);
 }
 

@@ -26,6 +26,7 @@
 #include "tests/fakes/ek_test_pki.h"
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/flow/key_retrieval.h"
@@ -134,7 +135,7 @@ TEST_F(AzureTdxVtpmTest, ReleaseSucceedsEndToEnd) {
   AzureVtpmSource source(*tpm_, *tpm_, Options());
   VerifyingBroker broker(TdxVerifier(intel_->RootPem()), disk_key_);
   auto released = ObtainKey(source, broker, {"disk", 0, {0, 7}, TransferKeyType::kEccP256});
-  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(released, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(released->key, disk_key_));
   EXPECT_EQ(quotes_made_, 1);
   const Claims& c = broker.last_claims;
@@ -146,7 +147,7 @@ TEST_F(AzureTdxVtpmTest, ReleaseSucceedsEndToEnd) {
 
   // A second release (new binding, new TD quote) works with an RSA transfer key.
   auto again = ObtainKey(source, broker, {"disk", 0, {7}, TransferKeyType::kRsa2048});
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(again->key, disk_key_));
 }
 

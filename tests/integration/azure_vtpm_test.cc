@@ -25,6 +25,7 @@
 #include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
@@ -218,17 +219,17 @@ TEST_F(AzureVtpmTest, ReleaseSucceedsEndToEnd) {
   AzureVtpmSource source(*tpm_, *tpm_, Options());
   VerifyingBroker broker = Broker(*amd_, disk_key_);
   auto released = ObtainKey(source, broker, {"disk", 0, {0, 7}, TransferKeyType::kEccP256});
-  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(released, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(released->key, disk_key_));
   EXPECT_EQ(broker.verified, 1);
   EXPECT_EQ(reports_made_, 1);
   auto user_data = tpm_->NvRead(kAzureUserDataIndex);
-  ASSERT_TRUE(user_data.ok());
+  ASSERT_THAT(user_data, IsOk());
   EXPECT_EQ(user_data->size(), 64u);
 
   // A second release (new binding, index already defined) works too, with an RSA transfer key.
   auto again = ObtainKey(source, broker, {"disk", 0, {7}, TransferKeyType::kRsa2048});
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(again->key, disk_key_));
 }
 
@@ -256,18 +257,18 @@ TEST_F(AzureVtpmTest, UntrustedAmdRootIsRefused) {
 TEST_F(AzureVtpmTest, ProbeSeesTheHclReportIndexOnlyOnceDefined) {
   tpm_.reset();  // one TPM connection at a time on swtpm
   auto before = EsysNvIndexDefined(swtpm_->tcti(), kAzureHclReportIndex);
-  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_THAT(before, IsOk());
   EXPECT_FALSE(*before);
   EsysTpmOptions options;
   options.tcti = swtpm_->tcti();
   options.ak_handle = kAzureAkHandle;
   {
     auto tpm = EsysTpm::Create(options);
-    ASSERT_TRUE(tpm.ok());
-    ASSERT_TRUE((*tpm)->NvDefine(kAzureHclReportIndex, 16).ok());
+    ASSERT_THAT(tpm, IsOk());
+    ASSERT_THAT((*tpm)->NvDefine(kAzureHclReportIndex, 16), IsOk());
   }
   auto after = EsysNvIndexDefined(swtpm_->tcti(), kAzureHclReportIndex);
-  ASSERT_TRUE(after.ok());
+  ASSERT_THAT(after, IsOk());
   EXPECT_TRUE(*after);
 }
 

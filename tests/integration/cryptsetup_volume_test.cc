@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -86,7 +87,7 @@ class CryptsetupVolumeTest : public ::testing::Test {
     pbkdf.flags = CRYPT_PBKDF_NO_BENCHMARK;
     EXPECT_EQ(crypt_set_pbkdf_type(cd.get(), &pbkdf), 0);
     auto volume_key = RandomSecret(64);
-    EXPECT_TRUE(volume_key.ok());
+    EXPECT_THAT(volume_key, IsOk());
     const char* vk = reinterpret_cast<const char*>(volume_key->data());
     EXPECT_EQ(crypt_format(cd.get(), type, "aes", "xts-plain64", nullptr, vk, 64, nullptr), 0);
     EXPECT_EQ(crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, vk, 64, passphrase_.c_str(),
@@ -104,7 +105,7 @@ class CryptsetupVolumeTest : public ::testing::Test {
 
   std::unique_ptr<CryptsetupVolume> OpenOrDie(const std::string& path) {
     auto volume = CryptsetupVolume::Open(path);
-    EXPECT_TRUE(volume.ok()) << volume.status();
+    EXPECT_THAT(volume, IsOk());
     return volume.ok() ? std::move(*volume) : nullptr;
   }
 
@@ -128,14 +129,14 @@ TEST_F(CryptsetupVolumeTest, AddKeyslotWriteTokenAndListRoundTrip) {
 
   auto key = RandomSecret(64);  // binary, may contain NULs
   auto slot = volume->AddKeyslot(Passphrase(), *key);
-  ASSERT_TRUE(slot.ok()) << slot.status();
+  ASSERT_THAT(slot, IsOk());
   EXPECT_EQ(*slot, 1);
   auto id = volume->WriteToken(SampleToken(*slot));
-  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_THAT(id, IsOk());
 
   auto reopened = OpenOrDie(path);  // persisted in the header
   auto tokens = reopened->ListTokens();
-  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_THAT(tokens, IsOk());
   ASSERT_EQ(tokens->size(), 1u);
   const KeybrokerToken& token = (*tokens)[0];
   EXPECT_EQ(token.token_id, *id);
@@ -148,24 +149,24 @@ TEST_F(CryptsetupVolumeTest, AddKeyslotWriteTokenAndListRoundTrip) {
   EXPECT_EQ(token.transfer_key, "ecc-p256");
 
   auto slots = reopened->ListKeyslots();
-  ASSERT_TRUE(slots.ok()) << slots.status();
+  ASSERT_THAT(slots, IsOk());
   ASSERT_EQ(slots->size(), 32u);
   EXPECT_EQ((*slots)[0].state, "active");
   EXPECT_EQ((*slots)[1].state, "active");
   EXPECT_EQ((*slots)[2].state, "inactive");
-  EXPECT_TRUE(reopened->VerifyKey(1, *key).ok());
-  EXPECT_TRUE(reopened->VerifyKey(0, Passphrase()).ok());
+  EXPECT_THAT(reopened->VerifyKey(1, *key), IsOk());
+  EXPECT_THAT(reopened->VerifyKey(0, Passphrase()), IsOk());
 }
 
 TEST_F(CryptsetupVolumeTest, RewritesTokenInPlace) {
   auto volume = OpenOrDie(MakeImage("disk.img"));
   KeybrokerToken token = SampleToken(0);
   auto id = volume->WriteToken(token);
-  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_THAT(id, IsOk());
   token.token_id = *id;
   token.key_version = 2;
   auto same = volume->WriteToken(token);
-  ASSERT_TRUE(same.ok()) << same.status();
+  ASSERT_THAT(same, IsOk());
   EXPECT_EQ(*same, *id);
   auto tokens = volume->ListTokens();
   ASSERT_EQ(tokens->size(), 1u);
@@ -179,8 +180,8 @@ TEST_F(CryptsetupVolumeTest, RewritesTokenInPlace) {
 TEST_F(CryptsetupVolumeTest, VerifyKey) {
   auto volume = OpenOrDie(MakeImage("disk.img"));
   auto key = RandomSecret(32);
-  ASSERT_TRUE(volume->AddKeyslot(Passphrase(), *key).ok());
-  EXPECT_TRUE(volume->VerifyKey(1, *key).ok());
+  ASSERT_THAT(volume->AddKeyslot(Passphrase(), *key), IsOk());
+  EXPECT_THAT(volume->VerifyKey(1, *key), IsOk());
 
   absl::Status wrong = volume->VerifyKey(1, SecretBytes::FromString("wrong key"));
   EXPECT_EQ(wrong.code(), absl::StatusCode::kPermissionDenied);
@@ -197,7 +198,7 @@ TEST_F(CryptsetupVolumeTest, WrongExistingPassphraseLeavesHeaderUnchanged) {
   std::string path = MakeImage("disk.img");
   auto volume = OpenOrDie(path);
   auto before = volume->ListKeyslots();
-  ASSERT_TRUE(before.ok());
+  ASSERT_THAT(before, IsOk());
   auto slot = volume->AddKeyslot(SecretBytes::FromString("not the passphrase"), *RandomSecret(32));
   EXPECT_EQ(slot.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(slot.status().message()), HasSubstr("opens no keyslot"));
@@ -209,23 +210,23 @@ TEST_F(CryptsetupVolumeTest, RemoveTokenAndKeyslot) {
   auto volume = OpenOrDie(MakeImage("disk.img"));
   auto key = RandomSecret(32);
   auto slot = volume->AddKeyslot(Passphrase(), *key);
-  ASSERT_TRUE(slot.ok());
+  ASSERT_THAT(slot, IsOk());
   auto id = volume->WriteToken(SampleToken(*slot));
-  ASSERT_TRUE(id.ok());
+  ASSERT_THAT(id, IsOk());
 
   // A keyslot still referenced by a keybroker token is kept.
   EXPECT_EQ(volume->RemoveKeyslot(*slot).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(volume->RemoveToken(*id).ok());
+  EXPECT_THAT(volume->RemoveToken(*id), IsOk());
   EXPECT_TRUE(volume->ListTokens()->empty());
   EXPECT_EQ(volume->RemoveToken(*id).code(), absl::StatusCode::kNotFound);
 
-  EXPECT_TRUE(volume->RemoveKeyslot(*slot).ok());
+  EXPECT_THAT(volume->RemoveKeyslot(*slot), IsOk());
   EXPECT_EQ((*volume->ListKeyslots())[*slot].state, "inactive");
   EXPECT_EQ(volume->VerifyKey(*slot, *key).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(volume->RemoveKeyslot(*slot).code(), absl::StatusCode::kNotFound);
   // The last keyslot is never removed.
   EXPECT_EQ(volume->RemoveKeyslot(0).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(volume->VerifyKey(0, Passphrase()).ok());
+  EXPECT_THAT(volume->VerifyKey(0, Passphrase()), IsOk());
 }
 
 TEST_F(CryptsetupVolumeTest, MissingFileIsNotFound) {
@@ -252,8 +253,8 @@ TEST_F(CryptsetupVolumeTest, CorruptPrimaryHeaderRecoversFromSecondary) {
   std::string path = MakeImage("disk.img");
   WriteBytes(path, 0, std::string(4096, '\xa5'));
   auto volume = CryptsetupVolume::Open(path);
-  ASSERT_TRUE(volume.ok()) << volume.status();
-  EXPECT_TRUE((*volume)->VerifyKey(0, Passphrase()).ok());
+  ASSERT_THAT(volume, IsOk());
+  EXPECT_THAT((*volume)->VerifyKey(0, Passphrase()), IsOk());
 }
 
 TEST_F(CryptsetupVolumeTest, BothHeadersCorruptIsClearError) {
@@ -286,11 +287,11 @@ TEST_F(CryptsetupVolumeTest, OtherTokenTypesAreIgnoredAndKept) {
                     std::string(kCa) + "\"}");
   auto volume = OpenOrDie(path);
   auto tokens = volume->ListTokens();
-  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_THAT(tokens, IsOk());
   EXPECT_TRUE(tokens->empty());
 
   auto id = volume->WriteToken(SampleToken(0));
-  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_THAT(id, IsOk());
   EXPECT_NE(*id, 0);
   tokens = volume->ListTokens();
   ASSERT_EQ(tokens->size(), 1u);
@@ -301,7 +302,7 @@ TEST_F(CryptsetupVolumeTest, OtherTokenTypesAreIgnoredAndKept) {
   overwrite.token_id = 0;
   EXPECT_EQ(volume->WriteToken(overwrite).status().code(), absl::StatusCode::kFailedPrecondition);
   // Removing our token leaves the foreign one in place.
-  EXPECT_TRUE(volume->RemoveToken(*id).ok());
+  EXPECT_THAT(volume->RemoveToken(*id), IsOk());
   EXPECT_EQ(OpenOrDie(path)->RemoveToken(0).code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -15,6 +15,7 @@
 #include "keybroker/store/sqlite_stores.h"
 #include "tests/integration/broker_process.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/client/ak_activation_client.h"
 #include "unlocker/tpm/esys_tpm.h"
 
@@ -41,7 +42,7 @@ std::unique_ptr<EsysTpm> OpenTpm(const SwtpmFixture& swtpm) {
   EsysTpmOptions opts;
   opts.tcti = swtpm.tcti();
   auto tpm = EsysTpm::Create(opts);
-  EXPECT_TRUE(tpm.ok()) << tpm.status();
+  EXPECT_THAT(tpm, IsOk());
   return tpm.ok() ? std::move(*tpm) : nullptr;
 }
 
@@ -51,10 +52,10 @@ void ForgetAks(BrokerProcess& broker) {
   broker.Stop();
   {
     auto db = OpenBrokerDatabase(broker.Path("broker.db"));
-    ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_TRUE((*db)->Exec("DELETE FROM attestation_keys").ok());
+    ASSERT_THAT(db, IsOk());
+    ASSERT_THAT((*db)->Exec("DELETE FROM attestation_keys"), IsOk());
   }
-  ASSERT_TRUE(broker.Resume().ok());
+  ASSERT_THAT(broker.Resume(), IsOk());
 }
 
 class EkActivationIntegrationTest : public ::testing::Test {
@@ -65,12 +66,12 @@ class EkActivationIntegrationTest : public ::testing::Test {
     std::filesystem::create_directories(*ca_dir_);
     // The first manufactured TPM creates the local CA; the broker trusts it from then on.
     auto first = SwtpmFixture::Start({.create_ek_cert = true, .ek_ca_dir = *ca_dir_});
-    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_THAT(first, IsOk());
     BrokerProcess::Options options;
     options.ek_ca_files = {SwtpmFixture::EkRootCaFile(*ca_dir_),
                            SwtpmFixture::EkIssuerCaFile(*ca_dir_)};
     auto broker = BrokerProcess::Start(options);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = broker->release();
   }
   static void TearDownTestSuite() {
@@ -90,11 +91,11 @@ class EkActivationIntegrationTest : public ::testing::Test {
     image_ = absl::StrCat(swtpm_->state_dir(), "/disk.img");
     pass_ = absl::StrCat(swtpm_->state_dir(), "/pass");
     absl::Status luks = MakeLuks2Image(image_, pass_, "32M");
-    ASSERT_TRUE(luks.ok()) << luks;
+    ASSERT_THAT(luks, IsOk());
     std::unique_ptr<EsysTpm> tpm = OpenTpm(*swtpm_);
     ASSERT_NE(tpm, nullptr);
     auto cert = tpm->ReadEkCertificate();
-    ASSERT_TRUE(cert.ok()) << cert.status();
+    ASSERT_THAT(cert, IsOk());
     machine_ = MachineOf(cert->der);
     ASSERT_THAT(machine_, ::testing::MatchesRegex("ek:[0-9a-f]{16}"));
     tpm.reset();  // swtpm serves one connection at a time
@@ -103,7 +104,7 @@ class EkActivationIntegrationTest : public ::testing::Test {
 
   static std::unique_ptr<SwtpmFixture> Manufactured() {
     auto swtpm = SwtpmFixture::Start({.create_ek_cert = true, .ek_ca_dir = *ca_dir_});
-    EXPECT_TRUE(swtpm.ok()) << swtpm.status();
+    EXPECT_THAT(swtpm, IsOk());
     return swtpm.ok() ? std::move(*swtpm) : nullptr;
   }
 
@@ -114,7 +115,7 @@ class EkActivationIntegrationTest : public ::testing::Test {
       v1::CreateKeyRequest r;
       r.set_key_id(key_id_);
       v1::KeyMetadata m;
-      ASSERT_TRUE(stub->CreateKey(&ctx, r, &m).ok());
+      ASSERT_THAT(stub->CreateKey(&ctx, r, &m), IsOk());
     }
     grpc::ClientContext ctx;
     v1::SetPolicyRequest r;
@@ -124,7 +125,7 @@ class EkActivationIntegrationTest : public ::testing::Test {
                                    R"("]}]}]})"));
     v1::SetPolicyResponse resp;
     grpc::Status s = stub->SetPolicy(&ctx, r, &resp);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_THAT(s, IsOk()) << s.error_message();
   }
 
   CommandResult Kbunlock(std::vector<std::string> args) {
@@ -146,7 +147,7 @@ class EkActivationIntegrationTest : public ::testing::Test {
   std::unique_ptr<AkActivationClient> Client() {
     auto client = ConnectAkActivation(broker_->release_endpoint(),
                                       *ReadFile(broker_->Path("ca.pem")), absl::Seconds(5));
-    EXPECT_TRUE(client.ok());
+    EXPECT_THAT(client, IsOk());
     return client.ok() ? std::move(*client) : nullptr;
   }
 
@@ -176,7 +177,7 @@ TEST_F(EkActivationIntegrationTest, EnrollWithoutRegistrationThenUnlock) {
   grpc::ClientContext ctx;
   v1::ListAttestationKeysRequest list;
   v1::ListAttestationKeysResponse aks;
-  ASSERT_TRUE(broker_->AdminStub()->ListAttestationKeys(&ctx, list, &aks).ok());
+  ASSERT_THAT(broker_->AdminStub()->ListAttestationKeys(&ctx, list, &aks), IsOk());
   bool found = false;
   for (const auto& ak : aks.keys()) found |= ak.machine() == machine_;
   EXPECT_TRUE(found);
@@ -195,7 +196,7 @@ TEST_F(EkActivationIntegrationTest, BrokerWithAnotherCaOrNoneRefuses) {
   BrokerProcess::Options other_ca;
   other_ca.ek_ca_files = {SourcePath("tests/data/flows/ca.pem")};
   auto other = BrokerProcess::Start(other_ca);
-  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_THAT(other, IsOk());
   CreateKeyWithPolicy(**other, machine_);
   const std::string before = RunCommand({"/sbin/cryptsetup", "luksDump", image_}).output;
   CommandResult refused = EnrollEk(**other);
@@ -204,7 +205,7 @@ TEST_F(EkActivationIntegrationTest, BrokerWithAnotherCaOrNoneRefuses) {
   EXPECT_EQ(RunCommand({"/sbin/cryptsetup", "luksDump", image_}).output, before);
 
   auto none = BrokerProcess::Start();
-  ASSERT_TRUE(none.ok()) << none.status();
+  ASSERT_THAT(none, IsOk());
   CreateKeyWithPolicy(**none, machine_);
   CommandResult off = EnrollEk(**none);
   EXPECT_EQ(off.exit_code, 4) << off.output;
@@ -215,16 +216,16 @@ TEST_F(EkActivationIntegrationTest, TamperedSecretAndReplayedIdAreRejected) {
   std::unique_ptr<EsysTpm> tpm = OpenTpm(*swtpm_);
   ASSERT_NE(tpm, nullptr);
   auto cert = tpm->ReadEkCertificate();
-  ASSERT_TRUE(cert.ok());
+  ASSERT_THAT(cert, IsOk());
   v1::StartActivationRequest start;
   start.set_ek_certificate(cert->der);
   start.set_ak_public(*tpm->AttestationKeyPublic());
   auto client = Client();
   auto first = client->StartActivation(start);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   auto secret =
       tpm->ActivateCredential(cert->type, first->credential_blob(), first->encrypted_secret());
-  ASSERT_TRUE(secret.ok()) << secret.status();
+  ASSERT_THAT(secret, IsOk());
   v1::FinishActivationRequest finish;
   finish.set_activation_id(first->activation_id());
   finish.set_secret(std::string(secret->view()));
@@ -234,14 +235,14 @@ TEST_F(EkActivationIntegrationTest, TamperedSecretAndReplayedIdAreRejected) {
   EXPECT_THAT(tampered.status().message(), HasSubstr("'credential_secret'"));
 
   auto second = client->StartActivation(start);
-  ASSERT_TRUE(second.ok());
+  ASSERT_THAT(second, IsOk());
   secret =
       tpm->ActivateCredential(cert->type, second->credential_blob(), second->encrypted_secret());
-  ASSERT_TRUE(secret.ok());
+  ASSERT_THAT(secret, IsOk());
   finish.set_activation_id(second->activation_id());
   finish.set_secret(std::string(secret->view()));
   auto done = client->FinishActivation(finish);
-  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->machine(), machine_);
   auto replay = client->FinishActivation(finish);
   EXPECT_EQ(replay.status().code(), absl::StatusCode::kAborted);
@@ -255,13 +256,13 @@ TEST_F(EkActivationIntegrationTest, EkOfOneTpmWithTheAkOfAnotherCannotActivate) 
   std::unique_ptr<EsysTpm> tpm_b = OpenTpm(*swtpm_b);
   ASSERT_TRUE(tpm_a && tpm_b);
   auto cert_a = tpm_a->ReadEkCertificate();
-  ASSERT_TRUE(cert_a.ok());
+  ASSERT_THAT(cert_a, IsOk());
   v1::StartActivationRequest start;
   start.set_ek_certificate(cert_a->der);                // TPM A's certified EK ...
   start.set_ak_public(*tpm_b->AttestationKeyPublic());  // ... claimed for TPM B's AK
   auto client = Client();
   auto challenge = client->StartActivation(start);
-  ASSERT_TRUE(challenge.ok()) << challenge.status();
+  ASSERT_THAT(challenge, IsOk());
   // TPM B does not hold the EK; TPM A does not hold the AK: neither recovers the secret.
   auto by_b = tpm_b->ActivateCredential(EkType::kRsa2048, challenge->credential_blob(),
                                         challenge->encrypted_secret());

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/tpm/ek_templates.h"
 #include "unlocker/tpm/esys_tpm.h"
 
@@ -57,7 +58,7 @@ class EkCredentialTest : public ::testing::Test {
     ca_dir_ = std::filesystem::temp_directory_path() / ("kb-ekca-" + HexEncode(*RandomBytes(6)));
     std::filesystem::create_directories(ca_dir_);
     auto swtpm = SwtpmFixture::Start({.create_ek_cert = true, .ek_ca_dir = ca_dir_});
-    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    ASSERT_THAT(swtpm, IsOk());
     swtpm_ = std::move(*swtpm);
     OpenTpm();
     ASSERT_NE(tpm_, nullptr);
@@ -69,7 +70,7 @@ class EkCredentialTest : public ::testing::Test {
     EsysTpmOptions opts;
     opts.tcti = swtpm_->tcti();
     auto tpm = EsysTpm::Create(opts);
-    ASSERT_TRUE(tpm.ok()) << tpm.status();
+    ASSERT_THAT(tpm, IsOk());
     tpm_ = std::move(*tpm);
   }
 
@@ -87,41 +88,41 @@ class EkCredentialTest : public ::testing::Test {
 
 TEST_F(EkCredentialTest, SwtpmEkCertificateChainsToItsLocalCa) {
   auto cert = tpm_->ReadEkCertificate();
-  ASSERT_TRUE(cert.ok()) << cert.status();
+  ASSERT_THAT(cert, IsOk());
   EXPECT_EQ(cert->type, EkType::kRsa2048);
   auto verifier = EkCertificateVerifier::FromPemFiles(
       {SwtpmFixture::EkRootCaFile(ca_dir_), SwtpmFixture::EkIssuerCaFile(ca_dir_)});
-  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  ASSERT_THAT(verifier, IsOk());
   auto ek = (*verifier)->Verify(cert->der, absl::Now());
-  ASSERT_TRUE(ek.ok()) << ek.status();
+  ASSERT_THAT(ek, IsOk());
   // Without the intermediate the chain is incomplete.
   auto root_only = EkCertificateVerifier::FromPemFiles({SwtpmFixture::EkRootCaFile(ca_dir_)});
-  ASSERT_TRUE(root_only.ok());
+  ASSERT_THAT(root_only, IsOk());
   auto incomplete = (*root_only)->Verify(cert->der, absl::Now());
   EXPECT_THAT(incomplete.status().message(), HasSubstr("ek_certificate_chain"));
 }
 
 TEST_F(EkCredentialTest, TpmActivatesTheSoftwareCredentialForItsRsaEk) {
   auto cert = tpm_->ReadEkCertificate();
-  ASSERT_TRUE(cert.ok()) << cert.status();
+  ASSERT_THAT(cert, IsOk());
   auto verifier = EkCertificateVerifier::FromPemFiles(
       {SwtpmFixture::EkRootCaFile(ca_dir_), SwtpmFixture::EkIssuerCaFile(ca_dir_)});
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_THAT(verifier, IsOk());
   auto ek = (*verifier)->Verify(cert->der, absl::Now());
-  ASSERT_TRUE(ek.ok()) << ek.status();
+  ASSERT_THAT(ek, IsOk());
   const SecretBytes secret = *RandomSecret(32);
   auto made = MakeCredential(ek->public_key.get(), secret, ak_name_);
-  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_THAT(made, IsOk());
   auto back =
       tpm_->ActivateCredential(EkType::kRsa2048, made->credential_blob, made->encrypted_secret);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*back, secret));
 
   // Made for another object's name: the TPM refuses (integrity), nothing is recovered.
   std::string other_name = ak_name_;
   other_name.back() ^= 0x01;
   auto other = MakeCredential(ek->public_key.get(), secret, other_name);
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   auto refused =
       tpm_->ActivateCredential(EkType::kRsa2048, other->credential_blob, other->encrypted_secret);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
@@ -134,13 +135,13 @@ TEST_F(EkCredentialTest, TpmActivatesTheSoftwareCredentialForATemplateEccEk) {
   const TPMT_PUBLIC pub = PrimaryPublic(swtpm_->tcti(), EkTemplate(EkType::kEccP256));
   OpenTpm();
   auto key = PublicKeyFromTpmt(pub);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   const SecretBytes secret = *RandomSecret(32);
   auto made = MakeCredential(key->get(), secret, ak_name_);
-  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_THAT(made, IsOk());
   auto back =
       tpm_->ActivateCredential(EkType::kEccP256, made->credential_blob, made->encrypted_secret);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*back, secret));
 }
 

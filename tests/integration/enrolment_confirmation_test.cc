@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -22,15 +23,15 @@ class EnrolmentConfirmationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = std::move(*broker);
     auto swtpm = SwtpmFixture::Start();
-    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    ASSERT_THAT(swtpm, IsOk());
     swtpm_ = std::move(*swtpm);
     image_ = swtpm_->state_dir() + "/disk.img";
     pass_ = swtpm_->state_dir() + "/pass";
     absl::Status luks = MakeLuks2Image(image_, pass_, "32M");
-    ASSERT_TRUE(luks.ok()) << luks;
+    ASSERT_THAT(luks, IsOk());
     const std::string ak = swtpm_->state_dir() + "/ak.pub";
     CommandResult r = Kbunlock({"attestation-key", "--out", ak, "--tcti", swtpm_->tcti()});
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -109,7 +110,7 @@ TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnThe
 TEST_F(EnrolmentConfirmationTest, ReleaseBindingAndReplayedChallengeAreRejected) {
   auto tpm = *SoftwareTpm::Create();
   const std::string ak = broker_->Path("soft.ak");
-  ASSERT_TRUE(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()).ok());
+  ASSERT_THAT(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()), IsOk());
   ASSERT_EQ(Ctl({"ak", "register", "--machine", "soft-vm", "--ak-public", ak}).exit_code, 0);
   auto stub = broker_->ReleaseStub();
   auto challenge = [&]() {
@@ -117,7 +118,7 @@ TEST_F(EnrolmentConfirmationTest, ReleaseBindingAndReplayedChallengeAreRejected)
     request.set_key_id("c-disk");
     v1::GetChallengeResponse response;
     grpc::ClientContext ctx;
-    EXPECT_TRUE(stub->GetChallenge(&ctx, request, &response).ok());
+    EXPECT_THAT(stub->GetChallenge(&ctx, request, &response), IsOk());
     return response;
   };
   auto confirm = [&](const v1::ConfirmEnrolmentRequest& request) {
@@ -141,7 +142,7 @@ TEST_F(EnrolmentConfirmationTest, ReleaseBindingAndReplayedChallengeAreRejected)
   c = challenge();
   v1::ConfirmEnrolmentRequest genuine =
       *BuildConfirmation(*tpm, c.challenge_id(), c.nonce(), "c-disk", 1);
-  ASSERT_TRUE(confirm(genuine).ok());
+  ASSERT_THAT(confirm(genuine), IsOk());
   s = confirm(genuine);
   EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
   CommandResult status = Ctl({"key", "rotation-status", "c-disk"});

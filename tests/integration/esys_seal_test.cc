@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/integration/tpm_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/tpm/esys_tpm.h"
 
 namespace kb {
@@ -18,7 +19,7 @@ class EsysSealTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto swtpm = SwtpmFixture::Start();
-    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    ASSERT_THAT(swtpm, IsOk());
     swtpm_ = std::move(*swtpm);
     Connect();
     key_ = *RandomSecret(32);
@@ -28,7 +29,7 @@ class EsysSealTest : public ::testing::Test {
     EsysTpmOptions options;
     options.tcti = swtpm_->tcti();
     auto tpm = EsysTpm::Create(options);
-    ASSERT_TRUE(tpm.ok()) << tpm.status();
+    ASSERT_THAT(tpm, IsOk());
     tpm_ = std::move(*tpm);
   }
 
@@ -39,32 +40,32 @@ class EsysSealTest : public ::testing::Test {
 
 TEST_F(EsysSealTest, UnsealsExactlyTheGrantedNumberOfTimes) {
   auto sealed = tpm_->SealOffline(key_, {0, 7}, 2);
-  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  ASSERT_THAT(sealed, IsOk());
   EXPECT_EQ(sealed->nv_index, 0x01004b42u);
   uint64_t remaining = 99;
   auto first = tpm_->UnsealOffline(*sealed, &remaining);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*first, key_));
   EXPECT_EQ(remaining, 1u);
   // A reboot (TPM restart) keeps the counter: the allowance is not reset.
   tpm_.reset();
-  ASSERT_TRUE(swtpm_->Restart().ok());
+  ASSERT_THAT(swtpm_->Restart(), IsOk());
   Connect();
   auto second = tpm_->UnsealOffline(*sealed, &remaining);
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(remaining, 0u);
   auto third = tpm_->UnsealOffline(*sealed, &remaining);
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
   // A fresh seal (after an online release) grants a new allowance.
   auto resealed = tpm_->SealOffline(key_, {0, 7}, 1);
-  ASSERT_TRUE(resealed.ok());
-  EXPECT_TRUE(tpm_->UnsealOffline(*resealed, &remaining).ok());
+  ASSERT_THAT(resealed, IsOk());
+  EXPECT_THAT(tpm_->UnsealOffline(*resealed, &remaining), IsOk());
   EXPECT_FALSE(tpm_->UnsealOffline(*resealed, &remaining).ok());
 }
 
 TEST_F(EsysSealTest, ChangedPcrFailsWithAClearReason) {
   auto sealed = tpm_->SealOffline(key_, {7}, 3);
-  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  ASSERT_THAT(sealed, IsOk());
   ExtendPcr(swtpm_->tcti(), 7);
   uint64_t remaining = 0;
   auto r = tpm_->UnsealOffline(*sealed, &remaining);
@@ -74,15 +75,15 @@ TEST_F(EsysSealTest, ChangedPcrFailsWithAClearReason) {
 
 TEST_F(EsysSealTest, UnselectedPcrChangesDoNotMatter) {
   auto sealed = tpm_->SealOffline(key_, {7}, 3);
-  ASSERT_TRUE(sealed.ok());
+  ASSERT_THAT(sealed, IsOk());
   ExtendPcr(swtpm_->tcti(), 8);
   uint64_t remaining = 0;
-  EXPECT_TRUE(tpm_->UnsealOffline(*sealed, &remaining).ok());
+  EXPECT_THAT(tpm_->UnsealOffline(*sealed, &remaining), IsOk());
 }
 
 TEST_F(EsysSealTest, MalformedBlobIsInvalid) {
   auto sealed = tpm_->SealOffline(key_, {7}, 3);
-  ASSERT_TRUE(sealed.ok());
+  ASSERT_THAT(sealed, IsOk());
   SealedKey bad = *sealed;
   bad.blob.resize(bad.blob.size() / 2);
   uint64_t remaining = 0;

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -24,7 +25,7 @@ std::unique_ptr<EsysTpm> MustCreate(const SwtpmFixture& swtpm) {
   EsysTpmOptions opts;
   opts.tcti = swtpm.tcti();
   auto tpm = EsysTpm::Create(opts);
-  EXPECT_TRUE(tpm.ok()) << tpm.status();
+  EXPECT_THAT(tpm, IsOk());
   return tpm.ok() ? std::move(tpm).value() : nullptr;
 }
 
@@ -33,9 +34,9 @@ SecretBytes DiskKey() { return SecretBytes::FromString("0123456789abcdef01234567
 // Broker side: wraps the disk key to the marshaled transfer key public area.
 v1::WrappedKey WrapTo(const std::string& public_bytes) {
   auto pub = ParseTpmtPublic(public_bytes, "transfer key");
-  EXPECT_TRUE(pub.ok()) << pub.status();
+  EXPECT_THAT(pub, IsOk());
   auto wrapped = WrapToTpmTransferKey(*pub, public_bytes, DiskKey());
-  EXPECT_TRUE(wrapped.ok()) << wrapped.status();
+  EXPECT_THAT(wrapped, IsOk());
   return *wrapped;
 }
 
@@ -48,8 +49,8 @@ TPMS_ATTEST VerifiedAttest(const std::string& ak_public, const std::string& atte
   EXPECT_TRUE(ak.ok() && attest.ok() && sig.ok());
   if (!ak.ok() || !attest.ok() || !sig.ok()) return TPMS_ATTEST{};
   auto key = PublicKeyFromTpmt(*ak);
-  EXPECT_TRUE(key.ok()) << key.status();
-  EXPECT_TRUE(VerifyTpmSignature(key->get(), *sig, attest_bytes).ok());
+  EXPECT_THAT(key, IsOk());
+  EXPECT_THAT(VerifyTpmSignature(key->get(), *sig, attest_bytes), IsOk());
   EXPECT_EQ(attest->magic, TPM2_GENERATED_VALUE);
   return *attest;
 }
@@ -58,7 +59,7 @@ class EsysTpmTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto s = SwtpmFixture::Start();
-    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_THAT(s, IsOk());
     swtpm_ = std::move(s).value().release();
   }
   static void TearDownTestSuite() {
@@ -78,16 +79,16 @@ SwtpmFixture* EsysTpmTest::swtpm_ = nullptr;
 
 TEST(EsysTpmAkTest, AkIsCreatedPersistedAndReused) {
   auto swtpm = SwtpmFixture::Start();
-  ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+  ASSERT_THAT(swtpm, IsOk());
   std::string first;
   {
     auto tpm = MustCreate(**swtpm);
     ASSERT_NE(tpm, nullptr);
     auto ak = tpm->AttestationKeyPublic();
-    ASSERT_TRUE(ak.ok()) << ak.status();
+    ASSERT_THAT(ak, IsOk());
     first = *ak;
     auto pub = ParseTpmtPublic(first, "ak");
-    ASSERT_TRUE(pub.ok()) << pub.status();
+    ASSERT_THAT(pub, IsOk());
     EXPECT_EQ(pub->type, TPM2_ALG_ECC);
     EXPECT_EQ(pub->parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
     EXPECT_EQ(pub->parameters.eccDetail.scheme.scheme, TPM2_ALG_ECDSA);
@@ -100,7 +101,7 @@ TEST(EsysTpmAkTest, AkIsCreatedPersistedAndReused) {
   EXPECT_EQ(*again->AttestationKeyPublic(), first);
   again.reset();
   // Survives a TPM restart (a reboot): the AK is persistent.
-  ASSERT_TRUE((*swtpm)->Restart().ok());
+  ASSERT_THAT((*swtpm)->Restart(), IsOk());
   auto rebooted = MustCreate(**swtpm);
   ASSERT_NE(rebooted, nullptr);
   EXPECT_EQ(*rebooted->AttestationKeyPublic(), first);
@@ -108,7 +109,7 @@ TEST(EsysTpmAkTest, AkIsCreatedPersistedAndReused) {
 
 TEST(EsysTpmAkTest, DeadPortIsUnavailableQuickly) {
   auto swtpm = SwtpmFixture::Start();
-  ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+  ASSERT_THAT(swtpm, IsOk());
   EsysTpmOptions opts;
   opts.tcti = (*swtpm)->tcti();
   (*swtpm)->Stop();
@@ -124,7 +125,7 @@ TEST(EsysTpmAkTest, DeadPortIsUnavailableQuickly) {
 
 TEST(EsysTpmAkTest, RejectsNonPersistentAkHandle) {
   auto swtpm = SwtpmFixture::Start();
-  ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+  ASSERT_THAT(swtpm, IsOk());
   EsysTpmOptions opts;
   opts.tcti = (*swtpm)->tcti();
   opts.ak_handle = 0x80000001;
@@ -136,7 +137,7 @@ TEST_F(EsysTpmTest, QuoteVerifiesAndMatchesPcrValues) {
   // More than 8 PCRs, so PCR_Read needs several calls; duplicates and order do not matter.
   const std::vector<uint32_t> pcrs = {23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 7};
   auto ev = tpm_->Quote(binding, pcrs);
-  ASSERT_TRUE(ev.ok()) << ev.status();
+  ASSERT_THAT(ev, IsOk());
   EXPECT_EQ(ev->ak_public(), *tpm_->AttestationKeyPublic());
   TPMS_ATTEST attest = VerifiedAttest(ev->ak_public(), ev->attest(), ev->signature());
   EXPECT_EQ(attest.type, TPM2_ST_ATTEST_QUOTE);
@@ -190,12 +191,12 @@ class EsysTpmTransferTest : public EsysTpmTest,
 
 TEST_P(EsysTpmTransferTest, TransferKeyIsDecryptOnlyAndFresh) {
   auto a = tpm_->CreateTransferKey(GetParam());
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
   auto b = tpm_->CreateTransferKey(GetParam());
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_THAT(b, IsOk());
   EXPECT_NE(*a, *b);
   auto pub = ParseTpmtPublic(*b, "transfer");
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_THAT(pub, IsOk());
   EXPECT_EQ(pub->type, GetParam() == TransferKeyType::kEccP256 ? TPM2_ALG_ECC : TPM2_ALG_RSA);
   EXPECT_EQ(pub->nameAlg, TPM2_ALG_SHA256);
   const TPMA_OBJECT want = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
@@ -206,32 +207,32 @@ TEST_P(EsysTpmTransferTest, TransferKeyIsDecryptOnlyAndFresh) {
 
 TEST_P(EsysTpmTransferTest, CertifyVerifiesAndNamesTheTransferKey) {
   auto pub = tpm_->CreateTransferKey(GetParam());
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_THAT(pub, IsOk());
   const std::string binding = Sha256("certify binding");
   auto tk = tpm_->CertifyTransferKey(binding);
-  ASSERT_TRUE(tk.ok()) << tk.status();
+  ASSERT_THAT(tk, IsOk());
   EXPECT_EQ(tk->public_area(), *pub);
   TPMS_ATTEST attest =
       VerifiedAttest(*tpm_->AttestationKeyPublic(), tk->certify_info(), tk->certify_signature());
   EXPECT_EQ(attest.type, TPM2_ST_ATTEST_CERTIFY);
   EXPECT_EQ(Tpm2bBytes(attest.extraData), binding);
   auto name = TpmName(TPM2_ALG_SHA256, tk->public_area());
-  ASSERT_TRUE(name.ok()) << name.status();
+  ASSERT_THAT(name, IsOk());
   const TPM2B_NAME& certified = attest.attested.certify.name;
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(certified.name), certified.size), *name);
 }
 
 TEST_P(EsysTpmTransferTest, UnwrapRoundTrip) {
   auto pub = tpm_->CreateTransferKey(GetParam());
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_THAT(pub, IsOk());
   auto key = tpm_->Unwrap(WrapTo(*pub));
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*key, DiskKey()));
 }
 
 TEST_P(EsysTpmTransferTest, TamperedOrStaleWrappedKeyFails) {
   auto pub = tpm_->CreateTransferKey(GetParam());
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_THAT(pub, IsOk());
   const v1::WrappedKey good = WrapTo(*pub);
 
   v1::WrappedKey tampered = good;
@@ -256,7 +257,7 @@ TEST_P(EsysTpmTransferTest, TamperedOrStaleWrappedKeyFails) {
   EXPECT_EQ(tpm_->Unwrap(wrong_scheme).status().code(), absl::StatusCode::kInvalidArgument);
 
   // Wrapped to a transfer key that has since been replaced.
-  ASSERT_TRUE(tpm_->CreateTransferKey(GetParam()).ok());
+  ASSERT_THAT(tpm_->CreateTransferKey(GetParam()), IsOk());
   r = tpm_->Unwrap(good);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
 }
@@ -280,7 +281,7 @@ TEST_F(EsysTpmTest, CreateTransferKeyTiming) {
     double total_ms = 0, max_ms = 0;
     for (int i = 0; i < c.runs; ++i) {
       const auto start = std::chrono::steady_clock::now();
-      ASSERT_TRUE(tpm_->CreateTransferKey(c.type).ok());
+      ASSERT_THAT(tpm_->CreateTransferKey(c.type), IsOk());
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();

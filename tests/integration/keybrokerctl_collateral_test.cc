@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "kb/v1/evidence.pb.h"
 #include "tests/integration/broker_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -22,7 +23,7 @@ class KeybrokerctlCollateralTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = broker->release();
   }
   static void TearDownTestSuite() { delete broker_; }
@@ -53,7 +54,7 @@ BrokerProcess* KeybrokerctlCollateralTest::broker_ = nullptr;
 
 TEST_F(KeybrokerctlCollateralTest, ImportReportsEachFileAndRefusalsExitOne) {
   const std::string garbage = broker_->Path("garbage.bin");
-  ASSERT_TRUE(WriteFileAtomic(garbage, "definitely not collateral").ok());
+  ASSERT_THAT(WriteFileAtomic(garbage, "definitely not collateral"), IsOk());
   // The VLEK expired on 2025-12-10 and every TDX tcbInfo vector has passed its nextUpdate.
   CommandResult r =
       Ctl({"collateral", "import", Data("snp/trustee_test-vcek.der"),
@@ -115,13 +116,13 @@ TEST_F(KeybrokerctlCollateralTest, RolesAndDelete) {
 // (through `policy test`, a dry run with the broker's verifiers).
 TEST_F(KeybrokerctlCollateralTest, SnpEvidenceWithoutVcekVerifiesWithTheCachedOne) {
   auto report = ReadFile(Data("snp/derived_virtee_report_milan.bin"));
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   v1::Evidence evidence;
   evidence.mutable_snp_report()->set_report(*report);  // no vcek, no cert_table
   const std::string file = broker_->Path("snp-no-vcek.evidence");
-  ASSERT_TRUE(WriteFileAtomic(file, evidence.SerializeAsString()).ok());
+  ASSERT_THAT(WriteFileAtomic(file, evidence.SerializeAsString()), IsOk());
   const std::string policy = broker_->Path("snp-policy.json");
-  ASSERT_TRUE(WriteFileAtomic(policy, R"({"allow":[{"machines":["m1"]}]})").ok());
+  ASSERT_THAT(WriteFileAtomic(policy, R"({"allow":[{"machines":["m1"]}]})"), IsOk());
   ASSERT_EQ(Ctl({"key", "create", "cache-disk"}).exit_code, 0);
   ASSERT_EQ(Ctl({"policy", "set", "cache-disk", policy}).exit_code, 0);
 

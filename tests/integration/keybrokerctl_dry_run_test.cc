@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -32,7 +33,7 @@ class DryRunTest : public KeybrokerctlFixture {
     auto tpm = *SoftwareTpm::Create();
     tpm->SetPcr(7, std::string(32, '\x07'));
     const std::string ak = broker_->Path(machine + ".ak");
-    EXPECT_TRUE(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()).ok());
+    EXPECT_THAT(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()), IsOk());
     EXPECT_EQ(Ctl({"ak", "register", "--machine", machine, "--ak-public", ak}).exit_code, 0);
     EXPECT_EQ(Ctl({"key", "create", key_id}).exit_code, 0);
     CommandResult set = Ctl({"policy", "set", key_id, "-"}, "operator", Policy(machine, 4));
@@ -43,15 +44,15 @@ class DryRunTest : public KeybrokerctlFixture {
   // Captured evidence of `tpm` written to a file, binary or protobuf JSON.
   static std::string EvidenceFile(Tpm& tpm, const std::string& name, bool json) {
     auto request = BuildRequest(tpm, "none", std::string(32, 'n'), "any");
-    EXPECT_TRUE(request.ok()) << request.status();
+    EXPECT_THAT(request, IsOk());
     std::string data;
     if (json) {
-      EXPECT_TRUE(google::protobuf::util::MessageToJsonString(request->evidence(), &data).ok());
+      EXPECT_THAT(google::protobuf::util::MessageToJsonString(request->evidence(), &data), IsOk());
     } else {
       data = request->evidence().SerializeAsString();
     }
     const std::string path = broker_->Path(name);
-    EXPECT_TRUE(WriteFileAtomic(path, data).ok());
+    EXPECT_THAT(WriteFileAtomic(path, data), IsOk());
     return path;
   }
 
@@ -73,7 +74,7 @@ TEST_F(DryRunTest, PolicyTestAllowsAndDeniesCapturedEvidence) {
   EXPECT_THAT(allow.output, HasSubstr("pcr.sha256:7 = "));
 
   const std::string candidate = broker_->Path("candidate.json");
-  ASSERT_TRUE(WriteFileAtomic(candidate, Policy("someone-else", 0)).ok());
+  ASSERT_THAT(WriteFileAtomic(candidate, Policy("someone-else", 0)), IsOk());
   CommandResult deny =
       Ctl({"policy", "test", "dry-disk", "--evidence", bin, "--policy", candidate});
   EXPECT_EQ(deny.exit_code, 1) << deny.output;
@@ -81,7 +82,7 @@ TEST_F(DryRunTest, PolicyTestAllowsAndDeniesCapturedEvidence) {
   EXPECT_THAT(deny.output, HasSubstr("candidate"));
 
   const std::string junk = broker_->Path("junk.evidence");
-  ASSERT_TRUE(WriteFileAtomic(junk, "not evidence").ok());
+  ASSERT_THAT(WriteFileAtomic(junk, "not evidence"), IsOk());
   EXPECT_EQ(Ctl({"policy", "test", "dry-disk", "--evidence", junk}).exit_code, 2);
 
   CommandResult audit = Ctl({"audit", "list", "--key-id", "dry-disk"}, "operator");
@@ -94,7 +95,7 @@ TEST_F(DryRunTest, PolicyTestAllowsAndDeniesCapturedEvidence) {
 TEST_F(DryRunTest, VerifyEvidenceCapturesEvidenceForPolicyTest) {
   auto tpm = Guest("raw-1", "raw-disk");
   auto request = BuildRequest(*tpm, "none", std::string(32, 'n'), "any");
-  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_THAT(request, IsOk());
   const v1::TpmQuoteEvidence& q = request->evidence().tpm_quote();
   std::string pcrs;
   for (const v1::PcrValue& v : q.pcrs())
@@ -102,14 +103,14 @@ TEST_F(DryRunTest, VerifyEvidenceCapturesEvidenceForPolicyTest) {
   const std::string attest = broker_->Path("raw-1.attest"), sig = broker_->Path("raw-1.sig"),
                     ak = broker_->Path("raw-1.tpmt"), pcr_file = broker_->Path("raw-1.pcrs"),
                     out = broker_->Path("raw-1.evidence.json");
-  ASSERT_TRUE(WriteFileAtomic(attest, q.attest()).ok());
-  ASSERT_TRUE(WriteFileAtomic(sig, q.signature()).ok());
-  ASSERT_TRUE(WriteFileAtomic(ak, q.ak_public()).ok());
-  ASSERT_TRUE(WriteFileAtomic(pcr_file, pcrs).ok());
+  ASSERT_THAT(WriteFileAtomic(attest, q.attest()), IsOk());
+  ASSERT_THAT(WriteFileAtomic(sig, q.signature()), IsOk());
+  ASSERT_THAT(WriteFileAtomic(ak, q.ak_public()), IsOk());
+  ASSERT_THAT(WriteFileAtomic(pcr_file, pcrs), IsOk());
   CommandResult capture = RunCommand({BinaryPath("keybrokerctl"), "verify-evidence", "--type",
                                       "tpm", "--tpm-quote", attest, "--tpm-signature", sig, "--ak",
                                       ak, "--pcrs", pcr_file, "--json-evidence-out", out});
-  ASSERT_TRUE(ReadFile(out).ok()) << capture.output;
+  ASSERT_THAT(ReadFile(out), IsOk()) << capture.output;
   CommandResult test = Ctl({"policy", "test", "raw-disk", "--evidence", out});
   EXPECT_EQ(test.exit_code, 0) << test.output;
   EXPECT_THAT(test.output, HasSubstr("machine raw-1, verified"));

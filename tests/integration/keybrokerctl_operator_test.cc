@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -26,7 +27,7 @@ class OperatorPlaneTest : public KeybrokerctlFixture {
     auto tpm = *SoftwareTpm::Create();
     tpm->SetPcr(7, std::string(32, '\x07'));
     const std::string ak = broker_->Path(machine + ".ak");
-    EXPECT_TRUE(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()).ok());
+    EXPECT_THAT(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()), IsOk());
     EXPECT_EQ(Ctl({"ak", "register", "--machine", machine, "--ak-public", ak}).exit_code, 0);
     EXPECT_EQ(Ctl({"key", "create", key_id}).exit_code, 0);
     const std::string policy = R"({"allow":[{"name":"r1","machines":[")" + machine +
@@ -98,7 +99,7 @@ TEST_F(OperatorPlaneTest, EachRoleIsDeniedWhatItMayNotDo) {
 TEST_F(OperatorPlaneTest, RotationThenReleaseReturnsTheNewVersion) {
   auto tpm = Guest("rot-vm", "rot-disk");
   auto first = Release(*tpm, "rot-disk");
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->version(), 1u);
   EXPECT_EQ(first->latest_version(), 1u);
   CommandResult rotate = Ctl({"--json", "key", "rotate", "rot-disk"}, "olivia");
@@ -115,7 +116,7 @@ TEST_F(OperatorPlaneTest, RotationThenReleaseReturnsTheNewVersion) {
   EXPECT_THAT(retire.output, HasSubstr("rot-vm"));
 
   auto second = Release(*tpm, "rot-disk");
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->version(), 2u);
   EXPECT_EQ(second->latest_version(), 2u);
   status = Ctl({"--json", "key", "rotation-status", "rot-disk"}, "auditor");
@@ -141,7 +142,7 @@ TEST_F(OperatorPlaneTest, RotationThenReleaseReturnsTheNewVersion) {
 
 TEST_F(OperatorPlaneTest, DeniedMachineIsRefusedAcrossKeys) {
   auto tpm = Guest("deny-vm", "deny-disk");
-  ASSERT_TRUE(Release(*tpm, "deny-disk").ok());
+  ASSERT_THAT(Release(*tpm, "deny-disk"), IsOk());
   CommandResult deny = Ctl({"machine", "deny", "deny-vm", "--reason", "decommissioned"}, "olivia");
   ASSERT_EQ(deny.exit_code, 0) << deny.output;
   auto refused = Release(*tpm, "deny-disk");
@@ -153,7 +154,7 @@ TEST_F(OperatorPlaneTest, DeniedMachineIsRefusedAcrossKeys) {
       Ctl({"audit", "list", "--machine", "deny-vm", "--decision", "deny"}, "auditor");
   EXPECT_THAT(audit.output, HasSubstr("machine denied by operator"));
   ASSERT_EQ(Ctl({"machine", "allow", "deny-vm"}, "olivia").exit_code, 0);
-  EXPECT_TRUE(Release(*tpm, "deny-disk").ok());
+  EXPECT_THAT(Release(*tpm, "deny-disk"), IsOk());
 }
 
 TEST_F(OperatorPlaneTest, OfflineListShowsGrantsAndRevocations) {
@@ -220,7 +221,7 @@ TEST_F(OperatorPlaneTest, ConfigFileSuppliesTheConnection) {
 // Its own broker: it is stopped, and its database rewritten behind its back.
 TEST(AuditTamperTest, VerifyReportsRecordsChangedWithSqlite3) {
   auto broker = BrokerProcess::Start();
-  ASSERT_TRUE(broker.ok()) << broker.status();
+  ASSERT_THAT(broker, IsOk());
   BrokerProcess& b = **broker;
   auto ctl = [&b](std::vector<std::string> args) {
     std::vector<std::string> argv = KeybrokerctlArgv(b, "operator");
@@ -238,7 +239,7 @@ TEST(AuditTamperTest, VerifyReportsRecordsChangedWithSqlite3) {
                                   "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "
                                   "UPDATE audit SET actor = 'CN=someone-else' WHERE id = 2;"});
   ASSERT_EQ(sql.exit_code, 0) << sql.output;
-  ASSERT_TRUE(b.Resume().ok());
+  ASSERT_THAT(b.Resume(), IsOk());
   CommandResult changed = ctl({"audit", "verify"});
   EXPECT_EQ(changed.exit_code, 1) << changed.output;
   EXPECT_THAT(changed.output, HasSubstr("audit chain broken at record 2: contents changed"));
@@ -249,7 +250,7 @@ TEST(AuditTamperTest, VerifyReportsRecordsChangedWithSqlite3) {
   b.Stop();
   sql = RunCommand({"/usr/bin/sqlite3", db, "DELETE FROM audit WHERE id = 2;"});
   ASSERT_EQ(sql.exit_code, 0) << sql.output;
-  ASSERT_TRUE(b.Resume().ok());
+  ASSERT_THAT(b.Resume(), IsOk());
   CommandResult removed = ctl({"audit", "verify"});
   EXPECT_EQ(removed.exit_code, 1);
   EXPECT_THAT(removed.output, HasSubstr("record 3: record 2 before it was removed"));

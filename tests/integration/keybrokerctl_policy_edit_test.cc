@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/keybrokerctl_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -45,16 +46,16 @@ class PolicyEditTest : public KeybrokerctlFixture {
     auto tpm = *SoftwareTpm::Create();
     tpm->SetPcr(7, pcr7);
     const std::string ak = broker_->Path(machine + ".ak");
-    EXPECT_TRUE(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()).ok());
+    EXPECT_THAT(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()), IsOk());
     EXPECT_EQ(Ctl({"ak", "register", "--machine", machine, "--ak-public", ak}).exit_code, 0);
     auto request = BuildRequest(*tpm, "none", std::string(32, 'n'), "any");
-    EXPECT_TRUE(request.ok()) << request.status();
+    EXPECT_THAT(request, IsOk());
     v1::Evidence evidence = request->evidence();
     if (tamper) (*evidence.mutable_tpm_quote()->mutable_signature())[20] ^= 1;
     std::string json;
-    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(evidence, &json).ok());
+    EXPECT_THAT(google::protobuf::util::MessageToJsonString(evidence, &json), IsOk());
     const std::string path = broker_->Path(machine + ".evidence.json");
-    EXPECT_TRUE(WriteFileAtomic(path, json).ok());
+    EXPECT_THAT(WriteFileAtomic(path, json), IsOk());
     return path;
   }
 };

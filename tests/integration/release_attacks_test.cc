@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/tpm/esys_tpm.h"
 
 namespace kb {
@@ -26,7 +27,7 @@ class ReleaseAttacksTest : public ::testing::Test {
     options.challenge_ttl_seconds = 2;
     options.extra_config = R"("request_limits":{"unverified_refusal_audit_seconds":1})";
     auto broker = BrokerProcess::Start(options);
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = broker->release();
   }
   static void TearDownTestSuite() { delete broker_; }
@@ -34,12 +35,12 @@ class ReleaseAttacksTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(broker_, nullptr);
     auto swtpm = SwtpmFixture::Start();
-    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    ASSERT_THAT(swtpm, IsOk());
     swtpm_ = std::move(*swtpm);
     EsysTpmOptions options;
     options.tcti = swtpm_->tcti();
     auto tpm = EsysTpm::Create(options);
-    ASSERT_TRUE(tpm.ok()) << tpm.status();
+    ASSERT_THAT(tpm, IsOk());
     tpm_ = std::move(*tpm);
     key_id_ = absl::StrCat("k", ++counter_);
     auto admin = broker_->AdminStub();
@@ -55,9 +56,9 @@ class ReleaseAttacksTest : public ::testing::Test {
     policy.set_policy_json(absl::StrCat(R"({"allow":[{"machines":[")", key_id_, R"(-vm"]}]})"));
     v1::SetPolicyResponse policy_resp;
     grpc::ClientContext c1, c2, c3;
-    ASSERT_TRUE(admin->RegisterAttestationKey(&c1, reg, &info).ok());
-    ASSERT_TRUE(admin->CreateKey(&c2, create, &meta).ok());
-    ASSERT_TRUE(admin->SetPolicy(&c3, policy, &policy_resp).ok());
+    ASSERT_THAT(admin->RegisterAttestationKey(&c1, reg, &info), IsOk());
+    ASSERT_THAT(admin->CreateKey(&c2, create, &meta), IsOk());
+    ASSERT_THAT(admin->SetPolicy(&c3, policy, &policy_resp), IsOk());
     stub_ = broker_->ReleaseStub();
   }
 
@@ -67,7 +68,7 @@ class ReleaseAttacksTest : public ::testing::Test {
     cr.set_key_id(key_id_);
     v1::GetChallengeResponse challenge;
     grpc::ClientContext ctx;
-    EXPECT_TRUE(stub_->GetChallenge(&ctx, cr, &challenge).ok());
+    EXPECT_THAT(stub_->GetChallenge(&ctx, cr, &challenge), IsOk());
     std::string pub = *tpm_->CreateTransferKey(TransferKeyType::kEccP256);
     std::string binding = ComputeBinding(challenge.nonce(), key_id_, pub);
     v1::ReleaseKeyRequest r;
@@ -99,15 +100,15 @@ int ReleaseAttacksTest::counter_ = 0;
 
 TEST_F(ReleaseAttacksTest, GenuineRequestReleasesAKeyOnlyThisTpmUnwraps) {
   v1::ReleaseKeyResponse response;
-  ASSERT_TRUE(Release(GenuineRequest(), &response).ok());
+  ASSERT_THAT(Release(GenuineRequest(), &response), IsOk());
   auto key = tpm_->Unwrap(response.wrapped_key());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   EXPECT_EQ(key->size(), 32u);
 }
 
 TEST_F(ReleaseAttacksTest, ReplayedNonceIsAborted) {
   v1::ReleaseKeyRequest r = GenuineRequest();
-  ASSERT_TRUE(Release(r).ok());
+  ASSERT_THAT(Release(r), IsOk());
   grpc::Status replay = Release(r);
   EXPECT_EQ(replay.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(replay.error_message(), HasSubstr("already used"));
@@ -134,11 +135,11 @@ TEST_F(ReleaseAttacksTest, SwappedTransferKeyGetsNothing) {
   // A man in the middle replaces the transfer key with one from a TPM it controls.
   v1::ReleaseKeyRequest r = GenuineRequest();
   auto attacker_swtpm = SwtpmFixture::Start();
-  ASSERT_TRUE(attacker_swtpm.ok());
+  ASSERT_THAT(attacker_swtpm, IsOk());
   EsysTpmOptions options;
   options.tcti = (*attacker_swtpm)->tcti();
   auto attacker = EsysTpm::Create(options);
-  ASSERT_TRUE(attacker.ok());
+  ASSERT_THAT(attacker, IsOk());
   std::string pub = *(*attacker)->CreateTransferKey(TransferKeyType::kEccP256);
   *r.mutable_transfer_key()->mutable_tpm() = *(*attacker)->CertifyTransferKey("x");
   grpc::Status s = Release(r);
@@ -180,7 +181,7 @@ TEST_F(ReleaseAttacksTest, MalformedEvidenceIsInvalid) {
 // at, is audited as a count per address and reason (issue 9: such requests cost nothing).
 TEST_F(ReleaseAttacksTest, DeniedDecisionsAreAudited) {
   v1::ReleaseKeyRequest r = GenuineRequest();
-  ASSERT_TRUE(Release(r).ok());
+  ASSERT_THAT(Release(r), IsOk());
   ASSERT_FALSE(Release(r).ok());
   v1::ReleaseKeyRequest wrong_pcr = GenuineRequest();
   wrong_pcr.mutable_evidence()->mutable_tpm_quote()->mutable_pcrs(0)->set_digest(
@@ -191,7 +192,7 @@ TEST_F(ReleaseAttacksTest, DeniedDecisionsAreAudited) {
   req.set_limit(6);
   v1::ListAuditEventsResponse events;
   grpc::ClientContext ctx;
-  ASSERT_TRUE(broker_->AdminStub()->ListAuditEvents(&ctx, req, &events).ok());
+  ASSERT_THAT(broker_->AdminStub()->ListAuditEvents(&ctx, req, &events), IsOk());
   int replay_counted = -1, pcr_denied = -1, allowed = -1;  // positions, newest first
   for (int i = 0; i < events.events_size(); ++i) {
     const v1::AuditEvent& e = events.events(i);

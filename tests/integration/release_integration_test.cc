@@ -17,6 +17,7 @@
 #include "tests/integration/shared_broker.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/integration/tpm_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/tpm/esys_tpm.h"
 
 namespace kb {
@@ -31,7 +32,7 @@ class ReleaseIntegrationTest : public SharedBrokerTest {
   void SetUp() override {
     ASSERT_NE(broker_, nullptr);
     auto swtpm = SwtpmFixture::Start();
-    ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+    ASSERT_THAT(swtpm, IsOk());
     swtpm_ = std::move(*swtpm);
     key_id_ =
         absl::StrCat("disk-", ::testing::UnitTest::GetInstance()->random_seed(), "-", ++counter_);
@@ -39,7 +40,7 @@ class ReleaseIntegrationTest : public SharedBrokerTest {
     image_ = absl::StrCat(swtpm_->state_dir(), "/disk.img");
     pass_ = absl::StrCat(swtpm_->state_dir(), "/pass");
     absl::Status luks = MakeLuks2Image(image_, pass_, "32M");
-    ASSERT_TRUE(luks.ok()) << luks;
+    ASSERT_THAT(luks, IsOk());
     RegisterAk(swtpm_->tcti(), machine_);
     Admin([&](auto& stub, auto& ctx) {
       v1::CreateKeyRequest r;
@@ -55,7 +56,7 @@ class ReleaseIntegrationTest : public SharedBrokerTest {
     auto stub = broker_->AdminStub();
     grpc::ClientContext ctx;
     grpc::Status s = fn(*stub, ctx);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_THAT(s, IsOk()) << s.error_message();
   }
 
   void RegisterAk(const std::string& tcti, const std::string& machine) {
@@ -126,7 +127,7 @@ TEST_F(ReleaseIntegrationTest, EnrollThenUnlock) {
 TEST_F(ReleaseIntegrationTest, UnlockByCrypttabName) {
   ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
   const std::string crypttab = swtpm_->state_dir() + "/crypttab";
-  ASSERT_TRUE(WriteFileAtomic(crypttab, "# test\ndatadisk " + image_ + " none luks\n").ok());
+  ASSERT_THAT(WriteFileAtomic(crypttab, "# test\ndatadisk " + image_ + " none luks\n"), IsOk());
   CommandResult r = Kbunlock({"unlock", "--crypttab", "datadisk", "--crypttab-file", crypttab,
                               "--test", "--ca", broker_->Path("ca.pem"), "--tcti", swtpm_->tcti()});
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -140,7 +141,7 @@ TEST_F(ReleaseIntegrationTest, UnlockByCrypttabName) {
 TEST_F(ReleaseIntegrationTest, SecondMachineWithOtherPcrsIsDenied) {
   ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
   auto other = SwtpmFixture::Start();
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   RegisterAk((*other)->tcti(), machine_ + "-b");
   SetPolicy({machine_, machine_ + "-b"});
   ExtendPcr((*other)->tcti(), 7);
@@ -155,7 +156,7 @@ TEST_F(ReleaseIntegrationTest, SecondMachineWithOtherPcrsIsDenied) {
 TEST_F(ReleaseIntegrationTest, UnregisteredMachineIsDenied) {
   ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
   auto stranger = SwtpmFixture::Start();
-  ASSERT_TRUE(stranger.ok());
+  ASSERT_THAT(stranger, IsOk());
   CommandResult r = UnlockTest((*stranger)->tcti());
   EXPECT_EQ(r.exit_code, 4) << r.output;
   EXPECT_THAT(r.output, HasSubstr("ak_trusted"));
@@ -176,12 +177,12 @@ TEST_F(ReleaseIntegrationTest, DisabledKeyIsDenied) {
 
 TEST_F(ReleaseIntegrationTest, FailedEnrolLeavesTheHeaderUnchanged) {
   const std::string before = LuksDump();
-  ASSERT_TRUE(WriteFileAtomic(pass_, "wrong passphrase").ok());
+  ASSERT_THAT(WriteFileAtomic(pass_, "wrong passphrase"), IsOk());
   CommandResult wrong = Enroll(swtpm_->tcti());
   EXPECT_EQ(wrong.exit_code, 8) << wrong.output;
   EXPECT_EQ(LuksDump(), before);
 
-  ASSERT_TRUE(WriteFileAtomic(pass_, "correct horse battery staple").ok());
+  ASSERT_THAT(WriteFileAtomic(pass_, "correct horse battery staple"), IsOk());
   SetPolicy({"some-other-machine"});
   CommandResult denied = Enroll(swtpm_->tcti());
   EXPECT_EQ(denied.exit_code, 4) << denied.output;
@@ -218,7 +219,7 @@ TEST_F(ReleaseIntegrationTest, BrokerDownIsUnreachable) {
   ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
   broker_->Stop();
   CommandResult r = UnlockTest(swtpm_->tcti());
-  ASSERT_TRUE(broker_->Resume().ok());
+  ASSERT_THAT(broker_->Resume(), IsOk());
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("unreachable"));
   EXPECT_EQ(UnlockTest(swtpm_->tcti()).exit_code, 0);
@@ -241,7 +242,7 @@ TEST_F(ReleaseIntegrationTest, AdminRequiresAnOperatorCertificate) {
     EXPECT_FALSE(s.ok());
   }
   grpc::ClientContext ctx;
-  ASSERT_TRUE(broker_->AdminStub()->ListKeys(&ctx, req, &resp).ok());
+  ASSERT_THAT(broker_->AdminStub()->ListKeys(&ctx, req, &resp), IsOk());
   // The guest-facing listener does not serve the admin API.
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = *ReadFile(broker_->Path("ca.pem"));

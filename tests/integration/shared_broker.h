@@ -3,6 +3,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 
@@ -12,7 +13,7 @@ class SharedBrokerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto broker = BrokerProcess::Start();
-    ASSERT_TRUE(broker.ok()) << broker.status();
+    ASSERT_THAT(broker, IsOk());
     broker_ = broker->release();
   }
   static void TearDownTestSuite() {

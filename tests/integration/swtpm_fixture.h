@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 
@@ -16,7 +17,7 @@ namespace kb {
 // directory. Its log goes to <state_dir>/swtpm.log. Not thread-safe.
 //
 //   auto swtpm = SwtpmFixture::Start();
-//   ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+//   ASSERT_THAT(swtpm, IsOk());
 //   EsysTpmOptions opts;
 //   opts.tcti = (*swtpm)->tcti();
 //

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/volume/cryptsetup_volume.h"
@@ -32,14 +33,14 @@ class TeeWithoutTpmCliTest : public ::testing::Test {
     pass_ = dir_ + "/pass";
     ca_ = SourcePath("tests/data/flows/ca.pem");
     absl::Status luks = MakeLuks2Image(image_, pass_, "20M");
-    ASSERT_TRUE(luks.ok()) << luks;
+    ASSERT_THAT(luks, IsOk());
   }
   void TearDown() override { (void)!std::system(("rm -rf " + dir_).c_str()); }
 
   // A keybroker token of evidence `kind` for keyslot 0, naming a broker that is not there.
   void AddToken(const std::string& kind) {
     auto volume = CryptsetupVolume::Open(image_);
-    ASSERT_TRUE(volume.ok()) << volume.status();
+    ASSERT_THAT(volume, IsOk());
     KeybrokerToken t;
     t.keyslot = 0;
     t.endpoints = {"127.0.0.1:1"};
@@ -47,7 +48,7 @@ class TeeWithoutTpmCliTest : public ::testing::Test {
     t.key_id = "disk";
     t.key_version = 1;
     t.evidence = kind;
-    ASSERT_TRUE((*volume)->WriteToken(t).ok());
+    ASSERT_THAT((*volume)->WriteToken(t), IsOk());
   }
 
   // kbunlock with no TPM and no TEE device.

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/volume/cryptsetup_volume.h"
 
 namespace kb {
@@ -49,7 +50,7 @@ class UnlockTargetsTest : public ::testing::Test {
       t.endpoints = {"127.0.0.1:1"};
       t.ca_sha256 = std::string(64, 'a');
       t.key_id = "k";
-      EXPECT_TRUE((*volume)->WriteToken(t).ok());
+      EXPECT_THAT((*volume)->WriteToken(t), IsOk());
     }
     return dev;
   }
@@ -81,7 +82,7 @@ TEST_F(UnlockTargetsTest, CrypttabNamesAndUuids) {
   auto targets = DiscoverKeybrokerVolumes(crypttab, dir_ + "/sys", dir_ + "/dev");
   EXPECT_THAT(targets, ElementsAre(FieldsAre(a, "root")));
   auto t = CrypttabTarget(crypttab, "root");
-  ASSERT_TRUE(t.ok());
+  ASSERT_THAT(t, IsOk());
   EXPECT_EQ(t->device, "/dev/disk/by-uuid/" + Uuid(a));
   EXPECT_EQ(CrypttabTarget(crypttab, "nope").status().code(), absl::StatusCode::kNotFound);
 }
@@ -90,7 +91,7 @@ TEST(CrypttabTest, ParsesLinesAndRejectsBrokenOnes) {
   auto entries = ParseCrypttab(
       "# comment\n\nroot UUID=abc none luks,discard\n"
       "data\t/dev/vdb\nswap PARTUUID=1 /dev/urandom swap,cipher=aes\n");
-  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_THAT(entries, IsOk());
   ASSERT_EQ(entries->size(), 3u);
   EXPECT_THAT((*entries)[0], FieldsAre("root", "UUID=abc", "none", "luks,discard"));
   EXPECT_THAT((*entries)[1], FieldsAre("data", "/dev/vdb", "none", ""));

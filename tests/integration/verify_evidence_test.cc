@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -25,7 +26,7 @@ CommandResult Verify(std::vector<std::string> args) {
 // A copy of a vector with byte `offset` incremented, in a temporary file.
 std::string Flipped(const std::string& relative, size_t offset) {
   auto bytes = ReadFile(Data(relative));
-  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_THAT(bytes, IsOk());
   std::string b = bytes.ok() ? *bytes : std::string();
   if (offset < b.size()) b[offset] = static_cast<char>(b[offset] + 1);
   const std::string path = absl::StrCat(::testing::TempDir(), "/flipped_", offset, "_",
@@ -253,7 +254,7 @@ TEST(VerifyEvidenceTest, KeylimeTpm2ToolsQuoteWithPemOrTpm2bPublicAk) {
   args.insert(args.end(), {"--json-evidence-out", json});
   EXPECT_EQ(Verify(args).exit_code, 0);
   auto written = ReadFile(json);
-  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_THAT(written, IsOk());
   EXPECT_THAT(*written, HasSubstr("\"akPublic\": \"AAEACwAFAHIAAAAQABQACwgAAAAAAAEAq4iI1"));
 }
 

@@ -2,19 +2,20 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
 
 TEST(CryptoTest, KwpRoundTripAndTamperDetection) {
   auto kek = RandomSecret(32);
-  ASSERT_TRUE(kek.ok());
+  ASSERT_THAT(kek, IsOk());
   SecretBytes key = SecretBytes::FromString("0123456789abcdef0123456789abcdef");
   auto wrapped = AesKwpWrap(*kek, key);
-  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  ASSERT_THAT(wrapped, IsOk());
   EXPECT_EQ(wrapped->size(), 40u);
   auto back = AesKwpUnwrap(*kek, *wrapped);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*back, key));
 
   std::string tampered = *wrapped;
@@ -36,9 +37,9 @@ TEST(CryptoTest, GcmRoundTripBindsAad) {
   auto key = RandomSecret(32);
   SecretBytes pt = SecretBytes::FromString("disk key bytes");
   auto sealed = AesGcmSeal(*key, pt, "key-a/1");
-  ASSERT_TRUE(sealed.ok());
+  ASSERT_THAT(sealed, IsOk());
   auto opened = AesGcmOpen(*key, *sealed, "key-a/1");
-  ASSERT_TRUE(opened.ok());
+  ASSERT_THAT(opened, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*opened, pt));
   EXPECT_EQ(AesGcmOpen(*key, *sealed, "key-a/2").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(AesGcmOpen(*key, "short", "").status().code(), absl::StatusCode::kDataLoss);
@@ -51,7 +52,7 @@ TEST(CryptoTest, HkdfMatchesRfc5869Case1) {
   auto salt = HexDecode("000102030405060708090a0b0c");
   auto info = HexDecode("f0f1f2f3f4f5f6f7f8f9");
   auto okm = HkdfSha256(ikm, *salt, *info, 42);
-  ASSERT_TRUE(okm.ok());
+  ASSERT_THAT(okm, IsOk());
   EXPECT_EQ(HexEncode(okm->view()),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }

@@ -4,6 +4,7 @@
 #include "common/tpm/tpm_structures.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/software_tpm.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -12,22 +13,22 @@ class KeyWrapTest : public ::testing::TestWithParam<TransferKeyType> {};
 
 TEST_P(KeyWrapTest, WrapsToTransferKeyAndOnlyItUnwraps) {
   auto tpm = SoftwareTpm::Create();
-  ASSERT_TRUE(tpm.ok());
+  ASSERT_THAT(tpm, IsOk());
   auto pub_bytes = (*tpm)->CreateTransferKey(GetParam());
-  ASSERT_TRUE(pub_bytes.ok());
+  ASSERT_THAT(pub_bytes, IsOk());
   auto pub = ParseTpmtPublic(*pub_bytes, "pub");
-  ASSERT_TRUE(pub.ok());
+  ASSERT_THAT(pub, IsOk());
   auto key = RandomSecret(64);
   auto wrapped = WrapToTpmTransferKey(*pub, *pub_bytes, *key);
-  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  ASSERT_THAT(wrapped, IsOk());
   EXPECT_EQ(wrapped->wrapped().find(std::string(key->view())), std::string::npos);
 
   auto unwrapped = (*tpm)->Unwrap(*wrapped);
-  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
+  ASSERT_THAT(unwrapped, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*unwrapped, *key));
 
   // A different transfer key in the same TPM cannot unwrap it.
-  ASSERT_TRUE((*tpm)->CreateTransferKey(GetParam()).ok());
+  ASSERT_THAT((*tpm)->CreateTransferKey(GetParam()), IsOk());
   EXPECT_FALSE((*tpm)->Unwrap(*wrapped).ok());
 }
 
@@ -40,7 +41,7 @@ TEST(KeyWrapTest, TamperedWrappedKeyFails) {
   auto pub = ParseTpmtPublic(*pub_bytes, "pub");
   auto key = RandomSecret(32);
   auto wrapped = WrapToTpmTransferKey(*pub, *pub_bytes, *key);
-  ASSERT_TRUE(wrapped.ok());
+  ASSERT_THAT(wrapped, IsOk());
   v1::WrappedKey tampered = *wrapped;
   (*tampered.mutable_wrapped())[3] ^= 1;
   EXPECT_EQ((*tpm)->Unwrap(tampered).status().code(), absl::StatusCode::kInvalidArgument);

@@ -6,6 +6,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -48,7 +49,7 @@ TEST_P(MakeCredentialTest, RoundTripsAndHasTheTpmLayout) {
   EvpPkeyPtr ek = NewEk();
   const SecretBytes secret = Secret();
   auto made = MakeCredential(ek.get(), secret, Name("ak"));
-  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_THAT(made, IsOk());
   // TPM2B_ID_OBJECT: size(2) || TPM2B_DIGEST hmac (2 + 32) || encIdentity (2 + 32).
   ASSERT_EQ(made->credential_blob.size(), 2u + 34 + 34);
   EXPECT_EQ(made->credential_blob.substr(0, 4), std::string("\x00\x44\x00\x20", 4));
@@ -56,7 +57,7 @@ TEST_P(MakeCredentialTest, RoundTripsAndHasTheTpmLayout) {
   EXPECT_EQ(made->encrypted_secret.size(), GetParam() ? 258u : 2u + 68);
   auto back = ActivateCredentialInSoftware(ek.get(), made->credential_blob, made->encrypted_secret,
                                            Name("ak"));
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*back, secret));
 }
 
@@ -73,7 +74,7 @@ TEST_P(MakeCredentialTest, EachCallUsesAFreshSeed) {
 TEST_P(MakeCredentialTest, OtherObjectNameDoesNotActivate) {
   EvpPkeyPtr ek = NewEk();
   auto made = MakeCredential(ek.get(), Secret(), Name("ak"));
-  ASSERT_TRUE(made.ok());
+  ASSERT_THAT(made, IsOk());
   auto back = ActivateCredentialInSoftware(ek.get(), made->credential_blob, made->encrypted_secret,
                                            Name("other ak"));
   EXPECT_EQ(back.status().code(), absl::StatusCode::kUnauthenticated) << back.status();
@@ -83,7 +84,7 @@ TEST_P(MakeCredentialTest, OtherEkDoesNotActivate) {
   EvpPkeyPtr ek = NewEk();
   EvpPkeyPtr other = NewEk();
   auto made = MakeCredential(ek.get(), Secret(), Name("ak"));
-  ASSERT_TRUE(made.ok());
+  ASSERT_THAT(made, IsOk());
   auto back = ActivateCredentialInSoftware(other.get(), made->credential_blob,
                                            made->encrypted_secret, Name("ak"));
   EXPECT_FALSE(back.ok());
@@ -92,7 +93,7 @@ TEST_P(MakeCredentialTest, OtherEkDoesNotActivate) {
 TEST_P(MakeCredentialTest, TamperedBlobFailsIntegrity) {
   EvpPkeyPtr ek = NewEk();
   auto made = MakeCredential(ek.get(), Secret(), Name("ak"));
-  ASSERT_TRUE(made.ok());
+  ASSERT_THAT(made, IsOk());
   std::string blob = made->credential_blob;
   blob.back() ^= 0x01;
   auto back = ActivateCredentialInSoftware(ek.get(), blob, made->encrypted_secret, Name("ak"));

@@ -1,6 +1,7 @@
 // Roles enforced by AdminService, rotation, retirement and the machine deny list, including
 // their effect on releases.
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -17,7 +18,7 @@ class AdminLifecycleTest : public BrokerFixture {
   void ReadyKey(const std::string& key_id) {
     RegisterAk(*tpm_, "web-1");
     CreateKey(key_id);
-    ASSERT_TRUE(SetPolicy(key_id, Pcr7PolicyFor("web-1")).ok());
+    ASSERT_THAT(SetPolicy(key_id, Pcr7PolicyFor("web-1")), IsOk());
   }
   absl::StatusOr<v1::KeyMetadata> Rotate(const std::string& key_id, const AdminCaller& c) {
     v1::RotateKeyRequest r;
@@ -51,20 +52,20 @@ TEST_F(AdminLifecycleTest, EachRoleGetsOnlyItsRpcs) {
   CreateKey("k");
   v1::GetKeyRequest get;
   get.set_key_id("k");
-  EXPECT_TRUE(admin_->GetKey(get, kOperator).ok());
-  EXPECT_TRUE(admin_->GetKey(get, kAuditor).ok());  // matched by common name
+  EXPECT_THAT(admin_->GetKey(get, kOperator), IsOk());
+  EXPECT_THAT(admin_->GetKey(get, kAuditor), IsOk());  // matched by common name
   EXPECT_EQ(admin_->GetKey(get, kNobody).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(Rotate("k", kOperator).ok());
+  EXPECT_THAT(Rotate("k", kOperator), IsOk());
   EXPECT_EQ(Rotate("k", kAuditor).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(admin_->ListAuditEvents({}, kOperator).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(admin_->ListAuditEvents({}, kAuditor).ok());
+  EXPECT_THAT(admin_->ListAuditEvents({}, kAuditor), IsOk());
   EXPECT_TRUE(admin_->VerifyAuditChain({}, kAuditor)->ok());
   v1::DenyMachineRequest deny;
   deny.set_machine("m");
   EXPECT_EQ(admin_->DenyMachine(deny, kAuditor).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(admin_->DenyMachine(deny, kOperator).ok());
+  EXPECT_THAT(admin_->DenyMachine(deny, kOperator), IsOk());
   v1::SetPolicyRequest policy;
   policy.set_key_id("k");
   policy.set_policy_json(Pcr7PolicyFor("m"));
@@ -75,10 +76,10 @@ TEST_F(AdminLifecycleTest, EachRoleGetsOnlyItsRpcs) {
 TEST_F(AdminLifecycleTest, RotationThenReleaseReturnsTheNewVersion) {
   ReadyKey("disk");
   auto first = Release(*tpm_, "disk");
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->version(), 1u);
   auto rotated = Rotate("disk", kOperator);
-  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  ASSERT_THAT(rotated, IsOk());
   EXPECT_EQ(rotated->latest_version(), 2u);
   EXPECT_EQ(rotated->active_version(), 2u);
   ASSERT_EQ(rotated->versions_size(), 2);
@@ -89,7 +90,7 @@ TEST_F(AdminLifecycleTest, RotationThenReleaseReturnsTheNewVersion) {
   EXPECT_EQ(v2.size(), 32u);
   EXPECT_NE(v1.view(), v2.view());
   auto second = Release(*tpm_, "disk");
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->version(), 2u);
   EXPECT_EQ(second->latest_version(), 2u);
   AuditRecord a = LastAudit();
@@ -100,18 +101,18 @@ TEST_F(AdminLifecycleTest, RotationThenReleaseReturnsTheNewVersion) {
 
 TEST_F(AdminLifecycleTest, RotationStatusShowsEachMachinesVersion) {
   ReadyKey("disk");
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
-  ASSERT_TRUE(Rotate("disk", kOperator).ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
+  ASSERT_THAT(Rotate("disk", kOperator), IsOk());
   v1::GetRotationStatusRequest r;
   r.set_key_id("disk");
   auto status = admin_->GetRotationStatus(r, kAuditor);
-  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_THAT(status, IsOk());
   EXPECT_EQ(status->active_version(), 2u);
   ASSERT_EQ(status->machines_size(), 1);
   EXPECT_EQ(status->machines(0).machine(), "web-1");
   EXPECT_EQ(status->machines(0).version(), 1u);
   EXPECT_FALSE(status->machines(0).current());
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   status = admin_->GetRotationStatus(r, kAuditor);
   EXPECT_EQ(status->machines(0).version(), 2u);
   EXPECT_TRUE(status->machines(0).current());
@@ -119,15 +120,15 @@ TEST_F(AdminLifecycleTest, RotationStatusShowsEachMachinesVersion) {
 
 TEST_F(AdminLifecycleTest, RetireNeedsForceWhileInUse) {
   ReadyKey("disk");
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());  // web-1 is on v1
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());  // web-1 is on v1
   EXPECT_EQ(Retire("disk", 1, false).status().code(), absl::StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(Rotate("disk", kOperator).ok());
+  ASSERT_THAT(Rotate("disk", kOperator), IsOk());
   auto refused = Retire("disk", 1, false);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("web-1"));
   EXPECT_EQ(LastAudit().decision, "deny");
   auto forced = Retire("disk", 1, true);
-  ASSERT_TRUE(forced.ok()) << forced.status();
+  ASSERT_THAT(forced, IsOk());
   EXPECT_TRUE(forced->versions(0).retired());
   EXPECT_THAT(LastAudit().reason, HasSubstr("forced"));
   EXPECT_EQ(Retire("disk", 3, false).status().code(), absl::StatusCode::kNotFound);
@@ -136,12 +137,12 @@ TEST_F(AdminLifecycleTest, RetireNeedsForceWhileInUse) {
 
 TEST_F(AdminLifecycleTest, RetiredVersionIsNeverReleased) {
   ReadyKey("disk");
-  ASSERT_TRUE(Rotate("disk", kOperator).ok());
-  ASSERT_TRUE(Retire("disk", 1, false).ok());  // nobody was released v1
+  ASSERT_THAT(Rotate("disk", kOperator), IsOk());
+  ASSERT_THAT(Retire("disk", 1, false), IsOk());  // nobody was released v1
   auto r = Release(*tpm_, "disk");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version(), 2u);
-  ASSERT_TRUE(Retire("disk", 2, true).ok());  // the active version: only with force
+  ASSERT_THAT(Retire("disk", 2, true), IsOk());  // the active version: only with force
   auto none = Release(*tpm_, "disk");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(none.status().message()), HasSubstr("retired"));
@@ -153,7 +154,7 @@ TEST_F(AdminLifecycleTest, DeniedMachineIsRefusedUntilAllowed) {
   deny.set_machine("web-1");
   deny.set_reason("stolen disk");
   auto denied = admin_->DenyMachine(deny, kOperator);
-  ASSERT_TRUE(denied.ok()) << denied.status();
+  ASSERT_THAT(denied, IsOk());
   EXPECT_EQ(denied->denied_by(), "CN=olivia");
   auto r = Release(*tpm_, "disk");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
@@ -165,7 +166,7 @@ TEST_F(AdminLifecycleTest, DeniedMachineIsRefusedUntilAllowed) {
   allow.set_machine("web-1");
   EXPECT_TRUE(admin_->AllowMachine(allow, kOperator)->was_denied());
   EXPECT_FALSE(admin_->AllowMachine(allow, kOperator)->was_denied());
-  EXPECT_TRUE(Release(*tpm_, "disk").ok());
+  EXPECT_THAT(Release(*tpm_, "disk"), IsOk());
 }
 
 TEST_F(AdminLifecycleTest, TeeAndEkMachineNamesCanBeDenied) {
@@ -173,7 +174,7 @@ TEST_F(AdminLifecycleTest, TeeAndEkMachineNamesCanBeDenied) {
   for (const char* machine : {"snp-chip:0a1b2c", "azure-vm:0000-11", "ek:0123456789abcdef"}) {
     v1::DenyMachineRequest deny;
     deny.set_machine(machine);
-    ASSERT_TRUE(admin_->DenyMachine(deny, kOperator).ok()) << machine;
+    ASSERT_THAT(admin_->DenyMachine(deny, kOperator), IsOk()) << machine;
     v1::AllowMachineRequest allow;
     allow.set_machine(machine);
     EXPECT_TRUE(admin_->AllowMachine(allow, kOperator)->was_denied()) << machine;
@@ -193,12 +194,12 @@ TEST_F(AdminLifecycleTest, TeeAndEkMachineNamesCanBeDenied) {
 
 TEST_F(AdminLifecycleTest, AuditListFiltersAndChainVerifies) {
   ReadyKey("disk");
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   v1::ListAuditEventsRequest q;
   q.set_actor("machine:web-1");
   q.set_decision("allow");
   auto events = admin_->ListAuditEvents(q, kAuditor);
-  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->events_size(), 1);
   EXPECT_EQ(events->events(0).policy_version(), 1u);
   EXPECT_EQ(events->events(0).hash().size(), 64u);
@@ -206,7 +207,7 @@ TEST_F(AdminLifecycleTest, AuditListFiltersAndChainVerifies) {
   EXPECT_EQ(admin_->ListAuditEvents(q, kAuditor).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto verified = admin_->VerifyAuditChain({}, kAuditor);
-  ASSERT_TRUE(verified.ok());
+  ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->ok());
   EXPECT_GE(verified->records(), 4u);
 }

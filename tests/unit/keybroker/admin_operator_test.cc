@@ -1,6 +1,7 @@
 // AdminService::TestPolicy (release dry run) and offline-grace revocation, including its
 // effect on releases.
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -22,12 +23,12 @@ class AdminOperatorTest : public BrokerFixture {
       policy.insert(policy.find(R"("name":"r1",)") + 12,
                     absl::StrCat(R"("offline_boots":)", offline_boots, ","));
     }
-    ASSERT_TRUE(SetPolicy("disk", policy).ok()) << policy;
+    ASSERT_THAT(SetPolicy("disk", policy), IsOk()) << policy;
   }
   // Evidence as a guest would capture it, for a made-up challenge.
   v1::Evidence Evidence() {
     auto request = BuildRequest(*tpm_, "none", std::string(32, 'n'), "disk");
-    EXPECT_TRUE(request.ok()) << request.status();
+    EXPECT_THAT(request, IsOk());
     return request->evidence();
   }
   absl::StatusOr<v1::TestPolicyResponse> Test(const v1::Evidence& evidence,
@@ -58,7 +59,7 @@ class AdminOperatorTest : public BrokerFixture {
 TEST_F(AdminOperatorTest, TestPolicyAllowsWithRuleClaimsAndOfflineBoots) {
   ReadyKey(5);
   auto r = Test(Evidence());
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->decision(), "allow");
   EXPECT_EQ(r->rule(), "'r1'");
   EXPECT_EQ(r->offline_boots(), 5u);
@@ -77,19 +78,19 @@ TEST_F(AdminOperatorTest, TestPolicyAllowsWithRuleClaimsAndOfflineBoots) {
 TEST_F(AdminOperatorTest, TestPolicyNeverTouchesChallengesOrKeys) {
   ReadyKey();
   const size_t before = audit_->List(AuditQuery{.limit = 100})->size();
-  ASSERT_TRUE(Test(Evidence()).ok());
+  ASSERT_THAT(Test(Evidence()), IsOk());
   auto records = *audit_->List(AuditQuery{.limit = 100});
   EXPECT_EQ(records.size(), before + 1);
   for (const AuditRecord& a : records) EXPECT_NE(a.action, "release");
   // The real release still needs its own challenge and works afterwards.
-  EXPECT_TRUE(Release(*tpm_, "disk").ok());
+  EXPECT_THAT(Release(*tpm_, "disk"), IsOk());
 }
 
 TEST_F(AdminOperatorTest, TestPolicyDenyNamesTheFailingClause) {
   ReadyKey();
   tpm_->SetPcr(7, std::string(32, '\x08'));
   auto r = Test(Evidence());
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->decision(), "deny");
   EXPECT_TRUE(r->evidence_verified());
   EXPECT_THAT(r->reason(), HasSubstr("rule 'r1': pcr sha256:7 value"));
@@ -100,7 +101,7 @@ TEST_F(AdminOperatorTest, TestPolicyWithCandidatePolicy) {
   ReadyKey();
   const std::string candidate = Pcr7PolicyFor("web-2");
   auto r = Test(Evidence(), candidate);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_TRUE(r->candidate_policy());
   EXPECT_EQ(r->policy_version(), 0u);
   EXPECT_EQ(r->decision(), "deny");
@@ -116,7 +117,7 @@ TEST_F(AdminOperatorTest, TestPolicyMalformedEvidenceNamesTheCheck) {
   v1::Evidence evidence = Evidence();
   evidence.mutable_tpm_quote()->set_attest("garbage");
   auto r = Test(evidence);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->decision(), "deny");
   EXPECT_FALSE(r->evidence_verified());
   EXPECT_THAT(r->reason(), HasSubstr("check 'parse' failed"));
@@ -127,7 +128,7 @@ TEST_F(AdminOperatorTest, TestPolicyMalformedEvidenceNamesTheCheck) {
   sig[sig.size() - 1] ^= 1;
   evidence.mutable_tpm_quote()->set_signature(sig);
   r = Test(evidence);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r->reason(), HasSubstr("check 'quote_signature' failed"));
 
   EXPECT_EQ(Test(v1::Evidence()).status().code(), absl::StatusCode::kInvalidArgument);
@@ -135,7 +136,7 @@ TEST_F(AdminOperatorTest, TestPolicyMalformedEvidenceNamesTheCheck) {
 
 TEST_F(AdminOperatorTest, TestPolicyNeedsOperatorOrAdmin) {
   ReadyKey();
-  EXPECT_TRUE(Test(Evidence(), "", kOperator).ok());
+  EXPECT_THAT(Test(Evidence(), "", kOperator), IsOk());
   auto denied = Test(Evidence(), "", kAuditor);
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   AuditRecord a = LastAudit();
@@ -147,19 +148,19 @@ TEST_F(AdminOperatorTest, RevokedOfflineGrantReleasesZeroBootsUntilRestored) {
   ReadyKey(5);
   EXPECT_EQ(Release(*tpm_, "disk")->offline_boots(), 5u);
   auto revoked = Revoke("");
-  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  ASSERT_THAT(revoked, IsOk());
   EXPECT_EQ(revoked->revoked_by(), "CN=olivia");
   EXPECT_EQ(LastAudit().action, "revoke_offline");
   EXPECT_THAT(LastAudit().reason, HasSubstr("laptop stolen"));
   auto released = Release(*tpm_, "disk");
-  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(released, IsOk());
   EXPECT_EQ(released->offline_boots(), 0u);
   AuditRecord a = LastAudit();
   EXPECT_EQ(a.action, "release");
   EXPECT_THAT(a.reason, HasSubstr("revoked by operator (every machine: laptop stolen)"));
 
   auto restored = Restore("");
-  ASSERT_TRUE(restored.ok());
+  ASSERT_THAT(restored, IsOk());
   EXPECT_TRUE(restored->was_revoked());
   EXPECT_EQ(Release(*tpm_, "disk")->offline_boots(), 5u);
   EXPECT_FALSE(Restore("")->was_revoked());
@@ -173,12 +174,12 @@ TEST_F(AdminOperatorTest, PerMachineRevocationSparesOtherMachines) {
   const std::string policy = R"({"allow":[{"name":"r1","offline_boots":3,"machines":["web-1",)"
                              R"("web-2"],"pcrs":[{"index":7,"allowed":[")" +
                              HexEncode(std::string(32, '\x07')) + R"("]}]}]})";
-  ASSERT_TRUE(SetPolicy("disk", policy).ok());
-  ASSERT_TRUE(Revoke("web-1").ok());
+  ASSERT_THAT(SetPolicy("disk", policy), IsOk());
+  ASSERT_THAT(Revoke("web-1"), IsOk());
   EXPECT_EQ(Release(*tpm_, "disk")->offline_boots(), 0u);
   EXPECT_THAT(LastAudit().reason, HasSubstr("(web-1: laptop stolen)"));
   EXPECT_EQ(Release(*other, "disk")->offline_boots(), 3u);
-  ASSERT_TRUE(Restore("web-1").ok());
+  ASSERT_THAT(Restore("web-1"), IsOk());
   EXPECT_EQ(Release(*tpm_, "disk")->offline_boots(), 3u);
 }
 

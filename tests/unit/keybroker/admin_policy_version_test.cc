@@ -1,6 +1,7 @@
 // SetPolicy's compare-and-set (SetPolicyRequest.expected_version).
 #include "gmock/gmock.h"
 #include "keybroker/service/admin_service.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -22,9 +23,9 @@ class PolicyVersionTest : public BrokerFixture {
 TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
   CreateKey("disk");
   auto first = SetExpecting(0, Pcr7PolicyFor("web-1"));  // 0: the key has no policy yet
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->policy_version(), 1u);
-  ASSERT_TRUE(SetExpecting(1, Pcr7PolicyFor("web-2")).ok());
+  ASSERT_THAT(SetExpecting(1, Pcr7PolicyFor("web-2")), IsOk());
 
   // A second editor that read version 1 loses: nothing is stored.
   auto stale = SetExpecting(1, Pcr7PolicyFor("web-3"));
@@ -34,17 +35,17 @@ TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
   v1::GetPolicyRequest g;
   g.set_key_id("disk");
   auto stored = admin_->GetPolicy(g, {"CN=op", "op"});
-  ASSERT_TRUE(stored.ok());
+  ASSERT_THAT(stored, IsOk());
   EXPECT_EQ(stored->policy_version(), 2u);
   EXPECT_THAT(stored->policy_json(), HasSubstr("web-2"));
 
   // Without expected_version, SetPolicy stores unconditionally as before.
-  EXPECT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-4")).ok());
+  EXPECT_THAT(SetPolicy("disk", Pcr7PolicyFor("web-4")), IsOk());
   // The rejection is audited like every SetPolicy.
   v1::ListAuditEventsRequest a;
   a.set_key_id("disk");
   auto events = admin_->ListAuditEvents(a, {"CN=op", "op"});
-  ASSERT_TRUE(events.ok());
+  ASSERT_THAT(events, IsOk());
   bool audited = false;
   for (const v1::AuditEvent& e : events->events()) {
     audited |= e.action() == "set_policy" && e.decision() == "deny" &&

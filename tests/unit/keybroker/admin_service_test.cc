@@ -2,6 +2,7 @@
 
 #include "common/tpm/tpm_structures.h"
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -16,7 +17,7 @@ TEST_F(AdminServiceTest, CreateKeyValidatesAndNeverReturnsBytes) {
   r.set_key_id("disk");
   r.set_size_bytes(64);
   auto meta = admin_->CreateKey(r, {"CN=op", "op"});
-  ASSERT_TRUE(meta.ok());
+  ASSERT_THAT(meta, IsOk());
   EXPECT_EQ(meta->size_bytes(), 64u);
   EXPECT_EQ(keys_->GetKeyMaterial("disk", 1)->size(), 64u);
   EXPECT_EQ(admin_->CreateKey(r, {"CN=op", "op"}).status().code(),
@@ -34,11 +35,11 @@ TEST_F(AdminServiceTest, PolicyRoundTripAndRejection) {
   CreateKey("disk");
   EXPECT_THAT(std::string(SetPolicy("disk", R"({"allow":[{}]})").message()),
               HasSubstr("allow every verified guest"));
-  ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
+  ASSERT_THAT(SetPolicy("disk", Pcr7PolicyFor("web-1")), IsOk());
   v1::GetPolicyRequest g;
   g.set_key_id("disk");
   auto p = admin_->GetPolicy(g, {"CN=op", "op"});
-  ASSERT_TRUE(p.ok());
+  ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->policy_version(), 1u);
   EXPECT_THAT(p->policy_json(), HasSubstr("web-1"));
   EXPECT_EQ(SetPolicy("nokey", Pcr7PolicyFor("a")).code(), absl::StatusCode::kNotFound);
@@ -68,9 +69,9 @@ TEST_F(AdminServiceTest, EveryActionIsAudited) {
   SetPolicy("disk", "{").IgnoreError();
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_TRUE(admin_->DisableKey(d, {"CN=alice"}).ok());
+  ASSERT_THAT(admin_->DisableKey(d, {"CN=alice"}), IsOk());
   auto events = admin_->ListAuditEvents({}, {"CN=op", "op"});
-  ASSERT_TRUE(events.ok());
+  ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->events_size(), 3);
   EXPECT_EQ(events->events(0).action(), "disable_key");
   EXPECT_EQ(events->events(0).actor(), "CN=alice");

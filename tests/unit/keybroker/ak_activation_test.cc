@@ -14,6 +14,7 @@
 #include "keybroker/store/sqlite_stores.h"
 #include "tests/fakes/ek_test_pki.h"
 #include "tests/fakes/software_tpm.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -33,7 +34,7 @@ class AkActivationTest : public ::testing::Test {
     intermediate_ = NewCa("Test TPM EK Issuing CA", &root_);
     auto verifier =
         EkCertificateVerifier::FromPem({Pem(root_.cert.get()) + Pem(intermediate_.cert.get())});
-    ASSERT_TRUE(verifier.ok()) << verifier.status();
+    ASSERT_THAT(verifier, IsOk());
     verifier_ = std::move(*verifier);
     service_ = std::make_unique<AkActivationService>(
         AkActivationService::Deps{verifier_.get(), aks_.get(), audit_.get(), denylist_.get(),
@@ -84,16 +85,16 @@ class AkActivationTest : public ::testing::Test {
 
 TEST_F(AkActivationTest, RightSecretRegistersTheAkForTheEkMachine) {
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok()) << start.status();
+  ASSERT_THAT(start, IsOk());
   EXPECT_EQ(start->expires_at().seconds(), absl::ToUnixSeconds(kStart + absl::Seconds(60)));
   auto done = Finish(start->activation_id(), Recover(*start, ek_.get()));
-  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_THAT(done, IsOk());
   const std::string machine = EkMachineName(SpkiDer(ek_.get()));
   EXPECT_EQ(done->machine(), machine);
   EXPECT_THAT(machine, ::testing::MatchesRegex("ek:[0-9a-f]{16}"));
   EXPECT_TRUE(done->newly_registered());
   auto registered = aks_->Lookup(ak_name_);
-  ASSERT_TRUE(registered.ok()) << registered.status();
+  ASSERT_THAT(registered, IsOk());
   EXPECT_EQ(registered->machine, machine);
   EXPECT_EQ(registered->public_area, ak_public_);
   auto records = audit_->List(AuditQuery{});
@@ -109,9 +110,9 @@ TEST_F(AkActivationTest, EccP256EkWorksToo) {
   v1::StartActivationRequest r = StartRequest();
   r.set_ek_certificate(Der(cert.get()));
   auto start = service_->StartActivation(r, "peer");
-  ASSERT_TRUE(start.ok()) << start.status();
+  ASSERT_THAT(start, IsOk());
   auto done = Finish(start->activation_id(), Recover(*start, ecc_ek.get()));
-  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->machine(), EkMachineName(SpkiDer(ecc_ek.get())));
 }
 
@@ -168,7 +169,7 @@ TEST_F(AkActivationTest, MalformedInputsNameTheirCheck) {
 
 TEST_F(AkActivationTest, WrongSecretIsRejectedAndTheIdIsSpent) {
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok());
+  ASSERT_THAT(start, IsOk());
   const std::string right = Recover(*start, ek_.get());
   std::string wrong = right;
   wrong[0] ^= 0x01;
@@ -183,7 +184,7 @@ TEST_F(AkActivationTest, WrongSecretIsRejectedAndTheIdIsSpent) {
 
 TEST_F(AkActivationTest, AnotherTpmCannotRecoverTheSecret) {
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok());
+  ASSERT_THAT(start, IsOk());
   EvpPkeyPtr other_ek(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
   EXPECT_EQ(Recover(*start, other_ek.get()), "");
   auto done = Finish(start->activation_id(), std::string(32, '\0'));
@@ -192,15 +193,15 @@ TEST_F(AkActivationTest, AnotherTpmCannotRecoverTheSecret) {
 
 TEST_F(AkActivationTest, SuccessfulActivationIsSingleUse) {
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok());
+  ASSERT_THAT(start, IsOk());
   const std::string secret = Recover(*start, ek_.get());
-  ASSERT_TRUE(Finish(start->activation_id(), secret).ok());
+  ASSERT_THAT(Finish(start->activation_id(), secret), IsOk());
   EXPECT_EQ(Finish(start->activation_id(), secret).status().code(), absl::StatusCode::kAborted);
 }
 
 TEST_F(AkActivationTest, ExpiredActivationIsRejected) {
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok());
+  ASSERT_THAT(start, IsOk());
   clock_.Advance(absl::Seconds(61));
   auto done = Finish(start->activation_id(), Recover(*start, ek_.get()));
   EXPECT_EQ(done.status().code(), absl::StatusCode::kAborted);
@@ -209,7 +210,7 @@ TEST_F(AkActivationTest, ExpiredActivationIsRejected) {
 
 TEST_F(AkActivationTest, DeniedMachineIsRefused) {
   const std::string machine = EkMachineName(SpkiDer(ek_.get()));
-  ASSERT_TRUE(denylist_->Deny({machine, "stolen", "op", kStart}).ok());
+  ASSERT_THAT(denylist_->Deny({machine, "stolen", "op", kStart}), IsOk());
   auto start = service_->StartActivation(StartRequest(), "peer");
   EXPECT_EQ(start.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(start.status().message(), HasSubstr("'machine_allowed'"));
@@ -217,20 +218,20 @@ TEST_F(AkActivationTest, DeniedMachineIsRefused) {
 
 TEST_F(AkActivationTest, DenialAfterStartStillApplies) {
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok());
+  ASSERT_THAT(start, IsOk());
   const std::string machine = EkMachineName(SpkiDer(ek_.get()));
-  ASSERT_TRUE(denylist_->Deny({machine, "stolen", "op", kStart}).ok());
+  ASSERT_THAT(denylist_->Deny({machine, "stolen", "op", kStart}), IsOk());
   auto done = Finish(start->activation_id(), Recover(*start, ek_.get()));
   EXPECT_EQ(done.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(absl::IsNotFound(aks_->Lookup(ak_name_).status()));
 }
 
 TEST_F(AkActivationTest, AlreadyRegisteredAkKeepsItsMachine) {
-  ASSERT_TRUE(aks_->Register({ak_name_, "vm-operator", ak_public_, kStart}).ok());
+  ASSERT_THAT(aks_->Register({ak_name_, "vm-operator", ak_public_, kStart}), IsOk());
   auto start = service_->StartActivation(StartRequest(), "peer");
-  ASSERT_TRUE(start.ok());
+  ASSERT_THAT(start, IsOk());
   auto done = Finish(start->activation_id(), Recover(*start, ek_.get()));
-  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->machine(), "vm-operator");
   EXPECT_FALSE(done->newly_registered());
 }
@@ -238,12 +239,12 @@ TEST_F(AkActivationTest, AlreadyRegisteredAkKeepsItsMachine) {
 TEST_F(AkActivationTest, PendingActivationsAreBounded) {
   AkActivationService small({verifier_.get(), aks_.get(), audit_.get(), denylist_.get(), &clock_},
                             absl::Seconds(60), /*max_pending=*/2);
-  ASSERT_TRUE(small.StartActivation(StartRequest(), "peer").ok());
-  ASSERT_TRUE(small.StartActivation(StartRequest(), "peer").ok());
+  ASSERT_THAT(small.StartActivation(StartRequest(), "peer"), IsOk());
+  ASSERT_THAT(small.StartActivation(StartRequest(), "peer"), IsOk());
   EXPECT_EQ(small.StartActivation(StartRequest(), "peer").status().code(),
             absl::StatusCode::kResourceExhausted);
   clock_.Advance(absl::Seconds(61));  // expired ones make room
-  EXPECT_TRUE(small.StartActivation(StartRequest(), "peer").ok());
+  EXPECT_THAT(small.StartActivation(StartRequest(), "peer"), IsOk());
 }
 
 }  // namespace

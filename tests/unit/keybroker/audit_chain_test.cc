@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/store/sqlite_stores.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -53,14 +54,14 @@ class AuditChainTest : public ::testing::Test {
     db_ = *OpenBrokerDatabase(path_);
     audit_ = std::make_unique<SqliteAuditLog>(db_);
     for (int i = 1; i <= 5; ++i) {
-      ASSERT_TRUE(audit_->Append(Rec(absl::StrCat("machine:m", i), absl::StrCat("r", i))).ok());
+      ASSERT_THAT(audit_->Append(Rec(absl::StrCat("machine:m", i), absl::StrCat("r", i))), IsOk());
     }
   }
   void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
   AuditChainReport Verify() {
     auto report = audit_->Verify();
-    EXPECT_TRUE(report.ok()) << report.status();
+    EXPECT_THAT(report, IsOk());
     return report.ok() ? *report : AuditChainReport{};
   }
 
@@ -104,7 +105,7 @@ TEST(AuditRecordHashTest, CoversEveryFieldButIdAndHash) {
 
 TEST_F(AuditChainTest, AppendsLinkEachRecordToThePrevious) {
   auto records = audit_->List(AuditQuery{.limit = 10});
-  ASSERT_TRUE(records.ok());
+  ASSERT_THAT(records, IsOk());
   ASSERT_EQ(records->size(), 5u);
   EXPECT_EQ(records->back().prev_hash, kAuditGenesisHash);
   for (size_t i = 0; i + 1 < records->size(); ++i) {
@@ -121,7 +122,7 @@ TEST_F(AuditChainTest, EmptyLogVerifies) {
   std::string path = dir_ + "/empty.db";
   SqliteAuditLog empty(*OpenBrokerDatabase(path));
   auto report = empty.Verify();
-  ASSERT_TRUE(report.ok());
+  ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->ok);
   EXPECT_EQ(report->records, 0u);
 }
@@ -186,7 +187,7 @@ TEST_F(AuditChainTest, ConcurrentAppendsFormOneChain) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([this, t] {
       for (int i = 0; i < 25; ++i) {
-        EXPECT_TRUE(audit_->Append(Rec(absl::StrCat("machine:t", t), absl::StrCat(i))).ok());
+        EXPECT_THAT(audit_->Append(Rec(absl::StrCat("machine:t", t), absl::StrCat(i))), IsOk());
       }
     });
   }
@@ -201,7 +202,7 @@ TEST_F(AuditChainTest, ListFilters) {
   deny.decision = "deny";
   deny.key_id = "other";
   deny.time = absl::FromUnixMillis(1'900'000'000'000);
-  ASSERT_TRUE(audit_->Append(deny).ok());
+  ASSERT_THAT(audit_->Append(deny), IsOk());
   EXPECT_EQ(audit_->List(AuditQuery{.key_id = "other"})->size(), 1u);
   EXPECT_EQ(audit_->List(AuditQuery{.actor = "machine:m2"})->size(), 1u);
   EXPECT_EQ(audit_->List(AuditQuery{.decision = "allow"})->size(), 5u);
@@ -213,12 +214,12 @@ TEST_F(AuditChainTest, ListFilters) {
 TEST_F(AuditChainTest, LatestReleasesPerMachine) {
   AuditRecord r = Rec("machine:m1", "again");
   r.key_version = 7;
-  ASSERT_TRUE(audit_->Append(r).ok());
+  ASSERT_THAT(audit_->Append(r), IsOk());
   r.decision = "deny";
   r.key_version = 9;
-  ASSERT_TRUE(audit_->Append(r).ok());
+  ASSERT_THAT(audit_->Append(r), IsOk());
   auto latest = audit_->LatestReleases("disk");
-  ASSERT_TRUE(latest.ok());
+  ASSERT_THAT(latest, IsOk());
   ASSERT_EQ(latest->size(), 5u);
   EXPECT_EQ((*latest)[0].machine, "m1");
   EXPECT_EQ((*latest)[0].version, 7u);
@@ -240,17 +241,17 @@ TEST(AuditMigrationTest, VersionZeroDatabaseIsMigratedAndSealed) {
          "(2, 'machine:m', 'release', 'k', 1, 'allow', 'policy v1 rule r');");
   {
     auto db = OpenBrokerDatabase(path);
-    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_THAT(db, IsOk());
     SqliteAuditLog audit(*db);
-    ASSERT_TRUE(audit.Append(Rec("machine:m", "new")).ok());
+    ASSERT_THAT(audit.Append(Rec("machine:m", "new")), IsOk());
     auto report = audit.Verify();
-    ASSERT_TRUE(report.ok());
+    ASSERT_THAT(report, IsOk());
     EXPECT_TRUE(report->ok) << report->problem;
     EXPECT_EQ(report->records, 3u);
   }
   // Opening again is a no-op.
   auto again = OpenBrokerDatabase(path);
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(SqliteAuditLog(*again).Verify()->ok);
   std::system(("rm -rf " + dir).c_str());
 }
@@ -259,16 +260,16 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   char tmpl[] = "/tmp/kb-schema-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   const std::string path = dir + "/v1.db";
-  ASSERT_TRUE(OpenBrokerDatabase(path).ok());
+  ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
   // Back to what a version-1 broker left behind.
   Tamper(path,
          "DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
          "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; "
          "PRAGMA user_version = 1;");
   auto db = OpenBrokerDatabase(path);
-  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_THAT(db, IsOk());
   SqliteOfflineRevocations revocations(*db);
-  ASSERT_TRUE(revocations.Revoke({"k", "", "why", "CN=a", absl::FromUnixSeconds(5)}).ok());
+  ASSERT_THAT(revocations.Revoke({"k", "", "why", "CN=a", absl::FromUnixSeconds(5)}), IsOk());
   auto found = revocations.Find("k", "any-machine");
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((*found)->reason, "why");
@@ -280,23 +281,23 @@ TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) 
   char tmpl[] = "/tmp/kb-schema-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   const std::string path = dir + "/v2.db";
-  ASSERT_TRUE(OpenBrokerDatabase(path).ok());
+  ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
   // Back to what a version-2 broker left behind.
   Tamper(path,
          "DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
          "DROP TABLE IF EXISTS collateral; PRAGMA user_version = 2;");
   auto db = OpenBrokerDatabase(path);
-  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_THAT(db, IsOk());
   SqliteMachineKeyState state(*db);
-  ASSERT_TRUE(state.Confirm({"k", "m", 2, absl::FromUnixSeconds(5)}).ok());
-  ASSERT_TRUE(state.Confirm({"k", "m", 3, absl::FromUnixSeconds(6)}).ok());  // replaces
+  ASSERT_THAT(state.Confirm({"k", "m", 2, absl::FromUnixSeconds(5)}), IsOk());
+  ASSERT_THAT(state.Confirm({"k", "m", 3, absl::FromUnixSeconds(6)}), IsOk());  // replaces
   auto confirmations = state.ListConfirmations("k");
-  ASSERT_TRUE(confirmations.ok()) << confirmations.status();
+  ASSERT_THAT(confirmations, IsOk());
   ASSERT_EQ(confirmations->size(), 1u);
   EXPECT_EQ((*confirmations)[0].version, 3u);
-  ASSERT_TRUE(state.RecordRelease({"k", "m", 3, 2, absl::FromUnixSeconds(7)}).ok());
+  ASSERT_THAT(state.RecordRelease({"k", "m", 3, 2, absl::FromUnixSeconds(7)}), IsOk());
   EXPECT_EQ(state.ListGrants("")->size(), 1u);
-  ASSERT_TRUE(state.RecordRelease({"k", "m", 3, 0, absl::FromUnixSeconds(8)}).ok());
+  ASSERT_THAT(state.RecordRelease({"k", "m", 3, 0, absl::FromUnixSeconds(8)}), IsOk());
   EXPECT_TRUE(state.ListGrants("k")->empty());
   std::system(("rm -rf " + dir).c_str());
 }

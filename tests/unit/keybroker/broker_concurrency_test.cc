@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/service/challenge_quota.h"
 #include "keybroker/service/refusal_tally.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -33,7 +34,7 @@ TEST_F(BrokerConcurrencyTest, ReleasesPolicyEditsAndReplaysAtOnce) {
   }
   CreateKey("disk");
   const std::string policy = absl::StrCat(R"({"allow":[{"machines":[)", machines, "]}]}");
-  ASSERT_TRUE(SetPolicy("disk", policy).ok());
+  ASSERT_THAT(SetPolicy("disk", policy), IsOk());
 
   std::atomic<int> allowed{0}, replays_refused{0};
   std::atomic<bool> done{false};
@@ -74,7 +75,7 @@ TEST_F(BrokerConcurrencyTest, ReleasesPolicyEditsAndReplaysAtOnce) {
   EXPECT_EQ(quota.outstanding(), 0u);
   refusals.Flush();
   auto report = audit_->Verify();
-  ASSERT_TRUE(report.ok());
+  ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->ok) << report->problem;
 }
 

@@ -12,6 +12,7 @@
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
 #include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -28,10 +29,10 @@ class BrokerFixture : public ::testing::Test {
     denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
     revocations_ = std::make_unique<SqliteOfflineRevocations>(db_);
     machine_keys_ = std::make_unique<SqliteMachineKeyState>(db_);
-    ASSERT_TRUE(roles_.Grant("op", kRoleAdmin).ok());
-    ASSERT_TRUE(roles_.Grant("CN=alice", kRoleAdmin).ok());
-    ASSERT_TRUE(roles_.Grant("CN=olivia", kRoleOperator).ok());
-    ASSERT_TRUE(roles_.Grant("auditor-ann", kRoleAuditor).ok());  // matched by common name
+    ASSERT_THAT(roles_.Grant("op", kRoleAdmin), IsOk());
+    ASSERT_THAT(roles_.Grant("CN=alice", kRoleAdmin), IsOk());
+    ASSERT_THAT(roles_.Grant("CN=olivia", kRoleOperator), IsOk());
+    ASSERT_THAT(roles_.Grant("auditor-ann", kRoleAuditor), IsOk());  // matched by common name
     verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
     release_ = std::make_unique<ReleaseService>(
         ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), denylist_.get(),
@@ -50,13 +51,13 @@ class BrokerFixture : public ::testing::Test {
     r.set_machine(machine);
     r.set_ak_public(*tpm.AttestationKeyPublic());
     auto info = admin_->RegisterAttestationKey(r, {"CN=op", "op"});
-    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_THAT(info, IsOk());
   }
 
   void CreateKey(const std::string& key_id) {
     v1::CreateKeyRequest r;
     r.set_key_id(key_id);
-    ASSERT_TRUE(admin_->CreateKey(r, {"CN=op", "op"}).ok());
+    ASSERT_THAT(admin_->CreateKey(r, {"CN=op", "op"}), IsOk());
   }
 
   absl::Status SetPolicy(const std::string& key_id, const std::string& json) {

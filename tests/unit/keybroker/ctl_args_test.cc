@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -45,7 +46,7 @@ std::string ParseError(const std::vector<std::string>& args, const EnvLookup& en
 TEST(CtlArgsTest, KeyCreateWithFlags) {
   auto cmd = ParseCtlArgs(
       WithConn({"key", "create", "disk-a", "--size", "64", "--description", "root disk"}), NoEnv());
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->kind, CtlCommandKind::kKeyCreate);
   EXPECT_EQ(cmd->key_id, "disk-a");
   EXPECT_EQ(cmd->size_bytes, 64u);
@@ -82,20 +83,20 @@ TEST(CtlArgsTest, EveryCommandParses) {
   };
   for (const Case& c : cases) {
     auto cmd = ParseCtlArgs(WithConn(c.words), NoEnv());
-    ASSERT_TRUE(cmd.ok()) << c.words[0] << " " << c.words[1] << ": " << cmd.status();
+    ASSERT_THAT(cmd, IsOk()) << c.words[0] << " " << c.words[1] << ": " << cmd.status();
     EXPECT_EQ(cmd->kind, c.kind) << c.words[0] << " " << c.words[1];
   }
 }
 
 TEST(CtlArgsTest, PositionalsAndFlagValues) {
   auto policy = ParseCtlArgs(WithConn({"policy", "set", "disk-a", "-"}), NoEnv());
-  ASSERT_TRUE(policy.ok()) << policy.status();
+  ASSERT_THAT(policy, IsOk());
   EXPECT_EQ(policy->key_id, "disk-a");
   EXPECT_EQ(policy->policy_file, "-");
   EXPECT_FALSE(policy->expected_policy_version.has_value());
   auto cas = ParseCtlArgs(WithConn({"policy", "set", "disk-a", "p.json", "--expected-version=3"}),
                           NoEnv());
-  ASSERT_TRUE(cas.ok()) << cas.status();
+  ASSERT_THAT(cas, IsOk());
   EXPECT_EQ(cas->expected_policy_version, 3u);
   EXPECT_FALSE(
       ParseCtlArgs(WithConn({"policy", "set", "disk-a", "p.json", "--expected-version=-1"}),
@@ -104,18 +105,18 @@ TEST(CtlArgsTest, PositionalsAndFlagValues) {
 
   auto ak =
       ParseCtlArgs(WithConn({"ak", "register", "--ak-public=ak.pub", "--machine=m1"}), NoEnv());
-  ASSERT_TRUE(ak.ok()) << ak.status();
+  ASSERT_THAT(ak, IsOk());
   EXPECT_EQ(ak->machine, "m1");
   EXPECT_EQ(ak->ak_public_file, "ak.pub");
 
   auto audit = ParseCtlArgs(WithConn({"audit", "list", "--limit", "5"}), NoEnv());
-  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_THAT(audit, IsOk());
   EXPECT_EQ(audit->limit, 5u);
 }
 
 TEST(CtlArgsTest, LifecycleCommandArguments) {
   auto retire = ParseCtlArgs(WithConn({"key", "retire", "disk", "3", "--force"}), NoEnv());
-  ASSERT_TRUE(retire.ok()) << retire.status();
+  ASSERT_THAT(retire, IsOk());
   EXPECT_EQ(retire->key_id, "disk");
   EXPECT_EQ(retire->version, 3u);
   EXPECT_TRUE(retire->force);
@@ -125,7 +126,7 @@ TEST(CtlArgsTest, LifecycleCommandArguments) {
   EXPECT_THAT(ParseError(WithConn({"key", "rotate", "disk", "--force"})),
               HasSubstr("unknown flag --force"));
   auto deny = ParseCtlArgs(WithConn({"machine", "deny", "web-1", "--reason", "stolen"}), NoEnv());
-  ASSERT_TRUE(deny.ok()) << deny.status();
+  ASSERT_THAT(deny, IsOk());
   EXPECT_EQ(deny->machine, "web-1");
   EXPECT_EQ(deny->reason, "stolen");
 }
@@ -134,7 +135,7 @@ TEST(CtlArgsTest, AuditListFilters) {
   auto audit = ParseCtlArgs(WithConn({"audit", "list", "--key-id", "disk", "--machine", "web-1",
                                       "--decision", "deny", "--since", "2024-05-01T12:00:00Z"}),
                             NoEnv());
-  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_THAT(audit, IsOk());
   EXPECT_EQ(audit->key_id, "disk");
   EXPECT_EQ(audit->actor, "machine:web-1");
   EXPECT_EQ(audit->decision, "deny");
@@ -165,7 +166,7 @@ TEST(CtlArgsTest, ConfigFileFillsWhatFlagsAndEnvironmentLeaveOpen) {
   };
   auto cmd = ParseCtlArgs({"--config", "/etc/kb.json", "--addr", "flag:2", "key", "list"},
                           MapEnv({{"KEYBROKERCTL_CA", "env-ca.pem"}}), loader);
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(loaded, std::vector<std::string>{"/etc/kb.json"});
   EXPECT_EQ(cmd->connection.addr, "flag:2");         // flag beats file
   EXPECT_EQ(cmd->connection.ca_file, "env-ca.pem");  // environment beats file
@@ -174,7 +175,7 @@ TEST(CtlArgsTest, ConfigFileFillsWhatFlagsAndEnvironmentLeaveOpen) {
   // The default file is read from $HOME when it exists; a missing default is fine.
   loaded.clear();
   cmd = ParseCtlArgs({"key", "list"}, MapEnv({{"HOME", "/home/a"}}), loader);
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(loaded, std::vector<std::string>{"/home/a/.config/keybrokerctl.json"});
   EXPECT_THAT(ParseError({"--config", "/missing.json", "key", "list"}, NoEnv()),
               HasSubstr("missing --addr"));  // no loader: the file is not read
@@ -188,7 +189,7 @@ TEST(CtlArgsTest, GlobalFlagsBeforeOrAfterCommand) {
   auto cmd = ParseCtlArgs({"--json", "key", "show", "k", "--addr=h:1", "--ca", "c", "--cert", "e",
                            "--key", "y", "--timeout", "2.5", "--server-name", "broker.example"},
                           NoEnv());
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_TRUE(cmd->json);
   EXPECT_EQ(cmd->connection.addr, "h:1");
   EXPECT_EQ(cmd->connection.server_name, "broker.example");
@@ -197,7 +198,7 @@ TEST(CtlArgsTest, GlobalFlagsBeforeOrAfterCommand) {
 
 TEST(CtlArgsTest, DoubleDashEndsFlags) {
   auto cmd = ParseCtlArgs(WithConn({"key", "show", "--", "--odd-id"}), NoEnv());
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->key_id, "--odd-id");
 }
 
@@ -207,7 +208,7 @@ TEST(CtlArgsTest, ConnectionFromEnvironment) {
                      {"KEYBROKERCTL_CERT", "env-cert"},
                      {"KEYBROKERCTL_KEY", "env-key"}});
   auto cmd = ParseCtlArgs({"--addr", "flag:2", "key", "list"}, env);
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->connection.addr, "flag:2");  // a flag beats the environment
   EXPECT_EQ(cmd->connection.ca_file, "env-ca");
   EXPECT_EQ(cmd->connection.cert_file, "env-cert");
@@ -227,7 +228,7 @@ TEST(CtlArgsTest, HelpNeedsNoConnection) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"help"}, {"--help"}, {"-h"}, {"key", "create", "--help"}, {"help", "key"}}) {
     auto cmd = ParseCtlArgs(args, NoEnv());
-    ASSERT_TRUE(cmd.ok()) << args[0] << ": " << cmd.status();
+    ASSERT_THAT(cmd, IsOk()) << args[0] << ": " << cmd.status();
     EXPECT_EQ(cmd->kind, CtlCommandKind::kHelp);
   }
 }
@@ -326,7 +327,7 @@ TEST(CtlArgsTest, PolicyTestTakesRepeatedEvidenceAndACandidatePolicy) {
   auto cmd = ParseCtlArgs(WithConn({"policy", "test", "disk", "--evidence", "a.json", "--evidence",
                                     "b.bin", "--policy", "p.json"}),
                           NoEnv());
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->kind, CtlCommandKind::kPolicyTest);
   EXPECT_EQ(cmd->key_id, "disk");
   EXPECT_EQ(cmd->evidence_files, (std::vector<std::string>{"a.json", "b.bin"}));
@@ -337,23 +338,23 @@ TEST(CtlArgsTest, PolicyTestTakesRepeatedEvidenceAndACandidatePolicy) {
 TEST(CtlArgsTest, OfflineRevokeAndRestore) {
   auto revoke = ParseCtlArgs(
       WithConn({"offline", "revoke", "disk", "--machine", "web-1", "--reason", "stolen"}), NoEnv());
-  ASSERT_TRUE(revoke.ok()) << revoke.status();
+  ASSERT_THAT(revoke, IsOk());
   EXPECT_EQ(revoke->kind, CtlCommandKind::kOfflineRevoke);
   EXPECT_EQ(revoke->machine, "web-1");
   EXPECT_EQ(revoke->reason, "stolen");
   auto restore = ParseCtlArgs(WithConn({"offline", "restore", "disk"}), NoEnv());
-  ASSERT_TRUE(restore.ok()) << restore.status();
+  ASSERT_THAT(restore, IsOk());
   EXPECT_EQ(restore->kind, CtlCommandKind::kOfflineRestore);
   EXPECT_TRUE(restore->machine.empty());
 }
 
 TEST(CtlArgsTest, OfflineList) {
   auto all = ParseCtlArgs(WithConn({"offline", "list"}), NoEnv());
-  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_THAT(all, IsOk());
   EXPECT_EQ(all->kind, CtlCommandKind::kOfflineList);
   EXPECT_TRUE(all->key_id.empty());
   auto one = ParseCtlArgs(WithConn({"--json", "offline", "list", "--key-id", "disk"}), NoEnv());
-  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_THAT(one, IsOk());
   EXPECT_EQ(one->key_id, "disk");
   EXPECT_TRUE(one->json);
   EXPECT_THAT(ParseError(WithConn({"offline", "list", "disk"})), HasSubstr("disk"));

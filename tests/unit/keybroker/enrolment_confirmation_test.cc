@@ -2,6 +2,7 @@
 // grants that releases record (ListOfflineGrants).
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -18,7 +19,7 @@ class EnrolmentConfirmationTest : public BrokerFixture {
     BrokerFixture::SetUp();
     RegisterAk(*tpm_, "web-1");
     CreateKey("disk");
-    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
+    ASSERT_THAT(SetPolicy("disk", Pcr7PolicyFor("web-1")), IsOk());
   }
   v1::GetChallengeResponse Challenge(const std::string& key_id = "disk") {
     v1::GetChallengeRequest r;
@@ -29,7 +30,7 @@ class EnrolmentConfirmationTest : public BrokerFixture {
     v1::GetChallengeResponse c = Challenge();
     auto r = BuildConfirmation(tpm != nullptr ? *tpm : *tpm_, c.challenge_id(), c.nonce(), "disk",
                                version);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return *r;
   }
   absl::StatusOr<v1::ConfirmEnrolmentResponse> Confirm(uint32_t version) {
@@ -38,13 +39,13 @@ class EnrolmentConfirmationTest : public BrokerFixture {
   void Rotate() {
     v1::RotateKeyRequest r;
     r.set_key_id("disk");
-    ASSERT_TRUE(admin_->RotateKey(r, kOperator).ok());
+    ASSERT_THAT(admin_->RotateKey(r, kOperator), IsOk());
   }
   v1::GetRotationStatusResponse Status() {
     v1::GetRotationStatusRequest r;
     r.set_key_id("disk");
     auto s = admin_->GetRotationStatus(r, kAuditor);
-    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_THAT(s, IsOk());
     return *s;
   }
   absl::StatusOr<v1::KeyMetadata> Retire(uint32_t version, bool force) {
@@ -58,11 +59,11 @@ class EnrolmentConfirmationTest : public BrokerFixture {
 };
 
 TEST_F(EnrolmentConfirmationTest, ConfirmationIsRecordedAuditedAndShownAsConfirmed) {
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   Rotate();
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());  // v2 released for the re-enrolment
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());  // v2 released for the re-enrolment
   auto confirmed = Confirm(2);
-  ASSERT_TRUE(confirmed.ok()) << confirmed.status();
+  ASSERT_THAT(confirmed, IsOk());
   EXPECT_EQ(confirmed->machine(), "web-1");
   EXPECT_EQ(confirmed->version(), 2u);
   AuditRecord a = LastAudit();
@@ -82,11 +83,11 @@ TEST_F(EnrolmentConfirmationTest, ConfirmationIsRecordedAuditedAndShownAsConfirm
 }
 
 TEST_F(EnrolmentConfirmationTest, ConfirmedVersionWinsOverTheLatestRelease) {
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
-  ASSERT_TRUE(Confirm(1).ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
+  ASSERT_THAT(Confirm(1), IsOk());
   Rotate();
   // The guest released v2 to re-enrol but has not confirmed: it still uses v1.
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   v1::GetRotationStatusResponse s = Status();
   EXPECT_EQ(s.machines(0).version(), 1u);
   EXPECT_EQ(s.machines(0).source(), "confirmed");
@@ -95,8 +96,8 @@ TEST_F(EnrolmentConfirmationTest, ConfirmedVersionWinsOverTheLatestRelease) {
   auto refused = Retire(1, false);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("web-1 (confirmed)"));
-  ASSERT_TRUE(Confirm(2).ok());
-  EXPECT_TRUE(Retire(1, false).ok());
+  ASSERT_THAT(Confirm(2), IsOk());
+  EXPECT_THAT(Retire(1, false), IsOk());
 }
 
 TEST_F(EnrolmentConfirmationTest, MachinesThatNeverConfirmedFallBackToTheirRelease) {
@@ -107,8 +108,8 @@ TEST_F(EnrolmentConfirmationTest, MachinesThatNeverConfirmedFallBackToTheirRelea
                                 R"("pcrs":[{"index":7,"allowed":[")" +
                                     HexEncode(std::string(32, '\x07')) + R"("]}]}]})")
                   .ok());
-  ASSERT_TRUE(Release(*other, "disk").ok());
-  ASSERT_TRUE(Confirm(1).ok());  // web-1 confirms without any release
+  ASSERT_THAT(Release(*other, "disk"), IsOk());
+  ASSERT_THAT(Confirm(1), IsOk());  // web-1 confirms without any release
   v1::GetRotationStatusResponse s = Status();
   ASSERT_EQ(s.machines_size(), 2);
   EXPECT_EQ(s.machines(0).machine(), "web-1");
@@ -155,7 +156,7 @@ TEST_F(EnrolmentConfirmationTest, ConfirmationForAnotherVersionDoesNotVerify) {
 
 TEST_F(EnrolmentConfirmationTest, ReplayedChallengeIsAborted) {
   v1::ConfirmEnrolmentRequest r = Confirmation(1);
-  ASSERT_TRUE(release_->ConfirmEnrolment(r, "peer").ok());
+  ASSERT_THAT(release_->ConfirmEnrolment(r, "peer"), IsOk());
   auto replay = release_->ConfirmEnrolment(r, "peer");
   EXPECT_EQ(replay.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(LastAudit().reason, HasSubstr("already used"));
@@ -164,13 +165,13 @@ TEST_F(EnrolmentConfirmationTest, ReplayedChallengeIsAborted) {
 TEST_F(EnrolmentConfirmationTest, DeniedUnknownAndMalformedAreRefused) {
   v1::DenyMachineRequest deny;
   deny.set_machine("web-1");
-  ASSERT_TRUE(admin_->DenyMachine(deny, kOperator).ok());
+  ASSERT_THAT(admin_->DenyMachine(deny, kOperator), IsOk());
   auto denied = Confirm(1);
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(denied.status().message(), "machine denied by operator");
   v1::AllowMachineRequest allow;
   allow.set_machine("web-1");
-  ASSERT_TRUE(admin_->AllowMachine(allow, kOperator).ok());
+  ASSERT_THAT(admin_->AllowMachine(allow, kOperator), IsOk());
   EXPECT_EQ(Confirm(7).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Confirm(0).status().code(), absl::StatusCode::kInvalidArgument);
   auto stranger = *SoftwareTpm::Create();
@@ -185,7 +186,7 @@ class OfflineGrantsTest : public EnrolmentConfirmationTest {
     EnrolmentConfirmationTest::SetUp();
     std::string policy = Pcr7PolicyFor("web-1");
     policy.insert(policy.find(R"("name":"r1",)") + 12, R"("offline_boots":4,)");
-    ASSERT_TRUE(SetPolicy("disk", policy).ok());
+    ASSERT_THAT(SetPolicy("disk", policy), IsOk());
   }
   absl::StatusOr<v1::ListOfflineGrantsResponse> List(const std::string& key_id = "",
                                                      const AdminCaller& caller = {"CN=olivia"}) {
@@ -199,7 +200,7 @@ TEST_F(OfflineGrantsTest, ReleasesRecordGrantsAndRevocationsAreListed) {
   EXPECT_TRUE(List()->grants().empty());
   ASSERT_EQ(Release(*tpm_, "disk")->offline_boots(), 4u);
   auto list = List("", kAuditor);
-  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_THAT(list, IsOk());
   ASSERT_EQ(list->grants_size(), 1);
   EXPECT_EQ(list->grants(0).key_id(), "disk");
   EXPECT_EQ(list->grants(0).machine(), "web-1");
@@ -211,7 +212,7 @@ TEST_F(OfflineGrantsTest, ReleasesRecordGrantsAndRevocationsAreListed) {
   v1::RevokeOfflineGrantRequest revoke;
   revoke.set_key_id("disk");
   revoke.set_reason("lost");
-  ASSERT_TRUE(admin_->RevokeOfflineGrant(revoke, kOperator).ok());
+  ASSERT_THAT(admin_->RevokeOfflineGrant(revoke, kOperator), IsOk());
   list = List("disk");
   ASSERT_EQ(list->grants_size(), 1);  // the guest still holds its copy until it reconnects
   EXPECT_TRUE(list->grants(0).revoked());
@@ -225,7 +226,7 @@ TEST_F(OfflineGrantsTest, ReleasesRecordGrantsAndRevocationsAreListed) {
 }
 
 TEST_F(OfflineGrantsTest, FilterRolesAndValidation) {
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   EXPECT_EQ(List("other")->grants_size(), 0);
   EXPECT_EQ(List("disk")->grants_size(), 1);
   EXPECT_EQ(List("bad id!").status().code(), absl::StatusCode::kInvalidArgument);

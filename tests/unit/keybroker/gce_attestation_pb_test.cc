@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
 
@@ -103,18 +104,18 @@ TEST(GceAttestationPbTest, NoNonceAttestationVerifiesWithEmptyExtraData) {
   const PbAttestation att = ReadAttestation("gotpm_gce-cos-85-no-nonce.pb");
   RegisteredAkVerifier verifier(att.ak_pub);
   auto ak = LoadAk(att.ak_pub);
-  ASSERT_TRUE(ak.ok()) << ak.status();
+  ASSERT_THAT(ak, IsOk());
   ASSERT_EQ(att.quotes.size(), 3u);
   std::set<std::string> banks;
   for (const v1::TpmQuoteEvidence& q : att.quotes) {
     auto claims = verifier.Verify(q);  // signature and pcrDigest
-    ASSERT_TRUE(claims.ok()) << claims.status();
+    ASSERT_THAT(claims, IsOk());
     ASSERT_EQ(claims->pcrs.size(), 1u);
     banks.insert(claims->pcrs.begin()->first);
     EXPECT_EQ(claims->pcrs.begin()->second.size(), 24u);
     AzureTpmQuote quote{q.attest(), q.signature(), TpmSignatureEncoding::kTpmtSignature, {}};
     auto nonce = VerifyAzureTpmQuote(ak->get(), quote, std::string());  // extraData == ''
-    ASSERT_TRUE(nonce.ok()) << nonce.status();
+    ASSERT_THAT(nonce, IsOk());
     EXPECT_EQ(nonce->nonce, "");
     ExpectCheckFailed(VerifyAzureTpmQuote(ak->get(), quote, std::string("\x90\x09", 2)),
                       "quote_nonce");
@@ -126,7 +127,7 @@ TEST(GceAttestationPbTest, NoNonceAttestationVerifiesWithEmptyExtraData) {
   auto ek = VerifyChainDer(att.ak_cert,
                            {"gotpm_gce_tpm_ek_intermediate_2.crt", "gotpm_gce_tpm_ek_root_1.cer"},
                            ManifestDay());
-  ASSERT_TRUE(ek.ok()) << ek.status();
+  ASSERT_THAT(ek, IsOk());
   EXPECT_EQ(EVP_PKEY_eq(ek->public_key.get(), ak->get()), 1);
 }
 

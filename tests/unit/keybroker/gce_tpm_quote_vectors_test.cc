@@ -17,6 +17,7 @@
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
 
@@ -61,12 +62,12 @@ std::vector<GceQuote> GceQuotes() {
 TEST(GceQuoteVectorTest, AkIsRsa2048WithTheNameManifestStates) {
   const std::string area = ReadVector(kAkPub);
   auto pub = ParseTpmtPublic(area, "ak");
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_THAT(pub, IsOk());
   EXPECT_EQ(pub->type, TPM2_ALG_RSA);
   EXPECT_EQ(pub->parameters.rsaDetail.keyBits, 2048);
   EXPECT_EQ(pub->objectAttributes, 0x00050072u);
   auto name = TpmName(pub->nameAlg, area);
-  ASSERT_TRUE(name.ok()) << name.status();
+  ASSERT_THAT(name, IsOk());
   EXPECT_EQ(HexEncode(*name), kAkName);
 }
 
@@ -78,12 +79,12 @@ TEST(GceQuoteVectorTest, EveryBanksSignatureAndPcrDigestVerify) {
   for (const GceQuote& q : quotes) {
     banks.insert(q.bank);
     auto claims = verifier.Verify(q.evidence);
-    ASSERT_TRUE(claims.ok()) << q.bank << ": " << claims.status();
+    ASSERT_THAT(claims, IsOk()) << q.bank << ": " << claims.status();
     ASSERT_EQ(claims->pcrs.count(q.bank), 1u) << q.bank;
     EXPECT_EQ(claims->pcrs.at(q.bank).size(), 24u) << q.bank;
     // The pcrDigest is SHA-256 (the signing scheme's hash) for every bank.
     auto attest = ParseTpmsAttest(q.evidence.attest(), "quote");
-    ASSERT_TRUE(attest.ok()) << attest.status();
+    ASSERT_THAT(attest, IsOk());
     EXPECT_EQ(HexEncode(Tpm2bBytes(attest->attested.quote.pcrDigest)), q.expected_pcr_digest);
   }
   EXPECT_EQ(banks, (std::set<std::string>{"sha1", "sha256", "sha384"}));
@@ -91,7 +92,7 @@ TEST(GceQuoteVectorTest, EveryBanksSignatureAndPcrDigestVerify) {
 
 TEST(GceQuoteVectorTest, EveryQuoteCarriesNonce9009) {
   auto ak = LoadAk(ReadVector(kAkPub));
-  ASSERT_TRUE(ak.ok()) << ak.status();
+  ASSERT_THAT(ak, IsOk());
   for (const GceQuote& q : GceQuotes()) {
     EXPECT_EQ(q.extra_data, "9009");
     AzureTpmQuote quote;
@@ -99,7 +100,7 @@ TEST(GceQuoteVectorTest, EveryQuoteCarriesNonce9009) {
     quote.signature = q.evidence.signature();
     quote.encoding = TpmSignatureEncoding::kTpmtSignature;
     auto claims = VerifyAzureTpmQuote(ak->get(), quote, std::string("\x90\x09", 2));
-    ASSERT_TRUE(claims.ok()) << q.bank << ": " << claims.status();
+    ASSERT_THAT(claims, IsOk()) << q.bank << ": " << claims.status();
     EXPECT_EQ(claims->nonce, "9009");
     ExpectCheckFailed(VerifyAzureTpmQuote(ak->get(), quote, std::string("\x90\x10", 2)),
                       "quote_nonce");
@@ -145,12 +146,12 @@ void ExpectChainFails(const absl::StatusOr<VerifiedEk>& result) {
 
 TEST(GceAkCertificateVectorTest, ChainsThroughIntermediate2ToRoot1AndCertifiesTheAk) {
   auto ek = VerifyChain(kAkCert, {kIntermediate2, kRoot1}, ManifestDay());
-  ASSERT_TRUE(ek.ok()) << ek.status();
+  ASSERT_THAT(ek, IsOk());
   auto ak = LoadAk(ReadVector(kAkPub));
-  ASSERT_TRUE(ak.ok()) << ak.status();
+  ASSERT_THAT(ak, IsOk());
   EXPECT_EQ(EVP_PKEY_eq(ek->public_key.get(), ak->get()), 1);
   auto keylime = LoadAk(ReadVector("keylime_ak.pub"));
-  ASSERT_TRUE(keylime.ok()) << keylime.status();
+  ASSERT_THAT(keylime, IsOk());
   EXPECT_NE(EVP_PKEY_eq(ek->public_key.get(), keylime->get()), 1);
 }
 
@@ -165,15 +166,15 @@ TEST(GceAkCertificateVectorTest, FailsWithoutItsIntermediateOrOutsideItsValidity
 
 TEST(GceAkCertificateVectorTest, ReferenceCertificatesChainToTheirRoots) {
   for (const char* root : {kRoot1, kGcpRoot}) {  // self-signed trust anchors
-    EXPECT_TRUE(VerifyChain(root, {root}, ManifestDay()).ok()) << root;
+    EXPECT_THAT(VerifyChain(root, {root}, ManifestDay()), IsOk()) << root;
   }
   for (const char* intermediate : {kIntermediate2, kIntermediate3}) {
     auto r = VerifyChain(intermediate, {kRoot1}, ManifestDay());
-    EXPECT_TRUE(r.ok()) << intermediate << ": " << r.status();
+    EXPECT_THAT(r, IsOk()) << intermediate << ": " << r.status();
     ExpectChainFails(VerifyChain(intermediate, {kGcpRoot}, ManifestDay()));
   }
   auto r = VerifyChain(kGcpIntermediate, {kGcpRoot}, ManifestDay());
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r, IsOk());
   ExpectChainFails(VerifyChain(kGcpIntermediate, {kRoot1}, ManifestDay()));
 }
 

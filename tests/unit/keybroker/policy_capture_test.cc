@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/policy/release_policy.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -32,7 +33,7 @@ VerifiedClaims TpmClaims() {
 
 TEST(PolicyCaptureTest, ParsesClaimListWithPcrRanges) {
   auto list = ParseCaptureList("snp.measurement, pcr:sha256:0-3,pcr:sha256:7,machine");
-  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_THAT(list, IsOk());
   ASSERT_THAT(*list, SizeIs(7));
   EXPECT_EQ((*list)[1].name, "pcr:sha256:0");
   EXPECT_EQ((*list)[4].name, "pcr:sha256:3");
@@ -51,9 +52,9 @@ TEST(PolicyCaptureTest, AddsVerifiedSnpValuesAndMinimumTcb) {
   v1::ReleasePolicy policy;
   policy.add_allow()->add_evidence_types("snp");
   auto claims = ParseCaptureList("snp.measurement,snp.host_data,snp.reported_tcb,machine");
-  ASSERT_TRUE(claims.ok());
+  ASSERT_THAT(claims, IsOk());
   auto changes = ApplyVerifiedClaims(policy, 0, *claims, SnpClaims());
-  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_THAT(changes, IsOk());
   EXPECT_THAT(*changes, SizeIs(4));
   EXPECT_THAT((*changes)[0],
               HasSubstr("added snp.measurement " + kMeasurement + " (from vm.json)"));
@@ -64,26 +65,26 @@ TEST(PolicyCaptureTest, AddsVerifiedSnpValuesAndMinimumTcb) {
   EXPECT_EQ(rule.snp().min_reported_tcb().microcode(), 115u);
   // The same evidence again changes nothing.
   EXPECT_THAT(*ApplyVerifiedClaims(policy, 0, *claims, SnpClaims()), SizeIs(0));
-  EXPECT_TRUE(ParseReleasePolicy(PolicyToJson(policy)).ok());
+  EXPECT_THAT(ParseReleasePolicy(PolicyToJson(policy)), IsOk());
 }
 
 TEST(PolicyCaptureTest, AddsPcrValuesOfSeveralMachines) {
   v1::ReleasePolicy policy;
   policy.add_allow();
   auto claims = ParseCaptureList("pcr:sha256:0-7,evidence_type");
-  ASSERT_TRUE(claims.ok());
-  ASSERT_TRUE(ApplyVerifiedClaims(policy, 0, *claims, TpmClaims()).ok());
+  ASSERT_THAT(claims, IsOk());
+  ASSERT_THAT(ApplyVerifiedClaims(policy, 0, *claims, TpmClaims()), IsOk());
   VerifiedClaims second = TpmClaims();
   second.claims["pcr.sha256:7"] = std::string(64, 'f');
   auto changes = ApplyVerifiedClaims(policy, 0, *claims, second);
-  ASSERT_TRUE(changes.ok());
+  ASSERT_THAT(changes, IsOk());
   EXPECT_THAT(*changes,
               ElementsAre("added pcr:sha256:7 " + std::string(64, 'f') + " (from web-1.evidence)"));
   ASSERT_EQ(policy.allow(0).pcrs_size(), 8);
   EXPECT_THAT(policy.allow(0).pcrs(7).allowed(),
               ElementsAre(std::string(64, '7'), std::string(64, 'f')));
   EXPECT_THAT(policy.allow(0).evidence_types(), ElementsAre("tpm"));
-  EXPECT_TRUE(ParseReleasePolicy(PolicyToJson(policy)).ok());
+  EXPECT_THAT(ParseReleasePolicy(PolicyToJson(policy)), IsOk());
 }
 
 TEST(PolicyCaptureTest, RefusesClaimsTheEvidenceLacks) {

@@ -2,6 +2,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/ctl/ctl_args.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -25,7 +26,7 @@ std::string ErrorOf(std::vector<std::string> rest) {
 TEST(PolicyEditArgsTest, AddValue) {
   auto cmd = Parse({"policy", "add-value", "disk", "--rule", "1", "--claim", "snp.measurement",
                     "--value", "aa", "--value", "bb"});
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->kind, CtlCommandKind::kPolicyAddValue);
   EXPECT_EQ(cmd->key_id, "disk");
   EXPECT_EQ(cmd->policy_edit.rule, 1);
@@ -40,7 +41,7 @@ TEST(PolicyEditArgsTest, AddValue) {
 
 TEST(PolicyEditArgsTest, SetPcrDefaultsToSha256) {
   auto cmd = Parse({"policy", "set-pcr", "disk", "--index", "7", "--value", "ab"});
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->kind, CtlCommandKind::kPolicySetPcr);
   EXPECT_EQ(cmd->policy_edit.bank, "sha256");
   EXPECT_EQ(cmd->policy_edit.index, 7u);
@@ -56,7 +57,7 @@ TEST(PolicyEditArgsTest, SetPcrDefaultsToSha256) {
 TEST(PolicyEditArgsTest, AddFromEvidenceAndAddRule) {
   auto cmd = Parse({"policy", "add-from-evidence", "disk", "--new-rule", "--name", "golden",
                     "--evidence", "a.json", "--evidence", "b.json", "--claims", "pcr:sha256:0-7"});
-  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  ASSERT_THAT(cmd, IsOk());
   EXPECT_EQ(cmd->kind, CtlCommandKind::kPolicyAddFromEvidence);
   EXPECT_TRUE(cmd->policy_edit.new_rule);
   EXPECT_EQ(cmd->policy_edit.name, "golden");
@@ -66,10 +67,10 @@ TEST(PolicyEditArgsTest, AddFromEvidenceAndAddRule) {
               HasSubstr("missing --claims"));
   auto rule = Parse({"policy", "add-rule", "disk", "--evidence-type", "snp", "--claim",
                      "snp.measurement", "--value", "aa"});
-  ASSERT_TRUE(rule.ok()) << rule.status();
+  ASSERT_THAT(rule, IsOk());
   EXPECT_THAT(rule->policy_edit.evidence_types, ElementsAre("snp"));
   auto show = Parse({"--json", "policy", "show", "disk"});
-  ASSERT_TRUE(show.ok());
+  ASSERT_THAT(show, IsOk());
   EXPECT_EQ(show->kind, CtlCommandKind::kPolicyShow);
   EXPECT_THAT(CtlUsage(), HasSubstr("policy set-min-tcb KEY_ID [--rule N] --tcb"));
 }

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ctl/policy_show.h"
 #include "keybroker/policy/release_policy.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -21,20 +22,20 @@ const std::string kPcr(64, 'b');
 
 v1::ReleasePolicy Parse(const std::string& json) {
   auto policy = ParseReleasePolicy(json);
-  EXPECT_TRUE(policy.ok()) << policy.status();
+  EXPECT_THAT(policy, IsOk());
   return policy.ok() ? *policy : v1::ReleasePolicy();
 }
 
 // What the broker would store: the edited policy through SetPolicy's validation.
 absl::StatusOr<v1::ReleasePolicy> Revalidate(const v1::ReleasePolicy& policy) {
   std::string json;
-  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(policy, &json).ok());
+  EXPECT_THAT(google::protobuf::util::MessageToJsonString(policy, &json), IsOk());
   return ParseReleasePolicy(json);
 }
 
 PolicyClaim Claim(const std::string& name) {
   auto claim = ParsePolicyClaim(name);
-  EXPECT_TRUE(claim.ok()) << claim.status();
+  EXPECT_THAT(claim, IsOk());
   return claim.ok() ? *claim : PolicyClaim();
 }
 
@@ -78,7 +79,7 @@ TEST(PolicyEditTest, ChecksValueHexAndSize) {
   EXPECT_THAT(ValueError("tdx.rtmr1", kPcr), HasSubstr("tdx.rtmr1 must be 48 bytes"));
   EXPECT_THAT(ValueError("pcr:sha256:7", kMeasurement), HasSubstr("must be 32 bytes"));
   EXPECT_THAT(ValueError("snp.host_data", kMeasurement), HasSubstr("must be 32 bytes"));
-  EXPECT_TRUE(NormalizeClaimValue(Claim("pcr:sha1:7"), std::string(40, '0')).ok());
+  EXPECT_THAT(NormalizeClaimValue(Claim("pcr:sha1:7"), std::string(40, '0')), IsOk());
   EXPECT_THAT(ValueError("evidence_types", "sgx"), HasSubstr("not an evidence type"));
   EXPECT_THAT(ValueError("tdx.tcb_status", "Revoked"), HasSubstr("not a TCB status"));
   EXPECT_THAT(ValueError("snp.reported_tcb", "1"), HasSubstr("set-min-tcb"));
@@ -108,22 +109,22 @@ TEST(PolicyEditTest, AddsAndRemovesSetValues) {
   EXPECT_TRUE(AddClaimValue(p, 0, Claim("tdx.tcb_status"), "SWHardeningNeeded"));
   EXPECT_TRUE(AddClaimValue(p, 0, Claim("pcr:sha256:7"), kPcr));
   EXPECT_TRUE(AddClaimValue(p, 0, Claim("machines"), "web-2"));
-  ASSERT_TRUE(Revalidate(p).ok()) << Revalidate(p).status();
+  ASSERT_THAT(Revalidate(p), IsOk());
   EXPECT_THAT(p.allow(0).snp().measurements(), ElementsAre(kMeasurement));
   EXPECT_THAT(p.allow(0).tdx().rtmr().at(1).allowed(), ElementsAre(kMeasurement));
   EXPECT_THAT(p.allow(0).machines(), ElementsAre("web-1", "web-2"));
   EXPECT_EQ(p.allow(0).pcrs(0).bank(), "sha256");
 
-  ASSERT_TRUE(RemoveClaimValue(p, 0, Claim("pcr:sha256:7"), kPcr).ok());
+  ASSERT_THAT(RemoveClaimValue(p, 0, Claim("pcr:sha256:7"), kPcr), IsOk());
   EXPECT_EQ(p.allow(0).pcrs_size(), 0);  // no empty 'allowed' left behind
-  ASSERT_TRUE(RemoveClaimValue(p, 0, Claim("tdx.rtmr1"), kMeasurement).ok());
+  ASSERT_THAT(RemoveClaimValue(p, 0, Claim("tdx.rtmr1"), kMeasurement), IsOk());
   EXPECT_TRUE(p.allow(0).tdx().rtmr().empty());
   auto missing = RemoveClaimValue(p, 0, Claim("snp.measurement"), std::string(96, 'c'));
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.message()), HasSubstr("rule #0: snp.measurement does not list"));
   EXPECT_EQ(RemoveClaimValue(p, 0, Claim("tdx.rtmr3"), kMeasurement).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Revalidate(p).ok());
+  EXPECT_THAT(Revalidate(p), IsOk());
 }
 
 TEST(PolicyEditTest, SetsAndUnsetsPcrs) {
@@ -135,8 +136,8 @@ TEST(PolicyEditTest, SetsAndUnsetsPcrs) {
   EXPECT_THAT(p.allow(0).pcrs(0).allowed(), ElementsAre(other));
   SetPcr(p, 0, "sha1", 0, {std::string(40, 'd')});
   ASSERT_EQ(p.allow(0).pcrs_size(), 2);
-  EXPECT_TRUE(Revalidate(p).ok());
-  ASSERT_TRUE(UnsetPcr(p, 0, "sha256", 7).ok());
+  EXPECT_THAT(Revalidate(p), IsOk());
+  ASSERT_THAT(UnsetPcr(p, 0, "sha256", 7), IsOk());
   ASSERT_EQ(p.allow(0).pcrs_size(), 1);
   EXPECT_EQ(p.allow(0).pcrs(0).bank(), "sha1");
   auto absent = UnsetPcr(p, 0, "sha256", 7);
@@ -145,7 +146,7 @@ TEST(PolicyEditTest, SetsAndUnsetsPcrs) {
 
 TEST(PolicyEditTest, SetsMinimumTcb) {
   auto tcb = ParseTcbComponents("bootloader=3,snp=8");
-  ASSERT_TRUE(tcb.ok()) << tcb.status();
+  ASSERT_THAT(tcb, IsOk());
   v1::ReleasePolicy p = Parse(R"({"allow":[{"machines":["a"],
       "snp":{"min_reported_tcb":{"microcode":115}}}]})");
   EXPECT_TRUE(SetMinTcb(p, 0, *tcb));
@@ -165,12 +166,12 @@ TEST(PolicyEditTest, SetsMinimumTcb) {
 TEST(PolicyEditTest, AddsAndRemovesRules) {
   v1::ReleasePolicy p;
   auto index = AddRule(p, "snp-web", {"snp", "az-snp-vtpm", "snp"});
-  ASSERT_TRUE(index.ok());
+  ASSERT_THAT(index, IsOk());
   EXPECT_THAT(p.allow(0).evidence_types(), ElementsAre("snp", "az-snp-vtpm"));
   // The broker refuses a rule that constrains nothing; a value makes it valid.
   EXPECT_THAT(std::string(Revalidate(p).status().message()), HasSubstr("constrains neither"));
   AddClaimValue(p, *index, Claim("snp.measurement"), kMeasurement);
-  EXPECT_TRUE(Revalidate(p).ok());
+  EXPECT_THAT(Revalidate(p), IsOk());
   EXPECT_THAT(std::string(AddRule(p, "snp-web", {}).status().message()),
               HasSubstr("rule #0 'snp-web' already has the name"));
   EXPECT_FALSE(AddRule(p, "x", {"sgx"}).ok());

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -30,11 +31,11 @@ TEST(ReleasePolicyTest, ParsesAndNormalises) {
   auto p = ParseReleasePolicy(R"({"allow":[{"name":"prod","evidence_types":["tpm"],
       "machines":["web-1"],"pcrs":[{"index":7,"allowed":[")" +
                               std::string(64, 'A') + R"("]}]}]})");
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->allow(0).pcrs(0).bank(), "sha256");
   EXPECT_EQ(p->allow(0).pcrs(0).allowed(0), kPcr7);
   auto again = ParseReleasePolicy(PolicyToJson(*p));
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->SerializeAsString(), p->SerializeAsString());
 }
 
@@ -102,7 +103,7 @@ TEST(ReleasePolicyTest, EvaluatesRules) {
                               kPcr7 +
                               R"("]}]},
       {"name":"db","machines":["db-1"]}]})");
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_THAT(p, IsOk());
   EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("web-2", kPcr7))->rule, "'web'");
   EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("db-1", std::string(64, 'b')))->rule, "'db'");
   EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("db-1", kPcr7))->offline_boots, 0u);
@@ -123,7 +124,7 @@ TEST(ReleasePolicyTest, EvaluatesRules) {
 TEST(ReleasePolicyTest, OfflineBootsComeFromTheMatchingRule) {
   auto p = ParseReleasePolicy(R"({"allow":[{"machines":["a"],"offline_boots":3},
                                            {"machines":["b"]}]})");
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_THAT(p, IsOk());
   EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("a", kPcr7))->offline_boots, 3u);
   EXPECT_EQ(EvaluatePolicy(*p, TpmClaims("b", kPcr7))->offline_boots, 0u);
   EXPECT_THAT(ErrorOf(R"({"allow":[{"machines":["a"],"offline_boots":5000}]})"),
@@ -132,9 +133,9 @@ TEST(ReleasePolicyTest, OfflineBootsComeFromTheMatchingRule) {
 
 TEST(ReleasePolicyTest, EvidenceTypeClause) {
   auto p = ParseReleasePolicy(R"({"allow":[{"evidence_types":["tpm"],"machines":["a"]}]})");
-  ASSERT_TRUE(p.ok());
+  ASSERT_THAT(p, IsOk());
   Claims c = TpmClaims("a", kPcr7);
-  EXPECT_TRUE(EvaluatePolicy(*p, c).ok());
+  EXPECT_THAT(EvaluatePolicy(*p, c), IsOk());
   c.evidence_type = "snp";
   EXPECT_THAT(std::string(EvaluatePolicy(*p, c).status().message()),
               HasSubstr("evidence type 'snp' not allowed"));

@@ -1,6 +1,7 @@
 #include "keybroker/service/release_service.h"
 
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -14,7 +15,7 @@ class ReleaseServiceTest : public BrokerFixture {
     BrokerFixture::SetUp();
     RegisterAk(*tpm_, "web-1");
     CreateKey("disk");
-    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
+    ASSERT_THAT(SetPolicy("disk", Pcr7PolicyFor("web-1")), IsOk());
   }
 
   v1::ReleaseKeyRequest FreshRequest(const std::string& key_id = "disk") {
@@ -29,11 +30,11 @@ class ReleaseServiceTest : public BrokerFixture {
 
 TEST_F(ReleaseServiceTest, ReleasesWrappedKeyThatOnlyTheGuestUnwraps) {
   auto response = Release(*tpm_, "disk");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->version(), 1u);
   EXPECT_EQ(response->latest_version(), 1u);
   auto key = tpm_->Unwrap(response->wrapped_key());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   auto stored = keys_->GetKeyMaterial("disk", 1);
   EXPECT_TRUE(ConstantTimeEquals(*key, *stored));
   auto audit = *audit_->List(AuditQuery{.limit = 1});
@@ -49,14 +50,14 @@ TEST_F(ReleaseServiceTest, RsaTransferKeyWorksToo) {
   auto request =
       *BuildRequest(*tpm_, c.challenge_id(), c.nonce(), "disk", {0, 7}, TransferKeyType::kRsa2048);
   auto response = release_->ReleaseKey(request, "peer");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->wrapped_key().scheme(), v1::WRAP_SCHEME_RSA_OAEP_SHA256_A256KWP);
-  EXPECT_TRUE(tpm_->Unwrap(response->wrapped_key()).ok());
+  EXPECT_THAT(tpm_->Unwrap(response->wrapped_key()), IsOk());
 }
 
 TEST_F(ReleaseServiceTest, ReplayedChallengeIsAborted) {
   v1::ReleaseKeyRequest request = FreshRequest();
-  ASSERT_TRUE(release_->ReleaseKey(request, "peer").ok());
+  ASSERT_THAT(release_->ReleaseKey(request, "peer"), IsOk());
   auto replay = release_->ReleaseKey(request, "peer");
   EXPECT_EQ(replay.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(LastAuditReason(), HasSubstr("already used"));
@@ -101,7 +102,7 @@ TEST_F(ReleaseServiceTest, KeyWithoutPolicyIsNeverReleased) {
 TEST_F(ReleaseServiceTest, DisabledKeyIsDenied) {
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_TRUE(admin_->DisableKey(d, {"CN=op", "op"}).ok());
+  ASSERT_THAT(admin_->DisableKey(d, {"CN=op", "op"}), IsOk());
   auto r = Release(*tpm_, "disk");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("disabled"));
@@ -125,10 +126,10 @@ TEST_F(ReleaseServiceTest, MalformedRequestsAreInvalid) {
 }
 
 TEST_F(ReleaseServiceTest, AuditNeverContainsKeyMaterial) {
-  ASSERT_TRUE(Release(*tpm_, "disk").ok());
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   std::string key(keys_->GetKeyMaterial("disk", 1)->view());
   auto records = audit_->List(AuditQuery{.limit = 100});
-  ASSERT_TRUE(records.ok());
+  ASSERT_THAT(records, IsOk());
   for (const AuditRecord& a : *records) {
     for (const std::string& field : {a.actor, a.action, a.key_id, a.reason}) {
       EXPECT_EQ(field.find(key), std::string::npos);

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -23,7 +24,7 @@ TEST(RoleMapTest, DnIdentitiesMatchTheSubjectAndNamesTheCommonName) {
                                      {"bob", {"operator", "auditor"}},
                                      {"CN=carol,O=Example", {"auditor"}}})
                                  .operator_roles());
-  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_THAT(map, IsOk());
   EXPECT_EQ(map->RolesOf({"CN=operator-alice", "operator-alice"}), kRoleAdmin);
   EXPECT_EQ(map->RolesOf({"CN=bob,O=Example", "bob"}), kRoleOperator | kRoleAuditor);
   EXPECT_EQ(map->RolesOf({"CN=carol,O=Example", "carol"}), kRoleAuditor);
@@ -33,7 +34,7 @@ TEST(RoleMapTest, DnIdentitiesMatchTheSubjectAndNamesTheCommonName) {
 
 TEST(RoleMapTest, ACommonNameThatSpellsADnGetsNothing) {
   auto map = RoleMap::Create(Config({{"CN=operator-alice", {"admin"}}}).operator_roles());
-  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_THAT(map, IsOk());
   // gRPC reports such a certificate's subject with the '=' escaped (RFC 4514).
   EXPECT_EQ(map->RolesOf({"CN=CN\\=operator-alice", "CN=operator-alice"}), 0u);
   EXPECT_EQ(map->RolesOf({"", "CN=operator-alice"}), 0u);
@@ -42,7 +43,7 @@ TEST(RoleMapTest, ACommonNameThatSpellsADnGetsNothing) {
 
 TEST(RoleMapTest, DnsCompareAsDns) {
   auto map = RoleMap::Create(Config({{"cn=Bob, o=Example\\, Inc.", {"admin"}}}).operator_roles());
-  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_THAT(map, IsOk());
   EXPECT_EQ(map->RolesOf({"CN=Bob,O=Example\\, Inc.", "Bob"}), kRoleAdmin);
   EXPECT_EQ(map->RolesOf({"CN=Bob,O=Example\\2C Inc.", "Bob"}), kRoleAdmin);
   EXPECT_EQ(map->RolesOf({"CN=bob,O=Example\\, Inc.", "bob"}), 0u);  // values are exact
@@ -54,7 +55,7 @@ TEST(RoleMapTest, SanIdentities) {
                                      {"email:ann@example.org", {"auditor"}},
                                      {"cn:CN=weird", {"operator"}}})
                                  .operator_roles());
-  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_THAT(map, IsOk());
   AdminCaller alice{"CN=alice", "alice", {"spiffe://example.org/op/alice"}, {}};
   EXPECT_EQ(map->RolesOf(alice), kRoleAdmin);
   AdminCaller ann{"CN=ann", "ann", {}, {"ann@example.org"}};
@@ -92,9 +93,9 @@ TEST(RoleMapTest, RejectsBadEntries) {
 
 TEST(RoleMapTest, PermissionTable) {
   RoleMap map;
-  ASSERT_TRUE(map.Grant("admin", kRoleAdmin).ok());
-  ASSERT_TRUE(map.Grant("operator", kRoleOperator).ok());
-  ASSERT_TRUE(map.Grant("auditor", kRoleAuditor).ok());
+  ASSERT_THAT(map.Grant("admin", kRoleAdmin), IsOk());
+  ASSERT_THAT(map.Grant("operator", kRoleOperator), IsOk());
+  ASSERT_THAT(map.Grant("auditor", kRoleAuditor), IsOk());
   struct Case {
     const char* who;
     Permission p;
@@ -118,7 +119,7 @@ TEST(RoleMapTest, PermissionTable) {
 
 TEST(RoleMapTest, DenialNamesTheRoleNeeded) {
   RoleMap map;
-  ASSERT_TRUE(map.Grant("CN=olivia", kRoleOperator).ok());
+  ASSERT_THAT(map.Grant("CN=olivia", kRoleOperator), IsOk());
   absl::Status s = map.Check({"CN=olivia", "olivia"}, Permission::kManage, "create_key");
   EXPECT_EQ(s.message(), "create_key requires role 'admin'; 'CN=olivia' has roles: operator");
   s = map.Check({"CN=olivia", "olivia"}, Permission::kReadAudit, "list_audit");

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "keybroker/store/sqlite_stores.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -27,7 +28,7 @@ class SqliteDurabilityTest : public ::testing::Test {
   int64_t Synchronous() {
     auto lock = db_->Lock();
     auto st = db_->Prepare("PRAGMA synchronous");
-    EXPECT_TRUE(st.ok());
+    EXPECT_THAT(st, IsOk());
     EXPECT_TRUE(*st->Step());
     return st->Int(0);
   }
@@ -44,9 +45,9 @@ TEST_F(SqliteDurabilityTest, UnsyncedScopeRestoresFullSync) {
   {
     auto lock = db_->Lock();
     SqliteUnsyncedWrites unsynced(*db_);
-    ASSERT_TRUE(unsynced.status().ok());
+    ASSERT_THAT(unsynced.status(), IsOk());
     auto st = db_->Prepare("PRAGMA synchronous");
-    ASSERT_TRUE(st.ok());
+    ASSERT_THAT(st, IsOk());
     ASSERT_TRUE(*st->Step());
     EXPECT_EQ(st->Int(0), kSynchronousOff);
   }
@@ -56,9 +57,9 @@ TEST_F(SqliteDurabilityTest, UnsyncedScopeRestoresFullSync) {
 TEST_F(SqliteDurabilityTest, ChallengeWritesLeaveTheConnectionSynchronous) {
   SqliteChallengeStore challenges(db_);
   const absl::Time now = absl::Now();
-  ASSERT_TRUE(challenges.Put({"c1", "disk", "nonce", now + absl::Minutes(1)}, now).ok());
+  ASSERT_THAT(challenges.Put({"c1", "disk", "nonce", now + absl::Minutes(1)}, now), IsOk());
   EXPECT_EQ(Synchronous(), kSynchronousFull);
-  ASSERT_TRUE(challenges.Consume("c1").ok());
+  ASSERT_THAT(challenges.Consume("c1"), IsOk());
   EXPECT_EQ(Synchronous(), kSynchronousFull);
   EXPECT_TRUE(absl::IsNotFound(challenges.Consume("c1").status()));
   EXPECT_EQ(Synchronous(), kSynchronousFull);
@@ -77,17 +78,17 @@ TEST_F(SqliteDurabilityTest, GroupCommittedAppendsKeepEachThreadsOrder) {
         r.action = "release";
         r.decision = "allow";
         r.reason = absl::StrCat(i);
-        EXPECT_TRUE(audit.Append(r).ok());
+        EXPECT_THAT(audit.Append(r), IsOk());
       }
     });
   }
   for (std::thread& t : threads) t.join();
   auto report = audit.Verify();
-  ASSERT_TRUE(report.ok());
+  ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->ok) << report->problem;
   EXPECT_EQ(report->records, uint64_t{kThreads * kPerThread});
   auto records = audit.List(AuditQuery{.limit = kThreads * kPerThread});
-  ASSERT_TRUE(records.ok());
+  ASSERT_THAT(records, IsOk());
   std::vector<int> next(kThreads, kPerThread - 1);  // newest first
   for (const AuditRecord& r : *records) {
     const int t = r.actor.back() - '0';

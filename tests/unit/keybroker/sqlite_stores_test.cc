@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/crypto.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -38,10 +39,10 @@ class SqliteStoresTest : public ::testing::Test {
 
 TEST_F(SqliteStoresTest, KeysAreStoredEncryptedAndRoundTrip) {
   SecretBytes material = *RandomSecret(32);
-  ASSERT_TRUE(keys_->CreateKey(Record("disk"), material).ok());
+  ASSERT_THAT(keys_->CreateKey(Record("disk"), material), IsOk());
   EXPECT_EQ(keys_->CreateKey(Record("disk"), material).code(), absl::StatusCode::kAlreadyExists);
   auto back = keys_->GetKeyMaterial("disk", 1);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*back, material));
   EXPECT_EQ(keys_->GetKeyMaterial("disk", 2).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(keys_->GetKey("nope").status().code(), absl::StatusCode::kNotFound);
@@ -63,13 +64,13 @@ TEST_F(SqliteStoresTest, KeysAreStoredEncryptedAndRoundTrip) {
 }
 
 TEST_F(SqliteStoresTest, WrongKekIsDataLoss) {
-  ASSERT_TRUE(keys_->CreateKey(Record("disk"), *RandomSecret(32)).ok());
+  ASSERT_THAT(keys_->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
   auto other = *SqliteKeyStore::Create(db_, *RandomSecret(32));
   EXPECT_EQ(other->GetKeyMaterial("disk", 1).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(SqliteStoresTest, PoliciesAreVersioned) {
-  ASSERT_TRUE(keys_->CreateKey(Record("disk"), *RandomSecret(32)).ok());
+  ASSERT_THAT(keys_->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
   EXPECT_EQ(keys_->GetKey("disk")->policy_version, 0u);
   EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":1}"), 1u);
   EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":2}"), 2u);
@@ -77,7 +78,7 @@ TEST_F(SqliteStoresTest, PoliciesAreVersioned) {
   EXPECT_EQ(key->policy_version, 2u);
   EXPECT_EQ(key->policy_json, "{\"a\":2}");
   EXPECT_EQ(keys_->SetPolicy("nope", "{}").status().code(), absl::StatusCode::kNotFound);
-  ASSERT_TRUE(keys_->SetDisabled("disk", true).ok());
+  ASSERT_THAT(keys_->SetDisabled("disk", true), IsOk());
   EXPECT_TRUE(keys_->GetKey("disk")->disabled);
   EXPECT_EQ(keys_->SetDisabled("nope", true).code(), absl::StatusCode::kNotFound);
 }
@@ -88,7 +89,7 @@ TEST_F(SqliteStoresTest, ChallengesAreSingleUse) {
   ASSERT_TRUE(
       challenges.Put({"c1", "disk", std::string(32, 'n'), now + absl::Seconds(60)}, now).ok());
   auto c = challenges.Consume("c1");
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->key_id, "disk");
   EXPECT_EQ(c->nonce, std::string(32, 'n'));
   EXPECT_EQ(challenges.Consume("c1").status().code(), absl::StatusCode::kNotFound);
@@ -97,15 +98,15 @@ TEST_F(SqliteStoresTest, ChallengesAreSingleUse) {
 
 TEST_F(SqliteStoresTest, RegistryAndAudit) {
   SqliteAttestationKeyRegistry aks(db_);
-  ASSERT_TRUE(aks.Register({"name1", "web-1", "pub", absl::Now()}).ok());
+  ASSERT_THAT(aks.Register({"name1", "web-1", "pub", absl::Now()}), IsOk());
   EXPECT_EQ(aks.Register({"name1", "web-2", "pub", absl::Now()}).code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(aks.Lookup("name1")->machine, "web-1");
   EXPECT_EQ(aks.Lookup("name2").status().code(), absl::StatusCode::kNotFound);
 
   SqliteAuditLog audit(db_);
-  ASSERT_TRUE(audit.Append({0, absl::Now(), "op", "create_key", "disk", 1, "allow", "ok"}).ok());
-  ASSERT_TRUE(audit.Append({0, absl::Now(), "m", "release", "disk", 1, "deny", "bad"}).ok());
+  ASSERT_THAT(audit.Append({0, absl::Now(), "op", "create_key", "disk", 1, "allow", "ok"}), IsOk());
+  ASSERT_THAT(audit.Append({0, absl::Now(), "m", "release", "disk", 1, "deny", "bad"}), IsOk());
   auto list = audit.List(AuditQuery{.limit = 10});
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].action, "release");
@@ -113,18 +114,18 @@ TEST_F(SqliteStoresTest, RegistryAndAudit) {
 }
 
 TEST_F(SqliteStoresTest, VersionsRotateAndRetire) {
-  ASSERT_TRUE(keys_->CreateKey(Record("disk"), *RandomSecret(32)).ok());
+  ASSERT_THAT(keys_->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
   SecretBytes v2 = *RandomSecret(32);
-  ASSERT_TRUE(keys_->AddVersion("disk", 2, v2, absl::Now()).ok());
+  ASSERT_THAT(keys_->AddVersion("disk", 2, v2, absl::Now()), IsOk());
   // A rotation computed from a stale latest_version loses the race.
   EXPECT_EQ(keys_->AddVersion("disk", 2, v2, absl::Now()).code(), absl::StatusCode::kAborted);
   EXPECT_EQ(keys_->AddVersion("nokey", 2, v2, absl::Now()).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(keys_->GetKeyMaterial("disk", 2)->view(), v2.view());
   EXPECT_EQ(keys_->GetKey("disk")->latest_version, 2u);
   EXPECT_EQ(keys_->GetKey("disk")->active_version, 2u);
-  ASSERT_TRUE(keys_->RetireVersion("disk", 2).ok());
+  ASSERT_THAT(keys_->RetireVersion("disk", 2), IsOk());
   EXPECT_EQ(keys_->GetKey("disk")->active_version, 1u);
-  ASSERT_TRUE(keys_->RetireVersion("disk", 1).ok());
+  ASSERT_THAT(keys_->RetireVersion("disk", 1), IsOk());
   EXPECT_EQ(keys_->GetKey("disk")->active_version, 0u);
   EXPECT_EQ(keys_->RetireVersion("disk", 3).code(), absl::StatusCode::kNotFound);
   auto versions = keys_->ListVersions("disk");
@@ -136,8 +137,8 @@ TEST_F(SqliteStoresTest, VersionsRotateAndRetire) {
 TEST_F(SqliteStoresTest, MachineDenyList) {
   SqliteMachineDenyList denylist(db_);
   EXPECT_FALSE(denylist.Find("web-1")->has_value());
-  ASSERT_TRUE(denylist.Deny({"web-1", "stolen", "CN=a", absl::Now()}).ok());
-  ASSERT_TRUE(denylist.Deny({"web-1", "really stolen", "CN=b", absl::Now()}).ok());
+  ASSERT_THAT(denylist.Deny({"web-1", "stolen", "CN=a", absl::Now()}), IsOk());
+  ASSERT_THAT(denylist.Deny({"web-1", "really stolen", "CN=b", absl::Now()}), IsOk());
   auto found = denylist.Find("web-1");
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((*found)->reason, "really stolen");

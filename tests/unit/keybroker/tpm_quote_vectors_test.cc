@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
 
@@ -31,7 +32,7 @@ std::string VectorPath(absl::string_view name) {
 
 std::string KeylimeAkArea() {
   auto area = AkPublicArea(ReadVector("keylime_ak.pub"));
-  EXPECT_TRUE(area.ok()) << area.status();
+  EXPECT_THAT(area, IsOk());
   return area.ok() ? *area : std::string();
 }
 
@@ -41,7 +42,7 @@ v1::TpmQuoteEvidence KeylimeEvidence() {
   q.set_signature(ReadVector("keylime_quotesig.out"));
   q.set_ak_public(KeylimeAkArea());
   auto pcrs = ParseTpm2ToolsPcrs(ReadVector("keylime_quotepcr.out"));
-  EXPECT_TRUE(pcrs.ok()) << pcrs.status();
+  EXPECT_THAT(pcrs, IsOk());
   for (const v1::PcrValue& v : pcrs.ok() ? *pcrs : std::vector<v1::PcrValue>{}) {
     *q.add_pcrs() = v;
   }
@@ -52,10 +53,10 @@ TEST(KeylimeQuoteVectorTest, AkNameIsTheTpmNameOfTheTpmtPublic) {
   const std::string area = KeylimeAkArea();
   ASSERT_EQ(area.size(), ReadVector("keylime_ak.pub").size() - 2);
   auto pub = ParseTpmtPublic(area, "ak");
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_THAT(pub, IsOk());
   EXPECT_EQ(pub->objectAttributes, 0x00050072u);
   auto name = TpmName(pub->nameAlg, area);
-  ASSERT_TRUE(name.ok()) << name.status();
+  ASSERT_THAT(name, IsOk());
   EXPECT_EQ(*name, ReadVector("keylime_ak.name"));
   EXPECT_EQ(HexEncode(*name), kKeylimeAkName);
 }
@@ -63,8 +64,8 @@ TEST(KeylimeQuoteVectorTest, AkNameIsTheTpmNameOfTheTpmtPublic) {
 TEST(KeylimeQuoteVectorTest, TpmPublicAndPemAreTheSameKey) {
   auto from_tpm2b = LoadAk(ReadVector("keylime_ak.pub"));
   auto from_pem = LoadAk(ReadVector("keylime_akpub.pem"));
-  ASSERT_TRUE(from_tpm2b.ok()) << from_tpm2b.status();
-  ASSERT_TRUE(from_pem.ok()) << from_pem.status();
+  ASSERT_THAT(from_tpm2b, IsOk());
+  ASSERT_THAT(from_pem, IsOk());
   EXPECT_EQ(EVP_PKEY_eq(from_tpm2b->get(), from_pem->get()), 1);
 }
 
@@ -72,7 +73,7 @@ TEST(KeylimeQuoteVectorTest, BrokerVerifierAcceptsTheQuoteAndPcrs15_16_22) {
   RegisteredAkVerifier verifier(KeylimeAkArea());
   EXPECT_EQ(HexEncode(verifier.name()), kKeylimeAkName);
   auto claims = verifier.Verify(KeylimeEvidence());
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->machine, "vector");
   ASSERT_EQ(claims->pcrs.size(), 1u);
   const auto& sha256 = claims->pcrs.at("sha256");
@@ -81,7 +82,7 @@ TEST(KeylimeQuoteVectorTest, BrokerVerifierAcceptsTheQuoteAndPcrs15_16_22) {
   EXPECT_EQ(sha256.at(16), kKeylimePcr16);
   EXPECT_EQ(sha256.at(22), std::string(64, 'f'));
   auto attest = ParseTpmsAttest(ReadVector("keylime_quote.out"), "quote");
-  ASSERT_TRUE(attest.ok()) << attest.status();
+  ASSERT_THAT(attest, IsOk());
   EXPECT_EQ(HexEncode(Tpm2bBytes(attest->attested.quote.pcrDigest)), kKeylimePcrDigest);
   EXPECT_EQ(HexEncode(Tpm2bBytes(attest->extraData)), kKeylimeNonce);
   EXPECT_EQ(attest->firmwareVersion, 0x2016051100162800u);
@@ -130,7 +131,7 @@ absl::StatusOr<AzureQuoteClaims> VerifyEvidenceTpm(const std::string& ak_file,
 TEST(KeylimeQuoteVectorTest, VerifyEvidenceAcceptsPemAndTpm2bPublicAks) {
   for (const char* ak : {"keylime_akpub.pem", "keylime_ak.pub"}) {
     auto claims = VerifyEvidenceTpm(ak, VectorPath("keylime_quotepcr.out"), Unhex(kKeylimeNonce));
-    ASSERT_TRUE(claims.ok()) << ak << ": " << claims.status();
+    ASSERT_THAT(claims, IsOk()) << ak << ": " << claims.status();
     EXPECT_EQ(claims->nonce, kKeylimeNonce);
     EXPECT_EQ(claims->pcrs.size(), 3u);
     EXPECT_EQ(claims->pcrs.at(22), std::string(64, 'f'));
@@ -144,7 +145,7 @@ TEST(KeylimeQuoteVectorTest, VerifyEvidenceRejectsAWrongNonceSignatureOrPcr) {
   std::string changed = ReadVector("keylime_quotepcr.out");
   changed[0xd0] ^= 1;  // the first byte of PCR 16's value
   const std::string changed_path = ::testing::TempDir() + "/keylime_quotepcr_changed.out";
-  ASSERT_TRUE(WriteFileAtomic(changed_path, changed, 0600).ok());
+  ASSERT_THAT(WriteFileAtomic(changed_path, changed, 0600), IsOk());
   ExpectCheckFailed(VerifyEvidenceTpm("keylime_ak.pub", changed_path, std::nullopt), "pcr_digest");
 
   // The other AK (GCE's) did not sign this quote.
@@ -193,18 +194,18 @@ absl::StatusOr<AzureQuoteClaims> VerifyTrustee(const TrusteeEvidence& ev,
 TEST(TrusteeTpmEvidenceVectorTest, SignaturePcrDigestAndExtraDataVerify) {
   const TrusteeEvidence ev = ParseTrusteeTpmEvidence();
   auto sig = ParseTpmtSignature(ev.quote.signature, "signature");
-  ASSERT_TRUE(sig.ok()) << sig.status();
+  ASSERT_THAT(sig, IsOk());
   EXPECT_EQ(sig->sigAlg, TPM2_ALG_RSASSA);
   EXPECT_EQ(sig->signature.rsassa.hash, TPM2_ALG_SHA256);
   ASSERT_EQ(ev.quote.pcrs_sha256.size(), 24u);
   auto claims = VerifyTrustee(ev, Unhex(kTrusteeNonce));
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->nonce, kTrusteeNonce);
   EXPECT_EQ(claims->nonce.size(), 128u);  // trustee's report_data claim: 128 hex chars
   EXPECT_EQ(claims->pcrs.size(), 24u);
   EXPECT_EQ(claims->pcrs.at(8).size(), 64u);  // trustee's init_data claim is PCR 8
   auto attest = ParseTpmsAttest(ev.quote.attest, "quote");
-  ASSERT_TRUE(attest.ok()) << attest.status();
+  ASSERT_THAT(attest, IsOk());
   EXPECT_EQ(attest->firmwareVersion, 0x2019102300163636u);
 }
 

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/store/sqlite_stores.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {
@@ -60,7 +61,7 @@ class TpmQuoteVerifierTest : public ::testing::Test {
 
 TEST_F(TpmQuoteVerifierTest, GenuineEvidenceYieldsClaims) {
   auto claims = Verify();
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "tpm");
   EXPECT_EQ(claims->machine, "web-1");
   EXPECT_EQ(claims->pcrs.at("sha256").at(7), HexEncode(std::string(32, '\x07')));

@@ -20,6 +20,7 @@
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb::tpm_vectors {
 
@@ -27,13 +28,13 @@ namespace kb::tpm_vectors {
 inline std::string ReadVector(absl::string_view name) {
   const char* src = std::getenv("KB_SOURCE_DIR");
   auto bytes = ReadFile(absl::StrCat(src ? src : ".", "/tests/data/tpm-quote/", name));
-  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_THAT(bytes, IsOk());
   return bytes.ok() ? *bytes : std::string();
 }
 
 inline std::string Unhex(absl::string_view hex) {
   auto bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.ok()) << hex;
+  EXPECT_THAT(bytes, IsOk()) << hex;
   return bytes.ok() ? *bytes : std::string();
 }
 
@@ -48,11 +49,11 @@ class RegisteredAkVerifier {
     registry_ = std::make_unique<SqliteAttestationKeyRegistry>(db_);
     verifier_ = std::make_unique<TpmQuoteVerifier>(registry_.get());
     auto pub = ParseTpmtPublic(ak_tpmt_public, "ak");
-    EXPECT_TRUE(pub.ok()) << pub.status();
+    EXPECT_THAT(pub, IsOk());
     auto name = TpmName(pub.ok() ? pub->nameAlg : 0, ak_tpmt_public);
-    EXPECT_TRUE(name.ok()) << name.status();
+    EXPECT_THAT(name, IsOk());
     name_ = name.ok() ? *name : std::string();
-    EXPECT_TRUE(registry_->Register({name_, "vector", ak_tpmt_public, absl::Now()}).ok());
+    EXPECT_THAT(registry_->Register({name_, "vector", ak_tpmt_public, absl::Now()}), IsOk());
   }
 
   absl::StatusOr<Claims> Verify(const v1::TpmQuoteEvidence& quote) {

@@ -1,6 +1,7 @@
 // verify-evidence's --ak and --pcrs inputs: TPM2B_PUBLIC AKs and tpm2-tools PCR-values files.
 #include "keybroker/ctl/verify_evidence_inputs.h"
 
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
 
 namespace kb::tpm_vectors {
@@ -41,7 +42,7 @@ TEST(Tpm2ToolsPcrsTest, KeylimeFileHoldsPcrs15_16_22OfTheSha256Bank) {
   const std::string file = ReadVector("keylime_quotepcr.out");
   ASSERT_TRUE(IsTpm2ToolsPcrFile(file));
   auto values = ParseTpm2ToolsPcrs(file);
-  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_THAT(values, IsOk());
   ASSERT_EQ(values->size(), 3u);
   std::vector<uint32_t> indices;
   for (const v1::PcrValue& v : *values) {
@@ -53,7 +54,7 @@ TEST(Tpm2ToolsPcrsTest, KeylimeFileHoldsPcrs15_16_22OfTheSha256Bank) {
   EXPECT_EQ((*values)[2].digest(), std::string(32, '\xff'));
 
   auto sha256 = ParsePcrFile(file);
-  ASSERT_TRUE(sha256.ok()) << sha256.status();
+  ASSERT_THAT(sha256, IsOk());
   ASSERT_EQ(sha256->size(), 23u);
   EXPECT_EQ((*sha256)[16], (*values)[1].digest());
   EXPECT_TRUE((*sha256)[0].empty());
@@ -69,7 +70,7 @@ TEST(Tpm2ToolsPcrsTest, BanksAndListsFollowTheSelectionOrder) {
       {{TPM2_ALG_SHA1, std::string("\xff\x00\x00", 3)}, {TPM2_ALG_SHA384, "\x01\x02\x00"}},
       digests);
   auto values = ParseTpm2ToolsPcrs(file);
-  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_THAT(values, IsOk());
   ASSERT_EQ(values->size(), 10u);
   EXPECT_EQ((*values)[7].bank(), "sha1");
   EXPECT_EQ((*values)[7].index(), 7u);
@@ -103,10 +104,10 @@ TEST(Tpm2ToolsPcrsTest, MalformedFilesAreRejected) {
 TEST(AkPublicAreaTest, AcceptsTpmtPublicAndTpm2bPublic) {
   const std::string tpm2b = ReadVector("keylime_ak.pub");
   auto area = AkPublicArea(tpm2b);
-  ASSERT_TRUE(area.ok()) << area.status();
+  ASSERT_THAT(area, IsOk());
   EXPECT_EQ(*area, tpm2b.substr(2));
   auto same = AkPublicArea(*area);
-  ASSERT_TRUE(same.ok()) << same.status();
+  ASSERT_THAT(same, IsOk());
   EXPECT_EQ(*same, *area);
   std::string bad_size = tpm2b;
   bad_size[1] = static_cast<char>(bad_size[1] + 1);

@@ -16,6 +16,7 @@
 #include "keybroker/verifiers/api/evidence_verifier.h"
 #include "tests/fakes/ek_test_pki.h"
 #include "tests/fakes/software_tpm.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/exit/exit_codes.h"
 
 namespace kb {
@@ -109,12 +110,12 @@ class AkActivationFlowTest : public ::testing::Test {
 TEST_F(AkActivationFlowTest, ProvesTheAkAtTheFirstReachableBroker) {
   SoftwareEndorsement endorsement(ek_.get(), ek_cert_, ak_name_);
   auto result = Activate(endorsement, {"down:1", "up:1"});
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->endpoint, "up:1");
   EXPECT_EQ(result->machine, EkMachineName(SpkiDer(ek_.get())));
   EXPECT_TRUE(result->newly_registered);
   auto registered = aks_->Lookup(ak_name_);
-  ASSERT_TRUE(registered.ok()) << registered.status();
+  ASSERT_THAT(registered, IsOk());
   EXPECT_EQ(registered->machine, result->machine);
   EXPECT_THAT(lines_.back(), HasSubstr("trusts the attestation key as machine ek:"));
 }
@@ -168,9 +169,9 @@ TEST(AkActivationFlowHelpersTest, EnrolmentActivatesOnlyForEk) {
     ++calls;
     return absl::OkStatus();
   };
-  EXPECT_TRUE(ActivateForEnrolment("", activate, {"a:1"}).ok());
+  EXPECT_THAT(ActivateForEnrolment("", activate, {"a:1"}), IsOk());
   EXPECT_EQ(calls, 0);
-  EXPECT_TRUE(ActivateForEnrolment("ek", activate, {"a:1"}).ok());
+  EXPECT_THAT(ActivateForEnrolment("ek", activate, {"a:1"}), IsOk());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(ExitCodeOf(ActivateForEnrolment("tofu", activate, {"a:1"})), ExitCode::kUsage);
   EXPECT_EQ(ExitCodeOf(ActivateForEnrolment("ek", nullptr, {"a:1"})), ExitCode::kUsage);

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "common/tpm/tpm_structures.h"
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
@@ -17,7 +18,7 @@ class AkTrustFlowsTest : public FlowsFixture {
  protected:
   void SetUp() override {
     FlowsFixture::SetUp();
-    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("ek:0011223344556677")).ok());
+    ASSERT_THAT(SetPolicy("disk", Pcr7PolicyFor("ek:0011223344556677")), IsOk());
     // A successful activation: the broker registers the AK under the EK's machine.
     activate_ = [this](const std::vector<std::string>& endpoints) {
       ++activations_;
@@ -44,7 +45,7 @@ class AkTrustFlowsTest : public FlowsFixture {
     return Unlock(volume_, *tpm_, connect_, options, progress_);
   }
 
-  void ForgetAks() { ASSERT_TRUE(db_->Exec("DELETE FROM attestation_keys").ok()); }
+  void ForgetAks() { ASSERT_THAT(db_->Exec("DELETE FROM attestation_keys"), IsOk()); }
 
   AkActivator activate_;
   int activations_ = 0;
@@ -53,7 +54,7 @@ class AkTrustFlowsTest : public FlowsFixture {
 
 TEST_F(AkTrustFlowsTest, EnrolActivatesBeforeTheReleaseAndRecordsIt) {
   auto token = EnrollEk();
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(activations_, 1);
   EXPECT_EQ(token->ak_trust, "ek");
   EXPECT_EQ(volume_.ListTokens()->front().ak_trust, "ek");
@@ -70,18 +71,18 @@ TEST_F(AkTrustFlowsTest, FailedActivationLeavesTheVolumeUnchanged) {
 }
 
 TEST_F(AkTrustFlowsTest, UnlockProvesTheAkAgainWhenTheBrokerForgotIt) {
-  ASSERT_TRUE(EnrollEk().ok());
-  EXPECT_TRUE(UnlockTest(activate_).ok());
+  ASSERT_THAT(EnrollEk(), IsOk());
+  EXPECT_THAT(UnlockTest(activate_), IsOk());
   EXPECT_EQ(activations_, 1);  // trusted: nothing to do
   ForgetAks();
   auto result = UnlockTest(activate_);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(activations_, 2);
   EXPECT_THAT(absl::StrJoin(lines_, "\n"), HasSubstr("proving it through the EK again"));
 }
 
 TEST_F(AkTrustFlowsTest, UnlockRetriesOnlyOnce) {
-  ASSERT_TRUE(EnrollEk().ok());
+  ASSERT_THAT(EnrollEk(), IsOk());
   ForgetAks();
   register_on_activation_ = false;  // "succeeds" but the broker still does not trust the AK
   auto result = UnlockTest(activate_);
@@ -91,7 +92,7 @@ TEST_F(AkTrustFlowsTest, UnlockRetriesOnlyOnce) {
 }
 
 TEST_F(AkTrustFlowsTest, RegisteredAkTokensAreNeverActivated) {
-  ASSERT_TRUE(RegisterDirectly().ok());  // as an operator (or an earlier activation) did
+  ASSERT_THAT(RegisterDirectly(), IsOk());  // as an operator (or an earlier activation) did
   EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {7}, TransferKeyType::kEccP256}};
   ASSERT_TRUE(
       Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_).ok());

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/exit/exit_codes.h"
 
 namespace kb {
@@ -41,7 +42,7 @@ TEST_F(AttestingTpmTest, TeeKindsGoOnWithoutATpm) {
   for (const std::string kind : {"tdx", "snp"}) {
     said_.clear();
     auto t = Open(kind, /*tokens_decide=*/false);
-    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_THAT(t, IsOk());
     EXPECT_EQ(t->kind, kind);
     EXPECT_EQ(t->tpm, nullptr);
     ASSERT_NE(t->evidence, nullptr);
@@ -59,9 +60,9 @@ TEST_F(AttestingTpmTest, TeeKindsGoOnWithoutATpm) {
 
 TEST_F(AttestingTpmTest, WithoutATpmTdxIsOfferedAndTpmKindsFailWithTheTpmError) {
   auto t = Open("tdx", /*tokens_decide=*/false);
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_THAT(t, IsOk());
   auto tdx = t->evidence->For("tdx");
-  ASSERT_TRUE(tdx.ok()) << tdx.status();
+  ASSERT_THAT(tdx, IsOk());
   EXPECT_EQ((*tdx)->Name(), "TDX");
   for (const char* kind : {"tpm", "azure"}) {
     auto other = t->evidence->For(kind);
@@ -98,21 +99,21 @@ TEST_F(AttestingTpmTest, AutoDetectionFindsTdxWithoutATpm) {
   config_.tsm_report_root = dir;  // both exist: a TDX guest
   config_.tdx_guest_path = dir;
   auto t = Open("auto", /*tokens_decide=*/false);
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_THAT(t, IsOk());
   EXPECT_EQ(t->kind, "tdx");
   EXPECT_EQ(t->tpm, nullptr);
 }
 
 TEST_F(AttestingTpmTest, WhenTokensDecideTheUnlockGoesOnAndTpmTokensGetTheTpmError) {
   auto t = Open("auto", /*tokens_decide=*/true);
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_THAT(t, IsOk());
   EXPECT_EQ(t->tpm, nullptr);
   ASSERT_EQ(said_.size(), 1u);
   EXPECT_THAT(said_[0], HasSubstr("only volumes enrolled with snp or tdx evidence"));
   auto tpm = t->evidence->For("tpm");
   EXPECT_EQ(tpm.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(tpm.status().message(), TpmError());
-  EXPECT_TRUE(t->evidence->For("tdx").ok());
+  EXPECT_THAT(t->evidence->For("tdx"), IsOk());
 }
 
 TEST_F(AttestingTpmTest, UnknownKindIsAUsageError) {

@@ -1,6 +1,7 @@
 // The guest's enrolment confirmations through the flows (enrol, re-enrol, unlock) against an
 // in-process broker core, over a fake volume.
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/flow/volume_flows.h"
 
@@ -53,14 +54,14 @@ class ConfirmationFlowsTest : public FlowsFixture {
     v1::GetRotationStatusRequest r;
     r.set_key_id("disk");
     auto s = admin_->GetRotationStatus(r, {"CN=op", "op"});
-    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_THAT(s, IsOk());
     EXPECT_EQ(s->machines_size(), 1);
     return s->machines(0);
   }
   void Rotate() {
     v1::RotateKeyRequest r;
     r.set_key_id("disk");
-    ASSERT_TRUE(admin_->RotateKey(r, {"CN=op", "op"}).ok());
+    ASSERT_THAT(admin_->RotateKey(r, {"CN=op", "op"}), IsOk());
   }
 
   bool confirm_down_ = false;
@@ -68,22 +69,22 @@ class ConfirmationFlowsTest : public FlowsFixture {
 };
 
 TEST_F(ConfirmationFlowsTest, EnrolConfirmsAndMarksTheToken) {
-  ASSERT_TRUE(EnrollVolume().ok());
+  ASSERT_THAT(EnrollVolume(), IsOk());
   EXPECT_EQ(OnlyToken().confirmed, std::optional<bool>(true));
   EXPECT_THAT(lines_, Contains(HasSubstr("confirmed to the broker: enrolled with key 'disk' "
                                          "version 1")));
   EXPECT_EQ(Web1Status().source(), "confirmed");
   EXPECT_EQ(Web1Status().version(), 1u);
   // A confirmed token is not confirmed again.
-  ASSERT_TRUE(UnlockVolume().ok());
+  ASSERT_THAT(UnlockVolume(), IsOk());
   EXPECT_EQ(confirmations_, 1);
 }
 
 TEST_F(ConfirmationFlowsTest, ReEnrolmentConfirmsTheNewVersion) {
-  ASSERT_TRUE(EnrollVolume().ok());
+  ASSERT_THAT(EnrollVolume(), IsOk());
   Rotate();
   auto r = UnlockVolume();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version, 2u);
   KeybrokerToken token = OnlyToken();
   EXPECT_EQ(token.key_version, 2u);
@@ -95,45 +96,45 @@ TEST_F(ConfirmationFlowsTest, ReEnrolmentConfirmsTheNewVersion) {
   v1::RetireKeyVersionRequest retire;
   retire.set_key_id("disk");
   retire.set_version(1);
-  EXPECT_TRUE(admin_->RetireKeyVersion(retire, {"CN=op", "op"}).ok());  // no --force needed
+  EXPECT_THAT(admin_->RetireKeyVersion(retire, {"CN=op", "op"}), IsOk());  // no --force needed
 }
 
 TEST_F(ConfirmationFlowsTest, FailedConfirmationWarnsAndIsRetriedAtTheNextUnlock) {
   confirm_down_ = true;
-  ASSERT_TRUE(EnrollVolume().ok());  // not fatal
+  ASSERT_THAT(EnrollVolume(), IsOk());  // not fatal
   EXPECT_EQ(OnlyToken().confirmed, std::optional<bool>(false));
   EXPECT_THAT(lines_, Contains(HasSubstr("warning: could not confirm the enrolment")));
   EXPECT_EQ(Web1Status().source(), "release");
-  ASSERT_TRUE(UnlockVolume().ok());  // still down: the volume opens anyway
+  ASSERT_THAT(UnlockVolume(), IsOk());  // still down: the volume opens anyway
   EXPECT_EQ(OnlyToken().confirmed, std::optional<bool>(false));
   confirm_down_ = false;
-  ASSERT_TRUE(UnlockVolume().ok());
+  ASSERT_THAT(UnlockVolume(), IsOk());
   EXPECT_EQ(OnlyToken().confirmed, std::optional<bool>(true));
   EXPECT_EQ(Web1Status().source(), "confirmed");
   EXPECT_EQ(confirmations_, 3);
 }
 
 TEST_F(ConfirmationFlowsTest, FailedReEnrolmentConfirmationLeavesTheMachineOnTheOldVersion) {
-  ASSERT_TRUE(EnrollVolume().ok());
+  ASSERT_THAT(EnrollVolume(), IsOk());
   Rotate();
   confirm_down_ = true;
-  ASSERT_TRUE(UnlockVolume().ok());
+  ASSERT_THAT(UnlockVolume(), IsOk());
   EXPECT_EQ(OnlyToken().key_version, 2u);
   EXPECT_EQ(OnlyToken().confirmed, std::optional<bool>(false));
   EXPECT_EQ(Web1Status().version(), 1u);  // as far as the broker knows
   confirm_down_ = false;
-  ASSERT_TRUE(UnlockVolume().ok());
+  ASSERT_THAT(UnlockVolume(), IsOk());
   EXPECT_EQ(Web1Status().version(), 2u);
   EXPECT_EQ(OnlyToken().confirmed, std::optional<bool>(true));
 }
 
 TEST_F(ConfirmationFlowsTest, TokensFromBeforeConfirmationsAreLeftAlone) {
-  ASSERT_TRUE(EnrollVolume().ok());
+  ASSERT_THAT(EnrollVolume(), IsOk());
   KeybrokerToken legacy = OnlyToken();
   legacy.confirmed.reset();
-  ASSERT_TRUE(volume_.WriteToken(legacy).ok());
+  ASSERT_THAT(volume_.WriteToken(legacy), IsOk());
   confirmations_ = 0;
-  ASSERT_TRUE(UnlockVolume().ok());
+  ASSERT_THAT(UnlockVolume(), IsOk());
   EXPECT_EQ(confirmations_, 0);
   EXPECT_FALSE(OnlyToken().confirmed.has_value());
 }

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/fakes/one_shot_http_server.h"
 #include "tests/fakes/software_tpm.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/evidence/azure_imds.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 
@@ -28,7 +29,7 @@ std::string TdReport() {
 
 TEST(AzureTdQuoteTest, RequestIsUnpaddedBase64urlOfTheTdReport) {
   auto json = TdQuoteRequestJson(TdReport());
-  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_THAT(json, IsOk());
   const std::string b64 = absl::WebSafeBase64Escape(TdReport());
   EXPECT_EQ(*json, absl::StrCat(R"({"report":")", b64, R"("})"));
   EXPECT_EQ(json->find_first_of("+/="), std::string::npos);
@@ -41,12 +42,12 @@ TEST(AzureTdQuoteTest, ResponseQuoteIsBase64urlPaddedOrNot) {
   const std::string quote("\x04\x00\x02\x00\x81\xfb\xff", 7);
   std::string unpadded = absl::WebSafeBase64Escape(quote);
   auto got = TdQuoteFromImdsJson(absl::StrCat(R"({"quote":")", unpadded, R"("})"));
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ(*got, quote);
   const std::string padded = unpadded + std::string((4 - unpadded.size() % 4) % 4, '=');
   ASSERT_NE(padded, unpadded);
   got = TdQuoteFromImdsJson(absl::StrCat(R"({"quote":")", padded, R"("})"));
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ(*got, quote);
   for (const char* bad : {"[]", R"({"report":"AAAA"})", R"({"quote":""})", R"({"quote":"*#"})",
                           R"({"quote":3})", "not json"}) {
@@ -63,7 +64,7 @@ TEST(AzureTdQuoteTest, FetchPostsTheReportAndDecodesTheQuote) {
       &request);
   auto got = FetchAzureTdQuote(TdReport(), server->address(), absl::Seconds(5));
   server.reset();  // joins the server thread
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ(*got, quote);
   EXPECT_THAT(request, HasSubstr("POST /acc/tdquote HTTP/1.0\r\n"));
   EXPECT_THAT(request, HasSubstr("\r\nContent-Type: application/json\r\n"));
@@ -115,7 +116,7 @@ std::string TdxHclReport() {
 
 TEST(AzureVtpmSourceTdxTest, TdReportGoesToTheQuoteHookAndTheQuoteIntoTheEvidence) {
   auto tpm = SoftwareTpm::Create();
-  ASSERT_TRUE(tpm.ok());
+  ASSERT_THAT(tpm, IsOk());
   MapNv nv;
   nv.data[kAzureHclReportIndex] = TdxHclReport();
   AzureVtpmOptions options;
@@ -129,9 +130,9 @@ TEST(AzureVtpmSourceTdxTest, TdReportGoesToTheQuoteHookAndTheQuoteIntoTheEvidenc
     return std::string();
   };
   AzureVtpmSource source(**tpm, nv, options);
-  ASSERT_TRUE(source.NewTransferKey(TransferKeyType::kEccP256).ok());
+  ASSERT_THAT(source.NewTransferKey(TransferKeyType::kEccP256), IsOk());
   auto attested = source.Attest(std::string(32, '\x01'), {0});
-  ASSERT_TRUE(attested.ok()) << attested.status();
+  ASSERT_THAT(attested, IsOk());
   const v1::AzureVtpmEvidence& az = attested->evidence.azure_vtpm();
   EXPECT_EQ(az.kind(), v1::AZURE_VTPM_KIND_TDX);
   EXPECT_EQ(seen, TdReport());
@@ -142,7 +143,7 @@ TEST(AzureVtpmSourceTdxTest, TdReportGoesToTheQuoteHookAndTheQuoteIntoTheEvidenc
 
 TEST(AzureVtpmSourceTdxTest, QuoteFailuresAndShortReportsFailTheAttestation) {
   auto tpm = SoftwareTpm::Create();
-  ASSERT_TRUE(tpm.ok());
+  ASSERT_THAT(tpm, IsOk());
   MapNv nv;
   nv.data[kAzureHclReportIndex] = TdxHclReport();
   AzureVtpmOptions options;
@@ -150,13 +151,13 @@ TEST(AzureVtpmSourceTdxTest, QuoteFailuresAndShortReportsFailTheAttestation) {
     return absl::UnavailableError("IMDS down");
   };
   AzureVtpmSource source(**tpm, nv, options);
-  ASSERT_TRUE(source.NewTransferKey(TransferKeyType::kEccP256).ok());
+  ASSERT_THAT(source.NewTransferKey(TransferKeyType::kEccP256), IsOk());
   EXPECT_EQ(source.Attest(std::string(32, '\x01'), {}).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(TdReportOfHclReport(std::string(0x20 + 1023, '\0')).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto td = TdReportOfHclReport(TdxHclReport());
-  ASSERT_TRUE(td.ok());
+  ASSERT_THAT(td, IsOk());
   EXPECT_EQ(*td, TdReport());
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/evidence/tpm_quote_source.h"
 #include "unlocker/exit/exit_codes.h"
@@ -49,17 +50,17 @@ class EvidenceFlowsTest : public FlowsFixture {
 
 TEST_F(EvidenceFlowsTest, EnrolRecordsTheKindAndUnlockUsesIt) {
   auto token = EnrollWith("azure");
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->evidence, "azure");
   EXPECT_EQ(volume_.tokens().begin()->second.evidence, "azure");
   asked_.clear();
   auto r = Unlock(volume_, *tpm_, connect_, Unlocking(evidence_for_), progress_);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_THAT(asked_, ::testing::ElementsAre("azure"));
 }
 
 TEST_F(EvidenceFlowsTest, WithoutASourceFactoryOnlyTpmTokensWork) {
-  ASSERT_TRUE(EnrollWith("snp").ok());
+  ASSERT_THAT(EnrollWith("snp"), IsOk());
   auto r = Unlock(volume_, *tpm_, connect_, Unlocking(nullptr), progress_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kUsage);
@@ -80,9 +81,9 @@ TEST_F(EvidenceFlowsTest, TpmIsTheDefaultKind) {
   options.target = {"disk", 0, {7}, TransferKeyType::kEccP256};
   auto token =
       Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->evidence, "tpm");
-  EXPECT_TRUE(Unlock(volume_, *tpm_, connect_, Unlocking(nullptr), progress_).ok());
+  EXPECT_THAT(Unlock(volume_, *tpm_, connect_, Unlocking(nullptr), progress_), IsOk());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/one_shot_http_server.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/evidence/azure_imds.h"
 
 namespace kb {
@@ -28,7 +29,7 @@ TEST(AzureImdsTest, FetchesVcekAndChainWithTheMetadataHeader) {
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + ThimJson(), &request);
   auto vcek = FetchAzureVcek(server->address(), absl::Seconds(5));
   server.reset();  // joins the server thread
-  ASSERT_TRUE(vcek.ok()) << vcek.status();
+  ASSERT_THAT(vcek, IsOk());
   EXPECT_EQ(*vcek, std::string(kVcek) + "\n" + kChain);
   EXPECT_THAT(request, HasSubstr("GET /metadata/THIM/amd/certification HTTP/1.0\r\n"));
   EXPECT_THAT(request, HasSubstr("\r\nMetadata: true\r\n"));
@@ -55,7 +56,7 @@ TEST(AzureImdsTest, ReportsHttpErrorsAndUnreachableService) {
 
 TEST(AzureImdsTest, ParsesThimJson) {
   auto vcek = VcekFromThimJson(ThimJson());
-  ASSERT_TRUE(vcek.ok());
+  ASSERT_THAT(vcek, IsOk());
   EXPECT_THAT(*vcek, HasSubstr("VCEK"));
   EXPECT_THAT(*vcek, HasSubstr("ASK"));
   EXPECT_EQ(VcekFromThimJson("[]").status().code(), absl::StatusCode::kInvalidArgument);

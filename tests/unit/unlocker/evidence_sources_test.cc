@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/software_tpm.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/evidence/choose_evidence.h"
 #include "unlocker/evidence/snp_report_source.h"
@@ -37,12 +38,12 @@ void PutLe32(char* p, uint32_t v) {
 
 TEST(SoftwareTransferKeyTest, UnwrapsWhatTheBrokerWrapped) {
   auto key = SoftwareTransferKey::Generate();
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   SecretBytes disk_key = SecretBytes::FromString(std::string(64, 0x5a));
   auto wrapped = WrapToSpkiTransferKey((*key)->spki_der(), disk_key);
-  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  ASSERT_THAT(wrapped, IsOk());
   auto unwrapped = (*key)->Unwrap(*wrapped);
-  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
+  ASSERT_THAT(unwrapped, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*unwrapped, disk_key));
 }
 
@@ -52,7 +53,7 @@ TEST(SoftwareTransferKeyTest, RejectsAKeyWrappedToAnotherKey) {
   ASSERT_TRUE(mine.ok() && other.ok());
   auto wrapped =
       WrapToSpkiTransferKey((*other)->spki_der(), SecretBytes::FromString(std::string(32, 1)));
-  ASSERT_TRUE(wrapped.ok());
+  ASSERT_THAT(wrapped, IsOk());
   EXPECT_EQ((*mine)->Unwrap(*wrapped).status().code(), absl::StatusCode::kInvalidArgument);
   v1::WrappedKey rsa = *wrapped;
   rsa.set_scheme(v1::WRAP_SCHEME_RSA_OAEP_SHA256_A256KWP);
@@ -65,7 +66,7 @@ TEST(SoftwareTransferKeyTest, RejectsAKeyWrappedToAnotherKey) {
 TEST(SoftwareTransferKeyTest, OnlyP256) {
   EXPECT_EQ(NewSoftwareTransferKey(TransferKeyType::kRsa2048).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(NewSoftwareTransferKey(TransferKeyType::kEccP256).ok());
+  EXPECT_THAT(NewSoftwareTransferKey(TransferKeyType::kEccP256), IsOk());
 }
 
 // ---- SEV-SNP ----
@@ -124,7 +125,7 @@ class FakeSevGuest final : public SevGuestDevice {
 TEST(SnpReportTest, RequestsVmpl0WithBindingAsReportData) {
   FakeSevGuest dev;
   auto report = GetSnpExtReport(dev, kBinding);
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(dev.calls, 1);
   EXPECT_EQ(dev.msg_version, 1);
   EXPECT_EQ(dev.vmpl, 0u);
@@ -139,7 +140,7 @@ TEST(SnpReportTest, RetriesWithTheCertificateBufferSizeTheDriverAsksFor) {
   FakeSevGuest dev;
   dev.certs_needed = 5 * 4096 + 100;
   auto report = GetSnpExtReport(dev, kBinding);
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   ASSERT_EQ(dev.calls, 2);
   EXPECT_EQ(dev.buffer_lens[1], 6u * 4096);  // page-aligned
   EXPECT_EQ(report->cert_table, CertTable("VCEK-DER"));
@@ -186,10 +187,10 @@ TEST(SnpReportTest, MapsDriverAndFirmwareErrors) {
 TEST(SnpReportTest, TrimsTheCertificateTable) {
   const std::string table = CertTable("CERT");
   auto trimmed = TrimCertTable(table + std::string(4000, '\0'));
-  ASSERT_TRUE(trimmed.ok());
+  ASSERT_THAT(trimmed, IsOk());
   EXPECT_EQ(*trimmed, table);
   auto empty = TrimCertTable(std::string(4096, '\0'));
-  ASSERT_TRUE(empty.ok());
+  ASSERT_THAT(empty, IsOk());
   EXPECT_TRUE(empty->empty());
   std::string past = table;
   PutLe32(past.data() + 20, 9999);
@@ -203,18 +204,18 @@ TEST(SnpReportSourceTest, EvidenceBindsTheSoftwareTransferKey) {
   SnpReportSource source(std::move(dev));
   EXPECT_EQ(source.Attest(kBinding, {}).status().code(), absl::StatusCode::kFailedPrecondition);
   auto spki = source.NewTransferKey(TransferKeyType::kEccP256);
-  ASSERT_TRUE(spki.ok()) << spki.status();
+  ASSERT_THAT(spki, IsOk());
   auto attested = source.Attest(kBinding, {7});
-  ASSERT_TRUE(attested.ok()) << attested.status();
+  ASSERT_THAT(attested, IsOk());
   ASSERT_TRUE(attested->evidence.has_snp_report());
   EXPECT_EQ(attested->evidence.snp_report().report().substr(0x50, 32), kBinding);
   EXPECT_EQ(attested->evidence.snp_report().cert_table(), fake->table);
   EXPECT_EQ(attested->transfer_key.spki_der(), *spki);
   SecretBytes disk_key = SecretBytes::FromString(std::string(32, 7));
   auto wrapped = WrapToSpkiTransferKey(*spki, disk_key);
-  ASSERT_TRUE(wrapped.ok());
+  ASSERT_THAT(wrapped, IsOk());
   auto unwrapped = source.Unwrap(*wrapped);
-  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
+  ASSERT_THAT(unwrapped, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*unwrapped, disk_key));
   EXPECT_EQ(source.NewTransferKey(TransferKeyType::kRsa3072).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -247,7 +248,7 @@ class FakeNv final : public TpmNv {
 
 TEST(AzureVtpmSourceTest, WritesUserDataThenLetsTheReportBeMadeThenReadsIt) {
   auto tpm = SoftwareTpm::Create();
-  ASSERT_TRUE(tpm.ok());
+  ASSERT_THAT(tpm, IsOk());
   FakeNv nv;
   AzureVtpmOptions options;
   options.after_user_data_write = [&nv](absl::string_view user_data) {
@@ -259,9 +260,9 @@ TEST(AzureVtpmSourceTest, WritesUserDataThenLetsTheReportBeMadeThenReadsIt) {
   options.vcek = []() -> absl::StatusOr<std::string> { return std::string("VCEK"); };
   AzureVtpmSource source(**tpm, nv, options);
   auto transfer_public = source.NewTransferKey(TransferKeyType::kEccP256);
-  ASSERT_TRUE(transfer_public.ok());
+  ASSERT_THAT(transfer_public, IsOk());
   auto attested = source.Attest(kBinding, {0, 7});
-  ASSERT_TRUE(attested.ok()) << attested.status();
+  ASSERT_THAT(attested, IsOk());
   EXPECT_THAT(nv.log, ::testing::ElementsAre("define 64", "write", "hook", "read"));
   EXPECT_EQ(nv.data[kAzureUserDataIndex], Padded(kBinding, 64));
   const v1::AzureVtpmEvidence& az = attested->evidence.azure_vtpm();
@@ -269,7 +270,7 @@ TEST(AzureVtpmSourceTest, WritesUserDataThenLetsTheReportBeMadeThenReadsIt) {
   EXPECT_EQ(az.hcl_report(), "HCL report for " + Padded(kBinding, 64));
   EXPECT_EQ(az.vcek(), "VCEK");
   auto quote = ParseTpmsAttest(az.quote().attest(), "quote");
-  ASSERT_TRUE(quote.ok());
+  ASSERT_THAT(quote, IsOk());
   EXPECT_EQ(
       std::string(reinterpret_cast<const char*>(quote->extraData.buffer), quote->extraData.size),
       kBinding);
@@ -278,16 +279,16 @@ TEST(AzureVtpmSourceTest, WritesUserDataThenLetsTheReportBeMadeThenReadsIt) {
 
   // A second attestation reuses the index.
   nv.log.clear();
-  ASSERT_TRUE(source.Attest(kBinding, {}).ok());
+  ASSERT_THAT(source.Attest(kBinding, {}), IsOk());
   EXPECT_THAT(nv.log, ::testing::ElementsAre("write", "hook", "read"));
 }
 
 TEST(AzureVtpmSourceTest, MissingHclReportIsAnError) {
   auto tpm = SoftwareTpm::Create();
-  ASSERT_TRUE(tpm.ok());
+  ASSERT_THAT(tpm, IsOk());
   FakeNv nv;
   AzureVtpmSource source(**tpm, nv, {});
-  ASSERT_TRUE(source.NewTransferKey(TransferKeyType::kEccP256).ok());
+  ASSERT_THAT(source.NewTransferKey(TransferKeyType::kEccP256), IsOk());
   EXPECT_EQ(source.Attest(kBinding, {}).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(WriteAzureUserData(nv, std::string(65, 'x')).code(),
             absl::StatusCode::kInvalidArgument);
@@ -305,11 +306,11 @@ TEST(AzureVtpmSourceTest, KindFollowsTheHclReportType) {
 
 TEST(TpmQuoteSourceTest, CertifiesAndQuotesWithTheBinding) {
   auto tpm = SoftwareTpm::Create();
-  ASSERT_TRUE(tpm.ok());
+  ASSERT_THAT(tpm, IsOk());
   TpmQuoteSource source(**tpm);
-  ASSERT_TRUE(source.NewTransferKey(TransferKeyType::kEccP256).ok());
+  ASSERT_THAT(source.NewTransferKey(TransferKeyType::kEccP256), IsOk());
   auto attested = source.Attest(kBinding, {7});
-  ASSERT_TRUE(attested.ok()) << attested.status();
+  ASSERT_THAT(attested, IsOk());
   EXPECT_TRUE(attested->evidence.has_tpm_quote());
   EXPECT_TRUE(attested->transfer_key.has_tpm());
 }

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_tsm_report_fs.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/evidence/tdx_quote_source.h"
 
 namespace kb {
@@ -27,7 +28,7 @@ constexpr char kRoot[] = "/cfg/tsm/report";
 TEST(TdxQuoteTest, WritesBindingAsInblobAndReadsOutblob) {
   FakeTsm fs(kRoot);
   auto quote = GetTdxQuote(fs, kRoot, "kb-1", kBinding);
-  ASSERT_TRUE(quote.ok()) << quote.status();
+  ASSERT_THAT(quote, IsOk());
   EXPECT_EQ(fs.files[std::string(kRoot) + "/kb-1/inblob"], Padded(kBinding, 64));
   EXPECT_EQ(*quote, "QUOTE:" + Padded(kBinding, 64));
   EXPECT_TRUE(fs.dirs.empty());  // the entry is removed again
@@ -65,9 +66,9 @@ TEST(TdxQuoteSourceTest, EvidenceCarriesTheQuoteAndSpki) {
   auto fs = std::make_unique<FakeTsm>(kRoot);
   TdxQuoteSource source(std::move(fs), kRoot);
   auto spki = source.NewTransferKey(TransferKeyType::kEccP256);
-  ASSERT_TRUE(spki.ok());
+  ASSERT_THAT(spki, IsOk());
   auto attested = source.Attest(kBinding, {});
-  ASSERT_TRUE(attested.ok()) << attested.status();
+  ASSERT_THAT(attested, IsOk());
   EXPECT_EQ(attested->evidence.tdx_quote().quote(), "QUOTE:" + Padded(kBinding, 64));
   EXPECT_EQ(attested->transfer_key.spki_der(), *spki);
 }
@@ -76,19 +77,19 @@ TEST(PosixTsmReportFsTest, ReadsWritesAndReportsMissingFiles) {
   const std::string dir = ::testing::TempDir() + "/tsm-posix-test";
   PosixTsmReportFs fs;
   fs.RemoveDir(dir).IgnoreError();
-  ASSERT_TRUE(fs.MakeDir(dir).ok());
+  ASSERT_THAT(fs.MakeDir(dir), IsOk());
   EXPECT_EQ(fs.MakeDir(dir).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(fs.ReadFile(dir + "/outblob").status().code(), absl::StatusCode::kNotFound);
   // configfs attributes exist already; a plain directory needs the file made first.
   FILE* f = std::fopen((dir + "/inblob").c_str(), "w");
   ASSERT_NE(f, nullptr);
   std::fclose(f);
-  ASSERT_TRUE(fs.WriteFile(dir + "/inblob", "abc").ok());
+  ASSERT_THAT(fs.WriteFile(dir + "/inblob", "abc"), IsOk());
   auto back = fs.ReadFile(dir + "/inblob");
-  ASSERT_TRUE(back.ok());
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(*back, "abc");
   std::remove((dir + "/inblob").c_str());
-  EXPECT_TRUE(fs.RemoveDir(dir).ok());
+  EXPECT_THAT(fs.RemoveDir(dir), IsOk());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The optional "evidence" field of the keybroker LUKS2 token (docs/token.md).
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/volume/token_json.h"
 
 namespace kb {
@@ -16,28 +17,28 @@ constexpr char kJson[] =
 
 TEST(EvidenceTokenTest, AbsentMeansTpm) {
   auto token = KeybrokerTokenFromJson(std::string(kJson) + "}");
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->evidence, "tpm");
 }
 
 TEST(EvidenceTokenTest, TpmIsNotWrittenSoOldTokensStayIdentical) {
   auto token = KeybrokerTokenFromJson(std::string(kJson) + "}");
-  ASSERT_TRUE(token.ok());
+  ASSERT_THAT(token, IsOk());
   auto json = KeybrokerTokenToJson(*token);
-  ASSERT_TRUE(json.ok());
+  ASSERT_THAT(json, IsOk());
   EXPECT_THAT(*json, Not(HasSubstr("evidence")));
 }
 
 TEST(EvidenceTokenTest, RoundTripsEveryKind) {
   for (const char* kind : {"tpm", "azure", "snp", "tdx"}) {
     auto token = KeybrokerTokenFromJson(std::string(kJson) + R"(,"evidence":")" + kind + "\"}");
-    ASSERT_TRUE(token.ok()) << kind << ": " << token.status();
+    ASSERT_THAT(token, IsOk()) << kind << ": " << token.status();
     EXPECT_EQ(token->evidence, kind);
     token->keyslot = 1;
     auto json = KeybrokerTokenToJson(*token);
-    ASSERT_TRUE(json.ok());
+    ASSERT_THAT(json, IsOk());
     auto again = KeybrokerTokenFromJson(*json);
-    ASSERT_TRUE(again.ok());
+    ASSERT_THAT(again, IsOk());
     EXPECT_EQ(again->evidence, kind);
   }
 }

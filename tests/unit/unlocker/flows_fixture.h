@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_volume.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/flow/key_retrieval.h"
@@ -54,7 +55,7 @@ class FlowsFixture : public BrokerFixture {
   // Registers the software TPM's AK as machine "web-1" and allows it "disk" by PCR 7.
   void AllowWeb1() {
     RegisterAk(*tpm_, "web-1");
-    ASSERT_TRUE(SetPolicy("disk", Pcr7PolicyFor("web-1")).ok());
+    ASSERT_THAT(SetPolicy("disk", Pcr7PolicyFor("web-1")), IsOk());
   }
 
   FakeVolume volume_{"pass"};

@@ -1,5 +1,6 @@
 // The unlocker's flows against an in-process broker core (no network, no TPM, no LUKS).
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
@@ -21,7 +22,7 @@ class FlowsTest : public FlowsFixture {
 TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
   InProcessClient client(release_.get());
   auto released = ObtainKey(*tpm_, client, {"disk", 0, {0, 7}, TransferKeyType::kEccP256});
-  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(released, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(released->key, *keys_->GetKeyMaterial("disk", 1)));
   EXPECT_EQ(released->version, 1u);
 }
@@ -29,7 +30,7 @@ TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
 TEST_F(FlowsTest, UnreachableEndpointFallsThroughToTheNext) {
   auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1", "up:2"},
                                    {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
-  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(released, IsOk());
   EXPECT_EQ(released->endpoint, "up:2");
   EXPECT_THAT(lines_[0], HasSubstr("down:1"));
 }
@@ -73,7 +74,7 @@ class VolumeFlowsTest : public FlowsTest {
     EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
     auto token =
         Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
   }
 
   void GrantOffline(uint32_t boots) {
@@ -90,7 +91,7 @@ class VolumeFlowsTest : public FlowsTest {
 
 TEST_F(VolumeFlowsTest, OnlineUnlockActivatesAndRecordsNoOfflineCopyByDefault) {
   auto r = UnlockVia("up:1");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(volume_.activated(), "root");
   EXPECT_FALSE(r->offline);
   EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
@@ -98,26 +99,26 @@ TEST_F(VolumeFlowsTest, OnlineUnlockActivatesAndRecordsNoOfflineCopyByDefault) {
 
 TEST_F(VolumeFlowsTest, OfflineGraceCountsDownThenRefuses) {
   GrantOffline(2);
-  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
   ASSERT_TRUE(volume_.tokens().begin()->second.offline.has_value());
   auto first = UnlockVia("down:1");
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_TRUE(first->offline);
   EXPECT_EQ(first->offline_boots_left, 1u);
   auto second = UnlockVia("down:1");
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->offline_boots_left, 0u);
   auto third = UnlockVia("down:1");
   EXPECT_EQ(ExitCodeOf(third.status()), ExitCode::kBrokerUnreachable);
   EXPECT_THAT(std::string(third.status().message()), HasSubstr("allowance used up"));
   // Reaching the broker again resets the allowance.
-  ASSERT_TRUE(UnlockVia("up:1").ok());
-  EXPECT_TRUE(UnlockVia("down:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  EXPECT_THAT(UnlockVia("down:1"), IsOk());
 }
 
 TEST_F(VolumeFlowsTest, ChangedPcrsMakeTheOfflineCopyUseless) {
   GrantOffline(5);
-  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
   tpm_->ExtendPcr(7, std::string(32, 'x'));
   auto r = UnlockVia("down:1");
   EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kBrokerUnreachable);
@@ -126,10 +127,10 @@ TEST_F(VolumeFlowsTest, ChangedPcrsMakeTheOfflineCopyUseless) {
 
 TEST_F(VolumeFlowsTest, PolicyWithoutOfflineBootsDropsTheCopy) {
   GrantOffline(3);
-  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
   ASSERT_TRUE(volume_.tokens().begin()->second.offline.has_value());
   GrantOffline(0);
-  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
   EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
   auto r = UnlockVia("down:1");
   EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kBrokerUnreachable);
@@ -137,10 +138,10 @@ TEST_F(VolumeFlowsTest, PolicyWithoutOfflineBootsDropsTheCopy) {
 
 TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
   GrantOffline(3);
-  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_TRUE(admin_->DisableKey(d, {"CN=op", "op"}).ok());
+  ASSERT_THAT(admin_->DisableKey(d, {"CN=op", "op"}), IsOk());
   auto r = UnlockVia("up:1");
   EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kDenied);
   EXPECT_EQ(volume_.activated(), "root");  // from the first unlock only
@@ -180,7 +181,7 @@ TEST_F(FlowsTest, RetriesWithBackoffUntilABrokerAnswers) {
   };
   auto released = ObtainKeyFromAny(*tpm_, flaky, {"a:1", "b:2"},
                                    {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
-  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(released, IsOk());
   EXPECT_EQ(released->endpoint, "a:1");
   EXPECT_THAT(sleeps, ::testing::ElementsAre(absl::Milliseconds(500), absl::Seconds(1)));
   EXPECT_THAT(lines_[1], HasSubstr("round 1: "));
@@ -209,11 +210,11 @@ namespace {
 TEST_F(VolumeFlowsTest, AfterRotationTheEnrolledVersionStillUnlocks) {
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
-  ASSERT_TRUE(admin_->RotateKey(rotate, {"CN=op", "op"}).ok());
+  ASSERT_THAT(admin_->RotateKey(rotate, {"CN=op", "op"}), IsOk());
   // The enrolled version is still released on request.
   InProcessClient old_client(release_.get());
   auto v1_key = ObtainKey(*tpm_, old_client, {"disk", 1, {0, 7}, TransferKeyType::kEccP256});
-  ASSERT_TRUE(v1_key.ok()) << v1_key.status();
+  ASSERT_THAT(v1_key, IsOk());
   EXPECT_EQ(v1_key->version, 1u);
   EXPECT_EQ(v1_key->latest_version, 2u);
   // Asking for a version that does not exist is refused.
@@ -234,27 +235,28 @@ class RekeyTest : public VolumeFlowsTest {
   void Rotate() {
     v1::RotateKeyRequest rotate;
     rotate.set_key_id("disk");
-    ASSERT_TRUE(admin_->RotateKey(rotate, {"CN=op", "op"}).ok());
+    ASSERT_THAT(admin_->RotateKey(rotate, {"CN=op", "op"}), IsOk());
   }
   // The single remaining token holds `version` and its keyslot opens with that version's key.
   void ExpectEnrolledWith(uint32_t version) {
     auto tokens = *volume_.ListTokens();
     ASSERT_EQ(tokens.size(), 1u);
     EXPECT_EQ(tokens[0].key_version, version);
-    EXPECT_TRUE(volume_.VerifyKey(tokens[0].keyslot, *keys_->GetKeyMaterial("disk", version)).ok());
+    EXPECT_THAT(volume_.VerifyKey(tokens[0].keyslot, *keys_->GetKeyMaterial("disk", version)),
+                IsOk());
   }
 };
 
 TEST_F(RekeyTest, UnlockReEnrolsToTheNewVersionAndWipesTheOld) {
   Rotate();
   auto r = UnlockVia("up:1");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version, 2u);
   ExpectEnrolledWith(2);
   EXPECT_EQ(volume_.ListKeyslots()->size(), 2u);  // the passphrase and version 2
   EXPECT_FALSE(volume_.VerifyKey(1, *keys_->GetKeyMaterial("disk", 1)).ok());
   auto again = UnlockVia("up:1");
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->version, 2u);
 }
 
@@ -266,10 +268,10 @@ TEST_P(RekeyFaultTest, InterruptedReEnrolmentNeverLosesTheVolume) {
   Rotate();
   volume_.FailNext(GetParam());
   auto first = UnlockVia("up:1");
-  ASSERT_TRUE(first.ok()) << first.status();  // opened with whichever version works
+  ASSERT_THAT(first, IsOk());  // opened with whichever version works
   EXPECT_EQ(volume_.activated(), "root");
   auto second = UnlockVia("up:1");
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->version, 2u);
   ExpectEnrolledWith(2);
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/fakes/fake_tsm_report_fs.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/unlocker/flows_fixture.h"
 #include "unlocker/evidence/tdx_quote_source.h"
 #include "unlocker/exit/exit_codes.h"
@@ -96,12 +97,12 @@ class TeeWithoutTpmFlowsTest : public FlowsFixture {
 
 TEST_F(TeeWithoutTpmFlowsTest, EnrolsAndUnlocksWithoutATpm) {
   auto token = EnrollTdx();
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->evidence, "tdx");
   EXPECT_TRUE(volume_.tokens().begin()->second.confirmed);
   EXPECT_EQ(fs_->removed, 2);  // one TD quote for the release, one for the confirmation
   auto r = UnlockVia("up:1");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(volume_.activated(), "root");
   EXPECT_FALSE(r->offline);
   EXPECT_EQ(r->version, 1u);
@@ -109,11 +110,11 @@ TEST_F(TeeWithoutTpmFlowsTest, EnrolsAndUnlocksWithoutATpm) {
 }
 
 TEST_F(TeeWithoutTpmFlowsTest, OfflineGraceWithoutATpmStillUnlocksOnlineAndSaysSo) {
-  ASSERT_TRUE(EnrollTdx().ok());
+  ASSERT_THAT(EnrollTdx(), IsOk());
   GrantOffline(3);
   lines_.clear();
   auto r = UnlockVia("up:1");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(volume_.activated(), "root");
   EXPECT_EQ(r->offline_boots_left, 3u);                                // granted by the broker...
   EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());  // ...but nothing sealed
@@ -128,20 +129,20 @@ TEST_F(TeeWithoutTpmFlowsTest, OfflineGraceWithoutATpmStillUnlocksOnlineAndSaysS
 }
 
 TEST_F(TeeWithoutTpmFlowsTest, ReEnrolsAfterARotationWithoutATpm) {
-  ASSERT_TRUE(EnrollTdx().ok());
+  ASSERT_THAT(EnrollTdx(), IsOk());
   GrantOffline(2);
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
-  ASSERT_TRUE(admin_->RotateKey(rotate, {"CN=op", "op"}).ok());
+  ASSERT_THAT(admin_->RotateKey(rotate, {"CN=op", "op"}), IsOk());
   lines_.clear();
   auto r = UnlockVia("up:1");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version, 2u);
   ASSERT_EQ(volume_.tokens().size(), 1u);
   EXPECT_EQ(volume_.tokens().begin()->second.key_version, 2u);
   EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
   EXPECT_EQ(LinesWith("offline grace needs a vTPM"), 1);  // after the re-enrolment's release
-  ASSERT_TRUE(UnlockVia("up:1").ok());
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
 }
 
 TEST_F(TeeWithoutTpmFlowsTest, TpmEvidenceOnTheAbsentTpmIsTpmUnavailable) {

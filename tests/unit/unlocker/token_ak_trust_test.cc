@@ -4,6 +4,7 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "unlocker/volume/token_json.h"
 
 namespace kb {
@@ -27,19 +28,19 @@ TEST(TokenAkTrustTest, EkRoundTrips) {
   KeybrokerToken t = Token();
   t.ak_trust = "ek";
   auto json = KeybrokerTokenToJson(t);
-  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_THAT(json, IsOk());
   EXPECT_THAT(*json, HasSubstr(R"("ak_trust":"ek")"));
   auto back = KeybrokerTokenFromJson(*json);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->ak_trust, "ek");
 }
 
 TEST(TokenAkTrustTest, AbsentForRegisteredAksSoOlderTokensStayTheSame) {
   auto json = KeybrokerTokenToJson(Token());
-  ASSERT_TRUE(json.ok());
+  ASSERT_THAT(json, IsOk());
   EXPECT_THAT(*json, Not(HasSubstr("ak_trust")));
   auto back = KeybrokerTokenFromJson(*json);
-  ASSERT_TRUE(back.ok());
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->ak_trust, "");
 }
 

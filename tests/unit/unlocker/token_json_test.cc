@@ -5,6 +5,7 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -46,7 +47,7 @@ KeybrokerToken SampleToken() {
 
 TEST(TokenJsonTest, ParsesDocumentedExample) {
   auto token = KeybrokerTokenFromJson(ValidJson());
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->token_id, -1);
   EXPECT_EQ(token->keyslot, 1);
   EXPECT_THAT(token->endpoints, ::testing::ElementsAre("10.0.2.100:8443"));
@@ -61,9 +62,9 @@ TEST(TokenJsonTest, RoundTrip) {
   KeybrokerToken in = SampleToken();
   in.key_id = "quote\"back\\slash";
   auto json = KeybrokerTokenToJson(in);
-  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_THAT(json, IsOk());
   auto out = KeybrokerTokenFromJson(*json);
-  ASSERT_TRUE(out.ok()) << out.status() << " " << *json;
+  ASSERT_THAT(out, IsOk()) << out.status() << " " << *json;
   EXPECT_EQ(out->keyslot, in.keyslot);
   EXPECT_EQ(out->endpoints, in.endpoints);
   EXPECT_EQ(out->ca_sha256, in.ca_sha256);
@@ -75,7 +76,7 @@ TEST(TokenJsonTest, RoundTrip) {
 
 TEST(TokenJsonTest, SerialisesLuks2RequiredFields) {
   auto json = KeybrokerTokenToJson(SampleToken());
-  ASSERT_TRUE(json.ok());
+  ASSERT_THAT(json, IsOk());
   EXPECT_THAT(*json, HasSubstr(R"("type":"keybroker")"));
   EXPECT_THAT(*json, HasSubstr(R"("keyslots":["3"])"));
   EXPECT_THAT(*json, HasSubstr(R"("kb_version":1)"));
@@ -84,14 +85,14 @@ TEST(TokenJsonTest, SerialisesLuks2RequiredFields) {
 TEST(TokenJsonTest, UppercaseHexIsNormalised) {
   std::string upper = absl::StrReplaceAll(kCa, {{"aa", "AA"}, {"ff", "FF"}});
   auto token = KeybrokerTokenFromJson(absl::StrReplaceAll(ValidJson(), {{kCa, upper}}));
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->ca_sha256, kCa);
 }
 
 TEST(TokenJsonTest, UnknownFieldsAreIgnored) {
   auto token = KeybrokerTokenFromJson(absl::StrReplaceAll(
       ValidJson(), {{R"("pcrs")", R"("sealed":{"blob":"abc","n":[1,2]},"pcrs")"}}));
-  EXPECT_TRUE(token.ok()) << token.status();
+  EXPECT_THAT(token, IsOk());
 }
 
 TEST(TokenJsonTest, RejectsNonJsonAndNonObjects) {
@@ -173,7 +174,7 @@ namespace {
 
 TEST(TokenJsonTest, ConfirmedIsOptionalAndRoundTrips) {
   auto legacy = KeybrokerTokenFromJson(ValidJson());
-  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  ASSERT_THAT(legacy, IsOk());
   EXPECT_FALSE(legacy->confirmed.has_value());
   // Tokens from before confirmations are written back byte for byte.
   EXPECT_THAT(*KeybrokerTokenToJson(*legacy), ::testing::Not(HasSubstr("confirmed")));
@@ -181,10 +182,10 @@ TEST(TokenJsonTest, ConfirmedIsOptionalAndRoundTrips) {
     KeybrokerToken token = SampleToken();
     token.confirmed = confirmed;
     auto json = KeybrokerTokenToJson(token);
-    ASSERT_TRUE(json.ok()) << json.status();
+    ASSERT_THAT(json, IsOk());
     EXPECT_THAT(*json, HasSubstr(confirmed ? "\"confirmed\":true" : "\"confirmed\":false"));
     auto parsed = KeybrokerTokenFromJson(*json);
-    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    ASSERT_THAT(parsed, IsOk());
     ASSERT_TRUE(parsed->confirmed.has_value());
     EXPECT_EQ(*parsed->confirmed, confirmed);
   }

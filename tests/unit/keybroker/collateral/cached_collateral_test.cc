@@ -15,6 +15,7 @@
 #include "keybroker/verifiers/tdx/tdx_collateral_lookup.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "tests/fakes/fake_collateral_store.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -35,7 +36,7 @@ void ImportAll(FakeCollateralStore& store, absl::Time at, const std::vector<std:
   VerifyingCollateralCache cache(&store, std::move(trust), &clock);
   for (const std::string& f : files) {
     auto imported = cache.Import(ReadData(f), f);
-    ASSERT_TRUE(imported.ok()) << f << ": " << imported.status();
+    ASSERT_THAT(imported, IsOk()) << f << ": " << imported.status();
   }
 }
 
@@ -51,7 +52,7 @@ TEST(CachedSnpCollateralTest, EvidenceWithoutVcekVerifiesWithTheCachedOne) {
   FakeClock clock(Utc(2025, 6, 1));
   SnpEvidenceVerifier v("", &clock, &store);
   auto claims = v.VerifyUnbound(SnpWithoutVcek("snp/trustee_test-report.bin"), v1::TransferKey());
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "snp");
   EXPECT_EQ(claims->attributes.at("snp.signer"), "vcek");
 }
@@ -86,7 +87,7 @@ TEST(CachedSnpCollateralTest, VlekSignedReportUsesTheCachedVlek) {
   FakeClock clock(Utc(2025, 6, 1));
   SnpEvidenceVerifier v("", &clock, &store);
   auto claims = v.VerifyUnbound(SnpWithoutVcek("snp/trustee_test-vlek-report.bin"), {});
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->attributes.at("snp.signer"), "vlek");
 }
 
@@ -125,7 +126,7 @@ TEST(CachedTdxCollateralTest, QuoteVerifiesWithCachedCollateralAlone) {
                      absl::StatusCode::kFailedPrecondition);
   TdxEvidenceVerifier v(*tdx::IntelTrustAnchors::Default(), nullptr, &clock, &store);
   auto claims = v.VerifyUnbound(TdxEvidence(), {});
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->attributes.at("tdx.tcb_status"), "UpToDate");
   EXPECT_EQ(claims->machine, "tdx-fmspc:50806f000000");
 }
@@ -147,16 +148,16 @@ TEST(CachedTdxCollateralTest, NewestValidTcbInfoWinsOverTheDirectory) {
             /*pin_tcb_signer=*/true);
   const std::string fmspc("\x50\x80\x6f\x00\x00\x00", 6);
   auto at_2025 = TdxCollateralWithCache(&dir, store, fmspc, Utc(2025, 10, 1));
-  ASSERT_TRUE(at_2025.ok()) << at_2025.status();
+  ASSERT_THAT(at_2025, IsOk());
   EXPECT_EQ(at_2025->tcb_info->issue_date,
             Utc(2025, 9, 29) + absl::Hours(18) + absl::Minutes(29) + absl::Seconds(22));
   // In 2023 the cached one is not yet valid: the directory's wins.
   auto at_2023 = TdxCollateralWithCache(&dir, store, fmspc, Utc(2023, 7, 1));
-  ASSERT_TRUE(at_2023.ok()) << at_2023.status();
+  ASSERT_THAT(at_2023, IsOk());
   EXPECT_EQ(at_2023->tcb_info->issue_date, dir.tcb_info->issue_date);
   // Neither valid: the newest is kept, so the 'collateral' check names its expiry.
   auto at_2030 = TdxCollateralWithCache(&dir, store, fmspc, Utc(2030, 1, 1));
-  ASSERT_TRUE(at_2030.ok()) << at_2030.status();
+  ASSERT_THAT(at_2030, IsOk());
   EXPECT_EQ(at_2030->tcb_info->issue_date, at_2025->tcb_info->issue_date);
 }
 

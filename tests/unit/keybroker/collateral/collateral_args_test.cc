@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ctl/collateral_commands.h"
 #include "keybroker/ctl/ctl_args.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
@@ -23,12 +24,12 @@ absl::StatusOr<CtlCommand> Parse(std::vector<std::string> rest) {
 
 TEST(CollateralArgsTest, ImportTakesOneOrMoreFiles) {
   auto one = Parse({"collateral", "import", "vcek.der"});
-  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_THAT(one, IsOk());
   EXPECT_EQ(one->kind, CtlCommandKind::kCollateralImport);
   EXPECT_EQ(one->collateral_file, "vcek.der");
   EXPECT_TRUE(one->more_args.empty());
   auto many = Parse({"collateral", "import", "a.der", "--json", "b.json", "c.crl"});
-  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_THAT(many, IsOk());
   EXPECT_EQ(many->collateral_file, "a.der");
   EXPECT_THAT(many->more_args, ElementsAre("b.json", "c.crl"));
   EXPECT_TRUE(many->json);
@@ -39,11 +40,11 @@ TEST(CollateralArgsTest, ImportTakesOneOrMoreFiles) {
 
 TEST(CollateralArgsTest, ListAndDelete) {
   auto list = Parse({"collateral", "list"});
-  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_THAT(list, IsOk());
   EXPECT_EQ(list->kind, CtlCommandKind::kCollateralList);
   EXPECT_FALSE(Parse({"collateral", "list", "extra"}).ok());
   auto del = Parse({"collateral", "delete", "0123456789abcdef"});
-  ASSERT_TRUE(del.ok()) << del.status();
+  ASSERT_THAT(del, IsOk());
   EXPECT_EQ(del->kind, CtlCommandKind::kCollateralDelete);
   EXPECT_EQ(del->collateral_id, "0123456789abcdef");
   EXPECT_FALSE(Parse({"collateral", "delete"}).ok());

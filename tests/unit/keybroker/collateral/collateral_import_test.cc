@@ -12,6 +12,7 @@
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/tdx/intel_pki.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -37,7 +38,7 @@ class CollateralImportTest : public ::testing::Test {
     char tmpl[] = "/tmp/kb-collateral-XXXXXX";
     dir_ = mkdtemp(tmpl);
     auto db = OpenBrokerDatabase(dir_ + "/broker.db");
-    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_THAT(db, IsOk());
     store_ = std::make_unique<SqliteCollateralStore>(*db);
     Rebuild(/*pin_tcb_signer=*/false);
   }
@@ -49,7 +50,7 @@ class CollateralImportTest : public ::testing::Test {
     auto intel = tdx::IntelTrustAnchors::FromPem(
         ReadData("tdx/gotdx_intel_sgx_root_ca.pem"),
         pin_tcb_signer ? ReadData("tdx/derived_intel_sgx_tcb_signing_2018-2025.pem") : "");
-    ASSERT_TRUE(intel.ok()) << intel.status();
+    ASSERT_THAT(intel, IsOk());
     trust.intel = *std::move(intel);
     cache_ = std::make_unique<VerifyingCollateralCache>(store_.get(), std::move(trust), &clock_);
   }
@@ -66,7 +67,7 @@ class CollateralImportTest : public ::testing::Test {
 
 TEST_F(CollateralImportTest, RecognisesVceksWithTheirIdentity) {
   auto milan = Import("snp/trustee_test-vcek.der");
-  ASSERT_TRUE(milan.ok()) << milan.status();
+  ASSERT_THAT(milan, IsOk());
   EXPECT_EQ(milan->entry.kind, "vcek");
   EXPECT_THAT(milan->entry.identity, StartsWith("Milan VCEK hwID "));
   EXPECT_THAT(milan->entry.identity,
@@ -79,33 +80,33 @@ TEST_F(CollateralImportTest, RecognisesVceksWithTheirIdentity) {
   EXPECT_FALSE(milan->replaced.has_value());
 
   auto turin = Import("snp/virtee_vcek_turin.der");
-  ASSERT_TRUE(turin.ok()) << turin.status();
+  ASSERT_THAT(turin, IsOk());
   EXPECT_THAT(turin->entry.identity, HasSubstr("Turin VCEK"));
   EXPECT_THAT(turin->entry.identity, HasSubstr("(8 bytes) TCB fmc="));
 
   auto pem = Import("az-snp-vtpm/trustee_vcek.pem");  // PEM, from Azure's IMDS
-  ASSERT_TRUE(pem.ok()) << pem.status();
+  ASSERT_THAT(pem, IsOk());
   EXPECT_EQ(pem->entry.kind, "vcek");
 
   auto vlek = Import("snp/trustee_test-vlek.der");
-  ASSERT_TRUE(vlek.ok()) << vlek.status();
+  ASSERT_THAT(vlek, IsOk());
   EXPECT_EQ(vlek->entry.kind, "vlek");
   EXPECT_THAT(vlek->entry.identity, HasSubstr("VLEK TCB"));
 
   auto list = cache_->List();
-  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_THAT(list, IsOk());
   EXPECT_EQ(list->size(), 4u);
 }
 
 TEST_F(CollateralImportTest, ReimportReplacesAndDeleteRemoves) {
   auto first = Import("snp/trustee_test-vcek.der");
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   auto again = Import("snp/trustee_test-vcek.der");
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   ASSERT_TRUE(again->replaced.has_value());
   EXPECT_EQ(again->replaced->id, first->entry.id);
   auto deleted = cache_->Delete(first->entry.id);
-  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(deleted->kind, "vcek");
   EXPECT_EQ(cache_->Delete(first->entry.id).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(cache_->List()->empty());
@@ -154,14 +155,14 @@ TEST_F(CollateralImportTest, TdxCollateralNeedsItsIssuerFirst) {
                  absl::StatusCode::kFailedPrecondition);
 
   auto signer = Import("tdx/derived_gotdx_tcbInfoIssuerChain.pem");  // signing cert + root
-  ASSERT_TRUE(signer.ok()) << signer.status();
+  ASSERT_THAT(signer, IsOk());
   EXPECT_EQ(signer->entry.kind, "intel_tcb_signing");
   auto pck_ca = Import("tdx/derived_intel_sgx_pck_platform_ca.pem");
-  ASSERT_TRUE(pck_ca.ok()) << pck_ca.status();
+  ASSERT_THAT(pck_ca, IsOk());
   EXPECT_EQ(pck_ca->entry.kind, "intel_pck_ca");
 
   auto tcb = Import("tdx/gotdx_tcbInfo_fmspc50806f000000.json");
-  ASSERT_TRUE(tcb.ok()) << tcb.status();
+  ASSERT_THAT(tcb, IsOk());
   EXPECT_EQ(tcb->entry.kind, "tdx_tcb_info");
   EXPECT_EQ(tcb->entry.lookup_key, "50806f000000");
   EXPECT_THAT(tcb->entry.identity, HasSubstr("FMSPC 50806f000000"));
@@ -169,16 +170,16 @@ TEST_F(CollateralImportTest, TdxCollateralNeedsItsIssuerFirst) {
             Utc(2023, 7, 18) + absl::Hours(8) + absl::Minutes(42) + absl::Seconds(58));
 
   auto qe = Import("tdx/gotdx_qeIdentity.json");
-  ASSERT_TRUE(qe.ok()) << qe.status();
+  ASSERT_THAT(qe, IsOk());
   EXPECT_EQ(qe->entry.kind, "tdx_qe_identity");
   EXPECT_THAT(qe->entry.identity, StartsWith("TD_QE"));
 
   auto root_crl = Import("tdx/gotdx_rootcrl.der");
-  ASSERT_TRUE(root_crl.ok()) << root_crl.status();
+  ASSERT_THAT(root_crl, IsOk());
   EXPECT_EQ(root_crl->entry.kind, "crl");
   EXPECT_EQ(root_crl->entry.identity, "CRL of Intel SGX Root CA number 1");
   auto pck_crl = Import("tdx/gotdx_pckcrl_platform.der");
-  ASSERT_TRUE(pck_crl.ok()) << pck_crl.status();
+  ASSERT_THAT(pck_crl, IsOk());
   EXPECT_EQ(pck_crl->entry.identity, "CRL of Intel SGX PCK Platform CA number 1");
   EXPECT_EQ(cache_->List()->size(), 6u);
 }
@@ -203,10 +204,10 @@ TEST_F(CollateralImportTest, NewerTcbInfoReplacesOlderButNotBack) {
   Rebuild(/*pin_tcb_signer=*/true);  // Intel kept the key; the pin verifies both
   At(Utc(2023, 7, 1));
   auto old_tcb = Import("tdx/gotdx_tcbInfo_fmspc50806f000000.json");
-  ASSERT_TRUE(old_tcb.ok()) << old_tcb.status();
+  ASSERT_THAT(old_tcb, IsOk());
   At(Utc(2025, 10, 1));
   auto new_tcb = Import("tdx/teekit_tcbInfo-tdx-50806f000000.json");
-  ASSERT_TRUE(new_tcb.ok()) << new_tcb.status();
+  ASSERT_THAT(new_tcb, IsOk());
   ASSERT_TRUE(new_tcb->replaced.has_value());
   EXPECT_EQ(new_tcb->replaced->id, old_tcb->entry.id);
   At(Utc(2023, 7, 1));

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/snp/amd_roots.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -22,9 +23,9 @@ std::string Seq64() {
 
 AmdKeyCertInfo Info(absl::string_view file) {
   auto cert = ParseCertificate(ReadData(file));
-  EXPECT_TRUE(cert.ok()) << cert.status();
+  EXPECT_THAT(cert, IsOk());
   auto info = ParseAmdKeyCert(cert->get());
-  EXPECT_TRUE(info.ok()) << info.status();
+  EXPECT_THAT(info, IsOk());
   return info.ok() ? *std::move(info) : AmdKeyCertInfo{};
 }
 
@@ -32,9 +33,9 @@ TEST(AmdRootsTest, EveryBuiltInChainParsesAndIsSelfConsistent) {
   for (SnpProduct p : {SnpProduct::kMilan, SnpProduct::kGenoa, SnpProduct::kTurin}) {
     for (SnpSigner s : {SnpSigner::kVcek, SnpSigner::kVlek}) {
       auto pem = BuiltinAmdChainPem(p, s);
-      ASSERT_TRUE(pem.ok()) << pem.status();
+      ASSERT_THAT(pem, IsOk());
       auto chain = ParseAmdChainPem(*pem);
-      ASSERT_TRUE(chain.ok()) << chain.status();
+      ASSERT_THAT(chain, IsOk());
       // The intermediate's signature by the ARK, and the ARK's own, verify.
       EXPECT_EQ(X509_verify(chain->ark.get(), X509_get0_pubkey(chain->ark.get())), 1);
       EXPECT_EQ(X509_verify(chain->intermediate.get(), X509_get0_pubkey(chain->ark.get())), 1);
@@ -49,8 +50,8 @@ TEST(AmdRootsTest, EveryBuiltInChainParsesAndIsSelfConsistent) {
 TEST(AmdRootsTest, ChainOrderDoesNotMatter) {
   const std::string ask = ReadData("snp/virtee_milan_ask.pem");
   const std::string ark = ReadData("snp/virtee_milan_ark.pem");
-  EXPECT_TRUE(ParseAmdChainPem(ask + ark).ok());
-  EXPECT_TRUE(ParseAmdChainPem(ark + ask).ok());
+  EXPECT_THAT(ParseAmdChainPem(ask + ark), IsOk());
+  EXPECT_THAT(ParseAmdChainPem(ark + ask), IsOk());
   EXPECT_FALSE(ParseAmdChainPem(ark + ark).ok());
   EXPECT_FALSE(ParseAmdChainPem(ask + ark + ask).ok());
   EXPECT_FALSE(ParseAmdChainPem("").ok());
@@ -97,22 +98,22 @@ TEST(AmdCertsTest, ParsesVlekExtensions) {
 
 TEST(AmdCertsTest, TurinVcekChainsToTheBuiltInTurinRoot) {
   auto cert = ParseCertificate(ReadData("snp/virtee_vcek_turin.der"));
-  ASSERT_TRUE(cert.ok());
+  ASSERT_THAT(cert, IsOk());
   auto info = ParseAmdKeyCert(cert->get());
-  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->product, SnpProduct::kTurin);
   EXPECT_TRUE(info->has_fmc_spl);
   EXPECT_EQ(info->fmc_spl, 0);
   EXPECT_EQ(info->ucode_spl, 9);
   EXPECT_EQ(HexEncode(info->hw_id), "1e550a8ee5cf9f4d");
   auto chain = ParseAmdChainPem(*BuiltinAmdChainPem(SnpProduct::kTurin, SnpSigner::kVcek));
-  ASSERT_TRUE(chain.ok());
+  ASSERT_THAT(chain, IsOk());
   EXPECT_TRUE(
       VerifyAmdChain(cert->get(), *chain, SnpProduct::kTurin, SnpSigner::kVcek, VerifyTime()).ok());
   // virtee's separate Turin ARK/ASK files are the same chain.
   auto virtee =
       ParseAmdChainPem(ReadData("snp/virtee_turin_ask.pem") + ReadData("snp/virtee_turin_ark.pem"));
-  ASSERT_TRUE(virtee.ok());
+  ASSERT_THAT(virtee, IsOk());
   EXPECT_TRUE(
       VerifyAmdChain(cert->get(), *virtee, SnpProduct::kTurin, SnpSigner::kVcek, VerifyTime())
           .ok());
@@ -128,15 +129,15 @@ TEST(AmdCertsTest, TurinTcbAndHwIdChecksUseTheTurinLayout) {
   SnpReport report;
   report.reported_tcb = 0x0900000000000000u;  // ucode in byte 7
   report.chip_id = info.hw_id + std::string(56, '\0');
-  EXPECT_TRUE(CheckSnpVcekTcb(report, info, SnpProduct::kTurin).ok());
-  EXPECT_TRUE(CheckSnpHwId(report, info).ok());
+  EXPECT_THAT(CheckSnpVcekTcb(report, info, SnpProduct::kTurin), IsOk());
+  EXPECT_THAT(CheckSnpHwId(report, info), IsOk());
   report.reported_tcb = 0x0900000000000001u;  // fmc = 1
   EXPECT_CHECK_FAILS(CheckSnpVcekTcb(report, info, SnpProduct::kTurin), kSnpCheckVcekTcb,
                      StatusCode::kUnauthenticated);
   report.chip_id[0] ^= 1;
   EXPECT_CHECK_FAILS(CheckSnpHwId(report, info), kSnpCheckHwId, StatusCode::kUnauthenticated);
   report.mask_chip_key = true;  // a masked CHIP_ID is not compared
-  EXPECT_TRUE(CheckSnpHwId(report, info).ok());
+  EXPECT_THAT(CheckSnpHwId(report, info), IsOk());
 }
 
 TEST(AmdCertsTest, ParseCertificateRejectsGarbage) {

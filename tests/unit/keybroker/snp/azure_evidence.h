@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "common/crypto.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb::snp_test {
 
@@ -51,7 +52,7 @@ inline AzureTpmQuote QuoteFromStruct(const google::protobuf::Struct& q) {
 
 inline google::protobuf::Struct ParseJson(const std::string& json) {
   google::protobuf::Struct s;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &s).ok());
+  EXPECT_THAT(google::protobuf::util::JsonStringToMessage(json, &s), IsOk());
   return s;
 }
 

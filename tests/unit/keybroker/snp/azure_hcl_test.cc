@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/snp/snp_report.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -22,7 +23,7 @@ void PutLe32(std::string& b, std::size_t off, uint32_t v) {
 
 TEST(HclReportTest, ParsesTheCurrentReport) {
   auto h = ParseHclReport(Hcl());
-  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_THAT(h, IsOk());
   EXPECT_EQ(h->header_version, 1u);
   EXPECT_EQ(h->report_size, 2346u);
   EXPECT_EQ(h->request_type, 2u);
@@ -35,7 +36,7 @@ TEST(HclReportTest, ParsesTheCurrentReport) {
 
 TEST(HclReportTest, ParsesTheOld2048ByteReportWhoseSnpReportIsTheTrusteeReport) {
   auto h = ParseHclReport(ReadData("az-snp-vtpm/trustee_old2024_hcl-report.bin"));
-  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_THAT(h, IsOk());
   EXPECT_EQ(h->runtime_data.size(), 583u);
   EXPECT_EQ(h->hw_report, ReadData("snp/trustee_test-report.bin"));
 }
@@ -44,10 +45,10 @@ TEST(HclReportTest, RuntimeDataIsBoundToReportData) {
   for (const char* f :
        {"az-snp-vtpm/trustee_hcl-report.bin", "az-snp-vtpm/trustee_old2024_hcl-report.bin"}) {
     auto h = ParseHclReport(ReadData(f));
-    ASSERT_TRUE(h.ok()) << h.status();
+    ASSERT_THAT(h, IsOk());
     auto r = ParseSnpReport(h->hw_report);
-    ASSERT_TRUE(r.ok());
-    EXPECT_TRUE(CheckRuntimeDataDigest(*h, r->report_data).ok()) << f;
+    ASSERT_THAT(r, IsOk());
+    EXPECT_THAT(CheckRuntimeDataDigest(*h, r->report_data), IsOk()) << f;
   }
 }
 
@@ -55,7 +56,7 @@ TEST(HclReportTest, Byte0x06e0BreaksTheRuntimeDataDigest) {
   std::string b = Hcl();
   b[0x06e0] += 1;
   auto h = ParseHclReport(b);
-  ASSERT_TRUE(h.ok());
+  ASSERT_THAT(h, IsOk());
   auto r = ParseSnpReport(h->hw_report);
   EXPECT_CHECK_FAILS(CheckRuntimeDataDigest(*h, r->report_data), kAzCheckRuntimeDataDigest,
                      StatusCode::kUnauthenticated);
@@ -64,7 +65,7 @@ TEST(HclReportTest, Byte0x06e0BreaksTheRuntimeDataDigest) {
 TEST(HclReportTest, NonZeroUpperReportDataBreaksTheDigestCheck) {
   auto h = ParseHclReport(Hcl());
   std::string report_data = Sha256(h->runtime_data) + std::string(32, '\0');
-  EXPECT_TRUE(CheckRuntimeDataDigest(*h, report_data).ok());
+  EXPECT_THAT(CheckRuntimeDataDigest(*h, report_data), IsOk());
   report_data[63] = 1;
   EXPECT_CHECK_FAILS(CheckRuntimeDataDigest(*h, report_data), kAzCheckRuntimeDataDigest,
                      StatusCode::kUnauthenticated);
@@ -74,7 +75,7 @@ TEST(HclReportTest, Byte0x0540BreaksTheAkExtraction) {
   std::string b = Hcl();
   b[0x0540] = 0;
   auto h = ParseHclReport(b);
-  ASSERT_TRUE(h.ok());
+  ASSERT_THAT(h, IsOk());
   EXPECT_CHECK_FAILS(ParseRuntimeClaims(h->runtime_data), kAzCheckAkFromRuntimeClaims,
                      StatusCode::kUnauthenticated);
 }
@@ -82,7 +83,7 @@ TEST(HclReportTest, Byte0x0540BreaksTheAkExtraction) {
 TEST(HclReportTest, ExtractsTheAkAndRuntimeClaims) {
   auto h = ParseHclReport(Hcl());
   auto rc = ParseRuntimeClaims(h->runtime_data);
-  ASSERT_TRUE(rc.ok()) << rc.status();
+  ASSERT_THAT(rc, IsOk());
   EXPECT_EQ(EVP_PKEY_get_base_id(rc->ak.get()), EVP_PKEY_RSA);
   EXPECT_EQ(EVP_PKEY_get_bits(rc->ak.get()), 2048);
   EXPECT_FALSE(rc->ak_spki_der.empty());
@@ -108,14 +109,14 @@ TEST(HclReportTest, RuntimeClaimsWithoutAnAkAreRejected) {
 TEST(HclReportTest, UserDataCheck) {
   auto h = ParseHclReport(Hcl());
   auto rc = ParseRuntimeClaims(h->runtime_data);
-  ASSERT_TRUE(rc.ok());
-  EXPECT_TRUE(CheckUserData(*rc, std::string(64, '\0')).ok());
-  EXPECT_TRUE(CheckUserData(*rc, "").ok());  // zero-padded to 64 bytes
+  ASSERT_THAT(rc, IsOk());
+  EXPECT_THAT(CheckUserData(*rc, std::string(64, '\0')), IsOk());
+  EXPECT_THAT(CheckUserData(*rc, ""), IsOk());  // zero-padded to 64 bytes
   EXPECT_CHECK_FAILS(CheckUserData(*rc, "\x12\x3a\xbc"), kAzCheckUserData,
                      StatusCode::kUnauthenticated);
   auto old = ParseHclReport(ReadData("az-snp-vtpm/trustee_old2024_hcl-report.bin"));
   auto old_rc = ParseRuntimeClaims(old->runtime_data);
-  ASSERT_TRUE(old_rc.ok()) << old_rc.status();
+  ASSERT_THAT(old_rc, IsOk());
   EXPECT_FALSE(old_rc->user_data.has_value());
   EXPECT_CHECK_FAILS(CheckUserData(*old_rc, ""), kAzCheckUserData, StatusCode::kUnauthenticated);
 }
@@ -133,7 +134,7 @@ TEST(HclReportTest, RejectsTruncatedOversizedAndGarbage) {
   EXPECT_EQ(ParseHclReport(std::string(2600, '\xff')).status().code(),
             StatusCode::kInvalidArgument);
   // The NV index is zero-padded: trailing zeros after the runtime data are fine.
-  EXPECT_TRUE(ParseHclReport(good.substr(0, 0x4D4 + 1110)).ok());
+  EXPECT_THAT(ParseHclReport(good.substr(0, 0x4D4 + 1110)), IsOk());
 }
 
 TEST(HclReportTest, RejectsBadHeaderFields) {
@@ -156,7 +157,7 @@ TEST(HclReportTest, RejectsBadHeaderFields) {
 
 TEST(BincodeQuoteTest, ParsesTheTrusteeQuote) {
   auto q = ParseAzureBincodeQuote(ReadData("az-snp-vtpm/trustee_quote.bin"));
-  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_THAT(q, IsOk());
   EXPECT_EQ(q->signature.size(), 256u);
   EXPECT_EQ(q->attest.size(), 122u);
   EXPECT_EQ(q->pcrs_sha256.size(), 24u);

@@ -7,6 +7,7 @@
 #include "common/tpm/tpm_structures.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
@@ -58,7 +59,7 @@ AzureSnpVtpmInput Old2024() {
 
 TEST(AzureSnpVtpmTest, CurrentHclReportWithJsonQuoteVerifies) {
   auto c = VerifyAzureSnpVtpm(Current());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->snp.product, SnpProduct::kMilan);
   EXPECT_EQ(c->snp.version, 2u);
   EXPECT_EQ(c->snp.vmpl, 0u);
@@ -85,22 +86,22 @@ TEST(AzureSnpVtpmTest, TpmtSignatureEncodingVerifies) {
   in.quote.signature = *MarshalTpmtSignature(sig);
   in.quote.encoding = TpmSignatureEncoding::kTpmtSignature;
   auto c = VerifyAzureSnpVtpm(in);
-  EXPECT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c, IsOk());
 }
 
 TEST(AzureSnpVtpmTest, CurrentHclReportWithBincodeQuoteVerifies) {
   AzureSnpVtpmInput in = Current();
   auto quote = ParseAzureBincodeQuote(ReadData("az-snp-vtpm/trustee_quote.bin"));
-  ASSERT_TRUE(quote.ok()) << quote.status();
+  ASSERT_THAT(quote, IsOk());
   in.quote = *quote;
   auto c = VerifyAzureSnpVtpm(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->pcrs.size(), 24u);
 }
 
 TEST(AzureSnpVtpmTest, Old2024HclReportWithMsgAndSigVerifies) {
   auto c = VerifyAzureSnpVtpm(Old2024());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->snp.measurement,
             "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c"
             "23500644e0e692e6be917f9050d3d38c");
@@ -113,7 +114,7 @@ TEST(AzureSnpVtpmTest, EvidenceV0Verifies) {
   AzureSnpVtpmInput in = FromEvidence("az-snp-vtpm/trustee_evidence-v0.json");
   in.expected_nonce = kChallenge;
   auto c = VerifyAzureSnpVtpm(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->snp.version, 3u);
   EXPECT_EQ(c->snp.measurement,
             "6a063be9dd79f6371c842e480f8dc3b5c725961344e57130e88c5adf49e8f7f6"
@@ -127,7 +128,7 @@ TEST(AzureSnpVtpmTest, EvidenceV1VerifiesAndCarriesTheDerivedVcek) {
   EXPECT_EQ(in.vcek, ReadData("az-snp-vtpm/derived_trustee_evidence-v1_vcek.der"));
   in.expected_nonce = kChallenge;
   auto c = VerifyAzureSnpVtpm(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->quote_nonce, "6368616c6c656e6765");
   EXPECT_EQ(c->pcrs.at(0), "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced");
 }
@@ -141,7 +142,7 @@ TEST(AzureSnpVtpmTest, EvidenceV2VerifiesWithUserDataAndNonce) {
   in.expected_user_data = report_data;
   in.expected_nonce = report_data;
   auto c = VerifyAzureSnpVtpm(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->snp.measurement.substr(0, 16), "5b0ce64ad1c1f637");
   EXPECT_EQ(c->pcrs.at(0), "84275b2f4312cd4fc6cbe6b152ad3c3683e513d9f1e23c34fca160c8cca7a6a7");
   EXPECT_EQ(c->user_data, HexEncode(report_data + std::string(16, '\0')));
@@ -154,7 +155,7 @@ TEST(AzureSnpVtpmTest, GenoaEvidenceVerifies) {
   AzureSnpVtpmInput in = FromEvidence("az-snp-vtpm/trustee_evidence-genoa.json");
   in.expected_nonce = nonce;
   auto c = VerifyAzureSnpVtpm(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->snp.product, SnpProduct::kGenoa);
   EXPECT_EQ(c->snp.measurement,
             "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3"
@@ -162,7 +163,7 @@ TEST(AzureSnpVtpmTest, GenoaEvidenceVerifies) {
   EXPECT_EQ(c->pcrs.at(0), "afd689d0bb1c5f36f023fbaf574135f555a28a10c1f6b938d2a25e70c7783338");
   // The separately shipped Genoa VCEK is the same certificate's PEM.
   in.vcek = ReadData("az-snp-vtpm/trustee_vcek-genoa.pem");
-  EXPECT_TRUE(VerifyAzureSnpVtpm(in).ok());
+  EXPECT_THAT(VerifyAzureSnpVtpm(in), IsOk());
 }
 
 // ---- MANIFEST negative cases ----
@@ -237,7 +238,7 @@ TEST(AzureSnpVtpmTest, VmplOtherThanZeroIsRejected) {
   snp.vcek = ReadData("snp/trustee_test-vlek.der");
   snp.verify_time = VerifyTime();
   auto claims = VerifySnpReport(snp);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_CHECK_FAILS(CheckAzureVmpl(*claims), kAzCheckVmpl, StatusCode::kUnauthenticated);
 }
 

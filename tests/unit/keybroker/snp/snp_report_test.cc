@@ -3,6 +3,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -13,7 +14,7 @@ using ::testing::HasSubstr;
 
 TEST(SnpReportTest, ParsesMilanV2) {
   auto r = ParseSnpReport(ReadData("snp/trustee_test-report.bin"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version, 2u);
   EXPECT_EQ(r->guest_svn, 4u);
   EXPECT_EQ(r->policy, 0x3001fu);
@@ -39,7 +40,7 @@ TEST(SnpReportTest, ParsesMilanV2) {
 
 TEST(SnpReportTest, ParsesGenoaV3WithCpuid) {
   auto r = ParseSnpReport(ReadData("snp/derived_trustee_e2e_genoa_report.bin"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version, 3u);
   EXPECT_EQ(r->cpuid_family, 0x19);
   EXPECT_EQ(r->cpuid_model, 0xA0);
@@ -51,7 +52,7 @@ TEST(SnpReportTest, ParsesGenoaV3WithCpuid) {
 
 TEST(SnpReportTest, ParsesVlekSignedV3) {
   auto r = ParseSnpReport(ReadData("snp/trustee_test-vlek-report.bin"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->version, 3u);
   EXPECT_EQ(r->signing_key, 1u);
   EXPECT_EQ(r->vmpl, 1u);
@@ -65,7 +66,7 @@ TEST(SnpReportTest, AcceptsVersion5AndReadsMitigationVectors) {
   bytes[0x1F8] = 0x11;
   bytes[0x200] = 0x22;
   auto r = ParseSnpReport(bytes);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->launch_mit_vector, 0x11u);
   EXPECT_EQ(r->current_mit_vector, 0x22u);
 }

@@ -12,6 +12,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb::snp_test {
 
@@ -20,7 +21,7 @@ inline std::string ReadData(absl::string_view relative) {
   const char* src = std::getenv("KB_SOURCE_DIR");
   const std::string path = absl::StrCat(src ? src : ".", "/tests/data/", relative);
   auto bytes = ReadFile(path);
-  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_THAT(bytes, IsOk());
   return bytes.ok() ? *bytes : std::string();
 }
 

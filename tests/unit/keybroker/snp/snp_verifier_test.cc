@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
@@ -36,7 +37,7 @@ SnpVerifyInput TrusteeVlek() {
 TEST(SnpVerifierTest, GenoaE2eReportVerifies) {
   auto c = VerifySnpReport(
       Input("snp/derived_trustee_e2e_genoa_report.bin", "snp/derived_trustee_e2e_genoa_vcek.der"));
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->product, SnpProduct::kGenoa);
   EXPECT_EQ(c->product_name, "Genoa");
   EXPECT_EQ(c->signer, "vcek");
@@ -78,7 +79,7 @@ TEST(SnpVerifierTest, GenoaE2eJsonContainerMatchesTheVerifiedClaims) {
   const auto& r = root.fields().at("attestation_report").struct_value().fields();
   auto c = VerifySnpReport(
       Input("snp/derived_trustee_e2e_genoa_report.bin", "snp/derived_trustee_e2e_genoa_vcek.der"));
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->measurement, HexEncode(snp_test::IntArrayBytes(r.at("measurement"))));
   EXPECT_EQ(c->report_data, HexEncode(snp_test::IntArrayBytes(r.at("report_data"))));
   EXPECT_EQ(c->chip_id, HexEncode(snp_test::IntArrayBytes(r.at("chip_id"))));
@@ -97,7 +98,7 @@ TEST(SnpVerifierTest, GenoaE2eJsonContainerMatchesTheVerifiedClaims) {
 TEST(SnpVerifierTest, VirteeMilanReportVerifies) {
   auto c =
       VerifySnpReport(Input("snp/derived_virtee_report_milan.bin", "snp/virtee_vcek_milan.der"));
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->product, SnpProduct::kMilan);
   EXPECT_EQ(c->version, 2u);
   EXPECT_EQ(c->policy.raw, 0x30000u);
@@ -117,25 +118,25 @@ TEST(SnpVerifierTest, VirteeMilanReportVerifies) {
 
 TEST(SnpVerifierTest, VirteeMilanHexReportIsTheSameReport) {
   auto decoded = HexDecode(absl::StripAsciiWhitespace(ReadData("snp/virtee_report_milan.hex")));
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_THAT(decoded, IsOk());
   EXPECT_EQ(*decoded, ReadData("snp/derived_virtee_report_milan.bin"));
   SnpVerifyInput in = Input("snp/derived_virtee_report_milan.bin", "snp/virtee_vcek_milan.der");
   in.report = *decoded;
-  EXPECT_TRUE(VerifySnpReport(in).ok());
+  EXPECT_THAT(VerifySnpReport(in), IsOk());
 }
 
 TEST(SnpVerifierTest, VirteeMilanVerifiesUnderTheVirteeChainAsOverride) {
   SnpVerifyInput in = Input("snp/derived_virtee_report_milan.bin", "snp/virtee_vcek_milan.der");
   in.chain_pem = ReadData("snp/virtee_milan_ask.pem") + ReadData("snp/virtee_milan_ark.pem");
   auto c = VerifySnpReport(in);
-  EXPECT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c, IsOk());
 }
 
 TEST(SnpVerifierTest, GoSevMilanReportVerifies) {
   SnpVerifyInput in = Input("snp/gosev_attestation_milan.bin", "snp/gosev_vcek_milan.der");
   in.expected_report_data = std::string("\x01\x02\x03\x04\x05", 5);
   auto c = VerifySnpReport(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->version, 2u);
   EXPECT_EQ(c->report_data, absl::StrCat("0102030405", std::string(118, '0')));
   EXPECT_EQ(c->report_id, "8edc638e1857c555d21f6b11bda3c8b1b5a09dba4852b4c8ee7aa2f16f22cc0a");
@@ -164,7 +165,7 @@ TEST(SnpVerifierTest, GoSevMilanReportVerifies) {
 
 TEST(SnpVerifierTest, TrusteeMilanReportVerifies) {
   auto c = VerifySnpReport(TrusteeMilan());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->policy.raw, 0x3001fu);
   EXPECT_FALSE(c->policy.debug);
   EXPECT_EQ(c->guest_svn, 4u);
@@ -180,12 +181,12 @@ TEST(SnpVerifierTest, TrusteeMilanReportVerifies) {
 TEST(SnpVerifierTest, TrusteeMilanVerifiesWithThePemVcek) {
   SnpVerifyInput in = TrusteeMilan();
   in.vcek = ReadData("az-snp-vtpm/trustee_old2024_vcek.pem");
-  EXPECT_TRUE(VerifySnpReport(in).ok());
+  EXPECT_THAT(VerifySnpReport(in), IsOk());
 }
 
 TEST(SnpVerifierTest, VlekReportVerifiesInsideTheVlekValidity) {
   auto c = VerifySnpReport(TrusteeVlek());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->signer, "vlek");
   EXPECT_EQ(c->version, 3u);
   EXPECT_EQ(c->vmpl, 1u);

@@ -7,6 +7,7 @@
 #include "keybroker/verifiers/tdx/collateral_set.h"
 #include "keybroker/verifiers/tdx/intel_pki.h"
 #include "keybroker/verifiers/tdx/json_span.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 
 namespace kb {
@@ -30,13 +31,13 @@ const char* const kQeIdentities[] = {"gotdx_qeIdentity.json", "trustee_enclaveId
 
 EvpPkeyPtr TcbSigningKey() {
   auto certs = ParsePemCertChain(ReadVector("derived_intel_sgx_tcb_signing_2018-2025.pem"));
-  EXPECT_TRUE(certs.ok());
+  EXPECT_THAT(certs, IsOk());
   return std::move(CertPublicKey((*certs)[0].get())).value();
 }
 
 TEST(JsonSpanTest, ReturnsTheExactValueText) {
   auto span = TopLevelValueSpan(R"( {"a" : {"x": [1, 2.5e3, "s\"t"]} , "b":true} )", "a");
-  ASSERT_TRUE(span.ok()) << span.status();
+  ASSERT_THAT(span, IsOk());
   EXPECT_EQ(*span, R"({"x": [1, 2.5e3, "s\"t"]})");
   EXPECT_EQ(TopLevelValueSpan(R"({"a":1})", "b").status().code(), absl::StatusCode::kNotFound);
 }
@@ -58,12 +59,12 @@ TEST(CollateralTest, ParsesEveryTcbInfoAndVerifiesItsSignature) {
     SCOPED_TRACE(f);
     std::string json = ReadVector(f);
     auto info = ParseTcbInfo(json);
-    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_THAT(info, IsOk());
     EXPECT_EQ(info->id, "TDX");
     EXPECT_EQ(info->version, 3);
     EXPECT_FALSE(info->levels.empty());
     EXPECT_NE(json.find(info->signed_text), std::string::npos);
-    EXPECT_TRUE(VerifyEcdsaP256RawSignature(key.get(), info->signed_text, info->signature).ok());
+    EXPECT_THAT(VerifyEcdsaP256RawSignature(key.get(), info->signed_text, info->signature), IsOk());
   }
   auto info = *ParseTcbInfo(ReadVector("teekit_tcbInfo-tdx-00806f050000.json"));
   EXPECT_EQ(HexEncode(info.fmspc), "00806f050000");
@@ -80,13 +81,13 @@ TEST(CollateralTest, ParsesEveryQeIdentityAndVerifiesItsSignature) {
   for (const char* f : kQeIdentities) {
     SCOPED_TRACE(f);
     auto qe = ParseQeIdentity(ReadVector(f));
-    ASSERT_TRUE(qe.ok()) << qe.status();
+    ASSERT_THAT(qe, IsOk());
     EXPECT_EQ(qe->id, "TD_QE");
     EXPECT_EQ(qe->isv_prod_id, 2);
     EXPECT_EQ(qe->misc_select_mask, 0xffffffffu);
     EXPECT_EQ(HexEncode(qe->mr_signer),
               "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5");
-    EXPECT_TRUE(VerifyEcdsaP256RawSignature(key.get(), qe->signed_text, qe->signature).ok());
+    EXPECT_THAT(VerifyEcdsaP256RawSignature(key.get(), qe->signed_text, qe->signature), IsOk());
   }
 }
 
@@ -95,7 +96,7 @@ TEST(CollateralTest, OneChangedByteBreaksTheSignature) {
   std::string json = ReadVector("trustee_tcbInfo.json");
   json.replace(json.find("\"tcbEvaluationDataNumber\":17"), 28, "\"tcbEvaluationDataNumber\":18");
   auto info = ParseTcbInfo(json);
-  ASSERT_TRUE(info.ok());
+  ASSERT_THAT(info, IsOk());
   EXPECT_EQ(VerifyEcdsaP256RawSignature(key.get(), info->signed_text, info->signature).code(),
             absl::StatusCode::kUnauthenticated);
 }
@@ -121,7 +122,7 @@ TEST(CollateralSetTest, SortsItemsByContent) {
                            ReadVector("derived_gotdx_tcbInfoIssuerChain.pem"),
                            ReadVector("gotdx_tcbInfo_fmspc50806f000000.json"),
                            ReadVector("gotdx_pckcrl_platform.der")});
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_TRUE(c->tcb_info.has_value());
   EXPECT_TRUE(c->qe_identity.has_value());
   EXPECT_EQ(c->crls.size(), 2u);
@@ -146,7 +147,7 @@ TEST(CollateralCheckTest, ValidAt2023WithTheIssuerChainAndCrls) {
        "derived_gotdx_tcbInfoIssuerChain.pem", "derived_gotdx_pckCrlIssuerChain.pem",
        "gotdx_rootcrl.der", "gotdx_pckcrl_platform.der"});
   auto anchors = *IntelTrustAnchors::Default();
-  EXPECT_TRUE(CheckCollateral(c, anchors, {}, At("2023-07-01T00:00:00Z"), {}).ok());
+  EXPECT_THAT(CheckCollateral(c, anchors, {}, At("2023-07-01T00:00:00Z"), {}), IsOk());
   // go-tdx-guest TestNegativeObtainAndVerifyCollateral: "tcbInfo has expired" in 2053.
   auto s = CheckCollateral(c, anchors, {}, At("2053-07-01T00:00:00Z"), {});
   ExpectCheck(s, "collateral", absl::StatusCode::kUnauthenticated);
@@ -162,7 +163,7 @@ TEST(CollateralCheckTest, ExpiredTcbSigningCertificateIsNotASilentPass) {
   ExpectCheck(s, "collateral", absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(s.message()), HasSubstr("certificate has expired"));
   // With the same key pinned by the operator, the 2025 collateral verifies.
-  EXPECT_TRUE(CheckCollateral(c, PinnedAnchors(), {}, At("2025-11-01T00:00:00Z"), no_crls).ok());
+  EXPECT_THAT(CheckCollateral(c, PinnedAnchors(), {}, At("2025-11-01T00:00:00Z"), no_crls), IsOk());
 }
 
 TEST(CollateralCheckTest, MissingAndStaleItemsAreNamed) {

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/tdx/intel_pki.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 
 namespace kb {
@@ -25,9 +26,9 @@ Inputs Load(const std::string& file) {
   Inputs in;
   in.quote = *ParseTdxQuote(ReadVector(file));
   auto certs = ParsePemCertChain(in.quote.pck_cert_data);
-  EXPECT_TRUE(certs.ok()) << certs.status();
+  EXPECT_THAT(certs, IsOk());
   auto pck = ParsePckExtensions((*certs)[0].get());
-  EXPECT_TRUE(pck.ok()) << pck.status();
+  EXPECT_THAT(pck, IsOk());
   in.pck = *pck;
   return in;
 }
@@ -138,9 +139,9 @@ TEST(TcbStatusTest, ManifestTcbStatusTable) {
     SCOPED_TRACE(absl::StrCat(row.quote, " x ", row.tcb_info));
     Inputs in = Load(row.quote);
     auto info = ParseTcbInfo(ReadVector(row.tcb_info));
-    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_THAT(info, IsOk());
     auto eval = EvaluateTdxTcb(in.quote.body, in.pck, *info);
-    ASSERT_TRUE(eval.ok()) << eval.status();
+    ASSERT_THAT(eval, IsOk());
     EXPECT_EQ(TcbStatusName(eval->status), TcbStatusName(row.status));
     EXPECT_EQ(eval->tcb_date, row.tcb_date);
     EXPECT_EQ(eval->tdx_compare_start, row.compare_start);
@@ -224,9 +225,9 @@ TEST(QeIdentityTest, ManifestQeIdentityTable) {
     SCOPED_TRACE(absl::StrCat(row.quote, " x ", row.identity));
     auto quote = *ParseTdxQuote(ReadVector(row.quote));
     auto identity = ParseQeIdentity(ReadVector(row.identity));
-    ASSERT_TRUE(identity.ok()) << identity.status();
+    ASSERT_THAT(identity, IsOk());
     auto eval = EvaluateQeIdentity(quote.qe_report, *identity);
-    ASSERT_TRUE(eval.ok()) << eval.status();
+    ASSERT_THAT(eval, IsOk());
     EXPECT_EQ(eval->status, TcbStatus::kUpToDate);
     EXPECT_EQ(eval->tcb_date, row.tcb_date);
   }

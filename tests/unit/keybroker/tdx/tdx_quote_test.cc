@@ -3,6 +3,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 
 namespace kb {
@@ -74,7 +75,7 @@ TEST(TdxQuoteTest, ParsesEveryVectorQuoteWithManifestValues) {
   for (const Expected& e : kExpected) {
     SCOPED_TRACE(e.file);
     auto q = ParseTdxQuote(ReadVector(e.file));
-    ASSERT_TRUE(q.ok()) << q.status();
+    ASSERT_THAT(q, IsOk());
     EXPECT_EQ(q->header.version, e.version);
     EXPECT_EQ(q->header.tee_type, kTeeTypeTdx);
     EXPECT_EQ(q->header.att_key_type, kAttKeyTypeEcdsaP256);
@@ -98,7 +99,7 @@ TEST(TdxQuoteTest, ParsesEveryVectorQuoteWithManifestValues) {
 
 TEST(TdxQuoteTest, TdxV5SampleHasTd15Fields) {
   auto q = ParseTdxQuote(ReadVector("trustee_tdx_quote_5.dat"));
-  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_THAT(q, IsOk());
   EXPECT_EQ(q->body_type, kBodyTypeTd15);
   EXPECT_EQ(HexEncode(q->body.mr_service_td).substr(0, 8), "383c87d3");
   EXPECT_EQ(q->body.tee_tcb_svn2.size(), 16u);
@@ -108,7 +109,7 @@ TEST(TdxQuoteTest, ReserializingReproducesTheQuote) {
   for (const std::string& f : AllTdxQuotes()) {
     std::string bytes = ReadVector(f);
     auto q = ParseTdxQuote(bytes);
-    ASSERT_TRUE(q.ok()) << f << q.status();
+    ASSERT_THAT(q, IsOk()) << f << q.status();
     EXPECT_EQ(SerializeQuote(*q), bytes.substr(0, q->parsed_size)) << f;
   }
 }
@@ -117,7 +118,7 @@ TEST(TdxQuoteTest, EveryTruncationIsInvalidArgument) {
   for (const std::string& f : AllTdxQuotes()) {
     std::string bytes = ReadVector(f);
     auto q = ParseTdxQuote(bytes);
-    ASSERT_TRUE(q.ok());
+    ASSERT_THAT(q, IsOk());
     for (std::size_t n = 0; n < q->parsed_size; ++n) {
       auto t = ParseTdxQuote(absl::string_view(bytes).substr(0, n));
       ASSERT_FALSE(t.ok()) << f << " truncated to " << n;

@@ -11,6 +11,7 @@
 #include "keybroker/verifiers/tdx/intel_pki.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
 #include "tests/fakes/ek_test_pki.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 
 namespace kb {
@@ -88,7 +89,7 @@ class RevocationTest : public ::testing::Test {
   TdxCollateral collateral_;
 };
 
-TEST_F(RevocationTest, UnrevokedChainVerifies) { EXPECT_TRUE(Verify(0).ok()) << Verify(0); }
+TEST_F(RevocationTest, UnrevokedChainVerifies) { EXPECT_THAT(Verify(0), IsOk()); }
 
 TEST_F(RevocationTest, RevokedPckLeafIsRejected) {
   auto s = Verify(77);

@@ -20,6 +20,7 @@
 #include "keybroker/verifiers/tdx/collateral_set.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 #include "keybroker/verifiers/tdx/tdx_quote.h"
+#include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace tdx {
@@ -30,7 +31,7 @@ inline std::string ReadVector(const std::string& name) {
   const char* dir = std::getenv("KB_SOURCE_DIR");
   std::string path = absl::StrCat(dir != nullptr ? dir : ".", "/tests/data/tdx/", name);
   auto data = ReadFile(path);
-  EXPECT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data, IsOk());
   return data.ok() ? *data : std::string();
 }
 
@@ -54,7 +55,7 @@ inline void ExpectCheck(const absl::Status& status, absl::string_view check,
 inline IntelTrustAnchors PinnedAnchors() {
   auto a = IntelTrustAnchors::FromPem(EmbeddedIntelSgxRootCaPem(),
                                       ReadVector("derived_intel_sgx_tcb_signing_2018-2025.pem"));
-  EXPECT_TRUE(a.ok()) << a.status();
+  EXPECT_THAT(a, IsOk());
   return std::move(a).value();
 }
 
@@ -62,7 +63,7 @@ inline TdxCollateral Collateral(const std::vector<std::string>& files) {
   std::vector<std::string> items;
   for (const std::string& f : files) items.push_back(ReadVector(f));
   auto c = SortCollateral(items);
-  EXPECT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c, IsOk());
   return c.ok() ? std::move(c).value() : TdxCollateral();
 }
 

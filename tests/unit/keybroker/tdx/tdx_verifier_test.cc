@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
 
 namespace kb {
@@ -47,7 +48,7 @@ TEST(TdxVerifierTest, EveryVectorQuoteVerifiesWithoutCollateral) {
   for (const std::string& f : AllTdxQuotes()) {
     std::string bytes = ReadVector(f);
     auto claims = VerifyTdxQuote(NoCollateral(bytes, At("2026-02-03T00:00:00Z")));
-    ASSERT_TRUE(claims.ok()) << f << ": " << claims.status();
+    ASSERT_THAT(claims, IsOk()) << f << ": " << claims.status();
     EXPECT_EQ(claims->tcb_status, TcbStatus::kNotEvaluated) << f;
     EXPECT_EQ(claims->qe_identity_status, TcbStatus::kNotEvaluated) << f;
     EXPECT_EQ(claims->mr_td.size(), 96u);
@@ -57,7 +58,7 @@ TEST(TdxVerifierTest, EveryVectorQuoteVerifiesWithoutCollateral) {
 TEST(TdxVerifierTest, ClaimsCarryTheQuoteFields) {
   std::string bytes = ReadVector("trustee_tdx_quote_4.dat");
   auto c = VerifyTdxQuote(NoCollateral(bytes, At("2026-02-03T00:00:00Z")));
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->quote_version, 4);
   EXPECT_TRUE(c->debug);  // trustee parse_tdx_claims_expected.json: td_attributes.debug "True"
   EXPECT_EQ(c->td_attributes, "0100001000000000");
@@ -92,7 +93,7 @@ TEST(TdxVerifierTest, FullPipelineWithIssuerChainsAndCrlsAt2023) {
   in.collateral = &c;
   in.now = At("2023-07-01T00:00:00Z");
   auto claims = VerifyTdxQuote(in);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->tcb_status, TcbStatus::kUpToDate);
   EXPECT_EQ(claims->tcb_date, "2023-02-15T00:00:00Z");
   EXPECT_EQ(claims->qe_identity_status, TcbStatus::kUpToDate);
@@ -161,7 +162,7 @@ TEST(TdxVerifierTest, Pinned2025And2026CollateralGivesTheManifestStatus) {
     in.options.require_crls = false;
     in.options.require_qe_identity = c.qe_identity.has_value();
     auto claims = VerifyTdxQuote(in);
-    ASSERT_TRUE(claims.ok()) << claims.status();
+    ASSERT_THAT(claims, IsOk());
     EXPECT_EQ(claims->tcb_status, pc.tcb);
     EXPECT_EQ(claims->qe_identity_status, pc.qe);
   }
@@ -178,7 +179,7 @@ TEST(TdxVerifierTest, AdvisoriesAndModuleStatusReachTheClaims) {
   in.now = At("2025-10-01T00:00:00Z");
   in.options = {true, false, false};
   auto claims = VerifyTdxQuote(in);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_THAT(claims->advisory_ids,
               ElementsAre("INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"));
   EXPECT_EQ(claims->tdx_module_status, TcbStatus::kOutOfDate);
@@ -201,7 +202,7 @@ TEST(TdxVerifierTest, ReportDataMustMatchWhenExpected) {
   std::string bytes = ReadVector("gotdx_cos-113-tdx-quote.dat");
   TdxVerifyInput in = NoCollateral(bytes, At("2026-02-03T00:00:00Z"));
   in.expected_report_data = ReadVector("gotdx_cos-113-nonce.dat");
-  EXPECT_TRUE(VerifyTdxQuote(in).ok());
+  EXPECT_THAT(VerifyTdxQuote(in), IsOk());
   in.expected_report_data = std::string(63, '\0') + "\x01";
   ExpectCheck(VerifyTdxQuote(in).status(), "report_data", absl::StatusCode::kUnauthenticated);
   in.expected_report_data = "short";
@@ -226,7 +227,7 @@ TEST(TdxVerifierTest, GoTdxGuestByteMutations) {
       {0x3C, "quote_signature", absl::StatusCode::kUnauthenticated},
   };
   const std::string good = ReadVector("gotdx_tdx_prod_quote_SPR_E4_v4.dat");
-  ASSERT_TRUE(VerifyTdxQuote(NoCollateral(good, At("2023-07-01T00:00:00Z"))).ok());
+  ASSERT_THAT(VerifyTdxQuote(NoCollateral(good, At("2023-07-01T00:00:00Z"))), IsOk());
   for (const Mutation& m : kMutations) {
     SCOPED_TRACE(absl::StrCat("offset 0x", absl::Hex(m.offset)));
     std::string bad = good;
@@ -247,7 +248,7 @@ class TeekitV5NegativeTest : public ::testing::Test {
   std::string bytes_;
 };
 
-TEST_F(TeekitV5NegativeTest, BaselineVerifies) { EXPECT_TRUE(Verify(quote_).ok()); }
+TEST_F(TeekitV5NegativeTest, BaselineVerifies) { EXPECT_THAT(Verify(quote_), IsOk()); }
 
 TEST_F(TeekitV5NegativeTest, DroppedCertificates) {
   std::vector<std::string> blocks = PemBlocks(quote_.pck_cert_data);
@@ -337,7 +338,7 @@ TEST_F(TeekitV5NegativeTest, VerificationDatesOutsideTheChain) {
 TEST_F(TeekitV5NegativeTest, RootMustBeTheConfiguredAnchor) {
   auto other =
       IntelTrustAnchors::FromPem(ReadVector("derived_intel_sgx_tcb_signing_2018-2025.pem"));
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   bytes_ = SerializeQuote(quote_);
   TdxVerifyInput in = NoCollateral(bytes_, At("2026-02-03T00:00:00Z"));
   in.anchors = &*other;

@@ -10,6 +10,7 @@
 #include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 #include "keybroker/verifiers/tdx/collateral_set.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
@@ -47,7 +48,7 @@ inline tdx::IntelTrustAnchors PinnedAnchors() {
   auto a =
       tdx::IntelTrustAnchors::FromPem(tdx::EmbeddedIntelSgxRootCaPem(),
                                       ReadData("tdx/derived_intel_sgx_tcb_signing_2018-2025.pem"));
-  EXPECT_TRUE(a.ok()) << a.status();
+  EXPECT_THAT(a, IsOk());
   return std::move(a).value();
 }
 

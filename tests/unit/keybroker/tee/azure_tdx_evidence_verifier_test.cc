@@ -11,6 +11,7 @@
 #include "keybroker/policy/tee_policy.h"
 #include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "tests/fakes/fake_collateral_store.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tee/azure_tdx_evidence.h"
 
 namespace kb {
@@ -50,7 +51,7 @@ AzureTdxTrust Trust(bool require_crls = false) {
   AzureTdxTrust t;
   t.anchors = azure_tdx_test::PinnedAnchors();
   auto cache = TdxCollateralCache::FromItems(azure_tdx_test::CollateralItems());
-  EXPECT_TRUE(cache.ok()) << cache.status();
+  EXPECT_THAT(cache, IsOk());
   if (cache.ok()) t.collateral = std::move(*cache);
   t.options.require_crls = require_crls;
   return t;
@@ -64,7 +65,7 @@ class AzureTdxEvidenceVerifierTest : public ::testing::Test {
 
 TEST_F(AzureTdxEvidenceVerifierTest, DryRunGivesTdxAndAzureClaims) {
   auto c = verifier_.VerifyUnbound(TdxEvidence(), v1::TransferKey());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->evidence_type, "az-tdx-vtpm");
   EXPECT_EQ(c->machine, absl::StrCat("azure-vm:", azure_tdx_test::kVmId));
   EXPECT_EQ(c->attributes.at("tdx.mrtd"), azure_tdx_test::kMrTd);
@@ -136,7 +137,7 @@ TEST(AzureTdxEvidenceVerifierConfigTest, CollateralCacheIsConsulted) {
   AzureTdxTrust trust = Trust();
   trust.cache = &store;
   AzureVtpmEvidenceVerifier with_cache("", std::move(trust), &clock);
-  EXPECT_TRUE(with_cache.VerifyUnbound(TdxEvidence(), v1::TransferKey()).ok());
+  EXPECT_THAT(with_cache.VerifyUnbound(TdxEvidence(), v1::TransferKey()), IsOk());
   store.down = true;
   EXPECT_EQ(with_cache.VerifyUnbound(TdxEvidence(), v1::TransferKey()).status().code(),
             StatusCode::kUnavailable);
@@ -145,14 +146,14 @@ TEST(AzureTdxEvidenceVerifierConfigTest, CollateralCacheIsConsulted) {
 // TDX clauses key on the tdx.* claims, so they apply to az-tdx-vtpm as to plain TDX.
 TEST_F(AzureTdxEvidenceVerifierTest, TdxPolicyClausesApply) {
   auto c = verifier_.VerifyUnbound(TdxEvidence(), v1::TransferKey());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   v1::PolicyRule rule;
   EXPECT_EQ(CheckTeeClauses(rule, *c).code(), StatusCode::kPermissionDenied);  // OutOfDate
   rule.mutable_tdx()->add_allowed_tcb_status("OutOfDate");
   rule.mutable_tdx()->add_mrtd(azure_tdx_test::kMrTd);
   (*rule.mutable_tdx()->mutable_rtmr())[0].add_allowed(std::string(96, '0'));
-  ASSERT_TRUE(ValidateTeeClauses(rule, "rule").ok());
-  EXPECT_TRUE(CheckTeeClauses(rule, *c).ok());
+  ASSERT_THAT(ValidateTeeClauses(rule, "rule"), IsOk());
+  EXPECT_THAT(CheckTeeClauses(rule, *c), IsOk());
   rule.mutable_tdx()->set_mrtd(0, std::string(96, 'a'));
   auto denied = CheckTeeClauses(rule, *c);
   EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);

@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/azure/azure_hcl.h"
 #include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tee/azure_tdx_evidence.h"
 
 namespace kb {
@@ -20,7 +21,7 @@ class AzureTdxVtpmTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto c = tdx::SortCollateral(azure_tdx_test::CollateralItems());
-    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_THAT(c, IsOk());
     collateral_ = std::move(*c);
   }
   AzureTdxVtpmInput Base(const std::string& hcl, const std::string& td_quote) {
@@ -58,7 +59,7 @@ class AzureTdxVtpmTest : public ::testing::Test {
 
 TEST_F(AzureTdxVtpmTest, CurrentHclReportTdQuoteAndJsonQuoteVerify) {
   auto c = VerifyAzureTdxVtpm(Current());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->tdx.mr_td, azure_tdx_test::kMrTd);
   EXPECT_EQ(c->tdx.rtmr[0], std::string(96, '0'));
   EXPECT_FALSE(c->tdx.debug);
@@ -67,7 +68,7 @@ TEST_F(AzureTdxVtpmTest, CurrentHclReportTdQuoteAndJsonQuoteVerify) {
   EXPECT_EQ(c->tdx.tcb_status, tdx::TcbStatus::kOutOfDate);
   EXPECT_EQ(c->tdx.qe_identity_status, tdx::TcbStatus::kUpToDate);
   auto hcl = ParseTdxHclReport(ReadData(azure_tdx_test::kHcl));
-  ASSERT_TRUE(hcl.ok());
+  ASSERT_THAT(hcl, IsOk());
   EXPECT_EQ(c->tdx.report_data, HexEncode(Sha256(hcl->runtime_data)) + std::string(64, '0'));
   EXPECT_EQ(c->vm_unique_id, azure_tdx_test::kVmId);
   EXPECT_TRUE(c->secure_boot);
@@ -81,10 +82,10 @@ TEST_F(AzureTdxVtpmTest, CurrentHclReportTdQuoteAndJsonQuoteVerify) {
 TEST_F(AzureTdxVtpmTest, BincodeQuoteVerifies) {
   AzureTdxVtpmInput in = Current();
   auto q = ParseAzureBincodeQuote(ReadData("az-tdx-vtpm/trustee_quote.bin"));
-  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_THAT(q, IsOk());
   in.quote = *q;
   auto c = VerifyAzureTdxVtpm(in);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->pcrs.at(0), azure_tdx_test::kPcr0);
 }
 
@@ -98,7 +99,7 @@ TEST_F(AzureTdxVtpmTest, TrusteeEvidenceV0AndV1Verify) {
     in.quote = ev.quote;
     in.expected_nonce = kChallenge;
     auto c = VerifyAzureTdxVtpm(in);
-    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_THAT(c, IsOk());
     EXPECT_EQ(c->tdx.mr_td, azure_tdx_test::kMrTd);
     EXPECT_EQ(c->pcrs.at(0), azure_tdx_test::kPcr0);
   }
@@ -106,7 +107,7 @@ TEST_F(AzureTdxVtpmTest, TrusteeEvidenceV0AndV1Verify) {
 
 TEST_F(AzureTdxVtpmTest, Old2024SetVerifiesSignatureAndNonceWithoutPcrs) {
   auto c = VerifyAzureTdxVtpm(Old2024());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->tdx.mr_td.substr(0, 16), "75f3acc2e1dfc3ac");
   EXPECT_EQ(c->tdx.tcb_status, tdx::TcbStatus::kOutOfDate);
   EXPECT_FALSE(c->secure_boot);
@@ -179,7 +180,7 @@ TEST_F(AzureTdxVtpmTest, UserDataMustMatchWhenExpected) {
   in.expected_user_data = *HexDecode("123abc");
   EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kAzCheckUserData, StatusCode::kUnauthenticated);
   in.expected_user_data = std::string(32, '\0');  // the vector's user-data is all zero
-  EXPECT_TRUE(VerifyAzureTdxVtpm(in).ok());
+  EXPECT_THAT(VerifyAzureTdxVtpm(in), IsOk());
 }
 
 TEST_F(AzureTdxVtpmTest, CollateralIsRequiredAndTimeBound) {
@@ -199,7 +200,7 @@ TEST_F(AzureTdxVtpmTest, CollateralIsRequiredAndTimeBound) {
 TEST(AzureTdxHclTest, ReportTypeSelectsTheParser) {
   const std::string tdx = ReadData(azure_tdx_test::kHcl);
   auto h = ParseTdxHclReport(tdx);
-  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_THAT(h, IsOk());
   EXPECT_EQ(h->report_type, kHclReportTypeTdx);
   EXPECT_EQ(h->hw_report.size(), kTdReportSize);
   EXPECT_EQ(h->runtime_data.size(), 1201u);
@@ -207,15 +208,15 @@ TEST(AzureTdxHclTest, ReportTypeSelectsTheParser) {
   const std::string snp = ReadData("az-snp-vtpm/trustee_hcl-report.bin");
   EXPECT_THAT(std::string(ParseTdxHclReport(snp).status().message()), HasSubstr("not TDX"));
   auto old = ParseTdxHclReport(ReadData(azure_tdx_test::kOldHcl));
-  ASSERT_TRUE(old.ok()) << old.status();
+  ASSERT_THAT(old, IsOk());
   EXPECT_EQ(old->runtime_data.size(), 1202u);
 }
 
 TEST(AzureTdxHclTest, TdReportFieldsAndRejections) {
   auto h = ParseTdxHclReport(ReadData(azure_tdx_test::kHcl));
-  ASSERT_TRUE(h.ok());
+  ASSERT_THAT(h, IsOk());
   auto td = ParseTdReport(h->hw_report);
-  ASSERT_TRUE(td.ok()) << td.status();
+  ASSERT_THAT(td, IsOk());
   EXPECT_EQ(HexEncode(td->mr_td), azure_tdx_test::kMrTd);
   EXPECT_EQ(td->report_data.substr(0, 32), Sha256(h->runtime_data));
   EXPECT_EQ(ParseTdReport(h->hw_report.substr(1)).status().code(), StatusCode::kInvalidArgument);

@@ -11,6 +11,7 @@
 #include "common/openssl_util.h"
 #include "common/wrap/key_wrap.h"
 #include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
 namespace kb {
@@ -111,9 +112,9 @@ class ReleaseSpkiTest : public BrokerFixture {
 
 TEST_F(ReleaseSpkiTest, ReleasesToTheTeeHeldKey) {
   auto response = ReleaseWith([](const std::string& b) { return b; });
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response, IsOk());
   auto key = GuestUnwrap(response->wrapped_key());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*key, *keys_->GetKeyMaterial("disk", 1)));
 }
 

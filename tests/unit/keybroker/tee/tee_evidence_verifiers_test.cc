@@ -12,6 +12,7 @@
 #include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 #include "keybroker/verifiers/snp/snp_evidence_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -50,7 +51,7 @@ TEST(SnpEvidenceVerifierTest, VerifiesAndReportsClaims) {
   SnpEvidenceVerifier v("", &clock);
   v1::Evidence e = SnpEvidence();
   auto claims = v.Verify(e, SpkiKey(), SnpBinding(e.snp_report().report()));
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "snp");
   EXPECT_THAT(claims->machine, HasSubstr("snp-chip:"));
   EXPECT_EQ(claims->attributes.at("snp.debug"), "false");
@@ -69,7 +70,7 @@ TEST(SnpEvidenceVerifierTest, DryRunSkipsTheBindingAndNeedsNoTransferKey) {
   FakeClock clock(At("2025-06-01T00:00:00Z"));
   SnpEvidenceVerifier v("", &clock);
   auto claims = v.VerifyUnbound(SnpEvidence(), v1::TransferKey());
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "snp");
   v1::TransferKey tpm_key;
   tpm_key.mutable_tpm()->set_public_area("x");
@@ -113,7 +114,7 @@ TEST(SnpEvidenceVerifierTest, VcekFromTheExtendedReportCertTable) {
   const std::string vcek = e.snp_report().vcek();
   e.mutable_snp_report()->clear_vcek();
   e.mutable_snp_report()->set_cert_table(CertTable("63da758de6644564adc5f4b93be8accd", vcek));
-  EXPECT_TRUE(v.Verify(e, SpkiKey(), SnpBinding(e.snp_report().report())).ok());
+  EXPECT_THAT(v.Verify(e, SpkiKey(), SnpBinding(e.snp_report().report())), IsOk());
   // A table holding only an ARK entry has no usable key certificate.
   EXPECT_CHECK(SnpKeyCertFromCertTable(CertTable("4ab7b379bbac4fe4a02f05aef327c782", vcek)),
                "parse", absl::StatusCode::kInvalidArgument);
@@ -130,7 +131,7 @@ std::unique_ptr<const TdxCollateralCache> GoTdxCollateral() {
     items.push_back(ReadData(absl::StrCat("tdx/", f)));
   }
   auto cache = TdxCollateralCache::FromItems(items);
-  EXPECT_TRUE(cache.ok()) << cache.status();
+  EXPECT_THAT(cache, IsOk());
   return cache.ok() ? std::move(*cache) : nullptr;
 }
 
@@ -148,7 +149,7 @@ TEST(TdxEvidenceVerifierTest, VerifiesWithCachedCollateral) {
   TdxEvidenceVerifier v(*tdx::IntelTrustAnchors::Default(), GoTdxCollateral(), &clock);
   v1::Evidence e = TdxEvidence();
   auto claims = v.Verify(e, SpkiKey(), TdxBinding(e.tdx_quote().quote()));
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "tdx");
   EXPECT_EQ(claims->attributes.at("tdx.tcb_status"), "UpToDate");
   EXPECT_EQ(claims->attributes.at("tdx.debug"), "true");
@@ -166,7 +167,7 @@ TEST(TdxEvidenceVerifierTest, DryRunSkipsTheBinding) {
   FakeClock clock(At("2023-07-01T00:00:00Z"));
   TdxEvidenceVerifier v(*tdx::IntelTrustAnchors::Default(), GoTdxCollateral(), &clock);
   auto claims = v.VerifyUnbound(TdxEvidence(), v1::TransferKey());
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "tdx");
 }
 
@@ -215,7 +216,7 @@ TEST(AzureVtpmEvidenceVerifierTest, DryRunSkipsUserDataAndNonce) {
   FakeClock clock(At("2025-06-01T00:00:00Z"));
   AzureVtpmEvidenceVerifier v("", &clock);
   auto claims = v.VerifyUnbound(AzureEvidence(), v1::TransferKey());
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->evidence_type, "az-snp-vtpm");
 }
 
@@ -241,7 +242,7 @@ TEST(AzureVtpmEvidenceVerifierTest, QuoteFromProtoPlacesPcrsAndDetectsEncoding) 
   p->set_index(3);
   p->set_digest(std::string(32, '\x03'));
   auto quote = AzureQuoteFromProto(q);
-  ASSERT_TRUE(quote.ok());
+  ASSERT_THAT(quote, IsOk());
   EXPECT_EQ(quote->encoding, TpmSignatureEncoding::kRawRsassaSha256);
   ASSERT_EQ(quote->pcrs_sha256.size(), 4u);
   EXPECT_EQ(quote->pcrs_sha256[3], std::string(32, '\x03'));

@@ -11,6 +11,7 @@
 #include "keybroker/policy/release_policy.h"
 #include "keybroker/verifiers/snp/snp_claims.h"
 #include "keybroker/verifiers/tdx/tdx_claims.h"
+#include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
 
 namespace kb {
@@ -32,7 +33,7 @@ Claims SnpClaimsOf(const std::string& report, const std::string& vcek) {
   in.vcek = ReadData(vcek);
   in.verify_time = At("2025-06-01T00:00:00Z");
   auto snp = VerifySnpReport(in);
-  EXPECT_TRUE(snp.ok()) << snp.status();
+  EXPECT_THAT(snp, IsOk());
   return snp.ok() ? ClaimsFromSnp(*snp) : Claims();
 }
 
@@ -43,7 +44,7 @@ Claims TdxQuote4Claims() {
   in.now = At("2026-02-03T00:00:00Z");
   in.options = {false, false, false};
   auto claims = tdx::VerifyTdxQuote(in);
-  EXPECT_TRUE(claims.ok()) << claims.status();
+  EXPECT_THAT(claims, IsOk());
   Claims c = claims.ok() ? ClaimsFromTdx(*claims) : Claims();
   c.attributes["tdx.tcb_status"] = "UpToDate";  // as with the MANIFEST's 2023 collateral
   return c;
@@ -69,7 +70,7 @@ std::string TdxPolicy(const Claims& c, const std::string& extra = "") {
 TEST(TeePolicyTest, SnpMeasurementAllowsANonDebugGuest) {
   Claims c = SnpClaimsOf("snp/trustee_test-report.bin", "snp/trustee_test-vcek.der");
   ASSERT_EQ(c.attributes.at("snp.debug"), "false");
-  EXPECT_TRUE(Evaluate(SnpPolicy(c), c).ok());
+  EXPECT_THAT(Evaluate(SnpPolicy(c), c), IsOk());
   Claims other = c;
   other.attributes["snp.measurement"] = std::string(96, 'a');
   auto s = Evaluate(SnpPolicy(c), other);
@@ -86,7 +87,7 @@ TEST(TeePolicyTest, GoSevDebugGuestFailsANoDebugPolicy) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("debug guest"));
   s = Evaluate(SnpPolicy(c, R"(,"allow_debug":false)"), c);
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
-  EXPECT_TRUE(Evaluate(SnpPolicy(c, R"(,"allow_debug":true)"), c).ok());
+  EXPECT_THAT(Evaluate(SnpPolicy(c, R"(,"allow_debug":true)"), c), IsOk());
   // A rule without an snp clause denies a debug guest too.
   const std::string chip_rule = absl::StrCat(R"({"allow":[{"machines":[")", c.machine, R"("]}]})");
   EXPECT_EQ(Evaluate(chip_rule, c).code(), absl::StatusCode::kPermissionDenied);
@@ -99,7 +100,7 @@ TEST(TeePolicyTest, TrusteeDebugTdFailsANoDebugPolicy) {
   auto s = Evaluate(TdxPolicy(c), c);
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("debug TD"));
-  EXPECT_TRUE(Evaluate(TdxPolicy(c, R"(,"allow_debug":true)"), c).ok());
+  EXPECT_THAT(Evaluate(TdxPolicy(c, R"(,"allow_debug":true)"), c), IsOk());
 }
 
 TEST(TeePolicyTest, TdxTcbStatusDefaultsToUpToDate) {
@@ -118,7 +119,7 @@ TEST(TeePolicyTest, TdxRtmrClause) {
   Claims c = TdxQuote4Claims();
   const std::string rtmr = absl::StrCat(R"(,"allow_debug":true,"rtmr":{"0":{"allowed":[")",
                                         c.attributes.at("tdx.rtmr0"), R"("]}})");
-  EXPECT_TRUE(Evaluate(TdxPolicy(c, rtmr), c).ok());
+  EXPECT_THAT(Evaluate(TdxPolicy(c, rtmr), c), IsOk());
   Claims other = c;
   other.attributes["tdx.rtmr0"] = std::string(96, '0');
   EXPECT_EQ(Evaluate(TdxPolicy(c, rtmr), other).code(), absl::StatusCode::kPermissionDenied);
@@ -175,7 +176,7 @@ TEST(TeePolicyTest, SetPolicyValidationRejectsBadTeeClauses) {
       R"({"evidence_types":["tdx"],"tdx":{"mrtd":["MEAS"],"rtmr":{"1":{"allowed":["MEAS"]}},)"
       R"("allowed_tcb_status":["UpToDate","SWHardeningNeeded"]}}]})",
       {{"MEAS", absl::AsciiStrToUpper(m)}}));
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(ok->allow(0).snp().measurements(0), m);  // normalised to lowercase
 }
 
