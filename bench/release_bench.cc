@@ -27,7 +27,7 @@
 #include "common/tpm/tpm_structures.h"
 #include "common/wrap/key_wrap.h"
 #include "tests/fakes/software_tpm.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 
 namespace kb {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tests/fakes/software_tpm.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 
 namespace kb {
 

@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kb/v1/evidence.pb.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb {

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/broker_process.h"
 #include "tests/integration/shared_broker.h"
+#include "tests/support/broker_process.h"
 
 namespace kb {
 

@@ -10,8 +10,8 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 #include "unlocker/tpm/esys_tpm.h"
 

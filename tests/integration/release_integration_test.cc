@@ -13,10 +13,10 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
 #include "tests/integration/shared_broker.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/integration/tpm_test_util.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 #include "unlocker/tpm/esys_tpm.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/grpc/grpc_status.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
 namespace kb {

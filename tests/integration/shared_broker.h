@@ -2,7 +2,7 @@
 #define KB_TESTS_INTEGRATION_SHARED_BROKER_H_
 
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb {

@@ -7,7 +7,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"

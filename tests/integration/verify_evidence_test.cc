@@ -8,7 +8,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb {

@@ -1,4 +1,4 @@
-#include "tests/integration/broker_process.h"
+#include "tests/support/broker_process.h"
 
 #include <fcntl.h>
 #include <grpcpp/create_channel.h>

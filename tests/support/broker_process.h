@@ -1,5 +1,5 @@
-#ifndef KB_TESTS_INTEGRATION_BROKER_PROCESS_H_
-#define KB_TESTS_INTEGRATION_BROKER_PROCESS_H_
+#ifndef KB_TESTS_SUPPORT_BROKER_PROCESS_H_
+#define KB_TESTS_SUPPORT_BROKER_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -78,4 +78,4 @@ absl::Status MakeLuks2Image(const std::string& image, const std::string& passphr
 
 }  // namespace kb
 
-#endif  // KB_TESTS_INTEGRATION_BROKER_PROCESS_H_
+#endif  // KB_TESTS_SUPPORT_BROKER_PROCESS_H_
