@@ -56,7 +56,7 @@ tcti="swtpm:host=127.0.0.1,port=$tport"
 
 ctl() {
   printf '$ keybrokerctl %s\n' "$*"
-  "$bin/keybroker/keybrokerctl" --addr "127.0.0.1:$aport" --ca "$work/pki/ca.pem" \
+  "$bin/keybroker/ctl/keybrokerctl" --addr "127.0.0.1:$aport" --ca "$work/pki/ca.pem" \
     --cert "$work/pki/operator.pem" --key "$work/pki/operator.key" "$@"
 }
 

@@ -59,7 +59,7 @@ log() { echo "[e2e $(date +%T)] $*"; }
 KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -1)
 [ -n "$KVER" ] || fail "no guest kernel in /boot (apt-get install linux-image-amd64)"
 KBUNLOCK=$BUILD/unlocker/kbunlock
-CTL=$BUILD/keybroker/keybrokerctl
+CTL=$BUILD/keybroker/ctl/keybrokerctl
 [ -x "$KBUNLOCK" ] && [ -x "$CTL" ] && [ -x "$BUILD/keybroker/keybrokerd" ] ||
   fail "build the project first (missing binaries in $BUILD)"
 

@@ -35,7 +35,8 @@ std::string Slurp(const std::string& path) {
 
 std::string BinaryPath(const std::string& name) {
   const std::string bin = Env("KB_BINARY_DIR", KB_DEFAULT_BINARY_DIR);
-  if (name == "keybrokerd" || name == "keybrokerctl") return bin + "/keybroker/" + name;
+  if (name == "keybrokerd") return bin + "/keybroker/" + name;
+  if (name == "keybrokerctl") return bin + "/keybroker/ctl/" + name;
   return bin + "/unlocker/" + name;
 }
 
