@@ -18,8 +18,8 @@
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
-#include "keybroker/verifiers/tee_verifiers.h"
-#include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
+#include "keybroker/verifiers/evidence_kinds.h"
+#include "keybroker/verifiers/verifier_trust.h"
 
 namespace kb {
 namespace {
@@ -64,10 +64,8 @@ absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(kek)));
+  ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
   if (check_only) {
-    VerifierSet probe;  // loads and validates the TEE trust anchors and collateral
-    RealClock probe_clock;
-    RETURN_IF_ERROR(AddTeeVerifiers(config, &probe_clock, probe));
     RETURN_IF_ERROR(LoadEkVerifier(config).status());
     std::printf("config OK: %s\n", config_path.c_str());
     return absl::OkStatus();
@@ -83,13 +81,13 @@ absl::Status Run(const std::string& config_path, bool check_only) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
   }
   RealClock clock;
-  VerifierSet verifiers;
-  verifiers.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(&aks));
   // The operator-managed collateral cache: imports verified against the config's trust anchors.
   SqliteCollateralStore collateral_store(db);
-  ASSIGN_OR_RETURN(CollateralTrust collateral_trust, LoadCollateralTrust(config));
+  ASSIGN_OR_RETURN(CollateralTrust collateral_trust, CollateralTrustOf(trust));
   VerifyingCollateralCache collateral(&collateral_store, std::move(collateral_trust), &clock);
-  RETURN_IF_ERROR(AddTeeVerifiers(config, &clock, verifiers, &collateral_store));
+  VerifierSet verifiers;  // one verifier per row of the table of evidence kinds
+  RETURN_IF_ERROR(AddVerifiers(
+      {.trust = &trust, .clock = &clock, .aks = &aks, .cache = &collateral_store}, verifiers));
   const v1::RequestLimits& limits = config.request_limits();
   ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
                                  limits.max_outstanding_challenges_per_source());

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "keybroker/policy/tcb_status_names.h"
+#include "keybroker/verifiers/api/evidence_types.h"
 
 namespace kb {
 namespace {
@@ -19,12 +20,6 @@ using Values = google::protobuf::RepeatedPtrField<std::string>;
 constexpr char kKnownClaims[] =
     "snp.measurement, snp.host_data, snp.reported_tcb, tdx.mrtd, tdx.rtmr0..tdx.rtmr3, "
     "tdx.tcb_status, pcr:BANK:INDEX, machines, evidence_types";
-
-const std::set<std::string>& EvidenceTypes() {
-  static const auto* kTypes =
-      new std::set<std::string>{"tpm", "snp", "tdx", "az-snp-vtpm", "az-tdx-vtpm"};
-  return *kTypes;
-}
 
 size_t PcrDigestSize(absl::string_view bank) {
   if (bank == "sha1") return 20;
@@ -166,9 +161,9 @@ absl::StatusOr<std::string> NormalizeClaimValue(const PolicyClaim& claim, absl::
       if (value.empty()) return absl::InvalidArgumentError("machines: empty machine name");
       return std::string(value);
     case Kind::kEvidenceTypes:
-      if (!EvidenceTypes().count(std::string(value))) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, " is not an evidence type (tpm, snp, tdx, az-snp-vtpm, az-tdx-vtpm)"));
+      if (!IsEvidenceType(value)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, " is not an evidence type (", EvidenceTypeList(), ")"));
       }
       return std::string(value);
     case Kind::kTdxTcbStatus:

@@ -2,26 +2,17 @@
 
 #include <cstdio>
 #include <map>
-#include <tuple>
 
-#include "absl/strings/ascii.h"
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
-#include "common/openssl_util.h"
 #include "common/status_macros.h"
-#include "common/tpm/tpm_structures.h"
 #include "google/protobuf/util/json_util.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
-#include "keybroker/verifiers/azure/azure_claims.h"
-#include "keybroker/verifiers/azure/azure_snp_verifier.h"
-#include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
-#include "keybroker/verifiers/snp/snp_claims.h"
-#include "keybroker/verifiers/snp/snp_verifier.h"
-#include "keybroker/verifiers/tdx/tdx_claims.h"
-#include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
-#include "keybroker/verifiers/tdx/tdx_verifier.h"
+#include "keybroker/verifiers/api/evidence_types.h"
+#include "keybroker/verifiers/evidence_kinds.h"
 
 namespace kb {
 namespace {
@@ -38,24 +29,64 @@ absl::StatusOr<std::string> Hex(absl::string_view flag, absl::string_view value)
   return bytes;
 }
 
-absl::Status CheckRequired(const VerifyEvidenceArgs& a) {
-  std::vector<std::pair<const char*, const std::string*>> need;
-  if (a.type == "snp") {
-    need = {{"--report", &a.report}, {"--vcek", &a.vcek}};
-  } else if (a.type == "tdx") {
-    need = {{"--report", &a.report}};
-  } else if (a.type == "az-snp-vtpm") {
-    need = {{"--report", &a.report}, {"--vcek", &a.vcek}, {"--tpm-quote", &a.tpm_quote}};
-  } else if (a.type == "tpm") {
-    need = {{"--tpm-quote", &a.tpm_quote}, {"--tpm-signature", &a.tpm_signature}, {"--ak", &a.ak}};
-  } else if (a.type == "az-tdx-vtpm") {
-    need = {{"--report", &a.report}, {"--td-quote", &a.td_quote}, {"--tpm-quote", &a.tpm_quote}};
-  } else {
-    return Usage(absl::StrCat("--type: unknown evidence type '", a.type,
-                              "' (snp, tdx, az-snp-vtpm, az-tdx-vtpm, tpm)"));
+// The flag that names each input of the table of kinds, and its value in `a`.
+absl::string_view FlagOf(EvidenceInput in) {
+  switch (in) {
+    case EvidenceInput::kReport:
+      return "--report";
+    case EvidenceInput::kVcek:
+      return "--vcek";
+    case EvidenceInput::kTdQuote:
+      return "--td-quote";
+    case EvidenceInput::kTpmQuote:
+      return "--tpm-quote";
+    case EvidenceInput::kTpmSignature:
+      return "--tpm-signature";
+    case EvidenceInput::kAk:
+      return "--ak";
+    case EvidenceInput::kCollateral:
+      return "--collateral";
   }
-  for (const auto& [flag, value] : need) {
-    if (value->empty()) return Usage(absl::StrCat("--type ", a.type, " needs ", flag));
+  return "";
+}
+
+const std::string& PathOf(const VerifyEvidenceArgs& a, EvidenceInput in) {
+  switch (in) {
+    case EvidenceInput::kReport:
+      return a.report;
+    case EvidenceInput::kVcek:
+      return a.vcek;
+    case EvidenceInput::kTdQuote:
+      return a.td_quote;
+    case EvidenceInput::kTpmQuote:
+      return a.tpm_quote;
+    case EvidenceInput::kTpmSignature:
+      return a.tpm_signature;
+    case EvidenceInput::kAk:
+      return a.ak;
+    case EvidenceInput::kCollateral:
+      return a.collateral;
+  }
+  return a.report;
+}
+
+bool Uses(const EvidenceKind& row, EvidenceInput in) {
+  return absl::c_linear_search(row.required, in) || absl::c_linear_search(row.optional, in);
+}
+
+absl::StatusOr<const EvidenceKind*> RowOf(const VerifyEvidenceArgs& a) {
+  const EvidenceKind* row = FindEvidenceKind(a.type);
+  if (row == nullptr) {
+    return Usage(
+        absl::StrCat("--type: unknown evidence type '", a.type, "' (", EvidenceTypeList(), ")"));
+  }
+  return row;
+}
+
+absl::Status CheckRequired(const VerifyEvidenceArgs& a) {
+  ASSIGN_OR_RETURN(const EvidenceKind* row, RowOf(a));
+  for (EvidenceInput in : row->required) {
+    if (PathOf(a, in).empty()) return Usage(absl::StrCat("--type ", a.type, " needs ", FlagOf(in)));
   }
   if (a.report_data.has_value() && a.report_data->size() > 64) {
     return Usage("--report-data: at most 64 bytes");
@@ -63,94 +94,54 @@ absl::Status CheckRequired(const VerifyEvidenceArgs& a) {
   return absl::OkStatus();
 }
 
-// A report given as hex text (e.g. virtee's report_milan.hex) is decoded.
-std::string MaybeHex(const std::string& data) {
-  if (data.size() == kSnpReportSize) return data;
-  auto bytes = HexDecode(absl::StripAsciiWhitespace(data));
-  return bytes.ok() ? *bytes : data;
-}
-
-absl::Time VerifyTime(const VerifyEvidenceArgs& a) { return a.at.value_or(absl::Now()); }
-
-absl::StatusOr<Claims> VerifySnp(const VerifyEvidenceArgs& a) {
-  SnpVerifyInput in;
-  ASSIGN_OR_RETURN(std::string report, ReadInput(a.report));
-  in.report = MaybeHex(report);
-  ASSIGN_OR_RETURN(in.vcek, ReadInput(a.vcek));
-  ASSIGN_OR_RETURN(in.chain_pem, ReadInput(a.cert_chain));
-  in.verify_time = VerifyTime(a);
-  in.expected_report_data = a.report_data;
-  ASSIGN_OR_RETURN(SnpClaims snp, VerifySnpReport(in));
-  return ClaimsFromSnp(snp);
-}
-
-absl::StatusOr<Claims> VerifyTdx(const VerifyEvidenceArgs& a, std::string* input_error) {
-  ASSIGN_OR_RETURN(std::string quote, ReadInput(a.report));
-  ASSIGN_OR_RETURN(TdxInputs inputs, LoadTdxInputs(a, input_error));
-  tdx::TdxVerifyInput in;
-  in.quote = quote;
-  in.anchors = &inputs.anchors;
-  in.now = VerifyTime(a);
-  std::tie(in.collateral, in.options) = TdxCollateralFor(inputs, quote);
-  ASSIGN_OR_RETURN(tdx::TdxClaims claims, tdx::VerifyTdxQuote(in));
-  if (a.report_data.has_value()) {
-    RETURN_IF_ERROR(CheckReportDataBinding(claims.report_data, *a.report_data));
+// The files of `a` that `row` uses, read and decoded.
+absl::StatusOr<OfflineEvidence> LoadEvidence(const VerifyEvidenceArgs& a, const EvidenceKind& row) {
+  OfflineEvidence e;
+  ASSIGN_OR_RETURN(e.report, ReadInput(a.report));
+  if (Uses(row, EvidenceInput::kVcek)) {
+    ASSIGN_OR_RETURN(e.vcek, ReadInput(a.vcek));
   }
-  return ClaimsFromTdx(claims);
-}
-
-absl::StatusOr<Claims> VerifyAzureSnp(const VerifyEvidenceArgs& a) {
-  AzureSnpVtpmInput in;
-  ASSIGN_OR_RETURN(in.hcl_report, ReadInput(a.report));
-  ASSIGN_OR_RETURN(in.vcek, ReadInput(a.vcek));
-  ASSIGN_OR_RETURN(in.chain_pem, ReadInput(a.cert_chain));
-  in.verify_time = VerifyTime(a);
-  in.expected_user_data = a.report_data;
-  in.expected_nonce = a.nonce;
-  ASSIGN_OR_RETURN(in.quote, LoadQuote(a));
-  ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in));
-  return ClaimsFromAzureSnp(az);
-}
-
-absl::StatusOr<Claims> VerifyAzureTdx(const VerifyEvidenceArgs& a, std::string* input_error) {
-  AzureTdxVtpmInput in;
-  ASSIGN_OR_RETURN(in.hcl_report, ReadInput(a.report));
-  ASSIGN_OR_RETURN(in.td_quote, ReadInput(a.td_quote));
-  ASSIGN_OR_RETURN(TdxInputs inputs, LoadTdxInputs(a, input_error));
-  in.anchors = &inputs.anchors;
-  std::tie(in.collateral, in.options) = TdxCollateralFor(inputs, in.td_quote);
-  in.verify_time = VerifyTime(a);
-  in.expected_user_data = a.report_data;
-  in.expected_nonce = a.nonce;
-  ASSIGN_OR_RETURN(in.quote, LoadQuote(a));
-  ASSIGN_OR_RETURN(AzureTdxVtpmClaims az, VerifyAzureTdxVtpm(in));
-  return ClaimsFromAzureTdx(az);
-}
-
-absl::StatusOr<Claims> VerifyTpm(const VerifyEvidenceArgs& a) {
-  ASSIGN_OR_RETURN(std::string ak_bytes, ReadInput(a.ak));
-  ASSIGN_OR_RETURN(EvpPkeyPtr ak, LoadAk(ak_bytes));
-  ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
-  ASSIGN_OR_RETURN(AzureQuoteClaims q, VerifyAzureTpmQuote(ak.get(), quote, a.nonce));
-  Claims c;
-  c.evidence_type = "tpm";
-  c.attributes["tpm.nonce"] = q.nonce;
-  for (const auto& [index, value] : q.pcrs) c.pcrs["sha256"][index] = value;
-  return c;
-}
-
-v1::TpmQuoteEvidence QuoteToProto(const AzureTpmQuote& quote) {
-  v1::TpmQuoteEvidence out;
-  out.set_attest(quote.attest);
-  out.set_signature(quote.signature);
-  for (size_t i = 0; i < quote.pcrs_sha256.size(); ++i) {
-    if (quote.pcrs_sha256[i].empty()) continue;
-    v1::PcrValue* pcr = out.add_pcrs();
-    pcr->set_bank("sha256");
-    pcr->set_index(static_cast<uint32_t>(i));
-    pcr->set_digest(quote.pcrs_sha256[i]);
+  if (Uses(row, EvidenceInput::kTdQuote)) {
+    ASSIGN_OR_RETURN(e.td_quote, ReadInput(a.td_quote));
   }
-  return out;
+  if (Uses(row, EvidenceInput::kTpmQuote)) {
+    ASSIGN_OR_RETURN(e.quote, LoadQuote(a));
+  }
+  if (Uses(row, EvidenceInput::kAk)) {
+    ASSIGN_OR_RETURN(std::string ak, ReadInput(a.ak));
+    ASSIGN_OR_RETURN(e.ak, LoadAk(ak));
+    if (!absl::StrContains(ak, "-----BEGIN")) {
+      ASSIGN_OR_RETURN(e.ak_public, AkPublicArea(ak));
+    }
+  }
+  return e;
+}
+
+// The trust of the command line: --cert-chain is the AMD chain for SEV-SNP types and the Intel
+// root for TDX types (each row reads the one it needs), --pinned-tcb-signer, --collateral.
+// A --collateral problem sets `*input_error`.
+absl::StatusOr<VerifierTrust> LoadTrust(const VerifyEvidenceArgs& a, const EvidenceKind& row,
+                                        std::string* input_error) {
+  VerifierTrust trust;
+  ASSIGN_OR_RETURN(trust.amd_chain_pem, ReadInput(a.cert_chain));
+  trust.intel_roots_pem = trust.amd_chain_pem;
+  ASSIGN_OR_RETURN(trust.intel_pinned_pem, ReadInput(a.pinned_tcb_signer));
+  if (Uses(row, EvidenceInput::kCollateral) && !a.collateral.empty()) {
+    auto loaded = TdxCollateralCache::LoadDir(a.collateral);
+    if (!loaded.ok()) {
+      *input_error = absl::StrCat("--collateral: ", loaded.status().message());
+      return loaded.status();
+    }
+    trust.tdx_collateral = std::move(*loaded);
+  }
+  return trust;
+}
+
+absl::StatusOr<Claims> VerifyOffline(const VerifyEvidenceArgs& a, std::string* input_error) {
+  ASSIGN_OR_RETURN(const EvidenceKind* row, RowOf(a));
+  ASSIGN_OR_RETURN(VerifierTrust trust, LoadTrust(a, *row, input_error));
+  ASSIGN_OR_RETURN(OfflineEvidence evidence, LoadEvidence(a, *row));
+  return row->verify_offline(evidence, trust, {a.at.value_or(absl::Now()), a.report_data, a.nonce});
 }
 
 // Writes BuildEvidence(a) as protobuf JSON to a.json_evidence_out.
@@ -168,39 +159,9 @@ absl::Status WriteEvidenceJson(const VerifyEvidenceArgs& a) {
 }  // namespace
 
 absl::StatusOr<v1::Evidence> BuildEvidence(const VerifyEvidenceArgs& a) {
-  v1::Evidence e;
-  if (a.type == "snp") {
-    ASSIGN_OR_RETURN(std::string report, ReadInput(a.report));
-    e.mutable_snp_report()->set_report(MaybeHex(report));
-    ASSIGN_OR_RETURN(*e.mutable_snp_report()->mutable_vcek(), ReadInput(a.vcek));
-  } else if (a.type == "tdx") {
-    ASSIGN_OR_RETURN(*e.mutable_tdx_quote()->mutable_quote(), ReadInput(a.report));
-  } else if (a.type == "az-snp-vtpm") {
-    v1::AzureVtpmEvidence* az = e.mutable_azure_vtpm();
-    az->set_kind(v1::AZURE_VTPM_KIND_SNP);
-    ASSIGN_OR_RETURN(*az->mutable_hcl_report(), ReadInput(a.report));
-    ASSIGN_OR_RETURN(*az->mutable_vcek(), ReadInput(a.vcek));
-    ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
-    *az->mutable_quote() = QuoteToProto(quote);
-  } else if (a.type == "az-tdx-vtpm") {
-    v1::AzureVtpmEvidence* az = e.mutable_azure_vtpm();
-    az->set_kind(v1::AZURE_VTPM_KIND_TDX);
-    ASSIGN_OR_RETURN(*az->mutable_hcl_report(), ReadInput(a.report));
-    ASSIGN_OR_RETURN(*az->mutable_td_quote(), ReadInput(a.td_quote));
-    ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
-    *az->mutable_quote() = QuoteToProto(quote);
-  } else if (a.type == "tpm") {
-    ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
-    *e.mutable_tpm_quote() = QuoteToProto(quote);
-    ASSIGN_OR_RETURN(std::string ak, ReadInput(a.ak));
-    if (absl::StrContains(ak, "-----BEGIN")) {
-      return Usage("--json-evidence-out needs --ak as a TPMT_PUBLIC or TPM2B_PUBLIC, not PEM");
-    }
-    ASSIGN_OR_RETURN(*e.mutable_tpm_quote()->mutable_ak_public(), AkPublicArea(ak));
-  } else {
-    return Usage(absl::StrCat("--type ", a.type, ": no kb.v1.Evidence form"));
-  }
-  return e;
+  ASSIGN_OR_RETURN(const EvidenceKind* row, RowOf(a));
+  ASSIGN_OR_RETURN(OfflineEvidence evidence, LoadEvidence(a, *row));
+  return row->to_proto(evidence);
 }
 
 absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std::string>& args) {
@@ -313,12 +274,7 @@ int RunVerifyEvidence(const std::vector<std::string>& args) {
     }
   }
   std::string input_error;
-  absl::StatusOr<Claims> claims = absl::UnknownError("unreachable");
-  if (a.type == "snp") claims = VerifySnp(a);
-  if (a.type == "tdx") claims = VerifyTdx(a, &input_error);
-  if (a.type == "az-snp-vtpm") claims = VerifyAzureSnp(a);
-  if (a.type == "az-tdx-vtpm") claims = VerifyAzureTdx(a, &input_error);
-  if (a.type == "tpm") claims = VerifyTpm(a);
+  absl::StatusOr<Claims> claims = VerifyOffline(a, &input_error);
   if (!claims.ok()) {
     const std::string msg(claims.status().message());
     // File and directory problems are the operator's inputs: exit 2. Everything else is the

@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 
 namespace kb {
 namespace {
@@ -175,9 +176,9 @@ absl::StatusOr<std::vector<std::string>> ParsePcrFile(const std::string& data) {
   return pcrs;
 }
 
-absl::StatusOr<AzureTpmQuote> LoadQuote(const VerifyEvidenceArgs& a) {
+absl::StatusOr<TpmQuote> LoadQuote(const VerifyEvidenceArgs& a) {
   ASSIGN_OR_RETURN(std::string quote, ReadInput(a.tpm_quote));
-  AzureTpmQuote out;
+  TpmQuote out;
   if (a.tpm_signature.empty()) {
     // The azure-cvm-tooling container (signature, attest and PCR values together).
     return ParseAzureBincodeQuote(quote);
@@ -192,36 +193,6 @@ absl::StatusOr<AzureTpmQuote> LoadQuote(const VerifyEvidenceArgs& a) {
     ASSIGN_OR_RETURN(out.pcrs_sha256, ParsePcrFile(data));
   }
   return out;
-}
-
-absl::StatusOr<TdxInputs> LoadTdxInputs(const VerifyEvidenceArgs& a, std::string* input_error) {
-  ASSIGN_OR_RETURN(std::string roots, ReadInput(a.cert_chain));
-  ASSIGN_OR_RETURN(std::string pins, ReadInput(a.pinned_tcb_signer));
-  TdxInputs out;
-  ASSIGN_OR_RETURN(
-      out.anchors,
-      tdx::IntelTrustAnchors::FromPem(
-          roots.empty() ? std::string(tdx::EmbeddedIntelSgxRootCaPem()) : roots, pins));
-  if (!a.collateral.empty()) {
-    auto loaded = TdxCollateralCache::LoadDir(a.collateral);
-    if (!loaded.ok()) {
-      *input_error = absl::StrCat("--collateral: ", loaded.status().message());
-      return loaded.status();
-    }
-    out.cache = std::move(*loaded);
-  }
-  return out;
-}
-
-std::pair<const tdx::TdxCollateral*, tdx::TdxVerifyOptions> TdxCollateralFor(
-    const TdxInputs& in, absl::string_view quote) {
-  tdx::TdxVerifyOptions options{false, false, false};
-  if (!in.cache) return {nullptr, options};
-  const tdx::TdxCollateral* c = in.cache->ForQuote(quote);
-  options.require_tcb_info = true;
-  options.require_qe_identity = c->qe_identity.has_value();
-  options.require_crls = !c->crls.empty();
-  return {c, options};
 }
 
 }  // namespace kb

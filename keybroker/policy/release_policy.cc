@@ -12,15 +12,10 @@
 #include "common/status_macros.h"
 #include "keybroker/policy/json_types.h"
 #include "keybroker/policy/tee_policy.h"
+#include "keybroker/verifiers/api/evidence_types.h"
 
 namespace kb {
 namespace {
-
-const std::set<std::string>& KnownEvidenceTypes() {
-  static const auto* kTypes =
-      new std::set<std::string>{"tpm", "snp", "tdx", "az-snp-vtpm", "az-tdx-vtpm"};
-  return *kTypes;
-}
 
 size_t DigestSize(absl::string_view bank) {
   if (bank == "sha1") return 20;
@@ -91,10 +86,9 @@ absl::Status ValidateRule(v1::PolicyRule& rule, int index) {
                      "tdx.rtmr): it would allow every verified guest"));
   }
   for (const std::string& type : rule.evidence_types()) {
-    if (!KnownEvidenceTypes().count(type)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": unknown evidence type '", type,
-                       "' (known: tpm, snp, tdx, az-snp-vtpm, az-tdx-vtpm)"));
+    if (!IsEvidenceType(type)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown evidence type '", type,
+                                                     "' (known: ", EvidenceTypeList(), ")"));
     }
   }
   if (rule.offline_boots() > 1000) {

@@ -14,6 +14,7 @@ class VerifierSet final : public EvidenceVerifier {
   void Add(v1::Evidence::KindCase kind, std::unique_ptr<EvidenceVerifier> verifier) {
     verifiers_[kind] = std::move(verifier);
   }
+  bool Has(v1::Evidence::KindCase kind) const { return verifiers_.count(kind) != 0; }
   // INVALID_ARGUMENT (check "parse") for evidence of no kind or a kind this broker lacks.
   absl::StatusOr<Claims> Verify(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                 absl::string_view expected_binding) override {

@@ -1,6 +1,7 @@
 #include "keybroker/verifiers/azure/azure_claims.h"
 
 #include "absl/strings/str_cat.h"
+#include "keybroker/verifiers/api/evidence_types.h"
 #include "keybroker/verifiers/snp/snp_claims.h"
 #include "keybroker/verifiers/tdx/tdx_claims.h"
 
@@ -24,7 +25,7 @@ void AddAzure(const AzureClaims& az, Claims& c) {
 
 Claims ClaimsFromAzureSnp(const AzureSnpVtpmClaims& az) {
   Claims c;
-  c.evidence_type = "az-snp-vtpm";
+  c.evidence_type = std::string(kEvidenceAzureSnp);
   AddSnpAttributes(az.snp, c);
   AddAzure(az, c);
   return c;
@@ -32,7 +33,7 @@ Claims ClaimsFromAzureSnp(const AzureSnpVtpmClaims& az) {
 
 Claims ClaimsFromAzureTdx(const AzureTdxVtpmClaims& az) {
   Claims c = ClaimsFromTdx(az.tdx);
-  c.evidence_type = "az-tdx-vtpm";
+  c.evidence_type = std::string(kEvidenceAzureTdx);
   AddAzure(az, c);
   return c;
 }

@@ -9,9 +9,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "keybroker/verifiers/azure/azure_hcl.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/azure/azure_vtpm_claims.h"
 #include "keybroker/verifiers/snp/snp_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 
 namespace kb {
 
@@ -24,7 +24,7 @@ struct AzureSnpVtpmInput {
   absl::Time verify_time;
   // When set, runtime claims "user-data" must equal it (zero-padded to its length).
   std::optional<std::string> expected_user_data;
-  AzureTpmQuote quote;
+  TpmQuote quote;
   // When set, the quote's extraData must equal it.
   std::optional<std::string> expected_nonce;
 };

@@ -11,9 +11,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "keybroker/verifiers/azure/azure_hcl.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/azure/azure_vtpm_claims.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 
 namespace kb {
 
@@ -44,7 +44,7 @@ struct AzureTdxVtpmInput {
   absl::Time verify_time;
   // When set, runtime claims "user-data" must equal it (zero-padded to its length).
   std::optional<std::string> expected_user_data;
-  AzureTpmQuote quote;
+  TpmQuote quote;
   // When set, the vTPM quote's extraData must equal it.
   std::optional<std::string> expected_nonce;
 };

@@ -8,13 +8,12 @@ namespace kb {
 
 absl::Status VerifyRuntimeClaimsAndQuote(absl::string_view runtime_data,
                                          const std::optional<std::string>& expected_user_data,
-                                         const AzureTpmQuote& quote,
+                                         const TpmQuote& quote,
                                          const std::optional<std::string>& expected_nonce,
                                          AzureVtpmClaimsBase& out) {
   ASSIGN_OR_RETURN(RuntimeClaims rc, ParseRuntimeClaims(runtime_data));
   if (expected_user_data) RETURN_IF_ERROR(CheckUserData(rc, *expected_user_data));
-  ASSIGN_OR_RETURN(AzureQuoteClaims verified,
-                   VerifyAzureTpmQuote(rc.ak.get(), quote, expected_nonce));
+  ASSIGN_OR_RETURN(TpmQuoteClaims verified, VerifyTpmQuote(rc.ak.get(), quote, expected_nonce));
   out.ak_spki_der = std::move(rc.ak_spki_der);
   if (rc.user_data) out.user_data = HexEncode(*rc.user_data);
   out.secure_boot = rc.secure_boot;

@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 
 namespace kb {
 
@@ -28,10 +28,10 @@ struct AzureVtpmClaimsBase {
 // The checks after the TEE report verified and runtime_data_digest bound `runtime_data` to it:
 // ak_from_runtime_claims, user_data (when `expected_user_data` is set), then the vTPM quote's
 // quote_parse, quote_signature, quote_nonce (when `expected_nonce` is set) and pcr_digest.
-// Fills `out`. Errors as ParseRuntimeClaims(), CheckUserData() and VerifyAzureTpmQuote().
+// Fills `out`. Errors as ParseRuntimeClaims(), CheckUserData() and VerifyTpmQuote().
 absl::Status VerifyRuntimeClaimsAndQuote(absl::string_view runtime_data,
                                          const std::optional<std::string>& expected_user_data,
-                                         const AzureTpmQuote& quote,
+                                         const TpmQuote& quote,
                                          const std::optional<std::string>& expected_nonce,
                                          AzureVtpmClaimsBase& out);
 

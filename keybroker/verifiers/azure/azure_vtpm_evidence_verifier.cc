@@ -34,8 +34,8 @@ uint32_t HclReportType(absl::string_view hcl) {
 
 }  // namespace
 
-absl::StatusOr<AzureTpmQuote> AzureQuoteFromProto(const v1::TpmQuoteEvidence& q) {
-  AzureTpmQuote out;
+absl::StatusOr<TpmQuote> AzureQuoteFromProto(const v1::TpmQuoteEvidence& q) {
+  TpmQuote out;
   out.attest = q.attest();
   out.signature = q.signature();
   out.encoding = ParseTpmtSignature(q.signature(), "quote signature").ok()

@@ -9,10 +9,10 @@
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
 #include "keybroker/verifiers/api/evidence_verifier.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 
 namespace kb {
 
@@ -65,10 +65,10 @@ class AzureVtpmEvidenceVerifier final : public EvidenceVerifier {
   const Clock* clock_;  // not owned
 };
 
-// The vTPM quote of `q` in the form VerifyAzureTpmQuote() takes: the signature is read as a
+// The vTPM quote of `q` in the form VerifyTpmQuote() takes: the signature is read as a
 // TPMT_SIGNATURE when it parses as one, else as a bare RSASSA signature; SHA-256 PCR values
 // are placed at their index. INVALID_ARGUMENT (check "parse") for PCRs of another bank.
-absl::StatusOr<AzureTpmQuote> AzureQuoteFromProto(const v1::TpmQuoteEvidence& q);
+absl::StatusOr<TpmQuote> AzureQuoteFromProto(const v1::TpmQuoteEvidence& q);
 
 }  // namespace kb
 

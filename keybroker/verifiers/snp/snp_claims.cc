@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "keybroker/verifiers/api/evidence_types.h"
 
 namespace kb {
 namespace {
@@ -47,7 +48,7 @@ void AddSnpAttributes(const SnpClaims& s, Claims& c) {
 
 Claims ClaimsFromSnp(const SnpClaims& snp) {
   Claims c;
-  c.evidence_type = "snp";
+  c.evidence_type = std::string(kEvidenceSnp);
   c.machine = absl::StrCat("snp-chip:", snp.chip_id);
   AddSnpAttributes(snp, c);
   return c;

@@ -113,14 +113,15 @@ absl::Status CheckQuoteSignature(const TdxQuote& quote) {
 }
 
 absl::Status CheckReportData(const TdxQuote& quote, absl::string_view expected) {
-  if (expected.size() != 64) {
-    return CheckFailed(kCheckReportData, StatusCode::kInvalidArgument,
-                       "expected report data must be 64 bytes");
-  }
   const std::string& actual = quote.body.report_data;
-  if (CRYPTO_memcmp(actual.data(), expected.data(), 64) != 0) {
+  if (expected.size() > 64 || actual.size() < expected.size()) {
+    return CheckFailed(kCheckReportData, StatusCode::kInvalidArgument,
+                       "expected report data exceeds 64 bytes");
+  }
+  if (CRYPTO_memcmp(actual.data(), expected.data(), expected.size()) != 0) {
     return CheckFailed(kCheckReportData, StatusCode::kUnauthenticated,
-                       "REPORTDATA does not match the expected value");
+                       "REPORTDATA does not carry the expected value (for a release: this "
+                       "challenge's binding; stale, replayed or for another key)");
   }
   return absl::OkStatus();
 }

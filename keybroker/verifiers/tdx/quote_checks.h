@@ -41,7 +41,8 @@ absl::Status CheckQeReportBinding(const TdxQuote& quote);
 // 'quote_signature': the attestation key signs header || body.
 absl::Status CheckQuoteSignature(const TdxQuote& quote);
 
-// 'report_data': the TD's REPORTDATA equals `expected` (64 bytes), in constant time.
+// 'report_data': the TD's REPORTDATA starts with `expected` (at most 64 bytes; the broker's
+// binding is 32), in constant time. INVALID_ARGUMENT for more than 64 bytes.
 absl::Status CheckReportData(const TdxQuote& quote, absl::string_view expected);
 
 }  // namespace tdx

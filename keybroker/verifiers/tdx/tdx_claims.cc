@@ -4,12 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "keybroker/verifiers/api/evidence_types.h"
 
 namespace kb {
 
 Claims ClaimsFromTdx(const tdx::TdxClaims& t) {
   Claims c;
-  c.evidence_type = "tdx";
+  c.evidence_type = std::string(kEvidenceTdx);
   c.machine = absl::StrCat("tdx-fmspc:", t.fmspc);
   auto& a = c.attributes;
   a["tdx.mrtd"] = t.mr_td;

@@ -84,10 +84,6 @@ absl::StatusOr<const tdx::TdxCollateral*> TdxCollateralForQuote(const TdxCollate
                                                                 absl::Time now,
                                                                 tdx::TdxCollateral& storage);
 
-// Check report_data shared by TEE verifiers: `report_data_hex` (64 bytes, lowercase hex)
-// starts with `binding`. UNAUTHENTICATED naming "report_data" otherwise.
-absl::Status CheckReportDataBinding(absl::string_view report_data_hex, absl::string_view binding);
-
 }  // namespace kb
 
 #endif  // KB_KEYBROKER_VERIFIERS_TDX_TDX_EVIDENCE_VERIFIER_H_

@@ -30,7 +30,7 @@ struct TdxVerifyInput {
   const TdxCollateral* collateral = nullptr;        // may be null when nothing is required
   const IntelTrustAnchors* anchors = nullptr;       // null: the embedded Intel SGX Root CA
   absl::Time now;                                   // verification time
-  std::optional<std::string> expected_report_data;  // 64 bytes (raw) if set
+  std::optional<std::string> expected_report_data;  // REPORTDATA prefix, <= 64 bytes
   TdxVerifyOptions options;
 };
 

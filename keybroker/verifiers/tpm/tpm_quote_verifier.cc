@@ -8,7 +8,9 @@
 #include "common/secret_bytes.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
+#include "keybroker/verifiers/api/evidence_types.h"
 #include "keybroker/verifiers/tpm/tpm_certification.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 
 namespace kb {
 namespace {
@@ -18,10 +20,10 @@ using absl::StatusCode;
 // Each check's name, as reported in rejections and audit records.
 constexpr absl::string_view kParse = "parse";
 constexpr absl::string_view kAkTrusted = "ak_trusted";
-constexpr absl::string_view kQuoteSignature = "quote_signature";
+constexpr absl::string_view kQuoteSignature = kTpmCheckQuoteSignature;
 constexpr absl::string_view kMagicAndType = "quote_magic_and_type";
 constexpr absl::string_view kBinding = "quote_binding";
-constexpr absl::string_view kPcrDigest = "pcr_digest";
+constexpr absl::string_view kPcrDigest = kTpmCheckPcrDigest;
 
 struct ParsedEvidence {
   TPMS_ATTEST quote;
@@ -84,7 +86,8 @@ absl::StatusOr<std::string> BankName(TPMI_ALG_HASH alg) {
   }
 }
 
-// Matches the supplied PCR values against the quote's selection and digest; returns claims.
+// Matches the supplied PCR values against the quote's selection and digest (the quote core
+// of tpm_quote.h); returns claims.
 absl::StatusOr<Claims> CheckPcrDigest(const TPMS_ATTEST& quote, const TPMT_SIGNATURE& sig,
                                       const v1::TpmQuoteEvidence& q) {
   std::map<std::pair<std::string, uint32_t>, const std::string*> supplied;
@@ -95,29 +98,23 @@ absl::StatusOr<Claims> CheckPcrDigest(const TPMS_ATTEST& quote, const TPMT_SIGNA
   }
   Claims claims;
   std::string concat;
-  const TPML_PCR_SELECTION& sel = quote.attested.quote.pcrSelect;
-  size_t used = 0;
-  for (uint32_t b = 0; b < sel.count && b < TPM2_NUM_PCR_BANKS; ++b) {
-    ASSIGN_OR_RETURN(std::string bank, BankName(sel.pcrSelections[b].hash));
-    for (uint32_t i = 0; i < sel.pcrSelections[b].sizeofSelect * 8u; ++i) {
-      if (!(sel.pcrSelections[b].pcrSelect[i / 8] & (1u << (i % 8)))) continue;
-      auto it = supplied.find({bank, i});
-      if (it == supplied.end()) {
-        return CheckFailed(kPcrDigest, StatusCode::kInvalidArgument,
-                           absl::StrCat("quoted PCR ", bank, ":", i, " has no value"));
-      }
-      concat += *it->second;
-      claims.pcrs[bank][i] = HexEncode(*it->second);
-      ++used;
+  const std::vector<SelectedPcr> selected = SelectedPcrs(quote);
+  for (const SelectedPcr& pcr : selected) {
+    ASSIGN_OR_RETURN(std::string bank, BankName(pcr.bank));
+    auto it = supplied.find({bank, pcr.index});
+    if (it == supplied.end()) {
+      return CheckFailed(kPcrDigest, StatusCode::kInvalidArgument,
+                         absl::StrCat("quoted PCR ", bank, ":", pcr.index, " has no value"));
     }
+    concat += *it->second;
+    claims.pcrs[bank][pcr.index] = HexEncode(*it->second);
   }
-  if (used != supplied.size()) {
+  if (selected.size() != supplied.size()) {
     return CheckFailed(kPcrDigest, StatusCode::kInvalidArgument,
                        "PCR values supplied that the quote does not select");
   }
   // The digest uses the signing scheme's hash; our AKs and policies use SHA-256 schemes.
-  if (sig.signature.any.hashAlg != TPM2_ALG_SHA256 ||
-      !ConstantTimeEquals(Sha256(concat), Tpm2bBytes(quote.attested.quote.pcrDigest))) {
+  if (sig.signature.any.hashAlg != TPM2_ALG_SHA256 || !PcrDigestMatches(quote, concat)) {
     return CheckFailed(kPcrDigest, StatusCode::kUnauthenticated,
                        "PCR values do not match the quoted digest");
   }
@@ -156,7 +153,7 @@ absl::StatusOr<Claims> TpmQuoteVerifier::Check(const v1::Evidence& evidence,
   if (transfer_key.has_tpm()) {
     RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
   }
-  claims.evidence_type = "tpm";
+  claims.evidence_type = std::string(kEvidenceTpm);
   claims.machine = std::move(machine);
   return claims;
 }

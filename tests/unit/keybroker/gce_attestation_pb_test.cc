@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
@@ -113,12 +113,11 @@ TEST(GceAttestationPbTest, NoNonceAttestationVerifiesWithEmptyExtraData) {
     ASSERT_EQ(claims->pcrs.size(), 1u);
     banks.insert(claims->pcrs.begin()->first);
     EXPECT_EQ(claims->pcrs.begin()->second.size(), 24u);
-    AzureTpmQuote quote{q.attest(), q.signature(), TpmSignatureEncoding::kTpmtSignature, {}};
-    auto nonce = VerifyAzureTpmQuote(ak->get(), quote, std::string());  // extraData == ''
+    TpmQuote quote{q.attest(), q.signature(), TpmSignatureEncoding::kTpmtSignature, {}};
+    auto nonce = VerifyTpmQuote(ak->get(), quote, std::string());  // extraData == ''
     ASSERT_THAT(nonce, IsOk());
     EXPECT_EQ(nonce->nonce, "");
-    ExpectCheckFailed(VerifyAzureTpmQuote(ak->get(), quote, std::string("\x90\x09", 2)),
-                      "quote_nonce");
+    ExpectCheckFailed(VerifyTpmQuote(ak->get(), quote, std::string("\x90\x09", 2)), "quote_nonce");
     v1::TpmQuoteEvidence changed = q;
     changed.mutable_pcrs(0)->set_digest(Bumped(q.pcrs(0).digest(), 1));
     ExpectCheckFailed(verifier.Verify(changed), "pcr_digest");

@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
@@ -95,16 +95,15 @@ TEST(GceQuoteVectorTest, EveryQuoteCarriesNonce9009) {
   ASSERT_THAT(ak, IsOk());
   for (const GceQuote& q : GceQuotes()) {
     EXPECT_EQ(q.extra_data, "9009");
-    AzureTpmQuote quote;
+    TpmQuote quote;
     quote.attest = q.evidence.attest();
     quote.signature = q.evidence.signature();
     quote.encoding = TpmSignatureEncoding::kTpmtSignature;
-    auto claims = VerifyAzureTpmQuote(ak->get(), quote, std::string("\x90\x09", 2));
+    auto claims = VerifyTpmQuote(ak->get(), quote, std::string("\x90\x09", 2));
     ASSERT_THAT(claims, IsOk()) << q.bank << ": " << claims.status();
     EXPECT_EQ(claims->nonce, "9009");
-    ExpectCheckFailed(VerifyAzureTpmQuote(ak->get(), quote, std::string("\x90\x10", 2)),
-                      "quote_nonce");
-    ExpectCheckFailed(VerifyAzureTpmQuote(ak->get(), quote, std::string()), "quote_nonce");
+    ExpectCheckFailed(VerifyTpmQuote(ak->get(), quote, std::string("\x90\x10", 2)), "quote_nonce");
+    ExpectCheckFailed(VerifyTpmQuote(ak->get(), quote, std::string()), "quote_nonce");
   }
 }
 

@@ -1,14 +1,14 @@
 // The tpm2-tools (keylime) and trustee TPM 2.0 quote vectors of tests/data/tpm-quote, verified
 // with the results ../shared/vectors/MANIFEST.md states, through the production paths: the
 // broker's TpmQuoteVerifier (registered AK) and `keybrokerctl verify-evidence --type tpm`'s
-// input loading and quote check (LoadAk, LoadQuote, VerifyAzureTpmQuote).
+// input loading and quote check (LoadAk, LoadQuote, VerifyTpmQuote).
 #include <openssl/evp.h>
 
 #include "absl/strings/escaping.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/tpm_vectors.h"
@@ -113,9 +113,9 @@ TEST(KeylimeQuoteVectorTest, UnregisteredAkIsNotTrusted) {
 }
 
 // `keybrokerctl verify-evidence --type tpm` over the keylime files: what VerifyTpm runs.
-absl::StatusOr<AzureQuoteClaims> VerifyEvidenceTpm(const std::string& ak_file,
-                                                   const std::string& pcrs_file,
-                                                   const std::optional<std::string>& nonce) {
+absl::StatusOr<TpmQuoteClaims> VerifyEvidenceTpm(const std::string& ak_file,
+                                                 const std::string& pcrs_file,
+                                                 const std::optional<std::string>& nonce) {
   VerifyEvidenceArgs a;
   a.type = "tpm";
   a.tpm_quote = VectorPath("keylime_quote.out");
@@ -123,9 +123,9 @@ absl::StatusOr<AzureQuoteClaims> VerifyEvidenceTpm(const std::string& ak_file,
   a.pcrs = pcrs_file;
   ASSIGN_OR_RETURN(std::string ak_bytes, ReadInput(VectorPath(ak_file)));
   ASSIGN_OR_RETURN(EvpPkeyPtr ak, LoadAk(ak_bytes));
-  ASSIGN_OR_RETURN(AzureTpmQuote quote, LoadQuote(a));
+  ASSIGN_OR_RETURN(TpmQuote quote, LoadQuote(a));
   EXPECT_EQ(quote.encoding, TpmSignatureEncoding::kTpmtSignature);
-  return VerifyAzureTpmQuote(ak.get(), quote, nonce);
+  return VerifyTpmQuote(ak.get(), quote, nonce);
 }
 
 TEST(KeylimeQuoteVectorTest, VerifyEvidenceAcceptsPemAndTpm2bPublicAks) {
@@ -162,7 +162,7 @@ constexpr char kTrusteeNonce[] =
 
 struct TrusteeEvidence {
   std::string ak_pem;
-  AzureTpmQuote quote;
+  TpmQuote quote;
 };
 
 TrusteeEvidence ParseTrusteeTpmEvidence() {
@@ -185,10 +185,10 @@ TrusteeEvidence ParseTrusteeTpmEvidence() {
   return ev;
 }
 
-absl::StatusOr<AzureQuoteClaims> VerifyTrustee(const TrusteeEvidence& ev,
-                                               const std::optional<std::string>& nonce) {
+absl::StatusOr<TpmQuoteClaims> VerifyTrustee(const TrusteeEvidence& ev,
+                                             const std::optional<std::string>& nonce) {
   ASSIGN_OR_RETURN(EvpPkeyPtr ak, LoadAk(ev.ak_pem));
-  return VerifyAzureTpmQuote(ak.get(), ev.quote, nonce);
+  return VerifyTpmQuote(ak.get(), ev.quote, nonce);
 }
 
 TEST(TrusteeTpmEvidenceVectorTest, SignaturePcrDigestAndExtraDataVerify) {

@@ -8,7 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "common/crypto.h"
-#include "keybroker/verifiers/azure/azure_quote.h"
+#include "keybroker/verifiers/tpm/tpm_quote.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb::snp_test {
@@ -18,7 +18,7 @@ namespace kb::snp_test {
 struct AzureEvidence {
   std::string hcl_report;
   std::string vcek;
-  AzureTpmQuote quote;
+  TpmQuote quote;
 };
 
 inline std::string IntArrayBytes(const google::protobuf::Value& v) {
@@ -40,8 +40,8 @@ inline std::string BytesField(const google::protobuf::Value& v, bool b64url = fa
 }
 
 // {signature, message, pcrs[]} in any of trustee's encodings.
-inline AzureTpmQuote QuoteFromStruct(const google::protobuf::Struct& q) {
-  AzureTpmQuote quote;
+inline TpmQuote QuoteFromStruct(const google::protobuf::Struct& q) {
+  TpmQuote quote;
   quote.signature = BytesField(q.fields().at("signature"));
   quote.attest = BytesField(q.fields().at("message"));
   for (const auto& pcr : q.fields().at("pcrs").list_value().values()) {
@@ -67,7 +67,7 @@ inline AzureEvidence ParseTrusteeEvidence(const std::string& json) {
   return ev;
 }
 
-inline AzureTpmQuote ParseTrusteeQuote(const std::string& json) {
+inline TpmQuote ParseTrusteeQuote(const std::string& json) {
   return QuoteFromStruct(ParseJson(json));
 }
 

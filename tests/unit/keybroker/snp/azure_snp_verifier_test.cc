@@ -7,6 +7,7 @@
 #include "common/tpm/tpm_structures.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/snp/azure_evidence.h"
 #include "tests/unit/keybroker/snp/snp_test_util.h"
@@ -193,7 +194,7 @@ TEST(AzureSnpVtpmTest, Byte0x0540IsCaughtByTheDigestBeforeTheAk) {
 TEST(AzureSnpVtpmTest, QuoteSignatureFlipFails) {
   AzureSnpVtpmInput in = Current();
   in.quote.signature[0] ^= 1;
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckQuoteSignature, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckQuoteSignature, StatusCode::kUnauthenticated);
 }
 
 TEST(AzureSnpVtpmTest, ReversedNonceFails) {
@@ -201,16 +202,16 @@ TEST(AzureSnpVtpmTest, ReversedNonceFails) {
   std::string reversed = kChallenge;
   std::reverse(reversed.begin(), reversed.end());
   in.expected_nonce = reversed;
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckQuoteNonce, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckQuoteNonce, StatusCode::kUnauthenticated);
 }
 
 TEST(AzureSnpVtpmTest, PcrFlipFails) {
   AzureSnpVtpmInput in = Current();
   in.quote.pcrs_sha256[0][0] ^= 1;
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckPcrDigest, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckPcrDigest, StatusCode::kUnauthenticated);
   in = Current();
   in.quote.pcrs_sha256.resize(23);  // PCR 23 is quoted but has no value
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckPcrDigest, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckPcrDigest, StatusCode::kUnauthenticated);
 }
 
 TEST(AzureSnpVtpmTest, WrongUserDataFails) {
@@ -222,7 +223,7 @@ TEST(AzureSnpVtpmTest, WrongUserDataFails) {
 TEST(AzureSnpVtpmTest, MsgAndSigFailAgainstTheCurrentReportsAk) {
   AzureSnpVtpmInput in = Current();
   in.quote = Old2024().quote;
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckQuoteSignature, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckQuoteSignature, StatusCode::kUnauthenticated);
 }
 
 TEST(AzureSnpVtpmTest, Old2024MeasurementByteFailsTheSnpSignature) {
@@ -257,13 +258,13 @@ TEST(AzureSnpVtpmTest, MalformedInputs) {
   EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckHclParse, StatusCode::kInvalidArgument);
   in = Current();
   in.quote.attest.resize(in.quote.attest.size() - 1);
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckQuoteParse, StatusCode::kInvalidArgument);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckQuoteParse, StatusCode::kInvalidArgument);
   in = Current();
   in.quote.signature.clear();
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckQuoteParse, StatusCode::kInvalidArgument);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckQuoteParse, StatusCode::kInvalidArgument);
   in = Current();
   in.quote.encoding = TpmSignatureEncoding::kTpmtSignature;  // raw bytes are not a TPMT
-  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kAzCheckQuoteParse, StatusCode::kInvalidArgument);
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kTpmCheckQuoteParse, StatusCode::kInvalidArgument);
   in = Current();
   in.vcek = "garbage";
   EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in), kSnpCheckParse, StatusCode::kInvalidArgument);

@@ -205,7 +205,12 @@ TEST(TdxVerifierTest, ReportDataMustMatchWhenExpected) {
   EXPECT_THAT(VerifyTdxQuote(in), IsOk());
   in.expected_report_data = std::string(63, '\0') + "\x01";
   ExpectCheck(VerifyTdxQuote(in).status(), "report_data", absl::StatusCode::kUnauthenticated);
+  // A prefix is enough (the broker binds 32 bytes); more than 64 bytes is malformed.
+  in.expected_report_data = ReadVector("gotdx_cos-113-nonce.dat").substr(0, 32);
+  EXPECT_THAT(VerifyTdxQuote(in), IsOk());
   in.expected_report_data = "short";
+  ExpectCheck(VerifyTdxQuote(in).status(), "report_data", absl::StatusCode::kUnauthenticated);
+  in.expected_report_data = std::string(65, '\0');
   ExpectCheck(VerifyTdxQuote(in).status(), "report_data", absl::StatusCode::kInvalidArgument);
 }
 

@@ -56,7 +56,7 @@ inline tdx::IntelTrustAnchors PinnedAnchors() {
 struct TdxEvidence {
   std::string hcl_report;
   std::string td_quote;
-  AzureTpmQuote quote;
+  TpmQuote quote;
 };
 
 inline TdxEvidence ParseTrusteeTdxEvidence(const std::string& json) {

@@ -27,7 +27,7 @@ v1::Evidence TdxEvidence() {
   az->set_kind(v1::AZURE_VTPM_KIND_TDX);
   az->set_hcl_report(ReadData(azure_tdx_test::kHcl));
   az->set_td_quote(ReadData(azure_tdx_test::kTdQuote));
-  AzureTpmQuote q = snp_test::ParseTrusteeQuote(ReadData("az-tdx-vtpm/trustee_tpm-quote-v1.json"));
+  TpmQuote q = snp_test::ParseTrusteeQuote(ReadData("az-tdx-vtpm/trustee_tpm-quote-v1.json"));
   az->mutable_quote()->set_attest(q.attest);
   az->mutable_quote()->set_signature(q.signature);
   for (size_t i = 0; i < q.pcrs_sha256.size(); ++i) {
@@ -83,7 +83,7 @@ TEST_F(AzureTdxEvidenceVerifierTest, BindingIsCheckedAsUserDataThenAsQuoteNonce)
   EXPECT_CHECK_FAILS(verifier_.Verify(TdxEvidence(), TpmKey(), "challenge"), kAzCheckUserData,
                      StatusCode::kUnauthenticated);
   EXPECT_CHECK_FAILS(verifier_.Verify(TdxEvidence(), TpmKey(), std::string(32, '\0')),
-                     kAzCheckQuoteNonce, StatusCode::kUnauthenticated);
+                     kTpmCheckQuoteNonce, StatusCode::kUnauthenticated);
 }
 
 TEST_F(AzureTdxEvidenceVerifierTest, TransferKeyMustBeCertifiedByTheHclAk) {

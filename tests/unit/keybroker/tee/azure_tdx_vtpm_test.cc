@@ -3,6 +3,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/azure/azure_hcl.h"
+#include "keybroker/verifiers/azure/azure_quote.h"
 #include "keybroker/verifiers/azure/azure_tdx_vtpm_verifier.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tee/azure_tdx_evidence.h"
@@ -163,16 +164,16 @@ TEST_F(AzureTdxVtpmTest, TamperedTdQuoteFailsTheTdxChecks) {
 TEST_F(AzureTdxVtpmTest, TamperedTpmQuoteSignatureNonceAndPcrs) {
   AzureTdxVtpmInput in = Current();
   in.quote.signature[0] ^= 1;
-  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kAzCheckQuoteSignature, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kTpmCheckQuoteSignature, StatusCode::kUnauthenticated);
   in = Current();
   in.expected_nonce = "egnellahc";  // trustee: nonce reversed
-  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kAzCheckQuoteNonce, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kTpmCheckQuoteNonce, StatusCode::kUnauthenticated);
   in = Current();
   in.quote.pcrs_sha256[0][0] ^= 1;
-  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kAzCheckPcrDigest, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kTpmCheckPcrDigest, StatusCode::kUnauthenticated);
   in = Old2024();
   in.quote.signature[17] ^= 0x40;
-  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kAzCheckQuoteSignature, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(VerifyAzureTdxVtpm(in), kTpmCheckQuoteSignature, StatusCode::kUnauthenticated);
 }
 
 TEST_F(AzureTdxVtpmTest, UserDataMustMatchWhenExpected) {
