@@ -1,0 +1,68 @@
+#ifndef KB_UNLOCKER_WIRING_H_
+#define KB_UNLOCKER_WIRING_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "unlocker/attesting/attesting_tpm.h"
+#include "unlocker/cli/args.h"
+#include "unlocker/flow/ak_activation_flow.h"
+#include "unlocker/flow/key_retrieval.h"
+#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/tpm/tpm.h"
+#include "unlocker/volume/volume.h"
+
+namespace kb::kbunlock {
+
+// kbunlock's composition root: the real components (ESYS TPM, libcryptsetup volume, gRPC
+// clients over TLS) built from the command line's flags, and the process-wide deadline.
+// Flag errors are usage errors (exit code kUsage); components that fail to open carry their
+// exit code (exit_codes.h).
+
+// One line to stderr, prefixed "kbunlock: ".
+void Say(const std::string& line);
+
+// INVALID_ARGUMENT with exit code kUsage.
+absl::Status Usage(absl::string_view why);
+
+// --deadline SECONDS: a hard bound on the whole command. When it passes the process says so
+// and exits with the "broker unreachable" code; nothing was activated (activation is the last,
+// local step). Connections and retries below respect it.
+absl::Status ArmDeadline(const ParsedArgs& a);
+
+// The value of `flag`; a usage error naming the command when it is missing.
+absl::StatusOr<std::string> Required(const ParsedArgs& a, const std::string& flag);
+
+// The TPM of --tcti with the AK at --ak-handle (exit code kTpmUnavailable when it cannot open).
+absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a);
+
+// The TPM opened with the AK of the evidence kind `--evidence` names (or auto-detection finds),
+// and the evidence sources over it; no TPM on a bare SEV-SNP/TDX guest (attesting_tpm.h).
+// `tokens_decide`: an unlock without --evidence, where each volume's token names its kind.
+absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide);
+
+// The LUKS2 volume of --device (exit code kVolumeError when it cannot open).
+absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a);
+
+// Connections to the release service that time out after --timeout seconds (default 10), or
+// earlier when the --deadline is closer, so a black-holed broker cannot eat the time the
+// offline copy needs.
+absl::StatusOr<BrokerConnector> Connector(const ParsedArgs& a, const std::string& ca_pem);
+
+// With --deadline, keep retrying the brokers until the time left is what the offline copy and
+// the activation need (a quarter of the deadline, at most 10 s).
+RetryPolicy BootRetry();
+
+// The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.
+absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,
+                                        EsysTpm& tpm);
+
+// The CA of --ca (default /etc/keybroker/ca.pem); a usage error when unreadable.
+absl::StatusOr<std::string> ReadCa(const ParsedArgs& a);
+
+}  // namespace kb::kbunlock
+
+#endif  // KB_UNLOCKER_WIRING_H_
