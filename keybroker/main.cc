@@ -11,6 +11,7 @@
 #include "common/hardening.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "keybroker/admin/admin_api.h"
 #include "keybroker/ak_activation/activation_service.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
@@ -58,6 +59,101 @@ void ShutdownOnSignal(BrokerServer& server) {
   server.Shutdown();
 }
 
+// The SQLite stores of one database.
+struct Stores {
+  Stores(std::shared_ptr<SqliteDb> db, std::unique_ptr<SqliteKeyStore> key_store)
+      : keys(std::move(key_store)),
+        challenges(db),
+        aks(db),
+        audit(db),
+        denylist(db),
+        revocations(db),
+        machine_keys(db),
+        collateral(db) {}
+  std::unique_ptr<SqliteKeyStore> keys;
+  SqliteChallengeStore challenges;
+  SqliteAttestationKeyRegistry aks;
+  SqliteAuditLog audit;
+  SqliteMachineDenyList denylist;
+  SqliteOfflineRevocations revocations;
+  SqliteMachineKeyState machine_keys;  // enrolment confirmations and offline grants
+  SqliteCollateralStore collateral;
+};
+
+// The admin API: one service per resource over one runner (role check + audit).
+struct AdminServices {
+  AdminServices(Stores& s, const RoleMap* roles, const Clock* clock, EvidenceVerifier* verifier,
+                CollateralAdmin* collateral_cache)
+      : runner(roles, &s.audit, clock),
+        keys({.run = &runner,
+              .keys = s.keys.get(),
+              .audit = &s.audit,
+              .confirmations = &s.machine_keys}),
+        policies({.run = &runner, .keys = s.keys.get(), .verifier = verifier}),
+        machines({.run = &runner,
+                  .aks = &s.aks,
+                  .denylist = &s.denylist,
+                  .keys = s.keys.get(),
+                  .revocations = &s.revocations,
+                  .grants = &s.machine_keys}),
+        collateral({.run = &runner, .collateral = collateral_cache}),
+        audit({.run = &runner, .audit = &s.audit}) {}
+  AdminApi api() { return {&keys, &policies, &machines, &collateral, &audit}; }
+
+  AdminRunner runner;
+  KeyAdmin keys;
+  PolicyAdmin policies;
+  MachineAdmin machines;
+  CollateralCacheAdmin collateral;
+  AuditAdmin audit;
+};
+
+// Serves the release, admin and AK activation APIs over `s` until SIGINT or SIGTERM.
+absl::Status Serve(const v1::BrokerConfig& config, Stores& s, const RoleMap& roles,
+                   const VerifierTrust& trust) {
+  RealClock clock;
+  // The operator-managed collateral cache: imports verified against the config's trust anchors.
+  ASSIGN_OR_RETURN(CollateralTrust collateral_trust, CollateralTrustOf(trust));
+  VerifyingCollateralCache collateral(&s.collateral, std::move(collateral_trust), &clock);
+  VerifierSet verifiers;  // one verifier per row of the table of evidence kinds
+  RETURN_IF_ERROR(AddVerifiers(
+      {.trust = &trust, .clock = &clock, .aks = &s.aks, .cache = &s.collateral}, verifiers));
+  const v1::RequestLimits& limits = config.request_limits();
+  ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
+                                 limits.max_outstanding_challenges_per_source());
+  RefusalTally refusals(&s.audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
+  ReleaseService release({.keys = s.keys.get(),
+                          .challenges = &s.challenges,
+                          .audit = &s.audit,
+                          .denylist = &s.denylist,
+                          .verifier = &verifiers,
+                          .clock = &clock,
+                          .revocations = &s.revocations,
+                          .confirmations = &s.machine_keys,
+                          .grants = &s.machine_keys,
+                          .challenge_quota = &challenge_quota,
+                          .refusals = &refusals},
+                         absl::Seconds(config.challenge_ttl_seconds()));
+  AdminServices admin(s, &roles, &clock, &verifiers, &collateral);
+  ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
+  AkActivationService activation({.ek_verifier = ek_verifier.get(),
+                                  .aks = &s.aks,
+                                  .audit = &s.audit,
+                                  .denylist = &s.denylist,
+                                  .clock = &clock},
+                                 absl::Seconds(config.challenge_ttl_seconds()));
+  if (ek_verifier)
+    LogInfo("EK-based AK activation on: %d manufacturer root(s)", ek_verifier->roots());
+  ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, admin.api(), &activation));
+  LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
+          config.release_listen(), server->release_port(), config.admin_listen(),
+          server->admin_port());
+  std::thread signals([&server] { ShutdownOnSignal(*server); });
+  server->Wait();
+  signals.join();
+  return absl::OkStatus();
+}
+
 absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(v1::BrokerConfig config, LoadBrokerConfig(config_path));
   ASSIGN_OR_RETURN(SecretBytes kek, LoadKek(config.kek_file()));
@@ -70,46 +166,12 @@ absl::Status Run(const std::string& config_path, bool check_only) {
     std::printf("config OK: %s\n", config_path.c_str());
     return absl::OkStatus();
   }
-  SqliteChallengeStore challenges(db);
-  SqliteAttestationKeyRegistry aks(db);
-  SqliteAuditLog audit(db);
-  SqliteMachineDenyList denylist(db);
-  SqliteOfflineRevocations revocations(db);
-  SqliteMachineKeyState machine_keys(db);
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
   }
-  RealClock clock;
-  // The operator-managed collateral cache: imports verified against the config's trust anchors.
-  SqliteCollateralStore collateral_store(db);
-  ASSIGN_OR_RETURN(CollateralTrust collateral_trust, CollateralTrustOf(trust));
-  VerifyingCollateralCache collateral(&collateral_store, std::move(collateral_trust), &clock);
-  VerifierSet verifiers;  // one verifier per row of the table of evidence kinds
-  RETURN_IF_ERROR(AddVerifiers(
-      {.trust = &trust, .clock = &clock, .aks = &aks, .cache = &collateral_store}, verifiers));
-  const v1::RequestLimits& limits = config.request_limits();
-  ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
-                                 limits.max_outstanding_challenges_per_source());
-  RefusalTally refusals(&audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
-  ReleaseService release({keys.get(), &challenges, &audit, &denylist, &verifiers, &clock,
-                          &revocations, &machine_keys, &machine_keys, &challenge_quota, &refusals},
-                         absl::Seconds(config.challenge_ttl_seconds()));
-  AdminService admin({keys.get(), &aks, &audit, &denylist, &roles, &clock, &verifiers, &revocations,
-                      &machine_keys, &machine_keys, &collateral});
-  ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
-  AkActivationService activation({ek_verifier.get(), &aks, &audit, &denylist, &clock},
-                                 absl::Seconds(config.challenge_ttl_seconds()));
-  if (ek_verifier)
-    LogInfo("EK-based AK activation on: %d manufacturer root(s)", ek_verifier->roots());
-  ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, &admin, &activation));
-  LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
-          config.release_listen(), server->release_port(), config.admin_listen(),
-          server->admin_port());
-  std::thread signals([&server] { ShutdownOnSignal(*server); });
-  server->Wait();
-  signals.join();
-  return absl::OkStatus();
+  Stores stores(db, std::move(keys));
+  return Serve(config, stores, roles, trust);
 }
 
 }  // namespace

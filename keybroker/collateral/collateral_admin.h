@@ -16,7 +16,7 @@ struct CollateralImport {
   std::optional<CollateralRecord> replaced;
 };
 
-// The operator's view of the collateral cache (AdminService Import/List/DeleteCollateral).
+// The operator's view of the collateral cache (CollateralCacheAdmin: Import/List/DeleteCollateral).
 // Thread-safe.
 class CollateralAdmin {
  public:

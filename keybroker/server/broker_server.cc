@@ -85,7 +85,7 @@ ConnectionLimits LimitsFromConfig(const v1::ConnectionLimits& c) {
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::BrokerConfig& config,
                                                                   ReleaseService* release,
-                                                                  AdminService* admin,
+                                                                  AdminApi admin,
                                                                   AkActivationService* activation) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

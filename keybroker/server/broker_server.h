@@ -27,7 +27,7 @@ class BrokerServer {
   // file is missing or not PEM.
   // `activation` (may be null: not served) is served on the release listener.
   static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(
-      const v1::BrokerConfig& config, ReleaseService* release, AdminService* admin,
+      const v1::BrokerConfig& config, ReleaseService* release, AdminApi admin,
       AkActivationService* activation = nullptr);
   ~BrokerServer();
   int release_port() const { return release_port_; }
@@ -38,7 +38,7 @@ class BrokerServer {
   void Shutdown();
 
  private:
-  BrokerServer(ReleaseService* release, AdminService* admin)
+  BrokerServer(ReleaseService* release, AdminApi admin)
       : release_grpc_(release), admin_grpc_(admin) {}
   KeyReleaseGrpc release_grpc_;
   KeyAdminGrpc admin_grpc_;

@@ -60,34 +60,37 @@ grpc::ServerUnaryReactor* KeyReleaseGrpc::ConfirmEnrolment(grpc::CallbackServerC
       });
 }
 
-#define KB_ADMIN_IMPL(Name, Req, Resp)                                              \
+// Each RPC goes to the service of its resource.
+#define KB_ADMIN_IMPL(Resource, Name, Req, Resp)                                    \
   grpc::Status KeyAdminGrpc::Name(grpc::ServerContext* ctx, const v1::Req* request, \
                                   v1::Resp* response) {                             \
-    return Respond(core_->Name(*request, Operator(ctx)), response);                 \
+    return Respond(api_.Resource->Name(*request, Operator(ctx)), response);         \
   }
-KB_ADMIN_IMPL(CreateKey, CreateKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(ListKeys, ListKeysRequest, ListKeysResponse)
-KB_ADMIN_IMPL(GetKey, GetKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(SetPolicy, SetPolicyRequest, SetPolicyResponse)
-KB_ADMIN_IMPL(GetPolicy, GetPolicyRequest, GetPolicyResponse)
-KB_ADMIN_IMPL(RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
-KB_ADMIN_IMPL(ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse)
-KB_ADMIN_IMPL(DisableKey, DisableKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
-KB_ADMIN_IMPL(RotateKey, RotateKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
-KB_ADMIN_IMPL(GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
-KB_ADMIN_IMPL(DenyMachine, DenyMachineRequest, DeniedMachine)
-KB_ADMIN_IMPL(AllowMachine, AllowMachineRequest, AllowMachineResponse)
-KB_ADMIN_IMPL(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
-KB_ADMIN_IMPL(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
-KB_ADMIN_IMPL(TestPolicy, TestPolicyRequest, TestPolicyResponse)
-KB_ADMIN_IMPL(RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
-KB_ADMIN_IMPL(RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse)
-KB_ADMIN_IMPL(ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)
-KB_ADMIN_IMPL(ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
-KB_ADMIN_IMPL(ListCollateral, ListCollateralRequest, ListCollateralResponse)
-KB_ADMIN_IMPL(DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
+KB_ADMIN_IMPL(keys, CreateKey, CreateKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(keys, ListKeys, ListKeysRequest, ListKeysResponse)
+KB_ADMIN_IMPL(keys, GetKey, GetKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(policies, SetPolicy, SetPolicyRequest, SetPolicyResponse)
+KB_ADMIN_IMPL(policies, GetPolicy, GetPolicyRequest, GetPolicyResponse)
+KB_ADMIN_IMPL(machines, RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
+KB_ADMIN_IMPL(machines, ListAttestationKeys, ListAttestationKeysRequest,
+              ListAttestationKeysResponse)
+KB_ADMIN_IMPL(keys, DisableKey, DisableKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(audit, ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
+KB_ADMIN_IMPL(keys, RotateKey, RotateKeyRequest, KeyMetadata)
+KB_ADMIN_IMPL(keys, RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
+KB_ADMIN_IMPL(keys, GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
+KB_ADMIN_IMPL(machines, DenyMachine, DenyMachineRequest, DeniedMachine)
+KB_ADMIN_IMPL(machines, AllowMachine, AllowMachineRequest, AllowMachineResponse)
+KB_ADMIN_IMPL(machines, ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
+KB_ADMIN_IMPL(audit, VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
+KB_ADMIN_IMPL(policies, TestPolicy, TestPolicyRequest, TestPolicyResponse)
+KB_ADMIN_IMPL(machines, RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
+KB_ADMIN_IMPL(machines, RestoreOfflineGrant, RestoreOfflineGrantRequest,
+              RestoreOfflineGrantResponse)
+KB_ADMIN_IMPL(machines, ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)
+KB_ADMIN_IMPL(collateral, ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
+KB_ADMIN_IMPL(collateral, ListCollateral, ListCollateralRequest, ListCollateralResponse)
+KB_ADMIN_IMPL(collateral, DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
 #undef KB_ADMIN_IMPL
 
 }  // namespace kb

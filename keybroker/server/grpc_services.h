@@ -3,7 +3,7 @@
 
 #include "kb/v1/admin.grpc.pb.h"
 #include "kb/v1/release.grpc.pb.h"
-#include "keybroker/service/admin_service.h"
+#include "keybroker/admin/admin_api.h"
 #include "keybroker/service/release_service.h"
 
 namespace kb {
@@ -35,10 +35,10 @@ class KeyReleaseGrpc final : public KeyReleaseRawService {
 };
 
 // The caller of an admin call is the verified client certificate: its subject (the audit
-// actor) and common name, which the AdminService maps to roles.
+// actor) and common name, which the AdminRunner maps to roles.
 class KeyAdminGrpc final : public v1::KeyAdmin::Service {
  public:
-  explicit KeyAdminGrpc(AdminService* core) : core_(core) {}
+  explicit KeyAdminGrpc(AdminApi api) : api_(api) {}
 #define KB_ADMIN_RPC(Name, Req, Resp) \
   grpc::Status Name(grpc::ServerContext* ctx, const v1::Req* request, v1::Resp* response) override;
   KB_ADMIN_RPC(CreateKey, CreateKeyRequest, KeyMetadata)
@@ -67,7 +67,7 @@ class KeyAdminGrpc final : public v1::KeyAdmin::Service {
 #undef KB_ADMIN_RPC
 
  private:
-  AdminService* core_;
+  AdminApi api_;
 };
 
 }  // namespace kb

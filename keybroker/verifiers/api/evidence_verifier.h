@@ -21,7 +21,7 @@ class EvidenceVerifier {
   virtual absl::StatusOr<Claims> Verify(const v1::Evidence& evidence,
                                         const v1::TransferKey& transfer_key,
                                         absl::string_view expected_binding) = 0;
-  // Dry run for `keybrokerctl policy test` (AdminService::TestPolicy): every check of Verify()
+  // Dry run for `keybrokerctl policy test` (PolicyAdmin::TestPolicy): every check of Verify()
   // except the binding to a challenge, which does not exist. `transfer_key` is checked only
   // when its kind is set (certification included, its binding excepted). Same error contract
   // as Verify(); FAILED_PRECONDITION when a verifier has no dry run. Never used to release a key.

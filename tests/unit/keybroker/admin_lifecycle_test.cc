@@ -23,14 +23,14 @@ class AdminLifecycleTest : public BrokerFixture {
   absl::StatusOr<v1::KeyMetadata> Rotate(const std::string& key_id, const AdminCaller& c) {
     v1::RotateKeyRequest r;
     r.set_key_id(key_id);
-    return admin_->RotateKey(r, c);
+    return admin_.keys->RotateKey(r, c);
   }
   absl::StatusOr<v1::KeyMetadata> Retire(const std::string& key_id, uint32_t v, bool force) {
     v1::RetireKeyVersionRequest r;
     r.set_key_id(key_id);
     r.set_version(v);
     r.set_force(force);
-    return admin_->RetireKeyVersion(r, kOperator);
+    return admin_.keys->RetireKeyVersion(r, kOperator);
   }
   AuditRecord LastAudit() { return (*audit_->List(AuditQuery{.limit = 1}))[0]; }
 };
@@ -38,7 +38,7 @@ class AdminLifecycleTest : public BrokerFixture {
 TEST_F(AdminLifecycleTest, OperatorCannotManageAndDenialIsAudited) {
   v1::CreateKeyRequest r;
   r.set_key_id("k");
-  auto s = admin_->CreateKey(r, kOperator);
+  auto s = admin_.keys->CreateKey(r, kOperator);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("requires role 'admin'"));
   AuditRecord a = LastAudit();
@@ -52,24 +52,24 @@ TEST_F(AdminLifecycleTest, EachRoleGetsOnlyItsRpcs) {
   CreateKey("k");
   v1::GetKeyRequest get;
   get.set_key_id("k");
-  EXPECT_THAT(admin_->GetKey(get, kOperator), IsOk());
-  EXPECT_THAT(admin_->GetKey(get, kAuditor), IsOk());  // matched by common name
-  EXPECT_EQ(admin_->GetKey(get, kNobody).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(admin_.keys->GetKey(get, kOperator), IsOk());
+  EXPECT_THAT(admin_.keys->GetKey(get, kAuditor), IsOk());  // matched by common name
+  EXPECT_EQ(admin_.keys->GetKey(get, kNobody).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(Rotate("k", kOperator), IsOk());
   EXPECT_EQ(Rotate("k", kAuditor).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(admin_->ListAuditEvents({}, kOperator).status().code(),
+  EXPECT_EQ(admin_.audit->ListAuditEvents({}, kOperator).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(admin_->ListAuditEvents({}, kAuditor), IsOk());
-  EXPECT_TRUE(admin_->VerifyAuditChain({}, kAuditor)->ok());
+  EXPECT_THAT(admin_.audit->ListAuditEvents({}, kAuditor), IsOk());
+  EXPECT_TRUE(admin_.audit->VerifyAuditChain({}, kAuditor)->ok());
   v1::DenyMachineRequest deny;
   deny.set_machine("m");
-  EXPECT_EQ(admin_->DenyMachine(deny, kAuditor).status().code(),
+  EXPECT_EQ(admin_.machines->DenyMachine(deny, kAuditor).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(admin_->DenyMachine(deny, kOperator), IsOk());
+  EXPECT_THAT(admin_.machines->DenyMachine(deny, kOperator), IsOk());
   v1::SetPolicyRequest policy;
   policy.set_key_id("k");
   policy.set_policy_json(Pcr7PolicyFor("m"));
-  EXPECT_EQ(admin_->SetPolicy(policy, kOperator).status().code(),
+  EXPECT_EQ(admin_.policies->SetPolicy(policy, kOperator).status().code(),
             absl::StatusCode::kPermissionDenied);
 }
 
@@ -105,7 +105,7 @@ TEST_F(AdminLifecycleTest, RotationStatusShowsEachMachinesVersion) {
   ASSERT_THAT(Rotate("disk", kOperator), IsOk());
   v1::GetRotationStatusRequest r;
   r.set_key_id("disk");
-  auto status = admin_->GetRotationStatus(r, kAuditor);
+  auto status = admin_.keys->GetRotationStatus(r, kAuditor);
   ASSERT_THAT(status, IsOk());
   EXPECT_EQ(status->active_version(), 2u);
   ASSERT_EQ(status->machines_size(), 1);
@@ -113,7 +113,7 @@ TEST_F(AdminLifecycleTest, RotationStatusShowsEachMachinesVersion) {
   EXPECT_EQ(status->machines(0).version(), 1u);
   EXPECT_FALSE(status->machines(0).current());
   ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
-  status = admin_->GetRotationStatus(r, kAuditor);
+  status = admin_.keys->GetRotationStatus(r, kAuditor);
   EXPECT_EQ(status->machines(0).version(), 2u);
   EXPECT_TRUE(status->machines(0).current());
 }
@@ -153,7 +153,7 @@ TEST_F(AdminLifecycleTest, DeniedMachineIsRefusedUntilAllowed) {
   v1::DenyMachineRequest deny;
   deny.set_machine("web-1");
   deny.set_reason("stolen disk");
-  auto denied = admin_->DenyMachine(deny, kOperator);
+  auto denied = admin_.machines->DenyMachine(deny, kOperator);
   ASSERT_THAT(denied, IsOk());
   EXPECT_EQ(denied->denied_by(), "CN=olivia");
   auto r = Release(*tpm_, "disk");
@@ -161,11 +161,11 @@ TEST_F(AdminLifecycleTest, DeniedMachineIsRefusedUntilAllowed) {
   EXPECT_EQ(r.status().message(), "machine denied by operator");
   EXPECT_EQ(LastAudit().actor, "machine:web-1");
   EXPECT_EQ(LastAudit().decision, "deny");
-  EXPECT_EQ(admin_->ListDeniedMachines({}, kAuditor)->machines_size(), 1);
+  EXPECT_EQ(admin_.machines->ListDeniedMachines({}, kAuditor)->machines_size(), 1);
   v1::AllowMachineRequest allow;
   allow.set_machine("web-1");
-  EXPECT_TRUE(admin_->AllowMachine(allow, kOperator)->was_denied());
-  EXPECT_FALSE(admin_->AllowMachine(allow, kOperator)->was_denied());
+  EXPECT_TRUE(admin_.machines->AllowMachine(allow, kOperator)->was_denied());
+  EXPECT_FALSE(admin_.machines->AllowMachine(allow, kOperator)->was_denied());
   EXPECT_THAT(Release(*tpm_, "disk"), IsOk());
 }
 
@@ -174,21 +174,21 @@ TEST_F(AdminLifecycleTest, TeeAndEkMachineNamesCanBeDenied) {
   for (const char* machine : {"snp-chip:0a1b2c", "azure-vm:0000-11", "ek:0123456789abcdef"}) {
     v1::DenyMachineRequest deny;
     deny.set_machine(machine);
-    ASSERT_THAT(admin_->DenyMachine(deny, kOperator), IsOk()) << machine;
+    ASSERT_THAT(admin_.machines->DenyMachine(deny, kOperator), IsOk()) << machine;
     v1::AllowMachineRequest allow;
     allow.set_machine(machine);
-    EXPECT_TRUE(admin_->AllowMachine(allow, kOperator)->was_denied()) << machine;
+    EXPECT_TRUE(admin_.machines->AllowMachine(allow, kOperator)->was_denied()) << machine;
   }
   for (const char* bad : {"", "two words", "tab\there"}) {
     v1::DenyMachineRequest deny;
     deny.set_machine(bad);
-    EXPECT_EQ(admin_->DenyMachine(deny, kOperator).status().code(),
+    EXPECT_EQ(admin_.machines->DenyMachine(deny, kOperator).status().code(),
               absl::StatusCode::kInvalidArgument)
         << bad;
   }
   v1::DenyMachineRequest too_long;
   too_long.set_machine(std::string(257, 'm'));
-  EXPECT_EQ(admin_->DenyMachine(too_long, kOperator).status().code(),
+  EXPECT_EQ(admin_.machines->DenyMachine(too_long, kOperator).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -198,15 +198,15 @@ TEST_F(AdminLifecycleTest, AuditListFiltersAndChainVerifies) {
   v1::ListAuditEventsRequest q;
   q.set_actor("machine:web-1");
   q.set_decision("allow");
-  auto events = admin_->ListAuditEvents(q, kAuditor);
+  auto events = admin_.audit->ListAuditEvents(q, kAuditor);
   ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->events_size(), 1);
   EXPECT_EQ(events->events(0).policy_version(), 1u);
   EXPECT_EQ(events->events(0).hash().size(), 64u);
   q.set_decision("maybe");
-  EXPECT_EQ(admin_->ListAuditEvents(q, kAuditor).status().code(),
+  EXPECT_EQ(admin_.audit->ListAuditEvents(q, kAuditor).status().code(),
             absl::StatusCode::kInvalidArgument);
-  auto verified = admin_->VerifyAuditChain({}, kAuditor);
+  auto verified = admin_.audit->VerifyAuditChain({}, kAuditor);
   ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->ok());
   EXPECT_GE(verified->records(), 4u);

@@ -38,20 +38,20 @@ class AdminOperatorTest : public BrokerFixture {
     r.set_key_id("disk");
     r.set_policy_json(policy);
     *r.mutable_evidence() = evidence;
-    return admin_->TestPolicy(r, caller);
+    return admin_.policies->TestPolicy(r, caller);
   }
   absl::StatusOr<v1::OfflineRevocation> Revoke(const std::string& machine) {
     v1::RevokeOfflineGrantRequest r;
     r.set_key_id("disk");
     r.set_machine(machine);
     r.set_reason("laptop stolen");
-    return admin_->RevokeOfflineGrant(r, kOperator);
+    return admin_.machines->RevokeOfflineGrant(r, kOperator);
   }
   absl::StatusOr<v1::RestoreOfflineGrantResponse> Restore(const std::string& machine) {
     v1::RestoreOfflineGrantRequest r;
     r.set_key_id("disk");
     r.set_machine(machine);
-    return admin_->RestoreOfflineGrant(r, kOperator);
+    return admin_.machines->RestoreOfflineGrant(r, kOperator);
   }
   AuditRecord LastAudit() { return (*audit_->List(AuditQuery{.limit = 1}))[0]; }
 };
@@ -187,13 +187,14 @@ TEST_F(AdminOperatorTest, RevocationRolesAndValidation) {
   ReadyKey(1);
   v1::RevokeOfflineGrantRequest r;
   r.set_key_id("disk");
-  EXPECT_EQ(admin_->RevokeOfflineGrant(r, kAuditor).status().code(),
+  EXPECT_EQ(admin_.machines->RevokeOfflineGrant(r, kAuditor).status().code(),
             absl::StatusCode::kPermissionDenied);
   r.set_key_id("nope");
-  EXPECT_EQ(admin_->RevokeOfflineGrant(r, kOperator).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(admin_.machines->RevokeOfflineGrant(r, kOperator).status().code(),
+            absl::StatusCode::kNotFound);
   r.set_key_id("disk");
   r.set_machine("has space");
-  EXPECT_EQ(admin_->RevokeOfflineGrant(r, kOperator).status().code(),
+  EXPECT_EQ(admin_.machines->RevokeOfflineGrant(r, kOperator).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

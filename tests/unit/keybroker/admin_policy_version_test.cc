@@ -1,6 +1,6 @@
 // SetPolicy's compare-and-set (SetPolicyRequest.expected_version).
 #include "gmock/gmock.h"
-#include "keybroker/service/admin_service.h"
+#include "keybroker/admin/admin_api.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
 
@@ -16,7 +16,7 @@ class PolicyVersionTest : public BrokerFixture {
     r.set_key_id("disk");
     r.set_policy_json(json);
     r.set_expected_version(expected);
-    return admin_->SetPolicy(r, {"CN=op", "op"});
+    return admin_.policies->SetPolicy(r, {"CN=op", "op"});
   }
 };
 
@@ -34,7 +34,7 @@ TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
               HasSubstr("policy of key 'disk' changed since version 1 (now 2)"));
   v1::GetPolicyRequest g;
   g.set_key_id("disk");
-  auto stored = admin_->GetPolicy(g, {"CN=op", "op"});
+  auto stored = admin_.policies->GetPolicy(g, {"CN=op", "op"});
   ASSERT_THAT(stored, IsOk());
   EXPECT_EQ(stored->policy_version(), 2u);
   EXPECT_THAT(stored->policy_json(), HasSubstr("web-2"));
@@ -44,7 +44,7 @@ TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
   // The rejection is audited like every SetPolicy.
   v1::ListAuditEventsRequest a;
   a.set_key_id("disk");
-  auto events = admin_->ListAuditEvents(a, {"CN=op", "op"});
+  auto events = admin_.audit->ListAuditEvents(a, {"CN=op", "op"});
   ASSERT_THAT(events, IsOk());
   bool audited = false;
   for (const v1::AuditEvent& e : events->events()) {

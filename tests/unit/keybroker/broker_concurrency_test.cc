@@ -58,13 +58,13 @@ TEST_F(BrokerConcurrencyTest, ReleasesPolicyEditsAndReplaysAtOnce) {
     while (!done) {
       v1::GetPolicyRequest get;
       get.set_key_id("disk");
-      auto current = admin_->GetPolicy(get, {"CN=op", "op"});
+      auto current = admin_.policies->GetPolicy(get, {"CN=op", "op"});
       if (!current.ok()) continue;
       v1::SetPolicyRequest set;
       set.set_key_id("disk");
       set.set_policy_json(policy);
       set.set_expected_version(current->policy_version());
-      (void)admin_->SetPolicy(set, {"CN=op", "op"});
+      (void)admin_.policies->SetPolicy(set, {"CN=op", "op"});
     }
   });
   for (int g = 0; g < kGuests; ++g) threads[g].join();

@@ -7,7 +7,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "gtest/gtest.h"
-#include "keybroker/service/admin_service.h"
+#include "keybroker/admin/admin_api.h"
 #include "keybroker/service/release_service.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
@@ -39,9 +39,26 @@ class BrokerFixture : public ::testing::Test {
                              &verifiers_, &clock_, revocations_.get(), machine_keys_.get(),
                              machine_keys_.get()},
         absl::Seconds(60));
-    admin_ = std::make_unique<AdminService>(AdminService::Deps{
-        keys_.get(), aks_.get(), audit_.get(), denylist_.get(), &roles_, &clock_, &verifiers_,
-        revocations_.get(), machine_keys_.get(), machine_keys_.get()});
+    admin_runner_ = std::make_unique<AdminRunner>(&roles_, audit_.get(), &clock_);
+    key_admin_ = std::make_unique<KeyAdmin>(KeyAdmin::Deps{.run = admin_runner_.get(),
+                                                           .keys = keys_.get(),
+                                                           .audit = audit_.get(),
+                                                           .confirmations = machine_keys_.get()});
+    policy_admin_ = std::make_unique<PolicyAdmin>(PolicyAdmin::Deps{
+        .run = admin_runner_.get(), .keys = keys_.get(), .verifier = &verifiers_});
+    machine_admin_ =
+        std::make_unique<MachineAdmin>(MachineAdmin::Deps{.run = admin_runner_.get(),
+                                                          .aks = aks_.get(),
+                                                          .denylist = denylist_.get(),
+                                                          .keys = keys_.get(),
+                                                          .revocations = revocations_.get(),
+                                                          .grants = machine_keys_.get()});
+    collateral_admin_ = std::make_unique<CollateralCacheAdmin>(
+        CollateralCacheAdmin::Deps{.run = admin_runner_.get()});  // no cache
+    audit_admin_ = std::make_unique<AuditAdmin>(
+        AuditAdmin::Deps{.run = admin_runner_.get(), .audit = audit_.get()});
+    admin_ = {key_admin_.get(), policy_admin_.get(), machine_admin_.get(), collateral_admin_.get(),
+              audit_admin_.get()};
     tpm_ = *SoftwareTpm::Create();
     tpm_->SetPcr(7, std::string(32, '\x07'));
   }
@@ -50,21 +67,21 @@ class BrokerFixture : public ::testing::Test {
     v1::RegisterAttestationKeyRequest r;
     r.set_machine(machine);
     r.set_ak_public(*tpm.AttestationKeyPublic());
-    auto info = admin_->RegisterAttestationKey(r, {"CN=op", "op"});
+    auto info = admin_.machines->RegisterAttestationKey(r, {"CN=op", "op"});
     ASSERT_THAT(info, IsOk());
   }
 
   void CreateKey(const std::string& key_id) {
     v1::CreateKeyRequest r;
     r.set_key_id(key_id);
-    ASSERT_THAT(admin_->CreateKey(r, {"CN=op", "op"}), IsOk());
+    ASSERT_THAT(admin_.keys->CreateKey(r, {"CN=op", "op"}), IsOk());
   }
 
   absl::Status SetPolicy(const std::string& key_id, const std::string& json) {
     v1::SetPolicyRequest r;
     r.set_key_id(key_id);
     r.set_policy_json(json);
-    return admin_->SetPolicy(r, {"CN=op", "op"}).status();
+    return admin_.policies->SetPolicy(r, {"CN=op", "op"}).status();
   }
 
   std::string Pcr7PolicyFor(const std::string& machine) {
@@ -96,7 +113,13 @@ class BrokerFixture : public ::testing::Test {
   RoleMap roles_;
   VerifierSet verifiers_;
   std::unique_ptr<ReleaseService> release_;
-  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<AdminRunner> admin_runner_;
+  std::unique_ptr<KeyAdmin> key_admin_;
+  std::unique_ptr<PolicyAdmin> policy_admin_;
+  std::unique_ptr<MachineAdmin> machine_admin_;
+  std::unique_ptr<CollateralCacheAdmin> collateral_admin_;
+  std::unique_ptr<AuditAdmin> audit_admin_;
+  AdminApi admin_{};  // the five services above
   std::unique_ptr<SoftwareTpm> tpm_;
 };
 

@@ -39,12 +39,12 @@ class EnrolmentConfirmationTest : public BrokerFixture {
   void Rotate() {
     v1::RotateKeyRequest r;
     r.set_key_id("disk");
-    ASSERT_THAT(admin_->RotateKey(r, kOperator), IsOk());
+    ASSERT_THAT(admin_.keys->RotateKey(r, kOperator), IsOk());
   }
   v1::GetRotationStatusResponse Status() {
     v1::GetRotationStatusRequest r;
     r.set_key_id("disk");
-    auto s = admin_->GetRotationStatus(r, kAuditor);
+    auto s = admin_.keys->GetRotationStatus(r, kAuditor);
     EXPECT_THAT(s, IsOk());
     return *s;
   }
@@ -53,7 +53,7 @@ class EnrolmentConfirmationTest : public BrokerFixture {
     r.set_key_id("disk");
     r.set_version(version);
     r.set_force(force);
-    return admin_->RetireKeyVersion(r, kOperator);
+    return admin_.keys->RetireKeyVersion(r, kOperator);
   }
   AuditRecord LastAudit() { return (*audit_->List(AuditQuery{.limit = 1}))[0]; }
 };
@@ -165,13 +165,13 @@ TEST_F(EnrolmentConfirmationTest, ReplayedChallengeIsAborted) {
 TEST_F(EnrolmentConfirmationTest, DeniedUnknownAndMalformedAreRefused) {
   v1::DenyMachineRequest deny;
   deny.set_machine("web-1");
-  ASSERT_THAT(admin_->DenyMachine(deny, kOperator), IsOk());
+  ASSERT_THAT(admin_.machines->DenyMachine(deny, kOperator), IsOk());
   auto denied = Confirm(1);
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(denied.status().message(), "machine denied by operator");
   v1::AllowMachineRequest allow;
   allow.set_machine("web-1");
-  ASSERT_THAT(admin_->AllowMachine(allow, kOperator), IsOk());
+  ASSERT_THAT(admin_.machines->AllowMachine(allow, kOperator), IsOk());
   EXPECT_EQ(Confirm(7).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Confirm(0).status().code(), absl::StatusCode::kInvalidArgument);
   auto stranger = *SoftwareTpm::Create();
@@ -192,7 +192,7 @@ class OfflineGrantsTest : public EnrolmentConfirmationTest {
                                                      const AdminCaller& caller = {"CN=olivia"}) {
     v1::ListOfflineGrantsRequest r;
     r.set_key_id(key_id);
-    return admin_->ListOfflineGrants(r, caller);
+    return admin_.machines->ListOfflineGrants(r, caller);
   }
 };
 
@@ -212,7 +212,7 @@ TEST_F(OfflineGrantsTest, ReleasesRecordGrantsAndRevocationsAreListed) {
   v1::RevokeOfflineGrantRequest revoke;
   revoke.set_key_id("disk");
   revoke.set_reason("lost");
-  ASSERT_THAT(admin_->RevokeOfflineGrant(revoke, kOperator), IsOk());
+  ASSERT_THAT(admin_.machines->RevokeOfflineGrant(revoke, kOperator), IsOk());
   list = List("disk");
   ASSERT_EQ(list->grants_size(), 1);  // the guest still holds its copy until it reconnects
   EXPECT_TRUE(list->grants(0).revoked());

@@ -102,7 +102,7 @@ TEST_F(ReleaseServiceTest, KeyWithoutPolicyIsNeverReleased) {
 TEST_F(ReleaseServiceTest, DisabledKeyIsDenied) {
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_THAT(admin_->DisableKey(d, {"CN=op", "op"}), IsOk());
+  ASSERT_THAT(admin_.keys->DisableKey(d, {"CN=op", "op"}), IsOk());
   auto r = Release(*tpm_, "disk");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("disabled"));

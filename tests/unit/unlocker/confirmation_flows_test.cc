@@ -53,7 +53,7 @@ class ConfirmationFlowsTest : public FlowsFixture {
   v1::MachineRelease Web1Status() {
     v1::GetRotationStatusRequest r;
     r.set_key_id("disk");
-    auto s = admin_->GetRotationStatus(r, {"CN=op", "op"});
+    auto s = admin_.keys->GetRotationStatus(r, {"CN=op", "op"});
     EXPECT_THAT(s, IsOk());
     EXPECT_EQ(s->machines_size(), 1);
     return s->machines(0);
@@ -61,7 +61,7 @@ class ConfirmationFlowsTest : public FlowsFixture {
   void Rotate() {
     v1::RotateKeyRequest r;
     r.set_key_id("disk");
-    ASSERT_THAT(admin_->RotateKey(r, {"CN=op", "op"}), IsOk());
+    ASSERT_THAT(admin_.keys->RotateKey(r, {"CN=op", "op"}), IsOk());
   }
 
   bool confirm_down_ = false;
@@ -96,7 +96,7 @@ TEST_F(ConfirmationFlowsTest, ReEnrolmentConfirmsTheNewVersion) {
   v1::RetireKeyVersionRequest retire;
   retire.set_key_id("disk");
   retire.set_version(1);
-  EXPECT_THAT(admin_->RetireKeyVersion(retire, {"CN=op", "op"}), IsOk());  // no --force needed
+  EXPECT_THAT(admin_.keys->RetireKeyVersion(retire, {"CN=op", "op"}), IsOk());  // no --force needed
 }
 
 TEST_F(ConfirmationFlowsTest, FailedConfirmationWarnsAndIsRetriedAtTheNextUnlock) {

@@ -141,7 +141,7 @@ TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
   ASSERT_THAT(UnlockVia("up:1"), IsOk());
   v1::DisableKeyRequest d;
   d.set_key_id("disk");
-  ASSERT_THAT(admin_->DisableKey(d, {"CN=op", "op"}), IsOk());
+  ASSERT_THAT(admin_.keys->DisableKey(d, {"CN=op", "op"}), IsOk());
   auto r = UnlockVia("up:1");
   EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kDenied);
   EXPECT_EQ(volume_.activated(), "root");  // from the first unlock only
@@ -210,7 +210,7 @@ namespace {
 TEST_F(VolumeFlowsTest, AfterRotationTheEnrolledVersionStillUnlocks) {
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
-  ASSERT_THAT(admin_->RotateKey(rotate, {"CN=op", "op"}), IsOk());
+  ASSERT_THAT(admin_.keys->RotateKey(rotate, {"CN=op", "op"}), IsOk());
   // The enrolled version is still released on request.
   InProcessClient old_client(release_.get());
   auto v1_key = ObtainKey(*tpm_, old_client, {"disk", 1, {0, 7}, TransferKeyType::kEccP256});
@@ -235,7 +235,7 @@ class RekeyTest : public VolumeFlowsTest {
   void Rotate() {
     v1::RotateKeyRequest rotate;
     rotate.set_key_id("disk");
-    ASSERT_THAT(admin_->RotateKey(rotate, {"CN=op", "op"}), IsOk());
+    ASSERT_THAT(admin_.keys->RotateKey(rotate, {"CN=op", "op"}), IsOk());
   }
   // The single remaining token holds `version` and its keyslot opens with that version's key.
   void ExpectEnrolledWith(uint32_t version) {

@@ -133,7 +133,7 @@ TEST_F(TeeWithoutTpmFlowsTest, ReEnrolsAfterARotationWithoutATpm) {
   GrantOffline(2);
   v1::RotateKeyRequest rotate;
   rotate.set_key_id("disk");
-  ASSERT_THAT(admin_->RotateKey(rotate, {"CN=op", "op"}), IsOk());
+  ASSERT_THAT(admin_.keys->RotateKey(rotate, {"CN=op", "op"}), IsOk());
   lines_.clear();
   auto r = UnlockVia("up:1");
   ASSERT_THAT(r, IsOk());

@@ -1,10 +1,12 @@
-// AdminService: the operator-managed collateral cache (keybrokerctl collateral).
+// CollateralCacheAdmin: the operator-managed collateral cache (keybrokerctl collateral).
+#include "keybroker/admin/collateral_cache_admin.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "keybroker/service/admin_protos.h"
-#include "keybroker/service/admin_service.h"
+#include "keybroker/admin/admin_protos.h"
 
 namespace kb {
+
 namespace {
 
 constexpr std::size_t kMaxCollateralSize = 1 << 20;
@@ -28,11 +30,11 @@ absl::Status NoCache() {
 
 }  // namespace
 
-absl::StatusOr<v1::ImportCollateralResponse> AdminService::ImportCollateral(
+absl::StatusOr<v1::ImportCollateralResponse> CollateralCacheAdmin::ImportCollateral(
     const v1::ImportCollateralRequest& r, Caller caller) {
-  return Run<v1::ImportCollateralResponse>(
+  return d_.run->Run<v1::ImportCollateralResponse>(
       {"import_collateral", caller, Permission::kOperate, ""},
-      [&](Outcome& outcome) -> absl::StatusOr<v1::ImportCollateralResponse> {
+      [&](AdminOutcome& outcome) -> absl::StatusOr<v1::ImportCollateralResponse> {
         if (d_.collateral == nullptr) return NoCache();
         if (r.content().size() > kMaxCollateralSize) {
           return absl::InvalidArgumentError(
@@ -55,11 +57,11 @@ absl::StatusOr<v1::ImportCollateralResponse> AdminService::ImportCollateral(
       });
 }
 
-absl::StatusOr<v1::ListCollateralResponse> AdminService::ListCollateral(
+absl::StatusOr<v1::ListCollateralResponse> CollateralCacheAdmin::ListCollateral(
     const v1::ListCollateralRequest&, Caller caller) {
-  return Run<v1::ListCollateralResponse>(
+  return d_.run->Run<v1::ListCollateralResponse>(
       {"list_collateral", caller, Permission::kReadMetadata, ""},
-      [&](Outcome&) -> absl::StatusOr<v1::ListCollateralResponse> {
+      [&](AdminOutcome&) -> absl::StatusOr<v1::ListCollateralResponse> {
         if (d_.collateral == nullptr) return NoCache();
         ASSIGN_OR_RETURN(std::vector<CollateralRecord> entries, d_.collateral->List());
         v1::ListCollateralResponse out;
@@ -68,11 +70,11 @@ absl::StatusOr<v1::ListCollateralResponse> AdminService::ListCollateral(
       });
 }
 
-absl::StatusOr<v1::DeleteCollateralResponse> AdminService::DeleteCollateral(
+absl::StatusOr<v1::DeleteCollateralResponse> CollateralCacheAdmin::DeleteCollateral(
     const v1::DeleteCollateralRequest& r, Caller caller) {
-  return Run<v1::DeleteCollateralResponse>(
+  return d_.run->Run<v1::DeleteCollateralResponse>(
       {"delete_collateral", caller, Permission::kOperate, ""},
-      [&](Outcome& outcome) -> absl::StatusOr<v1::DeleteCollateralResponse> {
+      [&](AdminOutcome& outcome) -> absl::StatusOr<v1::DeleteCollateralResponse> {
         if (d_.collateral == nullptr) return NoCache();
         if (r.id().empty() || r.id().size() > 64) {
           return absl::InvalidArgumentError("id must be 1..64 characters (see collateral list)");

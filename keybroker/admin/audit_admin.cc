@@ -1,10 +1,14 @@
-// AdminService: reading and verifying the audit trail.
+// AuditAdmin: reading and verifying the audit trail.
+#include "keybroker/admin/audit_admin.h"
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "keybroker/service/admin_protos.h"
-#include "keybroker/service/admin_service.h"
+#include "keybroker/admin/admin_protos.h"
 
 namespace kb {
+
 namespace {
 
 absl::StatusOr<AuditQuery> ToQuery(const v1::ListAuditEventsRequest& r) {
@@ -22,12 +26,12 @@ absl::StatusOr<AuditQuery> ToQuery(const v1::ListAuditEventsRequest& r) {
 
 }  // namespace
 
-absl::StatusOr<v1::ListAuditEventsResponse> AdminService::ListAuditEvents(
+absl::StatusOr<v1::ListAuditEventsResponse> AuditAdmin::ListAuditEvents(
     const v1::ListAuditEventsRequest& r, Caller caller) {
-  Call call{"list_audit", caller, Permission::kReadAudit, r.key_id()};
+  AdminCall call{"list_audit", caller, Permission::kReadAudit, r.key_id()};
   call.audit_success = false;
-  return Run<v1::ListAuditEventsResponse>(
-      call, [&](Outcome&) -> absl::StatusOr<v1::ListAuditEventsResponse> {
+  return d_.run->Run<v1::ListAuditEventsResponse>(
+      call, [&](AdminOutcome&) -> absl::StatusOr<v1::ListAuditEventsResponse> {
         ASSIGN_OR_RETURN(AuditQuery query, ToQuery(r));
         ASSIGN_OR_RETURN(std::vector<AuditRecord> records, d_.audit->List(query));
         v1::ListAuditEventsResponse out;
@@ -36,11 +40,11 @@ absl::StatusOr<v1::ListAuditEventsResponse> AdminService::ListAuditEvents(
       });
 }
 
-absl::StatusOr<v1::VerifyAuditChainResponse> AdminService::VerifyAuditChain(
+absl::StatusOr<v1::VerifyAuditChainResponse> AuditAdmin::VerifyAuditChain(
     const v1::VerifyAuditChainRequest&, Caller caller) {
-  return Run<v1::VerifyAuditChainResponse>(
+  return d_.run->Run<v1::VerifyAuditChainResponse>(
       {"verify_audit", caller, Permission::kReadAudit, ""},
-      [&](Outcome& o) -> absl::StatusOr<v1::VerifyAuditChainResponse> {
+      [&](AdminOutcome& o) -> absl::StatusOr<v1::VerifyAuditChainResponse> {
         ASSIGN_OR_RETURN(AuditChainReport report, d_.audit->Verify());
         o.detail = report.ok ? absl::StrCat("chain ok, ", report.records, " records")
                              : absl::StrCat("chain broken at record ", report.first_bad_id);

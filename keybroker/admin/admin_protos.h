@@ -1,5 +1,5 @@
-#ifndef KB_KEYBROKER_SERVICE_ADMIN_PROTOS_H_
-#define KB_KEYBROKER_SERVICE_ADMIN_PROTOS_H_
+#ifndef KB_KEYBROKER_ADMIN_ADMIN_PROTOS_H_
+#define KB_KEYBROKER_ADMIN_ADMIN_PROTOS_H_
 
 #include <vector>
 
@@ -25,4 +25,4 @@ v1::OfflineRevocation ToProto(const OfflineRevocationRecord& revocation);
 
 }  // namespace kb
 
-#endif  // KB_KEYBROKER_SERVICE_ADMIN_PROTOS_H_
+#endif  // KB_KEYBROKER_ADMIN_ADMIN_PROTOS_H_

@@ -1,11 +1,12 @@
-// AdminService::TestPolicy: a release decision as a dry run, without a challenge or a key.
+// PolicyAdmin::TestPolicy: a release decision as a dry run, without a challenge or a key.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "keybroker/admin/policy_admin.h"
 #include "keybroker/policy/release_policy.h"
-#include "keybroker/service/admin_service.h"
 #include "keybroker/service/validation.h"
 
 namespace kb {
+
 namespace {
 
 constexpr absl::string_view kBindingNotChecked = "not checked (dry run)";
@@ -35,8 +36,8 @@ std::string Detail(const v1::TestPolicyResponse& out) {
 
 }  // namespace
 
-absl::StatusOr<v1::ReleasePolicy> AdminService::PolicyUnderTest(const v1::TestPolicyRequest& r,
-                                                                v1::TestPolicyResponse& out) {
+absl::StatusOr<v1::ReleasePolicy> PolicyAdmin::PolicyUnderTest(const v1::TestPolicyRequest& r,
+                                                               v1::TestPolicyResponse& out) {
   ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
   if (!r.policy_json().empty()) {
     out.set_candidate_policy(true);
@@ -50,8 +51,8 @@ absl::StatusOr<v1::ReleasePolicy> AdminService::PolicyUnderTest(const v1::TestPo
   return ParseReleasePolicy(key.policy_json);
 }
 
-absl::StatusOr<v1::TestPolicyResponse> AdminService::DoTestPolicy(const v1::TestPolicyRequest& r,
-                                                                  Outcome& o) {
+absl::StatusOr<v1::TestPolicyResponse> PolicyAdmin::DoTestPolicy(const v1::TestPolicyRequest& r,
+                                                                 AdminOutcome& o) {
   RETURN_IF_ERROR(ValidateName("key_id", r.key_id()));
   if (r.evidence().kind_case() == v1::Evidence::KIND_NOT_SET) {
     return absl::InvalidArgumentError("evidence is missing");
@@ -81,10 +82,11 @@ absl::StatusOr<v1::TestPolicyResponse> AdminService::DoTestPolicy(const v1::Test
   return out;
 }
 
-absl::StatusOr<v1::TestPolicyResponse> AdminService::TestPolicy(const v1::TestPolicyRequest& r,
-                                                                Caller caller) {
-  return Run<v1::TestPolicyResponse>({"policy_test", caller, Permission::kOperate, r.key_id()},
-                                     [&](Outcome& o) { return DoTestPolicy(r, o); });
+absl::StatusOr<v1::TestPolicyResponse> PolicyAdmin::TestPolicy(const v1::TestPolicyRequest& r,
+                                                               Caller caller) {
+  return d_.run->Run<v1::TestPolicyResponse>(
+      {"policy_test", caller, Permission::kOperate, r.key_id()},
+      [&](AdminOutcome& o) { return DoTestPolicy(r, o); });
 }
 
 }  // namespace kb

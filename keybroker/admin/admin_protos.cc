@@ -1,4 +1,4 @@
-#include "keybroker/service/admin_protos.h"
+#include "keybroker/admin/admin_protos.h"
 
 namespace kb {
 

@@ -1,0 +1,23 @@
+#include "keybroker/admin/admin_runner.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kb {
+
+absl::Status AdminRunner::Record(const AdminCall& call, const AdminOutcome& outcome,
+                                 const absl::Status& result) {
+  AuditRecord record;
+  record.time = clock_->Now();
+  record.actor = call.caller.subject;
+  record.action = std::string(call.action);
+  record.key_id = std::string(call.key_id.substr(0, 128));
+  record.key_version = outcome.key_version;
+  record.decision = result.ok() ? "allow" : "deny";
+  record.reason = result.ok() ? outcome.detail : std::string(result.message());
+  if (absl::Status s = audit_->Append(record); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat("audit log unavailable: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kb
