@@ -1,31 +1,11 @@
 // The hash-chained audit log on SQLite.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "keybroker/store/sqlite_audit_row.h"
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
 namespace {
-
-constexpr absl::string_view kColumns =
-    "id, time, actor, action, key_id, key_version, decision, reason, evidence_digest, "
-    "policy_version, prev_hash, hash";
-
-AuditRecord ReadAuditRow(const SqliteStatement& st) {
-  AuditRecord r;
-  r.id = static_cast<uint64_t>(st.Int(0));
-  r.time = absl::FromUnixMillis(st.Int(1));
-  r.actor = st.Text(2);
-  r.action = st.Text(3);
-  r.key_id = st.Text(4);
-  r.key_version = static_cast<uint32_t>(st.Int(5));
-  r.decision = st.Text(6);
-  r.reason = st.Text(7);
-  r.evidence_digest = st.Text(8);
-  r.policy_version = static_cast<uint64_t>(st.Int(9));
-  r.prev_hash = st.Text(10);
-  r.hash = st.Text(11);
-  return r;
-}
 
 // Caller holds the lock. The newest record's hash, or the genesis hash for an empty log.
 absl::StatusOr<std::string> HeadHash(SqliteDb& db) {
@@ -119,7 +99,7 @@ absl::Status SqliteAuditLog::WriteBatch(const std::vector<PendingAppend*>& batch
 }
 
 absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::List(const AuditQuery& q) {
-  std::string sql = absl::StrCat("SELECT ", kColumns, " FROM audit WHERE 1 = 1");
+  std::string sql = absl::StrCat("SELECT ", kAuditColumns, " FROM audit WHERE 1 = 1");
   // Each filter adds a fixed clause, so at most 16 statement texts are cached.
   if (!q.key_id.empty()) absl::StrAppend(&sql, " AND key_id = ?1");
   if (!q.actor.empty()) absl::StrAppend(&sql, " AND actor = ?2");
@@ -144,7 +124,7 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::List(const AuditQuery& 
 absl::StatusOr<AuditChainReport> SqliteAuditLog::Verify() {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto st,
-                   db_->Prepare(absl::StrCat("SELECT ", kColumns, " FROM audit ORDER BY id")));
+                   db_->Prepare(absl::StrCat("SELECT ", kAuditColumns, " FROM audit ORDER BY id")));
   AuditChainReport report;
   std::string expected_prev(kAuditGenesisHash);
   uint64_t prev_id = 0;

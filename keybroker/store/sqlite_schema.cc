@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "keybroker/store/sqlite_audit_row.h"
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
@@ -99,21 +100,13 @@ absl::StatusOr<int64_t> UserVersion(SqliteDb& db) {
 absl::Status SealLegacyAudit(SqliteDb& db) {
   std::vector<AuditRecord> records;
   {
-    ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT id, time, actor, action, key_id, key_version, "
-                                         "decision, reason FROM audit ORDER BY id"));
+    // kMigrationV1 added every column, with defaults, before this runs.
+    ASSIGN_OR_RETURN(auto st,
+                     db.Prepare(absl::StrCat("SELECT ", kAuditColumns, " FROM audit ORDER BY id")));
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      AuditRecord r;
-      r.id = static_cast<uint64_t>(st.Int(0));
-      r.time = absl::FromUnixMillis(st.Int(1));
-      r.actor = st.Text(2);
-      r.action = st.Text(3);
-      r.key_id = st.Text(4);
-      r.key_version = static_cast<uint32_t>(st.Int(5));
-      r.decision = st.Text(6);
-      r.reason = st.Text(7);
-      records.push_back(std::move(r));
+      records.push_back(ReadAuditRow(st));
     }
   }
   std::string prev(kAuditGenesisHash);
