@@ -22,6 +22,7 @@ ALLOWED = {
     "common/tpm": COMMON,
     "common/wrap": TPM,
     "common/grpc": COMMON,
+    "common/json": COMMON,
     # Broker, bottom up.
     "keybroker/store": COMMON,
     "keybroker/verifiers/api": COMMON,
@@ -40,11 +41,11 @@ ALLOWED = {
                           "keybroker/policy", "keybroker/store", "keybroker/verifiers/api"],
     "keybroker/admin": ["common", "common/tpm", "keybroker/collateral", "keybroker/policy",
                         "keybroker/service", "keybroker/store", "keybroker/verifiers/api"],
-    "keybroker/config": ["common", "keybroker/service"],
+    "keybroker/config": ["common", "common/json", "keybroker/service"],
     "keybroker/ak_activation": ["common", "common/grpc", "common/tpm", "keybroker/store"],
     "keybroker/server": ["common", "common/grpc", "keybroker/admin", "keybroker/ak_activation",
                          "keybroker/service"],
-    "keybroker/ctl": ["common", "common/grpc", "common/tpm", "keybroker/policy",
+    "keybroker/ctl": ["common", "common/grpc", "common/json", "common/tpm", "keybroker/policy",
                       "keybroker/verifiers/api", "keybroker/verifiers",
                       "keybroker/verifiers/tpm", "keybroker/verifiers/azure"],
     # keybrokerd's composition root.

@@ -1,6 +1,5 @@
 #include "keybroker/config/broker_config.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/json/json_config.h"
 #include "common/status_macros.h"
 #include "keybroker/service/roles.h"
 
@@ -29,7 +29,7 @@ absl::Status ValidateListen(absl::string_view field, const std::string& value) {
 
 absl::Status ResolvePath(absl::string_view field, std::string* path, const std::string& base) {
   if (path->empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  if ((*path)[0] != '/' && !base.empty()) *path = absl::StrCat(base, "/", *path);
+  if (!base.empty()) *path = ResolveAgainst(base, *path);
   return absl::OkStatus();
 }
 
@@ -119,16 +119,8 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
 }
 
 absl::StatusOr<v1::BrokerConfig> LoadBrokerConfig(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   v1::BrokerConfig config;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(text, &config, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", std::string(status.message())));
-  }
-  const size_t slash = path.rfind('/');
-  const std::string base = slash == std::string::npos ? "." : path.substr(0, slash);
+  ASSIGN_OR_RETURN(const std::string base, LoadJsonConfig(path, &config));
   auto validated = ValidateBrokerConfig(std::move(config), base);
   if (!validated.ok()) {
     return absl::Status(validated.status().code(),
