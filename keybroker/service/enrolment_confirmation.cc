@@ -41,16 +41,14 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
   if (d_.confirmations == nullptr) {
     return absl::FailedPreconditionError("this broker does not record enrolment confirmations");
   }
-  std::string nonce;
-  RETURN_IF_ERROR(CheckChallenge(r.challenge_id(), r.key_id(), &nonce));
-  const std::string binding =
-      ComputeConfirmationBinding(nonce, r.key_id(), r.version(),
-                                 r.transfer_key().has_tpm() ? r.transfer_key().tpm().public_area()
-                                                            : r.transfer_key().spki_der());
-  decision.evidence_checked = true;
-  ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
-  decision.actor = absl::StrCat("machine:", claims.machine);
-  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
+  ASSIGN_OR_RETURN(Claims claims,
+                   Authenticate(
+                       r.challenge_id(), r.key_id(), r.evidence(), r.transfer_key(),
+                       [&](absl::string_view nonce, absl::string_view transfer_public) {
+                         return ComputeConfirmationBinding(nonce, r.key_id(), r.version(),
+                                                           transfer_public);
+                       },
+                       decision));
   RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
   RETURN_IF_ERROR(CheckVersionExists(*d_.keys, r.key_id(), r.version()));
   const EnrolmentConfirmation confirmation{r.key_id(), claims.machine, r.version(),

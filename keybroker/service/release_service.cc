@@ -75,6 +75,23 @@ absl::Status ReleaseService::CheckChallenge(absl::string_view challenge_id,
   return absl::OkStatus();
 }
 
+absl::StatusOr<Claims> ReleaseService::Authenticate(absl::string_view challenge_id,
+                                                    absl::string_view key_id,
+                                                    const v1::Evidence& evidence,
+                                                    const v1::TransferKey& transfer_key,
+                                                    BindingFn bind, Decision& decision) {
+  std::string nonce;
+  RETURN_IF_ERROR(CheckChallenge(challenge_id, key_id, &nonce));
+  // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
+  const std::string binding = bind(
+      nonce, transfer_key.has_tpm() ? transfer_key.tpm().public_area() : transfer_key.spki_der());
+  decision.evidence_checked = true;
+  ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(evidence, transfer_key, binding));
+  decision.actor = absl::StrCat("machine:", claims.machine);
+  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
+  return claims;
+}
+
 absl::Status ReleaseService::CheckMachineAllowed(absl::string_view machine) {
   ASSIGN_OR_RETURN(std::optional<DeniedMachineRecord> denied, d_.denylist->Find(machine));
   if (denied.has_value()) return absl::PermissionDeniedError("machine denied by operator");
@@ -84,17 +101,13 @@ absl::Status ReleaseService::CheckMachineAllowed(absl::string_view machine) {
 absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseKeyRequest& r,
                                                               Decision& decision) {
   RETURN_IF_ERROR(ValidateRequest(r));
-  std::string nonce;
-  RETURN_IF_ERROR(CheckChallenge(r.challenge_id(), r.key_id(), &nonce));
-  // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
-  const std::string binding =
-      ComputeBinding(nonce, r.key_id(),
-                     r.transfer_key().has_tpm() ? r.transfer_key().tpm().public_area()
-                                                : r.transfer_key().spki_der());
-  decision.evidence_checked = true;
-  ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(r.evidence(), r.transfer_key(), binding));
-  decision.actor = absl::StrCat("machine:", claims.machine);
-  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
+  ASSIGN_OR_RETURN(Claims claims,
+                   Authenticate(
+                       r.challenge_id(), r.key_id(), r.evidence(), r.transfer_key(),
+                       [&](absl::string_view nonce, absl::string_view transfer_public) {
+                         return ComputeBinding(nonce, r.key_id(), transfer_public);
+                       },
+                       decision));
   ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
   if (key.disabled) return absl::PermissionDeniedError("key is disabled");
   if (key.policy_version == 0) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -88,6 +89,16 @@ class ReleaseService {
   // Appends the audit record of a release or confirmation; UNAVAILABLE if it cannot.
   absl::Status Audit(absl::string_view action, const std::string& key_id, const Decision& decision,
                      const absl::Status& result, const v1::Evidence* evidence);
+  // The attestation step shared by releases and confirmations: consumes the challenge, has the
+  // verifier check that `evidence` is genuine and carries `bind(nonce, transfer key's public
+  // bytes)`, and refuses a machine on the deny list. Returns the verified claims; records the
+  // attested machine as the decision's actor.
+  using BindingFn =
+      absl::FunctionRef<std::string(absl::string_view nonce, absl::string_view transfer_public)>;
+  absl::StatusOr<Claims> Authenticate(absl::string_view challenge_id, absl::string_view key_id,
+                                      const v1::Evidence& evidence,
+                                      const v1::TransferKey& transfer_key, BindingFn bind,
+                                      Decision& decision);
   // Consumes the challenge: ABORTED when unknown, used, expired or issued for another key id.
   absl::Status CheckChallenge(absl::string_view challenge_id, absl::string_view key_id,
                               std::string* nonce);
