@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "common/flags.h"
 #include "common/status_macros.h"
 #include "keybroker/ctl/ctl_spec.h"
 
@@ -142,13 +143,12 @@ absl::Status Parser::ParseRest() {
 }
 
 absl::Status Parser::ParseFlag(bool allow_command_flags) {
-  const std::string& arg = args_[pos_++];
-  if (IsHelpFlag(arg)) {
+  if (IsHelpFlag(args_[pos_])) {
+    ++pos_;
     help_ = true;
     return absl::OkStatus();
   }
-  const size_t eq = arg.find('=');
-  const std::string name = arg.substr(0, eq);
+  const std::string name(FlagName(args_[pos_]));
   const FlagSpec* flag = FindFlag(GlobalFlags(), name);
   if (flag == nullptr && allow_command_flags) {
     for (const char* accepted : spec_->flags) {
@@ -157,17 +157,10 @@ absl::Status Parser::ParseFlag(bool allow_command_flags) {
   }
   if (flag == nullptr) return UnknownFlag(name);
   seen_flags_.insert(name);
-  if (!flag->takes_value) {
-    if (eq != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
-    }
-    return flag->set("", cmd_);
-  }
-  if (eq != std::string::npos) return flag->set(arg.substr(eq + 1), cmd_);
-  if (pos_ >= args_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
-  }
-  return flag->set(args_[pos_++], cmd_);
+  ASSIGN_OR_RETURN(
+      std::string value,
+      TakeFlagValue(args_, &pos_, flag->takes_value ? FlagKind::kValued : FlagKind::kSwitch));
+  return flag->set(value, cmd_);
 }
 
 absl::Status Parser::UnknownFlag(const std::string& name) const {

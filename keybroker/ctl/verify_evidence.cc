@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
+#include "common/flags.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "keybroker/ctl/verify_evidence_inputs.h"
@@ -184,20 +185,11 @@ absl::StatusOr<VerifyEvidenceArgs> ParseVerifyEvidenceArgs(const std::vector<std
       {"--at", &at},
       {"--json-evidence-out", &a.json_evidence_out},
   };
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string flag = args[i], value;
-    const size_t eq = flag.find('=');
-    const bool inline_value = eq != std::string::npos;
-    if (inline_value) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
+  for (size_t i = 1; i < args.size();) {
+    const std::string flag(FlagName(args[i]));
     auto it = flags.find(flag);
     if (it == flags.end()) return Usage(absl::StrCat("verify-evidence: unknown flag '", flag, "'"));
-    if (!inline_value) {
-      if (i + 1 >= args.size()) return Usage(absl::StrCat(flag, " needs a value"));
-      value = args[++i];
-    }
+    ASSIGN_OR_RETURN(std::string value, TakeFlagValue(args, &i, FlagKind::kValued));
     if (value.empty()) return Usage(absl::StrCat(flag, " needs a value"));
     *it->second = value;
   }

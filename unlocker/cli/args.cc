@@ -3,6 +3,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/flags.h"
+#include "common/status_macros.h"
 
 namespace kb {
 
@@ -12,17 +14,16 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
   ParsedArgs out;
   if (argv.empty()) return absl::InvalidArgumentError("no command given");
   out.command = argv[0];
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (switches.count(arg)) {
-      out.flags[arg] = "";
-    } else if (valued.count(arg)) {
-      if (i + 1 >= argv.size()) return absl::InvalidArgumentError(arg + " needs a value");
-      out.flags[arg] = argv[++i];
-    } else {
+  for (size_t i = 1; i < argv.size();) {
+    const std::string name(FlagName(argv[i]));
+    const FlagKind kind = switches.count(name) ? FlagKind::kSwitch
+                          : valued.count(name) ? FlagKind::kValued
+                                               : FlagKind::kUnknown;
+    if (kind == FlagKind::kUnknown) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown argument '", arg, "' for '", out.command, "'"));
+          absl::StrCat("unknown argument '", argv[i], "' for '", out.command, "'"));
     }
+    ASSIGN_OR_RETURN(out.flags[name], TakeFlagValue(argv, &i, kind));
   }
   return out;
 }

@@ -22,7 +22,8 @@ struct ParsedArgs {
   }
 };
 
-// Parses argv. `valued` flags take a value, `switches` do not. INVALID_ARGUMENT for an unknown
+// Parses argv. `valued` flags take a value (`--flag value` or `--flag=value`), `switches` do
+// not (common/flags.h). INVALID_ARGUMENT for an unknown
 // flag, a missing value or a stray argument.
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
                                      const std::set<std::string>& valued,
