@@ -1,180 +1,28 @@
-// EsysTpm: context setup, the attestation key, and transfer key creation. Certify, Quote and
-// Unwrap are in esys_tpm_ops.cc.
 #include "unlocker/tpm/esys_tpm.h"
-
-#include <openssl/rand.h>
-#include <tss2/tss2_rc.h>
-#include <tss2/tss2_tctildr.h>
 
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "common/openssl_util.h"
 #include "common/status_macros.h"
-#include "common/tpm/tpm_structures.h"
-#include "unlocker/tpm/esys_util.h"
-#include "unlocker/tpm/key_templates.h"
 
 namespace kb {
-namespace {
 
-// The AK template (see key_templates.h) as ESYS wants it.
-TPM2B_PUBLIC AkPublicTemplate() {
-  TPM2B_PUBLIC t{};
-  t.publicArea = AkTemplate();
-  return t;
-}
-
-// A decrypt-only transfer key template with a random `unique`, so that each CreatePrimary in
-// the NULL hierarchy derives a different key.
-absl::StatusOr<TPM2B_PUBLIC> TransferTemplate(TransferKeyType type) {
-  TPM2B_PUBLIC t{};
-  TPMT_PUBLIC& p = t.publicArea;
-  p = TransferKeyTemplate(type);
-  if (p.type == TPM2_ALG_ECC) {
-    p.unique.ecc.x.size = p.unique.ecc.y.size = 32;
-    if (RAND_bytes(p.unique.ecc.x.buffer, 32) != 1 || RAND_bytes(p.unique.ecc.y.buffer, 32) != 1) {
-      return OpenSslError("RAND_bytes(transfer key unique)");
-    }
-    return t;
-  }
-  p.unique.rsa.size = p.parameters.rsaDetail.keyBits / 8;
-  if (RAND_bytes(p.unique.rsa.buffer, p.unique.rsa.size) != 1) {
-    return OpenSslError("RAND_bytes(transfer key unique)");
-  }
-  return t;
-}
-
-}  // namespace
-
-void EsysTpm::TctiDeleter::operator()(TSS2_TCTI_CONTEXT* tcti) const {
-  Tss2_TctiLdr_Finalize(&tcti);
-}
-
-void EsysTpm::EsysDeleter::operator()(ESYS_CONTEXT* ctx) const { Esys_Finalize(&ctx); }
-
-EsysTpm::EsysTpm(std::unique_ptr<TSS2_TCTI_CONTEXT, TctiDeleter> tcti,
-                 std::unique_ptr<ESYS_CONTEXT, EsysDeleter> esys)
-    : tcti_(std::move(tcti)), esys_(std::move(esys)) {}
-
-EsysTpm::~EsysTpm() { FlushTransferKey(); }
+EsysTpm::EsysTpm(std::unique_ptr<EsysContext> ctx, uint32_t offline_nv_index)
+    : ctx_(std::move(ctx)),
+      attestation_(ctx_.get()),
+      sealing_(ctx_.get(), offline_nv_index),
+      nv_(ctx_.get()),
+      endorsement_(ctx_.get(), &nv_, &attestation_) {}
 
 absl::StatusOr<std::unique_ptr<EsysTpm>> EsysTpm::Create(const EsysTpmOptions& options) {
-  TSS2_TCTI_CONTEXT* raw_tcti = nullptr;
-  TSS2_RC rc = Tss2_TctiLdr_Initialize(options.tcti.c_str(), &raw_tcti);
-  if (rc != TSS2_RC_SUCCESS) {
-    return absl::UnavailableError(
-        absl::StrCat("TPM unreachable via TCTI \"", options.tcti, "\": ", Tss2_RC_Decode(rc)));
-  }
-  std::unique_ptr<TSS2_TCTI_CONTEXT, TctiDeleter> tcti(raw_tcti);
-  ESYS_CONTEXT* raw_esys = nullptr;
-  rc = Esys_Initialize(&raw_esys, tcti.get(), nullptr);
-  if (rc != TSS2_RC_SUCCESS) {
-    return absl::UnavailableError(absl::StrCat("TPM unusable via TCTI \"", options.tcti,
-                                               "\": Esys_Initialize: ", Tss2_RC_Decode(rc)));
-  }
-  std::unique_ptr<ESYS_CONTEXT, EsysDeleter> esys(raw_esys);
-  std::unique_ptr<EsysTpm> tpm(new EsysTpm(std::move(tcti), std::move(esys)));
-  tpm->offline_nv_index_ = options.offline_nv_index;
-  RETURN_IF_ERROR(tpm->LoadOrCreateAk(options.ak_handle));
+  ASSIGN_OR_RETURN(std::unique_ptr<EsysContext> ctx, EsysContext::Open(options.tcti));
+  std::unique_ptr<EsysTpm> tpm(new EsysTpm(std::move(ctx), options.offline_nv_index));
+  RETURN_IF_ERROR(tpm->UseAttestationKey(options.ak_handle, /*create_if_missing=*/true));
   return tpm;
 }
 
-absl::Status EsysTpm::LoadOrCreateAk(uint32_t ak_handle) {
-  if ((ak_handle >> TPM2_HR_SHIFT) != TPM2_HT_PERSISTENT) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("AK handle 0x%08x is not a persistent handle", ak_handle));
-  }
-  ASSIGN_OR_RETURN(bool exists, PersistentHandleExists(ak_handle));
-  if (exists) return LoadPersistentAk(ak_handle);
-  return CreatePersistentAk(ak_handle);
-}
-
-absl::StatusOr<bool> EsysTpm::PersistentHandleExists(uint32_t handle) {
-  TPMI_YES_NO more = TPM2_NO;
-  TPMS_CAPABILITY_DATA* raw = nullptr;
-  TSS2_RC rc = Esys_GetCapability(esys_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                  TPM2_CAP_HANDLES, handle, 1, &more, &raw);
-  EsysPtr<TPMS_CAPABILITY_DATA> caps(raw);
-  if (rc != TSS2_RC_SUCCESS) return TssError("Esys_GetCapability(handles)", rc);
-  return caps->data.handles.count > 0 && caps->data.handles.handle[0] == handle;
-}
-
-absl::Status EsysTpm::LoadPersistentAk(uint32_t ak_handle) {
-  TSS2_RC rc =
-      Esys_TR_FromTPMPublic(esys_.get(), ak_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ak_);
-  if (rc != TSS2_RC_SUCCESS) return TssError("Esys_TR_FromTPMPublic(AK)", rc);
-  TPM2B_PUBLIC* raw_pub = nullptr;
-  TPM2B_NAME* raw_name = nullptr;
-  TPM2B_NAME* raw_qname = nullptr;
-  rc = Esys_ReadPublic(esys_.get(), ak_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &raw_pub,
-                       &raw_name, &raw_qname);
-  EsysPtr<TPM2B_PUBLIC> pub(raw_pub);
-  EsysPtr<TPM2B_NAME> name(raw_name);
-  EsysPtr<TPM2B_NAME> qname(raw_qname);
-  if (rc != TSS2_RC_SUCCESS) return TssError("Esys_ReadPublic(AK)", rc);
-  const TPMA_OBJECT attrs = pub->publicArea.objectAttributes;
-  const TPMA_OBJECT required =
-      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-  if ((attrs & required) != required || (attrs & TPMA_OBJECT_DECRYPT) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "object at AK handle 0x%08x is not a fixedTPM restricted signing key (attributes "
-        "0x%08x)",
-        ak_handle, attrs));
-  }
-  return SetAkPublic(pub->publicArea);
-}
-
-absl::Status EsysTpm::CreatePersistentAk(uint32_t ak_handle) {
-  ASSIGN_OR_RETURN(ESYS_TR transient,
-                   CreatePrimary(esys_.get(), ESYS_TR_RH_ENDORSEMENT, AkPublicTemplate(), nullptr));
-  ESYS_TR persistent = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_EvictControl(esys_.get(), ESYS_TR_RH_OWNER, transient, ESYS_TR_PASSWORD,
-                                 ESYS_TR_NONE, ESYS_TR_NONE, ak_handle, &persistent);
-  Esys_FlushContext(esys_.get(), transient);  // the persistent copy is what we keep
-  if (rc != TSS2_RC_SUCCESS) return TssError("Esys_EvictControl(persist AK)", rc);
-  return LoadPersistentAk(ak_handle);
-}
-
-absl::Status EsysTpm::SetAkPublic(const TPMT_PUBLIC& pub) {
-  ASSIGN_OR_RETURN(ak_public_, MarshalTpmtPublic(pub));
-  ak_scheme_ = TPMT_SIG_SCHEME{};
-  ak_scheme_.scheme = TPM2_ALG_NULL;
-  const TPMI_ALG_ASYM_SCHEME key_scheme = pub.type == TPM2_ALG_ECC
-                                              ? pub.parameters.eccDetail.scheme.scheme
-                                              : pub.parameters.rsaDetail.scheme.scheme;
-  if (key_scheme != TPM2_ALG_NULL) return absl::OkStatus();  // the TPM uses the key's scheme
-  // A restricted signing key without a fixed scheme: sign with SHA-256.
-  ak_scheme_.scheme = pub.type == TPM2_ALG_ECC ? TPM2_ALG_ECDSA : TPM2_ALG_RSASSA;
-  ak_scheme_.details.any.hashAlg = TPM2_ALG_SHA256;
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> EsysTpm::AttestationKeyPublic() { return ak_public_; }
-
-void EsysTpm::FlushTransferKey() {
-  if (transfer_ == ESYS_TR_NONE) return;
-  Esys_FlushContext(esys_.get(), transfer_);  // best effort; a TPM reset also drops it
-  transfer_ = ESYS_TR_NONE;
-  transfer_type_ = TPM2_ALG_NULL;
-  transfer_public_.clear();
-}
-
-absl::StatusOr<std::string> EsysTpm::CreateTransferKey(TransferKeyType type) {
-  FlushTransferKey();
-  ASSIGN_OR_RETURN(TPM2B_PUBLIC tmpl, TransferTemplate(type));
-  TPMT_PUBLIC pub{};
-  ASSIGN_OR_RETURN(ESYS_TR handle, CreatePrimary(esys_.get(), ESYS_TR_RH_NULL, tmpl, &pub));
-  absl::StatusOr<std::string> bytes = MarshalTpmtPublic(pub);
-  if (!bytes.ok()) {
-    Esys_FlushContext(esys_.get(), handle);
-    return bytes.status();
-  }
-  transfer_ = handle;
-  transfer_type_ = pub.type;
-  transfer_public_ = *bytes;
-  return std::move(bytes).value();
+absl::StatusOr<bool> EsysNvIndexDefined(const std::string& tcti, uint32_t index) {
+  ASSIGN_OR_RETURN(std::unique_ptr<EsysContext> ctx, EsysContext::Open(tcti));
+  return ctx->HandleExists(index);
 }
 
 }  // namespace kb

@@ -1,4 +1,4 @@
-// EsysTpm: certification of the transfer key, PCR quotes, and unwrapping.
+// EsysAttestation: certification of the transfer key, PCR quotes, and unwrapping.
 #include <tss2/tss2_esys.h>
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
 #include "common/wrap/key_wrap.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/tpm/esys_attestation.h"
 #include "unlocker/tpm/esys_util.h"
 
 namespace kb {
@@ -71,14 +71,14 @@ absl::StatusOr<TPM2B_ECC_POINT> ParseP256Point(absl::string_view sec1) {
 
 }  // namespace
 
-absl::StatusOr<v1::TpmTransferKey> EsysTpm::CertifyTransferKey(absl::string_view binding) {
+absl::StatusOr<v1::TpmTransferKey> EsysAttestation::CertifyTransferKey(absl::string_view binding) {
   if (transfer_ == ESYS_TR_NONE) {
     return absl::FailedPreconditionError("CertifyTransferKey: no transfer key was created");
   }
   ASSIGN_OR_RETURN(TPM2B_DATA qualifying, QualifyingData(binding));
   TPM2B_ATTEST* raw_info = nullptr;
   TPMT_SIGNATURE* raw_sig = nullptr;
-  TSS2_RC rc = Esys_Certify(esys_.get(), transfer_, ak_, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
+  TSS2_RC rc = Esys_Certify(ctx_.get(), transfer_, ak_, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
                             ESYS_TR_NONE, &qualifying, &ak_scheme_, &raw_info, &raw_sig);
   EsysPtr<TPM2B_ATTEST> info(raw_info);
   EsysPtr<TPMT_SIGNATURE> sig(raw_sig);
@@ -91,8 +91,8 @@ absl::StatusOr<v1::TpmTransferKey> EsysTpm::CertifyTransferKey(absl::string_view
   return out;
 }
 
-absl::StatusOr<v1::TpmQuoteEvidence> EsysTpm::Quote(absl::string_view binding,
-                                                    const std::vector<uint32_t>& pcrs) {
+absl::StatusOr<v1::TpmQuoteEvidence> EsysAttestation::Quote(absl::string_view binding,
+                                                            const std::vector<uint32_t>& pcrs) {
   ASSIGN_OR_RETURN(TPML_PCR_SELECTION selection, Sha256Selection(pcrs));
   // A PCR may be extended between TPM2_Quote and TPM2_PCR_Read; then the values would not
   // match the quoted digest, so retry a bounded number of times.
@@ -109,13 +109,13 @@ absl::StatusOr<v1::TpmQuoteEvidence> EsysTpm::Quote(absl::string_view binding,
 }
 
 // Quotes and fills attest, signature and ak_public; returns the quote's pcrDigest.
-absl::StatusOr<std::string> EsysTpm::QuoteOnce(absl::string_view binding,
-                                               const TPML_PCR_SELECTION& selection,
-                                               v1::TpmQuoteEvidence* evidence) {
+absl::StatusOr<std::string> EsysAttestation::QuoteOnce(absl::string_view binding,
+                                                       const TPML_PCR_SELECTION& selection,
+                                                       v1::TpmQuoteEvidence* evidence) {
   ASSIGN_OR_RETURN(TPM2B_DATA qualifying, QualifyingData(binding));
   TPM2B_ATTEST* raw_quoted = nullptr;
   TPMT_SIGNATURE* raw_sig = nullptr;
-  TSS2_RC rc = Esys_Quote(esys_.get(), ak_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+  TSS2_RC rc = Esys_Quote(ctx_.get(), ak_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                           &qualifying, &ak_scheme_, &selection, &raw_quoted, &raw_sig);
   EsysPtr<TPM2B_ATTEST> quoted(raw_quoted);
   EsysPtr<TPMT_SIGNATURE> sig(raw_sig);
@@ -132,14 +132,14 @@ absl::StatusOr<std::string> EsysTpm::QuoteOnce(absl::string_view binding,
 
 // Reads the SHA-256 PCRs in `selection` (PCR_Read returns at most 8 per call) into `evidence`,
 // in increasing index order.
-absl::Status EsysTpm::ReadPcrs(const TPML_PCR_SELECTION& selection,
-                               v1::TpmQuoteEvidence* evidence) {
+absl::Status EsysAttestation::ReadPcrs(const TPML_PCR_SELECTION& selection,
+                                       v1::TpmQuoteEvidence* evidence) {
   TPML_PCR_SELECTION remaining = selection;
   while (!SelectionEmpty(remaining.pcrSelections[0])) {
     UINT32 update_counter = 0;
     TPML_PCR_SELECTION* raw_sel = nullptr;
     TPML_DIGEST* raw_values = nullptr;
-    TSS2_RC rc = Esys_PCR_Read(esys_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &remaining,
+    TSS2_RC rc = Esys_PCR_Read(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &remaining,
                                &update_counter, &raw_sel, &raw_values);
     EsysPtr<TPML_PCR_SELECTION> read_sel(raw_sel);
     EsysPtr<TPML_DIGEST> values(raw_values);
@@ -168,7 +168,7 @@ absl::Status EsysTpm::ReadPcrs(const TPML_PCR_SELECTION& selection,
   return absl::OkStatus();
 }
 
-absl::StatusOr<SecretBytes> EsysTpm::Unwrap(const v1::WrappedKey& wrapped) {
+absl::StatusOr<SecretBytes> EsysAttestation::Unwrap(const v1::WrappedKey& wrapped) {
   if (transfer_ == ESYS_TR_NONE) {
     return absl::FailedPreconditionError("Unwrap: no transfer key was created");
   }
@@ -194,13 +194,13 @@ absl::StatusOr<SecretBytes> EsysTpm::Unwrap(const v1::WrappedKey& wrapped) {
   return key;
 }
 
-absl::StatusOr<SecretBytes> EsysTpm::EcdhKek(const v1::WrappedKey& wrapped) {
+absl::StatusOr<SecretBytes> EsysAttestation::EcdhKek(const v1::WrappedKey& wrapped) {
   if (transfer_type_ != TPM2_ALG_ECC) {
     return absl::InvalidArgumentError("ECDH wrap scheme, but the transfer key is not ECC");
   }
   ASSIGN_OR_RETURN(TPM2B_ECC_POINT point, ParseP256Point(wrapped.ephemeral_public()));
   TPM2B_ECC_POINT* raw_out = nullptr;
-  TSS2_RC rc = Esys_ECDH_ZGen(esys_.get(), transfer_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+  TSS2_RC rc = Esys_ECDH_ZGen(ctx_.get(), transfer_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                               &point, &raw_out);
   SecretEsysPtr<TPM2B_ECC_POINT> out(raw_out);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_ECDH_ZGen(transfer key)", rc, true);
@@ -211,7 +211,7 @@ absl::StatusOr<SecretBytes> EsysTpm::EcdhKek(const v1::WrappedKey& wrapped) {
   return DeriveEcdhWrapKek(z, wrapped.ephemeral_public(), transfer_public_);
 }
 
-absl::StatusOr<SecretBytes> EsysTpm::RsaKek(const v1::WrappedKey& wrapped) {
+absl::StatusOr<SecretBytes> EsysAttestation::RsaKek(const v1::WrappedKey& wrapped) {
   if (transfer_type_ != TPM2_ALG_RSA) {
     return absl::InvalidArgumentError("RSA-OAEP wrap scheme, but the transfer key is not RSA");
   }
@@ -228,8 +228,8 @@ absl::StatusOr<SecretBytes> EsysTpm::RsaKek(const v1::WrappedKey& wrapped) {
   scheme.details.oaep.hashAlg = TPM2_ALG_SHA256;
   const TPM2B_DATA label{};
   TPM2B_PUBLIC_KEY_RSA* raw_msg = nullptr;
-  TSS2_RC rc = Esys_RSA_Decrypt(esys_.get(), transfer_, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                ESYS_TR_NONE, &cipher, &scheme, &label, &raw_msg);
+  TSS2_RC rc = Esys_RSA_Decrypt(ctx_.get(), transfer_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                &cipher, &scheme, &label, &raw_msg);
   SecretEsysPtr<TPM2B_PUBLIC_KEY_RSA> msg(raw_msg);
   if (rc == TPM2_RC_FAILURE) {
     // libtpms (swtpm) reports an OAEP decoding failure as TPM_RC_FAILURE, not TPM_RC_VALUE.

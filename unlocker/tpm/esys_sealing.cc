@@ -1,4 +1,6 @@
-// EsysTpm: the vTPM-sealed offline copy of a disk key, bounded by PCRs and an NV counter.
+// EsysSealing: the vTPM-sealed offline copy of a disk key, bounded by PCRs and an NV counter.
+#include "unlocker/tpm/esys_sealing.h"
+
 #include <tss2/tss2_mu.h>
 
 #include <cstring>
@@ -7,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "unlocker/tpm/esys_tpm.h"
 #include "unlocker/tpm/esys_util.h"
 
 namespace kb {
@@ -93,9 +94,9 @@ absl::StatusOr<ESYS_TR> StartSession(ESYS_CONTEXT* esys, TPM2_SE type) {
 
 }  // namespace
 
-absl::StatusOr<ESYS_TR> EsysTpm::OfflineCounter(uint32_t nv_index, bool create) {
+absl::StatusOr<ESYS_TR> EsysSealing::OfflineCounter(uint32_t nv_index, bool create) {
   ESYS_TR nv = ESYS_TR_NONE;
-  if (Esys_TR_FromTPMPublic(esys_.get(), nv_index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv) ==
+  if (Esys_TR_FromTPMPublic(ctx_.get(), nv_index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv) ==
       TSS2_RC_SUCCESS) {
     return nv;
   }
@@ -110,19 +111,19 @@ absl::StatusOr<ESYS_TR> EsysTpm::OfflineCounter(uint32_t nv_index, bool create) 
                              TPMA_NV_AUTHWRITE | TPMA_NV_NO_DA;
   info.nvPublic.dataSize = 8;
   const TPM2B_AUTH auth{};
-  TSS2_RC rc = Esys_NV_DefineSpace(esys_.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+  TSS2_RC rc = Esys_NV_DefineSpace(ctx_.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                    ESYS_TR_NONE, &auth, &info, &nv);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_NV_DefineSpace(offline counter)", rc);
   // A counter is readable only after its first increment.
-  rc = Esys_NV_Increment(esys_.get(), nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+  rc = Esys_NV_Increment(ctx_.get(), nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_NV_Increment(offline counter)", rc);
   return nv;
 }
 
-absl::StatusOr<uint64_t> EsysTpm::ReadCounter(ESYS_TR nv) {
+absl::StatusOr<uint64_t> EsysSealing::ReadCounter(ESYS_TR nv) {
   TPM2B_MAX_NV_BUFFER* raw = nullptr;
   TSS2_RC rc =
-      Esys_NV_Read(esys_.get(), nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 8, 0, &raw);
+      Esys_NV_Read(ctx_.get(), nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 8, 0, &raw);
   EsysPtr<TPM2B_MAX_NV_BUFFER> data(raw);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_NV_Read(offline counter)", rc);
   if (data->size != 8) return absl::InternalError("offline counter is not 8 bytes");
@@ -131,15 +132,15 @@ absl::StatusOr<uint64_t> EsysTpm::ReadCounter(ESYS_TR nv) {
   return v;
 }
 
-absl::Status EsysTpm::ApplyOfflinePolicy(ESYS_TR session, ESYS_TR nv,
-                                         const std::vector<uint32_t>& pcrs, uint64_t limit) {
+absl::Status EsysSealing::ApplyOfflinePolicy(ESYS_TR session, ESYS_TR nv,
+                                             const std::vector<uint32_t>& pcrs, uint64_t limit) {
   const TPM2B_DIGEST current{};  // empty: the TPM uses the PCRs' current values
   const TPML_PCR_SELECTION sel = Selection(pcrs);
-  TSS2_RC rc = Esys_PolicyPCR(esys_.get(), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                              &current, &sel);
+  TSS2_RC rc =
+      Esys_PolicyPCR(ctx_.get(), session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &sel);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_PolicyPCR", rc);
   const TPM2B_OPERAND operand = BigEndian(limit);
-  rc = Esys_PolicyNV(esys_.get(), nv, nv, session, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+  rc = Esys_PolicyNV(ctx_.get(), nv, nv, session, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                      &operand, 0, TPM2_EO_UNSIGNED_LT);
   if ((rc & ~TSS2_RC_LAYER_MASK) == TPM2_RC_POLICY) {
     return absl::ResourceExhaustedError("offline boot allowance used up");
@@ -148,29 +149,30 @@ absl::Status EsysTpm::ApplyOfflinePolicy(ESYS_TR session, ESYS_TR nv,
   return absl::OkStatus();
 }
 
-absl::StatusOr<SealedKey> EsysTpm::SealOffline(const SecretBytes& key,
-                                               const std::vector<uint32_t>& pcrs, uint32_t boots) {
+absl::StatusOr<SealedKey> EsysSealing::SealOffline(const SecretBytes& key,
+                                                   const std::vector<uint32_t>& pcrs,
+                                                   uint32_t boots) {
   if (key.size() > sizeof(TPM2B_SENSITIVE_DATA::buffer)) {
     return absl::InvalidArgumentError("key too large to seal");
   }
   for (uint32_t p : pcrs) {
     if (p > 23) return absl::InvalidArgumentError("PCR index > 23");
   }
-  ASSIGN_OR_RETURN(ESYS_TR nv, OfflineCounter(offline_nv_index_, /*create=*/true));
+  ASSIGN_OR_RETURN(ESYS_TR nv, OfflineCounter(nv_index_, /*create=*/true));
   ASSIGN_OR_RETURN(uint64_t counter, ReadCounter(nv));
-  SealedKey sealed{"", offline_nv_index_, counter + boots + 1, pcrs};
-  ASSIGN_OR_RETURN(ESYS_TR trial, StartSession(esys_.get(), TPM2_SE_TRIAL));
-  absl::Cleanup flush_trial = [&] { FlushHandle(esys_.get(), trial); };
+  SealedKey sealed{"", nv_index_, counter + boots + 1, pcrs};
+  ASSIGN_OR_RETURN(ESYS_TR trial, StartSession(ctx_.get(), TPM2_SE_TRIAL));
+  absl::Cleanup flush_trial = [&] { FlushHandle(ctx_.get(), trial); };
   RETURN_IF_ERROR(ApplyOfflinePolicy(trial, nv, pcrs, sealed.limit));
   TPM2B_DIGEST* raw_digest = nullptr;
-  TSS2_RC rc = Esys_PolicyGetDigest(esys_.get(), trial, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+  TSS2_RC rc = Esys_PolicyGetDigest(ctx_.get(), trial, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                     &raw_digest);
   EsysPtr<TPM2B_DIGEST> digest(raw_digest);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_PolicyGetDigest", rc);
 
   ASSIGN_OR_RETURN(ESYS_TR srk,
-                   CreatePrimary(esys_.get(), ESYS_TR_RH_OWNER, SrkTemplate(), nullptr));
-  absl::Cleanup flush_srk = [&] { FlushHandle(esys_.get(), srk); };
+                   CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, SrkTemplate(), nullptr));
+  absl::Cleanup flush_srk = [&] { FlushHandle(ctx_.get(), srk); };
   TPM2B_SENSITIVE_CREATE sensitive{};
   absl::Cleanup wipe = [&] { OPENSSL_cleanse(&sensitive, sizeof(sensitive)); };
   sensitive.sensitive.data.size = static_cast<uint16_t>(key.size());
@@ -189,8 +191,8 @@ absl::StatusOr<SealedKey> EsysTpm::SealOffline(const SecretBytes& key,
   TPM2B_CREATION_DATA* cdata = nullptr;
   TPM2B_DIGEST* chash = nullptr;
   TPMT_TK_CREATION* ticket = nullptr;
-  rc = Esys_Create(esys_.get(), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-                   &tmpl, &outside, &creation_pcr, &out_priv, &out_pub, &cdata, &chash, &ticket);
+  rc = Esys_Create(ctx_.get(), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &tmpl,
+                   &outside, &creation_pcr, &out_priv, &out_pub, &cdata, &chash, &ticket);
   EsysPtr<TPM2B_PRIVATE> priv(out_priv);
   EsysPtr<TPM2B_PUBLIC> pub(out_pub);
   EsysPtr<TPM2B_CREATION_DATA> cd(cdata);
@@ -201,29 +203,30 @@ absl::StatusOr<SealedKey> EsysTpm::SealOffline(const SecretBytes& key,
   return sealed;
 }
 
-absl::StatusOr<SecretBytes> EsysTpm::UnsealOffline(const SealedKey& sealed, uint64_t* remaining) {
+absl::StatusOr<SecretBytes> EsysSealing::UnsealOffline(const SealedKey& sealed,
+                                                       uint64_t* remaining) {
   TPM2B_PUBLIC pub{};
   TPM2B_PRIVATE priv{};
   RETURN_IF_ERROR(UnmarshalSealed(sealed.blob, &pub, &priv));
   ASSIGN_OR_RETURN(ESYS_TR nv, OfflineCounter(sealed.nv_index, /*create=*/false));
-  TSS2_RC rc = Esys_NV_Increment(esys_.get(), nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+  TSS2_RC rc = Esys_NV_Increment(ctx_.get(), nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_NV_Increment(offline counter)", rc);
   ASSIGN_OR_RETURN(uint64_t counter, ReadCounter(nv));
   if (remaining != nullptr)
     *remaining = counter + 1 < sealed.limit ? sealed.limit - counter - 1 : 0;
   ASSIGN_OR_RETURN(ESYS_TR srk,
-                   CreatePrimary(esys_.get(), ESYS_TR_RH_OWNER, SrkTemplate(), nullptr));
-  absl::Cleanup flush_srk = [&] { FlushHandle(esys_.get(), srk); };
+                   CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, SrkTemplate(), nullptr));
+  absl::Cleanup flush_srk = [&] { FlushHandle(ctx_.get(), srk); };
   ESYS_TR object = ESYS_TR_NONE;
-  rc = Esys_Load(esys_.get(), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
+  rc = Esys_Load(ctx_.get(), srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
                  &object);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_Load(sealed key)", rc);
-  absl::Cleanup flush_object = [&] { FlushHandle(esys_.get(), object); };
-  ASSIGN_OR_RETURN(ESYS_TR session, StartSession(esys_.get(), TPM2_SE_POLICY));
-  absl::Cleanup flush_session = [&] { FlushHandle(esys_.get(), session); };
+  absl::Cleanup flush_object = [&] { FlushHandle(ctx_.get(), object); };
+  ASSIGN_OR_RETURN(ESYS_TR session, StartSession(ctx_.get(), TPM2_SE_POLICY));
+  absl::Cleanup flush_session = [&] { FlushHandle(ctx_.get(), session); };
   RETURN_IF_ERROR(ApplyOfflinePolicy(session, nv, sealed.pcrs, sealed.limit));
   TPM2B_SENSITIVE_DATA* raw = nullptr;
-  rc = Esys_Unseal(esys_.get(), object, session, ESYS_TR_NONE, ESYS_TR_NONE, &raw);
+  rc = Esys_Unseal(ctx_.get(), object, session, ESYS_TR_NONE, ESYS_TR_NONE, &raw);
   SecretEsysPtr<TPM2B_SENSITIVE_DATA> data(raw);
   if (IsFormatOneError(rc, TPM2_RC_POLICY_FAIL)) {
     return absl::FailedPreconditionError("PCR values changed since the offline copy was sealed");

@@ -1,4 +1,6 @@
-// EsysTpm: the endorsement key, for proving the AK to the broker (TpmEndorsement).
+// EsysEndorsement: the endorsement key, for proving the AK to the broker (TpmEndorsement).
+#include "unlocker/tpm/esys_endorsement.h"
+
 #include <tss2/tss2_mu.h>
 
 #include "absl/cleanup/cleanup.h"
@@ -6,7 +8,6 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "unlocker/tpm/ek_templates.h"
-#include "unlocker/tpm/esys_tpm.h"
 #include "unlocker/tpm/esys_util.h"
 
 namespace kb {
@@ -46,12 +47,12 @@ absl::StatusOr<T> Unmarshal(Fn fn, absl::string_view bytes, absl::string_view wh
 
 }  // namespace
 
-absl::StatusOr<EkCertificate> EsysTpm::ReadEkCertificate() {
+absl::StatusOr<EkCertificate> EsysEndorsement::ReadEkCertificate() {
   for (const auto& [index, type] : {std::pair{kRsaEkCertIndex, EkType::kRsa2048},
                                     std::pair{kEccEkCertIndex, EkType::kEccP256}}) {
-    ASSIGN_OR_RETURN(bool defined, NvDefined(index));
+    ASSIGN_OR_RETURN(bool defined, nv_.NvDefined(index));
     if (!defined) continue;
-    ASSIGN_OR_RETURN(std::string nv, NvRead(index));
+    ASSIGN_OR_RETURN(std::string nv, nv_.NvRead(index));
     EkCertificate out;
     out.type = type;
     ASSIGN_OR_RETURN(out.der, DerPrefix(nv, index));
@@ -63,17 +64,17 @@ absl::StatusOr<EkCertificate> EsysTpm::ReadEkCertificate() {
 
 // The EK: the persistent one at the conventional handle when it has the template's type, else
 // a primary key from the default template (`*transient` tells the caller to flush it).
-absl::StatusOr<ESYS_TR> EsysTpm::LoadEk(EkType type, bool* transient) {
+absl::StatusOr<ESYS_TR> EsysEndorsement::LoadEk(EkType type, bool* transient) {
   const uint32_t handle = type == EkType::kRsa2048 ? kRsaEkHandle : kEccEkHandle;
   const TPMT_PUBLIC tmpl = EkTemplate(type);
-  ASSIGN_OR_RETURN(bool persisted, PersistentHandleExists(handle));
+  ASSIGN_OR_RETURN(bool persisted, ctx_.HandleExists(handle));
   if (persisted) {
     ESYS_TR ek = ESYS_TR_NONE;
     TSS2_RC rc =
-        Esys_TR_FromTPMPublic(esys_.get(), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ek);
+        Esys_TR_FromTPMPublic(ctx_.get(), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ek);
     if (rc != TSS2_RC_SUCCESS) return TssError("Esys_TR_FromTPMPublic(EK)", rc);
     TPM2B_PUBLIC* raw_pub = nullptr;
-    rc = Esys_ReadPublic(esys_.get(), ek, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &raw_pub,
+    rc = Esys_ReadPublic(ctx_.get(), ek, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &raw_pub,
                          nullptr, nullptr);
     EsysPtr<TPM2B_PUBLIC> pub(raw_pub);
     if (rc == TSS2_RC_SUCCESS && pub->publicArea.type == tmpl.type &&
@@ -81,40 +82,39 @@ absl::StatusOr<ESYS_TR> EsysTpm::LoadEk(EkType type, bool* transient) {
       *transient = false;
       return ek;
     }
-    Esys_TR_Close(esys_.get(), &ek);
+    Esys_TR_Close(ctx_.get(), &ek);
   }
   TPM2B_PUBLIC in{};
   in.publicArea = tmpl;
   *transient = true;
-  return CreatePrimary(esys_.get(), ESYS_TR_RH_ENDORSEMENT, in, nullptr);
+  return CreatePrimary(ctx_.get(), ESYS_TR_RH_ENDORSEMENT, in, nullptr);
 }
 
 // A policy session satisfying the EK's authPolicy: PolicySecret(TPM_RH_ENDORSEMENT), with the
 // (assumed empty) endorsement hierarchy auth.
-absl::StatusOr<ESYS_TR> EsysTpm::EkPolicySession() {
+absl::StatusOr<ESYS_TR> EsysEndorsement::EkPolicySession() {
   const TPMT_SYM_DEF symmetric{.algorithm = TPM2_ALG_NULL};
   ESYS_TR session = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_StartAuthSession(esys_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+  TSS2_RC rc = Esys_StartAuthSession(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                      ESYS_TR_NONE, ESYS_TR_NONE, nullptr, TPM2_SE_POLICY,
                                      &symmetric, TPM2_ALG_SHA256, &session);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_StartAuthSession(EK policy)", rc);
   TPM2B_TIMEOUT* timeout = nullptr;
   TPMT_TK_AUTH* ticket = nullptr;
-  rc = Esys_PolicySecret(esys_.get(), ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD,
-                         ESYS_TR_NONE, ESYS_TR_NONE, nullptr, nullptr, nullptr, 0, &timeout,
-                         &ticket);
+  rc =
+      Esys_PolicySecret(ctx_.get(), ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                        ESYS_TR_NONE, nullptr, nullptr, nullptr, 0, &timeout, &ticket);
   Esys_Free(timeout);
   Esys_Free(ticket);
   if (rc != TSS2_RC_SUCCESS) {
-    Esys_FlushContext(esys_.get(), session);
+    Esys_FlushContext(ctx_.get(), session);
     return TssError("Esys_PolicySecret(endorsement)", rc);
   }
   return session;
 }
 
-absl::StatusOr<SecretBytes> EsysTpm::ActivateCredential(EkType type,
-                                                        absl::string_view credential_blob,
-                                                        absl::string_view encrypted_secret) {
+absl::StatusOr<SecretBytes> EsysEndorsement::ActivateCredential(
+    EkType type, absl::string_view credential_blob, absl::string_view encrypted_secret) {
   ASSIGN_OR_RETURN(auto blob, Unmarshal<TPM2B_ID_OBJECT>(Tss2_MU_TPM2B_ID_OBJECT_Unmarshal,
                                                          credential_blob, "credential blob"));
   ASSIGN_OR_RETURN(auto secret,
@@ -124,15 +124,15 @@ absl::StatusOr<SecretBytes> EsysTpm::ActivateCredential(EkType type,
   ASSIGN_OR_RETURN(ESYS_TR ek, LoadEk(type, &transient));
   absl::Cleanup release_ek = [&] {
     if (transient) {
-      Esys_FlushContext(esys_.get(), ek);
+      Esys_FlushContext(ctx_.get(), ek);
     } else {
-      Esys_TR_Close(esys_.get(), &ek);
+      Esys_TR_Close(ctx_.get(), &ek);
     }
   };
   ASSIGN_OR_RETURN(ESYS_TR session, EkPolicySession());
-  absl::Cleanup flush_session = [&] { Esys_FlushContext(esys_.get(), session); };
+  absl::Cleanup flush_session = [&] { Esys_FlushContext(ctx_.get(), session); };
   TPM2B_DIGEST* raw = nullptr;
-  TSS2_RC rc = Esys_ActivateCredential(esys_.get(), ak_, ek, ESYS_TR_PASSWORD, session,
+  TSS2_RC rc = Esys_ActivateCredential(ctx_.get(), attestation_.ak(), ek, ESYS_TR_PASSWORD, session,
                                        ESYS_TR_NONE, &blob, &secret, &raw);
   SecretEsysPtr<TPM2B_DIGEST> credential(raw);
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_ActivateCredential", rc);
