@@ -56,17 +56,20 @@ ALLOWED = {
     # Guest, bottom up.
     "unlocker/exit": COMMON,
     "unlocker/volume": COMMON,
-    "unlocker/tpm": TPM + ["common/wrap"],
+    "unlocker/luks": ["common", "unlocker/volume"],
+    "unlocker/tpm": COMMON,
+    "unlocker/esys": TPM + ["common/wrap", "unlocker/tpm"],
     "unlocker/evidence": TPM + ["common/wrap", "unlocker/tpm"],
-    "unlocker/attesting": ["common", "unlocker/evidence", "unlocker/exit", "unlocker/tpm"],
+    "unlocker/attesting": ["common", "unlocker/esys", "unlocker/evidence", "unlocker/exit",
+                           "unlocker/tpm"],
     "unlocker/client": ["common", "common/grpc"],
     "unlocker/flow": TPM + ["common/wrap", "unlocker/client", "unlocker/evidence",
                             "unlocker/exit", "unlocker/tpm", "unlocker/volume"],
-    "unlocker/cli": ["common", "unlocker/volume"],
+    "unlocker/cli": ["common", "unlocker/luks", "unlocker/volume"],
     # kbunlock's composition root.
     "unlocker": ["common", "common/grpc", "unlocker/attesting", "unlocker/cli",
                  "unlocker/client", "unlocker/evidence", "unlocker/exit", "unlocker/flow",
-                 "unlocker/tpm", "unlocker/volume"],
+                 "unlocker/esys", "unlocker/luks", "unlocker/tpm", "unlocker/volume"],
 }
 
 # The only modules that may include gRPC (grpcpp/, *.grpc.pb.h): adapters, clients, roots.

@@ -11,7 +11,7 @@
 #include "unlocker/cli/unlock_targets.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
-#include "unlocker/volume/cryptsetup_volume.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 #include "unlocker/wiring.h"
 
 namespace kb::kbunlock {

@@ -14,7 +14,7 @@
 #include "unlocker/client/ak_activation_client.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
-#include "unlocker/volume/cryptsetup_volume.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 
 namespace kb::kbunlock {
 namespace {

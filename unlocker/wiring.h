@@ -9,9 +9,9 @@
 #include "absl/strings/string_view.h"
 #include "unlocker/attesting/attesting_tpm.h"
 #include "unlocker/cli/args.h"
+#include "unlocker/esys/esys_tpm.h"
 #include "unlocker/flow/ak_activation_flow.h"
 #include "unlocker/flow/key_retrieval.h"
-#include "unlocker/tpm/esys_tpm.h"
 #include "unlocker/tpm/tpm.h"
 #include "unlocker/volume/volume.h"
 

@@ -12,8 +12,8 @@
 #include "common/tpm/tpm_structures.h"
 #include "common/wrap/key_wrap.h"
 #include "tests/support/status_matchers.h"
+#include "unlocker/esys/esys_util.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
-#include "unlocker/tpm/esys_util.h"
 
 namespace kb {
 namespace {

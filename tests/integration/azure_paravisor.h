@@ -17,7 +17,7 @@
 #include "keybroker/verifiers/api/evidence_verifier.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "unlocker/client/key_release_client.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 namespace kb {
 

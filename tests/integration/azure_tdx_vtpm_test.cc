@@ -28,10 +28,10 @@
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/tdx/tdx_test_util.h"
+#include "unlocker/esys/esys_tpm.h"
+#include "unlocker/esys/esys_util.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/flow/key_retrieval.h"
-#include "unlocker/tpm/esys_tpm.h"
-#include "unlocker/tpm/esys_util.h"
 
 namespace kb {
 namespace {

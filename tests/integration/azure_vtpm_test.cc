@@ -26,11 +26,11 @@
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/status_matchers.h"
+#include "unlocker/esys/esys_tpm.h"
+#include "unlocker/esys/esys_util.h"
 #include "unlocker/evidence/azure_vtpm_source.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/key_retrieval.h"
-#include "unlocker/tpm/esys_tpm.h"
-#include "unlocker/tpm/esys_util.h"
 
 namespace kb {
 namespace {

@@ -1,5 +1,5 @@
 // CryptsetupVolume on real LUKS2 image files (no device-mapper needed).
-#include "unlocker/volume/cryptsetup_volume.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 
 #include <fcntl.h>
 #include <libcryptsetup.h>

@@ -17,7 +17,7 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
 #include "unlocker/client/ak_activation_client.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 namespace kb {
 namespace {

@@ -16,8 +16,8 @@
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/status_matchers.h"
+#include "unlocker/esys/esys_tpm.h"
 #include "unlocker/tpm/ek_templates.h"
-#include "unlocker/tpm/esys_tpm.h"
 
 namespace kb {
 namespace {

@@ -10,7 +10,7 @@
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/integration/tpm_test_util.h"
 #include "tests/support/status_matchers.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 namespace kb {
 namespace {

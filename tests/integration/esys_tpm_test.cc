@@ -1,6 +1,6 @@
 // EsysTpm against a real swtpm: AK persistence, quotes and certifications that verify with the
 // broker-side parsers, and wrap/unwrap round trips through the TPM.
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 #include <chrono>
 #include <cstdio>

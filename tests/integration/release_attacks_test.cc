@@ -13,7 +13,7 @@
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 namespace kb {
 namespace {

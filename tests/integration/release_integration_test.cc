@@ -18,7 +18,7 @@
 #include "tests/integration/tpm_test_util.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 namespace kb {
 namespace {

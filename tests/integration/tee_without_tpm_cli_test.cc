@@ -11,7 +11,7 @@
 #include "tests/support/status_matchers.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
-#include "unlocker/volume/cryptsetup_volume.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 
 namespace kb {
 namespace {

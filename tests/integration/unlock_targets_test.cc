@@ -11,7 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
-#include "unlocker/volume/cryptsetup_volume.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 
 namespace kb {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "unlocker/attesting/evidence_set.h"
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 #include "unlocker/tpm/tpm.h"
 
 namespace kb {

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "unlocker/esys/esys_tpm.h"
 #include "unlocker/evidence/evidence_source.h"
-#include "unlocker/tpm/esys_tpm.h"
 
 namespace kb {
 

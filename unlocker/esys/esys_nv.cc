@@ -1,6 +1,6 @@
 // EsysNv: ordinary NV indices (TpmNv).
 
-#include "unlocker/tpm/esys_nv.h"
+#include "unlocker/esys/esys_nv.h"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "unlocker/tpm/esys_util.h"
+#include "unlocker/esys/esys_util.h"
 
 namespace kb {
 namespace {

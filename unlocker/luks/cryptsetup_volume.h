@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_VOLUME_CRYPTSETUP_VOLUME_H_
-#define KB_UNLOCKER_VOLUME_CRYPTSETUP_VOLUME_H_
+#ifndef KB_UNLOCKER_LUKS_CRYPTSETUP_VOLUME_H_
+#define KB_UNLOCKER_LUKS_CRYPTSETUP_VOLUME_H_
 
 #include <memory>
 #include <string>
@@ -88,4 +88,4 @@ class CryptsetupVolume final : public Volume {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_VOLUME_CRYPTSETUP_VOLUME_H_
+#endif  // KB_UNLOCKER_LUKS_CRYPTSETUP_VOLUME_H_

@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_TPM_H_
-#define KB_UNLOCKER_TPM_ESYS_TPM_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_TPM_H_
+#define KB_UNLOCKER_ESYS_ESYS_TPM_H_
 
 #include <cstdint>
 #include <memory>
@@ -8,11 +8,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "unlocker/tpm/esys_attestation.h"
-#include "unlocker/tpm/esys_context.h"
-#include "unlocker/tpm/esys_endorsement.h"
-#include "unlocker/tpm/esys_nv.h"
-#include "unlocker/tpm/esys_sealing.h"
+#include "unlocker/esys/esys_attestation.h"
+#include "unlocker/esys/esys_context.h"
+#include "unlocker/esys/esys_endorsement.h"
+#include "unlocker/esys/esys_nv.h"
+#include "unlocker/esys/esys_sealing.h"
 #include "unlocker/tpm/tpm.h"
 #include "unlocker/tpm/tpm_endorsement.h"
 #include "unlocker/tpm/tpm_nv.h"
@@ -121,4 +121,4 @@ class EsysTpm final : public Tpm, public TpmNv, public TpmEndorsement {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_TPM_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_TPM_H_

@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_UTIL_H_
-#define KB_UNLOCKER_TPM_ESYS_UTIL_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_UTIL_H_
+#define KB_UNLOCKER_ESYS_ESYS_UTIL_H_
 
 // Internal helpers of EsysTpm: TSS2 return codes as Status, owners for ESYS-allocated memory.
 
@@ -46,4 +46,4 @@ using SecretEsysPtr = std::unique_ptr<T, EsysCleanseDeleter<T>>;
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_UTIL_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_UTIL_H_

@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_SEALING_H_
-#define KB_UNLOCKER_TPM_ESYS_SEALING_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_SEALING_H_
+#define KB_UNLOCKER_ESYS_ESYS_SEALING_H_
 
 #include <tss2/tss2_esys.h>
 
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "unlocker/tpm/esys_context.h"
+#include "unlocker/esys/esys_context.h"
 #include "unlocker/tpm/tpm.h"
 
 namespace kb {
@@ -36,4 +36,4 @@ class EsysSealing {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_SEALING_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_SEALING_H_

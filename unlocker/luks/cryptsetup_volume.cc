@@ -1,4 +1,4 @@
-#include "unlocker/volume/cryptsetup_volume.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 
 #include <fcntl.h>
 #include <libcryptsetup.h>

@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_CONTEXT_H_
-#define KB_UNLOCKER_TPM_ESYS_CONTEXT_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_CONTEXT_H_
+#define KB_UNLOCKER_ESYS_ESYS_CONTEXT_H_
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tcti.h>
@@ -42,4 +42,4 @@ class EsysContext {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_CONTEXT_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_CONTEXT_H_

@@ -1,4 +1,4 @@
-#include "unlocker/tpm/esys_util.h"
+#include "unlocker/esys/esys_util.h"
 
 #include <tss2/tss2_rc.h>
 

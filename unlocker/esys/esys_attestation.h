@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_ATTESTATION_H_
-#define KB_UNLOCKER_TPM_ESYS_ATTESTATION_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_ATTESTATION_H_
+#define KB_UNLOCKER_ESYS_ESYS_ATTESTATION_H_
 
 #include <tss2/tss2_esys.h>
 
@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "unlocker/tpm/esys_context.h"
+#include "unlocker/esys/esys_context.h"
 #include "unlocker/tpm/tpm.h"
 
 namespace kb {
@@ -63,4 +63,4 @@ class EsysAttestation {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_ATTESTATION_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_ATTESTATION_H_

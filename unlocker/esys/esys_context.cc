@@ -1,10 +1,10 @@
-#include "unlocker/tpm/esys_context.h"
+#include "unlocker/esys/esys_context.h"
 
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
 #include "absl/strings/str_cat.h"
-#include "unlocker/tpm/esys_util.h"
+#include "unlocker/esys/esys_util.h"
 
 namespace kb {
 

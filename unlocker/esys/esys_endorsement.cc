@@ -1,5 +1,5 @@
 // EsysEndorsement: the endorsement key, for proving the AK to the broker (TpmEndorsement).
-#include "unlocker/tpm/esys_endorsement.h"
+#include "unlocker/esys/esys_endorsement.h"
 
 #include <tss2/tss2_mu.h>
 
@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "unlocker/esys/esys_util.h"
 #include "unlocker/tpm/ek_templates.h"
-#include "unlocker/tpm/esys_util.h"
 
 namespace kb {
 namespace {

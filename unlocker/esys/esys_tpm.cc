@@ -1,4 +1,4 @@
-#include "unlocker/tpm/esys_tpm.h"
+#include "unlocker/esys/esys_tpm.h"
 
 #include <utility>
 

@@ -1,5 +1,5 @@
 // EsysSealing: the vTPM-sealed offline copy of a disk key, bounded by PCRs and an NV counter.
-#include "unlocker/tpm/esys_sealing.h"
+#include "unlocker/esys/esys_sealing.h"
 
 #include <tss2/tss2_mu.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "unlocker/tpm/esys_util.h"
+#include "unlocker/esys/esys_util.h"
 
 namespace kb {
 namespace {

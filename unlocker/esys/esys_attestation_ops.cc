@@ -11,8 +11,8 @@
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
 #include "common/wrap/key_wrap.h"
-#include "unlocker/tpm/esys_attestation.h"
-#include "unlocker/tpm/esys_util.h"
+#include "unlocker/esys/esys_attestation.h"
+#include "unlocker/esys/esys_util.h"
 
 namespace kb {
 namespace {

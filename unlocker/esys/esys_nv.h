@@ -1,5 +1,5 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_NV_H_
-#define KB_UNLOCKER_TPM_ESYS_NV_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_NV_H_
+#define KB_UNLOCKER_ESYS_ESYS_NV_H_
 
 #include <tss2/tss2_esys.h>
 
@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "unlocker/tpm/esys_context.h"
+#include "unlocker/esys/esys_context.h"
 #include "unlocker/tpm/tpm_nv.h"
 
 namespace kb {
@@ -31,4 +31,4 @@ class EsysNv final : public TpmNv {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_NV_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_NV_H_

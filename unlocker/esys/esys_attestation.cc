@@ -1,6 +1,6 @@
 // EsysAttestation: the attestation key and transfer key creation. Certify, Quote and Unwrap
 // are in esys_attestation_ops.cc.
-#include "unlocker/tpm/esys_attestation.h"
+#include "unlocker/esys/esys_attestation.h"
 
 #include <openssl/rand.h>
 #include <tss2/tss2_rc.h>
@@ -12,7 +12,7 @@
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
-#include "unlocker/tpm/esys_util.h"
+#include "unlocker/esys/esys_util.h"
 #include "unlocker/tpm/key_templates.h"
 
 namespace kb {

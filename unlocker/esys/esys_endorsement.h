@@ -1,13 +1,13 @@
-#ifndef KB_UNLOCKER_TPM_ESYS_ENDORSEMENT_H_
-#define KB_UNLOCKER_TPM_ESYS_ENDORSEMENT_H_
+#ifndef KB_UNLOCKER_ESYS_ESYS_ENDORSEMENT_H_
+#define KB_UNLOCKER_ESYS_ESYS_ENDORSEMENT_H_
 
 #include <tss2/tss2_esys.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "unlocker/tpm/esys_attestation.h"
-#include "unlocker/tpm/esys_context.h"
-#include "unlocker/tpm/esys_nv.h"
+#include "unlocker/esys/esys_attestation.h"
+#include "unlocker/esys/esys_context.h"
+#include "unlocker/esys/esys_nv.h"
 #include "unlocker/tpm/tpm_endorsement.h"
 
 namespace kb {
@@ -36,4 +36,4 @@ class EsysEndorsement final : public TpmEndorsement {
 
 }  // namespace kb
 
-#endif  // KB_UNLOCKER_TPM_ESYS_ENDORSEMENT_H_
+#endif  // KB_UNLOCKER_ESYS_ESYS_ENDORSEMENT_H_
