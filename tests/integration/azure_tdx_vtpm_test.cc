@@ -27,7 +27,7 @@
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/status_matchers.h"
-#include "tests/unit/keybroker/tdx/tdx_test_util.h"
+#include "tests/unit/keybroker/verifiers/tdx/tdx_test_util.h"
 #include "unlocker/esys/esys_tpm.h"
 #include "unlocker/esys/esys_util.h"
 #include "unlocker/evidence/azure_vtpm_source.h"

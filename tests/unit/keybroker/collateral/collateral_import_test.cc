@@ -13,7 +13,7 @@
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/tdx/intel_pki.h"
 #include "tests/support/status_matchers.h"
-#include "tests/unit/keybroker/snp/snp_test_util.h"
+#include "tests/unit/keybroker/verifiers/snp/snp_test_util.h"
 
 namespace kb {
 namespace {

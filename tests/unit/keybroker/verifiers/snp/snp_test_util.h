@@ -1,0 +1,54 @@
+#ifndef KB_TESTS_UNIT_KEYBROKER_VERIFIERS_SNP_SNP_TEST_UTIL_H_
+#define KB_TESTS_UNIT_KEYBROKER_VERIFIERS_SNP_SNP_TEST_UTIL_H_
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace kb::snp_test {
+
+// A file under tests/data/ (KB_SOURCE_DIR is set by kb_test()).
+inline std::string ReadData(absl::string_view relative) {
+  const char* src = std::getenv("KB_SOURCE_DIR");
+  const std::string path = absl::StrCat(src ? src : ".", "/tests/data/", relative);
+  auto bytes = ReadFile(path);
+  EXPECT_THAT(bytes, IsOk());
+  return bytes.ok() ? *bytes : std::string();
+}
+
+inline absl::Time Utc(int y, int m, int d) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, 0, 0, 0), absl::UTCTimeZone());
+}
+
+// Inside every vector certificate's validity window, including the VLEK's
+// (2024-12-10..2025-12-10; MANIFEST verifies it at 2025-06-01).
+inline absl::Time VerifyTime() { return Utc(2025, 6, 1); }
+
+inline absl::Status ToStatus(const absl::Status& s) { return s; }
+template <typename T>
+absl::Status ToStatus(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+// Expects `expr` to fail the named check with `want_code`.
+#define EXPECT_CHECK_FAILS(expr, check, want_code)                                           \
+  do {                                                                                       \
+    const absl::Status kb_s_ = ::kb::snp_test::ToStatus(expr);                               \
+    EXPECT_EQ(kb_s_.code(), (want_code)) << kb_s_;                                           \
+    EXPECT_THAT(std::string(kb_s_.message()),                                                \
+                ::testing::HasSubstr(absl::StrCat("evidence check '", (check), "' failed"))) \
+        << kb_s_;                                                                            \
+  } while (0)
+
+}  // namespace kb::snp_test
+
+#endif  // KB_TESTS_UNIT_KEYBROKER_VERIFIERS_SNP_SNP_TEST_UTIL_H_

@@ -1,0 +1,284 @@
+// The unlocker's flows against an in-process broker core (no network, no TPM, no LUKS).
+#include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
+#include "tests/unit/unlocker/flow/flows_fixture.h"
+#include "unlocker/exit/exit_codes.h"
+#include "unlocker/flow/key_retrieval.h"
+#include "unlocker/flow/volume_flows.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FlowsTest : public FlowsFixture {
+ protected:
+  void SetUp() override {
+    FlowsFixture::SetUp();
+    AllowWeb1();
+  }
+};
+
+TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
+  InProcessClient client(release_.get());
+  auto released = ObtainKey(*tpm_, client, {"disk", 0, {0, 7}, TransferKeyType::kEccP256});
+  ASSERT_THAT(released, IsOk());
+  EXPECT_TRUE(ConstantTimeEquals(released->key, *keys_->GetKeyMaterial("disk", 1)));
+  EXPECT_EQ(released->version, 1u);
+}
+
+TEST_F(FlowsTest, UnreachableEndpointFallsThroughToTheNext) {
+  auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1", "up:2"},
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
+  ASSERT_THAT(released, IsOk());
+  EXPECT_EQ(released->endpoint, "up:2");
+  EXPECT_THAT(lines_[0], HasSubstr("down:1"));
+}
+
+TEST_F(FlowsTest, DenialStopsAndIsTagged) {
+  auto stranger = *SoftwareTpm::Create();
+  auto released = ObtainKeyFromAny(*stranger, connect_, {"up:1", "up:2"},
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
+  EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kDenied);
+  EXPECT_EQ(lines_.size(), 1u);  // one attempt: a refusal is not retried elsewhere
+}
+
+TEST_F(FlowsTest, AllUnreachableIsTagged) {
+  auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1"},
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
+  EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
+  auto none =
+      ObtainKeyFromAny(*tpm_, connect_, {}, {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
+  EXPECT_EQ(ExitCodeOf(none.status()), ExitCode::kBrokerUnreachable);
+}
+
+TEST(ExitCodesTest, TagsSurviveAndDefaultToInternal) {
+  EXPECT_EQ(ExitCodeOf(absl::OkStatus()), ExitCode::kOk);
+  EXPECT_EQ(ExitCodeOf(absl::InternalError("x")), ExitCode::kInternal);
+  absl::Status s = WithExitCode(absl::NotFoundError("x"), ExitCode::kNoToken);
+  EXPECT_EQ(ExitCodeOf(s), ExitCode::kNoToken);
+  EXPECT_EQ(ExitCodeOf(WithExitCode(s, ExitCode::kUsage)), ExitCode::kNoToken);
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+// Enrol and unlock through the flows, with offline grace, over a fake volume.
+class VolumeFlowsTest : public FlowsTest {
+ protected:
+  void SetUp() override {
+    FlowsTest::SetUp();
+    EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
+    auto token =
+        Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
+    ASSERT_THAT(token, IsOk());
+  }
+
+  void GrantOffline(uint32_t boots) {
+    ASSERT_TRUE(SetPolicy("disk", absl::StrCat(R"({"allow":[{"machines":["web-1"],)",
+                                               R"("offline_boots":)", boots, "}]}"))
+                    .ok());
+  }
+
+  absl::StatusOr<UnlockResult> UnlockVia(const std::string& endpoint) {
+    volume_.tokens().begin()->second.endpoints = {endpoint};
+    return Unlock(volume_, *tpm_, connect_, {ca_pem_, "root"}, progress_);
+  }
+};
+
+TEST_F(VolumeFlowsTest, OnlineUnlockActivatesAndRecordsNoOfflineCopyByDefault) {
+  auto r = UnlockVia("up:1");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(volume_.activated(), "root");
+  EXPECT_FALSE(r->offline);
+  EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
+}
+
+TEST_F(VolumeFlowsTest, OfflineGraceCountsDownThenRefuses) {
+  GrantOffline(2);
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  ASSERT_TRUE(volume_.tokens().begin()->second.offline.has_value());
+  auto first = UnlockVia("down:1");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_TRUE(first->offline);
+  EXPECT_EQ(first->offline_boots_left, 1u);
+  auto second = UnlockVia("down:1");
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->offline_boots_left, 0u);
+  auto third = UnlockVia("down:1");
+  EXPECT_EQ(ExitCodeOf(third.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_THAT(std::string(third.status().message()), HasSubstr("allowance used up"));
+  // Reaching the broker again resets the allowance.
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  EXPECT_THAT(UnlockVia("down:1"), IsOk());
+}
+
+TEST_F(VolumeFlowsTest, ChangedPcrsMakeTheOfflineCopyUseless) {
+  GrantOffline(5);
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  tpm_->ExtendPcr(7, std::string(32, 'x'));
+  auto r = UnlockVia("down:1");
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("PCR values changed"));
+}
+
+TEST_F(VolumeFlowsTest, PolicyWithoutOfflineBootsDropsTheCopy) {
+  GrantOffline(3);
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  ASSERT_TRUE(volume_.tokens().begin()->second.offline.has_value());
+  GrantOffline(0);
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  EXPECT_FALSE(volume_.tokens().begin()->second.offline.has_value());
+  auto r = UnlockVia("down:1");
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kBrokerUnreachable);
+}
+
+TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
+  GrantOffline(3);
+  ASSERT_THAT(UnlockVia("up:1"), IsOk());
+  v1::DisableKeyRequest d;
+  d.set_key_id("disk");
+  ASSERT_THAT(admin_.keys->DisableKey(d, {"CN=op", "op"}), IsOk());
+  auto r = UnlockVia("up:1");
+  EXPECT_EQ(ExitCodeOf(r.status()), ExitCode::kDenied);
+  EXPECT_EQ(volume_.activated(), "root");  // from the first unlock only
+}
+
+TEST_F(VolumeFlowsTest, FailedEnrolLeavesTheVolumeUnchanged) {
+  FakeVolume fresh("pass");
+  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
+  auto wrong = Enroll(fresh, *tpm_, connect_, SecretBytes::FromString("nope"), options, progress_);
+  EXPECT_EQ(ExitCodeOf(wrong.status()), ExitCode::kWrongKey);
+  EXPECT_EQ(fresh.ListKeyslots()->size(), 1u);
+  EXPECT_TRUE(fresh.ListTokens()->empty());
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+TEST_F(FlowsTest, RetriesWithBackoffUntilABrokerAnswers) {
+  int rounds = 0;
+  BrokerConnector flaky =
+      [&](const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+    if (endpoint == "a:1") ++rounds;
+    if (rounds < 3) return absl::UnavailableError("connection refused");
+    return std::unique_ptr<KeyReleaseClient>(new InProcessClient(release_.get()));
+  };
+  FakeClock clock;
+  std::vector<absl::Duration> sleeps;
+  RetryPolicy retry;
+  retry.give_up_at = clock.Now() + absl::Seconds(30);
+  retry.now = [&] { return clock.Now(); };
+  retry.sleep = [&](absl::Duration d) {
+    sleeps.push_back(d);
+    clock.Advance(d);
+  };
+  auto released = ObtainKeyFromAny(*tpm_, flaky, {"a:1", "b:2"},
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
+  ASSERT_THAT(released, IsOk());
+  EXPECT_EQ(released->endpoint, "a:1");
+  EXPECT_THAT(sleeps, ::testing::ElementsAre(absl::Milliseconds(500), absl::Seconds(1)));
+  EXPECT_THAT(lines_[1], HasSubstr("round 1: "));
+  EXPECT_THAT(lines_[1], HasSubstr("retrying in 500ms"));
+}
+
+TEST_F(FlowsTest, GivesUpAtTheBound) {
+  FakeClock clock;
+  RetryPolicy retry;
+  retry.give_up_at = clock.Now() + absl::Seconds(5);
+  retry.now = [&] { return clock.Now(); };
+  retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
+  auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1"},
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
+  EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_THAT(std::string(released.status().message()), HasSubstr("gave up after 4 rounds"));
+  EXPECT_LE(clock.Now(), retry.give_up_at);
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+TEST_F(VolumeFlowsTest, AfterRotationTheEnrolledVersionStillUnlocks) {
+  v1::RotateKeyRequest rotate;
+  rotate.set_key_id("disk");
+  ASSERT_THAT(admin_.keys->RotateKey(rotate, {"CN=op", "op"}), IsOk());
+  // The enrolled version is still released on request.
+  InProcessClient old_client(release_.get());
+  auto v1_key = ObtainKey(*tpm_, old_client, {"disk", 1, {0, 7}, TransferKeyType::kEccP256});
+  ASSERT_THAT(v1_key, IsOk());
+  EXPECT_EQ(v1_key->version, 1u);
+  EXPECT_EQ(v1_key->latest_version, 2u);
+  // Asking for a version that does not exist is refused.
+  InProcessClient client(release_.get());
+  auto missing = ObtainKey(*tpm_, client, {"disk", 7, {0, 7}, TransferKeyType::kEccP256});
+  EXPECT_EQ(ExitCodeOf(missing.status()), ExitCode::kDenied);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("has no version 7"));
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+class RekeyTest : public VolumeFlowsTest {
+ protected:
+  void Rotate() {
+    v1::RotateKeyRequest rotate;
+    rotate.set_key_id("disk");
+    ASSERT_THAT(admin_.keys->RotateKey(rotate, {"CN=op", "op"}), IsOk());
+  }
+  // The single remaining token holds `version` and its keyslot opens with that version's key.
+  void ExpectEnrolledWith(uint32_t version) {
+    auto tokens = *volume_.ListTokens();
+    ASSERT_EQ(tokens.size(), 1u);
+    EXPECT_EQ(tokens[0].key_version, version);
+    EXPECT_THAT(volume_.VerifyKey(tokens[0].keyslot, *keys_->GetKeyMaterial("disk", version)),
+                IsOk());
+  }
+};
+
+TEST_F(RekeyTest, UnlockReEnrolsToTheNewVersionAndWipesTheOld) {
+  Rotate();
+  auto r = UnlockVia("up:1");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->version, 2u);
+  ExpectEnrolledWith(2);
+  EXPECT_EQ(volume_.ListKeyslots()->size(), 2u);  // the passphrase and version 2
+  EXPECT_FALSE(volume_.VerifyKey(1, *keys_->GetKeyMaterial("disk", 1)).ok());
+  auto again = UnlockVia("up:1");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->version, 2u);
+}
+
+// A crash at each step of the re-enrolment: the volume still opens, and a later unlock
+// completes the change.
+class RekeyFaultTest : public RekeyTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(RekeyFaultTest, InterruptedReEnrolmentNeverLosesTheVolume) {
+  Rotate();
+  volume_.FailNext(GetParam());
+  auto first = UnlockVia("up:1");
+  ASSERT_THAT(first, IsOk());  // opened with whichever version works
+  EXPECT_EQ(volume_.activated(), "root");
+  auto second = UnlockVia("up:1");
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->version, 2u);
+  ExpectEnrolledWith(2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, RekeyFaultTest,
+                         ::testing::Values("AddKeyslot", "WriteToken", "RemoveToken",
+                                           "RemoveKeyslot"));
+
+}  // namespace
+}  // namespace kb
