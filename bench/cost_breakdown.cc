@@ -62,7 +62,8 @@ struct Core {
 
   Core(const std::string& dir, SoftwareTpm& tpm) {
     db = Must(OpenBrokerDatabase(dir + "/broker.db"));
-    keys = Must(SqliteKeyStore::Create(db, Must(RandomSecret(32))));
+    keys =
+        Must(SqliteKeyStore::Create(db, Must(AesKek::Create(Must(RandomSecret(32)), "bench KEK"))));
     challenges = std::make_unique<SqliteChallengeStore>(db);
     aks = std::make_unique<SqliteAttestationKeyRegistry>(db);
     audit = std::make_unique<SqliteAuditLog>(db);

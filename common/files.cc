@@ -9,6 +9,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace kb {
 namespace {
@@ -61,8 +62,8 @@ absl::StatusOr<SecretBytes> ReadPrivateSecretFile(const std::string& path) {
   if (fstat(fd, &st) != 0) return ErrnoStatus("cannot stat", path, errno);
   if ((st.st_mode & 077) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(path, " is accessible to group or others (mode ", absl::Dec(st.st_mode & 0777),
-                     "); run: chmod 600 ", path));
+        absl::StrCat(path, " is accessible to group or others (mode ",
+                     absl::StrFormat("%03o", st.st_mode & 0777), "); run: chmod 600 ", path));
   }
   SecretBytes out;
   if (auto s = ReadAll(fd, path, out); !s.ok()) return s;

@@ -15,6 +15,7 @@
 #include "keybroker/ak_activation/activation_service.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
+#include "keybroker/kek/kek_file.h"
 #include "keybroker/server/broker_server.h"
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
@@ -29,15 +30,6 @@ constexpr char kUsage[] =
     "usage: keybrokerd --config FILE [--check-config]\n"
     "  Serves attested key release (KeyRelease) and administration (KeyAdmin, mutual TLS).\n"
     "  --check-config  validate the config, KEK and database, then exit\n";
-
-absl::StatusOr<SecretBytes> LoadKek(const std::string& path) {
-  ASSIGN_OR_RETURN(SecretBytes kek, ReadPrivateSecretFile(path));
-  if (kek.size() != 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kek_file ", path, ": must hold exactly 32 bytes, has ", kek.size()));
-  }
-  return kek;
-}
 
 // The EK certificate verifier over ek_ca_files; null when none are configured (EK path off).
 absl::StatusOr<std::unique_ptr<EkCertificateVerifier>> LoadEkVerifier(
@@ -156,10 +148,12 @@ absl::Status Serve(const v1::BrokerConfig& config, Stores& s, const RoleMap& rol
 
 absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(v1::BrokerConfig config, LoadBrokerConfig(config_path));
-  ASSIGN_OR_RETURN(SecretBytes kek, LoadKek(config.kek_file()));
+  ASSIGN_OR_RETURN(std::unique_ptr<Kek> kek, LoadKekFile(config.kek_file()));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
-                   SqliteKeyStore::Create(db, std::move(kek)));
+                   SqliteKeyStore::Create(db, std::move(kek),
+                                          check_only ? SqliteKeyStore::KekCheck::kVerifyOnly
+                                                     : SqliteKeyStore::KekCheck::kVerifyAndRecord));
   ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
   if (check_only) {
     RETURN_IF_ERROR(LoadEkVerifier(config).status());

@@ -37,13 +37,16 @@ absl::Status NotFound(absl::string_view key_id) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(std::shared_ptr<SqliteDb> db,
-                                                                       SecretBytes kek) {
-  if (kek.size() != 32) return absl::InvalidArgumentError("KEK must be 32 bytes");
-  return std::unique_ptr<SqliteKeyStore>(new SqliteKeyStore(std::move(db), std::move(kek)));
+                                                                       std::unique_ptr<Kek> kek,
+                                                                       KekCheck check) {
+  if (kek == nullptr) return absl::InvalidArgumentError("no KEK");
+  std::unique_ptr<SqliteKeyStore> store(new SqliteKeyStore(std::move(db), std::move(kek)));
+  RETURN_IF_ERROR(store->CheckKek(check));
+  return store;
 }
 
 absl::Status SqliteKeyStore::CreateKey(const KeyRecord& record, const SecretBytes& material) {
-  ASSIGN_OR_RETURN(std::string sealed, AesGcmSeal(kek_, material, Aad(record.key_id, 1)));
+  ASSIGN_OR_RETURN(std::string sealed, kek_->Seal(material, Aad(record.key_id, 1)));
   auto lock = db_->Lock();
   SqliteTransaction tx(*db_);
   RETURN_IF_ERROR(tx.status());
@@ -98,10 +101,11 @@ absl::StatusOr<SecretBytes> SqliteKeyStore::GetKeyMaterial(absl::string_view key
       return absl::NotFoundError(absl::StrCat("no version ", version, " of key '", key_id, "'"));
     sealed = st.Text(0);
   }
-  auto material = AesGcmOpen(kek_, sealed, Aad(key_id, version));
+  auto material = kek_->Open(sealed, Aad(key_id, version));
   if (!material.ok()) {
     return absl::DataLossError(absl::StrCat("key '", key_id, "' version ", version,
-                                            " does not decrypt under the configured KEK"));
+                                            " does not decrypt under the configured KEK (",
+                                            kek_->Describe(), ")"));
   }
   return material;
 }
@@ -139,7 +143,7 @@ absl::Status SqliteKeyStore::SetDisabled(absl::string_view key_id, bool disabled
 
 absl::Status SqliteKeyStore::AddVersion(absl::string_view key_id, uint32_t version,
                                         const SecretBytes& material, absl::Time now) {
-  ASSIGN_OR_RETURN(std::string sealed, AesGcmSeal(kek_, material, Aad(key_id, version)));
+  ASSIGN_OR_RETURN(std::string sealed, kek_->Seal(material, Aad(key_id, version)));
   auto lock = db_->Lock();
   SqliteTransaction tx(*db_);
   RETURN_IF_ERROR(tx.status());

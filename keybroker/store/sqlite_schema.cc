@@ -80,6 +80,19 @@ CREATE INDEX collateral_lookup ON collateral(kind, lookup_key);
 PRAGMA user_version = 4;
 )sql";
 
+// Version 5: the KEK's check value (SqliteKeyStore::CheckKek): a fixed text sealed under the
+// KEK, with the KEK's description and fingerprint for the message when another KEK is
+// configured.
+constexpr absl::string_view kMigrationV5 = R"sql(
+CREATE TABLE kek_check(
+  id INTEGER PRIMARY KEY CHECK (id = 1), sealed BLOB NOT NULL, description TEXT NOT NULL,
+  fingerprint TEXT NOT NULL);
+PRAGMA user_version = 5;
+)sql";
+
+// The schema version this keybrokerd writes; a newer database is refused.
+constexpr int64_t kSchemaVersion = 5;
+
 // After the chain is sealed: the audit table rejects UPDATE and DELETE from any client that
 // does not drop these triggers first (tampering then shows in VerifyAuditChain).
 constexpr absl::string_view kAppendOnly = R"sql(
@@ -125,6 +138,11 @@ absl::Status Migrate(SqliteDb& db) {
   SqliteTransaction tx(db);
   RETURN_IF_ERROR(tx.status());
   ASSIGN_OR_RETURN(int64_t version, UserVersion(db));
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("schema version ", version, " is newer than this keybrokerd knows (",
+                     kSchemaVersion, "): run the keybrokerd that wrote it, or a newer one"));
+  }
   if (version < 1) {
     RETURN_IF_ERROR(db.Exec(kMigrationV1));
     RETURN_IF_ERROR(SealLegacyAudit(db));
@@ -133,6 +151,7 @@ absl::Status Migrate(SqliteDb& db) {
   if (version < 2) RETURN_IF_ERROR(db.Exec(kMigrationV2));
   if (version < 3) RETURN_IF_ERROR(db.Exec(kMigrationV3));
   if (version < 4) RETURN_IF_ERROR(db.Exec(kMigrationV4));
+  if (version < 5) RETURN_IF_ERROR(db.Exec(kMigrationV5));
   return tx.Commit();
 }
 

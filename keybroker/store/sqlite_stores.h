@@ -10,6 +10,7 @@
 #include "keybroker/store/attestation_key_registry.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
+#include "keybroker/store/kek.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/machine_key_state.h"
@@ -19,12 +20,20 @@
 namespace kb {
 
 // The embedded store: every role interface backed by one SQLite database (WAL,
-// synchronous=FULL). Key material is sealed with AES-256-GCM under the KEK, AAD "key_id/version".
+// synchronous=FULL). Key material is sealed under the KEK (Kek::Seal), AAD "key_id/version".
 class SqliteKeyStore final : public KeyStore {
  public:
-  // `kek` must be 32 bytes.
-  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(std::shared_ptr<SqliteDb> db,
-                                                                SecretBytes kek);
+  // Whether Create() may record the KEK's check value in a database that has none yet.
+  enum class KekCheck { kVerifyAndRecord, kVerifyOnly };
+  // The key store over `db`, its keys sealed under `kek`. The KEK is checked first against the
+  // check value stored with the keys (or, in a database from before check values, against a
+  // stored key version): FAILED_PRECONDITION naming the configured KEK and the one the store
+  // was written with when they differ, so that a wrong or changed KEK stops the broker at
+  // start instead of refusing every release. A database without a check value gets one
+  // (kVerifyAndRecord).
+  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(
+      std::shared_ptr<SqliteDb> db, std::unique_ptr<Kek> kek,
+      KekCheck check = KekCheck::kVerifyAndRecord);
   absl::Status CreateKey(const KeyRecord& record, const SecretBytes& material) override;
   absl::StatusOr<KeyRecord> GetKey(absl::string_view key_id) override;
   absl::StatusOr<std::vector<KeyRecord>> ListKeys() override;
@@ -38,10 +47,12 @@ class SqliteKeyStore final : public KeyStore {
   absl::StatusOr<std::vector<KeyVersionRecord>> ListVersions(absl::string_view key_id) override;
 
  private:
-  SqliteKeyStore(std::shared_ptr<SqliteDb> db, SecretBytes kek)
+  SqliteKeyStore(std::shared_ptr<SqliteDb> db, std::unique_ptr<Kek> kek)
       : db_(std::move(db)), kek_(std::move(kek)) {}
+  // The check of Create() (sqlite_kek_check.cc).
+  absl::Status CheckKek(KekCheck check);
   std::shared_ptr<SqliteDb> db_;
-  SecretBytes kek_;
+  std::unique_ptr<Kek> kek_;
 };
 
 class SqliteChallengeStore final : public ChallengeStore {

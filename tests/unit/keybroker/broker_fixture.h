@@ -22,7 +22,7 @@ class BrokerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = *OpenBrokerDatabase(":memory:");
-    keys_ = *SqliteKeyStore::Create(db_, *RandomSecret(32));
+    keys_ = *SqliteKeyStore::Create(db_, *AesKek::Create(*RandomSecret(32), "test KEK"));
     challenges_ = std::make_unique<SqliteChallengeStore>(db_);
     aks_ = std::make_unique<SqliteAttestationKeyRegistry>(db_);
     audit_ = std::make_unique<SqliteAuditLog>(db_);

@@ -262,10 +262,11 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   const std::string path = dir + "/v1.db";
   ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
   // Back to what a version-1 broker left behind.
-  Tamper(path,
-         "DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
-         "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; "
-         "PRAGMA user_version = 1;");
+  Tamper(
+      path,
+      "DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
+      "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; DROP TABLE IF EXISTS kek_check; "
+      "PRAGMA user_version = 1;");
   auto db = OpenBrokerDatabase(path);
   ASSERT_THAT(db, IsOk());
   SqliteOfflineRevocations revocations(*db);
@@ -283,9 +284,10 @@ TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) 
   const std::string path = dir + "/v2.db";
   ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
   // Back to what a version-2 broker left behind.
-  Tamper(path,
-         "DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
-         "DROP TABLE IF EXISTS collateral; PRAGMA user_version = 2;");
+  Tamper(
+      path,
+      "DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
+      "DROP TABLE IF EXISTS collateral; DROP TABLE IF EXISTS kek_check; PRAGMA user_version = 2;");
   auto db = OpenBrokerDatabase(path);
   ASSERT_THAT(db, IsOk());
   SqliteMachineKeyState state(*db);

@@ -6,11 +6,15 @@
 
 #include "absl/time/clock.h"
 #include "common/crypto.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb {
 namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 class SqliteStoresTest : public ::testing::Test {
  protected:
@@ -19,7 +23,7 @@ class SqliteStoresTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     path_ = dir_ + "/broker.db";
     db_ = *OpenBrokerDatabase(path_);
-    keys_ = *SqliteKeyStore::Create(db_, *RandomSecret(32));
+    keys_ = *SqliteKeyStore::Create(db_, *AesKek::Create(*RandomSecret(32), "test KEK"));
   }
   void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
@@ -63,10 +67,65 @@ TEST_F(SqliteStoresTest, KeysAreStoredEncryptedAndRoundTrip) {
   EXPECT_EQ(raw.find(std::string(material.view())), std::string::npos);
 }
 
-TEST_F(SqliteStoresTest, WrongKekIsDataLoss) {
+TEST_F(SqliteStoresTest, WrongKekStopsTheStoreAtOpenAndNamesBothKeks) {
   ASSERT_THAT(keys_->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
-  auto other = *SqliteKeyStore::Create(db_, *RandomSecret(32));
-  EXPECT_EQ(other->GetKeyMaterial("disk", 1).status().code(), absl::StatusCode::kDataLoss);
+  auto other = SqliteKeyStore::Create(db_, *AesKek::Create(*RandomSecret(32), "kek_file /new"));
+  EXPECT_THAT(other, StatusIs(absl::StatusCode::kFailedPrecondition,
+                              AllOf(HasSubstr("the configured KEK (kek_file /new, fingerprint "),
+                                    HasSubstr("written with (test KEK, fingerprint "))));
+  // Even with no key yet: the check value was recorded when the store was first opened.
+  std::shared_ptr<SqliteDb> fresh = *OpenBrokerDatabase(dir_ + "/fresh.db");
+  ASSERT_THAT(SqliteKeyStore::Create(fresh, *AesKek::Create(*RandomSecret(32), "first")), IsOk());
+  EXPECT_THAT(SqliteKeyStore::Create(fresh, *AesKek::Create(*RandomSecret(32), "second")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("(first, fingerprint")));
+}
+
+TEST_F(SqliteStoresTest, TheSameKekReopensTheStore) {
+  SecretBytes key = *RandomSecret(32);
+  std::shared_ptr<SqliteDb> db = *OpenBrokerDatabase(dir_ + "/same.db");
+  auto first = SqliteKeyStore::Create(db, *AesKek::Create(key.Clone(), "kek_file /a"));
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT((*first)->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
+  // The same key under another path: the fingerprint, not the path, is what matters.
+  auto again = SqliteKeyStore::Create(db, *AesKek::Create(key.Clone(), "kek_file /b"));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT((*again)->GetKeyMaterial("disk", 1), IsOk());
+}
+
+// A database written before check values: its keys decide, and the check value is recorded
+// only when the store is opened to serve (not by --check-config).
+TEST_F(SqliteStoresTest, DatabaseWithoutCheckValueIsCheckedAgainstItsKeys) {
+  SecretBytes key = *RandomSecret(32);
+  std::shared_ptr<SqliteDb> db = *OpenBrokerDatabase(dir_ + "/old.db");
+  ASSERT_THAT(SqliteKeyStore::Create(db, *AesKek::Create(key.Clone(), "old"))
+                  .value()
+                  ->CreateKey(Record("disk"), *RandomSecret(32)),
+              IsOk());
+  ASSERT_THAT(db->Exec("DELETE FROM kek_check"), IsOk());
+  EXPECT_THAT(SqliteKeyStore::Create(db, *AesKek::Create(*RandomSecret(32), "wrong")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("key 'disk' version 1 does not decrypt under it")));
+  auto count = [&] {
+    auto st = db->Prepare("SELECT COUNT(*) FROM kek_check");
+    EXPECT_THAT(st, IsOk());
+    EXPECT_THAT(st->Step(), IsOkAndHolds(true));
+    return st->Int(0);
+  };
+  ASSERT_THAT(SqliteKeyStore::Create(db, *AesKek::Create(key.Clone(), "old"),
+                                     SqliteKeyStore::KekCheck::kVerifyOnly),
+              IsOk());
+  EXPECT_EQ(count(), 0);
+  ASSERT_THAT(SqliteKeyStore::Create(db, *AesKek::Create(key.Clone(), "old")), IsOk());
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(SqliteStoresTest, NewerSchemaIsRefused) {
+  ASSERT_THAT(db_->Exec("PRAGMA user_version = 99"), IsOk());
+  db_.reset();
+  keys_.reset();
+  EXPECT_THAT(OpenBrokerDatabase(path_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("schema version 99 is newer than this keybrokerd knows")));
 }
 
 TEST_F(SqliteStoresTest, PoliciesAreVersioned) {
