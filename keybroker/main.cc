@@ -1,5 +1,6 @@
 // keybrokerd: the composition root of the broker.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <thread>
@@ -188,6 +189,9 @@ int main(int argc, char** argv) {
       config = argv[++i];
     } else if (arg == "--check-config") {
       check = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::fputs(kb::kUsage, stdout);
+      return 0;
     } else {
       std::fputs(kb::kUsage, stderr);
       return 2;
@@ -201,6 +205,7 @@ int main(int argc, char** argv) {
     kb::LogError("%s", s.message());
     return 1;
   }
+  umask(077);  // the database, its WAL and every other file keybrokerd creates: owner only
   absl::Status s = kb::Run(config, check);
   if (!s.ok()) {
     kb::LogError("keybrokerd: %s", s.message());

@@ -240,6 +240,12 @@ constexpr Command kCommands[] = {
 const char* UsageText() { return kUsage; }
 
 absl::Status Dispatch(const std::vector<std::string>& argv) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i] == "--help" || argv[i] == "-h") {  // `kbunlock unlock --help`
+      std::fputs(kUsage, stdout);
+      return absl::OkStatus();
+    }
+  }
   auto args = ParseArgs(argv, kValued, kSwitches);
   if (!args.ok()) return Usage(args.status().message());
   RETURN_IF_ERROR(ArmDeadline(*args));

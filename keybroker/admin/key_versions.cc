@@ -26,15 +26,17 @@ absl::Status CheckRetireAllowed(const v1::RetireKeyVersionRequest& r, const KeyR
                                 const std::vector<std::string>& in_use) {
   if (r.force()) return absl::OkStatus();
   if (r.version() == key.active_version) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "version ", r.version(), " is the active version of key '", r.key_id(),
-        "': releases would fall back to an older version or stop; rotate first, or use force"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("version ", r.version(), " is the active version of key '", r.key_id(),
+                     "': releases would fall back to an older version or stop; rotate first, or "
+                     "force it (keybrokerctl key retire --force)"));
   }
   if (!in_use.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "version ", r.version(), " of key '", r.key_id(), "' is still used by ",
-        absl::StrJoin(in_use, ", "),
-        " (not re-enrolled yet): they could not unlock; use force to retire it anyway"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("version ", r.version(), " of key '", r.key_id(), "' is still used by ",
+                     absl::StrJoin(in_use, ", "),
+                     " (not re-enrolled yet): they could not unlock; retire it anyway with --force "
+                     "(keybrokerctl key retire --force)"));
   }
   return absl::OkStatus();
 }

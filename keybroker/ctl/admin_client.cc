@@ -4,9 +4,13 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/openssl_util.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -30,6 +34,32 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view f
   return pem;
 }
 
+// FAILED_PRECONDITION unless the private key of `key_pem` is the one of the first certificate
+// of `cert_pem` (a TLS handshake would otherwise fail with a message that names neither file).
+absl::Status CheckKeyMatchesCertificate(const CtlConnection& conn, const std::string& cert_pem,
+                                        const SecretBytes& key_pem) {
+  BioPtr cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  X509Ptr cert(cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!cert) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cert ", conn.cert_file, ": the certificate does not parse"));
+  }
+  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  EvpPkeyPtr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)
+                         : nullptr);
+  if (!key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--key ", conn.key_file, ": the private key does not parse"));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--key ", conn.key_file, " is not the private key of the certificate in --cert ",
+        conn.cert_file, " (check that both files belong to the same operator certificate)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<CtlTlsMaterial> LoadCtlTlsMaterial(const CtlConnection& conn) {
@@ -39,6 +69,7 @@ absl::StatusOr<CtlTlsMaterial> LoadCtlTlsMaterial(const CtlConnection& conn) {
   ASSIGN_OR_RETURN(std::string key, ReadPem(conn.key_file, "--key", "PRIVATE KEY"));
   tls.key_pem = SecretBytes::FromString(key);
   OPENSSL_cleanse(key.data(), key.size());
+  RETURN_IF_ERROR(CheckKeyMatchesCertificate(conn, tls.cert_pem, tls.key_pem));
   return tls;
 }
 
@@ -67,6 +98,12 @@ absl::Status AdminClient::Explain(const grpc::Status& status) const {
   if (s.code() == absl::StatusCode::kUnavailable && !connected) {
     return absl::UnavailableError(
         absl::StrCat("cannot reach broker at ", addr_, ": ", s.message()));
+  }
+  if (s.code() == absl::StatusCode::kUnimplemented && s.message().empty()) {
+    return absl::UnimplementedError(absl::StrCat(
+        "the server at ", addr_,
+        " does not serve the admin API (kb.v1.KeyAdmin): is this the broker's release port? "
+        "keybrokerctl talks to the broker's admin_listen address"));
   }
   if (s.code() == absl::StatusCode::kDeadlineExceeded) {
     return absl::DeadlineExceededError(absl::StrCat("no answer from broker at ", addr_, " within ",

@@ -1,7 +1,13 @@
 // The broker database schema and its migrations (PRAGMA user_version).
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "keybroker/store/sqlite_audit_row.h"
 #include "keybroker/store/sqlite_stores.h"
@@ -157,7 +163,37 @@ absl::Status Migrate(SqliteDb& db) {
 
 }  // namespace
 
+namespace {
+
+// The database's directory must not be writable by others (they could replace the database or
+// its WAL); files already there that group or others can read become 0600.
+absl::Status CheckStateFiles(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return absl::OkStatus();  // SqliteDb::Open says why
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database directory ", dir, " is writable by others (mode ",
+        absl::StrFormat("%03o", st.st_mode & 0777),
+        "): they could replace the database; run: chmod o-w ", dir, " (or use a private one)"));
+  }
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      if (chmod(file.c_str(), 0600) != 0) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("cannot make ", file, " private (chmod 600): ", strerror(errno)));
+      }
+      LogInfo("%s was readable by group or others: now 0600", file);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
+  RETURN_IF_ERROR(CheckStateFiles(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, SqliteDb::Open(path, kSchemaV0));
   if (absl::Status s = Migrate(*db); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("database ", path, ": migration: ", s.message()));

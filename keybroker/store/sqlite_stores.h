@@ -138,7 +138,9 @@ class SqliteMachineKeyState final : public EnrolmentConfirmations, public Offlin
 };
 
 // Opens the broker database at `path`, creating the schema or migrating an older one
-// (PRAGMA user_version; docs/config.md).
+// (PRAGMA user_version; docs/config.md). FAILED_PRECONDITION when its directory is writable by
+// others or its schema is newer than this code knows; existing database files that group or
+// others can read are made 0600 first.
 absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path);
 
 }  // namespace kb

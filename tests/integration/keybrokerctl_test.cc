@@ -71,6 +71,51 @@ TEST_F(KeybrokerctlTest, UntrustedClientCertificateIsRefused) {
   EXPECT_THAT(r.output, HasSubstr("UNAVAILABLE"));
 }
 
+// The traps of a first session: a key that is not the certificate's, the release port instead
+// of the admin port, and --help on every binary and subcommand.
+TEST_F(KeybrokerctlTest, MismatchedKeyNamesBothFiles) {
+  std::vector<std::string> argv = {BinaryPath("keybrokerctl"),
+                                   "--addr",
+                                   broker_->admin_endpoint(),
+                                   "--ca",
+                                   broker_->Path("ca.pem"),
+                                   "--cert",
+                                   broker_->Path("operator.pem"),
+                                   "--key",
+                                   broker_->Path("server.key"),
+                                   "key",
+                                   "list"};
+  CommandResult r = RunCommand(argv);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--key " + broker_->Path("server.key") +
+                                  " is not the private key of the certificate in --cert " +
+                                  broker_->Path("operator.pem")));
+}
+
+TEST_F(KeybrokerctlTest, ReleasePortIsNamedAsNotTheAdminApi) {
+  std::vector<std::string> argv = KeybrokerctlArgv(*broker_, "operator");
+  argv[2] = broker_->release_endpoint();  // --addr
+  argv.insert(argv.end(), {"key", "list"});
+  CommandResult r = RunCommand(argv);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("does not serve the admin API (kb.v1.KeyAdmin): is this the "
+                                  "broker's release port?"));
+}
+
+TEST_F(KeybrokerctlTest, HelpExitsZeroEverywhere) {
+  for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+           {BinaryPath("keybrokerctl"), "--help"},
+           {BinaryPath("keybrokerctl"), "key", "create", "--help"},
+           {BinaryPath("keybrokerctl"), "verify-evidence", "-h"},
+           {BinaryPath("keybrokerd"), "--help"},
+           {BinaryPath("kbunlock"), "--help"},
+           {BinaryPath("kbunlock"), "unlock", "--help"}}) {
+    CommandResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << argv[0] << " " << argv[1] << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("usage")) << argv[0] << " " << argv[1];
+  }
+}
+
 TEST_F(KeybrokerctlTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Ctl({"key", "frobnicate"}).exit_code, 2);
   EXPECT_EQ(Ctl({"policy", "set", "k", "/nonexistent.json"}).exit_code, 2);
