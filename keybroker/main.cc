@@ -18,6 +18,7 @@
 #include "keybroker/config/broker_config.h"
 #include "keybroker/kek/kek_file.h"
 #include "keybroker/server/broker_server.h"
+#include "keybroker/server/tls_files.h"
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
@@ -147,21 +148,26 @@ absl::Status Serve(const v1::BrokerConfig& config, Stores& s, const RoleMap& rol
   return absl::OkStatus();
 }
 
+// --check-config: every file the config names, read and checked; nothing is created or changed.
+absl::Status CheckConfig(const v1::BrokerConfig& config, const std::string& config_path,
+                         std::unique_ptr<Kek> kek) {
+  ASSIGN_OR_RETURN(std::string database,
+                   CheckBrokerDatabase(config.database_path(), std::move(kek)));
+  RETURN_IF_ERROR(LoadEkVerifier(config).status());
+  std::printf("%s\nconfig OK: %s\n", database.c_str(), config_path.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Run(const std::string& config_path, bool check_only) {
   ASSIGN_OR_RETURN(v1::BrokerConfig config, LoadBrokerConfig(config_path));
   ASSIGN_OR_RETURN(std::unique_ptr<Kek> kek, LoadKekFile(config.kek_file()));
+  RETURN_IF_ERROR(CheckTlsFiles(config, absl::Now()));
+  ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
+  ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
+  if (check_only) return CheckConfig(config, config_path, std::move(kek));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
-                   SqliteKeyStore::Create(db, std::move(kek),
-                                          check_only ? SqliteKeyStore::KekCheck::kVerifyOnly
-                                                     : SqliteKeyStore::KekCheck::kVerifyAndRecord));
-  ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
-  if (check_only) {
-    RETURN_IF_ERROR(LoadEkVerifier(config).status());
-    std::printf("config OK: %s\n", config_path.c_str());
-    return absl::OkStatus();
-  }
-  ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
+                   SqliteKeyStore::Create(db, std::move(kek)));
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
   }

@@ -88,6 +88,18 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   return db;
 }
 
+absl::StatusOr<std::shared_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::shared_ptr<SqliteDb> db(new SqliteDb(raw));
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open database ", path, " read-only: ", sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
 SqliteDb::~SqliteDb() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);

@@ -54,6 +54,9 @@ class SqliteDb {
   // file cannot be opened.
   static absl::StatusOr<std::shared_ptr<SqliteDb>> Open(const std::string& path,
                                                         absl::string_view schema);
+  // Opens the existing database at `path` read-only (no schema, no pragma that writes): what
+  // `keybrokerd --check-config` reads. UNAVAILABLE if it cannot be opened.
+  static absl::StatusOr<std::shared_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
   ~SqliteDb();
 
   std::unique_lock<std::mutex> Lock() { return std::unique_lock<std::mutex>(mu_); }

@@ -24,13 +24,19 @@ absl::Status SqliteKeyStore::CheckKek(KekCheck check) {
         "): every release would be refused. Configure the KEK the keys were created with"));
   };
   auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(
-      auto st, db_->Prepare("SELECT sealed, description, fingerprint FROM kek_check WHERE id = 1"));
-  ASSIGN_OR_RETURN(bool recorded, st.Step());
-  if (recorded) {
-    auto opened = kek_->Open(st.Text(0), kCheckAad);
-    if (opened.ok() && opened->view() == kCheckText) return absl::OkStatus();
-    return wrong(Named(st.Text(1), st.Text(2)));
+  // Read-only checks (--check-config) may meet a database from before schema version 5.
+  ASSIGN_OR_RETURN(auto table, db_->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                            "AND name = 'kek_check'"));
+  ASSIGN_OR_RETURN(const bool has_table, table.Step());
+  if (has_table) {
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sealed, description, fingerprint FROM "
+                                           "kek_check WHERE id = 1"));
+    ASSIGN_OR_RETURN(bool recorded, st.Step());
+    if (recorded) {
+      auto opened = kek_->Open(st.Text(0), kCheckAad);
+      if (opened.ok() && opened->view() == kCheckText) return absl::OkStatus();
+      return wrong(Named(st.Text(1), st.Text(2)));
+    }
   }
   // A database from before check values (or a new one): a stored key version must open.
   ASSIGN_OR_RETURN(auto first, db_->Prepare("SELECT key_id, version, sealed FROM key_versions "
@@ -43,7 +49,7 @@ absl::Status SqliteKeyStore::CheckKek(KekCheck check) {
                                 " does not decrypt under it"));
     }
   }
-  if (check == KekCheck::kVerifyOnly) return absl::OkStatus();
+  if (check == KekCheck::kVerifyOnly || !has_table) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::string sealed, kek_->Seal(SecretBytes::FromString(kCheckText), kCheckAad));
   ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO kek_check(id, sealed, description, "
                                           "fingerprint) VALUES(1, ?, ?, ?)"));

@@ -1,5 +1,6 @@
 // The broker database schema and its migrations (PRAGMA user_version).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -165,9 +166,9 @@ absl::Status Migrate(SqliteDb& db) {
 
 namespace {
 
-// The database's directory must not be writable by others (they could replace the database or
-// its WAL); files already there that group or others can read become 0600.
-absl::Status CheckStateFiles(const std::string& path) {
+// The database's directory must not be writable by others: they could replace the database or
+// its WAL.
+absl::Status CheckStateDirectory(const std::string& path) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   struct stat st;
@@ -178,7 +179,13 @@ absl::Status CheckStateFiles(const std::string& path) {
         absl::StrFormat("%03o", st.st_mode & 0777),
         "): they could replace the database; run: chmod o-w ", dir, " (or use a private one)"));
   }
+  return absl::OkStatus();
+}
+
+// Database files that group or others can read (an older keybrokerd's) become 0600.
+absl::Status MakeStateFilesPrivate(const std::string& path) {
   for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    struct stat st;
     if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
       if (chmod(file.c_str(), 0600) != 0) {
         return absl::PermissionDeniedError(
@@ -192,8 +199,35 @@ absl::Status CheckStateFiles(const std::string& path) {
 
 }  // namespace
 
+absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, std::unique_ptr<Kek> kek) {
+  RETURN_IF_ERROR(CheckStateDirectory(path));
+  if (access(path.c_str(), F_OK) != 0) {
+    return absl::StrCat("database ", path, " does not exist yet: keybrokerd creates it");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, SqliteDb::OpenReadOnly(path));
+  int64_t version = 0;
+  {
+    auto lock = db->Lock();
+    ASSIGN_OR_RETURN(version, UserVersion(*db));
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path, ": schema version ", version,
+                     " is newer than this keybrokerd knows (", kSchemaVersion, ")"));
+  }
+  std::string note = absl::StrCat("database ", path, " (schema version ", version, ")");
+  if (version < kSchemaVersion) {
+    absl::StrAppend(&note, ": keybrokerd migrates it to version ", kSchemaVersion, " at start");
+  }
+  if (version < 1) return note;  // no keys a KEK could be checked against yet
+  auto store = SqliteKeyStore::Create(db, std::move(kek), SqliteKeyStore::KekCheck::kVerifyOnly);
+  if (!store.ok()) return store.status();
+  return note;
+}
+
 absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
-  RETURN_IF_ERROR(CheckStateFiles(path));
+  RETURN_IF_ERROR(CheckStateDirectory(path));
+  RETURN_IF_ERROR(MakeStateFilesPrivate(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, SqliteDb::Open(path, kSchemaV0));
   if (absl::Status s = Migrate(*db); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("database ", path, ": migration: ", s.message()));

@@ -143,6 +143,12 @@ class SqliteMachineKeyState final : public EnrolmentConfirmations, public Offlin
 // others can read are made 0600 first.
 absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path);
 
+// What `keybrokerd --check-config` says of the database at `path`, changing nothing: that it
+// does not exist yet, or its schema version (and that keybrokerd will migrate it), after
+// checking `kek` against it as SqliteKeyStore::Create does (kVerifyOnly). FAILED_PRECONDITION
+// for a wrong KEK or a schema newer than this code; UNAVAILABLE if it cannot be read.
+absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, std::unique_ptr<Kek> kek);
+
 }  // namespace kb
 
 #endif  // KB_KEYBROKER_STORE_SQLITE_STORES_H_
