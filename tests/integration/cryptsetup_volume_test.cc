@@ -244,9 +244,12 @@ TEST_F(CryptsetupVolumeTest, ZeroFileIsNotLuks) {
   EXPECT_THAT(std::string(volume.status().message()), Not(HasSubstr("\n")));
 }
 
-TEST_F(CryptsetupVolumeTest, Luks1IsNotLuks2) {
-  auto volume = CryptsetupVolume::Open(MakeImage("luks1.img", CRYPT_LUKS1));
-  EXPECT_EQ(volume.status().code(), absl::StatusCode::kInvalidArgument);
+TEST_F(CryptsetupVolumeTest, Luks1IsNamedWithTheConversion) {
+  const std::string path = MakeImage("luks1.img", CRYPT_LUKS1);
+  auto volume = CryptsetupVolume::Open(path);
+  EXPECT_THAT(volume, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr(path + " is a LUKS1 volume; keybroker needs LUKS2")));
+  EXPECT_THAT(volume.status().message(), HasSubstr("cryptsetup convert --type luks2 " + path));
 }
 
 TEST_F(CryptsetupVolumeTest, CorruptPrimaryHeaderRecoversFromSecondary) {

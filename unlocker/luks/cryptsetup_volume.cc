@@ -93,6 +93,13 @@ absl::StatusOr<std::unique_ptr<CryptsetupVolume>> CryptsetupVolume::Open(
   std::unique_ptr<CryptsetupVolume> volume(
       new CryptsetupVolume(device_path, std::move(sink), CryptDevicePtr(raw)));
   r = crypt_load(raw, CRYPT_LUKS2, nullptr);
+  if ((r == -EINVAL || r == -ENOENT) && crypt_load(raw, CRYPT_LUKS1, nullptr) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(device_path,
+                     " is a LUKS1 volume; keybroker needs LUKS2 (its tokens): back up the header "
+                     "(cryptsetup luksHeaderBackup), then run: cryptsetup convert --type luks2 ",
+                     device_path));
+  }
   if (r == -EINVAL || r == -ENOENT) {
     absl::Status error = volume->Error(r, "not a LUKS2 volume or header corrupt");
     return absl::InvalidArgumentError(error.message());
