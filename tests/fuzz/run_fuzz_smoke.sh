@@ -23,11 +23,12 @@ COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/openssl_util.cc
 SNP="keybroker/verifiers/snp/snp_report.cc keybroker/verifiers/azure/azure_hcl.cc
      keybroker/verifiers/azure/azure_quote.cc"
 TDX=$(ls keybroker/verifiers/tdx/*.cc | grep -v -e _evidence_verifier -e _claims -e _collateral_lookup)
-TPM="keybroker/verifiers/tpm/tpm_quote_verifier.cc keybroker/verifiers/tpm/tpm_certification.cc"
+TPM="keybroker/verifiers/tpm/tpm_quote_verifier.cc keybroker/verifiers/tpm/tpm_quote.cc
+     keybroker/verifiers/tpm/tpm_certification.cc"
 POLICY="keybroker/policy/release_policy.cc keybroker/policy/tee_policy.cc
-        keybroker/policy/json_types.cc"
+        keybroker/policy/json_types.cc keybroker/verifiers/api/evidence_types.cc"
 CONFIG="keybroker/config/broker_config.cc keybroker/service/roles.cc
-        keybroker/service/distinguished_name.cc common/files.cc"
+        keybroker/service/distinguished_name.cc common/files.cc common/json/json_config.cc"
 TOKEN="unlocker/volume/token_json.cc unlocker/cli/crypttab.cc"
 
 build() {  # build NAME SOURCES...
