@@ -75,4 +75,18 @@ absl::StatusOr<X509Ptr> ParseCertificate(absl::string_view der_or_pem) {
   return cert;
 }
 
+absl::StatusOr<EvpPkeyPtr> ParsePemPrivateKey(absl::string_view pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  ERR_clear_error();
+  if (!key) return absl::InvalidArgumentError("holds no PEM private key");
+  return key;
+}
+
+bool PrivateKeyMatches(X509* cert, EVP_PKEY* key) {
+  const bool match = X509_check_private_key(cert, key) == 1;
+  ERR_clear_error();
+  return match;
+}
+
 }  // namespace kb

@@ -50,6 +50,10 @@ absl::StatusOr<std::vector<X509Ptr>> ReadPemCertificates(absl::string_view pem);
 // Parses one X.509 certificate given as DER or PEM (of a PEM bundle, the first). INVALID_ARGUMENT
 // if it is neither or has trailing data.
 absl::StatusOr<X509Ptr> ParseCertificate(absl::string_view der_or_pem);
+// The first private key of PEM text (PKCS#8 or traditional). INVALID_ARGUMENT if there is none.
+absl::StatusOr<EvpPkeyPtr> ParsePemPrivateKey(absl::string_view pem);
+// Whether `key` is the private key of `cert`'s public key. Leaves no OpenSSL error queued.
+bool PrivateKeyMatches(X509* cert, EVP_PKEY* key);
 
 }  // namespace kb
 

@@ -4,9 +4,6 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
@@ -38,21 +35,17 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view f
 // of `cert_pem` (a TLS handshake would otherwise fail with a message that names neither file).
 absl::Status CheckKeyMatchesCertificate(const CtlConnection& conn, const std::string& cert_pem,
                                         const SecretBytes& key_pem) {
-  BioPtr cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
-  X509Ptr cert(cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!cert) {
+  auto cert = ParseCertificate(cert_pem);
+  if (!cert.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--cert ", conn.cert_file, ": the certificate does not parse"));
   }
-  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-  EvpPkeyPtr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)
-                         : nullptr);
-  if (!key) {
+  auto key = ParsePemPrivateKey(key_pem.view());
+  if (!key.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--key ", conn.key_file, ": the private key does not parse"));
   }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    ERR_clear_error();
+  if (!PrivateKeyMatches(cert->get(), key->get())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--key ", conn.key_file, " is not the private key of the certificate in --cert ",
         conn.cert_file, " (check that both files belong to the same operator certificate)"));

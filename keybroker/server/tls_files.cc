@@ -1,7 +1,5 @@
 #include "keybroker/server/tls_files.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <string>
@@ -34,13 +32,8 @@ absl::StatusOr<std::vector<X509Ptr>> Certificates(absl::string_view field,
 absl::StatusOr<EvpPkeyPtr> PrivateKey(const std::string& path) {
   auto pem = ReadSecretFile(path);
   if (!pem.ok()) return InFile("tls_key_file", path, pem.status());
-  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
-  EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  ERR_clear_error();
-  if (!key) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tls_key_file ", path, " holds no PEM private key"));
-  }
+  auto key = ParsePemPrivateKey(pem->view());
+  if (!key.ok()) return InFile("tls_key_file", path, key.status());
   return key;
 }
 
@@ -67,8 +60,7 @@ absl::Status CheckTlsFiles(const v1::BrokerConfig& config, absl::Time now) {
   ASSIGN_OR_RETURN(std::vector<X509Ptr> chain,
                    Certificates("tls_cert_file", config.tls_cert_file()));
   ASSIGN_OR_RETURN(EvpPkeyPtr key, PrivateKey(config.tls_key_file()));
-  if (X509_check_private_key(chain.front().get(), key.get()) != 1) {
-    ERR_clear_error();
+  if (!PrivateKeyMatches(chain.front().get(), key.get())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "tls_key_file ", config.tls_key_file(), " is not the private key of the certificate in ",
         "tls_cert_file ", config.tls_cert_file()));

@@ -43,7 +43,7 @@ absl::Status SqliteKeyStore::CheckKek(KekCheck check) {
                                             "ORDER BY key_id, version LIMIT 1"));
   ASSIGN_OR_RETURN(bool has_keys, first.Step());
   if (has_keys) {
-    const std::string aad = absl::StrCat(first.Text(0), "/", first.Int(1));
+    const std::string aad = Aad(first.Text(0), static_cast<uint32_t>(first.Int(1)));
     if (!kek_->Open(first.Text(2), aad).ok()) {
       return wrong(absl::StrCat("key '", first.Text(0), "' version ", first.Int(1),
                                 " does not decrypt under it"));

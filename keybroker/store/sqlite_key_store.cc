@@ -12,10 +12,6 @@ constexpr absl::string_view kSelectKey =
     "key_versions v WHERE v.key_id = k.key_id AND v.retired = 0) FROM keys k LEFT JOIN policies p "
     "ON p.key_id = k.key_id AND p.version = k.policy_version";
 
-std::string Aad(absl::string_view key_id, uint32_t version) {
-  return absl::StrCat(key_id, "/", version);
-}
-
 KeyRecord ReadKeyRow(const SqliteStatement& st) {
   KeyRecord r;
   r.key_id = st.Text(0);
@@ -35,6 +31,10 @@ absl::Status NotFound(absl::string_view key_id) {
 }
 
 }  // namespace
+
+std::string SqliteKeyStore::Aad(absl::string_view key_id, uint32_t version) {
+  return absl::StrCat(key_id, "/", version);
+}
 
 absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(std::shared_ptr<SqliteDb> db,
                                                                        std::unique_ptr<Kek> kek,

@@ -51,6 +51,8 @@ class SqliteKeyStore final : public KeyStore {
       : db_(std::move(db)), kek_(std::move(kek)) {}
   // The check of Create() (sqlite_kek_check.cc).
   absl::Status CheckKek(KekCheck check);
+  // The AAD a key version is sealed with: "key_id/version".
+  static std::string Aad(absl::string_view key_id, uint32_t version);
   std::shared_ptr<SqliteDb> db_;
   std::unique_ptr<Kek> kek_;
 };
