@@ -16,7 +16,7 @@
 #include "keybroker/ak_activation/activation_service.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
-#include "keybroker/kek/kek_file.h"
+#include "keybroker/kek/kek_provider.h"
 #include "keybroker/server/broker_server.h"
 #include "keybroker/server/tls_files.h"
 #include "keybroker/store/sqlite_collateral_store.h"
@@ -29,9 +29,13 @@ namespace kb {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: keybrokerd --config FILE [--check-config]\n"
+    "usage: keybrokerd --config FILE [--check-config | --create-kek]\n"
     "  Serves attested key release (KeyRelease) and administration (KeyAdmin, mutual TLS).\n"
-    "  --check-config  validate the config, KEK and database, then exit\n";
+    "  --check-config  validate the config, KEK and database, then exit\n"
+    "  --create-kek    create the KEK the config names (a new kek_file, or a key generated\n"
+    "                  inside the PKCS#11 token), then exit; an existing KEK is never replaced\n";
+
+enum class Mode { kServe, kCheckConfig, kCreateKek };
 
 // The EK certificate verifier over ek_ca_files; null when none are configured (EK path off).
 absl::StatusOr<std::unique_ptr<EkCertificateVerifier>> LoadEkVerifier(
@@ -158,13 +162,18 @@ absl::Status CheckConfig(const v1::BrokerConfig& config, const std::string& conf
   return absl::OkStatus();
 }
 
-absl::Status Run(const std::string& config_path, bool check_only) {
+absl::Status Run(const std::string& config_path, Mode mode) {
   ASSIGN_OR_RETURN(v1::BrokerConfig config, LoadBrokerConfig(config_path));
-  ASSIGN_OR_RETURN(std::unique_ptr<Kek> kek, LoadKekFile(config.kek_file()));
+  if (mode == Mode::kCreateKek) {
+    ASSIGN_OR_RETURN(const std::string created, CreateKek(config.kek()));
+    std::printf("created the KEK: %s\n", created.c_str());
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Kek> kek, LoadKek(config.kek()));
   RETURN_IF_ERROR(CheckTlsFiles(config, absl::Now()));
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
-  if (check_only) return CheckConfig(config, config_path, std::move(kek));
+  if (mode == Mode::kCheckConfig) return CheckConfig(config, config_path, std::move(kek));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(kek)));
@@ -188,13 +197,15 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::string config;
-  bool check = false;
+  kb::Mode mode = kb::Mode::kServe;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--config" && i + 1 < argc) {
       config = argv[++i];
-    } else if (arg == "--check-config") {
-      check = true;
+    } else if (arg == "--check-config" && mode == kb::Mode::kServe) {
+      mode = kb::Mode::kCheckConfig;
+    } else if (arg == "--create-kek" && mode == kb::Mode::kServe) {
+      mode = kb::Mode::kCreateKek;
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kb::kUsage, stdout);
       return 0;
@@ -212,7 +223,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   umask(077);  // the database, its WAL and every other file keybrokerd creates: owner only
-  absl::Status s = kb::Run(config, check);
+  absl::Status s = kb::Run(config, mode);
   if (!s.ok()) {
     kb::LogError("keybrokerd: %s", s.message());
     return 1;

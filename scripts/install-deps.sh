@@ -10,6 +10,7 @@ PACKAGES="
   libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0
   libcryptsetup-dev cryptsetup-bin
   libsqlite3-dev
+  libp11-kit-dev softhsm2
   libgtest-dev libgmock-dev
   swtpm swtpm-tools
   qemu-system-x86 linux-image-amd64 initramfs-tools cryptsetup-initramfs busybox socat

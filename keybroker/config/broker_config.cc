@@ -84,6 +84,39 @@ absl::Status NormaliseRequestLimits(v1::RequestLimits& l) {
   return absl::OkStatus();
 }
 
+// Moves the short form kek_file into kek.file and checks the KEK's fields.
+absl::Status NormaliseKek(v1::BrokerConfig& c, const std::string& base) {
+  v1::KekConfig& kek = *c.mutable_kek();
+  if (!c.kek_file().empty()) {
+    if (kek.source_case() != v1::KekConfig::SOURCE_NOT_SET) {
+      return absl::InvalidArgumentError("set kek or kek_file, not both");
+    }
+    kek.set_file(c.kek_file());
+    c.clear_kek_file();
+  }
+  switch (kek.source_case()) {
+    case v1::KekConfig::kFile:
+      return ResolvePath("kek.file", kek.mutable_file(), base);
+    case v1::KekConfig::kPkcs11: {
+      v1::Pkcs11Kek& p = *kek.mutable_pkcs11();
+      if (p.module().empty()) return absl::InvalidArgumentError("kek.pkcs11.module is required");
+      // A bare file name is p11-kit's to find; anything with a '/' is a path.
+      if (absl::StrContains(p.module(), '/')) p.set_module(ResolveAgainst(base, p.module()));
+      if (p.token_label().empty()) {
+        return absl::InvalidArgumentError("kek.pkcs11.token_label is required");
+      }
+      if (p.key_label().empty()) {
+        return absl::InvalidArgumentError("kek.pkcs11.key_label is required");
+      }
+      return ResolvePath("kek.pkcs11.pin_file", p.mutable_pin_file(), base);
+    }
+    case v1::KekConfig::SOURCE_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "kek is required: kek_file (a file) or kek: {pkcs11: {...}} (an HSM)");
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
@@ -97,7 +130,7 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
   RETURN_IF_ERROR(ResolvePath("tls_key_file", c.mutable_tls_key_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("operator_ca_file", c.mutable_operator_ca_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("database_path", c.mutable_database_path(), base_dir));
-  RETURN_IF_ERROR(ResolvePath("kek_file", c.mutable_kek_file(), base_dir));
+  RETURN_IF_ERROR(NormaliseKek(c, base_dir));
   if (c.challenge_ttl_seconds() == 0) c.set_challenge_ttl_seconds(60);
   if (c.challenge_ttl_seconds() > 3600) {
     return absl::InvalidArgumentError("challenge_ttl_seconds: must be at most 3600");

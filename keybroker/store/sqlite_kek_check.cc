@@ -23,6 +23,10 @@ absl::Status SqliteKeyStore::CheckKek(KekCheck check) {
         ") is not the one this database's keys were written with (", expected,
         "): every release would be refused. Configure the KEK the keys were created with"));
   };
+  auto unreachable = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("checking the configured KEK (", kek_->Describe(),
+                                               "): ", s.message()));
+  };
   auto lock = db_->Lock();
   // Read-only checks (--check-config) may meet a database from before schema version 5.
   ASSIGN_OR_RETURN(auto table, db_->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
@@ -35,6 +39,9 @@ absl::Status SqliteKeyStore::CheckKek(KekCheck check) {
     if (recorded) {
       auto opened = kek_->Open(st.Text(0), kCheckAad);
       if (opened.ok() && opened->view() == kCheckText) return absl::OkStatus();
+      if (!opened.ok() && opened.status().code() != absl::StatusCode::kDataLoss) {
+        return unreachable(opened.status());  // an HSM that cannot answer: not a wrong KEK
+      }
       return wrong(Named(st.Text(1), st.Text(2)));
     }
   }
@@ -44,7 +51,11 @@ absl::Status SqliteKeyStore::CheckKek(KekCheck check) {
   ASSIGN_OR_RETURN(bool has_keys, first.Step());
   if (has_keys) {
     const std::string aad = Aad(first.Text(0), static_cast<uint32_t>(first.Int(1)));
-    if (!kek_->Open(first.Text(2), aad).ok()) {
+    auto opened = kek_->Open(first.Text(2), aad);
+    if (!opened.ok() && opened.status().code() != absl::StatusCode::kDataLoss) {
+      return unreachable(opened.status());
+    }
+    if (!opened.ok()) {
       return wrong(absl::StrCat("key '", first.Text(0), "' version ", first.Int(1),
                                 " does not decrypt under it"));
     }

@@ -98,9 +98,12 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(Options opti
   return b;
 }
 
-absl::Status BrokerProcess::Launch() {
-  const std::string log = Path("keybrokerd.log");
-  const std::string config = Path("config.json");
+absl::Status BrokerProcess::SetKekConfig(std::string kek_config) {
+  options_.kek_config = std::move(kek_config);
+  return WriteConfig();
+}
+
+absl::Status BrokerProcess::WriteConfig() {
   std::string ek_cas;
   for (const std::string& f : options_.ek_ca_files) {
     absl::StrAppend(&ek_cas, ek_cas.empty() ? "" : ",", "\"", f, "\"");
@@ -109,7 +112,8 @@ absl::Status BrokerProcess::Launch() {
   const std::string text = absl::StrCat(
       R"({"release_listen":"127.0.0.1:)", release_port_, R"(","admin_listen":"127.0.0.1:)",
       admin_port_, R"(","tls_cert_file":"server.pem","tls_key_file":"server.key",)",
-      R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db","kek_file":"kek",)",
+      R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db",)",
+      options_.kek_config.empty() ? R"("kek_file":"kek")" : options_.kek_config, ",",
       R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, ",",
       ek_cas.empty() ? "" : absl::StrCat(R"("ek_ca_files":[)", ek_cas, "],"),
       options_.extra_config.empty() ? "" : absl::StrCat(options_.extra_config, ","),
@@ -118,7 +122,13 @@ absl::Status BrokerProcess::Launch() {
       R"({"identity":"CN=operator-olivia","roles":["operator"]},)",
       R"({"identity":"auditor-ann","roles":["auditor"]},)",
       R"({"identity":"uri:spiffe://example.org/op/sam","roles":["auditor"]}]})");
-  if (auto s = WriteFileAtomic(config, text, 0600); !s.ok()) return s;
+  return WriteFileAtomic(Path("config.json"), text, 0600);
+}
+
+absl::Status BrokerProcess::Launch() {
+  const std::string log = Path("keybrokerd.log");
+  const std::string config = Path("config.json");
+  if (auto s = WriteConfig(); !s.ok()) return s;
   unlink(log.c_str());
   pid_ = fork();
   if (pid_ == 0) {

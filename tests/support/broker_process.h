@@ -26,6 +26,9 @@ class BrokerProcess {
     // More top-level members of the config, JSON without the braces (e.g.
     // R"("connection_limits":{"max_connections":50})").
     std::string extra_config;
+    // The config's KEK member, JSON (e.g. R"("kek":{"pkcs11":{...}})"); empty: a kek_file
+    // "kek" with 32 random bytes.
+    std::string kek_config;
   };
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(Options options);
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start() { return Start(Options()); }
@@ -46,10 +49,14 @@ class BrokerProcess {
   // Kills keybrokerd with SIGKILL (no shutdown path runs) and reaps it; Resume() restarts it.
   void Kill();
   absl::Status Resume();
+  // The config's KEK member from the next Resume() on (Options::kek_config); the config file is
+  // rewritten at once, so keybrokerd --check-config and --create-kek see it too.
+  absl::Status SetKekConfig(std::string kek_config);
 
  private:
   explicit BrokerProcess(std::string dir) : dir_(std::move(dir)) {}
   absl::Status Launch();
+  absl::Status WriteConfig();
 
   std::string dir_;
   Options options_;

@@ -1,0 +1,112 @@
+// keybrokerd with its KEK in a PKCS#11 token (a real SoftHSM2 token made by the test): keys are
+// created and released through the real broker, --create-kek makes a new key in the token, and a
+// broker pointed at another key of the token refuses to start and --check-config says which.
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "keybroker/kek/pkcs11_kek.h"
+#include "tests/integration/keybrokerctl_fixture.h"
+#include "tests/integration/release_over_grpc.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/softhsm_token.h"
+#include "tests/support/status_matchers.h"
+
+namespace kb {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+CommandResult Ctl(const BrokerProcess& broker, std::vector<std::string> args,
+                  const std::string& stdin_data = "") {
+  std::vector<std::string> argv = KeybrokerctlArgv(broker, "operator");
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, stdin_data);
+}
+
+// A guest with a software TPM registered as `machine`, allowed `key_id` by PCR 7.
+std::unique_ptr<SoftwareTpm> Guest(const BrokerProcess& broker, const std::string& machine,
+                                   const std::string& key_id) {
+  auto tpm = *SoftwareTpm::Create();
+  tpm->SetPcr(7, std::string(32, '\x07'));
+  const std::string ak = broker.Path(machine + ".ak");
+  EXPECT_THAT(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()), IsOk());
+  EXPECT_EQ(Ctl(broker, {"ak", "register", "--machine", machine, "--ak-public", ak}).exit_code, 0);
+  CommandResult create = Ctl(broker, {"key", "create", key_id});
+  EXPECT_EQ(create.exit_code, 0) << create.output;
+  const std::string policy = absl::StrCat(R"({"allow":[{"name":"r1","machines":[")", machine,
+                                          R"("],"pcrs":[{"index":7,"allowed":[")",
+                                          HexEncode(std::string(32, '\x07')), R"("]}]}]})");
+  CommandResult set = Ctl(broker, {"policy", "set", key_id, "-"}, policy);
+  EXPECT_EQ(set.exit_code, 0) << set.output;
+  return tpm;
+}
+
+TEST(HsmKekBrokerTest, ReleasesUnderAnHsmKekAndRefusesAnotherKeyOfTheToken) {
+  auto token = SoftHsmToken::Create("kb-broker");
+  ASSERT_THAT(token, IsOk());
+  ASSERT_THAT(Pkcs11Kek::Generate({SoftHsmToken::kModule, "kb-broker", "kek-a"},
+                                  SecretBytes::FromString(SoftHsmToken::kPin)),
+              IsOk());
+  BrokerProcess::Options options;
+  options.kek_config = (*token)->KekConfigJson("kek-a");
+  auto broker = BrokerProcess::Start(options);
+  ASSERT_THAT(broker, IsOk());
+  auto tpm = Guest(**broker, "hsm-guest", "hsm-disk");
+  EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "hsm-disk"), IsOk());
+
+  // A second key made by keybrokerd --create-kek, and the broker pointed at it.
+  (*broker)->Stop();
+  ASSERT_THAT((*broker)->SetKekConfig((*token)->KekConfigJson("kek-b")), IsOk());
+  const std::string config = (*broker)->Path("config.json");
+  CommandResult create = RunCommand({BinaryPath("keybrokerd"), "--config", config, "--create-kek"});
+  EXPECT_EQ(create.exit_code, 0) << create.output;
+  EXPECT_THAT(create.output, HasSubstr("created the KEK: pkcs11 token 'kb-broker' key 'kek-b'"));
+  create = RunCommand({BinaryPath("keybrokerd"), "--config", config, "--create-kek"});
+  EXPECT_EQ(create.exit_code, 1);
+  EXPECT_THAT(create.output, HasSubstr("already exists"));
+
+  CommandResult check =
+      RunCommand({BinaryPath("keybrokerd"), "--config", config, "--check-config"});
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_THAT(check.output,
+              AllOf(HasSubstr("the configured KEK (pkcs11 token 'kb-broker' key 'kek-b'"),
+                    HasSubstr("written with (pkcs11 token 'kb-broker' key 'kek-a'")));
+  EXPECT_THAT((*broker)->Resume(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("is not the one")));
+
+  // Back on the right key: the stored key version opens again after a restart.
+  ASSERT_THAT((*broker)->SetKekConfig((*token)->KekConfigJson("kek-a")), IsOk());
+  check = RunCommand({BinaryPath("keybrokerd"), "--config", config, "--check-config"});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  ASSERT_THAT((*broker)->Resume(), IsOk());
+  EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "hsm-disk"), IsOk());
+}
+
+TEST(HsmKekBrokerTest, AWrongPinOrAMissingTokenStopsTheBrokerWithTheReason) {
+  auto token = SoftHsmToken::Create("kb-pin");
+  ASSERT_THAT(token, IsOk());
+  ASSERT_THAT(WriteFileAtomic((*token)->pin_file(), "000000\n", 0600), IsOk());
+  BrokerProcess::Options options;
+  options.kek_config = (*token)->KekConfigJson("kek");
+  EXPECT_THAT(BrokerProcess::Start(options),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("CKR_PIN_INCORRECT"), HasSubstr("pin_file"))));
+  ASSERT_THAT(WriteFileAtomic((*token)->pin_file(), "246810\n", 0644), IsOk());
+  EXPECT_THAT(BrokerProcess::Start(options),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("accessible to group or others (mode 644)")));
+  ASSERT_THAT(WriteFileAtomic((*token)->pin_file(), "246810\n", 0600), IsOk());
+  options.kek_config = absl::StrCat(R"("kek":{"pkcs11":{"module":")", SoftHsmToken::kModule,
+                                    R"(","token_label":"gone","key_label":"kek","pin_file":")",
+                                    (*token)->pin_file(), R"("}})");
+  EXPECT_THAT(
+      BrokerProcess::Start(options),
+      StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr("no PKCS#11 token labelled 'gone'"),
+                                                     HasSubstr("tokens present: 'kb-pin'"))));
+}
+
+}  // namespace
+}  // namespace kb
