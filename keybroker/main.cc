@@ -95,8 +95,9 @@ struct AdminServices {
                   .revocations = &s.revocations,
                   .grants = &s.machine_keys}),
         collateral({.run = &runner, .collateral = collateral_cache}),
-        audit({.run = &runner, .audit = &s.audit}) {}
-  AdminApi api() { return {&keys, &policies, &machines, &collateral, &audit}; }
+        audit({.run = &runner, .audit = &s.audit}),
+        keks({.run = &runner, .rotation = s.keys.get()}) {}
+  AdminApi api() { return {&keys, &policies, &machines, &collateral, &audit, &keks}; }
 
   AdminRunner runner;
   KeyAdmin keys;
@@ -104,6 +105,7 @@ struct AdminServices {
   MachineAdmin machines;
   CollateralCacheAdmin collateral;
   AuditAdmin audit;
+  KekAdmin keks;
 };
 
 // Serves the release, admin and AK activation APIs over `s` until SIGINT or SIGTERM.
@@ -154,9 +156,9 @@ absl::Status Serve(const v1::BrokerConfig& config, Stores& s, const RoleMap& rol
 
 // --check-config: every file the config names, read and checked; nothing is created or changed.
 absl::Status CheckConfig(const v1::BrokerConfig& config, const std::string& config_path,
-                         std::unique_ptr<Kek> kek) {
+                         KekSet keks) {
   ASSIGN_OR_RETURN(std::string database,
-                   CheckBrokerDatabase(config.database_path(), std::move(kek)));
+                   CheckBrokerDatabase(config.database_path(), std::move(keks)));
   RETURN_IF_ERROR(LoadEkVerifier(config).status());
   std::printf("%s\nconfig OK: %s\n", database.c_str(), config_path.c_str());
   return absl::OkStatus();
@@ -169,14 +171,14 @@ absl::Status Run(const std::string& config_path, Mode mode) {
     std::printf("created the KEK: %s\n", created.c_str());
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Kek> kek, LoadKek(config.kek()));
+  ASSIGN_OR_RETURN(KekSet keks, LoadKeks(config));
   RETURN_IF_ERROR(CheckTlsFiles(config, absl::Now()));
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
-  if (mode == Mode::kCheckConfig) return CheckConfig(config, config_path, std::move(kek));
+  if (mode == Mode::kCheckConfig) return CheckConfig(config, config_path, std::move(keks));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
-                   SqliteKeyStore::Create(db, std::move(kek)));
+                   SqliteKeyStore::Create(db, std::move(keks)));
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
   }

@@ -3,6 +3,7 @@
 
 #include "keybroker/admin/audit_admin.h"
 #include "keybroker/admin/collateral_cache_admin.h"
+#include "keybroker/admin/kek_admin.h"
 #include "keybroker/admin/key_admin.h"
 #include "keybroker/admin/machine_admin.h"
 #include "keybroker/admin/policy_admin.h"
@@ -17,6 +18,7 @@ struct AdminApi {
   MachineAdmin* machines;
   CollateralCacheAdmin* collateral;
   AuditAdmin* audit;
+  KekAdmin* keks;
 };
 
 }  // namespace kb

@@ -84,37 +84,46 @@ absl::Status NormaliseRequestLimits(v1::RequestLimits& l) {
   return absl::OkStatus();
 }
 
-// Moves the short form kek_file into kek.file and checks the KEK's fields.
-absl::Status NormaliseKek(v1::BrokerConfig& c, const std::string& base) {
-  v1::KekConfig& kek = *c.mutable_kek();
-  if (!c.kek_file().empty()) {
-    if (kek.source_case() != v1::KekConfig::SOURCE_NOT_SET) {
-      return absl::InvalidArgumentError("set kek or kek_file, not both");
-    }
-    kek.set_file(c.kek_file());
-    c.clear_kek_file();
-  }
+// Checks one KEK's fields (`field` names it in messages) and resolves its paths.
+absl::Status NormaliseKekSource(v1::KekConfig& kek, absl::string_view field,
+                                const std::string& base) {
   switch (kek.source_case()) {
     case v1::KekConfig::kFile:
-      return ResolvePath("kek.file", kek.mutable_file(), base);
+      return ResolvePath(absl::StrCat(field, ".file"), kek.mutable_file(), base);
     case v1::KekConfig::kPkcs11: {
       v1::Pkcs11Kek& p = *kek.mutable_pkcs11();
-      if (p.module().empty()) return absl::InvalidArgumentError("kek.pkcs11.module is required");
+      auto missing = [&](absl::string_view name) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ".pkcs11.", name, " is required"));
+      };
+      if (p.module().empty()) return missing("module");
       // A bare file name is p11-kit's to find; anything with a '/' is a path.
       if (absl::StrContains(p.module(), '/')) p.set_module(ResolveAgainst(base, p.module()));
-      if (p.token_label().empty()) {
-        return absl::InvalidArgumentError("kek.pkcs11.token_label is required");
-      }
-      if (p.key_label().empty()) {
-        return absl::InvalidArgumentError("kek.pkcs11.key_label is required");
-      }
-      return ResolvePath("kek.pkcs11.pin_file", p.mutable_pin_file(), base);
+      if (p.token_label().empty()) return missing("token_label");
+      if (p.key_label().empty()) return missing("key_label");
+      return ResolvePath(absl::StrCat(field, ".pkcs11.pin_file"), p.mutable_pin_file(), base);
     }
     case v1::KekConfig::SOURCE_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError(
-      "kek is required: kek_file (a file) or kek: {pkcs11: {...}} (an HSM)");
+      absl::StrCat(field, " is required: kek_file (a file) or kek: {pkcs11: {...}} (an HSM)"));
+}
+
+// Moves the short form kek_file into kek.file and checks every KEK.
+absl::Status NormaliseKeks(v1::BrokerConfig& c, const std::string& base) {
+  if (!c.kek_file().empty()) {
+    if (c.kek().source_case() != v1::KekConfig::SOURCE_NOT_SET) {
+      return absl::InvalidArgumentError("set kek or kek_file, not both");
+    }
+    c.mutable_kek()->set_file(c.kek_file());
+    c.clear_kek_file();
+  }
+  RETURN_IF_ERROR(NormaliseKekSource(*c.mutable_kek(), "kek", base));
+  for (int i = 0; i < c.previous_keks_size(); ++i) {
+    RETURN_IF_ERROR(NormaliseKekSource(*c.mutable_previous_keks(i),
+                                       absl::StrCat("previous_keks[", i, "]"), base));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -130,7 +139,7 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
   RETURN_IF_ERROR(ResolvePath("tls_key_file", c.mutable_tls_key_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("operator_ca_file", c.mutable_operator_ca_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("database_path", c.mutable_database_path(), base_dir));
-  RETURN_IF_ERROR(NormaliseKek(c, base_dir));
+  RETURN_IF_ERROR(NormaliseKeks(c, base_dir));
   if (c.challenge_ttl_seconds() == 0) c.set_challenge_ttl_seconds(60);
   if (c.challenge_ttl_seconds() > 3600) {
     return absl::InvalidArgumentError("challenge_ttl_seconds: must be at most 3600");

@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "keybroker/ctl/collateral_commands.h"
+#include "keybroker/ctl/kek_commands.h"
 #include "keybroker/ctl/operator_commands.h"
 #include "keybroker/ctl/output.h"
 #include "keybroker/ctl/policy_edit_commands.h"
@@ -276,6 +277,7 @@ absl::StatusOr<CtlOutput> RunCtlCommand(const CtlCommand& cmd, const CtlLocalInp
   if (cmd.kind == CtlCommandKind::kPolicyTest) return RunPolicyTest(cmd, inputs, client);
   if (IsPolicyEditCommand(cmd.kind)) return RunPolicyEdit(cmd, inputs, client);
   if (IsCollateralCommand(cmd.kind)) return RunCollateralCommand(cmd, client);
+  if (IsKekCommand(cmd.kind)) return RunKekCommand(cmd, client);
   if (cmd.kind == CtlCommandKind::kOfflineRevoke || cmd.kind == CtlCommandKind::kOfflineRestore ||
       cmd.kind == CtlCommandKind::kOfflineList) {
     ASSIGN_OR_RETURN(std::string text,

@@ -50,6 +50,9 @@ enum class CtlCommandKind {
   kCollateralImport,
   kCollateralList,
   kCollateralDelete,
+  // The key-encryption keys (keybroker/ctl/kek_commands.h).
+  kKekStatus,
+  kKekRotate,
 };
 
 // Where and how to reach the broker's admin listener (mutual TLS).

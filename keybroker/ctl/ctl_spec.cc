@@ -35,6 +35,14 @@ absl::Status ParseLimit(const std::string& v, CtlCommand& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseBatch(const std::string& v, CtlCommand& c) {
+  if (!absl::SimpleAtoi(v, &c.limit) || c.limit == 0 || c.limit > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--batch must be an integer from 1 to 10000, got '", v, "'"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseExpectedVersion(const std::string& v, CtlCommand& c) {
   uint64_t version = 0;
   if (!absl::SimpleAtoi(v, &version)) {
@@ -112,6 +120,7 @@ const std::vector<FlagSpec>& CommandFlags() {
       {"--machine", true, &SetString<&CtlCommand::machine>},
       {"--ak-public", true, &SetString<&CtlCommand::ak_public_file>},
       {"--limit", true, &ParseLimit},
+      {"--batch", true, &ParseBatch},
       {"--expected-version", true, &ParseExpectedVersion},
       {"--key-id", true, &SetString<&CtlCommand::key_id>},
       {"--actor", true, &SetString<&CtlCommand::actor>},
@@ -244,6 +253,13 @@ const std::vector<CommandSpec>& Commands() {
        "Lists the cached collateral: id, kind, identity, validity, name."},
       {"collateral", "delete", K::kCollateralDelete, {{"ID", &CtlCommand::collateral_id}}, {}, {},
        "collateral delete ID", "Removes entry ID (from `collateral list`) from the cache."},
+      {"kek", "status", K::kKekStatus, {}, {}, {}, "kek status",
+       "Lists the KEKs the broker's store has known, which one is current, and how\n"
+       "      many key versions each seals."},
+      {"kek", "rotate", K::kKekRotate, {}, {"--batch"}, {}, "kek rotate [--batch N]",
+       "Re-seals every key version still under a previous KEK (previous_keks) under\n"
+       "      the current one, N per step (default 500), online; then says which previous\n"
+       "      KEKs the config may drop."},
       {"audit", "list", K::kAuditList, {},
        {"--limit", "--key-id", "--machine", "--actor", "--decision", "--since"}, {},
        "audit list [--limit N] [--key-id KEY_ID] [--machine NAME | --actor ACTOR]\n"

@@ -64,6 +64,20 @@ absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config) {
   return absl::InvalidArgumentError("no KEK configured (kek_file or kek)");
 }
 
+absl::StatusOr<KekSet> LoadKeks(const v1::BrokerConfig& config) {
+  KekSet keks;
+  ASSIGN_OR_RETURN(keks.current, LoadKek(config.kek()));
+  for (int i = 0; i < config.previous_keks_size(); ++i) {
+    auto previous = LoadKek(config.previous_keks(i));
+    if (!previous.ok()) {
+      return absl::Status(previous.status().code(),
+                          absl::StrCat("previous_keks[", i, "]: ", previous.status().message()));
+    }
+    keks.previous.push_back(std::move(*previous));
+  }
+  return keks;
+}
+
 absl::StatusOr<std::string> CreateKek(const v1::KekConfig& config) {
   if (config.source_case() == v1::KekConfig::kPkcs11) {
     ASSIGN_OR_RETURN(SecretBytes pin, ReadPin(config.pkcs11().pin_file()));

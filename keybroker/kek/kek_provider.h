@@ -14,6 +14,9 @@ namespace kb {
 // a PKCS#11 token, logged in with the PIN from pin_file (a private file, like the kek_file).
 absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config);
 
+// Every KEK of the config: `kek` and the previous_keks of a rotation.
+absl::StatusOr<KekSet> LoadKeks(const v1::BrokerConfig& config);
+
 // keybrokerd --create-kek: creates the KEK that `config` names (32 random bytes in a new file of
 // mode 0600, or a new key generated inside the token) and returns its description.
 // ALREADY_EXISTS when it is there already: a KEK is never replaced.

@@ -91,6 +91,8 @@ KB_ADMIN_IMPL(machines, ListOfflineGrants, ListOfflineGrantsRequest, ListOffline
 KB_ADMIN_IMPL(collateral, ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
 KB_ADMIN_IMPL(collateral, ListCollateral, ListCollateralRequest, ListCollateralResponse)
 KB_ADMIN_IMPL(collateral, DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
+KB_ADMIN_IMPL(keks, ListKeks, ListKeksRequest, ListKeksResponse)
+KB_ADMIN_IMPL(keks, RotateKek, RotateKekRequest, RotateKekResponse)
 #undef KB_ADMIN_IMPL
 
 }  // namespace kb

@@ -64,6 +64,8 @@ class KeyAdminGrpc final : public v1::KeyAdmin::Service {
   KB_ADMIN_RPC(ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
   KB_ADMIN_RPC(ListCollateral, ListCollateralRequest, ListCollateralResponse)
   KB_ADMIN_RPC(DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
+  KB_ADMIN_RPC(ListKeks, ListKeksRequest, ListKeksResponse)
+  KB_ADMIN_RPC(RotateKek, RotateKekRequest, RotateKekResponse)
 #undef KB_ADMIN_RPC
 
  private:

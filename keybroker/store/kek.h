@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +26,14 @@ class Kek {
   // A short public fingerprint that tells two KEKs apart (16 hex digits; empty when the KEK
   // cannot compute one). Reveals nothing usable about the key.
   virtual std::string Fingerprint() const = 0;
+};
+
+// The KEKs a key store is given: `current` seals everything it writes; `previous` (from
+// BrokerConfig.previous_keks) still open key versions sealed before a KEK rotation, until
+// `keybrokerctl kek rotate` has re-sealed them under `current`.
+struct KekSet {
+  std::unique_ptr<Kek> current;
+  std::vector<std::unique_ptr<Kek>> previous;
 };
 
 // A KEK held in memory (a 32-byte AES-256 key).

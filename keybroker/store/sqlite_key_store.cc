@@ -37,11 +37,11 @@ std::string SqliteKeyStore::Aad(absl::string_view key_id, uint32_t version) {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(std::shared_ptr<SqliteDb> db,
-                                                                       std::unique_ptr<Kek> kek,
+                                                                       KekSet keks,
                                                                        KekCheck check) {
-  if (kek == nullptr) return absl::InvalidArgumentError("no KEK");
-  std::unique_ptr<SqliteKeyStore> store(new SqliteKeyStore(std::move(db), std::move(kek)));
-  RETURN_IF_ERROR(store->CheckKek(check));
+  if (keks.current == nullptr) return absl::InvalidArgumentError("no KEK");
+  std::unique_ptr<SqliteKeyStore> store(new SqliteKeyStore(std::move(db), std::move(keks)));
+  RETURN_IF_ERROR(store->CheckKeks(check));
   return store;
 }
 
@@ -63,8 +63,9 @@ absl::Status SqliteKeyStore::CreateKey(const KeyRecord& record, const SecretByte
   }
   RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(auto ver, db_->Prepare("INSERT INTO key_versions(key_id, version, sealed, "
-                                          "created_at) VALUES(?, 1, ?, ?)"));
-  RETURN_IF_ERROR(ver.Bind(1, record.key_id).BindBlob(2, sealed).Bind(3, now).Run());
+                                          "created_at, kek_id) VALUES(?, 1, ?, ?, ?)"));
+  RETURN_IF_ERROR(
+      ver.Bind(1, record.key_id).BindBlob(2, sealed).Bind(3, now).Bind(4, current_id_).Run());
   return tx.Commit();
 }
 
@@ -91,23 +92,47 @@ absl::StatusOr<std::vector<KeyRecord>> SqliteKeyStore::ListKeys() {
 absl::StatusOr<SecretBytes> SqliteKeyStore::GetKeyMaterial(absl::string_view key_id,
                                                            uint32_t version) {
   std::string sealed;
+  int64_t kek_id = 0;
   {
     auto lock = db_->Lock();
-    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sealed FROM key_versions "
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sealed, kek_id FROM key_versions "
                                            "WHERE key_id = ? AND version = ?"));
     st.Bind(1, key_id).Bind(2, int64_t{version});
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row)
       return absl::NotFoundError(absl::StrCat("no version ", version, " of key '", key_id, "'"));
     sealed = st.Text(0);
+    kek_id = st.Int(1);
   }
-  auto material = kek_->Open(sealed, Aad(key_id, version));
-  if (!material.ok()) {
-    return absl::DataLossError(absl::StrCat("key '", key_id, "' version ", version,
-                                            " does not decrypt under the configured KEK (",
-                                            kek_->Describe(), ")"));
+  return OpenVersion(key_id, version, sealed, kek_id);
+}
+
+absl::StatusOr<Kek*> SqliteKeyStore::KekById(int64_t id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sealed under KEK number ", id, " of this database, which is not configured here (",
+        "another replica may have rotated to a new KEK: configure it, with this one in "
+        "previous_keks)"));
   }
-  return material;
+  return it->second;
+}
+
+absl::StatusOr<SecretBytes> SqliteKeyStore::OpenVersion(absl::string_view key_id, uint32_t version,
+                                                        absl::string_view sealed,
+                                                        int64_t kek_id) const {
+  const std::string name = absl::StrCat("key '", key_id, "' version ", version);
+  auto kek = KekById(kek_id);
+  if (!kek.ok())
+    return absl::Status(kek.status().code(), absl::StrCat(name, ": ", kek.status().message()));
+  auto material = (*kek)->Open(sealed, Aad(key_id, version));
+  if (material.ok()) return material;
+  if (material.status().code() == absl::StatusCode::kDataLoss) {
+    return absl::DataLossError(absl::StrCat(name, " does not decrypt under the configured KEK (",
+                                            (*kek)->Describe(), ")"));
+  }
+  return absl::Status(material.status().code(), absl::StrCat(name, ": ", (*kek)->Describe(), ": ",
+                                                             material.status().message()));
 }
 
 absl::StatusOr<uint64_t> SqliteKeyStore::SetPolicy(absl::string_view key_id,
@@ -157,11 +182,12 @@ absl::Status SqliteKeyStore::AddVersion(absl::string_view key_id, uint32_t versi
     return absl::AbortedError(absl::StrCat("key '", key_id, "' was rotated concurrently; retry"));
   }
   ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO key_versions(key_id, version, sealed, "
-                                          "created_at) VALUES(?, ?, ?, ?)"));
+                                          "created_at, kek_id) VALUES(?, ?, ?, ?, ?)"));
   RETURN_IF_ERROR(ins.Bind(1, key_id)
                       .Bind(2, int64_t{version})
                       .BindBlob(3, sealed)
                       .Bind(4, absl::ToUnixMillis(now))
+                      .Bind(5, current_id_)
                       .Run());
   return tx.Commit();
 }

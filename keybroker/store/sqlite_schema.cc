@@ -97,8 +97,22 @@ CREATE TABLE kek_check(
 PRAGMA user_version = 5;
 )sql";
 
+// Version 6: several KEKs (a KEK rotation): one check value per KEK the database has known,
+// numbered in the order they were introduced, and the KEK each key version is sealed under.
+constexpr absl::string_view kMigrationV6 = R"sql(
+CREATE TABLE keks(
+  id INTEGER PRIMARY KEY, sealed BLOB NOT NULL, description TEXT NOT NULL,
+  fingerprint TEXT NOT NULL);
+INSERT INTO keks(id, sealed, description, fingerprint)
+  SELECT id, sealed, description, fingerprint FROM kek_check;
+DROP TABLE kek_check;
+ALTER TABLE key_versions ADD COLUMN kek_id INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX key_versions_by_kek ON key_versions(kek_id);
+PRAGMA user_version = 6;
+)sql";
+
 // The schema version this keybrokerd writes; a newer database is refused.
-constexpr int64_t kSchemaVersion = 5;
+constexpr int64_t kSchemaVersion = 6;
 
 // After the chain is sealed: the audit table rejects UPDATE and DELETE from any client that
 // does not drop these triggers first (tampering then shows in VerifyAuditChain).
@@ -159,6 +173,7 @@ absl::Status Migrate(SqliteDb& db) {
   if (version < 3) RETURN_IF_ERROR(db.Exec(kMigrationV3));
   if (version < 4) RETURN_IF_ERROR(db.Exec(kMigrationV4));
   if (version < 5) RETURN_IF_ERROR(db.Exec(kMigrationV5));
+  if (version < 6) RETURN_IF_ERROR(db.Exec(kMigrationV6));
   return tx.Commit();
 }
 
@@ -199,7 +214,7 @@ absl::Status MakeStateFilesPrivate(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, std::unique_ptr<Kek> kek) {
+absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, KekSet keks) {
   RETURN_IF_ERROR(CheckStateDirectory(path));
   if (access(path.c_str(), F_OK) != 0) {
     return absl::StrCat("database ", path, " does not exist yet: keybrokerd creates it");
@@ -220,7 +235,7 @@ absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, std::un
     absl::StrAppend(&note, ": keybrokerd migrates it to version ", kSchemaVersion, " at start");
   }
   if (version < 1) return note;  // no keys a KEK could be checked against yet
-  auto store = SqliteKeyStore::Create(db, std::move(kek), SqliteKeyStore::KekCheck::kVerifyOnly);
+  auto store = SqliteKeyStore::Create(db, std::move(keks), SqliteKeyStore::KekCheck::kVerifyOnly);
   if (!store.ok()) return store.status();
   return note;
 }

@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/secret_bytes.h"
 #include "keybroker/store/attestation_key_registry.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/kek.h"
+#include "keybroker/store/kek_rotation.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/machine_key_state.h"
@@ -21,19 +23,27 @@ namespace kb {
 
 // The embedded store: every role interface backed by one SQLite database (WAL,
 // synchronous=FULL). Key material is sealed under the KEK (Kek::Seal), AAD "key_id/version".
-class SqliteKeyStore final : public KeyStore {
+class SqliteKeyStore final : public KeyStore, public KekRotation {
  public:
-  // Whether Create() may record the KEK's check value in a database that has none yet.
+  // Whether Create() may record a KEK's check value in the database (a new database, one from
+  // before check values, or a new current KEK next to previous ones).
   enum class KekCheck { kVerifyAndRecord, kVerifyOnly };
-  // The key store over `db`, its keys sealed under `kek`. The KEK is checked first against the
-  // check value stored with the keys (or, in a database from before check values, against a
-  // stored key version): FAILED_PRECONDITION naming the configured KEK and the one the store
-  // was written with when they differ, so that a wrong or changed KEK stops the broker at
-  // start instead of refusing every release. A database without a check value gets one
-  // (kVerifyAndRecord).
+  // The key store over `db`, its keys sealed under `keks` (sqlite_kek_check.cc). Each KEK is
+  // checked first against the check values stored with the keys: FAILED_PRECONDITION naming
+  // the configured KEK and the one the store was written with when they differ, so that a
+  // wrong or changed KEK stops the broker at start instead of refusing every release; the same
+  // when a previous KEK is not one the store knows, or key versions are sealed under a KEK that
+  // is not configured. A current KEK the store does not know is taken as the start of a
+  // rotation only when previous KEKs are configured.
+  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(
+      std::shared_ptr<SqliteDb> db, KekSet keks, KekCheck check = KekCheck::kVerifyAndRecord);
   static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(
       std::shared_ptr<SqliteDb> db, std::unique_ptr<Kek> kek,
-      KekCheck check = KekCheck::kVerifyAndRecord);
+      KekCheck check = KekCheck::kVerifyAndRecord) {
+    KekSet keks;
+    keks.current = std::move(kek);
+    return Create(std::move(db), std::move(keks), check);
+  }
   absl::Status CreateKey(const KeyRecord& record, const SecretBytes& material) override;
   absl::StatusOr<KeyRecord> GetKey(absl::string_view key_id) override;
   absl::StatusOr<std::vector<KeyRecord>> ListKeys() override;
@@ -45,16 +55,31 @@ class SqliteKeyStore final : public KeyStore {
                           absl::Time now) override;
   absl::Status RetireVersion(absl::string_view key_id, uint32_t version) override;
   absl::StatusOr<std::vector<KeyVersionRecord>> ListVersions(absl::string_view key_id) override;
+  // KekRotation (sqlite_kek_rotation.cc).
+  absl::StatusOr<std::vector<KekUse>> ListKeks() override;
+  absl::StatusOr<RewrapProgress> RewrapUnderCurrentKek(uint32_t max_versions) override;
 
  private:
-  SqliteKeyStore(std::shared_ptr<SqliteDb> db, std::unique_ptr<Kek> kek)
-      : db_(std::move(db)), kek_(std::move(kek)) {}
-  // The check of Create() (sqlite_kek_check.cc).
-  absl::Status CheckKek(KekCheck check);
+  SqliteKeyStore(std::shared_ptr<SqliteDb> db, KekSet keks)
+      : db_(std::move(db)), kek_(std::move(keks.current)), previous_(std::move(keks.previous)) {}
+  // The checks of Create() (sqlite_kek_check.cc); they set current_id_ and by_id_.
+  absl::Status CheckKeks(KekCheck check);
+  absl::Status CheckFirstKeyVersion() const;
+  absl::Status WrongKek(absl::string_view expected) const;
+  // The KEK of the store's number `id`: FAILED_PRECONDITION when none is configured.
+  absl::StatusOr<Kek*> KekById(int64_t id) const;
+  // `sealed` opened with the KEK `kek_id`; DATA_LOSS names the key version, other errors
+  // (an HSM that cannot answer) keep their code.
+  absl::StatusOr<SecretBytes> OpenVersion(absl::string_view key_id, uint32_t version,
+                                          absl::string_view sealed, int64_t kek_id) const;
   // The AAD a key version is sealed with: "key_id/version".
   static std::string Aad(absl::string_view key_id, uint32_t version);
   std::shared_ptr<SqliteDb> db_;
-  std::unique_ptr<Kek> kek_;
+  const std::unique_ptr<Kek> kek_;
+  const std::vector<std::unique_ptr<Kek>> previous_;
+  // Set once by CheckKeks() before the store is shared.
+  int64_t current_id_ = 0;
+  absl::flat_hash_map<int64_t, Kek*> by_id_;
 };
 
 class SqliteChallengeStore final : public ChallengeStore {
@@ -147,9 +172,9 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& 
 
 // What `keybrokerd --check-config` says of the database at `path`, changing nothing: that it
 // does not exist yet, or its schema version (and that keybrokerd will migrate it), after
-// checking `kek` against it as SqliteKeyStore::Create does (kVerifyOnly). FAILED_PRECONDITION
+// checking `keks` against it as SqliteKeyStore::Create does (kVerifyOnly). FAILED_PRECONDITION
 // for a wrong KEK or a schema newer than this code; UNAVAILABLE if it cannot be read.
-absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, std::unique_ptr<Kek> kek);
+absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, KekSet keks);
 
 }  // namespace kb
 

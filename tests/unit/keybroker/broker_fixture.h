@@ -57,8 +57,10 @@ class BrokerFixture : public ::testing::Test {
         CollateralCacheAdmin::Deps{.run = admin_runner_.get()});  // no cache
     audit_admin_ = std::make_unique<AuditAdmin>(
         AuditAdmin::Deps{.run = admin_runner_.get(), .audit = audit_.get()});
-    admin_ = {key_admin_.get(), policy_admin_.get(), machine_admin_.get(), collateral_admin_.get(),
-              audit_admin_.get()};
+    kek_admin_ = std::make_unique<KekAdmin>(
+        KekAdmin::Deps{.run = admin_runner_.get(), .rotation = keys_.get()});
+    admin_ = {key_admin_.get(),        policy_admin_.get(), machine_admin_.get(),
+              collateral_admin_.get(), audit_admin_.get(),  kek_admin_.get()};
     tpm_ = *SoftwareTpm::Create();
     tpm_->SetPcr(7, std::string(32, '\x07'));
   }
@@ -119,7 +121,8 @@ class BrokerFixture : public ::testing::Test {
   std::unique_ptr<MachineAdmin> machine_admin_;
   std::unique_ptr<CollateralCacheAdmin> collateral_admin_;
   std::unique_ptr<AuditAdmin> audit_admin_;
-  AdminApi admin_{};  // the five services above
+  std::unique_ptr<KekAdmin> kek_admin_;
+  AdminApi admin_{};  // the six services above
   std::unique_ptr<SoftwareTpm> tpm_;
 };
 

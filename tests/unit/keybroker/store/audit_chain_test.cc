@@ -16,6 +16,11 @@
 namespace kb {
 namespace {
 
+// What versions 5 and 6 added for the KEK, dropped to get back to an older database.
+constexpr char kKekTablesOfV6[] =
+    "DROP TABLE IF EXISTS keks; DROP INDEX IF EXISTS key_versions_by_kek; ALTER TABLE "
+    "key_versions DROP COLUMN kek_id; ";
+
 using ::testing::HasSubstr;
 
 AuditRecord Rec(const std::string& actor, const std::string& reason) {
@@ -262,11 +267,9 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   const std::string path = dir + "/v1.db";
   ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
   // Back to what a version-1 broker left behind.
-  Tamper(
-      path,
-      "DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
-      "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; DROP TABLE IF EXISTS kek_check; "
-      "PRAGMA user_version = 1;");
+  Tamper(path, absl::StrCat("DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
+                            "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; ",
+                            kKekTablesOfV6, "PRAGMA user_version = 1;"));
   auto db = OpenBrokerDatabase(path);
   ASSERT_THAT(db, IsOk());
   SqliteOfflineRevocations revocations(*db);
@@ -284,10 +287,9 @@ TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) 
   const std::string path = dir + "/v2.db";
   ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
   // Back to what a version-2 broker left behind.
-  Tamper(
-      path,
-      "DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
-      "DROP TABLE IF EXISTS collateral; DROP TABLE IF EXISTS kek_check; PRAGMA user_version = 2;");
+  Tamper(path, absl::StrCat("DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
+                            "DROP TABLE IF EXISTS collateral; ",
+                            kKekTablesOfV6, "PRAGMA user_version = 2;"));
   auto db = OpenBrokerDatabase(path);
   ASSERT_THAT(db, IsOk());
   SqliteMachineKeyState state(*db);

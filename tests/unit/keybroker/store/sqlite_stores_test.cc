@@ -101,12 +101,12 @@ TEST_F(SqliteStoresTest, DatabaseWithoutCheckValueIsCheckedAgainstItsKeys) {
                   .value()
                   ->CreateKey(Record("disk"), *RandomSecret(32)),
               IsOk());
-  ASSERT_THAT(db->Exec("DELETE FROM kek_check"), IsOk());
+  ASSERT_THAT(db->Exec("DELETE FROM keks"), IsOk());
   EXPECT_THAT(SqliteKeyStore::Create(db, *AesKek::Create(*RandomSecret(32), "wrong")),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("key 'disk' version 1 does not decrypt under it")));
   auto count = [&] {
-    auto st = db->Prepare("SELECT COUNT(*) FROM kek_check");
+    auto st = db->Prepare("SELECT COUNT(*) FROM keks");
     EXPECT_THAT(st, IsOk());
     EXPECT_THAT(st->Step(), IsOkAndHolds(true));
     return st->Int(0);
