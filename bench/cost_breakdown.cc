@@ -88,9 +88,11 @@ struct Core {
     record.latest_version = 1;
     record.created_at = absl::Now();
     Must(keys->CreateKey(record, Must(RandomSecret(32))));
-    Must(keys->SetPolicy("bench", absl::StrCat(R"({"allow":[{"machines":["bench-0"],)",
-                                               R"("pcrs":[{"index":7,"allowed":[")",
-                                               std::string(64, '0'), R"("]}]}]})"))
+    Must(keys->SetPolicy("bench",
+                         absl::StrCat(R"({"allow":[{"machines":["bench-0"],)",
+                                      R"("pcrs":[{"index":7,"allowed":[")", std::string(64, '0'),
+                                      R"("]}]}]})"),
+                         std::nullopt)
              .status());
   }
 };

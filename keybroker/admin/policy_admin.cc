@@ -15,17 +15,11 @@ absl::StatusOr<v1::SetPolicyResponse> PolicyAdmin::SetPolicy(const v1::SetPolicy
       [&](AdminOutcome& o) -> absl::StatusOr<v1::SetPolicyResponse> {
         RETURN_IF_ERROR(ValidateName("key_id", r.key_id()));
         ASSIGN_OR_RETURN(v1::ReleasePolicy policy, ParseReleasePolicy(r.policy_json()));
-        // Compare-and-set: the version check and the store happen under one lock.
-        absl::MutexLock lock(&policy_mu_);
-        if (r.has_expected_version()) {
-          ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
-          if (key.policy_version != r.expected_version()) {
-            return absl::FailedPreconditionError(absl::StrCat(
-                "policy of key '", r.key_id(), "' changed since version ", r.expected_version(),
-                " (now ", key.policy_version, "); read it again and reapply the change"));
-          }
-        }
-        ASSIGN_OR_RETURN(uint64_t version, d_.keys->SetPolicy(r.key_id(), PolicyToJson(policy)));
+        // Compare-and-set in the store: one conditional write, across replicas too.
+        std::optional<uint64_t> expected;
+        if (r.has_expected_version()) expected = r.expected_version();
+        ASSIGN_OR_RETURN(uint64_t version,
+                         d_.keys->SetPolicy(r.key_id(), PolicyToJson(policy), expected));
         o.detail = absl::StrCat("policy v", version);
         v1::SetPolicyResponse out;
         out.set_policy_version(version);

@@ -2,7 +2,6 @@
 #define KB_KEYBROKER_ADMIN_POLICY_ADMIN_H_
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "kb/v1/admin.pb.h"
 #include "kb/v1/policy.pb.h"
 #include "keybroker/admin/admin_runner.h"
@@ -35,7 +34,6 @@ class PolicyAdmin {
                                                     v1::TestPolicyResponse& out);
 
   Deps d_;
-  absl::Mutex policy_mu_;  // SetPolicy: expected_version check and store are one step
 };
 
 }  // namespace kb

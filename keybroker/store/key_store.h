@@ -2,6 +2,7 @@
 #define KB_KEYBROKER_STORE_KEY_STORE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,9 +46,13 @@ class KeyStore {
   // The decrypted key bytes of `key_id` at `version`.
   virtual absl::StatusOr<SecretBytes> GetKeyMaterial(absl::string_view key_id,
                                                      uint32_t version) = 0;
-  // Stores a validated policy as the key's next policy version and returns that version.
+  // Stores a validated policy as the key's next policy version and returns that version. With
+  // `expected_version`, only while the key's policy version is still that one: the comparison
+  // and the store are one conditional write in the database, so two operators on two replicas
+  // cannot lose an edit (FAILED_PRECONDITION naming both versions otherwise).
   virtual absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id,
-                                             absl::string_view policy_json) = 0;
+                                             absl::string_view policy_json,
+                                             std::optional<uint64_t> expected_version) = 0;
   virtual absl::Status SetDisabled(absl::string_view key_id, bool disabled) = 0;
   // Stores `material` as `version`, which must be the key's latest_version + 1, and makes it
   // the latest. ABORTED if the latest version moved meanwhile (a concurrent rotation).
@@ -58,6 +63,11 @@ class KeyStore {
   // Every version of the key, oldest first.
   virtual absl::StatusOr<std::vector<KeyVersionRecord>> ListVersions(absl::string_view key_id) = 0;
 };
+
+// The errors every KeyStore gives: NOT_FOUND "no key 'id'", and FAILED_PRECONDITION for a
+// SetPolicy whose expected_version is no longer the key's policy version.
+absl::Status KeyNotFoundError(absl::string_view key_id);
+absl::Status PolicyChangedError(absl::string_view key_id, uint64_t expected, uint64_t now);
 
 }  // namespace kb
 

@@ -35,46 +35,20 @@ absl::StatusOr<std::string> LinkProblem(SqliteDb& db, const AuditRecord& r, uint
 
 }  // namespace
 
-struct SqliteAuditLog::PendingAppend {
-  AuditRecord record;
-  bool done = false;  // written and read under commit_mu_
-  absl::Status status;
-};
-
 absl::Status SqliteAuditLog::Append(const AuditRecord& record) {
-  PendingAppend mine{SanitizedForAudit(record)};
-  {
-    std::lock_guard<std::mutex> queue_lock(queue_mu_);
-    queue_.push_back(&mine);
-  }
-  // Whoever holds commit_mu_ commits everything queued so far, so while one batch is being
-  // fsynced the next one gathers. `mine` stays alive: its owner blocks here until it is done.
-  std::lock_guard<std::mutex> commit_lock(commit_mu_);
-  if (!mine.done) {
-    std::vector<PendingAppend*> batch;
-    {
-      std::lock_guard<std::mutex> queue_lock(queue_mu_);
-      batch.swap(queue_);
-    }
-    absl::Status s;
-    {
-      auto lock = db_->Lock();
-      s = WriteBatch(batch);
-    }
-    for (PendingAppend* p : batch) {
-      p->status = s;
-      p->done = true;
-    }
-  }
-  return mine.status;
+  AuditRecord mine = SanitizedForAudit(record);
+  return commits_.Submit(mine, [this](const std::vector<AuditRecord*>& batch) {
+    auto lock = db_->Lock();
+    return WriteBatch(batch);
+  });
 }
 
-absl::Status SqliteAuditLog::WriteBatch(const std::vector<PendingAppend*>& batch) {
+absl::Status SqliteAuditLog::WriteBatch(const std::vector<AuditRecord*>& batch) {
   SqliteTransaction tx(*db_);  // BEGIN IMMEDIATE: serializes across processes
   RETURN_IF_ERROR(tx.status());
   ASSIGN_OR_RETURN(std::string head, HeadHash(*db_));
-  for (PendingAppend* p : batch) {
-    AuditRecord& r = p->record;
+  for (AuditRecord* record : batch) {
+    AuditRecord& r = *record;
     r.prev_hash = std::move(head);
     r.hash = AuditRecordHash(r);
     head = r.hash;

@@ -4,17 +4,6 @@
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
-namespace {
-
-// A key version to re-seal, as read and as re-sealed.
-struct Pending {
-  std::string key_id;
-  uint32_t version;
-  int64_t kek_id;
-  std::string sealed;
-};
-
-}  // namespace
 
 absl::StatusOr<std::vector<KekUse>> SqliteKeyStore::ListKeks() {
   auto lock = db_->Lock();
@@ -30,21 +19,19 @@ absl::StatusOr<std::vector<KekUse>> SqliteKeyStore::ListKeks() {
     use.description = st.Text(1);
     use.fingerprint = st.Text(2);
     use.key_versions = static_cast<uint64_t>(st.Int(3));
-    use.configured = use.id == current_id_     ? KekUse::Configured::kCurrent
-                     : by_id_.contains(use.id) ? KekUse::Configured::kPrevious
-                                               : KekUse::Configured::kNo;
+    use.configured = keks_.Configured(use.id);
     out.push_back(std::move(use));
   }
 }
 
 absl::StatusOr<RewrapProgress> SqliteKeyStore::RewrapUnderCurrentKek(uint32_t max_versions) {
-  std::vector<Pending> batch;
+  std::vector<SealedVersion> batch;
   {
     auto lock = db_->Lock();
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT key_id, version, kek_id, sealed FROM "
                                            "key_versions WHERE kek_id != ? ORDER BY key_id, "
                                            "version LIMIT ?"));
-    st.Bind(1, current_id_).Bind(2, int64_t{max_versions});
+    st.Bind(1, keks_.current_id()).Bind(2, int64_t{max_versions});
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -52,21 +39,18 @@ absl::StatusOr<RewrapProgress> SqliteKeyStore::RewrapUnderCurrentKek(uint32_t ma
     }
   }
   // The KEKs work outside the database lock: releases go on meanwhile.
-  for (Pending& p : batch) {
-    ASSIGN_OR_RETURN(SecretBytes material, OpenVersion(p.key_id, p.version, p.sealed, p.kek_id));
-    ASSIGN_OR_RETURN(p.sealed, kek_->Seal(material, Aad(p.key_id, p.version)));
-  }
+  for (SealedVersion& v : batch) RETURN_IF_ERROR(keks_.Reseal(v));
   RewrapProgress progress;
   auto lock = db_->Lock();
   {
     SqliteTransaction tx(*db_);
     RETURN_IF_ERROR(tx.status());
-    for (const Pending& p : batch) {
+    for (const SealedVersion& p : batch) {
       // Only if nothing re-sealed it meanwhile (another replica's rotation).
       ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE key_versions SET sealed = ?, kek_id = ? "
                                              "WHERE key_id = ? AND version = ? AND kek_id = ?"));
       RETURN_IF_ERROR(up.BindBlob(1, p.sealed)
-                          .Bind(2, current_id_)
+                          .Bind(2, keks_.current_id())
                           .Bind(3, p.key_id)
                           .Bind(4, int64_t{p.version})
                           .Bind(5, p.kek_id)
@@ -76,7 +60,7 @@ absl::StatusOr<RewrapProgress> SqliteKeyStore::RewrapUnderCurrentKek(uint32_t ma
     RETURN_IF_ERROR(tx.Commit());
   }
   ASSIGN_OR_RETURN(auto count, db_->Prepare("SELECT COUNT(*) FROM key_versions WHERE kek_id != ?"));
-  count.Bind(1, current_id_);
+  count.Bind(1, keks_.current_id());
   ASSIGN_OR_RETURN(bool row, count.Step());
   progress.remaining = row ? static_cast<uint64_t>(count.Int(0)) : 0;
   return progress;

@@ -26,27 +26,10 @@ KeyRecord ReadKeyRow(const SqliteStatement& st) {
   return r;
 }
 
-absl::Status NotFound(absl::string_view key_id) {
-  return absl::NotFoundError(absl::StrCat("no key '", key_id, "'"));
-}
-
 }  // namespace
 
-std::string SqliteKeyStore::Aad(absl::string_view key_id, uint32_t version) {
-  return absl::StrCat(key_id, "/", version);
-}
-
-absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Create(std::shared_ptr<SqliteDb> db,
-                                                                       KekSet keks,
-                                                                       KekCheck check) {
-  if (keks.current == nullptr) return absl::InvalidArgumentError("no KEK");
-  std::unique_ptr<SqliteKeyStore> store(new SqliteKeyStore(std::move(db), std::move(keks)));
-  RETURN_IF_ERROR(store->CheckKeks(check));
-  return store;
-}
-
 absl::Status SqliteKeyStore::CreateKey(const KeyRecord& record, const SecretBytes& material) {
-  ASSIGN_OR_RETURN(std::string sealed, kek_->Seal(material, Aad(record.key_id, 1)));
+  ASSIGN_OR_RETURN(std::string sealed, keks_.Seal(record.key_id, 1, material));
   auto lock = db_->Lock();
   SqliteTransaction tx(*db_);
   RETURN_IF_ERROR(tx.status());
@@ -64,8 +47,11 @@ absl::Status SqliteKeyStore::CreateKey(const KeyRecord& record, const SecretByte
   RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(auto ver, db_->Prepare("INSERT INTO key_versions(key_id, version, sealed, "
                                           "created_at, kek_id) VALUES(?, 1, ?, ?, ?)"));
-  RETURN_IF_ERROR(
-      ver.Bind(1, record.key_id).BindBlob(2, sealed).Bind(3, now).Bind(4, current_id_).Run());
+  RETURN_IF_ERROR(ver.Bind(1, record.key_id)
+                      .BindBlob(2, sealed)
+                      .Bind(3, now)
+                      .Bind(4, keks_.current_id())
+                      .Run());
   return tx.Commit();
 }
 
@@ -74,7 +60,7 @@ absl::StatusOr<KeyRecord> SqliteKeyStore::GetKey(absl::string_view key_id) {
   ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(kSelectKey, " WHERE k.key_id = ?")));
   st.Bind(1, key_id);
   ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return NotFound(key_id);
+  if (!row) return KeyNotFoundError(key_id);
   return ReadKeyRow(st);
 }
 
@@ -104,47 +90,27 @@ absl::StatusOr<SecretBytes> SqliteKeyStore::GetKeyMaterial(absl::string_view key
     sealed = st.Text(0);
     kek_id = st.Int(1);
   }
-  return OpenVersion(key_id, version, sealed, kek_id);
-}
-
-absl::StatusOr<Kek*> SqliteKeyStore::KekById(int64_t id) const {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sealed under KEK number ", id, " of this database, which is not configured here (",
-        "another replica may have rotated to a new KEK: configure it, with this one in "
-        "previous_keks)"));
-  }
-  return it->second;
-}
-
-absl::StatusOr<SecretBytes> SqliteKeyStore::OpenVersion(absl::string_view key_id, uint32_t version,
-                                                        absl::string_view sealed,
-                                                        int64_t kek_id) const {
-  const std::string name = absl::StrCat("key '", key_id, "' version ", version);
-  auto kek = KekById(kek_id);
-  if (!kek.ok())
-    return absl::Status(kek.status().code(), absl::StrCat(name, ": ", kek.status().message()));
-  auto material = (*kek)->Open(sealed, Aad(key_id, version));
-  if (material.ok()) return material;
-  if (material.status().code() == absl::StatusCode::kDataLoss) {
-    return absl::DataLossError(absl::StrCat(name, " does not decrypt under the configured KEK (",
-                                            (*kek)->Describe(), ")"));
-  }
-  return absl::Status(material.status().code(), absl::StrCat(name, ": ", (*kek)->Describe(), ": ",
-                                                             material.status().message()));
+  return keks_.Open(key_id, version, sealed, kek_id);
 }
 
 absl::StatusOr<uint64_t> SqliteKeyStore::SetPolicy(absl::string_view key_id,
-                                                   absl::string_view policy_json) {
+                                                   absl::string_view policy_json,
+                                                   std::optional<uint64_t> expected_version) {
   auto lock = db_->Lock();
   SqliteTransaction tx(*db_);
   RETURN_IF_ERROR(tx.status());
   ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE keys SET policy_version = policy_version + 1 "
-                                         "WHERE key_id = ? RETURNING policy_version"));
-  up.Bind(1, key_id);
+                                         "WHERE key_id = ?1 AND (?2 < 0 OR policy_version = ?2) "
+                                         "RETURNING policy_version"));
+  up.Bind(1, key_id).Bind(2, expected_version ? static_cast<int64_t>(*expected_version) : -1);
   ASSIGN_OR_RETURN(bool row, up.Step());
-  if (!row) return NotFound(key_id);
+  if (!row) {
+    RETURN_IF_ERROR(up.Run());
+    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT policy_version FROM keys WHERE key_id = ?"));
+    ASSIGN_OR_RETURN(bool exists, st.Bind(1, key_id).Step());
+    if (!exists) return KeyNotFoundError(key_id);
+    return PolicyChangedError(key_id, *expected_version, static_cast<uint64_t>(st.Int(0)));
+  }
   const int64_t version = up.Int(0);
   RETURN_IF_ERROR(up.Run());
   ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO policies(key_id, version, policy_json, "
@@ -162,13 +128,13 @@ absl::Status SqliteKeyStore::SetDisabled(absl::string_view key_id, bool disabled
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE keys SET disabled = ? WHERE key_id = ?"));
   RETURN_IF_ERROR(st.Bind(1, int64_t{disabled ? 1 : 0}).Bind(2, key_id).Run());
-  if (db_->Changes() == 0) return NotFound(key_id);
+  if (db_->Changes() == 0) return KeyNotFoundError(key_id);
   return absl::OkStatus();
 }
 
 absl::Status SqliteKeyStore::AddVersion(absl::string_view key_id, uint32_t version,
                                         const SecretBytes& material, absl::Time now) {
-  ASSIGN_OR_RETURN(std::string sealed, kek_->Seal(material, Aad(key_id, version)));
+  ASSIGN_OR_RETURN(std::string sealed, keks_.Seal(key_id, version, material));
   auto lock = db_->Lock();
   SqliteTransaction tx(*db_);
   RETURN_IF_ERROR(tx.status());
@@ -178,7 +144,7 @@ absl::Status SqliteKeyStore::AddVersion(absl::string_view key_id, uint32_t versi
   if (db_->Changes() == 0) {
     ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM keys WHERE key_id = ?"));
     ASSIGN_OR_RETURN(bool exists, st.Bind(1, key_id).Step());
-    if (!exists) return NotFound(key_id);
+    if (!exists) return KeyNotFoundError(key_id);
     return absl::AbortedError(absl::StrCat("key '", key_id, "' was rotated concurrently; retry"));
   }
   ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO key_versions(key_id, version, sealed, "
@@ -187,7 +153,7 @@ absl::Status SqliteKeyStore::AddVersion(absl::string_view key_id, uint32_t versi
                       .Bind(2, int64_t{version})
                       .BindBlob(3, sealed)
                       .Bind(4, absl::ToUnixMillis(now))
-                      .Bind(5, current_id_)
+                      .Bind(5, keks_.current_id())
                       .Run());
   return tx.Commit();
 }
@@ -216,7 +182,7 @@ absl::StatusOr<std::vector<KeyVersionRecord>> SqliteKeyStore::ListVersions(
     out.push_back(
         {static_cast<uint32_t>(st.Int(0)), st.Int(1) != 0, absl::FromUnixMillis(st.Int(2))});
   }
-  if (out.empty()) return NotFound(key_id);
+  if (out.empty()) return KeyNotFoundError(key_id);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "keybroker/store/sqlite_audit_row.h"
+#include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
@@ -248,6 +249,15 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& 
     return absl::Status(s.code(), absl::StrCat("database ", path, ": migration: ", s.message()));
   }
   return db;
+}
+
+absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet keks) {
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(path));
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteKeyStore> keys,
+                   SqliteKeyStore::Create(db, std::move(keks)));
+  return AssembleBrokerStores<SqliteChallengeStore, SqliteAttestationKeyRegistry, SqliteAuditLog,
+                              SqliteMachineDenyList, SqliteOfflineRevocations,
+                              SqliteMachineKeyState, SqliteCollateralStore>(std::move(keys), db);
 }
 
 }  // namespace kb

@@ -10,13 +10,16 @@
 #include "common/secret_bytes.h"
 #include "keybroker/store/attestation_key_registry.h"
 #include "keybroker/store/audit_log.h"
+#include "keybroker/store/broker_stores.h"
 #include "keybroker/store/challenge_store.h"
+#include "keybroker/store/group_commit.h"
 #include "keybroker/store/kek.h"
 #include "keybroker/store/kek_rotation.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
+#include "keybroker/store/sealing_keks.h"
 #include "keybroker/store/sqlite_db.h"
 
 namespace kb {
@@ -28,13 +31,9 @@ class SqliteKeyStore final : public KeyStore, public KekRotation {
   // Whether Create() may record a KEK's check value in the database (a new database, one from
   // before check values, or a new current KEK next to previous ones).
   enum class KekCheck { kVerifyAndRecord, kVerifyOnly };
-  // The key store over `db`, its keys sealed under `keks` (sqlite_kek_check.cc). Each KEK is
-  // checked first against the check values stored with the keys: FAILED_PRECONDITION naming
-  // the configured KEK and the one the store was written with when they differ, so that a
-  // wrong or changed KEK stops the broker at start instead of refusing every release; the same
-  // when a previous KEK is not one the store knows, or key versions are sealed under a KEK that
-  // is not configured. A current KEK the store does not know is taken as the start of a
-  // rotation only when previous KEKs are configured.
+  // The key store over `db`, its keys sealed under `keks` once they match the check values
+  // stored with the keys (SealingKeks::Match; sqlite_kek_check.cc). With kVerifyAndRecord, a
+  // current KEK new to the store (a new database, or a rotation) has its check value stored.
   static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(
       std::shared_ptr<SqliteDb> db, KekSet keks, KekCheck check = KekCheck::kVerifyAndRecord);
   static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Create(
@@ -48,8 +47,8 @@ class SqliteKeyStore final : public KeyStore, public KekRotation {
   absl::StatusOr<KeyRecord> GetKey(absl::string_view key_id) override;
   absl::StatusOr<std::vector<KeyRecord>> ListKeys() override;
   absl::StatusOr<SecretBytes> GetKeyMaterial(absl::string_view key_id, uint32_t version) override;
-  absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id,
-                                     absl::string_view policy_json) override;
+  absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id, absl::string_view policy_json,
+                                     std::optional<uint64_t> expected_version) override;
   absl::Status SetDisabled(absl::string_view key_id, bool disabled) override;
   absl::Status AddVersion(absl::string_view key_id, uint32_t version, const SecretBytes& material,
                           absl::Time now) override;
@@ -60,26 +59,10 @@ class SqliteKeyStore final : public KeyStore, public KekRotation {
   absl::StatusOr<RewrapProgress> RewrapUnderCurrentKek(uint32_t max_versions) override;
 
  private:
-  SqliteKeyStore(std::shared_ptr<SqliteDb> db, KekSet keks)
-      : db_(std::move(db)), kek_(std::move(keks.current)), previous_(std::move(keks.previous)) {}
-  // The checks of Create() (sqlite_kek_check.cc); they set current_id_ and by_id_.
-  absl::Status CheckKeks(KekCheck check);
-  absl::Status CheckFirstKeyVersion() const;
-  absl::Status WrongKek(absl::string_view expected) const;
-  // The KEK of the store's number `id`: FAILED_PRECONDITION when none is configured.
-  absl::StatusOr<Kek*> KekById(int64_t id) const;
-  // `sealed` opened with the KEK `kek_id`; DATA_LOSS names the key version, other errors
-  // (an HSM that cannot answer) keep their code.
-  absl::StatusOr<SecretBytes> OpenVersion(absl::string_view key_id, uint32_t version,
-                                          absl::string_view sealed, int64_t kek_id) const;
-  // The AAD a key version is sealed with: "key_id/version".
-  static std::string Aad(absl::string_view key_id, uint32_t version);
+  SqliteKeyStore(std::shared_ptr<SqliteDb> db, SealingKeks keks)
+      : db_(std::move(db)), keks_(std::move(keks)) {}
   std::shared_ptr<SqliteDb> db_;
-  const std::unique_ptr<Kek> kek_;
-  const std::vector<std::unique_ptr<Kek>> previous_;
-  // Set once by CheckKeks() before the store is shared.
-  int64_t current_id_ = 0;
-  absl::flat_hash_map<int64_t, Kek*> by_id_;
+  const SealingKeks keks_;
 };
 
 class SqliteChallengeStore final : public ChallengeStore {
@@ -113,16 +96,12 @@ class SqliteAuditLog final : public AuditLog {
   absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) override;
 
  private:
-  struct PendingAppend;
-  // Caller holds commit_mu_ and the DB lock. Links and inserts `batch` in one transaction.
-  absl::Status WriteBatch(const std::vector<PendingAppend*>& batch);
+  // Caller holds the DB lock. Links and inserts `batch` in one transaction.
+  absl::Status WriteBatch(const std::vector<AuditRecord*>& batch);
 
   std::shared_ptr<SqliteDb> db_;
-  // Group commit: concurrent Append() calls queue their records; one of them at a time (the
-  // holder of commit_mu_) writes every queued record in one transaction and one fsync.
-  std::mutex commit_mu_;
-  std::mutex queue_mu_;
-  std::vector<PendingAppend*> queue_;  // guarded by queue_mu_
+  // Concurrent Append() calls share one transaction and one fsync.
+  GroupCommit<AuditRecord> commits_;
 };
 
 class SqliteMachineDenyList final : public MachineDenyList {
@@ -169,6 +148,9 @@ class SqliteMachineKeyState final : public EnrolmentConfirmations, public Offlin
 // others or its schema is newer than this code knows; existing database files that group or
 // others can read are made 0600 first.
 absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path);
+
+// Every store over the database at `path` (OpenBrokerDatabase), its keys sealed under `keks`.
+absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet keks);
 
 // What `keybrokerd --check-config` says of the database at `path`, changing nothing: that it
 // does not exist yet, or its schema version (and that keybrokerd will migrate it), after

@@ -131,15 +131,26 @@ TEST_F(SqliteStoresTest, NewerSchemaIsRefused) {
 TEST_F(SqliteStoresTest, PoliciesAreVersioned) {
   ASSERT_THAT(keys_->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
   EXPECT_EQ(keys_->GetKey("disk")->policy_version, 0u);
-  EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":1}"), 1u);
-  EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":2}"), 2u);
+  EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":1}", std::nullopt), 1u);
+  EXPECT_EQ(*keys_->SetPolicy("disk", "{\"a\":2}", 1), 2u);
   auto key = keys_->GetKey("disk");
   EXPECT_EQ(key->policy_version, 2u);
   EXPECT_EQ(key->policy_json, "{\"a\":2}");
-  EXPECT_EQ(keys_->SetPolicy("nope", "{}").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(keys_->SetPolicy("nope", "{}", std::nullopt).status().code(),
+            absl::StatusCode::kNotFound);
   ASSERT_THAT(keys_->SetDisabled("disk", true), IsOk());
   EXPECT_TRUE(keys_->GetKey("disk")->disabled);
   EXPECT_EQ(keys_->SetDisabled("nope", true).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoresTest, PolicyCompareAndSetRefusesAStaleVersion) {
+  ASSERT_THAT(keys_->CreateKey(Record("disk"), *RandomSecret(32)), IsOk());
+  ASSERT_THAT(keys_->SetPolicy("disk", "{\"a\":1}", 0), IsOk());
+  EXPECT_THAT(keys_->SetPolicy("disk", "{\"a\":2}", 0),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("changed since version 0 (now 1)")));
+  EXPECT_EQ(keys_->GetKey("disk")->policy_json, "{\"a\":1}");
+  EXPECT_THAT(keys_->SetPolicy("nope", "{}", 0), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SqliteStoresTest, ChallengesAreSingleUse) {
