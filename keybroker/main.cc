@@ -17,9 +17,10 @@
 #include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
 #include "keybroker/kek/kek_provider.h"
+#include "keybroker/migrate_store.h"
 #include "keybroker/server/broker_server.h"
 #include "keybroker/server/tls_files.h"
-#include "keybroker/store/sqlite_collateral_store.h"
+#include "keybroker/store/postgres/pg_stores.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
 #include "keybroker/verifiers/evidence_kinds.h"
@@ -30,6 +31,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: keybrokerd --config FILE [--check-config | --create-kek]\n"
+    "       keybrokerd migrate-store --from sqlite:PATH --to postgres:DSN\n"
     "  Serves attested key release (KeyRelease) and administration (KeyAdmin, mutual TLS).\n"
     "  --check-config  validate the config, KEK and database, then exit\n"
     "  --create-kek    create the KEK the config names (a new kek_file, or a key generated\n"
@@ -57,46 +59,42 @@ void ShutdownOnSignal(BrokerServer& server) {
   server.Shutdown();
 }
 
-// The SQLite stores of one database.
-struct Stores {
-  Stores(std::shared_ptr<SqliteDb> db, std::unique_ptr<SqliteKeyStore> key_store)
-      : keys(std::move(key_store)),
-        challenges(db),
-        aks(db),
-        audit(db),
-        denylist(db),
-        revocations(db),
-        machine_keys(db),
-        collateral(db) {}
-  std::unique_ptr<SqliteKeyStore> keys;
-  SqliteChallengeStore challenges;
-  SqliteAttestationKeyRegistry aks;
-  SqliteAuditLog audit;
-  SqliteMachineDenyList denylist;
-  SqliteOfflineRevocations revocations;
-  SqliteMachineKeyState machine_keys;  // enrolment confirmations and offline grants
-  SqliteCollateralStore collateral;
-};
+PgPool::Options PoolOptions(const v1::PostgresStore& pg) {
+  return {.dsn = pg.dsn(),
+          .size = static_cast<int>(pg.pool_size()),
+          .acquire_timeout = absl::Milliseconds(pg.acquire_timeout_ms())};
+}
+
+// The stores of the configured backend (the config is normalised: one backend is set).
+absl::StatusOr<BrokerStores> OpenStores(const v1::StoreConfig& store, KekSet keks) {
+  if (store.has_postgres())
+    return OpenPostgresStores(PoolOptions(store.postgres()), std::move(keks));
+  return OpenSqliteStores(store.sqlite().path(), std::move(keks));
+}
+
+// --check-config's view of the store, changing nothing.
+absl::StatusOr<std::string> CheckStore(const v1::StoreConfig& store, KekSet keks) {
+  if (store.has_postgres())
+    return CheckPostgresStore(PoolOptions(store.postgres()), std::move(keks));
+  return CheckBrokerDatabase(store.sqlite().path(), std::move(keks));
+}
 
 // The admin API: one service per resource over one runner (role check + audit).
 struct AdminServices {
-  AdminServices(Stores& s, const RoleMap* roles, const Clock* clock, EvidenceVerifier* verifier,
-                CollateralAdmin* collateral_cache)
-      : runner(roles, &s.audit, clock),
-        keys({.run = &runner,
-              .keys = s.keys.get(),
-              .audit = &s.audit,
-              .confirmations = &s.machine_keys}),
-        policies({.run = &runner, .keys = s.keys.get(), .verifier = verifier}),
+  AdminServices(const BrokerStores& s, const RoleMap* roles, const Clock* clock,
+                EvidenceVerifier* verifier, CollateralAdmin* collateral_cache)
+      : runner(roles, s.audit, clock),
+        keys({.run = &runner, .keys = s.keys, .audit = s.audit, .confirmations = s.confirmations}),
+        policies({.run = &runner, .keys = s.keys, .verifier = verifier}),
         machines({.run = &runner,
-                  .aks = &s.aks,
-                  .denylist = &s.denylist,
-                  .keys = s.keys.get(),
-                  .revocations = &s.revocations,
-                  .grants = &s.machine_keys}),
+                  .aks = s.aks,
+                  .denylist = s.denylist,
+                  .keys = s.keys,
+                  .revocations = s.revocations,
+                  .grants = s.grants}),
         collateral({.run = &runner, .collateral = collateral_cache}),
-        audit({.run = &runner, .audit = &s.audit}),
-        keks({.run = &runner, .rotation = s.keys.get()}) {}
+        audit({.run = &runner, .audit = s.audit}),
+        keks({.run = &runner, .rotation = s.kek_rotation}) {}
   AdminApi api() { return {&keys, &policies, &machines, &collateral, &audit, &keks}; }
 
   AdminRunner runner;
@@ -109,37 +107,37 @@ struct AdminServices {
 };
 
 // Serves the release, admin and AK activation APIs over `s` until SIGINT or SIGTERM.
-absl::Status Serve(const v1::BrokerConfig& config, Stores& s, const RoleMap& roles,
+absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& s, const RoleMap& roles,
                    const VerifierTrust& trust) {
   RealClock clock;
   // The operator-managed collateral cache: imports verified against the config's trust anchors.
   ASSIGN_OR_RETURN(CollateralTrust collateral_trust, CollateralTrustOf(trust));
-  VerifyingCollateralCache collateral(&s.collateral, std::move(collateral_trust), &clock);
+  VerifyingCollateralCache collateral(s.collateral, std::move(collateral_trust), &clock);
   VerifierSet verifiers;  // one verifier per row of the table of evidence kinds
   RETURN_IF_ERROR(AddVerifiers(
-      {.trust = &trust, .clock = &clock, .aks = &s.aks, .cache = &s.collateral}, verifiers));
+      {.trust = &trust, .clock = &clock, .aks = s.aks, .cache = s.collateral}, verifiers));
   const v1::RequestLimits& limits = config.request_limits();
   ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
                                  limits.max_outstanding_challenges_per_source());
-  RefusalTally refusals(&s.audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
-  ReleaseService release({.keys = s.keys.get(),
-                          .challenges = &s.challenges,
-                          .audit = &s.audit,
-                          .denylist = &s.denylist,
+  RefusalTally refusals(s.audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
+  ReleaseService release({.keys = s.keys,
+                          .challenges = s.challenges,
+                          .audit = s.audit,
+                          .denylist = s.denylist,
                           .verifier = &verifiers,
                           .clock = &clock,
-                          .revocations = &s.revocations,
-                          .confirmations = &s.machine_keys,
-                          .grants = &s.machine_keys,
+                          .revocations = s.revocations,
+                          .confirmations = s.confirmations,
+                          .grants = s.grants,
                           .challenge_quota = &challenge_quota,
                           .refusals = &refusals},
                          absl::Seconds(config.challenge_ttl_seconds()));
   AdminServices admin(s, &roles, &clock, &verifiers, &collateral);
   ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
   AkActivationService activation({.ek_verifier = ek_verifier.get(),
-                                  .aks = &s.aks,
-                                  .audit = &s.audit,
-                                  .denylist = &s.denylist,
+                                  .aks = s.aks,
+                                  .audit = s.audit,
+                                  .denylist = s.denylist,
                                   .clock = &clock},
                                  absl::Seconds(config.challenge_ttl_seconds()));
   if (ek_verifier)
@@ -157,8 +155,7 @@ absl::Status Serve(const v1::BrokerConfig& config, Stores& s, const RoleMap& rol
 // --check-config: every file the config names, read and checked; nothing is created or changed.
 absl::Status CheckConfig(const v1::BrokerConfig& config, const std::string& config_path,
                          KekSet keks) {
-  ASSIGN_OR_RETURN(std::string database,
-                   CheckBrokerDatabase(config.database_path(), std::move(keks)));
+  ASSIGN_OR_RETURN(std::string database, CheckStore(config.store(), std::move(keks)));
   RETURN_IF_ERROR(LoadEkVerifier(config).status());
   std::printf("%s\nconfig OK: %s\n", database.c_str(), config_path.c_str());
   return absl::OkStatus();
@@ -176,13 +173,10 @@ absl::Status Run(const std::string& config_path, Mode mode) {
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
   if (mode == Mode::kCheckConfig) return CheckConfig(config, config_path, std::move(keks));
-  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(config.database_path()));
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteKeyStore> keys,
-                   SqliteKeyStore::Create(db, std::move(keks)));
+  ASSIGN_OR_RETURN(BrokerStores stores, OpenStores(config.store(), std::move(keks)));
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
   }
-  Stores stores(db, std::move(keys));
   return Serve(config, stores, roles, trust);
 }
 
@@ -198,6 +192,7 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (argc > 1 && std::string(argv[1]) == "migrate-store") return kb::MigrateStoreMain(argc, argv);
   std::string config;
   kb::Mode mode = kb::Mode::kServe;
   for (int i = 1; i < argc; ++i) {

@@ -25,6 +25,7 @@ ALLOWED = {
     "common/json": COMMON,
     # Broker, bottom up.
     "keybroker/store": COMMON,
+    "keybroker/store/postgres": ["common", "keybroker/store"],
     "keybroker/kek": ["common", "keybroker/store"],
     "keybroker/verifiers/api": COMMON,
     "keybroker/verifiers/tpm": VERIFIER + ["common/tpm"],
@@ -50,7 +51,8 @@ ALLOWED = {
                       "keybroker/verifiers/api", "keybroker/verifiers",
                       "keybroker/verifiers/tpm", "keybroker/verifiers/azure"],
     # keybrokerd's composition root.
-    "keybroker": ["common", "common/grpc", "keybroker/store", "keybroker/kek", "keybroker/verifiers",
+    "keybroker": ["common", "common/grpc", "keybroker/store", "keybroker/store/postgres",
+                  "keybroker/kek", "keybroker/verifiers",
                   "keybroker/verifiers/api", "keybroker/collateral",
                   "keybroker/config", "keybroker/service", "keybroker/admin",
                   "keybroker/ak_activation", "keybroker/server"],

@@ -9,7 +9,7 @@ PACKAGES="
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0
   libcryptsetup-dev cryptsetup-bin
-  libsqlite3-dev
+  libsqlite3-dev libpq-dev postgresql
   libp11-kit-dev softhsm2
   libgtest-dev libgmock-dev
   swtpm swtpm-tools

@@ -109,6 +109,36 @@ absl::Status NormaliseKekSource(v1::KekConfig& kek, absl::string_view field,
       absl::StrCat(field, " is required: kek_file (a file) or kek: {pkcs11: {...}} (an HSM)"));
 }
 
+// Moves the short form database_path into store.sqlite.path and checks the store's fields.
+absl::Status NormaliseStore(v1::BrokerConfig& c, const std::string& base) {
+  if (!c.database_path().empty()) {
+    if (c.store().backend_case() != v1::StoreConfig::BACKEND_NOT_SET) {
+      return absl::InvalidArgumentError("set store or database_path, not both");
+    }
+    c.mutable_store()->mutable_sqlite()->set_path(c.database_path());
+    c.clear_database_path();
+  }
+  switch (c.store().backend_case()) {
+    case v1::StoreConfig::kSqlite:
+      return ResolvePath("store.sqlite.path", c.mutable_store()->mutable_sqlite()->mutable_path(),
+                         base);
+    case v1::StoreConfig::kPostgres: {
+      v1::PostgresStore& pg = *c.mutable_store()->mutable_postgres();
+      if (pg.dsn().empty()) return absl::InvalidArgumentError("store.postgres.dsn is required");
+      if (pg.pool_size() == 0) pg.set_pool_size(8);
+      if (pg.pool_size() > 256) {
+        return absl::InvalidArgumentError("store.postgres.pool_size: must be at most 256");
+      }
+      if (pg.acquire_timeout_ms() == 0) pg.set_acquire_timeout_ms(5000);
+      return absl::OkStatus();
+    }
+    case v1::StoreConfig::BACKEND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "store is required: database_path (a SQLite file) or store: {postgres: {dsn: ...}}");
+}
+
 // Moves the short form kek_file into kek.file and checks every KEK.
 absl::Status NormaliseKeks(v1::BrokerConfig& c, const std::string& base) {
   if (!c.kek_file().empty()) {
@@ -138,7 +168,7 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
   RETURN_IF_ERROR(ResolvePath("tls_cert_file", c.mutable_tls_cert_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("tls_key_file", c.mutable_tls_key_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("operator_ca_file", c.mutable_operator_ca_file(), base_dir));
-  RETURN_IF_ERROR(ResolvePath("database_path", c.mutable_database_path(), base_dir));
+  RETURN_IF_ERROR(NormaliseStore(c, base_dir));
   RETURN_IF_ERROR(NormaliseKeks(c, base_dir));
   if (c.challenge_ttl_seconds() == 0) c.set_challenge_ttl_seconds(60);
   if (c.challenge_ttl_seconds() > 3600) {

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/kek/pkcs11_kek.h"
+#include "tests/integration/broker_guest.h"
 #include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
 #include "tests/support/broker_process.h"
@@ -18,31 +19,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-CommandResult Ctl(const BrokerProcess& broker, std::vector<std::string> args,
-                  const std::string& stdin_data = "") {
-  std::vector<std::string> argv = KeybrokerctlArgv(broker, "operator");
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, stdin_data);
-}
-
-// A guest with a software TPM registered as `machine`, allowed `key_id` by PCR 7.
-std::unique_ptr<SoftwareTpm> Guest(const BrokerProcess& broker, const std::string& machine,
-                                   const std::string& key_id) {
-  auto tpm = *SoftwareTpm::Create();
-  tpm->SetPcr(7, std::string(32, '\x07'));
-  const std::string ak = broker.Path(machine + ".ak");
-  EXPECT_THAT(WriteFileAtomic(ak, *tpm->AttestationKeyPublic()), IsOk());
-  EXPECT_EQ(Ctl(broker, {"ak", "register", "--machine", machine, "--ak-public", ak}).exit_code, 0);
-  CommandResult create = Ctl(broker, {"key", "create", key_id});
-  EXPECT_EQ(create.exit_code, 0) << create.output;
-  const std::string policy = absl::StrCat(R"({"allow":[{"name":"r1","machines":[")", machine,
-                                          R"("],"pcrs":[{"index":7,"allowed":[")",
-                                          HexEncode(std::string(32, '\x07')), R"("]}]}]})");
-  CommandResult set = Ctl(broker, {"policy", "set", key_id, "-"}, policy);
-  EXPECT_EQ(set.exit_code, 0) << set.output;
-  return tpm;
-}
 
 TEST(HsmKekBrokerTest, ReleasesUnderAnHsmKekAndRefusesAnotherKeyOfTheToken) {
   auto token = SoftHsmToken::Create("kb-broker");

@@ -112,7 +112,8 @@ absl::Status BrokerProcess::WriteConfig() {
   const std::string text = absl::StrCat(
       R"({"release_listen":"127.0.0.1:)", release_port_, R"(","admin_listen":"127.0.0.1:)",
       admin_port_, R"(","tls_cert_file":"server.pem","tls_key_file":"server.key",)",
-      R"("operator_ca_file":"operator-ca.pem","database_path":"broker.db",)",
+      R"("operator_ca_file":"operator-ca.pem",)",
+      options_.store_config.empty() ? R"("database_path":"broker.db")" : options_.store_config, ",",
       options_.kek_config.empty() ? R"("kek_file":"kek")" : options_.kek_config, ",",
       R"("challenge_ttl_seconds":)", options_.challenge_ttl_seconds, ",",
       ek_cas.empty() ? "" : absl::StrCat(R"("ek_ca_files":[)", ek_cas, "],"),

@@ -29,6 +29,9 @@ class BrokerProcess {
     // The config's KEK member, JSON (e.g. R"("kek":{"pkcs11":{...}})"); empty: a kek_file
     // "kek" with 32 random bytes.
     std::string kek_config;
+    // The config's store member, JSON (e.g. PostgresServer::StoreConfigJson()); empty: the
+    // SQLite file "broker.db".
+    std::string store_config;
   };
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(Options options);
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start() { return Start(Options()); }

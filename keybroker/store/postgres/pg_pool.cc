@@ -1,0 +1,104 @@
+#include "keybroker/store/postgres/pg_pool.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace kb {
+namespace {
+
+// What the DSN may override: a bounded connect, keepalives and a TCP timeout so that a
+// database that vanished from the network fails requests instead of hanging them, and a
+// statement timeout as the last bound.
+const std::vector<std::pair<std::string, std::string>>& ConnectDefaults() {
+  static const auto* defaults = new std::vector<std::pair<std::string, std::string>>{
+      {"connect_timeout", "3"},
+      {"keepalives_idle", "10"},
+      {"keepalives_interval", "3"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "10000"},
+      {"application_name", "keybrokerd"},
+      {"options", "-c statement_timeout=15000"},
+  };
+  return *defaults;
+}
+
+// Parses `dsn` as libpq does; refuses a password in it and describes it for messages.
+absl::StatusOr<std::string> DescribeDsn(const std::string& dsn) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  if (opts == nullptr) {
+    std::string why = err != nullptr ? err : "out of memory";
+    PQfreemem(err);
+    return absl::InvalidArgumentError(absl::StrCat("store.postgres.dsn does not parse: ", why));
+  }
+  std::vector<std::string> parts;
+  bool password = false;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || *o->val == '\0') continue;
+    const std::string key = o->keyword;
+    if (key == "password") password = true;
+    if (key == "host" || key == "hostaddr" || key == "port" || key == "dbname" || key == "user") {
+      parts.push_back(absl::StrCat(key, "=", o->val));
+    }
+  }
+  PQconninfoFree(opts);
+  if (password) {
+    return absl::InvalidArgumentError(
+        "store.postgres.dsn holds a password: put it in a passfile (passfile=FILE, readable by "
+        "its owner only) or use a client certificate, never in the config");
+  }
+  return parts.empty() ? std::string("PostgreSQL (libpq defaults)")
+                       : absl::StrCat("PostgreSQL ", absl::StrJoin(parts, " "));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<PgPool>> PgPool::Create(Options options) {
+  if (options.size < 1) return absl::InvalidArgumentError("pool size must be at least 1");
+  auto description = DescribeDsn(options.dsn);
+  if (!description.ok()) return description.status();
+  return std::shared_ptr<PgPool>(new PgPool(std::move(options), *std::move(description)));
+}
+
+absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.acquire_timeout);
+  while (true) {
+    while (!idle_.empty()) {
+      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (conn->broken()) continue;  // the server closed it: make a new one
+      ++in_use_;
+      return Lease(this, std::move(conn));
+    }
+    if (in_use_ < options_.size) break;
+    if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        in_use_ >= options_.size) {
+      return absl::UnavailableError(absl::StrCat("all ", options_.size, " connections to ",
+                                                 description_, " stayed busy for ",
+                                                 absl::FormatDuration(options_.acquire_timeout)));
+    }
+  }
+  ++in_use_;
+  lock.unlock();
+  auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults());
+  if (!conn.ok()) {
+    lock.lock();
+    --in_use_;
+    freed_.notify_one();
+    return absl::UnavailableError(absl::StrCat(description_, ": ", conn.status().message()));
+  }
+  return Lease(this, *std::move(conn));
+}
+
+void PgPool::Release(std::unique_ptr<PgConnection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_use_;
+  if (!conn->broken() && conn->idle()) idle_.push_back(std::move(conn));
+  freed_.notify_one();
+}
+
+}  // namespace kb

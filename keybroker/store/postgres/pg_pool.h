@@ -1,0 +1,71 @@
+#ifndef KB_KEYBROKER_STORE_POSTGRES_PG_POOL_H_
+#define KB_KEYBROKER_STORE_POSTGRES_PG_POOL_H_
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "keybroker/store/postgres/pg_connection.h"
+
+namespace kb {
+
+// A bounded pool of connections to one PostgreSQL database (or the primary of a multi-host
+// DSN). Connections are made on demand, checked for a closed server side before each use and
+// replaced when broken, so the broker recovers by itself when the database returns.
+// Thread-safe.
+class PgPool {
+ public:
+  struct Options {
+    std::string dsn;
+    int size = 8;
+    absl::Duration acquire_timeout = absl::Seconds(5);
+  };
+  class Lease;
+
+  // A pool for `options.dsn`: INVALID_ARGUMENT when the DSN does not parse or holds a password
+  // (use passfile=); the first connection is made by the first Acquire().
+  static absl::StatusOr<std::shared_ptr<PgPool>> Create(Options options);
+
+  // A connection for one operation. UNAVAILABLE when every connection stays busy for
+  // acquire_timeout or the database cannot be reached (bounded by connect_timeout).
+  absl::StatusOr<Lease> Acquire();
+
+  // The DSN for messages: its hosts, ports and database, nothing else.
+  const std::string& description() const { return description_; }
+
+ private:
+  PgPool(Options options, std::string description)
+      : options_(std::move(options)), description_(std::move(description)) {}
+  void Release(std::unique_ptr<PgConnection> conn);
+
+  const Options options_;
+  const std::string description_;
+  std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
+  int in_use_ = 0;                                   // guarded by mu_ (connections out or opening)
+};
+
+// A connection held by one user; returned to the pool (or closed, when broken) on destruction.
+class PgPool::Lease {
+ public:
+  Lease(PgPool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+  Lease(Lease&&) = default;
+  ~Lease() {
+    if (conn_) pool_->Release(std::move(conn_));
+  }
+  PgConnection& operator*() { return *conn_; }
+  PgConnection* operator->() { return conn_.get(); }
+
+ private:
+  PgPool* pool_;
+  std::unique_ptr<PgConnection> conn_;
+};
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_STORE_POSTGRES_PG_POOL_H_

@@ -1,0 +1,164 @@
+#ifndef KB_KEYBROKER_STORE_POSTGRES_PG_STORES_H_
+#define KB_KEYBROKER_STORE_POSTGRES_PG_STORES_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "keybroker/store/broker_stores.h"
+#include "keybroker/store/group_commit.h"
+#include "keybroker/store/postgres/pg_pool.h"
+#include "keybroker/store/sealing_keks.h"
+
+namespace kb {
+
+// The PostgreSQL store: every role interface over one database that several keybrokerd
+// replicas share. Nothing is cached in the process: each call reads the database, so a change
+// made through one replica holds on every replica for the next request. Key material is sealed
+// under the KEK exactly as in SqliteKeyStore (AAD "key_id/version").
+class PgKeyStore final : public KeyStore, public KekRotation {
+ public:
+  // The key store over `pool`, its KEKs matched against the stored check values
+  // (SealingKeks::Match) under an advisory lock, so that replicas starting together with a
+  // new KEK record its check value once. `record` false: verify only (--check-config).
+  static absl::StatusOr<std::unique_ptr<PgKeyStore>> Create(std::shared_ptr<PgPool> pool,
+                                                            KekSet keks, bool record = true);
+  absl::Status CreateKey(const KeyRecord& record, const SecretBytes& material) override;
+  absl::StatusOr<KeyRecord> GetKey(absl::string_view key_id) override;
+  absl::StatusOr<std::vector<KeyRecord>> ListKeys() override;
+  absl::StatusOr<SecretBytes> GetKeyMaterial(absl::string_view key_id, uint32_t version) override;
+  absl::StatusOr<uint64_t> SetPolicy(absl::string_view key_id, absl::string_view policy_json,
+                                     std::optional<uint64_t> expected_version) override;
+  absl::Status SetDisabled(absl::string_view key_id, bool disabled) override;
+  absl::Status AddVersion(absl::string_view key_id, uint32_t version, const SecretBytes& material,
+                          absl::Time now) override;
+  absl::Status RetireVersion(absl::string_view key_id, uint32_t version) override;
+  absl::StatusOr<std::vector<KeyVersionRecord>> ListVersions(absl::string_view key_id) override;
+  // KekRotation (pg_kek.cc).
+  absl::StatusOr<std::vector<KekUse>> ListKeks() override;
+  absl::StatusOr<RewrapProgress> RewrapUnderCurrentKek(uint32_t max_versions) override;
+
+ private:
+  PgKeyStore(std::shared_ptr<PgPool> pool, SealingKeks keks)
+      : pool_(std::move(pool)), keks_(std::move(keks)) {}
+  std::shared_ptr<PgPool> pool_;
+  const SealingKeks keks_;
+};
+
+class PgChallengeStore final : public ChallengeStore {
+ public:
+  explicit PgChallengeStore(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::Status Put(const Challenge& challenge, absl::Time now) override;
+  absl::StatusOr<Challenge> Consume(absl::string_view id) override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+  std::mutex mu_;
+  uint64_t puts_ = 0;  // guarded by mu_
+};
+
+class PgAttestationKeyRegistry final : public AttestationKeyRegistry {
+ public:
+  explicit PgAttestationKeyRegistry(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::Status Register(const RegisteredAk& ak) override;
+  absl::StatusOr<RegisteredAk> Lookup(absl::string_view name) override;
+  absl::StatusOr<std::vector<RegisteredAk>> List() override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+};
+
+// The hash-chained audit log (pg_audit_log.cc). Records of concurrent calls in one process are
+// written in one transaction (group commit); across replicas an advisory lock held by that
+// transaction keeps the chain linear.
+class PgAuditLog final : public AuditLog {
+ public:
+  explicit PgAuditLog(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::Status Append(const AuditRecord& record) override;
+  absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) override;
+  absl::StatusOr<AuditChainReport> Verify() override;
+  absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) override;
+
+ private:
+  // Links and inserts `batch` in one transaction.
+  absl::Status WriteBatch(const std::vector<AuditRecord*>& batch);
+
+  std::shared_ptr<PgPool> pool_;
+  GroupCommit<AuditRecord> commits_;  // concurrent Append() calls share one commit
+};
+
+class PgMachineDenyList final : public MachineDenyList {
+ public:
+  explicit PgMachineDenyList(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::Status Deny(const DeniedMachineRecord& record) override;
+  absl::StatusOr<bool> Allow(absl::string_view machine) override;
+  absl::StatusOr<std::optional<DeniedMachineRecord>> Find(absl::string_view machine) override;
+  absl::StatusOr<std::vector<DeniedMachineRecord>> List() override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+};
+
+class PgOfflineRevocations final : public OfflineRevocations {
+ public:
+  explicit PgOfflineRevocations(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::Status Revoke(const OfflineRevocationRecord& record) override;
+  absl::StatusOr<bool> Restore(absl::string_view key_id, absl::string_view machine) override;
+  absl::StatusOr<std::optional<OfflineRevocationRecord>> Find(absl::string_view key_id,
+                                                              absl::string_view machine) override;
+  absl::StatusOr<std::vector<OfflineRevocationRecord>> List(absl::string_view key_id) override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+};
+
+class PgMachineKeyState final : public EnrolmentConfirmations, public OfflineGrants {
+ public:
+  explicit PgMachineKeyState(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::Status Confirm(const EnrolmentConfirmation& confirmation) override;
+  absl::StatusOr<std::vector<EnrolmentConfirmation>> ListConfirmations(
+      absl::string_view key_id) override;
+  absl::Status RecordRelease(const OfflineGrantRecord& release) override;
+  absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+};
+
+class PgCollateralStore final : public CollateralStore {
+ public:
+  explicit PgCollateralStore(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  absl::StatusOr<std::vector<CollateralRecord>> FindCollateral(
+      absl::string_view kind, absl::string_view lookup_key) override;
+  absl::StatusOr<std::optional<CollateralRecord>> PutCollateral(
+      const CollateralRecord& record,
+      absl::Status (*check_replace)(const CollateralRecord& existing,
+                                    const CollateralRecord& incoming)) override;
+  absl::StatusOr<std::vector<CollateralRecord>> ListCollateral() override;
+  absl::StatusOr<CollateralRecord> DeleteCollateral(absl::string_view id) override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+};
+
+// Connects to the database of `options`, creates or migrates its schema (pg_schema.cc) and
+// returns every store over it, its keys sealed under `keks`. FAILED_PRECONDITION for a schema
+// newer than this keybrokerd knows or a KEK the store was not written with; UNAVAILABLE when
+// the database cannot be reached.
+absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet keks);
+
+// What `keybrokerd --check-config` says of the database, changing nothing: its schema version
+// (or that it is empty) after checking `keks` against it as OpenPostgresStores does.
+absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet keks);
+
+// Creates or migrates the schema under an advisory lock (several replicas starting together
+// migrate once). FAILED_PRECONDITION when the schema is newer than this code knows.
+absl::Status MigratePostgresSchema(PgPool& pool);
+
+// The schema version this keybrokerd writes.
+inline constexpr int64_t kPostgresSchemaVersion = 1;
+
+}  // namespace kb
+
+#endif  // KB_KEYBROKER_STORE_POSTGRES_PG_STORES_H_

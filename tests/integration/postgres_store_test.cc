@@ -1,0 +1,372 @@
+// The PostgreSQL store on a real PostgreSQL server started by the test: the schema created once
+// by replicas starting together, a newer schema and a password in the DSN refused, and the
+// cross-replica guarantees (several BrokerStores over one database stand for several
+// keybrokerd replicas): single-use challenges, one linear audit chain under concurrent writers,
+// policy compare-and-set, a deny seen at once everywhere, a wrong KEK refused, UNAVAILABLE while
+// the database is down and recovery when it returns.
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "keybroker/store/postgres/pg_import.h"
+#include "keybroker/store/postgres/pg_stores.h"
+#include "keybroker/store/sqlite_stores.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_THAT(server, IsOk());
+    server_ = server->release();
+    kek_bytes_ = new SecretBytes(*RandomSecret(32));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete kek_bytes_;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    // Each test starts from an empty database.
+    CommandResult r = server_->Psql(
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO public");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+
+  static KekSet Keks(const SecretBytes& bytes) {
+    KekSet keks;
+    keks.current = *AesKek::Create(bytes.Clone(), "kek_file test");
+    return keks;
+  }
+  static PgPool::Options Options() { return {.dsn = server_->Dsn(), .size = 4}; }
+  // One "replica": every store over its own connection pool.
+  static BrokerStores Replica() {
+    auto stores = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+    EXPECT_THAT(stores, IsOk());
+    return stores.ok() ? *std::move(stores) : BrokerStores();
+  }
+  static KeyRecord Key(const std::string& id) {
+    KeyRecord r;
+    r.key_id = id;
+    r.size_bytes = 32;
+    r.created_at = absl::Now();
+    return r;
+  }
+
+  static PostgresServer* server_;
+  static SecretBytes* kek_bytes_;
+};
+
+PostgresServer* PostgresStoreTest::server_ = nullptr;
+SecretBytes* PostgresStoreTest::kek_bytes_ = nullptr;
+
+TEST_F(PostgresStoreTest, ReplicasStartingTogetherCreateTheSchemaOnce) {
+  std::vector<std::thread> starts;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    starts.emplace_back([&] {
+      if (OpenPostgresStores(Options(), Keks(*kek_bytes_)).ok()) ++ok;
+    });
+  }
+  for (auto& t : starts) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "1\n");
+  EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM keks").output, "1\n");
+}
+
+TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
+  Replica();
+  ASSERT_EQ(server_->Psql("UPDATE kb_schema SET version = 99").exit_code, 0);
+  EXPECT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("schema version 99 is newer than this keybrokerd knows (1)")));
+  EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+  PgPool::Options with_password = Options();
+  with_password.dsn += " password=hunter2";
+  auto refused = OpenPostgresStores(with_password, Keks(*kek_bytes_));
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("passfile")));
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::Not(HasSubstr("hunter2")));
+}
+
+TEST_F(PostgresStoreTest, KeysPoliciesAndVersionsRoundTrip) {
+  BrokerStores a = Replica();
+  const SecretBytes material = *RandomSecret(32);
+  ASSERT_THAT(a.keys->CreateKey(Key("disk"), material), IsOk());
+  EXPECT_THAT(a.keys->CreateKey(Key("disk"), material), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(a.keys->GetKeyMaterial("disk", 1)->view(), material.view());
+  ASSERT_THAT(a.keys->AddVersion("disk", 2, *RandomSecret(32), absl::Now()), IsOk());
+  EXPECT_THAT(a.keys->AddVersion("disk", 2, *RandomSecret(32), absl::Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_THAT(a.keys->RetireVersion("disk", 2), IsOk());
+  auto key = a.keys->GetKey("disk");
+  ASSERT_THAT(key, IsOk());
+  EXPECT_EQ(key->latest_version, 2u);
+  EXPECT_EQ(key->active_version, 1u);
+  EXPECT_EQ(a.keys->ListVersions("disk")->size(), 2u);
+  EXPECT_THAT(a.keys->GetKey("nope"), StatusIs(absl::StatusCode::kNotFound));
+  // The key bytes are sealed: they are nowhere in the table.
+  CommandResult dump = server_->Psql("SELECT encode(sealed, 'hex') FROM key_versions");
+  EXPECT_THAT(dump.output, ::testing::Not(HasSubstr(HexEncode(std::string(material.view())))));
+}
+
+TEST_F(PostgresStoreTest, AWrongKekIsRefusedAtStart) {
+  BrokerStores a = Replica();
+  ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  KekSet other;
+  other.current = *AesKek::Create(*RandomSecret(32), "kek_file other");
+  EXPECT_THAT(OpenPostgresStores(Options(), std::move(other)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("is not the one this database's keys were written with")));
+}
+
+TEST_F(PostgresStoreTest, AChallengeIsSingleUseAcrossReplicas) {
+  BrokerStores a = Replica(), b = Replica();
+  const absl::Time expires = absl::Now() + absl::Minutes(1);
+  ASSERT_THAT(a.challenges->Put({"c1", "disk", std::string(32, 'n'), expires}, absl::Now()),
+              IsOk());
+  auto redeemed = b.challenges->Consume("c1");
+  ASSERT_THAT(redeemed, IsOk());
+  EXPECT_EQ(redeemed->nonce, std::string(32, 'n'));
+  EXPECT_THAT(a.challenges->Consume("c1"), StatusIs(absl::StatusCode::kNotFound));
+  // Redeemed at once through three replicas by many threads: exactly one wins.
+  BrokerStores c = Replica();
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = absl::StrCat("race-", round);
+    ASSERT_THAT(a.challenges->Put({id, "disk", std::string(32, 'r'), expires}, absl::Now()),
+                IsOk());
+    std::atomic<int> won{0}, lost{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      ChallengeStore* store = (t % 3 == 0 ? a : t % 3 == 1 ? b : c).challenges;
+      threads.emplace_back([&, store] { (store->Consume(id).ok() ? won : lost)++; });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1) << id;
+    EXPECT_EQ(lost.load(), 5) << id;
+  }
+}
+
+TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
+  BrokerStores replicas[3] = {Replica(), Replica(), Replica()};
+  constexpr int kThreads = 6, kEach = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        AuditRecord r;
+        r.time = absl::Now();
+        r.actor = absl::StrCat("machine:vm-", t);
+        r.action = "release";
+        r.key_id = "disk";
+        r.key_version = 1;
+        r.decision = "allow";
+        r.reason = absl::StrCat("record ", i);
+        if (!replicas[t % 3].audit->Append(r).ok()) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto report = replicas[0].audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kEach));
+  auto latest = replicas[1].audit->LatestReleases("disk");
+  ASSERT_THAT(latest, IsOk());
+  EXPECT_EQ(latest->size(), static_cast<size_t>(kThreads));
+  auto listed = replicas[2].audit->List({.limit = 5, .actor = "machine:vm-2"});
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(listed->size(), 5u);
+  // Append-only in the database itself, and tampering shows in Verify.
+  EXPECT_NE(server_->Psql("UPDATE audit SET reason = 'x' WHERE id = 3").exit_code, 0);
+  ASSERT_EQ(server_
+                ->Psql("ALTER TABLE audit DISABLE TRIGGER audit_append_only; UPDATE audit SET "
+                       "reason = 'forged' WHERE id = 7")
+                .exit_code,
+            0);
+  report = replicas[2].audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_id, 7u);
+}
+
+TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
+  BrokerStores a = Replica(), b = Replica();
+  ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  for (uint64_t round = 0; round < 10; ++round) {
+    std::atomic<int> won{0}, refused{0};
+    std::thread ta([&] {
+      auto s = a.keys->SetPolicy("disk", R"({"by":"a"})", round);
+      (s.ok() ? won : refused)++;
+    });
+    std::thread tb([&] {
+      auto s = b.keys->SetPolicy("disk", R"({"by":"b"})", round);
+      if (!s.ok()) EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+      (s.ok() ? won : refused)++;
+    });
+    ta.join();
+    tb.join();
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(refused.load(), 1);
+  }
+  EXPECT_EQ(b.keys->GetKey("disk")->policy_version, 10u);
+}
+
+TEST_F(PostgresStoreTest, ChangesOnOneReplicaHoldOnTheOthersAtOnce) {
+  BrokerStores a = Replica(), b = Replica();
+  ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  ASSERT_THAT(b.keys->GetKey("disk"), IsOk());
+  ASSERT_THAT(a.denylist->Deny({"vm-1", "stolen", "op", absl::Now()}), IsOk());
+  EXPECT_TRUE(b.denylist->Find("vm-1")->has_value());
+  ASSERT_THAT(a.keys->SetDisabled("disk", true), IsOk());
+  EXPECT_TRUE(b.keys->GetKey("disk")->disabled);
+  ASSERT_THAT(a.revocations->Revoke({"disk", "", "incident", "op", absl::Now()}), IsOk());
+  EXPECT_TRUE(b.revocations->Find("disk", "vm-2")->has_value());
+  ASSERT_THAT(a.keys->AddVersion("disk", 2, *RandomSecret(32), absl::Now()), IsOk());
+  ASSERT_THAT(a.keys->RetireVersion("disk", 1), IsOk());
+  EXPECT_EQ(b.keys->GetKey("disk")->active_version, 2u);
+  EXPECT_EQ(*b.denylist->Allow("vm-1"), true);
+  EXPECT_FALSE(a.denylist->Find("vm-1")->has_value());
+  ASSERT_THAT(a.grants->RecordRelease({"disk", "vm-3", 2, 3, absl::Now()}), IsOk());
+  EXPECT_EQ(b.grants->ListGrants("")->size(), 1u);
+  ASSERT_THAT(a.confirmations->Confirm({"disk", "vm-3", 2, absl::Now()}), IsOk());
+  EXPECT_EQ(b.confirmations->ListConfirmations("disk")->size(), 1u);
+  ASSERT_THAT(a.aks->Register({std::string("\x00\x0b\x01", 3), "vm-3", "pub", absl::Now()}),
+              IsOk());
+  EXPECT_EQ(b.aks->Lookup(std::string("\x00\x0b\x01", 3))->machine, "vm-3");
+}
+
+TEST_F(PostgresStoreTest, KekRotationRewrapsEveryVersion) {
+  BrokerStores first = Replica();
+  std::vector<SecretBytes> materials;
+  for (int i = 0; i < 5; ++i) {
+    materials.push_back(*RandomSecret(32));
+    ASSERT_THAT(first.keys->CreateKey(Key(absl::StrCat("k", i)), materials.back()), IsOk());
+  }
+  const SecretBytes next = *RandomSecret(32);
+  KekSet rotated = Keks(next);
+  rotated.previous.push_back(*AesKek::Create(kek_bytes_->Clone(), "kek_file old"));
+  auto stores = OpenPostgresStores(Options(), std::move(rotated));
+  ASSERT_THAT(stores, IsOk());
+  auto step = stores->kek_rotation->RewrapUnderCurrentKek(3);
+  ASSERT_THAT(step, IsOk());
+  EXPECT_EQ(step->rewrapped, 3u);
+  EXPECT_EQ(step->remaining, 2u);
+  ASSERT_EQ(stores->kek_rotation->RewrapUnderCurrentKek(10)->remaining, 0u);
+  auto alone = OpenPostgresStores(Options(), Keks(next));
+  ASSERT_THAT(alone, IsOk());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(alone->keys->GetKeyMaterial(absl::StrCat("k", i), 1)->view(), materials[i].view());
+  }
+  EXPECT_EQ(alone->kek_rotation->ListKeks()->size(), 2u);
+}
+
+TEST_F(PostgresStoreTest, UnavailableWhileTheDatabaseIsDownThenRecovers) {
+  BrokerStores a = Replica();
+  ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  ASSERT_THAT(server_->Stop(/*immediate=*/true), IsOk());
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(a.keys->GetKey("disk"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(a.challenges->Consume("x"), StatusIs(absl::StatusCode::kUnavailable));
+  AuditRecord r;
+  r.actor = "op";
+  r.action = "test";
+  EXPECT_THAT(a.audit->Append(r), StatusIs(absl::StatusCode::kUnavailable));
+  const absl::Duration took = absl::Now() - start;
+  std::printf("three calls with the database down failed in %s\n",
+              absl::FormatDuration(took).c_str());
+  EXPECT_LT(took, absl::Seconds(10));
+  ASSERT_THAT(server_->Restart(), IsOk());
+  // The pool replaces the broken connections by itself.
+  EXPECT_THAT(a.keys->GetKey("disk"), IsOk());
+  EXPECT_THAT(a.audit->Append(r), IsOk());
+}
+
+TEST_F(PostgresStoreTest, CollateralIsReplacedPerSlot) {
+  BrokerStores a = Replica(), b = Replica();
+  CollateralRecord c{.id = "0011",
+                     .kind = "vcek",
+                     .slot = "chip-1",
+                     .lookup_key = "aa",
+                     .identity = "VCEK chip 1",
+                     .name = "vcek.der",
+                     .not_before = absl::FromUnixSeconds(1000),
+                     .not_after = absl::FromUnixSeconds(2000),
+                     .imported_at = absl::Now(),
+                     .content = std::string("\x30\x82\x00\x01", 4)};
+  ASSERT_THAT(a.collateral->PutCollateral(c, nullptr), IsOk());
+  CollateralRecord newer = c;
+  newer.id = "0022";
+  newer.not_before = absl::FromUnixSeconds(1500);
+  auto replaced = b.collateral->PutCollateral(newer, nullptr);
+  ASSERT_THAT(replaced, IsOk());
+  ASSERT_TRUE(replaced->has_value());
+  EXPECT_EQ((*replaced)->id, "0011");
+  auto found = a.collateral->FindCollateral("vcek", "aa");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().content, c.content);
+  EXPECT_THAT(b.collateral->DeleteCollateral("0022"), IsOk());
+  EXPECT_THAT(a.collateral->DeleteCollateral("0022"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(PostgresStoreTest, CopiesASqliteDatabaseIntoAnEmptyOneOnly) {
+  char tmpl[] = "/tmp/kb-copy-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = absl::StrCat(tmpl, "/broker.db");
+  const SecretBytes material = *RandomSecret(32);
+  {
+    auto sqlite = OpenSqliteStores(path, Keks(*kek_bytes_));
+    ASSERT_THAT(sqlite, IsOk());
+    ASSERT_THAT(sqlite->keys->CreateKey(Key("disk"), material), IsOk());
+    ASSERT_THAT(sqlite->keys->SetPolicy("disk", R"({"allow":[]})", 0), IsOk());
+    ASSERT_THAT(sqlite->denylist->Deny({"vm-9", "lost", "op", absl::Now()}), IsOk());
+    for (int i = 0; i < 30; ++i) {
+      AuditRecord r;
+      r.time = absl::Now();
+      r.actor = "machine:vm-1";
+      r.action = "release";
+      r.key_id = "disk";
+      r.decision = "allow";
+      ASSERT_THAT(sqlite->audit->Append(r), IsOk());
+    }
+  }
+  auto copied = CopySqliteToPostgres(path, Options());
+  ASSERT_THAT(copied, IsOk());
+  EXPECT_TRUE(copied->audit.ok);
+  EXPECT_EQ(copied->audit.records, 30u);
+  auto pg = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+  ASSERT_THAT(pg, IsOk());
+  EXPECT_EQ(pg->keys->GetKeyMaterial("disk", 1)->view(), material.view());
+  EXPECT_EQ(pg->keys->GetKey("disk")->policy_version, 1u);
+  EXPECT_TRUE(pg->denylist->Find("vm-9")->has_value());
+  EXPECT_TRUE(pg->audit->Verify()->ok);
+  // Appends go on from the copied head.
+  AuditRecord next;
+  next.actor = "op";
+  next.action = "after-copy";
+  ASSERT_THAT(pg->audit->Append(next), IsOk());
+  EXPECT_EQ(pg->audit->Verify()->records, 31u);
+  // A second copy into the now non-empty database is refused and changes nothing.
+  EXPECT_THAT(CopySqliteToPostgres(path, Options()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already holds")));
+  EXPECT_EQ(pg->audit->Verify()->records, 31u);
+  std::filesystem::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace kb
