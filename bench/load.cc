@@ -1,0 +1,140 @@
+#include "bench/load.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/binding.h"
+#include "common/files.h"
+
+namespace kb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<grpc::Channel> NewChannel(const BrokerProcess& broker, const std::string& ca) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ca;
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a real new TCP + TLS connection
+  return grpc::CreateCustomChannel(broker.release_endpoint(), grpc::SslCredentials(options), args);
+}
+
+}  // namespace
+
+v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeResponse& c) {
+  std::string pub = *tpm.CreateTransferKey(TransferKeyType::kEccP256);
+  std::string binding = ComputeBinding(c.nonce(), "bench", pub);
+  v1::ReleaseKeyRequest r;
+  r.set_challenge_id(c.challenge_id());
+  r.set_key_id("bench");
+  *r.mutable_transfer_key()->mutable_tpm() = *tpm.CertifyTransferKey(binding);
+  *r.mutable_evidence()->mutable_tpm_quote() = *tpm.Quote(binding, {0, 1, 2, 3, 4, 5, 6, 7});
+  return r;
+}
+
+RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
+                  const LoadConfig& cfg, bool new_connection_each) {
+  const std::string ca = *ReadFile(broker.Path("ca.pem"));
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::atomic<int> errors{0};
+  const auto deadline = Clock::now() + std::chrono::duration<double>(cfg.seconds);
+  auto worker = [&](SoftwareTpm* tpm) {
+    auto stub = v1::KeyRelease::NewStub(NewChannel(broker, ca));
+    std::vector<double> mine;
+    while (Clock::now() < deadline) {
+      if (new_connection_each) stub = v1::KeyRelease::NewStub(NewChannel(broker, ca));
+      v1::GetChallengeRequest cr;
+      cr.set_key_id("bench");
+      v1::GetChallengeResponse challenge;
+      auto t0 = Clock::now();
+      grpc::ClientContext c1;
+      if (!stub->GetChallenge(&c1, cr, &challenge).ok()) {
+        ++errors;
+        continue;
+      }
+      auto t1 = Clock::now();
+      v1::ReleaseKeyRequest request = BuildRequest(*tpm, challenge);  // the guest's TPM work
+      auto t2 = Clock::now();
+      v1::ReleaseKeyResponse response;
+      grpc::ClientContext c2;
+      if (!stub->ReleaseKey(&c2, request, &response).ok()) {
+        ++errors;
+        continue;
+      }
+      auto t3 = Clock::now();
+      mine.push_back(std::chrono::duration<double, std::milli>((t1 - t0) + (t3 - t2)).count());
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    latencies.insert(latencies.end(), mine.begin(), mine.end());
+  };
+  std::vector<std::thread> threads;
+  for (auto& tpm : tpms) threads.emplace_back(worker, tpm.get());
+  for (auto& t : threads) t.join();
+  std::sort(latencies.begin(), latencies.end());
+  RunResult r;
+  r.errors = errors;
+  if (latencies.empty()) return r;
+  r.releases_per_second = latencies.size() / cfg.seconds;
+  r.p50_ms = latencies[latencies.size() / 2];
+  r.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  return r;
+}
+
+// CPU seconds (user + system) the process has used so far.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 15 && stat >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks / sysconf(_SC_CLK_TCK);
+}
+
+long PeakRssKb(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+void Setup(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms) {
+  auto admin = broker.AdminStub();
+  std::string machines;
+  for (size_t i = 0; i < tpms.size(); ++i) {
+    v1::RegisterAttestationKeyRequest r;
+    r.set_machine(absl::StrCat("bench-", i));
+    r.set_ak_public(*tpms[i]->AttestationKeyPublic());
+    v1::AttestationKeyInfo info;
+    grpc::ClientContext ctx;
+    if (!admin->RegisterAttestationKey(&ctx, r, &info).ok()) std::abort();
+    machines += absl::StrCat(i ? "," : "", "\"bench-", i, "\"");
+  }
+  v1::CreateKeyRequest create;
+  create.set_key_id("bench");
+  v1::KeyMetadata meta;
+  v1::SetPolicyRequest policy;
+  policy.set_key_id("bench");
+  policy.set_policy_json(absl::StrCat(R"({"allow":[{"machines":[)", machines,
+                                      R"(],"pcrs":[{"index":7,"allowed":[")", std::string(64, '0'),
+                                      R"("]}]}]})"));
+  v1::SetPolicyResponse resp;
+  grpc::ClientContext c1, c2;
+  if (!admin->CreateKey(&c1, create, &meta).ok() || !admin->SetPolicy(&c2, policy, &resp).ok()) {
+    std::abort();
+  }
+}
+
+}  // namespace kb

@@ -1,0 +1,44 @@
+#ifndef KB_BENCH_LOAD_H_
+#define KB_BENCH_LOAD_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <vector>
+
+#include "kb/v1/release.grpc.pb.h"
+#include "tests/fakes/software_tpm.h"
+#include "tests/support/broker_process.h"
+
+namespace kb {
+
+struct LoadConfig {
+  int clients = 8;
+  double seconds = 5;
+};
+
+struct RunResult {
+  double releases_per_second = 0;
+  double p50_ms = 0, p99_ms = 0;
+  int errors = 0;
+};
+
+// A ReleaseKey request for key "bench" answering challenge `c` with `tpm`'s genuine evidence.
+v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeResponse& c);
+
+// One client thread per TPM doing GetChallenge + ReleaseKey for cfg.seconds against `broker`,
+// on a kept-open connection or a new TLS connection per release.
+RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
+                  const LoadConfig& cfg, bool new_connection_each);
+
+// CPU seconds (user + system) the process has used so far.
+double CpuSeconds(pid_t pid);
+long PeakRssKb(pid_t pid);
+
+// Registers every TPM's AK as machine "bench-<i>" and creates key "bench" with a policy that
+// allows them. Aborts on failure (a benchmark, not a test).
+void Setup(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms);
+
+}  // namespace kb
+
+#endif  // KB_BENCH_LOAD_H_
