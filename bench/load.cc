@@ -43,16 +43,22 @@ v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeRespo
 
 RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
                   const LoadConfig& cfg, bool new_connection_each) {
-  const std::string ca = *ReadFile(broker.Path("ca.pem"));
+  return RunLoad(std::vector<const BrokerProcess*>{&broker}, tpms, cfg, new_connection_each);
+}
+
+RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
+                  std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
+                  bool new_connection_each) {
   std::mutex mu;
   std::vector<double> latencies;
   std::atomic<int> errors{0};
   const auto deadline = Clock::now() + std::chrono::duration<double>(cfg.seconds);
-  auto worker = [&](SoftwareTpm* tpm) {
-    auto stub = v1::KeyRelease::NewStub(NewChannel(broker, ca));
+  auto worker = [&](SoftwareTpm* tpm, const BrokerProcess* broker) {
+    const std::string ca = *ReadFile(broker->Path("ca.pem"));
+    auto stub = v1::KeyRelease::NewStub(NewChannel(*broker, ca));
     std::vector<double> mine;
     while (Clock::now() < deadline) {
-      if (new_connection_each) stub = v1::KeyRelease::NewStub(NewChannel(broker, ca));
+      if (new_connection_each) stub = v1::KeyRelease::NewStub(NewChannel(*broker, ca));
       v1::GetChallengeRequest cr;
       cr.set_key_id("bench");
       v1::GetChallengeResponse challenge;
@@ -78,7 +84,9 @@ RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<Softw
     latencies.insert(latencies.end(), mine.begin(), mine.end());
   };
   std::vector<std::thread> threads;
-  for (auto& tpm : tpms) threads.emplace_back(worker, tpm.get());
+  for (size_t i = 0; i < tpms.size(); ++i) {
+    threads.emplace_back(worker, tpms[i].get(), brokers[i % brokers.size()]);
+  }
   for (auto& t : threads) t.join();
   std::sort(latencies.begin(), latencies.end());
   RunResult r;

@@ -30,6 +30,10 @@ v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeRespo
 // on a kept-open connection or a new TLS connection per release.
 RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
                   const LoadConfig& cfg, bool new_connection_each);
+// The same with client i on brokers[i % brokers.size()] (replicas sharing one store).
+RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
+                  std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
+                  bool new_connection_each);
 
 // CPU seconds (user + system) the process has used so far.
 double CpuSeconds(pid_t pid);

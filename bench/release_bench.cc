@@ -5,6 +5,7 @@
 //
 //   release_bench [--clients N] [--seconds S]
 //   release_bench --breakdown-only   (the floor and the cost breakdown, no load runs)
+//   release_bench --store postgres   (SQLite against 1, 2 and 3 replicas on PostgreSQL)
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/cost_breakdown.h"
 #include "bench/load.h"
+#include "bench/store_comparison.h"
 #include "common/crypto.h"
 #include "common/files.h"
 #include "common/logging.h"
@@ -78,13 +80,38 @@ void RunAndReport(const char* name, const BrokerProcess& broker,
 
 int main(int argc, char** argv) {
   kb::LoadConfig cfg;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--clients") cfg.clients = std::atoi(argv[i + 1]);
-    if (flag == "--seconds") cfg.seconds = std::atof(argv[i + 1]);
+  bool breakdown_only = false;
+  std::string store = "sqlite";
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (flag == "--breakdown-only") {
+      breakdown_only = true;
+    } else if (flag == "--clients" && has_value) {
+      cfg.clients = std::atoi(argv[++i]);
+    } else if (flag == "--seconds" && has_value) {
+      cfg.seconds = std::atof(argv[++i]);
+    } else if (flag == "--store" && has_value) {
+      store = argv[++i];
+    } else {
+      std::fprintf(stderr,
+                   "usage: release_bench [--clients N] [--seconds S] [--store sqlite|postgres] "
+                   "[--breakdown-only]\n");
+      return flag == "--help" ? 0 : 2;
+    }
   }
-  const bool breakdown_only = argc == 2 && std::string(argv[1]) == "--breakdown-only";
+  if ((store != "sqlite" && store != "postgres") || cfg.clients < 1 || cfg.seconds <= 0) {
+    std::fprintf(stderr,
+                 "release_bench: --store is sqlite or postgres, --clients and --seconds "
+                 "are positive\n");
+    return 2;
+  }
   kb::SetQuietLogging(true);
+  if (store == "postgres") {
+    std::vector<std::unique_ptr<kb::SoftwareTpm>> tpms;
+    for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*kb::SoftwareTpm::Create());
+    return kb::RunStoreComparison(tpms, cfg);
+  }
   auto broker = kb::BrokerProcess::Start();
   if (!broker.ok()) {
     std::fprintf(stderr, "cannot start keybrokerd: %s\n",

@@ -257,7 +257,8 @@ absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet ke
                    SqliteKeyStore::Create(db, std::move(keks)));
   return AssembleBrokerStores<SqliteChallengeStore, SqliteAttestationKeyRegistry, SqliteAuditLog,
                               SqliteMachineDenyList, SqliteOfflineRevocations,
-                              SqliteMachineKeyState, SqliteCollateralStore>(std::move(keys), db);
+                              SqliteMachineKeyState, SqliteCollateralStore>(std::move(keys), db,
+                                                                            db);
 }
 
 }  // namespace kb

@@ -159,6 +159,23 @@ TEST_F(PostgresStoreTest, AChallengeIsSingleUseAcrossReplicas) {
   }
 }
 
+// Only a pool made for it commits without waiting for the WAL flush (the challenges'); every
+// other connection keeps PostgreSQL's synchronous commit.
+TEST_F(PostgresStoreTest, OnlyTheChallengePoolCommitsAsynchronously) {
+  auto setting = [](bool asynchronous) -> std::string {
+    PgPool::Options options = Options();
+    options.asynchronous_commit = asynchronous;
+    auto pool = PgPool::Create(options);
+    if (!pool.ok()) return pool.status().ToString();
+    auto conn = (*pool)->Acquire();
+    if (!conn.ok()) return conn.status().ToString();
+    auto shown = (*conn)->Exec("SHOW synchronous_commit");
+    return shown.ok() ? shown->Text(0, 0) : shown.status().ToString();
+  };
+  EXPECT_EQ(setting(false), "on");
+  EXPECT_EQ(setting(true), "off");
+}
+
 TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
   BrokerStores replicas[3] = {Replica(), Replica(), Replica()};
   constexpr int kThreads = 6, kEach = 40;

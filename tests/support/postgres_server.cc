@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/files.h"
 
 namespace kb {
 namespace {
@@ -92,6 +93,12 @@ absl::Status PostgresServer::Stop(bool immediate) {
   running_ = false;
   if (r.exit_code != 0) return absl::InternalError("pg_ctl stop: " + r.output);
   return absl::OkStatus();
+}
+
+pid_t PostgresServer::postmaster_pid() const {
+  auto pid_file = ReadFile(dir_ + "/data/postmaster.pid");
+  if (!running_ || !pid_file.ok()) return -1;
+  return std::atoi(pid_file->c_str());
 }
 
 std::string PostgresServer::Dsn() const {

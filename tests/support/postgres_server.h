@@ -1,6 +1,8 @@
 #ifndef KB_TESTS_SUPPORT_POSTGRES_SERVER_H_
 #define KB_TESTS_SUPPORT_POSTGRES_SERVER_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 
@@ -24,6 +26,8 @@ class PostgresServer {
   // pg_ctl promote: the standby becomes a primary.
   absl::Status Promote();
   const std::string& socket_dir() const { return dir_; }
+  // The postmaster's process id (postmaster.pid), or -1 when the server is not running.
+  pid_t postmaster_pid() const;
 
   // A libpq connection string for the database "keybroker" as user postgres.
   std::string Dsn() const;

@@ -8,8 +8,11 @@
 namespace kb {
 namespace {
 
-// The advisory lock key under which a replica extends the chain ("kbaudit").
-constexpr int64_t kAuditLock = 0x6b6261756469;
+// The advisory lock under which a replica extends the chain (key 0x6b6261756469, "kbaudit"),
+// then the chain's head: one round trip after BEGIN.
+constexpr absl::string_view kLockAndReadHead =
+    "SELECT pg_advisory_xact_lock(118070286050409); "
+    "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1";
 
 constexpr absl::string_view kColumns =
     "id, time, actor, action, key_id, key_version, decision, reason, evidence_digest, "
@@ -57,14 +60,11 @@ absl::Status PgAuditLog::Append(const AuditRecord& record) {
 
 absl::Status PgAuditLog::WriteBatch(const std::vector<AuditRecord*>& batch) {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  PgTransaction tx(*conn);
+  // Other replicas append between their own lock and commit only: the head read here (after
+  // the lock, in a snapshot of its own) stays the head until this transaction commits.
+  PgTransaction tx(*conn, kLockAndReadHead);
   RETURN_IF_ERROR(tx.status());
-  // Other replicas append between their own lock and commit only: the head read here stays
-  // the head until this transaction commits.
-  RETURN_IF_ERROR(
-      conn->Exec("SELECT pg_advisory_xact_lock($1)", {PgParam::Int(kAuditLock)}).status());
-  ASSIGN_OR_RETURN(PgResult head, conn->Exec("SELECT id, hash FROM audit ORDER BY id DESC "
-                                             "LIMIT 1"));
+  PgResult& head = tx.first();
   int64_t id = head.rows() == 0 ? 0 : head.Int(0, 0);
   std::string prev = head.rows() == 0 ? std::string(kAuditGenesisHash) : head.Text(0, 1);
   for (AuditRecord* record : batch) {

@@ -130,8 +130,16 @@ absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams para
                sql);
 }
 
-absl::Status PgConnection::Command(absl::string_view sql) {
-  return Check(PQexec(conn_, std::string(sql).c_str()), sql).status();
+absl::Status PgConnection::Command(absl::string_view sql) { return Script(sql).status(); }
+
+absl::StatusOr<PgResult> PgConnection::Script(absl::string_view sql) {
+  return Check(PQexec(conn_, std::string(sql).c_str()), sql);
+}
+
+PgTransaction::PgTransaction(PgConnection& conn, absl::string_view script) : conn_(conn) {
+  auto result = conn.Script(absl::StrCat("BEGIN; ", script));
+  begin_ = result.status();
+  if (result.ok()) first_.emplace(*std::move(result));
 }
 
 PgTransaction::~PgTransaction() {

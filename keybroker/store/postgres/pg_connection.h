@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,10 +59,14 @@ class PgConnection {
   absl::StatusOr<PgResult> Exec(absl::string_view sql, PgParams params = {});
   // A command without parameters or results (BEGIN, COMMIT, DDL).
   absl::Status Command(absl::string_view sql);
+  // Statements without parameters separated by ';' in one round trip (the simple query
+  // protocol); the last one's result, or the first error.
+  absl::StatusOr<PgResult> Script(absl::string_view sql);
   // Whether the server closed the connection (checked without a round trip).
   bool broken();
   // Whether no transaction is open (a connection returned mid-transaction is closed).
   bool idle() const { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+  PGconn* raw() { return conn_; }  // for diagnostics (e.g. PQbackendPID)
 
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
@@ -77,13 +82,19 @@ class PgConnection {
 class PgTransaction {
  public:
   explicit PgTransaction(PgConnection& conn) : conn_(conn), begin_(conn.Command("BEGIN")) {}
+  // BEGIN and then `script` (fixed statements of ours separated by ';', no parameters) in one
+  // round trip; first() is the last statement's result. Each statement of the script takes
+  // its own snapshot (READ COMMITTED), as separate statements would.
+  PgTransaction(PgConnection& conn, absl::string_view script);
   ~PgTransaction();
   absl::Status status() const { return begin_; }
+  PgResult& first() { return *first_; }
   absl::Status Commit();
 
  private:
   PgConnection& conn_;
   absl::Status begin_;
+  std::optional<PgResult> first_;
   bool done_ = false;
 };
 

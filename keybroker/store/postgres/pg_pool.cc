@@ -85,6 +85,9 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   ++in_use_;
   lock.unlock();
   auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults());
+  if (conn.ok() && options_.asynchronous_commit) {
+    if (absl::Status s = (*conn)->Command("SET synchronous_commit = off"); !s.ok()) conn = s;
+  }
   if (!conn.ok()) {
     lock.lock();
     --in_use_;

@@ -23,6 +23,9 @@ class PgPool {
     std::string dsn;
     int size = 8;
     absl::Duration acquire_timeout = absl::Seconds(5);
+    // Every connection runs SET synchronous_commit = off: its commits return before the WAL
+    // is flushed (for writes that may be lost in a crash).
+    bool asynchronous_commit = false;
   };
   class Lease;
 

@@ -1,4 +1,6 @@
 // The PostgreSQL schema, its migrations (table kb_schema) and the opening of the stores.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "keybroker/store/postgres/pg_stores.h"
@@ -103,12 +105,22 @@ absl::Status MigratePostgresSchema(PgPool& pool) {
 }
 
 absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet keks) {
+  // Challenges commit without waiting for the WAL flush, as the SQLite store writes them
+  // unsynced: one lost in a crash makes its guest ask again, and a redemption lost in a crash
+  // was never answered with a key, because an allowed release is answered only after its audit
+  // record's commit, which flushes (and, with a synchronous standby, replicates) all the WAL
+  // before it. Their own small pool keeps that setting off every other connection.
+  PgPool::Options challenge_options = options;
+  challenge_options.size = std::max(2, options.size / 4);
+  challenge_options.asynchronous_commit = true;
   ASSIGN_OR_RETURN(std::shared_ptr<PgPool> pool, PgPool::Create(std::move(options)));
+  ASSIGN_OR_RETURN(std::shared_ptr<PgPool> challenge_pool,
+                   PgPool::Create(std::move(challenge_options)));
   RETURN_IF_ERROR(MigratePostgresSchema(*pool));
   ASSIGN_OR_RETURN(std::shared_ptr<PgKeyStore> keys, PgKeyStore::Create(pool, std::move(keks)));
   return AssembleBrokerStores<PgChallengeStore, PgAttestationKeyRegistry, PgAuditLog,
                               PgMachineDenyList, PgOfflineRevocations, PgMachineKeyState,
-                              PgCollateralStore>(std::move(keys), pool);
+                              PgCollateralStore>(std::move(keys), pool, challenge_pool);
 }
 
 absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet keks) {

@@ -1,0 +1,202 @@
+#include "bench/store_comparison.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "keybroker/store/postgres/pg_connection.h"
+#include "tests/support/postgres_server.h"
+
+namespace kb {
+namespace {
+
+// CPU seconds of `pid` including the children it has reaped (fields 14-17 of /proc/PID/stat).
+double CpuWithReapedChildren(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  // The command name may hold spaces: the fields after it start behind the last ')'.
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 17 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / sysconf(_SC_CLK_TCK);
+}
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+pid_t ParentOf(const std::filesystem::path& proc_entry) {
+  std::ifstream stat(proc_entry / "stat");
+  std::string line;
+  if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) return -1;
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string state;
+  pid_t ppid = -1;
+  fields >> state >> ppid;
+  return ppid;
+}
+
+// CPU seconds of the whole PostgreSQL server: the postmaster, every live backend and auxiliary
+// process, and those that have exited (reaped by the postmaster).
+double PostgresCpuSeconds(const PostgresServer& pg) {
+  const pid_t postmaster = pg.postmaster_pid();
+  double total = CpuWithReapedChildren(postmaster);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (ParentOf(entry.path()) == postmaster) total += CpuWithReapedChildren(std::stoi(name));
+  }
+  return total;
+}
+
+// PostgreSQL's counters: transactions (an autocommit statement is one), transaction ids
+// assigned (one per write transaction) and WAL flushes (pg_stat_wal.wal_sync). The statistics
+// reach shared memory within about a second, so they are read after a pause.
+struct PgCounters {
+  double transactions = 0;
+  double write_transactions = 0;
+  double wal_syncs = 0;
+};
+
+PgCounters ReadPgCounters(const PostgresServer& pg) {
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  CommandResult r = pg.Psql(
+      "SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = "
+      "'keybroker') || ' ' || txid_current() || ' ' || (SELECT wal_sync FROM pg_stat_wal)");
+  PgCounters c;
+  std::istringstream(r.output) >> c.transactions >> c.write_transactions >> c.wal_syncs;
+  return c;
+}
+
+struct Figures {
+  RunResult load;
+  double broker_us = 0, pg_us = 0;                                 // CPU per release
+  double transactions = 0, write_transactions = 0, wal_syncs = 0;  // per release
+};
+
+Figures Measure(const std::vector<const BrokerProcess*>& brokers, const PostgresServer* pg,
+                std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg) {
+  auto broker_cpu = [&] {
+    double s = 0;
+    for (const BrokerProcess* b : brokers) s += CpuSeconds(b->pid());
+    return s;
+  };
+  // A second of load first: connections, prepared statements and caches warm, as in service.
+  RunLoad(brokers, tpms, LoadConfig{cfg.clients, 1}, /*new_connection_each=*/false);
+  PgCounters pg_before;
+  if (pg != nullptr) pg_before = ReadPgCounters(*pg);
+  const double broker_before = broker_cpu();
+  const double pg_cpu_before = pg != nullptr ? PostgresCpuSeconds(*pg) : 0;
+  Figures f;
+  f.load = RunLoad(brokers, tpms, cfg, /*new_connection_each=*/false);
+  const double releases = f.load.releases_per_second * cfg.seconds;
+  if (releases == 0) return f;
+  f.broker_us = (broker_cpu() - broker_before) * 1e6 / releases;
+  if (pg == nullptr) return f;
+  f.pg_us = (PostgresCpuSeconds(*pg) - pg_cpu_before) * 1e6 / releases;
+  PgCounters pg_after = ReadPgCounters(*pg);
+  // The reading itself is one transaction and assigns one transaction id.
+  f.transactions = (pg_after.transactions - pg_before.transactions - 1) / releases;
+  f.write_transactions =
+      (pg_after.write_transactions - pg_before.write_transactions - 1) / releases;
+  f.wal_syncs = (pg_after.wal_syncs - pg_before.wal_syncs) / releases;
+  return f;
+}
+
+void Print(const std::string& name, const Figures& f, double sqlite_us) {
+  std::printf("%-24s %6.0f releases/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", name.c_str(),
+              f.load.releases_per_second, f.load.p50_ms, f.load.p99_ms, f.load.errors);
+  const double total = f.broker_us + f.pg_us;
+  std::printf(
+      "%-24s CPU per release: brokers %.0f us + PostgreSQL %.0f us = %.0f us = %.2fx "
+      "SQLite's\n",
+      "", f.broker_us, f.pg_us, total, sqlite_us > 0 ? total / sqlite_us : 0);
+  if (f.transactions > 0) {
+    std::printf(
+        "%-24s PostgreSQL per release: %.1f transactions (an autocommit statement is one), "
+        "%.2f of them writes, %.2f WAL flushes\n",
+        "", f.transactions, f.write_transactions, f.wal_syncs);
+  }
+}
+
+// CPU of one round trip alone: a prepared indexed SELECT of one keys row on a kept-open
+// connection over the Unix socket, client thread and server backend, best of 5 batches.
+void ReportRoundTrip(const PostgresServer& pg) {
+  auto conn = PgConnection::Connect(pg.Dsn(), {});
+  if (!conn.ok()) return;
+  const pid_t backend = PQbackendPID((*conn)->raw());
+  double client_best = 1e18, server_best = 1e18;
+  for (int batch = 0; batch < 5; ++batch) {
+    constexpr int kCalls = 2000;
+    const double server_before = CpuWithReapedChildren(backend);
+    const double client_before = ThreadCpuSeconds();
+    for (int i = 0; i < kCalls; ++i) {
+      auto r = (*conn)->Exec("SELECT key_id, disabled FROM keys WHERE key_id = $1",
+                             {PgParam::Text("bench")});
+      if (!r.ok() || r->rows() != 1) return;
+    }
+    client_best = std::min(client_best, (ThreadCpuSeconds() - client_before) * 1e6 / kCalls);
+    server_best =
+        std::min(server_best, (CpuWithReapedChildren(backend) - server_before) * 1e6 / kCalls);
+  }
+  std::printf(
+      "cost breakdown: one PostgreSQL round trip alone (prepared indexed SELECT, kept-open "
+      "Unix socket): client %.0f us + server %.0f us CPU\n",
+      client_best, server_best);
+}
+
+}  // namespace
+
+int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg) {
+  auto sqlite = BrokerProcess::Start();
+  auto pg = PostgresServer::Start();
+  if (!sqlite.ok() || !pg.ok()) {
+    std::fprintf(stderr, "cannot start keybrokerd on SQLite or PostgreSQL: %s %s\n",
+                 sqlite.status().ToString().c_str(), pg.status().ToString().c_str());
+    return 1;
+  }
+  constexpr int kReplicas = 3;
+  std::vector<std::unique_ptr<BrokerProcess>> replicas;
+  BrokerProcess::Options options;
+  options.store_config = (*pg)->StoreConfigJson();
+  for (int i = 0; i < kReplicas; ++i) {
+    auto replica = BrokerProcess::Start(options);
+    if (!replica.ok()) {
+      std::fprintf(stderr, "replica %d: %s\n", i, replica.status().ToString().c_str());
+      return 1;
+    }
+    replicas.push_back(*std::move(replica));
+    // Every replica unwraps with the first one's KEK: they share the keys.
+    options.kek_config = absl::StrCat(R"("kek_file":")", replicas[0]->Path("kek"), R"(")");
+  }
+  Setup(**sqlite, tpms);
+  Setup(*replicas[0], tpms);
+  std::printf("store comparison: kept-open connections, %zu clients spread over the replicas\n",
+              tpms.size());
+  const Figures base = Measure({sqlite->get()}, nullptr, tpms, cfg);
+  Print("SQLite, 1 broker", base, base.broker_us);
+  for (int n = 1; n <= kReplicas; ++n) {
+    std::vector<const BrokerProcess*> in_use;
+    for (int i = 0; i < n; ++i) in_use.push_back(replicas[i].get());
+    Print(absl::StrCat("PostgreSQL, ", n, n == 1 ? " replica" : " replicas"),
+          Measure(in_use, pg->get(), tpms, cfg), base.broker_us);
+  }
+  ReportRoundTrip(**pg);
+  return 0;
+}
+
+}  // namespace kb

@@ -1,0 +1,18 @@
+#ifndef KB_BENCH_STORE_COMPARISON_H_
+#define KB_BENCH_STORE_COMPARISON_H_
+
+#include "bench/load.h"
+
+namespace kb {
+
+// release_bench --store postgres: kept-open load against one keybrokerd on SQLite, then against
+// 1, 2 and 3 keybrokerd replicas sharing one real PostgreSQL (a server of its own in a temporary
+// directory, fsync and synchronous_commit on, no standby), clients spread over the replicas.
+// Prints releases/s, p99, broker CPU and PostgreSQL CPU (postmaster and every backend) per
+// release, PostgreSQL's write transactions and WAL flushes per release, and the total against
+// SQLite's in the same run. Returns the process exit code.
+int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg);
+
+}  // namespace kb
+
+#endif  // KB_BENCH_STORE_COMPARISON_H_
