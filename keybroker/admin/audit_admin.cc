@@ -21,6 +21,7 @@ absl::StatusOr<AuditQuery> ToQuery(const v1::ListAuditEventsRequest& r) {
   }
   q.decision = r.decision();
   if (r.has_since()) q.since = FromTimestamp(r.since());
+  q.before_id = r.before_id();
   return q;
 }
 
@@ -36,6 +37,9 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditAdmin::ListAuditEvents(
         ASSIGN_OR_RETURN(std::vector<AuditRecord> records, d_.audit->List(query));
         v1::ListAuditEventsResponse out;
         for (const AuditRecord& a : records) *out.add_events() = ToProto(a);
+        if (static_cast<int>(records.size()) == query.limit && records.back().id > 1) {
+          out.set_next_before_id(records.back().id);
+        }
         return out;
       });
 }

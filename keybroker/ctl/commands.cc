@@ -1,6 +1,8 @@
 #include "keybroker/ctl/commands.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -131,19 +133,33 @@ absl::StatusOr<std::string> AkList(const CtlCommand& cmd, const CtlLocalInputs&,
   return Render(cmd, response, &FormatAttestationKeyTable);
 }
 
+// Pages through the matching records, newest first, until `--limit` (default 100) or, with
+// `--all`, the oldest; one response holds them all (its next_before_id continues a listing
+// that --limit cut).
 absl::StatusOr<std::string> AuditList(const CtlCommand& cmd, const CtlLocalInputs&,
                                       AdminClient& client) {
+  constexpr uint64_t kPage = 1000;
+  uint64_t wanted = cmd.all ? UINT64_MAX : (cmd.limit == 0 ? 100 : cmd.limit);
   v1::ListAuditEventsRequest request;
-  request.set_limit(cmd.limit);
   request.set_key_id(cmd.key_id);
   request.set_actor(cmd.actor);
   request.set_decision(cmd.decision);
   if (cmd.since.has_value()) {
     request.mutable_since()->set_seconds(absl::ToUnixSeconds(*cmd.since));
   }
-  ASSIGN_OR_RETURN(v1::ListAuditEventsResponse response,
-                   client.Call(&Stub::ListAuditEvents, request));
-  return Render(cmd, response, &FormatAuditEvents);
+  request.set_before_id(cmd.before_id);
+  v1::ListAuditEventsResponse all;
+  while (wanted > 0) {
+    request.set_limit(static_cast<uint32_t>(std::min(wanted, kPage)));
+    ASSIGN_OR_RETURN(v1::ListAuditEventsResponse page,
+                     client.Call(&Stub::ListAuditEvents, request));
+    wanted -= std::min<uint64_t>(wanted, page.events_size());
+    for (v1::AuditEvent& e : *page.mutable_events()) *all.add_events() = std::move(e);
+    all.set_next_before_id(page.next_before_id());
+    if (page.next_before_id() == 0) break;
+    request.set_before_id(page.next_before_id());
+  }
+  return Render(cmd, all, &FormatAuditEvents);
 }
 
 absl::StatusOr<std::string> KeyRotate(const CtlCommand& cmd, const CtlLocalInputs&,

@@ -250,6 +250,9 @@ absl::Status FinishCommand(CtlCommand& cmd) {
     }
     cmd.actor = absl::StrCat("machine:", cmd.machine);
   }
+  if (cmd.kind == CtlCommandKind::kAuditList && cmd.all && cmd.limit != 0) {
+    return absl::InvalidArgumentError("--all and --limit are exclusive");
+  }
   return absl::OkStatus();
 }
 

@@ -85,6 +85,8 @@ struct CtlCommand {
   std::string actor;                // audit list --actor, or "machine:NAME" from --machine
   std::string decision;             // audit list --decision: "allow", "deny" or empty
   std::optional<absl::Time> since;  // audit list --since
+  bool all = false;                 // audit list --all: every matching record
+  uint64_t before_id = 0;           // audit list --before-id: records older than this id
   std::optional<uint64_t> expected_policy_version;  // policy set --expected-version
   std::vector<std::string> evidence_files;          // policy test --evidence (repeatable)
   PolicyEditArgs policy_edit;                       // policy add-value, set-pcr, ...

@@ -35,6 +35,14 @@ absl::Status ParseLimit(const std::string& v, CtlCommand& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseBeforeId(const std::string& v, CtlCommand& c) {
+  if (!absl::SimpleAtoi(v, &c.before_id) || c.before_id == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--before-id must be an audit record id (a positive integer), got '", v, "'"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseBatch(const std::string& v, CtlCommand& c) {
   if (!absl::SimpleAtoi(v, &c.limit) || c.limit == 0 || c.limit > 10000) {
     return absl::InvalidArgumentError(
@@ -126,6 +134,8 @@ const std::vector<FlagSpec>& CommandFlags() {
       {"--actor", true, &SetString<&CtlCommand::actor>},
       {"--decision", true, &ParseDecision},
       {"--since", true, &ParseSince},
+      {"--all", false, &SetTrue<&CtlCommand::all>},
+      {"--before-id", true, &ParseBeforeId},
       {"--force", false, &SetTrue<&CtlCommand::force>},
       {"--reason", true, &SetString<&CtlCommand::reason>},
       {"--evidence", true, &AddEvidence},
@@ -261,11 +271,13 @@ const std::vector<CommandSpec>& Commands() {
        "      the current one, N per step (default 500), online; then says which previous\n"
        "      KEKs the config may drop."},
       {"audit", "list", K::kAuditList, {},
-       {"--limit", "--key-id", "--machine", "--actor", "--decision", "--since"}, {},
-       "audit list [--limit N] [--key-id KEY_ID] [--machine NAME | --actor ACTOR]\n"
-       "             [--decision allow|deny] [--since RFC3339]",
-       "Prints the newest audit events first (default 100): time actor action key\n"
-       "      decision reason. --machine NAME means --actor machine:NAME."},
+       {"--limit", "--all", "--before-id", "--key-id", "--machine", "--actor", "--decision",
+        "--since"}, {},
+       "audit list [--limit N | --all] [--before-id ID] [--key-id KEY_ID]\n"
+       "             [--machine NAME | --actor ACTOR] [--decision allow|deny] [--since RFC3339]",
+       "Prints the newest audit events first (default 100, --all for every one; fetched\n"
+       "      in pages): id time actor action key decision reason. --before-id ID starts\n"
+       "      below record ID. --machine NAME means --actor machine:NAME."},
       {"audit", "verify", K::kAuditVerify, {}, {}, {}, "audit verify",
        "Verifies the audit hash chain; exit status 1 names the first broken record."},
       {"help", "", K::kHelp, {}, {}, {}, "help", "Prints this text."},

@@ -125,10 +125,10 @@ std::string FormatAuditEvents(const v1::ListAuditEventsResponse& response) {
   for (const v1::AuditEvent& e : response.events()) {
     std::string key = OrDash(e.key_id());
     if (!e.key_id().empty() && e.key_version() != 0) absl::StrAppend(&key, "/v", e.key_version());
-    rows.push_back({FormatTimestamp(e.time()), OrDash(e.actor()), OrDash(e.action()), key,
-                    OrDash(e.decision()), OrDash(e.reason())});
+    rows.push_back({absl::StrCat(e.id()), FormatTimestamp(e.time()), OrDash(e.actor()),
+                    OrDash(e.action()), key, OrDash(e.decision()), OrDash(e.reason())});
   }
-  return RenderTable({"TIME", "ACTOR", "ACTION", "KEY", "DECISION", "REASON"}, rows);
+  return RenderTable({"ID", "TIME", "ACTOR", "ACTION", "KEY", "DECISION", "REASON"}, rows);
 }
 
 std::string FormatRotationStatus(const v1::GetRotationStatusResponse& response) {

@@ -35,6 +35,7 @@ struct AuditQuery {
   std::string actor;
   std::string decision;
   std::optional<absl::Time> since;
+  uint64_t before_id = 0;  // only records with a smaller id (paging); 0: no bound
 };
 
 // The outcome of checking the hash chain.

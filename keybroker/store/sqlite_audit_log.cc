@@ -74,11 +74,12 @@ absl::Status SqliteAuditLog::WriteBatch(const std::vector<AuditRecord*>& batch) 
 
 absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::List(const AuditQuery& q) {
   std::string sql = absl::StrCat("SELECT ", kAuditColumns, " FROM audit WHERE 1 = 1");
-  // Each filter adds a fixed clause, so at most 16 statement texts are cached.
+  // Each filter adds a fixed clause, so at most 32 statement texts are cached.
   if (!q.key_id.empty()) absl::StrAppend(&sql, " AND key_id = ?1");
   if (!q.actor.empty()) absl::StrAppend(&sql, " AND actor = ?2");
   if (!q.decision.empty()) absl::StrAppend(&sql, " AND decision = ?3");
   if (q.since.has_value()) absl::StrAppend(&sql, " AND time >= ?4");
+  if (q.before_id != 0) absl::StrAppend(&sql, " AND id < ?6");
   absl::StrAppend(&sql, " ORDER BY id DESC LIMIT ?5");
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
@@ -87,6 +88,7 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::List(const AuditQuery& 
   if (!q.decision.empty()) st.Bind(3, q.decision);
   if (q.since.has_value()) st.Bind(4, absl::ToUnixMillis(*q.since));
   st.Bind(5, int64_t{q.limit});
+  if (q.before_id != 0) st.Bind(6, static_cast<int64_t>(q.before_id));
   std::vector<AuditRecord> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());

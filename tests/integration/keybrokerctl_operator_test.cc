@@ -4,6 +4,8 @@
 // software TPM over gRPC.
 #include <grpcpp/client_context.h>
 
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
@@ -254,6 +256,44 @@ TEST(AuditTamperTest, VerifyReportsRecordsChangedWithSqlite3) {
   CommandResult removed = ctl({"audit", "verify"});
   EXPECT_EQ(removed.exit_code, 1);
   EXPECT_THAT(removed.output, HasSubstr("record 3: record 2 before it was removed"));
+}
+
+// More matching records than fit in one page (keybrokerctl asks for 1,000 at a time): --all
+// lists every one, newest first, each once; --limit stops inside a later page; --before-id
+// continues below a record.
+TEST_F(OperatorPlaneTest, AuditListPagesThroughAnyNumberOfRecords) {
+  ASSERT_EQ(Ctl({"key", "create", "page-disk"}).exit_code, 0);
+  auto admin = broker_->AdminStub("operator");
+  constexpr int kCalls = 2345;
+  for (int i = 0; i < kCalls; ++i) {
+    v1::DisableKeyRequest r;
+    r.set_key_id("page-disk");
+    v1::KeyMetadata meta;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(admin->DisableKey(&ctx, r, &meta).ok()) << i;
+  }
+  auto ids = [](const std::string& table) {
+    std::vector<uint64_t> out;
+    std::istringstream lines(table);
+    std::string line;
+    std::getline(lines, line);  // the header
+    while (std::getline(lines, line)) out.push_back(std::stoull(line.substr(0, line.find(' '))));
+    return out;
+  };
+  CommandResult all = Ctl({"audit", "list", "--all", "--key-id", "page-disk"}, "auditor");
+  ASSERT_EQ(all.exit_code, 0) << all.output.substr(0, 500);
+  std::vector<uint64_t> listed = ids(all.output);
+  ASSERT_EQ(listed.size(), kCalls + 1u);  // and create_key
+  for (size_t i = 1; i < listed.size(); ++i) ASSERT_LT(listed[i], listed[i - 1]) << i;
+  CommandResult limited =
+      Ctl({"audit", "list", "--limit", "1500", "--key-id", "page-disk"}, "auditor");
+  ASSERT_EQ(limited.exit_code, 0) << limited.output.substr(0, 500);
+  EXPECT_EQ(ids(limited.output), std::vector<uint64_t>(listed.begin(), listed.begin() + 1500));
+  CommandResult below = Ctl({"audit", "list", "--limit", "3", "--key-id", "page-disk",
+                             "--before-id", absl::StrCat(listed[1000])},
+                            "auditor");
+  ASSERT_EQ(below.exit_code, 0) << below.output;
+  EXPECT_EQ(ids(below.output), std::vector<uint64_t>(listed.begin() + 1001, listed.begin() + 1004));
 }
 
 }  // namespace

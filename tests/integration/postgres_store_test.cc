@@ -208,6 +208,18 @@ TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
   auto listed = replicas[2].audit->List({.limit = 5, .actor = "machine:vm-2"});
   ASSERT_THAT(listed, IsOk());
   EXPECT_EQ(listed->size(), 5u);
+  // Pages of 15 below the previous page's oldest id: all 40 of vm-2's records, newest first.
+  std::vector<uint64_t> paged;
+  for (uint64_t before = 0;;) {
+    auto page = replicas[paged.size() % 3].audit->List(
+        {.limit = 15, .actor = "machine:vm-2", .before_id = before});
+    ASSERT_THAT(page, IsOk());
+    for (const AuditRecord& r : *page) paged.push_back(r.id);
+    if (page->size() < 15) break;
+    before = page->back().id;
+  }
+  ASSERT_EQ(paged.size(), static_cast<size_t>(kEach));
+  for (size_t i = 1; i < paged.size(); ++i) EXPECT_LT(paged[i], paged[i - 1]);
   // Append-only in the database itself, and tampering shows in Verify.
   EXPECT_NE(server_->Psql("UPDATE audit SET reason = 'x' WHERE id = 3").exit_code, 0);
   ASSERT_EQ(server_

@@ -95,11 +95,13 @@ absl::StatusOr<std::vector<AuditRecord>> PgAuditLog::List(const AuditQuery& q) {
       conn->Exec(absl::StrCat("SELECT ", kColumns,
                               " FROM audit WHERE ($1::TEXT = '' OR key_id = $1) AND ($2::TEXT = "
                               "'' OR actor = $2) AND ($3::TEXT = '' OR decision = $3) AND time "
-                              ">= $4 ORDER BY id DESC LIMIT $5"),
+                              ">= $4 AND id < $6 ORDER BY id DESC LIMIT $5"),
                  {PgParam::Text(q.key_id), PgParam::Text(q.actor), PgParam::Text(q.decision),
                   PgParam::Int(q.since ? absl::ToUnixMillis(*q.since)
                                        : std::numeric_limits<int64_t>::min()),
-                  PgParam::Int(q.limit)}));
+                  PgParam::Int(q.limit),
+                  PgParam::Int(q.before_id != 0 ? static_cast<int64_t>(q.before_id)
+                                                : std::numeric_limits<int64_t>::max())}));
   std::vector<AuditRecord> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(ReadRecord(r, i));
   return out;

@@ -151,6 +151,18 @@ TEST(CtlArgsTest, AuditListFilters) {
               HasSubstr("exclusive"));
 }
 
+TEST(CtlArgsTest, AuditListPaging) {
+  auto all = ParseCtlArgs(WithConn({"audit", "list", "--all", "--before-id", "77"}), NoEnv());
+  ASSERT_THAT(all, IsOk());
+  EXPECT_TRUE(all->all);
+  EXPECT_EQ(all->before_id, 77u);
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--all", "--limit", "5"})),
+              HasSubstr("--all and --limit are exclusive"));
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--before-id", "0"})),
+              HasSubstr("--before-id must be an audit record id"));
+  EXPECT_THAT(ParseError(WithConn({"audit", "list", "--before-id", "x"})), HasSubstr("'x'"));
+}
+
 TEST(CtlArgsTest, ConfigFileFillsWhatFlagsAndEnvironmentLeaveOpen) {
   std::vector<std::string> loaded;
   CtlConfigLoader loader = [&loaded](const std::string& path) -> absl::StatusOr<CtlConnection> {
@@ -299,7 +311,7 @@ TEST(CtlArgsTest, UsageListsEveryCommandAndEnvVariable) {
                         "policy get KEY_ID",
                         "ak register",
                         "ak list",
-                        "audit list [--limit N]",
+                        "audit list [--limit N | --all]",
                         "KEYBROKERCTL_ADDR",
                         "KEYBROKERCTL_CA",
                         "KEYBROKERCTL_CERT",

@@ -181,6 +181,12 @@ TEST_F(SqliteStoresTest, RegistryAndAudit) {
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].action, "release");
   EXPECT_EQ((*list)[1].action, "create_key");
+  // Paging: below the newest record's id there is only the first one.
+  auto older = audit.List(AuditQuery{.limit = 10, .before_id = (*list)[0].id});
+  ASSERT_THAT(older, IsOk());
+  ASSERT_EQ(older->size(), 1u);
+  EXPECT_EQ((*older)[0].id, (*list)[1].id);
+  EXPECT_TRUE(audit.List(AuditQuery{.limit = 10, .before_id = (*list)[1].id})->empty());
 }
 
 TEST_F(SqliteStoresTest, VersionsRotateAndRetire) {
