@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/grpc/library_logs.h"
 #include "common/hardening.h"
 #include "unlocker/commands.h"
 #include "unlocker/exit/exit_codes.h"
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
   // tpm2-tss logs expected failures (e.g. probing for an NV index) to stderr; on a boot console
   // that is noise. kbunlock reports every real failure itself. An explicit TSS2_LOG wins.
   setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
+  // gRPC's own lines (a failed handshake with a broker that is down, ...) would reach the boot
+  // console raw; every failure is reported by kbunlock from the call's status.
+  kb::SilenceGrpcLogs();
   if (absl::Status s = kb::DisableCoreDumps(); !s.ok()) {
     std::fprintf(stderr, "kbunlock: %s\n", std::string(s.message()).c_str());
     return 1;

@@ -3,6 +3,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <grpc/support/log.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -66,6 +67,11 @@ void RouteLibraryLogs(absl::Duration window) {
   gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
   gpr_set_log_function(&FromGrpc);
   google::protobuf::SetLogHandler(&FromProtobuf);
+}
+
+void SilenceGrpcLogs() {
+  if (std::getenv("GRPC_VERBOSITY") != nullptr) return;
+  gpr_set_log_function([](gpr_log_func_args*) {});
 }
 
 }  // namespace kb

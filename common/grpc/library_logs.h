@@ -15,6 +15,11 @@ namespace kb {
 // how many were left out. Call once, first thing in main(), before any gRPC or protobuf use.
 void RouteLibraryLogs(absl::Duration window = absl::Seconds(10));
 
+// For command-line clients, which report every failed call in their own words from its status
+// (a failed TLS handshake included): gRPC's own log lines are dropped, so none reaches a
+// terminal or a boot console. GRPC_VERBOSITY in the environment keeps them, for debugging.
+void SilenceGrpcLogs();
+
 // The rate limit of RouteLibraryLogs, for tests: whether a line from `site` at `now` is written,
 // and if so how many from that site were suppressed before it.
 class LogRateLimiter {

@@ -1,5 +1,4 @@
 // keybrokerctl: the operator CLI over the broker's KeyAdmin API; the composition root.
-#include <grpc/support/log.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/grpc/library_logs.h"
 #include "keybroker/ctl/admin_client.h"
 #include "keybroker/ctl/commands.h"
 #include "keybroker/ctl/ctl_args.h"
@@ -46,13 +46,6 @@ int BrokerError(const absl::Status& status) {
   return kExitRefused;
 }
 
-// gRPC logs handshake failures to stderr on its own; the status message already carries
-// them. GRPC_VERBOSITY in the environment keeps gRPC's logging for debugging.
-void QuietGrpcLogging() {
-  if (std::getenv("GRPC_VERBOSITY") != nullptr) return;
-  gpr_set_log_function([](gpr_log_func_args*) {});
-}
-
 int Run(const std::vector<std::string>& args) {
   // Offline: needs no broker connection (nor its flags).
   if (!args.empty() && args[0] == "verify-evidence") return RunVerifyEvidence(args);
@@ -66,7 +59,7 @@ int Run(const std::vector<std::string>& args) {
   if (!inputs.ok()) return LocalError(inputs.status());
   absl::StatusOr<CtlTlsMaterial> tls = LoadCtlTlsMaterial(cmd->connection);
   if (!tls.ok()) return LocalError(tls.status());
-  QuietGrpcLogging();
+  SilenceGrpcLogs();
   std::unique_ptr<AdminClient> client = AdminClient::Connect(cmd->connection, *tls);
   absl::StatusOr<CtlOutput> out = RunCtlCommand(*cmd, *inputs, *client);
   if (!out.ok() && IsLocalCtlError(out.status())) return LocalError(out.status());

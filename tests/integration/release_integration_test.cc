@@ -1,11 +1,18 @@
 // The real thing end to end on one host: keybrokerd over TLS on 127.0.0.1, swtpm as the
 // guest's TPM, kbunlock as a subprocess, LUKS2 image files.
+#include <arpa/inet.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/binding.h"
@@ -24,6 +31,7 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kZeroPcr(64, '0');
 
@@ -223,6 +231,46 @@ TEST_F(ReleaseIntegrationTest, BrokerDownIsUnreachable) {
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("unreachable"));
   EXPECT_EQ(UnlockTest(swtpm_->tcti()).exit_code, 0);
+}
+
+// A broker address where something that is not TLS answers (as QEMU's guestfwd does when the
+// broker behind it is down): kbunlock unlocks through the other broker of the token and no raw
+// gRPC log line ("E1203 ... ssl_transport_security.cc ... Handshake failed") reaches its output.
+TEST_F(ReleaseIntegrationTest, ANonTlsEndpointAddsNoRawGrpcLines) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<bool> done{false};
+  std::thread answerer([&] {
+    while (!done) {
+      pollfd p{listener, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      int c = accept(listener, nullptr, nullptr);
+      if (c < 0) continue;
+      constexpr char kNotTls[] = "HTTP/1.0 400 Bad Request\r\n\r\n";
+      (void)!write(c, kNotTls, sizeof(kNotTls) - 1);
+      close(c);
+    }
+  });
+  const std::string not_tls = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  CommandResult enrolled = Kbunlock(
+      {"enroll", "--device", image_, "--broker", broker_->release_endpoint(), "--token-broker",
+       absl::StrCat(not_tls, ",", broker_->release_endpoint()), "--ca", broker_->Path("ca.pem"),
+       "--key-id", key_id_, "--passphrase-file", pass_, "--tcti", swtpm_->tcti()});
+  CommandResult r = UnlockTest(swtpm_->tcti());
+  done = true;
+  answerer.join();
+  close(listener);
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("ssl_transport_security")));
+  EXPECT_THAT(r.output, Not(HasSubstr("Handshake failed")));
 }
 
 TEST_F(ReleaseIntegrationTest, AdminRequiresAnOperatorCertificate) {
