@@ -20,6 +20,10 @@
 #   grace-exhausted  1 offline boot granted: online boot, offline boot (0 left), then the next
 #                 offline boot is refused and falls back to the prompt
 #   keyfile       baseline: the same harness opens the root with a key file in the initramfs
+#   ha-postgres   two keybrokerd on one PostgreSQL (started by this script as the postgres user,
+#                 Unix socket only) sharing a KEK; the volume's token lists both; the first is
+#                 stopped before the boot: the root opens through the second, which records the
+#                 release in the shared audit trail
 #
 # Everything runs in a private network namespace (only its loopback): keybrokerd listens on the
 # namespace's 127.0.0.1, and the guest reaches it only through QEMU's restricted user network
@@ -47,6 +51,10 @@ ip link set lo up
 W=$(mktemp -d /tmp/kb-e2e-"$SCENARIO".XXXXXX)
 PIDS=()
 cleanup() {
+  if [ -n "${PGDIR:-}" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PGDIR"
+  fi
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.2
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -134,20 +142,41 @@ make_disk() {
 }
 
 # ---------------------------------------------------------------- broker
-start_broker() {
-  sh "$SRC/tests/integration/make_pki.sh" "$W/pki"
-  head -c 32 /dev/urandom > "$W/kek"; chmod 600 "$W/kek"
-  cat > "$W/broker.json" <<JSON
-{"release_listen":"127.0.0.1:$PORT","admin_listen":"127.0.0.1:$((PORT + 1))",
+# Where the brokers keep their state: SQLite by default; ha-postgres points STORE at PostgreSQL.
+STORE='"database_path":"broker.db"'
+TOKEN_BROKERS=$GUEST_BROKER
+GUESTFWD_MORE=""
+
+start_postgres() {  # a PostgreSQL of this test's own; initdb and pg_ctl refuse root
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  PGDIR=$(mktemp -d /tmp/kb-e2e-pg.XXXXXX)
+  chown postgres: "$PGDIR"
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDIR/data" -A trust -U postgres --no-sync \
+    -E UTF8 --locale C >"$W/initdb.log" 2>&1 || { cat "$W/initdb.log"; fail "initdb failed"; }
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -t 30 \
+    -o "-k $PGDIR -c listen_addresses=''" start >/dev/null || { cat "$PGDIR/log"; fail "pg_ctl start failed"; }
+  runuser -u postgres -- "$PG_BIN/psql" -h "$PGDIR" -d postgres -qc "CREATE DATABASE keybroker" ||
+    fail "CREATE DATABASE failed"
+  STORE="\"store\":{\"postgres\":{\"dsn\":\"host=$PGDIR dbname=keybroker user=postgres\"}}"
+}
+
+start_broker() {  # start_broker [N]: broker N (default 1) on release port PORT + 2(N-1)
+  local n=${1:-1} conf=$W/broker${1:-}.json
+  local release=$((PORT + 2 * (n - 1)))
+  [ -d "$W/pki" ] || sh "$SRC/tests/integration/make_pki.sh" "$W/pki"
+  [ -f "$W/kek" ] || { head -c 32 /dev/urandom > "$W/kek"; chmod 600 "$W/kek"; }
+  cat > "$conf" <<JSON
+{"release_listen":"127.0.0.1:$release","admin_listen":"127.0.0.1:$((release + 1))",
  "tls_cert_file":"pki/server.pem","tls_key_file":"pki/server.key",
- "operator_ca_file":"pki/operator-ca.pem","database_path":"broker.db","kek_file":"kek",
+ "operator_ca_file":"pki/operator-ca.pem",$STORE,"kek_file":"kek",
  "operator_roles":[{"identity":"operator-alice","roles":["admin"]}]}
 JSON
-  "$BUILD/keybroker/keybrokerd" --config "$W/broker.json" 2>"$W/broker.log" &
-  BROKER_PID=$!
-  PIDS+=("$BROKER_PID")
-  for _ in $(seq 100); do grep -q serving "$W/broker.log" && return 0; sleep 0.1; done
-  cat "$W/broker.log"; fail "keybrokerd did not start"
+  "$BUILD/keybroker/keybrokerd" --config "$conf" 2>"$W/broker${1:-}.log" &
+  local pid=$!
+  PIDS+=("$pid")
+  if [ "$n" = 1 ]; then BROKER_PID=$pid; else BROKER2_PID=$pid; fi
+  for _ in $(seq 100); do grep -q serving "$W/broker${1:-}.log" && return 0; sleep 0.1; done
+  cat "$W/broker${1:-}.log"; fail "keybrokerd $n did not start"
 }
 stop_broker() { kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true; }
 
@@ -187,7 +216,7 @@ enroll() {
   set_policy - 0 e2e-data
   for disk in disk:e2e-root data:e2e-data; do
     "$KBUNLOCK" enroll --device "$W/${disk%%:*}.img" --broker "127.0.0.1:$PORT" \
-      --token-broker "$GUEST_BROKER" --ca "$W/pki/ca.pem" --key-id "${disk#*:}" \
+      --token-broker "$TOKEN_BROKERS" --ca "$W/pki/ca.pem" --key-id "${disk#*:}" \
       --passphrase-file "$W/pass" --pcrs 0,7 --tcti "$tcti"
   done
   kill "$swtpm_pid"; wait "$swtpm_pid" 2>/dev/null || true
@@ -271,7 +300,7 @@ boot() {  # boot NAME [extra qemu args...]
     -chardev "socket,id=chrtpm,path=$run/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
     -device tpm-tis,tpmdev=tpm0 \
     -drive "file=$W/disk.img,if=virtio,format=raw" \
-    -netdev "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:$GUEST_BROKER-cmd:socat - TCP:127.0.0.1:$PORT" \
+    -netdev "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:$GUEST_BROKER-cmd:socat - TCP:127.0.0.1:$PORT$GUESTFWD_MORE" \
     -device virtio-net-pci,netdev=n0,romfile= \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" &
   local qemu=$!
@@ -321,8 +350,15 @@ report_timing() {  # the unlock phase in guest time, from the guest's own uptime
 # ---------------------------------------------------------------- scenarios
 DATA=(-drive "file=$W/data.img,if=virtio,format=raw")
 log "scenario $SCENARIO, kernel $KVER, work dir $W"
+if [ "$SCENARIO" = ha-postgres ]; then
+  log "starting PostgreSQL (as the postgres user, Unix socket only) for two keybrokerd"
+  start_postgres
+  TOKEN_BROKERS=$GUEST_BROKER,10.0.2.100:$((PORT + 2))
+  GUESTFWD_MORE=",guestfwd=tcp:10.0.2.100:$((PORT + 2))-cmd:socat - TCP:127.0.0.1:$((PORT + 2))"
+fi
 log "starting keybrokerd on 127.0.0.1:$PORT inside a private network namespace"
 start_broker
+[ "$SCENARIO" = ha-postgres ] && start_broker 2
 log "building the guest root filesystem and LUKS2 disks (root + data)"
 make_rootfs
 make_disk
@@ -407,6 +443,21 @@ case "$SCENARIO" in
     expect_root
     expect_console "with key 'e2e-root' version 2"
     expect_no_console 're-enrolling'
+    ;;
+  ha-postgres)
+    build_initramfs "$W/pki/ca.pem"
+    stop_broker  # the first broker in the token; the second shares its database
+    boot 1
+    expect_root
+    expect_console 'keybroker\[[0-9.]+\]: cryptroot: unlocked'
+    expect_console "with key 'e2e-root' version 1 from 10.0.2.100:$((PORT + 2))"
+    expect_no_console 'Please unlock disk'
+    expect_no_console 'ssl_transport_security'  # no raw gRPC lines from the dead broker
+    "$CTL" --addr "127.0.0.1:$((PORT + 3))" --ca "$W/pki/ca.pem" --cert "$W/pki/operator.pem" \
+      --key "$W/pki/operator.key" audit list --key-id e2e-root --limit 3 | tee "$W/audit.txt"
+    grep -Eq 'machine:e2e-vm +release +e2e-root/v1 +allow' "$W/audit.txt" ||
+      fail "the second broker did not record the release"
+    report_timing
     ;;
   keyfile)
     build_initramfs "$W/pki/ca.pem" keyfile
