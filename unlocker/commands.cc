@@ -141,13 +141,15 @@ absl::StatusOr<std::vector<UnlockTarget>> Targets(const ParsedArgs& a) {
   return targets;
 }
 
-absl::Status Unlock(const ParsedArgs& a) {
+// `dry_run`: unlock --test (verify only, change nothing); rekey verifies only but maintains.
+absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   ASSIGN_OR_RETURN(std::vector<UnlockTarget> targets, Targets(a));
   if (targets.empty()) {
     Say("no locked volume with a keybroker token found");
     return absl::OkStatus();
   }
   UnlockOptions options;
+  options.dry_run = dry_run;
   options.retry = BootRetry();
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
@@ -218,7 +220,7 @@ absl::Status Rekey(ParsedArgs& a) {
   // Re-enrolment happens on every unlock that learns of a newer version; rekey is an unlock
   // that activates nothing.
   a.flags["--test"] = "";
-  return Unlock(a);
+  return Unlock(a, /*dry_run=*/false);
 }
 
 // The command table: every kbunlock command, by name.
@@ -229,7 +231,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"enroll", [](ParsedArgs& a) { return Enroll(a); }},
-    {"unlock", [](ParsedArgs& a) { return Unlock(a); }},
+    {"unlock", [](ParsedArgs& a) { return Unlock(a, a.Has("--test")); }},
     {"rekey", Rekey},
     {"status", [](ParsedArgs& a) { return Status(a); }},
     {"attestation-key", [](ParsedArgs& a) { return ExportAk(a); }},

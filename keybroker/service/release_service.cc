@@ -126,8 +126,11 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), version));
   v1::ReleaseKeyResponse out;
   ASSIGN_OR_RETURN(*out.mutable_wrapped_key(), Wrap(r.transfer_key(), material));
-  // Before the response leaves: a grant is listed even if the audit then fails.
-  RETURN_IF_ERROR(RecordGrant({r.key_id(), claims.machine, version, allowed.offline_boots}));
+  // Before the response leaves: a grant is listed even if the audit then fails. A dry run seals
+  // no offline copy in the guest, so it grants nothing.
+  if (!r.dry_run()) {
+    RETURN_IF_ERROR(RecordGrant({r.key_id(), claims.machine, version, allowed.offline_boots}));
+  }
   out.set_key_id(r.key_id());
   out.set_version(version);
   out.set_latest_version(key.active_version);
@@ -194,8 +197,8 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
     const v1::ReleaseKeyRequest& request, absl::string_view peer) {
   Decision decision{absl::StrCat("peer:", peer), PeerAddress(peer)};
   auto result = Decide(request, decision);
-  RETURN_IF_ERROR(Audit("release", request.key_id(), decision, result.status(),
-                        request.has_evidence() ? &request.evidence() : nullptr));
+  RETURN_IF_ERROR(Audit(request.dry_run() ? "release_test" : "release", request.key_id(), decision,
+                        result.status(), request.has_evidence() ? &request.evidence() : nullptr));
   return result;
 }
 

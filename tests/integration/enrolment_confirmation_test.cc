@@ -1,6 +1,7 @@
 // The guest's attested enrolment confirmation end to end: keybrokerd over TLS, swtpm as the
 // guest's TPM, kbunlock enrolling and re-enrolling a LUKS2 image file after a rotation, and
-// keybrokerctl reading the rotation status. Forged confirmations come from a software TPM.
+// keybrokerctl reading the rotation status; `kbunlock unlock --test` changing none of it.
+// Forged confirmations come from a software TPM.
 #include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class EnrolmentConfirmationTest : public ::testing::Test {
  protected:
@@ -72,9 +74,8 @@ TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnThe
   EXPECT_THAT(status.output, HasSubstr("vm-c     1        confirmed  yes"));
 
   ASSERT_EQ(Ctl({"key", "rotate", "c-disk"}).exit_code, 0);
-  CommandResult unlock =
-      Kbunlock({"unlock", "--device", image_, "--test", "--ca", broker_->Path("ca.pem"), "--tcti",
-                swtpm_->tcti(), "--timeout", "5"});
+  CommandResult unlock = Kbunlock({"rekey", "--device", image_, "--ca", broker_->Path("ca.pem"),
+                                   "--tcti", swtpm_->tcti(), "--timeout", "5"});
   ASSERT_EQ(unlock.exit_code, 0) << unlock.output;
   EXPECT_THAT(unlock.output, HasSubstr("re-enrolling from version 1 to 2"));
   EXPECT_THAT(unlock.output, HasSubstr("confirmed to the broker: enrolled with key 'c-disk' "
@@ -105,6 +106,56 @@ TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnThe
   EXPECT_EQ(retire.exit_code, 0) << retire.output;
   CommandResult audit = Ctl({"audit", "list", "--key-id", "c-disk", "--machine", "vm-c"});
   EXPECT_THAT(audit.output, HasSubstr("confirm_enrolment"));
+}
+
+// unlock --test is a dry run: after a rotation, with an offline copy sealed and the broker up
+// or down, it changes no token, keyslot, offline boot (the TPM NV counter) or broker state;
+// the broker audits its release as release_test.
+TEST_F(EnrolmentConfirmationTest, UnlockTestChangesNothing) {
+  const std::string policy =
+      R"({"allow":[{"name":"boot","machines":["vm-c"],"offline_boots":2,"pcrs":[{"index":7,)"
+      R"("allowed":[")" +
+      std::string(64, '0') + R"("]}]}]})";
+  ASSERT_EQ(Ctl({"policy", "set", "c-disk", "-"}, policy).exit_code, 0);
+  ASSERT_EQ(Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(), "--ca",
+                      broker_->Path("ca.pem"), "--key-id", "c-disk", "--passphrase-file", pass_,
+                      "--tcti", swtpm_->tcti()})
+                .exit_code,
+            0);
+  const std::vector<std::string> verify_only = {
+      "--device", image_,         "--ca",      broker_->Path("ca.pem"),
+      "--tcti",   swtpm_->tcti(), "--timeout", "5"};
+  auto run = [&](std::vector<std::string> head) {
+    head.insert(head.end(), verify_only.begin(), verify_only.end());
+    return Kbunlock(head);
+  };
+  CommandResult sealed = run({"rekey"});  // an online verify-only run seals the offline copy
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.output;
+  ASSERT_THAT(sealed.output, HasSubstr("2 offline boots allowed"));
+  ASSERT_EQ(Ctl({"key", "rotate", "c-disk"}).exit_code, 0);
+  auto snapshot = [&] {
+    return RunCommand({"/sbin/cryptsetup", "luksDump", "--dump-json-metadata", image_}).output +
+           Ctl({"key", "rotation-status", "c-disk"}).output + Ctl({"offline", "list"}).output;
+  };
+  const std::string before = snapshot();
+  CommandResult test = run({"unlock", "--test"});
+  ASSERT_EQ(test.exit_code, 0) << test.output;
+  EXPECT_THAT(test.output, HasSubstr("an unlock would re-enrol to it (not done)"));
+  EXPECT_THAT(test.output, Not(HasSubstr("re-enrolling")));
+  EXPECT_EQ(snapshot(), before);
+  CommandResult audit =
+      Ctl({"audit", "list", "--key-id", "c-disk", "--machine", "vm-c", "--limit", "1"});
+  EXPECT_THAT(audit.output, HasSubstr("release_test"));
+  // The broker down: the offline copy is not used, so no offline boot is spent.
+  broker_->Stop();
+  test = run({"unlock", "--test"});
+  EXPECT_EQ(test.exit_code, 3) << test.output;
+  EXPECT_THAT(test.output, HasSubstr("not tried with --test"));
+  CommandResult offline = run({"rekey"});
+  ASSERT_THAT(broker_->Resume(), IsOk());
+  EXPECT_EQ(offline.exit_code, 0) << offline.output;
+  EXPECT_THAT(offline.output, HasSubstr("1 offline boots left"));
+  EXPECT_EQ(snapshot(), before);
 }
 
 TEST_F(EnrolmentConfirmationTest, ReleaseBindingAndReplayedChallengeAreRejected) {

@@ -76,6 +76,7 @@ absl::StatusOr<ReleasedKey> CompleteRelease(EvidenceSource& source, KeyReleaseCl
   request.set_challenge_id(challenge.challenge_id());
   request.set_key_id(target.key_id);
   request.set_key_version(target.key_version);
+  request.set_dry_run(target.dry_run);
   KB_TRY(AttestedTransferKey attested, source.Attest(binding, target.pcrs), error);
   *request.mutable_transfer_key() = std::move(attested.transfer_key);
   *request.mutable_evidence() = std::move(attested.evidence);

@@ -29,6 +29,7 @@ struct ReleaseTarget {
   uint32_t key_version = 0;  // 0: the newest; else the version the volume is enrolled with
   std::vector<uint32_t> pcrs;
   TransferKeyType transfer_key = TransferKeyType::kEccP256;
+  bool dry_run = false;  // a check (kbunlock unlock --test): audited as such by the broker
 };
 
 struct ReleasedKey {

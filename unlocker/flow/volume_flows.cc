@@ -123,7 +123,8 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                                              const UnlockOptions& options,
                                              const KeybrokerToken& token, const Progress& progress,
                                              SecretBytes* key_out) {
-  ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256};
+  ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256,
+                       options.dry_run};
   ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
@@ -141,10 +142,21 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
         !token.offline.has_value()) {
       return released.status();
     }
+    if (options.dry_run) {
+      return WithExitCode(absl::Status(released.status().code(),
+                                       absl::StrCat(released.status().message(),
+                                                    "; the offline copy is not tried with --test "
+                                                    "(it would spend an offline boot)")),
+                          ExitCode::kBrokerUnreachable);
+    }
     return UnlockOffline(volume, tpm, options, token, released.status(), progress);
   }
   RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, released->key));
-  if (released->latest_version <= token.key_version) {
+  if (options.dry_run) {
+    if (token.offline.has_value() || released->offline_boots > 0) {
+      progress("--test: the offline copy is left as it is");
+    }
+  } else if (released->latest_version <= token.key_version) {
     KeybrokerToken current = token;  // a re-enrolment would confirm its new token instead
     ConfirmPendingEnrolment(volume, *source, connect, token.endpoints, current, progress);
     RefreshOfflineCopy(volume, tpm, current, released->key, released->offline_boots, progress);
@@ -185,6 +197,13 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
     if (!result.ok()) {
       last = result.status();
       continue;
+    }
+    if (options.dry_run) {
+      if (result->latest_version > token.key_version) {
+        progress(absl::StrCat("--test: version ", result->latest_version,
+                              " is the newest; an unlock would re-enrol to it (not done)"));
+      }
+      return result;
     }
     RetireOlderTokens(volume, sorted, token, progress);
     if (!result->offline && result->latest_version > token.key_version) {

@@ -38,8 +38,12 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
 
 struct UnlockOptions {
   std::string ca_pem;    // must match the token's ca_sha256 (fails closed otherwise)
-  std::string map_name;  // activate as /dev/mapper/<map_name>; empty: verify only (--test)
-  RetryPolicy retry;     // how long to keep trying the brokers before the offline copy
+  std::string map_name;  // activate as /dev/mapper/<map_name>; empty: verify only
+  // kbunlock unlock --test: verify only and change nothing (no token, keyslot, offline copy,
+  // TPM NV counter; the broker audits the release as a test). Without it, a verify-only run
+  // (kbunlock rekey) still re-enrols, confirms and refreshes the offline copy.
+  bool dry_run = false;
+  RetryPolicy retry;  // how long to keep trying the brokers before the offline copy
   // The evidence source for a token's "evidence" kind; null: TPM quotes from the flow's Tpm
   // (tokens of another kind then fail).
   EvidenceSourceFor evidence_for;
