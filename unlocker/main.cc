@@ -1,5 +1,7 @@
 // kbunlock: the guest-side unlocker. The command table is in commands.cc, the real components
 // it is built from in wiring.cc.
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,9 @@ int main(int argc, char** argv) {
   // gRPC's own lines (a failed handshake with a broker that is down, ...) would reach the boot
   // console raw; every failure is reported by kbunlock from the call's status.
   kb::SilenceGrpcLogs();
+  // A broker that closes a connection while kbunlock writes to it is an error to report, not a
+  // reason to die (the TLS diagnosis of a refused certificate writes on a plain socket).
+  signal(SIGPIPE, SIG_IGN);
   if (absl::Status s = kb::DisableCoreDumps(); !s.ok()) {
     std::fprintf(stderr, "kbunlock: %s\n", std::string(s.message()).c_str());
     return 1;

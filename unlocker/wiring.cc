@@ -107,10 +107,11 @@ absl::StatusOr<BrokerConnector> Connector(const ParsedArgs& a, const std::string
   if (a.Has("--timeout") && (!absl::SimpleAtoi(a.Get("--timeout"), &seconds) || seconds <= 0)) {
     return Usage("--timeout must be a positive number of seconds");
   }
-  return BrokerConnector([ca_pem, seconds](const std::string& endpoint) {
+  const std::string ca_file = CaFile(a);
+  return BrokerConnector([ca_pem, ca_file, seconds](const std::string& endpoint) {
     absl::Duration timeout = absl::Seconds(seconds);
     timeout = std::max(absl::Seconds(1), std::min(timeout, g_deadline - absl::Now()));
-    return ConnectKeyRelease(endpoint, ca_pem, timeout);
+    return ConnectKeyRelease(endpoint, ca_pem, timeout, ca_file);
   });
 }
 
@@ -131,18 +132,21 @@ absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& 
   if (a.Has("--timeout") && (!absl::SimpleAtoi(a.Get("--timeout"), &seconds) || seconds <= 0)) {
     return Usage("--timeout must be a positive number of seconds");
   }
-  AkActivationConnector connect = [ca_pem, seconds](const std::string& endpoint) {
+  AkActivationConnector connect = [ca_pem, ca_file = CaFile(a),
+                                   seconds](const std::string& endpoint) {
     absl::Duration timeout = absl::Seconds(seconds);
     timeout = std::max(absl::Seconds(1), std::min(timeout, g_deadline - absl::Now()));
-    return ConnectAkActivation(endpoint, ca_pem, timeout);
+    return ConnectAkActivation(endpoint, ca_pem, timeout, ca_file);
   };
   return AkActivator([&tpm, connect](const std::vector<std::string>& endpoints) {
     return ActivateAkThroughEk(tpm, tpm, connect, endpoints, Say).status();
   });
 }
 
+std::string CaFile(const ParsedArgs& a) { return a.Get("--ca", "/etc/keybroker/ca.pem"); }
+
 absl::StatusOr<std::string> ReadCa(const ParsedArgs& a) {
-  auto pem = ReadFile(a.Get("--ca", "/etc/keybroker/ca.pem"));
+  auto pem = ReadFile(CaFile(a));
   if (!pem.ok()) return WithExitCode(pem.status(), ExitCode::kUsage);
   return pem;
 }

@@ -60,7 +60,9 @@ RetryPolicy BootRetry();
 absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,
                                         EsysTpm& tpm);
 
-// The CA of --ca (default /etc/keybroker/ca.pem); a usage error when unreadable.
+// The broker CA file of --ca (default /etc/keybroker/ca.pem), and its contents (a usage error
+// when unreadable).
+std::string CaFile(const ParsedArgs& a);
 absl::StatusOr<std::string> ReadCa(const ParsedArgs& a);
 
 }  // namespace kb::kbunlock

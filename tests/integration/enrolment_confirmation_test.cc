@@ -10,8 +10,7 @@
 #include "common/grpc/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/keybrokerctl_fixture.h"
-#include "tests/integration/swtpm_fixture.h"
+#include "tests/integration/guest_volume_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/evidence_builder.h"
 
@@ -21,44 +20,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class EnrolmentConfirmationTest : public ::testing::Test {
+class EnrolmentConfirmationTest : public GuestVolumeTest {
  protected:
   void SetUp() override {
-    auto broker = BrokerProcess::Start();
-    ASSERT_THAT(broker, IsOk());
-    broker_ = std::move(*broker);
-    auto swtpm = SwtpmFixture::Start();
-    ASSERT_THAT(swtpm, IsOk());
-    swtpm_ = std::move(*swtpm);
-    image_ = swtpm_->state_dir() + "/disk.img";
-    pass_ = swtpm_->state_dir() + "/pass";
-    absl::Status luks = MakeLuks2Image(image_, pass_, "32M");
-    ASSERT_THAT(luks, IsOk());
-    const std::string ak = swtpm_->state_dir() + "/ak.pub";
-    CommandResult r = Kbunlock({"attestation-key", "--out", ak, "--tcti", swtpm_->tcti()});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    ASSERT_EQ(Ctl({"ak", "register", "--machine", "vm-c", "--ak-public", ak}).exit_code, 0);
-    ASSERT_EQ(Ctl({"key", "create", "c-disk"}).exit_code, 0);
-    const std::string policy =
-        R"({"allow":[{"name":"boot","machines":["vm-c"],"pcrs":[{"index":7,"allowed":[")" +
-        std::string(64, '0') + R"("]}]}]})";
-    CommandResult set = Ctl({"policy", "set", "c-disk", "-"}, policy);
-    ASSERT_EQ(set.exit_code, 0) << set.output;
+    SetUpGuest("vm-c", "c-disk",
+               R"({"allow":[{"name":"boot","machines":["vm-c"],"pcrs":[{"index":7,"allowed":[")" +
+                   std::string(64, '0') + R"("]}]}]})");
   }
-
-  CommandResult Kbunlock(std::vector<std::string> args) {
-    args.insert(args.begin(), BinaryPath("kbunlock"));
-    return RunCommand(args);
-  }
-  CommandResult Ctl(std::vector<std::string> args, const std::string& stdin_data = "") {
-    std::vector<std::string> argv = KeybrokerctlArgv(*broker_, "operator");
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, stdin_data);
-  }
-
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<SwtpmFixture> swtpm_;
-  std::string image_, pass_;
 };
 
 TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnTheNewVersion) {

@@ -22,10 +22,11 @@ class AkActivationClient {
 };
 
 // AttestationKeyActivation over TLS to one endpoint (the broker's release listener), verifying
-// the broker against `ca_pem` only.
-absl::StatusOr<std::unique_ptr<AkActivationClient>> ConnectAkActivation(const std::string& endpoint,
-                                                                        const std::string& ca_pem,
-                                                                        absl::Duration timeout);
+// the broker against `ca_pem` only (read from `ca_file`, named when the broker's certificate is
+// refused).
+absl::StatusOr<std::unique_ptr<AkActivationClient>> ConnectAkActivation(
+    const std::string& endpoint, const std::string& ca_pem, absl::Duration timeout,
+    const std::string& ca_file = "the CA file");
 
 }  // namespace kb
 

@@ -21,23 +21,33 @@ namespace kb {
 std::shared_ptr<grpc::Channel> BrokerChannel(const std::string& endpoint,
                                              const std::string& ca_pem);
 
-// The failed call's `status` as an absl::Status with the same code, its message prefixed with
-// "broker <endpoint>: ", or "broker <endpoint> unreachable: " for UNAVAILABLE and
-// DEADLINE_EXCEEDED.
-absl::Status BrokerCallError(const std::string& endpoint, const grpc::Status& status);
+// One broker as a guest client sees it.
+struct BrokerEndpoint {
+  std::string address;     // "host:port"
+  std::string ca_pem;      // the only CA the broker's certificate may chain to
+  std::string ca_file;     // where ca_pem came from, for messages
+  absl::Duration timeout;  // per call
+};
 
-// Calls the unary `method` of `stub` with `request` and a deadline `timeout` from now; the
-// response, or the error as BrokerCallError gives it.
+// The failed call's `status` as an absl::Status with the same code, its message prefixed with
+// "broker <address>: ", or "broker <address> unreachable: " for UNAVAILABLE and
+// DEADLINE_EXCEEDED. When the broker's certificate did not verify, a BrokerCertificateError
+// (tls_diagnosis.h) that says why: the chain is fetched again and explained (wrong CA, not yet
+// valid or expired against this guest's clock, or a name the certificate does not list).
+absl::Status BrokerCallError(const BrokerEndpoint& broker, const grpc::Status& status);
+
+// Calls the unary `method` of `stub` with `request` and a deadline `broker.timeout` from now;
+// the response, or the error as BrokerCallError gives it.
 template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> CallBroker(const std::string& endpoint, absl::Duration timeout, Stub& stub,
+absl::StatusOr<Response> CallBroker(const BrokerEndpoint& broker, Stub& stub,
                                     grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                                  const Request&, Response*),
                                     const Request& request) {
   Response response;
   grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + broker.timeout));
   grpc::Status status = (stub.*method)(&ctx, request, &response);
-  if (!status.ok()) return BrokerCallError(endpoint, status);
+  if (!status.ok()) return BrokerCallError(broker, status);
   return response;
 }
 

@@ -10,39 +10,37 @@ namespace kb {
 
 class GrpcKeyReleaseClient final : public KeyReleaseClient {
  public:
-  GrpcKeyReleaseClient(std::string endpoint, std::shared_ptr<grpc::Channel> channel,
-                       absl::Duration timeout)
-      : endpoint_(std::move(endpoint)),
-        stub_(v1::KeyRelease::NewStub(std::move(channel))),
-        timeout_(timeout) {}
+  explicit GrpcKeyReleaseClient(BrokerEndpoint broker)
+      : broker_(std::move(broker)),
+        stub_(v1::KeyRelease::NewStub(BrokerChannel(broker_.address, broker_.ca_pem))) {}
 
   absl::StatusOr<v1::GetChallengeResponse> GetChallenge(
       const v1::GetChallengeRequest& request) override {
-    return CallBroker(endpoint_, timeout_, *stub_, &Stub::GetChallenge, request);
+    return CallBroker(broker_, *stub_, &Stub::GetChallenge, request);
   }
 
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& request) override {
-    return CallBroker(endpoint_, timeout_, *stub_, &Stub::ReleaseKey, request);
+    return CallBroker(broker_, *stub_, &Stub::ReleaseKey, request);
   }
 
   absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
       const v1::ConfirmEnrolmentRequest& request) override {
-    return CallBroker(endpoint_, timeout_, *stub_, &Stub::ConfirmEnrolment, request);
+    return CallBroker(broker_, *stub_, &Stub::ConfirmEnrolment, request);
   }
 
  private:
   using Stub = v1::KeyRelease::Stub;
 
-  std::string endpoint_;
+  BrokerEndpoint broker_;
   std::unique_ptr<Stub> stub_;
-  absl::Duration timeout_;
 };
 
 absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(const std::string& endpoint,
                                                                     const std::string& ca_pem,
-                                                                    absl::Duration timeout) {
+                                                                    absl::Duration timeout,
+                                                                    const std::string& ca_file) {
   return std::unique_ptr<KeyReleaseClient>(
-      new GrpcKeyReleaseClient(endpoint, BrokerChannel(endpoint, ca_pem), timeout));
+      new GrpcKeyReleaseClient({endpoint, ca_pem, ca_file, timeout}));
 }
 
 absl::StatusOr<std::string> CertificateSha256(const std::string& pem) {

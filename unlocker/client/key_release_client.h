@@ -25,11 +25,12 @@ class KeyReleaseClient {
       const v1::ConfirmEnrolmentRequest& request) = 0;
 };
 
-// KeyRelease over TLS to one endpoint, verifying the broker against `ca_pem` only.
+// KeyRelease over TLS to one endpoint, verifying the broker against `ca_pem` only (read from
+// `ca_file`, named when the broker's certificate is refused).
 class GrpcKeyReleaseClient;
-absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(const std::string& endpoint,
-                                                                    const std::string& ca_pem,
-                                                                    absl::Duration timeout);
+absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(
+    const std::string& endpoint, const std::string& ca_pem, absl::Duration timeout,
+    const std::string& ca_file = "the CA file");
 
 // Hex SHA-256 of the DER of the first certificate in `pem`. INVALID_ARGUMENT if none.
 absl::StatusOr<std::string> CertificateSha256(const std::string& pem);

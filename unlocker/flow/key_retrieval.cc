@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/binding.h"
 #include "common/status_macros.h"
+#include "unlocker/client/tls_diagnosis.h"
 #include "unlocker/evidence/tpm_quote_source.h"
 #include "unlocker/exit/exit_codes.h"
 
@@ -14,6 +15,8 @@ namespace kb {
 namespace {
 
 absl::Status BrokerError(absl::Status s) {
+  // A certificate the guest does not accept (wrong CA, wrong clock): configuration, exit 2.
+  if (IsBrokerCertificateError(s)) return WithExitCode(std::move(s), ExitCode::kUsage);
   // RESOURCE_EXHAUSTED: the broker is at a bound (challenge quota); retried like a busy broker.
   const bool unreachable =
       absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s);
@@ -123,13 +126,15 @@ std::vector<Contact> ChallengeAll(const BrokerConnector& connect,
   return contacts;
 }
 
-// One round over all endpoints. Returns the release, a refusal, or an unreachable error that
-// lists every endpoint's reason.
+// One round over all endpoints. Returns the release, a refusal, or an error that lists every
+// endpoint's reason: unreachable (retried) when any endpoint could not be reached, a
+// certificate error (exit 2, not retried: a wrong CA or clock does not heal) when every
+// endpoint presented a certificate this guest does not accept.
 absl::StatusOr<ReleasedKey> TryRound(EvidenceSource& source, const BrokerConnector& connect,
                                      const std::vector<std::string>& endpoints,
                                      const ReleaseTarget& target) {
   std::vector<Contact> contacts = ChallengeAll(connect, endpoints, target.key_id);
-  std::vector<std::string> unreachable;
+  std::vector<std::string> unreachable, refused_certificate;
   for (size_t i = 0; i < contacts.size(); ++i) {
     absl::StatusOr<ReleasedKey> released =
         contacts[i].challenge.ok()
@@ -139,9 +144,18 @@ absl::StatusOr<ReleasedKey> TryRound(EvidenceSource& source, const BrokerConnect
       released->endpoint = endpoints[i];
       return released;
     }
+    if (IsBrokerCertificateError(released.status())) {
+      refused_certificate.push_back(std::string(released.status().message()));
+      continue;
+    }
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable) return released.status();
     unreachable.push_back(std::string(released.status().message()));
   }
+  if (unreachable.empty()) {
+    return WithExitCode(absl::FailedPreconditionError(absl::StrJoin(refused_certificate, "; ")),
+                        ExitCode::kUsage);
+  }
+  unreachable.insert(unreachable.end(), refused_certificate.begin(), refused_certificate.end());
   return WithExitCode(absl::UnavailableError(absl::StrJoin(unreachable, "; ")),
                       ExitCode::kBrokerUnreachable);
 }
