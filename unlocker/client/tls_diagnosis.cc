@@ -98,12 +98,11 @@ std::string ExplainCertificateFailure(const std::string& chain_pem, const std::s
   const absl::Time not_before = Asn1Time(X509_get0_notBefore(leaf), absl::InfiniteFuture());
   const absl::Time not_after = Asn1Time(X509_get0_notAfter(leaf), absl::InfinitePast());
   if (now < not_before || now > not_after) {
-    return absl::StrCat("the broker's certificate ",
-                        now < not_before ? "is not valid before " : "expired at ",
-                        Utc(now < not_before ? not_before : not_after),
-                        " and this guest's clock reads ", Utc(now),
-                        ": check the clock (confidential VMs can boot with a wrong one)",
-                        now < not_before ? "" : " or have the broker's certificate renewed");
+    return absl::StrCat(
+        "the broker's certificate ", now < not_before ? "is not valid before " : "expired at ",
+        Utc(now < not_before ? not_before : not_after), " and this guest's clock reads ", Utc(now),
+        ": check the clock (confidential VMs can boot with a wrong one)",
+        now < not_before ? "" : " or have the broker's certificate renewed");
   }
   StorePtr store(X509_STORE_new());
   for (const X509Ptr& ca : *cas) X509_STORE_add_cert(store.get(), ca.get());
