@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -22,7 +23,8 @@ constexpr char kUsage[] = R"(usage:
                   [--transfer-key ecc-p256|rsa-2048|rsa-3072] [--token-broker HOST:PORT,...]
                   [--ak-trust registered|ek] [TPM options]
   kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
-                  [--ca FILE] [--deadline S] [--crypttab-file FILE] [TPM options]
+                  [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
+                  [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
   kbunlock status --device DEV
   kbunlock attestation-key --out FILE [TPM options]
@@ -46,7 +48,7 @@ const std::set<std::string> kValued = {"--device",          "--broker",       "-
                                        "--deadline",        "--token-broker", "--crypttab",
                                        "--crypttab-file",   "--evidence",     "--azure-ak-handle",
                                        "--azure-vcek",      "--sev-guest",    "--tsm-report-dir",
-                                       "--ak-trust"};
+                                       "--ak-trust",        "--offline-after"};
 const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all"};
 
 absl::Status Enroll(const ParsedArgs& a) {
@@ -150,6 +152,13 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   }
   UnlockOptions options;
   options.dry_run = dry_run;
+  if (a.Has("--offline-after")) {
+    int seconds = 0;
+    if (!absl::SimpleAtoi(a.Get("--offline-after"), &seconds) || seconds < 0) {
+      return Usage("--offline-after must be a number of seconds (0 or more)");
+    }
+    options.offline_after = absl::Seconds(seconds);
+  }
   options.retry = BootRetry();
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));

@@ -9,24 +9,24 @@ class GrpcAkActivationClient final : public AkActivationClient {
  public:
   explicit GrpcAkActivationClient(BrokerEndpoint broker)
       : broker_(std::move(broker)),
-        stub_(
-            v1::AttestationKeyActivation::NewStub(BrokerChannel(broker_.address, broker_.ca_pem))) {
-  }
+        channel_(BrokerChannel(broker_.address, broker_.ca_pem)),
+        stub_(v1::AttestationKeyActivation::NewStub(channel_)) {}
 
   absl::StatusOr<v1::StartActivationResponse> StartActivation(
       const v1::StartActivationRequest& request) override {
-    return CallBroker(broker_, *stub_, &Stub::StartActivation, request);
+    return CallBroker(broker_, *channel_, *stub_, &Stub::StartActivation, request);
   }
 
   absl::StatusOr<v1::FinishActivationResponse> FinishActivation(
       const v1::FinishActivationRequest& request) override {
-    return CallBroker(broker_, *stub_, &Stub::FinishActivation, request);
+    return CallBroker(broker_, *channel_, *stub_, &Stub::FinishActivation, request);
   }
 
  private:
   using Stub = v1::AttestationKeyActivation::Stub;
 
   BrokerEndpoint broker_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -36,10 +37,13 @@ struct BrokerEndpoint {
 // valid or expired against this guest's clock, or a name the certificate does not list).
 absl::Status BrokerCallError(const BrokerEndpoint& broker, const grpc::Status& status);
 
-// Calls the unary `method` of `stub` with `request` and a deadline `broker.timeout` from now;
-// the response, or the error as BrokerCallError gives it.
+// Calls the unary `method` of `stub` (over `channel`) with `request` and a deadline
+// `broker.timeout` from now; the response, or the error as BrokerCallError gives it. A deadline
+// that passed before the channel ever connected is UNAVAILABLE ("no connection"), not a slow
+// broker.
 template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> CallBroker(const BrokerEndpoint& broker, Stub& stub,
+absl::StatusOr<Response> CallBroker(const BrokerEndpoint& broker, grpc::Channel& channel,
+                                    Stub& stub,
                                     grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                                  const Request&, Response*),
                                     const Request& request) {
@@ -47,6 +51,12 @@ absl::StatusOr<Response> CallBroker(const BrokerEndpoint& broker, Stub& stub,
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + broker.timeout));
   grpc::Status status = (stub.*method)(&ctx, request, &response);
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+      channel.GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) {
+    status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                     absl::StrCat("no connection within ", absl::FormatDuration(broker.timeout)));
+  }
   if (!status.ok()) return BrokerCallError(broker, status);
   return response;
 }

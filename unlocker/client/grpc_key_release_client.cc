@@ -12,26 +12,28 @@ class GrpcKeyReleaseClient final : public KeyReleaseClient {
  public:
   explicit GrpcKeyReleaseClient(BrokerEndpoint broker)
       : broker_(std::move(broker)),
-        stub_(v1::KeyRelease::NewStub(BrokerChannel(broker_.address, broker_.ca_pem))) {}
+        channel_(BrokerChannel(broker_.address, broker_.ca_pem)),
+        stub_(v1::KeyRelease::NewStub(channel_)) {}
 
   absl::StatusOr<v1::GetChallengeResponse> GetChallenge(
       const v1::GetChallengeRequest& request) override {
-    return CallBroker(broker_, *stub_, &Stub::GetChallenge, request);
+    return CallBroker(broker_, *channel_, *stub_, &Stub::GetChallenge, request);
   }
 
   absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& request) override {
-    return CallBroker(broker_, *stub_, &Stub::ReleaseKey, request);
+    return CallBroker(broker_, *channel_, *stub_, &Stub::ReleaseKey, request);
   }
 
   absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
       const v1::ConfirmEnrolmentRequest& request) override {
-    return CallBroker(broker_, *stub_, &Stub::ConfirmEnrolment, request);
+    return CallBroker(broker_, *channel_, *stub_, &Stub::ConfirmEnrolment, request);
   }
 
  private:
   using Stub = v1::KeyRelease::Stub;
 
   BrokerEndpoint broker_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
 };
 

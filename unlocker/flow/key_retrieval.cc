@@ -132,7 +132,7 @@ std::vector<Contact> ChallengeAll(const BrokerConnector& connect,
 // endpoint presented a certificate this guest does not accept.
 absl::StatusOr<ReleasedKey> TryRound(EvidenceSource& source, const BrokerConnector& connect,
                                      const std::vector<std::string>& endpoints,
-                                     const ReleaseTarget& target) {
+                                     const ReleaseTarget& target, bool* answered) {
   std::vector<Contact> contacts = ChallengeAll(connect, endpoints, target.key_id);
   std::vector<std::string> unreachable, refused_certificate;
   for (size_t i = 0; i < contacts.size(); ++i) {
@@ -149,6 +149,8 @@ absl::StatusOr<ReleasedKey> TryRound(EvidenceSource& source, const BrokerConnect
       continue;
     }
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable) return released.status();
+    // Slow (deadline exceeded on a connection) or busy: a broker that is there.
+    if (!absl::IsUnavailable(released.status())) *answered = true;
     unreachable.push_back(std::string(released.status().message()));
   }
   if (unreachable.empty()) {
@@ -195,20 +197,32 @@ absl::StatusOr<ReleasedKey> ObtainKeyFromAny(EvidenceSource& source, const Broke
   progress(absl::StrCat("attesting to broker ", absl::StrJoin(endpoints, ", "), " for key '",
                         target.key_id, "'"));
   absl::Duration backoff = retry.first_backoff;
+  const absl::Time first_round = retry.now();
+  bool ever_answered = false;
   for (int round = 1;; ++round) {
-    auto released = TryRound(source, connect, endpoints, target);
+    auto released = TryRound(source, connect, endpoints, target, &ever_answered);
     if (released.ok() || ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable) {
       return released;
     }
-    if (retry.now() + backoff >= retry.give_up_at) {
+    const bool never_there = !ever_answered && retry.now() - first_round >= retry.unreachable_for;
+    if (never_there || retry.now() + backoff >= retry.give_up_at) {
       if (round == 1) return released;
-      return WithExitCode(absl::UnavailableError(absl::StrCat(
-                              "gave up after ", round, " rounds: ", released.status().message())),
-                          ExitCode::kBrokerUnreachable);
+      return WithExitCode(
+          absl::UnavailableError(absl::StrCat(
+              "gave up after ", round, " rounds",
+              never_there ? absl::StrCat(" (no broker answered for ",
+                                         absl::FormatDuration(retry.unreachable_for), ")")
+                          : "",
+              ": ", released.status().message())),
+          ExitCode::kBrokerUnreachable);
     }
+    // The last round of an unreachable window starts when the window ends.
+    const absl::Duration wait =
+        ever_answered ? backoff
+                      : std::min(backoff, first_round + retry.unreachable_for - retry.now());
     progress(absl::StrCat("round ", round, ": ", released.status().message(), "; retrying in ",
-                          absl::FormatDuration(backoff)));
-    retry.sleep(backoff);
+                          absl::FormatDuration(wait)));
+    retry.sleep(wait);
     backoff = std::min(backoff * 2, retry.max_backoff);
   }
 }

@@ -43,6 +43,10 @@ struct ReleasedKey {
 // How long to keep trying when no broker answers. The default is a single round.
 struct RetryPolicy {
   absl::Time give_up_at = absl::InfinitePast();  // no new round starts at or after this time
+  // Give up earlier, once this long has passed since the first round while no broker ever
+  // answered at all (every endpoint refused or never connected): for a volume with an offline
+  // copy. A broker that answered slowly or said it is busy keeps the whole bound.
+  absl::Duration unreachable_for = absl::InfiniteDuration();
   absl::Duration first_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(4);
   std::function<absl::Time()> now = [] { return absl::Now(); };

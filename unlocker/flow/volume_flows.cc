@@ -129,13 +129,14 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, token.evidence, tpm, fallback));
-  auto released =
-      ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, options.retry);
+  RetryPolicy retry = options.retry;
+  if (token.offline.has_value() && !options.dry_run) retry.unreachable_for = options.offline_after;
+  auto released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, retry);
   if (!released.ok() && token.ak_trust == kAkTrustEk && options.activate_ak &&
       IsAkNotTrusted(released.status())) {
     progress("the broker does not trust the attestation key: proving it through the EK again");
     RETURN_IF_ERROR(options.activate_ak(token.endpoints));
-    released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, options.retry);
+    released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, retry);
   }
   if (!released.ok()) {
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable ||

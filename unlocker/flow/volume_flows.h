@@ -44,6 +44,10 @@ struct UnlockOptions {
   // (kbunlock rekey) still re-enrols, confirms and refreshes the offline copy.
   bool dry_run = false;
   RetryPolicy retry;  // how long to keep trying the brokers before the offline copy
+  // For a token with an offline copy: stop trying once no broker has answered at all for this
+  // long (RetryPolicy::unreachable_for) and use the copy; a broker that answers slowly still
+  // gets the whole bound.
+  absl::Duration offline_after = absl::Seconds(10);
   // The evidence source for a token's "evidence" kind; null: TPM quotes from the flow's Tpm
   // (tokens of another kind then fail).
   EvidenceSourceFor evidence_for;

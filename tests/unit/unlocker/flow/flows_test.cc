@@ -10,6 +10,7 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class FlowsTest : public FlowsFixture {
  protected:
@@ -186,6 +187,37 @@ TEST_F(FlowsTest, RetriesWithBackoffUntilABrokerAnswers) {
   EXPECT_THAT(sleeps, ::testing::ElementsAre(absl::Milliseconds(500), absl::Seconds(1)));
   EXPECT_THAT(lines_[1], HasSubstr("round 1: "));
   EXPECT_THAT(lines_[1], HasSubstr("retrying in 500ms"));
+}
+
+// With an unreachable window (a volume with an offline copy): brokers that never answer are
+// given up once the window has passed, long before the bound; one that answers slowly (its
+// calls exceed their deadline on a connection) keeps the whole bound.
+TEST_F(FlowsTest, GivesUpEarlyOnlyWhenNoBrokerEverAnswered) {
+  for (const bool slow : {false, true}) {
+    FakeClock clock;
+    const absl::Time start = clock.Now();
+    RetryPolicy retry;
+    retry.give_up_at = start + absl::Seconds(45);
+    retry.unreachable_for = absl::Seconds(10);
+    retry.now = [&] { return clock.Now(); };
+    retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
+    BrokerConnector down =
+        [&](const std::string&) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+      if (slow) return absl::DeadlineExceededError("broker s:1: deadline exceeded");
+      return absl::UnavailableError("broker d:1 unreachable: connection refused");
+    };
+    auto released = ObtainKeyFromAny(*tpm_, down, {"d:1"},
+                                     {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
+    EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable) << slow;
+    if (slow) {
+      EXPECT_GT(clock.Now() - start, absl::Seconds(30));
+      EXPECT_THAT(std::string(released.status().message()), Not(HasSubstr("no broker answered")));
+    } else {
+      EXPECT_EQ(clock.Now() - start, absl::Seconds(10));
+      EXPECT_THAT(std::string(released.status().message()),
+                  HasSubstr("(no broker answered for 10s)"));
+    }
+  }
 }
 
 TEST_F(FlowsTest, GivesUpAtTheBound) {
