@@ -21,7 +21,7 @@ constexpr char kUsage[] = R"(usage:
   kbunlock enroll --device DEV --broker HOST:PORT[,HOST:PORT...] --key-id ID
                   --passphrase-file FILE|- [--ca FILE] [--pcrs 0,7]
                   [--transfer-key ecc-p256|rsa-2048|rsa-3072] [--token-broker HOST:PORT,...]
-                  [--ak-trust registered|ek] [TPM options]
+                  [--ak-trust registered|ek] [--replace] [TPM options]
   kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
                   [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
                   [TPM options]
@@ -49,7 +49,7 @@ const std::set<std::string> kValued = {"--device",          "--broker",       "-
                                        "--crypttab-file",   "--evidence",     "--azure-ak-handle",
                                        "--azure-vcek",      "--sev-guest",    "--tsm-report-dir",
                                        "--ak-trust",        "--offline-after"};
-const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all"};
+const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all", "--replace"};
 
 absl::Status Enroll(const ParsedArgs& a) {
   EnrollOptions options;
@@ -59,6 +59,7 @@ absl::Status Enroll(const ParsedArgs& a) {
     options.token_endpoints = absl::StrSplit(a.Get("--token-broker"), ',', absl::SkipEmpty());
   }
   ASSIGN_OR_RETURN(options.target.key_id, Required(a, "--key-id"));
+  options.replace = a.Has("--replace");
   ASSIGN_OR_RETURN(std::string pass_file, Required(a, "--passphrase-file"));
   auto pcrs = ParsePcrList(a.Get("--pcrs", "0,7"));
   if (!pcrs.ok()) return Usage(pcrs.status().message());

@@ -60,6 +60,10 @@ class FakeVolume final : public Volume {
     }
     return absl::OkStatus();
   }
+  absl::Status VerifyPassphrase(const SecretBytes& passphrase) override {
+    if (!Opens(passphrase)) return absl::PermissionDeniedError("the passphrase opens no keyslot");
+    return absl::OkStatus();
+  }
   absl::Status Activate(const std::string& name, int slot, const SecretBytes& key) override {
     absl::Status s = VerifyKey(slot, key);
     if (s.ok()) activated_ = name;

@@ -194,6 +194,19 @@ TEST_F(CryptsetupVolumeTest, VerifyKey) {
   EXPECT_EQ(volume->VerifyKey(1, SecretBytes()).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(CryptsetupVolumeTest, VerifyPassphraseTriesEveryKeyslot) {
+  auto volume = OpenOrDie(MakeImage("disk.img"));
+  auto key = RandomSecret(32);
+  ASSERT_THAT(volume->AddKeyslot(Passphrase(), *key), IsOk());
+  EXPECT_THAT(volume->VerifyPassphrase(Passphrase()), IsOk());
+  EXPECT_THAT(volume->VerifyPassphrase(*key), IsOk());
+  absl::Status wrong = volume->VerifyPassphrase(SecretBytes::FromString("wrong passphrase"));
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(wrong.message()), HasSubstr("the passphrase opens no keyslot"));
+  EXPECT_THAT(std::string(wrong.message()), Not(HasSubstr("wrong passphrase")));
+  EXPECT_EQ(volume->VerifyPassphrase(SecretBytes()).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(CryptsetupVolumeTest, WrongExistingPassphraseLeavesHeaderUnchanged) {
   std::string path = MakeImage("disk.img");
   auto volume = OpenOrDie(path);

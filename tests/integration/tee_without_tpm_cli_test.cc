@@ -66,9 +66,10 @@ class TeeWithoutTpmCliTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return Kbunlock(args);
   }
+  // (--replace: the volume may already carry a token from AddToken.)
   CommandResult Enroll(const std::string& evidence) {
     return Kbunlock({"enroll", "--device", image_, "--broker", "127.0.0.1:1", "--key-id", "disk",
-                     "--passphrase-file", pass_, "--evidence", evidence});
+                     "--passphrase-file", pass_, "--evidence", evidence, "--replace"});
   }
 
   static int Code(ExitCode c) { return static_cast<int>(c); }

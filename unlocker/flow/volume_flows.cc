@@ -41,6 +41,30 @@ absl::Status AddSlotAndToken(Volume& volume, const SecretBytes& existing,
   return VolumeError(volume.VerifyKey(token.keyslot, released.key));
 }
 
+// The keybroker tokens an enrolment replaces: none on a fresh volume; with existing ones, a
+// refusal unless options.replace.
+absl::StatusOr<std::vector<KeybrokerToken>> TokensToReplace(Volume& volume,
+                                                            const EnrollOptions& options) {
+  auto tokens = volume.ListTokens();
+  if (!tokens.ok()) return VolumeError(tokens.status());
+  if (tokens->empty() || options.replace) return *tokens;
+  const KeybrokerToken& t = tokens->front();
+  return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
+                          "the volume is already enrolled (token ", t.token_id, ", keyslot ",
+                          t.keyslot, ", key '", t.key_id, "' version ", t.key_version,
+                          "); --replace enrols again and removes the old token and its keyslot")),
+                      ExitCode::kUsage);
+}
+
+void RemoveReplaced(Volume& volume, const KeybrokerToken& old, const Progress& progress) {
+  absl::Status s = volume.RemoveToken(old.token_id);
+  if (s.ok() && old.keyslot >= 0) s = volume.RemoveKeyslot(old.keyslot);
+  progress(
+      s.ok() ? absl::StrCat("replaced: removed token ", old.token_id, " and keyslot ", old.keyslot)
+             : absl::StrCat("could not remove the replaced token ", old.token_id,
+                            " or its keyslot ", old.keyslot, ": ", s.message()));
+}
+
 absl::StatusOr<std::string> CaFingerprint(const std::string& ca_pem) {
   auto fp = CertificateSha256(ca_pem);
   if (!fp.ok()) {
@@ -58,8 +82,9 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
                                       const Progress& progress) {
   KeybrokerToken token;
   ASSIGN_OR_RETURN(token.ca_sha256, CaFingerprint(options.ca_pem));
-  auto slots = volume.ListKeyslots();
-  if (!slots.ok()) return VolumeError(slots.status());
+  ASSIGN_OR_RETURN(std::vector<KeybrokerToken> previous, TokensToReplace(volume, options));
+  // Before anything is released (and audited as allowed): a wrong passphrase stops here.
+  RETURN_IF_ERROR(VolumeError(volume.VerifyPassphrase(existing)));
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, options.evidence, tpm, fallback));
@@ -83,7 +108,14 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
     return s;
   }
   progress(absl::StrCat("enrolled keyslot ", token.keyslot, " with token ", token.token_id));
+  for (const KeybrokerToken& old : previous) {
+    RemoveReplaced(volume, old, progress);
+  }
   ConfirmPendingEnrolment(volume, *source, connect, options.endpoints, token, progress);
+  // Enrolment is an online release: the first boot may already fall back to the copy.
+  if (released.offline_boots > 0) {
+    RefreshOfflineCopy(volume, tpm, token, released.key, released.offline_boots, progress);
+  }
   return token;
 }
 

@@ -24,6 +24,9 @@ struct EnrollOptions {
   // (the broker then trusts it without operator registration), and record that in the token.
   // "": an operator registered the AK.
   std::string ak_trust;
+  // The volume already has keybroker tokens: refused (FAILED_PRECONDITION, exit 2) unless
+  // `replace`, which removes them and their keyslots once the new ones verify.
+  bool replace = false;
   AkActivator activate_ak;
 };
 

@@ -313,6 +313,19 @@ absl::Status CryptsetupVolume::VerifyKey(int keyslot, const SecretBytes& key) {
   return OpenKeyslot(nullptr, keyslot, key);
 }
 
+absl::Status CryptsetupVolume::VerifyPassphrase(const SecretBytes& passphrase) {
+  if (passphrase.empty())
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": empty passphrase"));
+  const int r = crypt_activate_by_passphrase(cd_.get(), nullptr, CRYPT_ANY_SLOT,
+                                             AsPassphrase(passphrase), passphrase.size(), 0);
+  if (r >= 0) return absl::OkStatus();
+  if (r == -EPERM) {
+    sink_->last_error.clear();
+    return absl::PermissionDeniedError(absl::StrCat(path_, ": the passphrase opens no keyslot"));
+  }
+  return Error(r, "cannot check the passphrase");
+}
+
 absl::Status CryptsetupVolume::Activate(const std::string& name, int keyslot,
                                         const SecretBytes& key) {
   if (name.empty() || name.size() > 127 || name.find('/') != std::string::npos || name == "." ||

@@ -46,6 +46,7 @@ class CryptsetupVolume final : public Volume {
   absl::Status RemoveKeyslot(int keyslot) override;
   // PERMISSION_DENIED if `key` does not open `keyslot`, NOT_FOUND if the slot is not active.
   absl::Status VerifyKey(int keyslot, const SecretBytes& key) override;
+  absl::Status VerifyPassphrase(const SecretBytes& passphrase) override;
   // As VerifyKey, plus INVALID_ARGUMENT for a bad `name`, FAILED_PRECONDITION if
   // /dev/mapper/control cannot be opened, ALREADY_EXISTS if `name` is taken, INTERNAL for
   // other device-mapper errors.

@@ -72,6 +72,9 @@ class Volume {
 
   // Checks that `key` opens `keyslot` without activating anything (no device-mapper needed).
   virtual absl::Status VerifyKey(int keyslot, const SecretBytes& key) = 0;
+  // Checks that `passphrase` opens some keyslot (PERMISSION_DENIED when none), activating
+  // nothing.
+  virtual absl::Status VerifyPassphrase(const SecretBytes& passphrase) = 0;
   // Activates the volume as /dev/mapper/`name` with `key` via `keyslot`.
   virtual absl::Status Activate(const std::string& name, int keyslot, const SecretBytes& key) = 0;
 };

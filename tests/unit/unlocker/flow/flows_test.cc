@@ -148,6 +148,50 @@ TEST_F(VolumeFlowsTest, DenialNeverFallsBackToTheOfflineCopy) {
   EXPECT_EQ(volume_.activated(), "root");  // from the first unlock only
 }
 
+// The passphrase is checked before any broker is contacted, so a wrong one releases (and
+// audits) nothing.
+TEST_F(VolumeFlowsTest, AWrongPassphraseStopsEnrolmentBeforeAnyRelease) {
+  FakeVolume fresh("pass");
+  int contacted = 0;
+  BrokerConnector counting = [&](const std::string& endpoint) {
+    ++contacted;
+    return connect_(endpoint);
+  };
+  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
+  auto wrong = Enroll(fresh, *tpm_, counting, SecretBytes::FromString("nope"), options, progress_);
+  EXPECT_EQ(ExitCodeOf(wrong.status()), ExitCode::kWrongKey);
+  EXPECT_EQ(contacted, 0);
+}
+
+TEST_F(VolumeFlowsTest, EnrollingAgainIsRefusedUnlessReplaceThenOneTokenAndSlotRemain) {
+  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
+  auto again =
+      Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
+  EXPECT_EQ(ExitCodeOf(again.status()), ExitCode::kUsage);
+  EXPECT_THAT(std::string(again.status().message()), HasSubstr("--replace"));
+  EXPECT_EQ(volume_.ListKeyslots()->size(), 2u);
+  const int old_slot = volume_.tokens().begin()->second.keyslot;
+  options.replace = true;
+  auto replaced =
+      Enroll(volume_, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
+  ASSERT_THAT(replaced, IsOk());
+  ASSERT_EQ(volume_.tokens().size(), 1u);
+  EXPECT_EQ(volume_.tokens().begin()->second.keyslot, replaced->keyslot);
+  EXPECT_NE(replaced->keyslot, old_slot);
+  EXPECT_EQ(volume_.ListKeyslots()->size(), 2u);  // the passphrase's and the new one
+  EXPECT_THAT(UnlockVia("up:1"), IsOk());
+}
+
+TEST_F(VolumeFlowsTest, EnrolmentSealsTheOfflineCopyWhenThePolicyGrantsOfflineBoots) {
+  GrantOffline(2);
+  FakeVolume fresh("pass");
+  EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
+  auto token = Enroll(fresh, *tpm_, connect_, SecretBytes::FromString("pass"), options, progress_);
+  ASSERT_THAT(token, IsOk());
+  ASSERT_EQ(fresh.tokens().size(), 1u);
+  EXPECT_TRUE(fresh.tokens().begin()->second.offline.has_value());
+}
+
 TEST_F(VolumeFlowsTest, FailedEnrolLeavesTheVolumeUnchanged) {
   FakeVolume fresh("pass");
   EnrollOptions options{{"up:1"}, {}, ca_pem_, {"disk", 0, {0, 7}, TransferKeyType::kEccP256}};
