@@ -26,7 +26,7 @@ constexpr char kUsage[] = R"(usage:
                   [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
                   [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
-  kbunlock status --device DEV
+  kbunlock status --device DEV [--quiet-if-no-token]   (exit 6: no token; 0: has one, silent)
   kbunlock attestation-key --out FILE [TPM options]
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
 Evidence (enroll, unlock): --evidence auto|tpm|azure|snp|tdx (enroll default auto, recorded in
@@ -194,6 +194,14 @@ absl::Status Status(const ParsedArgs& a) {
   if (!slots.ok()) return WithExitCode(slots.status(), ExitCode::kVolumeError);
   auto tokens = volume->ListTokens();
   if (!tokens.ok()) return WithExitCode(tokens.status(), ExitCode::kVolumeError);
+  // The initramfs asks this before it brings the network up: exit 6 when there is nothing for
+  // keybroker to unlock, 0 (and nothing printed) when there is.
+  if (a.Has("--quiet-if-no-token")) {
+    if (tokens->empty()) {
+      return WithExitCode(absl::NotFoundError("volume has no keybroker token"), ExitCode::kNoToken);
+    }
+    return absl::OkStatus();
+  }
   std::printf("keyslots:\n");
   for (const KeyslotInfo& s : *slots) {
     if (s.state != "inactive") std::printf("  %d: %s\n", s.keyslot, s.state.c_str());

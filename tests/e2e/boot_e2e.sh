@@ -20,6 +20,8 @@
 #   grace-exhausted  1 offline boot granted: online boot, offline boot (0 left), then the next
 #                 offline boot is refused and falls back to the prompt
 #   keyfile       baseline: the same harness opens the root with a key file in the initramfs
+#   no-token      keybroker's hook is installed but the root's token was removed (it opens with a
+#                 key file): the script says there is nothing to do and never brings the network up
 #   ha-postgres   two keybrokerd on one PostgreSQL (started by this script as the postgres user,
 #                 Unix socket only) sharing a KEK; the volume's token lists both; the first is
 #                 stopped before the boot: the root opens through the second, which records the
@@ -226,7 +228,7 @@ enroll() {
 }
 
 # ---------------------------------------------------------------- initramfs (Debian mkinitramfs)
-build_initramfs() {  # build_initramfs CA_PEM [keyfile]
+build_initramfs() {  # build_initramfs CA_PEM [keybroker|keyfile|both]
   local conf=$W/initramfs-conf ca=$1 mode=${2:-keybroker}
   mkdir -p "$conf"/{hooks,scripts/local-top,conf.d} "$W/etc-upper" "$W/etc-work" "$W/etc-keybroker"
   cat > "$conf/initramfs.conf" <<CONF
@@ -255,7 +257,7 @@ MARK
   cp "$ca" "$W/etc-keybroker/ca.pem"
   # A shorter bound than the 60 s default keeps the fallback scenarios quick.
   echo "KEYBROKER_TIMEOUT=${E2E_UNLOCK_TIMEOUT:-15}" > "$W/etc-keybroker/initramfs.conf"
-  if [ "$mode" = keybroker ]; then
+  if [ "$mode" != keyfile ]; then
     cp "$SRC/initramfs/initramfs-tools/hooks/keybroker" "$conf/hooks/"
     cp "$SRC/initramfs/initramfs-tools/scripts/local-top/keybroker" "$conf/scripts/local-top/"
     cat > "$conf/conf.d/keybroker" <<CONF
@@ -263,7 +265,8 @@ export KEYBROKER_KBUNLOCK=$KBUNLOCK
 export KEYBROKER_CONFDIR=$W/etc-keybroker
 CONF
     echo "cryptroot UUID=$UUID none luks,initramfs" > "$W/etc-upper/crypttab"
-  else
+  fi
+  if [ "$mode" != keybroker ]; then
     cp "$W/pass" "$W/etc-keybroker/root.key"
     echo "cryptroot UUID=$UUID $W/etc-keybroker/root.key luks,initramfs" > "$W/etc-upper/crypttab"
     mkdir -p "$W/etc-upper/cryptsetup-initramfs"
@@ -458,6 +461,15 @@ case "$SCENARIO" in
     grep -Eq 'machine:e2e-vm +release +e2e-root/v1 +allow' "$W/audit.txt" ||
       fail "the second broker did not record the release"
     report_timing
+    ;;
+  no-token)
+    cryptsetup token remove --token-id 0 "$W/disk.img"
+    build_initramfs "$W/pki/ca.pem" both
+    boot 1
+    expect_root
+    expect_console 'keybroker\[[0-9.]+\]: no volume with a keybroker token; nothing to do'
+    expect_no_console 'IP-Config'  # the network was never brought up
+    expect_no_console 'kbunlock'
     ;;
   keyfile)
     build_initramfs "$W/pki/ca.pem" keyfile
