@@ -277,6 +277,16 @@ int RunVerifyEvidence(const std::vector<std::string>& args) {
                  input_error.empty() ? msg.c_str() : input_error.c_str());
     return io ? kExitUsage : kExitFailed;
   }
+  // Verified, but with nothing to judge the platform's TCB by: say so where a reader looks
+  // (the claims on stdout stay JSON).
+  if (auto it = claims->attributes.find("tdx.tcb_status");
+      it != claims->attributes.end() && it->second == "NotEvaluated") {
+    std::fprintf(stderr,
+                 "keybrokerctl: verify-evidence: warning: the TCB was not evaluated "
+                 "(tdx.tcb_status is NotEvaluated): give --collateral DIR with the platform's "
+                 "tcbInfo and QE identity; a policy that requires an evaluated TCB refuses this "
+                 "evidence\n");
+  }
   const std::string json = ClaimsToJson(*claims);
   std::fwrite(json.data(), 1, json.size(), stdout);
   return std::fflush(stdout) == 0 ? kExitOk : kExitUsage;

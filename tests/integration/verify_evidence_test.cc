@@ -94,6 +94,14 @@ TEST(VerifyEvidenceTest, ValidTdxQuoteWithCollateralAt2023) {
   EXPECT_THAT(r.output, HasSubstr("\"tdx.mrtd\": \"705ee9381b8633a9"));
 }
 
+TEST(VerifyEvidenceTest, TdxQuoteWithoutCollateralSaysTheTcbWasNotEvaluated) {
+  CommandResult r = Verify({"--type", "tdx", "--report", Data("tdx/trustee_tdx_quote_4.dat"),
+                            "--at", "2023-07-01T00:00:00Z"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"tdx.tcb_status\": \"NotEvaluated\""));
+  EXPECT_THAT(r.output, HasSubstr("warning: the TCB was not evaluated"));
+}
+
 TEST(VerifyEvidenceTest, TdxCollateralExpiredIn2053) {
   CommandResult r = Verify({"--type", "tdx", "--report", Data("tdx/trustee_tdx_quote_4.dat"),
                             "--collateral", TdxCollateralDir(), "--at", "2053-07-01T00:00:00Z"});
