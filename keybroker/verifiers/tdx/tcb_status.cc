@@ -87,27 +87,11 @@ absl::StatusOr<ModuleTcbLevel> MatchModule(const TdReportBody& body, const TcbIn
                      absl::StrCat("tcbInfo has no TDX module identity ", id));
 }
 
-TcbStatus Converge(TcbStatus platform, TcbStatus module) {
-  if (module == TcbStatus::kRevoked || platform == TcbStatus::kRevoked) return TcbStatus::kRevoked;
-  if (module == TcbStatus::kTcbNotSupported) return TcbStatus::kTcbNotSupported;
-  if (module != TcbStatus::kOutOfDate) return platform;
-  switch (platform) {
-    case TcbStatus::kUpToDate:
-    case TcbStatus::kSwHardeningNeeded:
-      return TcbStatus::kOutOfDate;
-    case TcbStatus::kConfigurationNeeded:
-    case TcbStatus::kConfigurationAndSwHardeningNeeded:
-      return TcbStatus::kOutOfDateConfigurationNeeded;
-    default:
-      return platform;
-  }
-}
-
 absl::Status ApplyModule(const TdReportBody& body, const TcbInfo& info, TcbEvaluation& eval) {
   ASSIGN_OR_RETURN(ModuleTcbLevel level, MatchModule(body, info));
   ASSIGN_OR_RETURN(TcbStatus module, LevelStatus(kCheckTdxModule, level.status));
   eval.module_status = module;
-  eval.status = Converge(eval.status, module);
+  eval.status = ConvergeTcbStatus(eval.status, module);
   for (const std::string& id : level.advisory_ids) {
     if (std::find(eval.advisory_ids.begin(), eval.advisory_ids.end(), id) ==
         eval.advisory_ids.end()) {
@@ -162,6 +146,22 @@ absl::StatusOr<TcbEvaluation> EvaluateTdxTcb(const TdReportBody& body, const Pck
   eval.advisory_ids = match->advisory_ids;
   if (module_versioned) RETURN_IF_ERROR(ApplyModule(body, info, eval));
   return eval;
+}
+
+TcbStatus ConvergeTcbStatus(TcbStatus platform, TcbStatus module) {
+  if (module == TcbStatus::kRevoked || platform == TcbStatus::kRevoked) return TcbStatus::kRevoked;
+  if (module == TcbStatus::kTcbNotSupported) return TcbStatus::kTcbNotSupported;
+  if (module != TcbStatus::kOutOfDate) return platform;
+  switch (platform) {
+    case TcbStatus::kUpToDate:
+    case TcbStatus::kSwHardeningNeeded:
+      return TcbStatus::kOutOfDate;
+    case TcbStatus::kConfigurationNeeded:
+    case TcbStatus::kConfigurationAndSwHardeningNeeded:
+      return TcbStatus::kOutOfDateConfigurationNeeded;
+    default:
+      return platform;
+  }
 }
 
 absl::StatusOr<QeIdentityEvaluation> EvaluateQeIdentity(const SgxReportBody& qe,

@@ -50,6 +50,12 @@ struct TcbEvaluation {
 absl::StatusOr<TcbEvaluation> EvaluateTdxTcb(const TdReportBody& body, const PckCertInfo& pck,
                                              const TcbInfo& info);
 
+// Intel QVL's convergence of the platform's TCB status with another component's (the TDX
+// module's, or the quoting enclave's from its identity): Revoked wins, TCB_NOT_SUPPORTED
+// stays, and an OutOfDate component makes UpToDate / SWHardeningNeeded OutOfDate and the
+// ConfigurationNeeded ones OutOfDateConfigurationNeeded.
+TcbStatus ConvergeTcbStatus(TcbStatus platform, TcbStatus component);
+
 struct QeIdentityEvaluation {
   TcbStatus status = TcbStatus::kNotEvaluated;  // UpToDate / OutOfDate / Revoked
   std::string tcb_date;

@@ -58,6 +58,11 @@ absl::Status CheckQe(const TdxQuote& quote, const TdxCollateral* c, TdxClaims& c
     return CheckFailed(kCheckQeIdentity, StatusCode::kUnauthenticated, "QE TCB is Revoked");
   }
   claims.qe_identity_status = eval.status;
+  // As Intel's quote verification library does: an OutOfDate quoting enclave makes the
+  // platform's verdict OutOfDate too, so a policy on tdx.tcb_status alone cannot miss it.
+  if (claims.tcb_status != TcbStatus::kNotEvaluated) {
+    claims.tcb_status = ConvergeTcbStatus(claims.tcb_status, eval.status);
+  }
   return absl::OkStatus();
 }
 

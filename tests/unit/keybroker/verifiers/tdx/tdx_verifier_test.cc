@@ -110,6 +110,28 @@ TEST(TdxVerifierTest, FullPipelineWithIssuerChainsAndCrlsAt2023) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("tcbInfo has expired"));
 }
 
+// A QE identity whose level for this QE says OutOfDate (crafted: every level OutOfDate; the
+// signed text is unchanged, so its signature still verifies) turns the platform's UpToDate
+// into OutOfDate, as Intel's QVL converges them.
+TEST(TdxVerifierTest, AnOutOfDateQuotingEnclaveMakesTheTcbOutOfDate) {
+  TdxCollateral c = GoTdxCollateral();
+  ASSERT_TRUE(c.qe_identity.has_value());
+  for (QeTcbLevel& level : c.qe_identity->levels) level.status = "OutOfDate";
+  std::string bytes = ReadVector("trustee_tdx_quote_4.dat");
+  TdxVerifyInput in;
+  in.quote = bytes;
+  in.collateral = &c;
+  in.now = At("2023-07-01T00:00:00Z");
+  auto claims = VerifyTdxQuote(in);
+  ASSERT_THAT(claims, IsOk());
+  EXPECT_EQ(claims->qe_identity_status, TcbStatus::kOutOfDate);
+  EXPECT_EQ(claims->tcb_status, TcbStatus::kOutOfDate);
+  EXPECT_EQ(ConvergeTcbStatus(TcbStatus::kConfigurationNeeded, TcbStatus::kOutOfDate),
+            TcbStatus::kOutOfDateConfigurationNeeded);
+  EXPECT_EQ(ConvergeTcbStatus(TcbStatus::kSwHardeningNeeded, TcbStatus::kUpToDate),
+            TcbStatus::kSwHardeningNeeded);
+}
+
 TEST(TdxVerifierTest, MissingCollateralIsANamedError) {
   std::string bytes = ReadVector("trustee_tdx_quote_4.dat");
   TdxVerifyInput in;
