@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/load.h"
 #include "common/binding.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -24,11 +24,7 @@
 namespace kb {
 namespace {
 
-double ThreadCpuMicros() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+double ThreadCpuMicros() { return ThreadCpuSeconds() * 1e6; }
 
 template <typename T>
 T Must(absl::StatusOr<T> v) {

@@ -2,6 +2,7 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -98,15 +100,40 @@ RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
   return r;
 }
 
-// CPU seconds (user + system) the process has used so far.
-double CpuSeconds(pid_t pid) {
+namespace {
+
+// The fields of /proc/PID/stat from the third (state) on; the command name before them may
+// hold spaces, so they start behind its last ')'. Empty when the process is gone.
+std::vector<std::string> StatFields(pid_t pid) {
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string field;
+  std::string line;
+  std::vector<std::string> fields;
+  if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) return fields;
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
+}
+
+}  // namespace
+
+double CpuSeconds(pid_t pid, bool with_reaped_children) {
+  const std::vector<std::string> f = StatFields(pid);
+  const size_t last = with_reaped_children ? 17 : 15;  // utime 14, stime 15, cutime, cstime
+  if (f.size() < last - 2) return 0;
   double ticks = 0;
-  for (int i = 1; i <= 15 && stat >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);
-  }
+  for (size_t field = 14; field <= last; ++field) ticks += std::stod(f[field - 3]);
   return ticks / sysconf(_SC_CLK_TCK);
+}
+
+pid_t ParentPid(pid_t pid) {
+  const std::vector<std::string> f = StatFields(pid);
+  return f.size() < 2 ? -1 : std::stoi(f[1]);
+}
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 long PeakRssKb(pid_t pid) {

@@ -35,8 +35,13 @@ RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
                   std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
                   bool new_connection_each);
 
-// CPU seconds (user + system) the process has used so far.
-double CpuSeconds(pid_t pid);
+// CPU seconds (user + system) the process has used so far, with those of the children it has
+// reaped when `with_reaped_children`; 0 when it is gone.
+double CpuSeconds(pid_t pid, bool with_reaped_children = false);
+// The parent of `pid` (/proc/PID/stat), -1 when it is gone.
+pid_t ParentPid(pid_t pid);
+// CPU seconds the calling thread has used.
+double ThreadCpuSeconds();
 long PeakRssKb(pid_t pid);
 
 // Registers every TPM's AK as machine "bench-<i>" and creates key "bench" with a policy that

@@ -1,13 +1,11 @@
 #include "bench/store_comparison.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -18,47 +16,16 @@
 namespace kb {
 namespace {
 
-// CPU seconds of `pid` including the children it has reaped (fields 14-17 of /proc/PID/stat).
-double CpuWithReapedChildren(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(stat, line)) return 0;
-  // The command name may hold spaces: the fields after it start behind the last ')'.
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 17 && fields >> field; ++i) {
-    if (i >= 14) ticks += std::stod(field);
-  }
-  return ticks / sysconf(_SC_CLK_TCK);
-}
-
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-pid_t ParentOf(const std::filesystem::path& proc_entry) {
-  std::ifstream stat(proc_entry / "stat");
-  std::string line;
-  if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) return -1;
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string state;
-  pid_t ppid = -1;
-  fields >> state >> ppid;
-  return ppid;
-}
-
 // CPU seconds of the whole PostgreSQL server: the postmaster, every live backend and auxiliary
 // process, and those that have exited (reaped by the postmaster).
 double PostgresCpuSeconds(const PostgresServer& pg) {
   const pid_t postmaster = pg.postmaster_pid();
-  double total = CpuWithReapedChildren(postmaster);
+  double total = CpuSeconds(postmaster, /*with_reaped_children=*/true);
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (ParentOf(entry.path()) == postmaster) total += CpuWithReapedChildren(std::stoi(name));
+    const pid_t pid = std::stoi(name);
+    if (ParentPid(pid) == postmaster) total += CpuSeconds(pid, /*with_reaped_children=*/true);
   }
   return total;
 }
@@ -142,7 +109,7 @@ void ReportRoundTrip(const PostgresServer& pg) {
   double client_best = 1e18, server_best = 1e18;
   for (int batch = 0; batch < 5; ++batch) {
     constexpr int kCalls = 2000;
-    const double server_before = CpuWithReapedChildren(backend);
+    const double server_before = CpuSeconds(backend, /*with_reaped_children=*/true);
     const double client_before = ThreadCpuSeconds();
     for (int i = 0; i < kCalls; ++i) {
       auto r = (*conn)->Exec("SELECT key_id, disabled FROM keys WHERE key_id = $1",
@@ -151,7 +118,8 @@ void ReportRoundTrip(const PostgresServer& pg) {
     }
     client_best = std::min(client_best, (ThreadCpuSeconds() - client_before) * 1e6 / kCalls);
     server_best =
-        std::min(server_best, (CpuWithReapedChildren(backend) - server_before) * 1e6 / kCalls);
+        std::min(server_best, (CpuSeconds(backend, /*with_reaped_children=*/true) - server_before) *
+                                  1e6 / kCalls);
   }
   std::printf(
       "cost breakdown: one PostgreSQL round trip alone (prepared indexed SELECT, kept-open "
