@@ -34,6 +34,14 @@ std::string NameText(X509_NAME* name) {
   return std::string(data, static_cast<std::size_t>(len));
 }
 
+std::string CertificatePem(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return "";
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
 absl::StatusOr<std::vector<X509Ptr>> ReadPemCertificates(absl::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return OpenSslError("BIO_new_mem_buf");

@@ -43,6 +43,8 @@ absl::Status OpenSslError(absl::string_view what,
 absl::Time Asn1Time(const ASN1_TIME* t, absl::Time missing);
 // RFC 2253 text of `name`; empty if it cannot be printed.
 std::string NameText(X509_NAME* name);
+// `cert` as one PEM block; empty if it cannot be written.
+std::string CertificatePem(X509* cert);
 
 // Every certificate of a PEM text, in order (none: an empty vector). INVALID_ARGUMENT for a
 // malformed PEM block.

@@ -53,14 +53,11 @@ std::pair<std::string, std::string> IssueServerCert(const std::string& ca_cert,
   X509_add_ext(cert.get(), san, -1);
   X509_EXTENSION_free(san);
   X509_sign(cert.get(), ca_pkey.get(), EVP_sha256());
-  BioPtr c(BIO_new(BIO_s_mem())), k(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(c.get(), cert.get());
+  BioPtr k(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(k.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
-  long len = BIO_get_mem_data(c.get(), &data);
-  std::string cert_pem(data, len);
-  len = BIO_get_mem_data(k.get(), &data);
-  return {cert_pem, std::string(data, len)};
+  const long len = BIO_get_mem_data(k.get(), &data);
+  return {CertificatePem(cert.get()), std::string(data, len)};
 }
 
 // A TLS 1.3 server on 127.0.0.1 that presents `cert_pem` and closes each connection after the

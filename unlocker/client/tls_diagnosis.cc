@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
@@ -29,14 +28,6 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<SSL_CTX_free>>;
 using SslPtr = std::unique_ptr<SSL, OpenSslDeleter<SSL_free>>;
 using StorePtr = std::unique_ptr<X509_STORE, OpenSslDeleter<X509_STORE_free>>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslDeleter<X509_STORE_CTX_free>>;
-
-std::string Pem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return "";
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
-}
 
 // A TCP connection to `endpoint` within `timeout`; -1 with `why` set otherwise.
 int Connect(const std::string& endpoint, absl::Duration timeout, std::string& why) {
@@ -137,7 +128,7 @@ absl::StatusOr<std::string> FetchServerChain(const std::string& endpoint, absl::
   const int handshake = SSL_connect(ssl.get());
   std::string pem;
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl.get()); chain != nullptr) {
-    for (int i = 0; i < sk_X509_num(chain); ++i) pem += Pem(sk_X509_value(chain, i));
+    for (int i = 0; i < sk_X509_num(chain); ++i) pem += CertificatePem(sk_X509_value(chain, i));
   }
   (void)handshake;  // the chain is what is wanted, whatever the handshake's outcome
   ERR_clear_error();

@@ -85,13 +85,20 @@ TdxCollateral GoTdxCollateral() {
                      "gotdx_rootcrl.der", "gotdx_pckcrl_platform.der"});
 }
 
-TEST(TdxVerifierTest, FullPipelineWithIssuerChainsAndCrlsAt2023) {
-  TdxCollateral c = GoTdxCollateral();
-  std::string bytes = ReadVector("trustee_tdx_quote_4.dat");
+// The Trustee quote against `c` in July 2023 (`bytes` holds the quote for `in`).
+TdxVerifyInput TrusteeQuoteIn2023(const TdxCollateral& c, std::string& bytes) {
+  bytes = ReadVector("trustee_tdx_quote_4.dat");
   TdxVerifyInput in;
   in.quote = bytes;
   in.collateral = &c;
   in.now = At("2023-07-01T00:00:00Z");
+  return in;
+}
+
+TEST(TdxVerifierTest, FullPipelineWithIssuerChainsAndCrlsAt2023) {
+  TdxCollateral c = GoTdxCollateral();
+  std::string bytes;
+  TdxVerifyInput in = TrusteeQuoteIn2023(c, bytes);
   auto claims = VerifyTdxQuote(in);
   ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->tcb_status, TcbStatus::kUpToDate);
@@ -117,12 +124,8 @@ TEST(TdxVerifierTest, AnOutOfDateQuotingEnclaveMakesTheTcbOutOfDate) {
   TdxCollateral c = GoTdxCollateral();
   ASSERT_TRUE(c.qe_identity.has_value());
   for (QeTcbLevel& level : c.qe_identity->levels) level.status = "OutOfDate";
-  std::string bytes = ReadVector("trustee_tdx_quote_4.dat");
-  TdxVerifyInput in;
-  in.quote = bytes;
-  in.collateral = &c;
-  in.now = At("2023-07-01T00:00:00Z");
-  auto claims = VerifyTdxQuote(in);
+  std::string bytes;
+  auto claims = VerifyTdxQuote(TrusteeQuoteIn2023(c, bytes));
   ASSERT_THAT(claims, IsOk());
   EXPECT_EQ(claims->qe_identity_status, TcbStatus::kOutOfDate);
   EXPECT_EQ(claims->tcb_status, TcbStatus::kOutOfDate);
