@@ -51,6 +51,12 @@ absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
   return fresh;
 }
 
+absl::Status RemoveTokenAndKeyslot(Volume& volume, const KeybrokerToken& token, int keep_keyslot) {
+  RETURN_IF_ERROR(volume.RemoveToken(token.token_id));
+  if (token.keyslot < 0 || token.keyslot == keep_keyslot) return absl::OkStatus();
+  return volume.RemoveKeyslot(token.keyslot);
+}
+
 void RetireOlderTokens(Volume& volume, const std::vector<KeybrokerToken>& tokens,
                        const KeybrokerToken& opened, const Progress& progress) {
   for (const KeybrokerToken& t : tokens) {
@@ -58,8 +64,7 @@ void RetireOlderTokens(Volume& volume, const std::vector<KeybrokerToken>& tokens
         t.key_version >= opened.key_version) {
       continue;
     }
-    absl::Status s = volume.RemoveToken(t.token_id);
-    if (s.ok() && t.keyslot != opened.keyslot) s = volume.RemoveKeyslot(t.keyslot);
+    const absl::Status s = RemoveTokenAndKeyslot(volume, t, opened.keyslot);
     progress(s.ok()
                  ? absl::StrCat("finished an interrupted re-enrolment: removed version ",
                                 t.key_version, " (token ", t.token_id, ", keyslot ", t.keyslot, ")")

@@ -28,6 +28,11 @@ absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
                                         const SecretBytes& key, uint32_t latest,
                                         const Progress& progress);
 
+// Removes `token`, then its keyslot unless that is `keep_keyslot` (so that no token ever points
+// at a missing keyslot).
+absl::Status RemoveTokenAndKeyslot(Volume& volume, const KeybrokerToken& token,
+                                   int keep_keyslot = -1);
+
 // After `opened` opened the volume: removes the other tokens of the same key with an older
 // version, and their keyslots (finishing an interrupted re-enrolment). Failures are reported
 // through `progress` and otherwise ignored.

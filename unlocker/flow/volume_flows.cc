@@ -57,8 +57,7 @@ absl::StatusOr<std::vector<KeybrokerToken>> TokensToReplace(Volume& volume,
 }
 
 void RemoveReplaced(Volume& volume, const KeybrokerToken& old, const Progress& progress) {
-  absl::Status s = volume.RemoveToken(old.token_id);
-  if (s.ok() && old.keyslot >= 0) s = volume.RemoveKeyslot(old.keyslot);
+  const absl::Status s = RemoveTokenAndKeyslot(volume, old);
   progress(
       s.ok() ? absl::StrCat("replaced: removed token ", old.token_id, " and keyslot ", old.keyslot)
              : absl::StrCat("could not remove the replaced token ", old.token_id,
