@@ -6,9 +6,14 @@
 // migrate-store` from a SQLite broker that is serving: a broker on the copy releases the same
 // key to the same guest.
 #include <atomic>
+#include <cstdio>
+#include <functional>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_guest.h"
@@ -18,6 +23,16 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
+
+// Polls `done` every 10 ms for at most `limit`; returns its last value.
+bool WaitFor(const std::function<bool()>& done, absl::Duration limit) {
+  const absl::Time until = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() >= until) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
 
 TEST(PostgresFailoverTest, ReplicasFollowAPromotedStandbyAndLoseNoAcknowledgedRelease) {
   auto primary = PostgresServer::Start();
@@ -36,6 +51,17 @@ TEST(PostgresFailoverTest, ReplicasFollowAPromotedStandbyAndLoseNoAcknowledgedRe
   auto b = BrokerProcess::Start(options);
   ASSERT_THAT(b, IsOk());
   BrokerProcess* replicas[2] = {a->get(), b->get()};
+  // On failure, what the brokers and the databases said (the last 3,000 bytes of each log).
+  absl::Cleanup logs = [&] {
+    if (!::testing::Test::HasFailure()) return;
+    for (const std::string& log :
+         {(*a)->Path("keybrokerd.log"), (*b)->Path("keybrokerd.log"),
+          (*primary)->socket_dir() + "/log", (*standby)->socket_dir() + "/log"}) {
+      std::string text = ReadFile(log).value_or("(unreadable)");
+      if (text.size() > 3000) text = text.substr(text.size() - 3000);
+      std::fprintf(stderr, "==== %s\n%s\n", log.c_str(), text.c_str());
+    }
+  };
   auto tpm = Guest(**a, "fo-guest", "fo-disk");
 
   std::atomic<bool> done{false};
@@ -43,28 +69,33 @@ TEST(PostgresFailoverTest, ReplicasFollowAPromotedStandbyAndLoseNoAcknowledgedRe
   std::atomic<int> acknowledged_before_kill{-1};
   std::thread guest([&] {
     for (int i = 0; !done; ++i) {
-      auto released = ReleaseOverGrpc(*replicas[i % 2], *tpm, "fo-disk");
+      // Every call is bounded: a broker that hangs on the dead primary shows up as a failure.
+      auto released = ReleaseOverGrpc(*replicas[i % 2], *tpm, "fo-disk", std::chrono::seconds(20));
       if (released.ok()) {
         ++acknowledged;
       } else if (released.status().code() == absl::StatusCode::kUnavailable) {
         ++unavailable;
       } else {
         ++other;
-        std::printf("release failed: %s\n", released.status().ToString().c_str());
+        std::fprintf(stderr, "release failed: %s\n", released.status().ToString().c_str());
       }
     }
   });
-  while (acknowledged.load() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Joins the guest on every way out of the test, ASSERTs included.
+  absl::Cleanup stop_guest = [&] {
+    done = true;
+    guest.join();
+  };
+  const bool warmed_up = WaitFor([&] { return acknowledged.load() >= 20; }, absl::Seconds(60));
+  ASSERT_TRUE(warmed_up) << acknowledged.load() << " releases acknowledged before the failover, "
+                         << unavailable.load() << " UNAVAILABLE, " << other.load() << " other";
   ASSERT_THAT((*primary)->Stop(/*immediate=*/true), IsOk());
   acknowledged_before_kill = acknowledged.load();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_THAT((*standby)->Promote(), IsOk());
   const int at_promotion = acknowledged.load();
-  for (int i = 0; i < 3000 && acknowledged.load() < at_promotion + 20; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  done = true;
-  guest.join();
+  WaitFor([&] { return acknowledged.load() >= at_promotion + 20; }, absl::Seconds(60));
+  std::move(stop_guest).Invoke();
   std::printf(
       "%d releases acknowledged (%d before the primary died), %d UNAVAILABLE during the "
       "switch, %d other failures\n",

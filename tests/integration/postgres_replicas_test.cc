@@ -163,7 +163,9 @@ TEST_F(PostgresReplicasTest, TwoOperatorsOnTwoReplicasCannotBothWinACompareAndSe
       v1::SetPolicyResponse out;
       grpc::ClientContext ctx;
       grpc::Status s = replicas_[r]->AdminStub()->SetPolicy(&ctx, set, &out);
-      if (!s.ok()) EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+      if (!s.ok()) {
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+      }
       (s.ok() ? won : refused)++;
     });
   }
