@@ -96,13 +96,18 @@ std::string AzureHclReport(uint32_t version, uint32_t report_type, absl::string_
 }
 
 absl::Status StoreHclReport(EsysTpm& tpm, const std::string& report) {
+  if (report.size() > kHclIndexSize) {
+    return absl::InvalidArgumentError(absl::StrCat("HCL report of ", report.size(), " bytes"));
+  }
   auto defined = tpm.NvDefined(kAzureHclReportIndex);
   if (!defined.ok()) return defined.status();
   if (!*defined) {
-    absl::Status s = tpm.NvDefine(kAzureHclReportIndex, static_cast<uint16_t>(report.size()));
+    absl::Status s = tpm.NvDefine(kAzureHclReportIndex, static_cast<uint16_t>(kHclIndexSize));
     if (!s.ok()) return s;
   }
-  return tpm.NvWrite(kAzureHclReportIndex, report);
+  std::string padded = report;
+  padded.resize(kHclIndexSize, '\0');
+  return tpm.NvWrite(kAzureHclReportIndex, padded);
 }
 
 const Clock* TestClock() {
@@ -121,6 +126,8 @@ void AzureVtpmFixture::SetUp() {
   auto tpm = EsysTpm::Create(options);
   ASSERT_THAT(tpm, IsOk());
   tpm_ = std::move(*tpm);
+  // The paravisor defines the report index at boot: an Azure vTPM always has one.
+  ASSERT_THAT(StoreHclReport(*tpm_, ""), IsOk());
   auto ak_bytes = tpm_->AttestationKeyPublic();
   ASSERT_THAT(ak_bytes, IsOk());
   auto ak_pub = ParseTpmtPublic(*ak_bytes, "AK");

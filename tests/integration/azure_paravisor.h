@@ -30,7 +30,12 @@ std::string AzureRuntimeClaims(EVP_PKEY* ak, absl::string_view user_data, absl::
 std::string AzureHclReport(uint32_t version, uint32_t report_type, absl::string_view hw_report,
                            absl::string_view runtime);
 
-// Defines NV 0x01400001 if needed and writes `report` there, as the paravisor does.
+// The stand-in's HCL report index size. Azure's is 2,600 bytes, beyond swtpm's NV index maximum
+// (2,048); reports are padded with zeros to it, as Azure's are (the verifier reads the sizes in
+// the report's header).
+inline constexpr std::size_t kHclIndexSize = 2048;
+
+// Defines NV 0x01400001 if needed and writes `report` there, padded, as the paravisor does.
 absl::Status StoreHclReport(EsysTpm& tpm, const std::string& report);
 
 // A clock for verifiers that outlives every test.

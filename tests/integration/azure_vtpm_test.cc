@@ -254,22 +254,16 @@ TEST_F(AzureVtpmTest, UntrustedAmdRootIsRefused) {
   EXPECT_THAT(std::string(released.status().message()), HasSubstr("cert_chain"));
 }
 
-TEST_F(AzureVtpmTest, ProbeSeesTheHclReportIndexOnlyOnceDefined) {
+TEST_F(AzureVtpmTest, ProbeSeesTheHclReportIndexOnlyWhereItIsDefined) {
   tpm_.reset();  // one TPM connection at a time on swtpm
-  auto before = EsysNvIndexDefined(swtpm_->tcti(), kAzureHclReportIndex);
-  ASSERT_THAT(before, IsOk());
-  EXPECT_FALSE(*before);
-  EsysTpmOptions options;
-  options.tcti = swtpm_->tcti();
-  options.ak_handle = kAzureAkHandle;
-  {
-    auto tpm = EsysTpm::Create(options);
-    ASSERT_THAT(tpm, IsOk());
-    ASSERT_THAT((*tpm)->NvDefine(kAzureHclReportIndex, 16), IsOk());
-  }
-  auto after = EsysNvIndexDefined(swtpm_->tcti(), kAzureHclReportIndex);
-  ASSERT_THAT(after, IsOk());
-  EXPECT_TRUE(*after);
+  auto azure = EsysNvIndexDefined(swtpm_->tcti(), kAzureHclReportIndex);
+  ASSERT_THAT(azure, IsOk());
+  EXPECT_TRUE(*azure);
+  auto plain = SwtpmFixture::Start();  // a vTPM that is not Azure's
+  ASSERT_THAT(plain, IsOk());
+  auto other = EsysNvIndexDefined((*plain)->tcti(), kAzureHclReportIndex);
+  ASSERT_THAT(other, IsOk());
+  EXPECT_FALSE(*other);
 }
 
 }  // namespace

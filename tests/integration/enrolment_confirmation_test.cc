@@ -22,11 +22,7 @@ using ::testing::Not;
 
 class EnrolmentConfirmationTest : public GuestVolumeTest {
  protected:
-  void SetUp() override {
-    SetUpGuest("vm-c", "c-disk",
-               R"({"allow":[{"name":"boot","machines":["vm-c"],"pcrs":[{"index":7,"allowed":[")" +
-                   std::string(64, '0') + R"("]}]}]})");
-  }
+  void SetUp() override { SetUpGuestAllowingPcr7("vm-c", "c-disk"); }
 };
 
 TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnTheNewVersion) {

@@ -39,6 +39,13 @@ class GuestVolumeTest : public ::testing::Test {
     ASSERT_EQ(set.exit_code, 0) << set.output;
   }
 
+  // SetUpGuest with a policy that allows `machine` with PCR 7 all zeros (swtpm's).
+  void SetUpGuestAllowingPcr7(const std::string& machine, const std::string& key_id) {
+    SetUpGuest(machine, key_id,
+               R"({"allow":[{"name":"boot","machines":[")" + machine +
+                   R"("],"pcrs":[{"index":7,"allowed":[")" + std::string(64, '0') + R"("]}]}]})");
+  }
+
   CommandResult Kbunlock(std::vector<std::string> args) {
     args.insert(args.begin(), BinaryPath("kbunlock"));
     return RunCommand(args);

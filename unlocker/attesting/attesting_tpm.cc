@@ -21,6 +21,7 @@ absl::StatusOr<AttestingTpm> OpenAttestingTpm(const std::string& requested, bool
   EsysTpmOptions options;
   options.tcti = config.tcti;
   options.ak_handle = AkHandleFor(*kind, config);
+  options.create_ak = *kind != "azure";  // the HCL AK is Azure's; a stand-in would be a leftover
   auto tpm = EsysTpm::Create(options);
   AttestingTpm out;
   out.kind = *kind;
@@ -28,6 +29,13 @@ absl::StatusOr<AttestingTpm> OpenAttestingTpm(const std::string& requested, bool
     out.tpm = std::move(*tpm);
     out.evidence = std::make_unique<EvidenceSet>(*out.tpm, options.ak_handle, config);
     return out;
+  }
+  if (*kind == "azure" && absl::IsFailedPrecondition(tpm.status())) {
+    return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
+                            tpm.status().message(),
+                            ": this vTPM has no Azure HCL attestation key (is this an Azure "
+                            "confidential VM? elsewhere use --evidence tpm)")),
+                        ExitCode::kUsage);
   }
   if (!RunsWithoutTpm(*kind, tokens_decide, tpm.status())) {
     return WithExitCode(tpm.status(), ExitCode::kTpmUnavailable);

@@ -16,7 +16,7 @@ EsysTpm::EsysTpm(std::unique_ptr<EsysContext> ctx, uint32_t offline_nv_index)
 absl::StatusOr<std::unique_ptr<EsysTpm>> EsysTpm::Create(const EsysTpmOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<EsysContext> ctx, EsysContext::Open(options.tcti));
   std::unique_ptr<EsysTpm> tpm(new EsysTpm(std::move(ctx), options.offline_nv_index));
-  RETURN_IF_ERROR(tpm->UseAttestationKey(options.ak_handle, /*create_if_missing=*/true));
+  RETURN_IF_ERROR(tpm->UseAttestationKey(options.ak_handle, options.create_ak));
   return tpm;
 }
 

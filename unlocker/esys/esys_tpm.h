@@ -30,6 +30,9 @@ struct EsysTpmOptions {
   // empty, Create() makes the AK (ECC P-256, ECDSA-SHA256, restricted signing, endorsement
   // hierarchy) and persists it here with owner authorization (an empty owner auth is assumed).
   uint32_t ak_handle = 0x81000100;
+  // false: an empty `ak_handle` is FAILED_PRECONDITION instead of a new AK (for a key the
+  // platform provides, such as Azure's HCL AK: kbunlock never makes one in its place).
+  bool create_ak = true;
   // NV index of the monotonic counter that counts offline boots (owner range; defined on first
   // SealOffline with empty auth, noDA). An NV counter never goes back: a redefined one starts at
   // the highest count the TPM has ever held, so the allowance cannot be reset by the guest.

@@ -39,6 +39,13 @@ absl::StatusOr<std::string> AzureVtpmSource::NewTransferKey(TransferKeyType type
 
 absl::StatusOr<AttestedTransferKey> AzureVtpmSource::Attest(absl::string_view binding,
                                                             const std::vector<uint32_t>& pcrs) {
+  // Nothing is written to a vTPM that is not Azure's (no user-data index left behind).
+  ASSIGN_OR_RETURN(bool azure, nv_.NvDefined(kAzureHclReportIndex));
+  if (!azure) {
+    return absl::FailedPreconditionError(
+        "this vTPM has no Azure HCL report (NV index 0x01400001): not an Azure confidential VM; "
+        "elsewhere use --evidence tpm");
+  }
   // Order matters: the HCL report reflects the user data only after the write.
   RETURN_IF_ERROR(WriteAzureUserData(nv_, binding));
   if (options_.after_user_data_write) {

@@ -250,6 +250,7 @@ TEST(AzureVtpmSourceTest, WritesUserDataThenLetsTheReportBeMadeThenReadsIt) {
   auto tpm = SoftwareTpm::Create();
   ASSERT_THAT(tpm, IsOk());
   FakeNv nv;
+  nv.data[kAzureHclReportIndex] = "report of the previous request";  // an Azure vTPM has one
   AzureVtpmOptions options;
   options.after_user_data_write = [&nv](absl::string_view user_data) {
     nv.log.push_back("hook");
@@ -283,13 +284,16 @@ TEST(AzureVtpmSourceTest, WritesUserDataThenLetsTheReportBeMadeThenReadsIt) {
   EXPECT_THAT(nv.log, ::testing::ElementsAre("write", "hook", "read"));
 }
 
-TEST(AzureVtpmSourceTest, MissingHclReportIsAnError) {
+TEST(AzureVtpmSourceTest, AVtpmWithoutAnHclReportIsRefusedBeforeAnythingIsWritten) {
   auto tpm = SoftwareTpm::Create();
   ASSERT_THAT(tpm, IsOk());
   FakeNv nv;
   AzureVtpmSource source(**tpm, nv, {});
   ASSERT_THAT(source.NewTransferKey(TransferKeyType::kEccP256), IsOk());
-  EXPECT_EQ(source.Attest(kBinding, {}).status().code(), absl::StatusCode::kNotFound);
+  absl::Status refused = source.Attest(kBinding, {}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("no Azure HCL report (NV index 0x01400001)"));
+  EXPECT_THAT(nv.log, ::testing::IsEmpty());  // no user-data index defined on a foreign vTPM
   EXPECT_EQ(WriteAzureUserData(nv, std::string(65, 'x')).code(),
             absl::StatusCode::kInvalidArgument);
 }
