@@ -25,6 +25,8 @@ class AttestationKeyRegistry {
   virtual absl::Status Register(const RegisteredAk& ak) = 0;
   virtual absl::StatusOr<RegisteredAk> Lookup(absl::string_view name) = 0;
   virtual absl::StatusOr<std::vector<RegisteredAk>> List() = 0;
+  // Removes the AK named `name`; NOT_FOUND when it is not registered. Returns what was removed.
+  virtual absl::StatusOr<RegisteredAk> Remove(absl::string_view name) = 0;
 };
 
 }  // namespace kb

@@ -28,6 +28,7 @@ struct BrokerStores {
   OfflineRevocations* revocations = nullptr;
   EnrolmentConfirmations* confirmations = nullptr;
   OfflineGrants* grants = nullptr;
+  ForgottenMachines* forgotten = nullptr;
   CollateralStore* collateral = nullptr;
   // The implementations the pointers above point into.
   std::vector<std::shared_ptr<void>> owned;
@@ -57,6 +58,7 @@ BrokerStores AssembleBrokerStores(std::shared_ptr<Keys> keys, const std::shared_
                  .revocations = revocations.get(),
                  .confirmations = machine_keys.get(),
                  .grants = machine_keys.get(),
+                 .forgotten = machine_keys.get(),
                  .collateral = collateral.get()};
   s.owned = {keys, challenges, aks, audit, denylist, revocations, machine_keys, collateral};
   return s;

@@ -52,6 +52,32 @@ class OfflineGrants {
   virtual absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) = 0;
 };
 
+// An operator's record that a machine is gone (keybrokerctl machine forget).
+struct ForgottenMachineRecord {
+  std::string machine;
+  std::string forgotten_by;
+  absl::Time forgotten_at;
+};
+
+// What forgetting a machine removed.
+struct ForgetCounts {
+  int64_t aks = 0;
+  int64_t confirmations = 0;
+  int64_t grants = 0;
+};
+
+// Machines an operator forgot. Thread-safe. UNAVAILABLE when the store is down.
+class ForgottenMachines {
+ public:
+  virtual ~ForgottenMachines() = default;
+  // In one transaction: removes the machine's registered AKs, enrolment confirmations and
+  // offline grants, and records it as forgotten at `record.forgotten_at` (replacing an earlier
+  // record). Its deny-list entry and offline revocations stay: forgetting lifts no refusal.
+  virtual absl::StatusOr<ForgetCounts> Forget(const ForgottenMachineRecord& record) = 0;
+  // Every forgotten machine, by name.
+  virtual absl::StatusOr<std::vector<ForgottenMachineRecord>> ListForgotten() = 0;
+};
+
 }  // namespace kb
 
 #endif  // KB_KEYBROKER_STORE_MACHINE_KEY_STATE_H_

@@ -1,4 +1,6 @@
-// SQLite implementations of the enrolment confirmations and the offline grants.
+// SQLite implementations of the enrolment confirmations, the offline grants and the forgotten
+// machines.
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "keybroker/store/sqlite_stores.h"
 
@@ -66,6 +68,41 @@ absl::StatusOr<std::vector<OfflineGrantRecord>> SqliteMachineKeyState::ListGrant
     if (!row) return out;
     out.push_back({st.Text(0), st.Text(1), static_cast<uint32_t>(st.Int(2)),
                    static_cast<uint32_t>(st.Int(3)), absl::FromUnixMillis(st.Int(4))});
+  }
+}
+
+absl::StatusOr<ForgetCounts> SqliteMachineKeyState::Forget(const ForgottenMachineRecord& r) {
+  auto lock = db_->Lock();
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.status());
+  ForgetCounts counts;
+  for (auto [table, count] : {std::pair{"attestation_keys", &counts.aks},
+                              std::pair{"enrolment_confirmations", &counts.confirmations},
+                              std::pair{"offline_grants", &counts.grants}}) {
+    ASSIGN_OR_RETURN(auto st,
+                     db_->Prepare(absl::StrCat("DELETE FROM ", table, " WHERE machine = ?")));
+    RETURN_IF_ERROR(st.Bind(1, r.machine).Run());
+    *count = db_->Changes();
+  }
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO forgotten_machines(machine, "
+                                         "forgotten_by, forgotten_at) VALUES(?, ?, ?)"));
+  RETURN_IF_ERROR(st.Bind(1, r.machine)
+                      .Bind(2, r.forgotten_by)
+                      .Bind(3, absl::ToUnixMillis(r.forgotten_at))
+                      .Run());
+  RETURN_IF_ERROR(tx.Commit());
+  return counts;
+}
+
+absl::StatusOr<std::vector<ForgottenMachineRecord>> SqliteMachineKeyState::ListForgotten() {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT machine, forgotten_by, forgotten_at FROM "
+                                         "forgotten_machines ORDER BY machine"));
+  std::vector<ForgottenMachineRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back({st.Text(0), st.Text(1), absl::FromUnixMillis(st.Int(2))});
   }
 }
 

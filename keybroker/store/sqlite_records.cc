@@ -84,6 +84,15 @@ absl::StatusOr<std::vector<RegisteredAk>> SqliteAttestationKeyRegistry::List() {
   }
 }
 
+absl::StatusOr<RegisteredAk> SqliteAttestationKeyRegistry::Remove(absl::string_view name) {
+  ASSIGN_OR_RETURN(RegisteredAk ak, Lookup(name));
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM attestation_keys WHERE ak_name = ?"));
+  RETURN_IF_ERROR(st.BindBlob(1, name).Run());
+  if (db_->Changes() == 0) return absl::NotFoundError("attestation key not registered");
+  return ak;
+}
+
 absl::Status SqliteMachineDenyList::Deny(const DeniedMachineRecord& r) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO denied_machines(machine, reason, "

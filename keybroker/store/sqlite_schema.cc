@@ -112,8 +112,16 @@ CREATE INDEX key_versions_by_kek ON key_versions(kek_id);
 PRAGMA user_version = 6;
 )sql";
 
+// Version 7: machines an operator forgot (keybrokerctl machine forget); releases audited before
+// forgotten_at no longer count as the machine's.
+constexpr absl::string_view kMigrationV7 = R"sql(
+CREATE TABLE forgotten_machines(
+  machine TEXT PRIMARY KEY, forgotten_by TEXT NOT NULL, forgotten_at INTEGER NOT NULL);
+PRAGMA user_version = 7;
+)sql";
+
 // The schema version this keybrokerd writes; a newer database is refused.
-constexpr int64_t kSchemaVersion = 6;
+constexpr int64_t kSchemaVersion = 7;
 
 // After the chain is sealed: the audit table rejects UPDATE and DELETE from any client that
 // does not drop these triggers first (tampering then shows in VerifyAuditChain).
@@ -175,6 +183,7 @@ absl::Status Migrate(SqliteDb& db) {
   if (version < 4) RETURN_IF_ERROR(db.Exec(kMigrationV4));
   if (version < 5) RETURN_IF_ERROR(db.Exec(kMigrationV5));
   if (version < 6) RETURN_IF_ERROR(db.Exec(kMigrationV6));
+  if (version < 7) RETURN_IF_ERROR(db.Exec(kMigrationV7));
   return tx.Commit();
 }
 

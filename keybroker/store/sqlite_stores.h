@@ -82,6 +82,7 @@ class SqliteAttestationKeyRegistry final : public AttestationKeyRegistry {
   absl::Status Register(const RegisteredAk& ak) override;
   absl::StatusOr<RegisteredAk> Lookup(absl::string_view name) override;
   absl::StatusOr<std::vector<RegisteredAk>> List() override;
+  absl::StatusOr<RegisteredAk> Remove(absl::string_view name) override;
 
  private:
   std::shared_ptr<SqliteDb> db_;
@@ -130,7 +131,9 @@ class SqliteOfflineRevocations final : public OfflineRevocations {
 };
 
 // Enrolment confirmations and offline grants (sqlite_machine_key_state.cc).
-class SqliteMachineKeyState final : public EnrolmentConfirmations, public OfflineGrants {
+class SqliteMachineKeyState final : public EnrolmentConfirmations,
+                                    public OfflineGrants,
+                                    public ForgottenMachines {
  public:
   explicit SqliteMachineKeyState(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   absl::Status Confirm(const EnrolmentConfirmation& confirmation) override;
@@ -138,6 +141,8 @@ class SqliteMachineKeyState final : public EnrolmentConfirmations, public Offlin
       absl::string_view key_id) override;
   absl::Status RecordRelease(const OfflineGrantRecord& release) override;
   absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) override;
+  absl::StatusOr<ForgetCounts> Forget(const ForgottenMachineRecord& record) override;
+  absl::StatusOr<std::vector<ForgottenMachineRecord>> ListForgotten() override;
 
  private:
   std::shared_ptr<SqliteDb> db_;

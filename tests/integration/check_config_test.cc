@@ -38,7 +38,7 @@ TEST_F(CheckConfigTest, ChangesNothing) {
   const std::string db = *ReadFile(broker_->Path("broker.db"));
   CommandResult r = Check();
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("(schema version 6)"));
+  EXPECT_THAT(r.output, HasSubstr("(schema version 7)"));
   EXPECT_EQ(*ReadFile(broker_->Path("broker.db")), db);
   // A database that does not exist yet is not created.
   r = Check(R"("database_path":"broker.db")", R"("database_path":"fresh.db")");

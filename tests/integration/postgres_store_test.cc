@@ -82,8 +82,15 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherCreateTheSchemaOnce) {
   }
   for (auto& t : starts) t.join();
   EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "1\n");
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "2\n");
   EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM keks").output, "1\n");
+  // A version-1 schema (before forgotten_machines) is migrated.
+  ASSERT_EQ(
+      server_->Psql("DROP TABLE forgotten_machines; UPDATE kb_schema SET version = 1").exit_code,
+      0);
+  ASSERT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)), IsOk());
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "2\n");
+  EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM forgotten_machines").output, "0\n");
 }
 
 TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
@@ -91,7 +98,7 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
   ASSERT_EQ(server_->Psql("UPDATE kb_schema SET version = 99").exit_code, 0);
   EXPECT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 99 is newer than this keybrokerd knows (1)")));
+                       HasSubstr("schema version 99 is newer than this keybrokerd knows (2)")));
   EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
   PgPool::Options with_password = Options();
@@ -277,6 +284,18 @@ TEST_F(PostgresStoreTest, ChangesOnOneReplicaHoldOnTheOthersAtOnce) {
   ASSERT_THAT(a.aks->Register({std::string("\x00\x0b\x01", 3), "vm-3", "pub", absl::Now()}),
               IsOk());
   EXPECT_EQ(b.aks->Lookup(std::string("\x00\x0b\x01", 3))->machine, "vm-3");
+  // Forgetting vm-3 on one replica removes its AK, grant and confirmation for all.
+  ASSERT_THAT(a.aks->Register({std::string("\x00\x0b\x02", 3), "vm-4", "pub", absl::Now()}),
+              IsOk());
+  auto counts = a.forgotten->Forget({"vm-3", "op", absl::Now()});
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(counts->aks + counts->grants + counts->confirmations, 3);
+  EXPECT_EQ(b.forgotten->ListForgotten()->at(0).machine, "vm-3");
+  EXPECT_TRUE(b.grants->ListGrants("")->empty());
+  EXPECT_TRUE(b.confirmations->ListConfirmations("disk")->empty());
+  EXPECT_EQ(b.aks->Remove(std::string("\x00\x0b\x02", 3))->machine, "vm-4");
+  EXPECT_TRUE(a.aks->List()->empty());
+  EXPECT_EQ(a.aks->Remove("\x00\x0b\x02").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(PostgresStoreTest, KekRotationRewrapsEveryVersion) {
@@ -364,6 +383,7 @@ TEST_F(PostgresStoreTest, CopiesASqliteDatabaseIntoAnEmptyOneOnly) {
     ASSERT_THAT(sqlite->keys->CreateKey(Key("disk"), material), IsOk());
     ASSERT_THAT(sqlite->keys->SetPolicy("disk", R"({"allow":[]})", 0), IsOk());
     ASSERT_THAT(sqlite->denylist->Deny({"vm-9", "lost", "op", absl::Now()}), IsOk());
+    ASSERT_THAT(sqlite->forgotten->Forget({"vm-8", "op", absl::Now()}), IsOk());
     for (int i = 0; i < 30; ++i) {
       AuditRecord r;
       r.time = absl::Now();
@@ -383,6 +403,7 @@ TEST_F(PostgresStoreTest, CopiesASqliteDatabaseIntoAnEmptyOneOnly) {
   EXPECT_EQ(pg->keys->GetKeyMaterial("disk", 1)->view(), material.view());
   EXPECT_EQ(pg->keys->GetKey("disk")->policy_version, 1u);
   EXPECT_TRUE(pg->denylist->Find("vm-9")->has_value());
+  EXPECT_EQ(pg->forgotten->ListForgotten()->size(), 1u);
   EXPECT_TRUE(pg->audit->Verify()->ok);
   // Appends go on from the copied head.
   AuditRecord next;

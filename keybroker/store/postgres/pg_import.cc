@@ -11,7 +11,7 @@ namespace kb {
 namespace {
 
 // The SQLite schema version whose tables are copied (sqlite_schema.cc).
-constexpr int64_t kSqliteSchema = 6;
+constexpr int64_t kSqliteSchema = 7;
 
 // One copied table: its columns and their kinds, T(ext), I(nteger), B(lob: bytea),
 // Z (integer 0/1 in SQLite, boolean in PostgreSQL). In an order that satisfies the foreign keys.
@@ -54,6 +54,7 @@ const std::vector<Table>& Tables() {
         {"policy_version", 'I'},
         {"prev_hash", 'T'},
         {"hash", 'T'}}},
+      {"forgotten_machines", {{"machine", 'T'}, {"forgotten_by", 'T'}, {"forgotten_at", 'I'}}},
       {"denied_machines",
        {{"machine", 'T'}, {"reason", 'T'}, {"denied_by", 'T'}, {"denied_at", 'I'}}},
       {"offline_revocations",

@@ -79,6 +79,15 @@ absl::StatusOr<RegisteredAk> PgAttestationKeyRegistry::Lookup(absl::string_view 
   return ReadAk(r, 0);
 }
 
+absl::StatusOr<RegisteredAk> PgAttestationKeyRegistry::Remove(absl::string_view name) {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec("DELETE FROM attestation_keys WHERE ak_name = $1 "
+                                          "RETURNING ak_name, machine, ak_public, registered_at",
+                                          {PgParam::Bytes(name)}));
+  if (r.rows() == 0) return absl::NotFoundError("attestation key not registered");
+  return ReadAk(r, 0);
+}
+
 absl::StatusOr<std::vector<RegisteredAk>> PgAttestationKeyRegistry::List() {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r, conn->Exec("SELECT ak_name, machine, ak_public, registered_at "
@@ -231,6 +240,41 @@ absl::StatusOr<std::vector<OfflineGrantRecord>> PgMachineKeyState::ListGrants(
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({r.Text(i, 0), r.Text(i, 1), static_cast<uint32_t>(r.Int(i, 2)),
                    static_cast<uint32_t>(r.Int(i, 3)), absl::FromUnixMillis(r.Int(i, 4))});
+  }
+  return out;
+}
+
+absl::StatusOr<ForgetCounts> PgMachineKeyState::Forget(const ForgottenMachineRecord& f) {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgTransaction tx(*conn);
+  RETURN_IF_ERROR(tx.status());
+  ForgetCounts counts;
+  for (auto [table, count] : {std::pair{"attestation_keys", &counts.aks},
+                              std::pair{"enrolment_confirmations", &counts.confirmations},
+                              std::pair{"offline_grants", &counts.grants}}) {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn->Exec(absl::StrCat("DELETE FROM ", table, " WHERE machine = $1"),
+                                {PgParam::Text(f.machine)}));
+    *count = r.affected();
+  }
+  RETURN_IF_ERROR(conn->Exec("INSERT INTO forgotten_machines(machine, forgotten_by, "
+                             "forgotten_at) VALUES($1, $2, $3) ON CONFLICT(machine) DO UPDATE "
+                             "SET forgotten_by = EXCLUDED.forgotten_by, forgotten_at = "
+                             "EXCLUDED.forgotten_at",
+                             {PgParam::Text(f.machine), PgParam::Text(f.forgotten_by),
+                              PgParam::Int(absl::ToUnixMillis(f.forgotten_at))})
+                      .status());
+  RETURN_IF_ERROR(tx.Commit());
+  return counts;
+}
+
+absl::StatusOr<std::vector<ForgottenMachineRecord>> PgMachineKeyState::ListForgotten() {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec("SELECT machine, forgotten_by, forgotten_at FROM "
+                                          "forgotten_machines ORDER BY machine"));
+  std::vector<ForgottenMachineRecord> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.Text(i, 0), r.Text(i, 1), absl::FromUnixMillis(r.Int(i, 2))});
   }
   return out;
 }

@@ -67,6 +67,12 @@ CREATE TABLE collateral(
 CREATE INDEX collateral_lookup ON collateral(kind, lookup_key);
 )sql";
 
+// Version 2: the SQLite schema's version 7 (machines an operator forgot).
+constexpr absl::string_view kSchemaV2 = R"sql(
+CREATE TABLE forgotten_machines(
+  machine TEXT PRIMARY KEY, forgotten_by TEXT NOT NULL, forgotten_at BIGINT NOT NULL);
+)sql";
+
 // The schema version, 0 for a database without our tables.
 absl::StatusOr<int64_t> SchemaVersion(PgConnection& conn) {
   ASSIGN_OR_RETURN(PgResult exists, conn.Exec("SELECT to_regclass('kb_schema') IS NOT NULL"));
@@ -98,6 +104,7 @@ absl::Status MigratePostgresSchema(PgPool& pool) {
     RETURN_IF_ERROR(conn->Command("CREATE TABLE kb_schema(version BIGINT NOT NULL)"));
     RETURN_IF_ERROR(conn->Command("INSERT INTO kb_schema(version) VALUES(0)"));
   }
+  if (version < 2) RETURN_IF_ERROR(conn->Command(kSchemaV2));
   RETURN_IF_ERROR(
       conn->Exec("UPDATE kb_schema SET version = $1", {PgParam::Int(kPostgresSchemaVersion)})
           .status());

@@ -64,6 +64,7 @@ class PgAttestationKeyRegistry final : public AttestationKeyRegistry {
   absl::Status Register(const RegisteredAk& ak) override;
   absl::StatusOr<RegisteredAk> Lookup(absl::string_view name) override;
   absl::StatusOr<std::vector<RegisteredAk>> List() override;
+  absl::StatusOr<RegisteredAk> Remove(absl::string_view name) override;
 
  private:
   std::shared_ptr<PgPool> pool_;
@@ -113,7 +114,9 @@ class PgOfflineRevocations final : public OfflineRevocations {
   std::shared_ptr<PgPool> pool_;
 };
 
-class PgMachineKeyState final : public EnrolmentConfirmations, public OfflineGrants {
+class PgMachineKeyState final : public EnrolmentConfirmations,
+                                public OfflineGrants,
+                                public ForgottenMachines {
  public:
   explicit PgMachineKeyState(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
   absl::Status Confirm(const EnrolmentConfirmation& confirmation) override;
@@ -121,6 +124,8 @@ class PgMachineKeyState final : public EnrolmentConfirmations, public OfflineGra
       absl::string_view key_id) override;
   absl::Status RecordRelease(const OfflineGrantRecord& release) override;
   absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) override;
+  absl::StatusOr<ForgetCounts> Forget(const ForgottenMachineRecord& record) override;
+  absl::StatusOr<std::vector<ForgottenMachineRecord>> ListForgotten() override;
 
  private:
   std::shared_ptr<PgPool> pool_;
@@ -157,7 +162,7 @@ absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet k
 absl::Status MigratePostgresSchema(PgPool& pool);
 
 // The schema version this keybrokerd writes.
-inline constexpr int64_t kPostgresSchemaVersion = 1;
+inline constexpr int64_t kPostgresSchemaVersion = 2;
 
 }  // namespace kb
 

@@ -17,9 +17,10 @@ namespace kb {
 namespace {
 
 // What versions 5 and 6 added for the KEK, dropped to get back to an older database.
-constexpr char kKekTablesOfV6[] =
+// What versions 6 and 7 added, dropped to fake an older database.
+constexpr char kTablesOfV6AndV7[] =
     "DROP TABLE IF EXISTS keks; DROP INDEX IF EXISTS key_versions_by_kek; ALTER TABLE "
-    "key_versions DROP COLUMN kek_id; ";
+    "key_versions DROP COLUMN kek_id; DROP TABLE forgotten_machines; ";
 
 using ::testing::HasSubstr;
 
@@ -269,7 +270,7 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   // Back to what a version-1 broker left behind.
   Tamper(path, absl::StrCat("DROP TABLE offline_revocations; DROP TABLE enrolment_confirmations; "
                             "DROP TABLE offline_grants; DROP TABLE IF EXISTS collateral; ",
-                            kKekTablesOfV6, "PRAGMA user_version = 1;"));
+                            kTablesOfV6AndV7, "PRAGMA user_version = 1;"));
   auto db = OpenBrokerDatabase(path);
   ASSERT_THAT(db, IsOk());
   SqliteOfflineRevocations revocations(*db);
@@ -281,6 +282,20 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+TEST(SchemaMigrationTest, VersionSixDatabaseGainsForgottenMachines) {
+  char tmpl[] = "/tmp/kb-schema-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/v6.db";
+  ASSERT_THAT(OpenBrokerDatabase(path), IsOk());
+  Tamper(path, "DROP TABLE forgotten_machines; PRAGMA user_version = 6;");
+  auto db = OpenBrokerDatabase(path);
+  ASSERT_THAT(db, IsOk());
+  SqliteMachineKeyState state(*db);
+  ASSERT_THAT(state.Forget({"m", "CN=a", absl::FromUnixSeconds(5)}), IsOk());
+  EXPECT_EQ(state.ListForgotten()->size(), 1u);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) {
   char tmpl[] = "/tmp/kb-schema-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
@@ -289,7 +304,7 @@ TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) 
   // Back to what a version-2 broker left behind.
   Tamper(path, absl::StrCat("DROP TABLE enrolment_confirmations; DROP TABLE offline_grants; "
                             "DROP TABLE IF EXISTS collateral; ",
-                            kKekTablesOfV6, "PRAGMA user_version = 2;"));
+                            kTablesOfV6AndV7, "PRAGMA user_version = 2;"));
   auto db = OpenBrokerDatabase(path);
   ASSERT_THAT(db, IsOk());
   SqliteMachineKeyState state(*db);

@@ -215,7 +215,7 @@ TEST_F(KekRotationTest, AVersionFiveDatabaseKeepsItsKeysUnderKekOne) {
                             "sealed BLOB NOT NULL, description TEXT NOT NULL, fingerprint TEXT "
                             "NOT NULL); INSERT INTO kek_check SELECT * FROM keks; DROP TABLE keks; "
                             "DROP INDEX key_versions_by_kek; ALTER TABLE key_versions DROP COLUMN "
-                            "kek_id; PRAGMA user_version = 5;"),
+                            "kek_id; DROP TABLE forgotten_machines; PRAGMA user_version = 5;"),
                 IsOk());
   }
   EXPECT_THAT(Open(New()), StatusIs(absl::StatusCode::kFailedPrecondition));
