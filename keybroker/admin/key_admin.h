@@ -23,6 +23,8 @@ class KeyAdmin {
     AuditLog* audit;  // the machines' latest releases (rotation status, retirement)
     // Guests' enrolment confirmations (GetRotationStatus, RetireKeyVersion); null: none.
     EnrolmentConfirmations* confirmations = nullptr;
+    // Machines an operator forgot: their earlier releases no longer count; null: none.
+    ForgottenMachines* forgotten = nullptr;
   };
   explicit KeyAdmin(Deps deps) : d_(deps) {}
 

@@ -50,8 +50,16 @@ absl::StatusOr<std::vector<v1::MachineRelease>> KeyAdmin::MachineVersions(
   if (d_.confirmations != nullptr) {
     ASSIGN_OR_RETURN(confirmations, d_.confirmations->ListConfirmations(key_id));
   }
+  std::map<std::string, absl::Time> forgotten;
+  if (d_.forgotten != nullptr) {
+    ASSIGN_OR_RETURN(std::vector<ForgottenMachineRecord> records, d_.forgotten->ListForgotten());
+    for (const ForgottenMachineRecord& f : records) forgotten[f.machine] = f.forgotten_at;
+  }
   std::map<std::string, v1::MachineRelease> by_machine;
   for (const MachineRelease& m : releases) {
+    // A forgotten machine counts again only with a release after it was forgotten.
+    auto gone = forgotten.find(m.machine);
+    if (gone != forgotten.end() && m.time <= gone->second) continue;
     v1::MachineRelease& p = by_machine[m.machine];
     p.set_machine(m.machine);
     p.set_version(m.version);

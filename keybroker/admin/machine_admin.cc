@@ -51,6 +51,44 @@ absl::StatusOr<v1::ListAttestationKeysResponse> MachineAdmin::ListAttestationKey
       });
 }
 
+absl::StatusOr<v1::AttestationKeyInfo> MachineAdmin::RemoveAttestationKey(
+    const v1::RemoveAttestationKeyRequest& r, Caller caller) {
+  return d_.run->Run<v1::AttestationKeyInfo>(
+      {"remove_ak", caller, Permission::kManage, ""},
+      [&](AdminOutcome& o) -> absl::StatusOr<v1::AttestationKeyInfo> {
+        if (r.ak_name().size() < 4 || r.ak_name().size() > 66) {
+          return absl::InvalidArgumentError("ak_name is not a TPM name (as ak list shows it)");
+        }
+        ASSIGN_OR_RETURN(RegisteredAk ak, d_.aks->Remove(r.ak_name()));
+        o.detail = absl::StrCat("machine ", ak.machine, " AK ", HexEncode(ak.name.substr(2, 8)));
+        return ToProto(ak);
+      });
+}
+
+absl::StatusOr<v1::ForgetMachineResponse> MachineAdmin::ForgetMachine(
+    const v1::ForgetMachineRequest& r, Caller caller) {
+  return d_.run->Run<v1::ForgetMachineResponse>(
+      {"forget_machine", caller, Permission::kManage, ""},
+      [&](AdminOutcome& o) -> absl::StatusOr<v1::ForgetMachineResponse> {
+        RETURN_IF_ERROR(ValidateMachine("machine", r.machine()));
+        if (d_.forgotten == nullptr) {
+          return absl::FailedPreconditionError("this store cannot forget machines");
+        }
+        ForgottenMachineRecord record{r.machine(), caller.subject, d_.run->clock().Now()};
+        ASSIGN_OR_RETURN(ForgetCounts counts, d_.forgotten->Forget(record));
+        o.detail = absl::StrCat("forgot machine ", r.machine(), ": ", counts.aks, " AK(s), ",
+                                counts.confirmations, " confirmation(s), ", counts.grants,
+                                " offline grant(s) removed");
+        v1::ForgetMachineResponse out;
+        out.set_machine(r.machine());
+        out.set_attestation_keys_removed(counts.aks);
+        out.set_confirmations_removed(counts.confirmations);
+        out.set_offline_grants_removed(counts.grants);
+        SetTime(out.mutable_forgotten_at(), record.forgotten_at);
+        return out;
+      });
+}
+
 absl::StatusOr<v1::DeniedMachine> MachineAdmin::DenyMachine(const v1::DenyMachineRequest& r,
                                                             Caller caller) {
   return d_.run->Run<v1::DeniedMachine>(

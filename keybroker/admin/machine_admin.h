@@ -12,9 +12,9 @@
 
 namespace kb {
 
-// The admin API for machines: registered attestation keys, the deny list, and offline grace
-// (grants in force, revocation and restoration; offline_grace_admin.cc). Dependencies are not
-// owned. Thread-safe.
+// The admin API for machines: registered attestation keys, forgetting a machine, the deny list,
+// and offline grace (grants in force, revocation and restoration; offline_grace_admin.cc).
+// Dependencies are not owned. Thread-safe.
 class MachineAdmin {
  public:
   struct Deps {
@@ -24,6 +24,7 @@ class MachineAdmin {
     KeyStore* keys;                             // a revocation names an existing key
     OfflineRevocations* revocations = nullptr;  // null: FAILED_PRECONDITION
     OfflineGrants* grants = nullptr;            // ListOfflineGrants; null: FAILED_PRECONDITION
+    ForgottenMachines* forgotten = nullptr;     // ForgetMachine; null: FAILED_PRECONDITION
   };
   explicit MachineAdmin(Deps deps) : d_(deps) {}
 
@@ -32,6 +33,10 @@ class MachineAdmin {
       const v1::RegisterAttestationKeyRequest& r, Caller caller);
   absl::StatusOr<v1::ListAttestationKeysResponse> ListAttestationKeys(
       const v1::ListAttestationKeysRequest& r, Caller caller);
+  absl::StatusOr<v1::AttestationKeyInfo> RemoveAttestationKey(
+      const v1::RemoveAttestationKeyRequest& r, Caller caller);
+  absl::StatusOr<v1::ForgetMachineResponse> ForgetMachine(const v1::ForgetMachineRequest& r,
+                                                          Caller caller);
   absl::StatusOr<v1::DeniedMachine> DenyMachine(const v1::DenyMachineRequest& r, Caller caller);
   absl::StatusOr<v1::AllowMachineResponse> AllowMachine(const v1::AllowMachineRequest& r,
                                                         Caller caller);

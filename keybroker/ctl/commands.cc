@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "keybroker/ctl/collateral_commands.h"
@@ -189,6 +190,32 @@ absl::StatusOr<std::string> KeyRotationStatus(const CtlCommand& cmd, const CtlLo
   return Render(cmd, response, &FormatRotationStatus);
 }
 
+absl::StatusOr<std::string> AkRemove(const CtlCommand& cmd, const CtlLocalInputs&,
+                                     AdminClient& client) {
+  v1::RemoveAttestationKeyRequest request;
+  auto name = HexDecode(cmd.ak_name);
+  if (!name.ok()) {
+    return absl::InvalidArgumentError("AK_NAME must be hex, as `keybrokerctl ak list` shows it");
+  }
+  request.set_ak_name(*name);
+  ASSIGN_OR_RETURN(v1::AttestationKeyInfo ak, client.Call(&Stub::RemoveAttestationKey, request));
+  if (cmd.json) return FormatJson(ak);
+  return absl::StrCat("attestation key of machine ", ak.machine(),
+                      " removed: its quotes are no longer trusted\n");
+}
+
+absl::StatusOr<std::string> MachineForget(const CtlCommand& cmd, const CtlLocalInputs&,
+                                          AdminClient& client) {
+  v1::ForgetMachineRequest request;
+  request.set_machine(cmd.machine);
+  ASSIGN_OR_RETURN(v1::ForgetMachineResponse r, client.Call(&Stub::ForgetMachine, request));
+  if (cmd.json) return FormatJson(r);
+  return absl::StrCat("machine ", r.machine(), " forgotten: ", r.attestation_keys_removed(),
+                      " attestation key(s), ", r.confirmations_removed(),
+                      " enrolment confirmation(s), ", r.offline_grants_removed(),
+                      " offline grant(s) removed\n");
+}
+
 absl::StatusOr<std::string> MachineDeny(const CtlCommand& cmd, const CtlLocalInputs&,
                                         AdminClient& client) {
   v1::DenyMachineRequest request;
@@ -248,6 +275,7 @@ constexpr HandlerEntry kHandlers[] = {
     {CtlCommandKind::kPolicyGet, &PolicyGet},
     {CtlCommandKind::kAkRegister, &AkRegister},
     {CtlCommandKind::kAkList, &AkList},
+    {CtlCommandKind::kAkRemove, &AkRemove},
     {CtlCommandKind::kAuditList, &AuditList},
     {CtlCommandKind::kKeyRotate, &KeyRotate},
     {CtlCommandKind::kKeyRetire, &KeyRetire},
@@ -255,6 +283,7 @@ constexpr HandlerEntry kHandlers[] = {
     {CtlCommandKind::kMachineDeny, &MachineDeny},
     {CtlCommandKind::kMachineAllow, &MachineAllow},
     {CtlCommandKind::kMachineList, &MachineList},
+    {CtlCommandKind::kMachineForget, &MachineForget},
 };
 
 }  // namespace

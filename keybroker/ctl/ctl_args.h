@@ -24,6 +24,7 @@ enum class CtlCommandKind {
   kPolicyGet,
   kAkRegister,
   kAkList,
+  kAkRemove,
   kAuditList,
   kKeyRotate,
   kKeyRetire,
@@ -31,6 +32,7 @@ enum class CtlCommandKind {
   kMachineDeny,
   kMachineAllow,
   kMachineList,
+  kMachineForget,
   kAuditVerify,
   kPolicyTest,
   kOfflineRevoke,
@@ -76,6 +78,7 @@ struct CtlCommand {
   std::string policy_file;  // "-" is stdin
   std::string machine;
   std::string ak_public_file;
+  std::string ak_name;      // ak remove: the AK name in hex, as ak list shows it
   uint32_t limit = 0;       // 0: broker default (100)
   std::string config_file;  // --config; empty: ~/.config/keybrokerctl.json if it exists
   std::string version_arg;  // key retire: VERSION as typed

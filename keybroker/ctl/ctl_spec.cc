@@ -159,6 +159,7 @@ const std::vector<CommandSpec>& Commands() {
   using K = CtlCommandKind;
   const PositionalSpec key_id{"KEY_ID", &CtlCommand::key_id};
   const PositionalSpec machine{"NAME", &CtlCommand::machine};
+  const PositionalSpec ak_name{"AK_NAME", &CtlCommand::ak_name};
   // clang-format off
   static const auto* commands = new std::vector<CommandSpec>{
       {"key", "create", K::kKeyCreate, {key_id}, {"--size", "--description"}, {},
@@ -235,6 +236,8 @@ const std::vector<CommandSpec>& Commands() {
        "      TPMT_PUBLIC exactly as `kbunlock attestation-key --out FILE` writes it."},
       {"ak", "list", K::kAkList, {}, {}, {}, "ak list",
        "Lists the registered attestation keys: machine and AK name (hex)."},
+      {"ak", "remove", K::kAkRemove, {ak_name}, {}, {}, "ak remove AK_NAME",
+       "Stops trusting one attestation key (AK_NAME in hex, as `ak list` shows it)."},
       {"machine", "deny", K::kMachineDeny, {machine}, {"--reason"}, {},
        "machine deny NAME [--reason TEXT]",
        "Refuses every key to machine NAME (after attestation)."},
@@ -242,6 +245,10 @@ const std::vector<CommandSpec>& Commands() {
        "Lifts a denial."},
       {"machine", "list", K::kMachineList, {}, {}, {}, "machine list",
        "Lists the denied machines."},
+      {"machine", "forget", K::kMachineForget, {machine}, {}, {}, "machine forget NAME",
+       "For a machine that is gone: removes its attestation keys, enrolment\n"
+       "      confirmations and offline grants; its earlier releases stop counting in\n"
+       "      rotation-status and key retire. A denial and offline revocations stay."},
       {"offline", "revoke", K::kOfflineRevoke, {key_id}, {"--machine", "--reason"}, {},
        "offline revoke KEY_ID [--machine NAME] [--reason TEXT]",
        "Revokes the key's offline grace for machine NAME (default: every machine):\n"

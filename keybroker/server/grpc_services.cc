@@ -74,6 +74,8 @@ KB_ADMIN_IMPL(policies, GetPolicy, GetPolicyRequest, GetPolicyResponse)
 KB_ADMIN_IMPL(machines, RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
 KB_ADMIN_IMPL(machines, ListAttestationKeys, ListAttestationKeysRequest,
               ListAttestationKeysResponse)
+KB_ADMIN_IMPL(machines, RemoveAttestationKey, RemoveAttestationKeyRequest, AttestationKeyInfo)
+KB_ADMIN_IMPL(machines, ForgetMachine, ForgetMachineRequest, ForgetMachineResponse)
 KB_ADMIN_IMPL(keys, DisableKey, DisableKeyRequest, KeyMetadata)
 KB_ADMIN_IMPL(audit, ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
 KB_ADMIN_IMPL(keys, RotateKey, RotateKeyRequest, KeyMetadata)

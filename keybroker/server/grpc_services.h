@@ -53,6 +53,8 @@ class KeyAdminGrpc final : public v1::KeyAdmin::Service {
   KB_ADMIN_RPC(RotateKey, RotateKeyRequest, KeyMetadata)
   KB_ADMIN_RPC(RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
   KB_ADMIN_RPC(GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
+  KB_ADMIN_RPC(RemoveAttestationKey, RemoveAttestationKeyRequest, AttestationKeyInfo)
+  KB_ADMIN_RPC(ForgetMachine, ForgetMachineRequest, ForgetMachineResponse)
   KB_ADMIN_RPC(DenyMachine, DenyMachineRequest, DeniedMachine)
   KB_ADMIN_RPC(AllowMachine, AllowMachineRequest, AllowMachineResponse)
   KB_ADMIN_RPC(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)

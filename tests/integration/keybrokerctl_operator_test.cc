@@ -159,6 +159,40 @@ TEST_F(OperatorPlaneTest, DeniedMachineIsRefusedAcrossKeys) {
   EXPECT_THAT(Release(*tpm, "deny-disk"), IsOk());
 }
 
+TEST_F(OperatorPlaneTest, AMachineThatIsGoneIsForgottenAndAnAkRemoved) {
+  auto tpm = Guest("gone-vm", "gone-disk");
+  ASSERT_THAT(Release(*tpm, "gone-disk"), IsOk());
+  ASSERT_EQ(Ctl({"key", "rotate", "gone-disk"}, "olivia").exit_code, 0);
+  EXPECT_EQ(Ctl({"key", "retire", "gone-disk", "1"}, "olivia").exit_code, 1);  // gone-vm is on 1
+  CommandResult forget = Ctl({"machine", "forget", "gone-vm"}, "olivia");
+  EXPECT_EQ(forget.exit_code, 1);
+  EXPECT_THAT(forget.output, HasSubstr("requires role 'admin'"));
+  forget = Ctl({"machine", "forget", "gone-vm"});
+  ASSERT_EQ(forget.exit_code, 0) << forget.output;
+  EXPECT_THAT(forget.output, HasSubstr("machine gone-vm forgotten: 1 attestation key(s)"));
+  EXPECT_THAT(Ctl({"ak", "list"}).output, Not(HasSubstr("gone-vm")));
+  EXPECT_THAT(Ctl({"key", "rotation-status", "gone-disk"}).output, Not(HasSubstr("gone-vm")));
+  EXPECT_EQ(Ctl({"key", "retire", "gone-disk", "1"}, "olivia").exit_code, 0);
+  EXPECT_THAT(Release(*tpm, "gone-disk"), Not(IsOk()));  // its AK is no longer trusted
+
+  auto other = Guest("other-vm", "other-disk");
+  std::string name;
+  std::istringstream rows(Ctl({"ak", "list"}).output);
+  for (std::string machine, hex, rest; rows >> machine >> hex && std::getline(rows, rest);) {
+    if (machine == "other-vm") name = hex;
+  }
+  ASSERT_FALSE(name.empty());
+  CommandResult removed = Ctl({"ak", "remove", name});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  EXPECT_THAT(removed.output, HasSubstr("attestation key of machine other-vm removed"));
+  EXPECT_THAT(Ctl({"ak", "remove", name}).output, HasSubstr("NOT_FOUND"));
+  EXPECT_THAT(Ctl({"ak", "remove", "xyz"}).output, HasSubstr("AK_NAME must be hex"));
+  EXPECT_THAT(Release(*other, "other-disk"), Not(IsOk()));
+  CommandResult audit = Ctl({"audit", "list", "--limit", "20"}, "auditor");
+  EXPECT_THAT(audit.output, HasSubstr("remove_ak"));
+  EXPECT_THAT(audit.output, HasSubstr("forget_machine"));
+}
+
 TEST_F(OperatorPlaneTest, OfflineListShowsGrantsAndRevocations) {
   auto tpm = Guest("off-vm", "off-disk");
   const std::string policy = R"({"allow":[{"name":"r1","offline_boots":2,"machines":["off-vm"],)"

@@ -43,7 +43,8 @@ class BrokerFixture : public ::testing::Test {
     key_admin_ = std::make_unique<KeyAdmin>(KeyAdmin::Deps{.run = admin_runner_.get(),
                                                            .keys = keys_.get(),
                                                            .audit = audit_.get(),
-                                                           .confirmations = machine_keys_.get()});
+                                                           .confirmations = machine_keys_.get(),
+                                                           .forgotten = machine_keys_.get()});
     policy_admin_ = std::make_unique<PolicyAdmin>(PolicyAdmin::Deps{
         .run = admin_runner_.get(), .keys = keys_.get(), .verifier = &verifiers_});
     machine_admin_ =
@@ -52,7 +53,8 @@ class BrokerFixture : public ::testing::Test {
                                                           .denylist = denylist_.get(),
                                                           .keys = keys_.get(),
                                                           .revocations = revocations_.get(),
-                                                          .grants = machine_keys_.get()});
+                                                          .grants = machine_keys_.get(),
+                                                          .forgotten = machine_keys_.get()});
     collateral_admin_ = std::make_unique<CollateralCacheAdmin>(
         CollateralCacheAdmin::Deps{.run = admin_runner_.get()});  // no cache
     audit_admin_ = std::make_unique<AuditAdmin>(
