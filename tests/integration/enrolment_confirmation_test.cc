@@ -76,10 +76,7 @@ TEST_F(EnrolmentConfirmationTest, RotateThenReEnrolShowsTheMachineConfirmedOnThe
 // or down, it changes no token, keyslot, offline boot (the TPM NV counter) or broker state;
 // the broker audits its release as release_test.
 TEST_F(EnrolmentConfirmationTest, UnlockTestChangesNothing) {
-  const std::string policy =
-      R"({"allow":[{"name":"boot","machines":["vm-c"],"offline_boots":2,"pcrs":[{"index":7,)"
-      R"("allowed":[")" +
-      std::string(64, '0') + R"("]}]}]})";
+  const std::string policy = Pcr7Policy("vm-c", 2);
   ASSERT_EQ(Ctl({"policy", "set", "c-disk", "-"}, policy).exit_code, 0);
   ASSERT_EQ(Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(), "--ca",
                       broker_->Path("ca.pem"), "--key-id", "c-disk", "--passphrase-file", pass_,

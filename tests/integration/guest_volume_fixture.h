@@ -39,11 +39,15 @@ class GuestVolumeTest : public ::testing::Test {
     ASSERT_EQ(set.exit_code, 0) << set.output;
   }
 
-  // SetUpGuest with a policy that allows `machine` with PCR 7 all zeros (swtpm's).
+  // A policy that allows `machine` with PCR 7 all zeros (swtpm's), granting `offline_boots`.
+  static std::string Pcr7Policy(const std::string& machine, int offline_boots = 0) {
+    return R"({"allow":[{"name":"boot","machines":[")" + machine + R"("],"offline_boots":)" +
+           std::to_string(offline_boots) + R"(,"pcrs":[{"index":7,"allowed":[")" +
+           std::string(64, '0') + R"("]}]}]})";
+  }
+  // SetUpGuest with Pcr7Policy(machine).
   void SetUpGuestAllowingPcr7(const std::string& machine, const std::string& key_id) {
-    SetUpGuest(machine, key_id,
-               R"({"allow":[{"name":"boot","machines":[")" + machine +
-                   R"("],"pcrs":[{"index":7,"allowed":[")" + std::string(64, '0') + R"("]}]}]})");
+    SetUpGuest(machine, key_id, Pcr7Policy(machine));
   }
 
   CommandResult Kbunlock(std::vector<std::string> args) {

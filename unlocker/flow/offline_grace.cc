@@ -1,8 +1,20 @@
 #include "unlocker/flow/offline_grace.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
 
 namespace kb {
+
+std::string VtpmId(Tpm& tpm) {
+  auto ak = tpm.AttestationKeyPublic();
+  return ak.ok() ? HexEncode(Sha256(*ak).substr(0, 16)) : std::string();
+}
+
+bool IsAnotherVtpm(Tpm& tpm, const KeybrokerToken& token) {
+  if (token.vtpm.empty()) return false;
+  const std::string now = VtpmId(tpm);
+  return !now.empty() && now != token.vtpm;
+}
 
 void RefreshOfflineCopy(Volume& volume, Tpm& tpm, KeybrokerToken token, const SecretBytes& key,
                         uint32_t boots, const Progress& progress) {
@@ -21,6 +33,7 @@ void RefreshOfflineCopy(Volume& volume, Tpm& tpm, KeybrokerToken token, const Se
   }
   token.offline = OfflineSeal{std::move(sealed->blob), sealed->nv_index, sealed->limit,
                               std::move(sealed->pcrs)};
+  token.vtpm = VtpmId(tpm);  // the copy opens only on this vTPM
   absl::Status s = volume.WriteToken(token).status();
   progress(
       s.ok() ? absl::StrCat("sealed an offline copy in the vTPM: ", boots, " offline boots allowed")
@@ -31,6 +44,10 @@ absl::StatusOr<SecretBytes> UnsealOfflineCopy(Tpm& tpm, const KeybrokerToken& to
                                               uint64_t* remaining) {
   if (!token.offline.has_value()) {
     return absl::FailedPreconditionError("no offline copy (the policy grants no offline boots)");
+  }
+  if (IsAnotherVtpm(tpm, token)) {
+    return absl::FailedPreconditionError(
+        "unavailable on this vTPM: the copy was sealed by the vTPM the volume was enrolled on");
   }
   const OfflineSeal& o = *token.offline;
   return tpm.UnsealOffline(SealedKey{o.blob, o.nv_index, o.limit, o.pcrs}, remaining);

@@ -8,6 +8,13 @@
 
 namespace kb {
 
+// The vTPM's identity for KeybrokerToken::vtpm; "" without a usable TPM.
+std::string VtpmId(Tpm& tpm);
+
+// Whether `tpm` is not the vTPM that wrote `token` (both known and different): its state was
+// replaced, e.g. a VM whose vTPM is not kept across boots.
+bool IsAnotherVtpm(Tpm& tpm, const KeybrokerToken& token);
+
 // After an online release: seals `key` for `boots` offline boots (bound to the token's PCRs)
 // and stores the sealed copy in the token, or removes the copy when `boots` is 0. A failure
 // here never fails the unlock that already succeeded; it is reported through `progress`.
@@ -15,7 +22,8 @@ void RefreshOfflineCopy(Volume& volume, Tpm& tpm, KeybrokerToken token, const Se
                         uint32_t boots, const Progress& progress);
 
 // Unseals the token's offline copy, consuming one offline boot. FAILED_PRECONDITION when the
-// token has none; the TPM's errors otherwise (allowance used up, PCRs changed).
+// token has none or another vTPM sealed it (IsAnotherVtpm); the TPM's errors otherwise
+// (allowance used up, PCRs changed).
 absl::StatusOr<SecretBytes> UnsealOfflineCopy(Tpm& tpm, const KeybrokerToken& token,
                                               uint64_t* remaining);
 

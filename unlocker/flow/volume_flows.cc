@@ -99,6 +99,7 @@ absl::StatusOr<KeybrokerToken> Enroll(Volume& volume, Tpm& tpm, const BrokerConn
   token.transfer_key = TransferKeyName(options.target.transfer_key);
   token.evidence = options.evidence;
   token.ak_trust = options.ak_trust;
+  token.vtpm = VtpmId(tpm);
   token.confirmed = false;  // until the broker records the enrolment
   absl::Status s = AddSlotAndToken(volume, existing, released, token);
   if (!s.ok()) {
@@ -160,6 +161,12 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, token.evidence, tpm, fallback));
+  if (IsAnotherVtpm(tpm, token)) {
+    progress(absl::StrCat(
+        "this vTPM (", VtpmId(tpm).substr(0, 8), "...) is not the one the volume was enrolled on (",
+        token.vtpm.substr(0, 8),
+        "...): its state was not kept (see \"A vTPM that is new on every boot\" in docs/boot.md)"));
+  }
   RetryPolicy retry = options.retry;
   if (token.offline.has_value() && !options.dry_run) retry.unreachable_for = options.offline_after;
   auto released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, retry);

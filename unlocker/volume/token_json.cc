@@ -60,8 +60,8 @@ bool IsValidEndpoint(absl::string_view endpoint) {
   return absl::SimpleAtoi(port, &value) && value >= 1 && value <= 65535;
 }
 
-bool IsHex64(absl::string_view s) {
-  if (s.size() != 64) return false;
+bool IsHex(absl::string_view s, size_t digits) {
+  if (s.size() != digits) return false;
   for (char c : s) {
     if (!absl::ascii_isxdigit(c)) return false;
   }
@@ -223,7 +223,7 @@ absl::Status ValidateKeybrokerToken(const KeybrokerToken& token) {
   for (const std::string& endpoint : token.endpoints) {
     if (!IsValidEndpoint(endpoint)) return FieldError("endpoints", "must hold host:port strings");
   }
-  if (!IsHex64(token.ca_sha256)) return FieldError("ca_sha256", "must be 64 hex digits");
+  if (!IsHex(token.ca_sha256, 64)) return FieldError("ca_sha256", "must be 64 hex digits");
   if (token.key_id.empty() || token.key_id.size() > kMaxStringField ||
       HasControlChars(token.key_id)) {
     return FieldError("key_id", "must be a non-empty printable string");
@@ -243,6 +243,9 @@ absl::Status ValidateKeybrokerToken(const KeybrokerToken& token) {
   }
   if (!token.ak_trust.empty() && token.ak_trust != "ek") {
     return FieldError("ak_trust", "must be \"ek\" when present");
+  }
+  if (!token.vtpm.empty() && !IsHex(token.vtpm, 32)) {
+    return FieldError("vtpm", "must be 32 hex digits when present");
   }
   return absl::OkStatus();
 }
@@ -269,6 +272,9 @@ absl::StatusOr<std::string> KeybrokerTokenToJson(const KeybrokerToken& token) {
   if (!token.ak_trust.empty()) {  // absent: an operator-registered AK, as in older tokens
     absl::StrAppend(&out, ",\"ak_trust\":");
     AppendJsonString(&out, token.ak_trust);
+  }
+  if (!token.vtpm.empty()) {
+    absl::StrAppend(&out, ",\"vtpm\":\"", absl::AsciiStrToLower(token.vtpm), "\"");
   }
   if (token.confirmed.has_value()) {  // absent in tokens from before confirmations
     absl::StrAppend(&out, ",\"confirmed\":", *token.confirmed ? "true" : "false");
@@ -307,6 +313,9 @@ absl::StatusOr<KeybrokerToken> KeybrokerTokenFromJson(absl::string_view json) {
   if (obj.fields().count("ak_trust") != 0) {
     ASSIGN_OR_RETURN(token.ak_trust, StringField(obj, "ak_trust"));
   }
+  if (obj.fields().count("vtpm") != 0) {
+    ASSIGN_OR_RETURN(token.vtpm, StringField(obj, "vtpm"));
+  }
   if (auto it = obj.fields().find("confirmed"); it != obj.fields().end()) {
     if (it->second.kind_case() != Value::kBoolValue) {
       return FieldError("confirmed", "must be true or false");
@@ -315,6 +324,7 @@ absl::StatusOr<KeybrokerToken> KeybrokerTokenFromJson(absl::string_view json) {
   }
   RETURN_IF_ERROR(ValidateKeybrokerToken(token));
   token.ca_sha256 = absl::AsciiStrToLower(token.ca_sha256);
+  token.vtpm = absl::AsciiStrToLower(token.vtpm);
   return token;
 }
 

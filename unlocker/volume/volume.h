@@ -36,6 +36,10 @@ struct KeybrokerToken {
   // through the TPM's EK certificate, and is proven again when the broker no longer trusts it
   // (optional in JSON).
   std::string ak_trust;
+  // Which vTPM wrote the token (enrolment, offline copy): 32 hex digits, the first half of the
+  // SHA-256 of its AK's public area. "" unknown (no vTPM, or a token from before this field).
+  // A vTPM whose state is not kept across boots has another AK, so another value.
+  std::string vtpm;
   std::optional<OfflineSeal> offline;  // present when the policy granted offline boots
   // Whether the broker acknowledged the enrolment (KeyRelease.ConfirmEnrolment); false: to be
   // confirmed at the next unlock. nullopt: a token from before confirmations (never confirmed).

@@ -166,6 +166,21 @@ TEST(TokenJsonTest, SerialiserValidates) {
   EXPECT_EQ(KeybrokerTokenToJson(token).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TokenJsonTest, VtpmIsOptionalAndRoundTripsInLowerCase) {
+  EXPECT_TRUE(KeybrokerTokenFromJson(ValidJson())->vtpm.empty());
+  EXPECT_THAT(*KeybrokerTokenToJson(*KeybrokerTokenFromJson(ValidJson())),
+              ::testing::Not(HasSubstr("vtpm")));
+  KeybrokerToken token = SampleToken();
+  token.vtpm = "0123456789ABCDEF0123456789abcdef";
+  auto json = KeybrokerTokenToJson(token);
+  ASSERT_THAT(json, IsOk());
+  EXPECT_THAT(*json, HasSubstr(R"("vtpm":"0123456789abcdef0123456789abcdef")"));
+  EXPECT_EQ(KeybrokerTokenFromJson(*json)->vtpm, "0123456789abcdef0123456789abcdef");
+  ExpectRejected(R"("transfer_key":"ecc-p256")", R"("transfer_key":"ecc-p256","vtpm":"12")",
+                 "vtpm");
+  ExpectRejected(R"("transfer_key":"ecc-p256")", R"("transfer_key":"ecc-p256","vtpm":7)", "vtpm");
+}
+
 }  // namespace
 }  // namespace kb
 
