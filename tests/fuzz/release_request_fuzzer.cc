@@ -21,6 +21,9 @@ class TrustingRegistry : public kb::AttestationKeyRegistry {
   absl::StatusOr<std::vector<kb::RegisteredAk>> List() override {
     return std::vector<kb::RegisteredAk>();
   }
+  absl::StatusOr<kb::RegisteredAk> Remove(absl::string_view) override {
+    return absl::NotFoundError("the fuzz registry removes nothing");
+  }
 
  private:
   std::string ak_public_;
