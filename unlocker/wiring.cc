@@ -89,6 +89,7 @@ absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_d
                    HandleFlag(a, "--azure-ak-handle", config.azure_ak_handle));
   config.azure_vcek_file = a.Get("--azure-vcek");
   config.sev_guest_path = a.Get("--sev-guest", config.sev_guest_path);
+  config.open_sev_guest = OpenSevGuestDevice;
   config.tsm_report_root = a.Get("--tsm-report-dir", config.tsm_report_root);
   return kb::OpenAttestingTpm(a.Get("--evidence", "auto"), tokens_decide, config, Say);
 }

@@ -10,6 +10,7 @@
 #include "unlocker/attesting/attesting_tpm.h"
 #include "unlocker/cli/args.h"
 #include "unlocker/esys/esys_tpm.h"
+#include "unlocker/evidence/snp_report_source.h"
 #include "unlocker/flow/ak_activation_flow.h"
 #include "unlocker/flow/key_retrieval.h"
 #include "unlocker/tpm/tpm.h"
@@ -43,6 +44,11 @@ absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a);
 // and the evidence sources over it; no TPM on a bare SEV-SNP/TDX guest (attesting_tpm.h).
 // `tokens_decide`: an unlock without --evidence, where each volume's token names its kind.
 absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide);
+
+// The SEV-SNP guest device at `path` (--sev-guest): the sev-guest driver's in kbunlock
+// (sev_guest_device.cc); a test binary links a software SEV-SNP firmware in its place
+// (tests/fakes/software_sev_guest.h), so the whole of kbunlock runs where no SEV-SNP exists.
+absl::StatusOr<std::unique_ptr<SevGuestDevice>> OpenSevGuestDevice(const std::string& path);
 
 // The LUKS2 volume of --device (exit code kVolumeError when it cannot open).
 absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a);

@@ -37,6 +37,7 @@ std::string BinaryPath(const std::string& name) {
   const std::string bin = Env("KB_BINARY_DIR", KB_DEFAULT_BINARY_DIR);
   if (name == "keybrokerd") return bin + "/keybroker/" + name;
   if (name == "keybrokerctl") return bin + "/keybroker/ctl/" + name;
+  if (name == "kbunlock-software-snp") return bin + "/tests/" + name;
   return bin + "/unlocker/" + name;
 }
 
@@ -184,7 +185,7 @@ absl::Status BrokerProcess::Resume() { return Launch(); }
 
 BrokerProcess::~BrokerProcess() {
   Stop();
-  std::system(("rm -rf " + dir_).c_str());
+  (void)!std::system(("rm -rf " + dir_).c_str());
 }
 
 std::string BrokerProcess::release_endpoint() const {

@@ -75,7 +75,8 @@ struct CommandResult {
 };
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data = "");
 
-// Path of a built binary ("keybrokerd", "kbunlock", "keybrokerctl") from KB_BINARY_DIR.
+// Path of a built binary ("keybrokerd", "kbunlock", "keybrokerctl", "kbunlock-software-snp")
+// from KB_BINARY_DIR.
 std::string BinaryPath(const std::string& name);
 // A file in the source tree from KB_SOURCE_DIR.
 std::string SourcePath(const std::string& relative);

@@ -54,7 +54,12 @@ absl::StatusOr<std::unique_ptr<EvidenceSource>> EvidenceSet::Make(const std::str
     return std::unique_ptr<EvidenceSource>(new AzureVtpmSource(*tpm_, *tpm_, std::move(options)));
   }
   if (kind == "snp") {
-    ASSIGN_OR_RETURN(auto device, DevSevGuest::Open(config_.sev_guest_path));
+    std::unique_ptr<SevGuestDevice> device;
+    if (config_.open_sev_guest) {
+      ASSIGN_OR_RETURN(device, config_.open_sev_guest(config_.sev_guest_path));
+    } else {
+      ASSIGN_OR_RETURN(device, DevSevGuest::Open(config_.sev_guest_path));
+    }
     return std::unique_ptr<EvidenceSource>(new SnpReportSource(std::move(device)));
   }
   if (kind == "tdx") {

@@ -2,6 +2,7 @@
 #define KB_UNLOCKER_ATTESTING_EVIDENCE_SET_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "unlocker/esys/esys_tpm.h"
 #include "unlocker/evidence/evidence_source.h"
+#include "unlocker/evidence/snp_report_source.h"
 
 namespace kb {
 
@@ -21,6 +23,9 @@ struct EvidenceConfig {
   std::string sev_guest_path = "/dev/sev-guest";
   std::string tsm_report_root = "/sys/kernel/config/tsm/report";
   std::string tdx_guest_path = "/dev/tdx_guest";
+  // Opens the SEV-SNP guest device at a path; null: the driver's (DevSevGuest::Open). The
+  // composition root decides (a test binary links a software SEV-SNP firmware).
+  std::function<absl::StatusOr<std::unique_ptr<SevGuestDevice>>(const std::string&)> open_sev_guest;
 };
 
 // The kind for --evidence `requested` on this machine (ChooseEvidence with real probes: the

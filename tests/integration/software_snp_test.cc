@@ -1,0 +1,144 @@
+// The whole of kbunlock with SEV-SNP evidence on a machine without SEV-SNP or a TPM: the
+// kbunlock-software-snp binary (SEV-SNP firmware in software, tests/fakes/software_sev_guest.h)
+// against a real keybrokerd that trusts the test AMD chain (amd_chain_file), over LUKS2 image
+// files. The broker's SEV-SNP verifier and policy run as for a real guest.
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/keybrokerctl_fixture.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/status_matchers.h"
+#include "unlocker/exit/exit_codes.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class SoftwareSnpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kb-softsnp-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    fw_ = dir_ + "/fw";
+    CommandResult made = RunCommand({SourcePath("tests/fakes/make_fake_snp.sh"), fw_});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    measurement_ = Trimmed(fw_ + "/measurement.hex");
+    chip_ = Trimmed(fw_ + "/chip_id.hex");
+    image_ = dir_ + "/disk.img";
+    pass_ = dir_ + "/pass";
+    ASSERT_THAT(MakeLuks2Image(image_, pass_, "20M"), IsOk());
+  }
+  void TearDown() override {
+    broker_.reset();
+    (void)!std::system(("rm -rf " + dir_).c_str());
+  }
+
+  static std::string Trimmed(const std::string& path) {
+    auto text = ReadFile(path);
+    EXPECT_THAT(text, IsOk());
+    return text.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*text)) : "";
+  }
+
+  // A broker that trusts the test AMD chain (or, `test_roots` false, only AMD's own), with
+  // key "snp-root" released to this chip when its MEASUREMENT is `measurement`.
+  void StartBroker(bool test_roots, const std::string& measurement) {
+    BrokerProcess::Options options;
+    if (test_roots)
+      options.extra_config = absl::StrCat(R"("amd_chain_file":")", fw_, "/amd_chain.pem\"");
+    auto broker = BrokerProcess::Start(options);
+    ASSERT_THAT(broker, IsOk());
+    broker_ = *std::move(broker);
+    CommandResult r = Ctl({"key", "create", "snp-root"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    SetMeasurement(measurement);
+  }
+  void SetMeasurement(const std::string& measurement) {
+    const std::string policy = absl::StrCat(
+        R"({"allow":[{"name":"snp-boot","evidence_types":["snp"],"machines":["snp-chip:)", chip_,
+        R"("],"snp":{"measurements":[")", measurement, R"("]}}]})");
+    CommandResult r = Ctl({"policy", "set", "snp-root", "-"}, policy);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  CommandResult Ctl(std::vector<std::string> args, const std::string& stdin_data = "") {
+    std::vector<std::string> argv = KeybrokerctlArgv(*broker_, "operator");
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, stdin_data);
+  }
+
+  // kbunlock-software-snp with no TPM (a TCTI that reaches none).
+  CommandResult Kbunlock(std::vector<std::string> args) {
+    args.insert(args.begin(), BinaryPath("kbunlock-software-snp"));
+    for (const std::string& a :
+         {std::string("--tcti"), std::string("device:/nonexistent/tpmrm0"), std::string("--ca"),
+          broker_->Path("ca.pem"), std::string("--sev-guest"), fw_}) {
+      args.push_back(a);
+    }
+    return RunCommand(args);
+  }
+  CommandResult Enroll() {
+    return Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(),
+                     "--key-id", "snp-root", "--passphrase-file", pass_, "--evidence", "snp"});
+  }
+  CommandResult UnlockTest() { return Kbunlock({"unlock", "--device", image_, "--test"}); }
+
+  static int Code(ExitCode c) { return static_cast<int>(c); }
+
+  std::unique_ptr<BrokerProcess> broker_;
+  std::string dir_, fw_, measurement_, chip_, image_, pass_;
+};
+
+TEST_F(SoftwareSnpTest, EnrolsAndUnlocksWithSnpEvidenceAndNoTpm) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  CommandResult r = Enroll();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("attesting with snp evidence only"));
+  EXPECT_THAT(r.output,
+              HasSubstr("confirmed to the broker: enrolled with key 'snp-root' version 1"));
+
+  r = Kbunlock({"status", "--device", image_});
+  EXPECT_THAT(r.output, HasSubstr("evidence snp"));
+
+  r = UnlockTest();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
+
+  r = Ctl({"audit", "list", "--key-id", "snp-root"});
+  EXPECT_THAT(r.output, HasSubstr(absl::StrCat("machine:snp-chip:", chip_)));
+}
+
+TEST_F(SoftwareSnpTest, AnotherMeasurementIsDeniedByPolicy) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(Enroll().exit_code, 0);
+  SetMeasurement(std::string(96, 'a'));
+  CommandResult r = UnlockTest();
+  EXPECT_EQ(r.exit_code, Code(ExitCode::kDenied)) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("rule 'snp-boot': snp measurement"));
+}
+
+TEST_F(SoftwareSnpTest, ABrokerWithOnlyAmdsRootsRejectsTheTestChip) {
+  StartBroker(/*test_roots=*/false, measurement_);
+  CommandResult r = Enroll();
+  EXPECT_EQ(r.exit_code, Code(ExitCode::kDenied)) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("evidence check 'cert_chain' failed"));
+  // Nothing was enrolled.
+  r = Kbunlock({"status", "--device", image_});
+  EXPECT_THAT(r.output, HasSubstr("keybroker tokens: none"));
+}
+
+TEST_F(SoftwareSnpTest, AMissingFirmwareIsNamed) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(std::remove((fw_ + "/vcek.key").c_str()), 0);
+  CommandResult r = Enroll();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr(fw_ + "/vcek.key"));
+}
+
+}  // namespace
+}  // namespace kb
