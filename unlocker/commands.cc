@@ -26,7 +26,9 @@ constexpr char kUsage[] = R"(usage:
                   [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
                   [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
-  kbunlock status --device DEV [--quiet-if-no-token]   (exit 6: no token; 0: has one, silent)
+  kbunlock status --device DEV [--quiet-if-no-token [--evidence-kinds]]
+                  (exit 6: no token; 0: has one, silent, or with --evidence-kinds the kind
+                  each token attests with, one per line)
   kbunlock attestation-key --out FILE [TPM options]
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
 Evidence (enroll, unlock): --evidence auto|tpm|azure|snp|tdx (enroll default auto, recorded in
@@ -49,7 +51,8 @@ const std::set<std::string> kValued = {"--device",          "--broker",       "-
                                        "--crypttab-file",   "--evidence",     "--azure-ak-handle",
                                        "--azure-vcek",      "--sev-guest",    "--tsm-report-dir",
                                        "--ak-trust",        "--offline-after"};
-const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all", "--replace"};
+const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all", "--replace",
+                                         "--evidence-kinds"};
 
 absl::Status Enroll(const ParsedArgs& a) {
   EnrollOptions options;
@@ -199,6 +202,10 @@ absl::Status Status(const ParsedArgs& a) {
   if (a.Has("--quiet-if-no-token")) {
     if (tokens->empty()) {
       return WithExitCode(absl::NotFoundError("volume has no keybroker token"), ExitCode::kNoToken);
+    }
+    // The initramfs waits for the TPM or the SEV-SNP/TDX device by what the tokens need.
+    if (a.Has("--evidence-kinds")) {
+      for (const KeybrokerToken& t : *tokens) std::printf("%s\n", t.evidence.c_str());
     }
     return absl::OkStatus();
   }

@@ -26,6 +26,10 @@
 #                 Unix socket only) sharing a KEK; the volume's token lists both; the first is
 #                 stopped before the boot: the root opens through the second, which records the
 #                 release in the shared audit trail
+#   snp-no-tpm    a guest with no TPM whose root is enrolled with SEV-SNP evidence: kbunlock with
+#                 SEV-SNP firmware in software (kbunlock-software-snp, tests/fakes) in the
+#                 initramfs; the broker trusts that firmware's test AMD chain; the script goes
+#                 on without /dev/tpmrm0 and opens the root through the broker
 #
 # Everything runs in a private network namespace (only its loopback): keybrokerd listens on the
 # namespace's 127.0.0.1, and the guest reaches it only through QEMU's restricted user network
@@ -69,6 +73,7 @@ log() { echo "[e2e $(date +%T)] $*"; }
 KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -1)
 [ -n "$KVER" ] || fail "no guest kernel in /boot (apt-get install linux-image-amd64)"
 KBUNLOCK=$BUILD/unlocker/kbunlock
+[ "$SCENARIO" = snp-no-tpm ] && KBUNLOCK=$BUILD/tests/kbunlock-software-snp
 CTL=$BUILD/keybroker/ctl/keybrokerctl
 [ -x "$KBUNLOCK" ] && [ -x "$CTL" ] && [ -x "$BUILD/keybroker/keybrokerd" ] ||
   fail "build the project first (missing binaries in $BUILD)"
@@ -146,6 +151,7 @@ make_disk() {
 # ---------------------------------------------------------------- broker
 # Where the brokers keep their state: SQLite by default; ha-postgres points STORE at PostgreSQL.
 STORE='"database_path":"broker.db"'
+BROKER_EXTRA=""  # more config members, each followed by a comma
 TOKEN_BROKERS=$GUEST_BROKER
 GUESTFWD_MORE=""
 
@@ -170,7 +176,7 @@ start_broker() {  # start_broker [N]: broker N (default 1) on release port PORT 
   cat > "$conf" <<JSON
 {"release_listen":"127.0.0.1:$release","admin_listen":"127.0.0.1:$((release + 1))",
  "tls_cert_file":"pki/server.pem","tls_key_file":"pki/server.key",
- "operator_ca_file":"pki/operator-ca.pem",$STORE,"kek_file":"kek",
+ "operator_ca_file":"pki/operator-ca.pem",$BROKER_EXTRA$STORE,"kek_file":"kek",
  "operator_roles":[{"identity":"operator-alice","roles":["admin"]}]}
 JSON
   "$BUILD/keybroker/keybrokerd" --config "$conf" 2>"$W/broker${1:-}.log" &
@@ -227,6 +233,17 @@ enroll() {
   set_policy "$(seabios_pcr)" 0 e2e-data
 }
 
+# SEV-SNP (snp-no-tpm): the software firmware's platform in $W/fw, policy by MEASUREMENT and
+# chip, and enrolment with SEV-SNP evidence and no TPM at all.
+enroll_snp() {
+  ctl key create e2e-root >/dev/null
+  echo "{\"allow\":[{\"name\":\"e2e-snp\",\"evidence_types\":[\"snp\"],\"machines\":[\"snp-chip:$(cat "$W/fw/chip_id.hex")\"],\"snp\":{\"measurements\":[\"$(cat "$W/fw/measurement.hex")\"]}}]}" |
+    ctl policy set e2e-root - >/dev/null
+  "$KBUNLOCK" enroll --device "$W/disk.img" --broker "127.0.0.1:$PORT" \
+    --token-broker "$TOKEN_BROKERS" --ca "$W/pki/ca.pem" --key-id e2e-root \
+    --passphrase-file "$W/pass" --evidence snp --sev-guest "$W/fw" --tcti device:/nonexistent
+}
+
 # ---------------------------------------------------------------- initramfs (Debian mkinitramfs)
 build_initramfs() {  # build_initramfs CA_PEM [keybroker|keyfile|both]
   local conf=$W/initramfs-conf ca=$1 mode=${2:-keybroker}
@@ -257,6 +274,16 @@ MARK
   cp "$ca" "$W/etc-keybroker/ca.pem"
   # A shorter bound than the 60 s default keeps the fallback scenarios quick.
   echo "KEYBROKER_TIMEOUT=${E2E_UNLOCK_TIMEOUT:-15}" > "$W/etc-keybroker/initramfs.conf"
+  if [ -d "$W/fw" ]; then  # the software SEV-SNP firmware stands where /dev/sev-guest would
+    echo "KEYBROKER_SEV_GUEST=/etc/keybroker/fw" >> "$W/etc-keybroker/initramfs.conf"
+    cat > "$conf/hooks/e2e-snp-fw" <<HOOK
+#!/bin/sh
+case "\$1" in prereqs) exit 0 ;; esac
+mkdir -p "\$DESTDIR/etc/keybroker/fw"
+cp $W/fw/report.bin $W/fw/vcek.der $W/fw/vcek.key "\$DESTDIR/etc/keybroker/fw/"
+HOOK
+    chmod +x "$conf/hooks/e2e-snp-fw"
+  fi
   if [ "$mode" != keyfile ]; then
     cp "$SRC/initramfs/initramfs-tools/hooks/keybroker" "$conf/hooks/"
     cp "$SRC/initramfs/initramfs-tools/scripts/local-top/keybroker" "$conf/scripts/local-top/"
@@ -287,21 +314,26 @@ boot() {  # boot NAME [extra qemu args...]
   local name=$1; shift
   local run=$W/run-$name
   mkdir -p "$run"
-  swtpm socket --tpm2 --tpmstate dir="$W/tpm" --ctrl type=unixio,path="$run/swtpm.sock" \
-    --terminate 2>"$run/swtpm.log" &
-  PIDS+=("$!")
-  for _ in $(seq 50); do [ -S "$run/swtpm.sock" ] && break; sleep 0.1; done
+  local tpm=()
+  if [ -z "${NO_TPM:-}" ]; then
+    swtpm socket --tpm2 --tpmstate dir="$W/tpm" --ctrl type=unixio,path="$run/swtpm.sock" \
+      --terminate 2>"$run/swtpm.log" &
+    PIDS+=("$!")
+    for _ in $(seq 50); do [ -S "$run/swtpm.sock" ] && break; sleep 0.1; done
+    tpm=(-chardev "socket,id=chrtpm,path=$run/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+         -device tpm-tis,tpmdev=tpm0)
+  fi
   local append="console=ttyS0 root=/dev/mapper/cryptroot rootfstype=ext4 ro panic=-1"
   append+=" ipv6.disable=1 net.ifnames=0 printk.time=1 quiet"
   append+=" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
   local start=$SECONDS
-  log "booting the guest ($name) under QEMU/TCG with swtpm; guest network: restrict=on + guestfwd"
+  local with="with swtpm"
+  [ -n "${NO_TPM:-}" ] && with="without a TPM"
+  log "booting the guest ($name) under QEMU/TCG $with; guest network: restrict=on + guestfwd"
   qemu-system-x86_64 -nodefaults -no-user-config -machine pc -accel tcg -cpu max -smp 1 -m 512 \
     -display none -monitor none -serial "file:$run/serial.log" -no-reboot \
     -pidfile "$run/qemu.pid" -kernel "/boot/vmlinuz-$KVER" -initrd "$W/initrd.raw" \
-    -append "$append" \
-    -chardev "socket,id=chrtpm,path=$run/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
-    -device tpm-tis,tpmdev=tpm0 \
+    -append "$append" "${tpm[@]}" \
     -drive "file=$W/disk.img,if=virtio,format=raw" \
     -netdev "user,id=n0,ipv6=off,restrict=on,guestfwd=tcp:$GUEST_BROKER-cmd:socat - TCP:127.0.0.1:$PORT$GUESTFWD_MORE" \
     -device virtio-net-pci,netdev=n0,romfile= \
@@ -353,6 +385,11 @@ report_timing() {  # the unlock phase in guest time, from the guest's own uptime
 # ---------------------------------------------------------------- scenarios
 DATA=(-drive "file=$W/data.img,if=virtio,format=raw")
 log "scenario $SCENARIO, kernel $KVER, work dir $W"
+if [ "$SCENARIO" = snp-no-tpm ]; then
+  log "making a software SEV-SNP platform (test AMD chain, VCEK, a real Milan report as template)"
+  sh "$SRC/tests/fakes/make_fake_snp.sh" "$W/fw" >/dev/null
+  BROKER_EXTRA='"amd_chain_file":"fw/amd_chain.pem",'
+fi
 if [ "$SCENARIO" = ha-postgres ]; then
   log "starting PostgreSQL (as the postgres user, Unix socket only) for two keybrokerd"
   start_postgres
@@ -365,8 +402,13 @@ start_broker
 log "building the guest root filesystem and LUKS2 disks (root + data)"
 make_rootfs
 make_disk
-log "enrolling the disks with the broker (key e2e-root, e2e-data; machine e2e-vm; PCRs 0,7)"
-enroll >/dev/null
+if [ "$SCENARIO" = snp-no-tpm ]; then
+  log "enrolling the root with SEV-SNP evidence (key e2e-root; no TPM)"
+  enroll_snp >/dev/null
+else
+  log "enrolling the disks with the broker (key e2e-root, e2e-data; machine e2e-vm; PCRs 0,7)"
+  enroll >/dev/null
+fi
 PCR7=$(seabios_pcr)
 case "$SCENARIO" in
   online)
@@ -470,6 +512,22 @@ case "$SCENARIO" in
     expect_console 'keybroker\[[0-9.]+\]: no volume with a keybroker token; nothing to do'
     expect_no_console 'IP-Config'  # the network was never brought up
     expect_no_console 'kbunlock'
+    ;;
+  snp-no-tpm)
+    build_initramfs "$W/pki/ca.pem"
+    lsinitramfs "$W/initrd.zst" > "$W/initrd.list"
+    grep -q 'sev-guest.ko' "$W/initrd.list" || fail "the initramfs lacks sev-guest.ko"
+    NO_TPM=1 boot 1
+    expect_root
+    expect_console 'keybroker\[[0-9.]+\]: cryptroot: unlocked'
+    expect_console 'no TPM on this machine.*attesting with snp evidence only'
+    expect_console "with key 'e2e-root' version 1"
+    expect_no_console 'Please unlock disk'
+    expect_no_console 'no TPM \(/dev/tpmrm0\) after'  # an snp token does not wait for a TPM
+    ctl audit list --key-id e2e-root --limit 3 | tee "$W/audit.txt"
+    grep -Eq "machine:snp-chip:$(cut -c1-16 "$W/fw/chip_id.hex").* +release +e2e-root/v1 +allow" \
+      "$W/audit.txt" || fail "the broker did not record the SEV-SNP release"
+    report_timing
     ;;
   keyfile)
     build_initramfs "$W/pki/ca.pem" keyfile

@@ -88,6 +88,20 @@ TEST_F(TeeWithoutTpmCliTest, TdxTokenGoesOnWithoutATpm) {
   EXPECT_THAT(r.output, Not(HasSubstr("TPM unavailable")));
 }
 
+TEST_F(TeeWithoutTpmCliTest, StatusNamesTheEvidenceEachTokenNeeds) {
+  CommandResult r =
+      Kbunlock({"status", "--device", image_, "--quiet-if-no-token", "--evidence-kinds"});
+  EXPECT_EQ(r.exit_code, Code(ExitCode::kNoToken)) << r.output;
+  EXPECT_EQ(r.output, "");
+  AddToken("snp");
+  r = Kbunlock({"status", "--device", image_, "--quiet-if-no-token", "--evidence-kinds"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "snp\n");
+  r = Kbunlock({"status", "--device", image_, "--quiet-if-no-token"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "");
+}
+
 TEST_F(TeeWithoutTpmCliTest, ForcedTeeEvidenceGoesOnWithoutATpm) {
   AddToken("tpm");
   CommandResult r = Unlock({"--evidence", "tdx"});
