@@ -10,10 +10,8 @@ std::string VtpmId(Tpm& tpm) {
   return ak.ok() ? HexEncode(Sha256(*ak).substr(0, 16)) : std::string();
 }
 
-bool IsAnotherVtpm(Tpm& tpm, const KeybrokerToken& token) {
-  if (token.vtpm.empty()) return false;
-  const std::string now = VtpmId(tpm);
-  return !now.empty() && now != token.vtpm;
+bool IsAnotherVtpm(absl::string_view now, const KeybrokerToken& token) {
+  return !token.vtpm.empty() && !now.empty() && now != token.vtpm;
 }
 
 void RefreshOfflineCopy(Volume& volume, Tpm& tpm, KeybrokerToken token, const SecretBytes& key,
@@ -45,7 +43,7 @@ absl::StatusOr<SecretBytes> UnsealOfflineCopy(Tpm& tpm, const KeybrokerToken& to
   if (!token.offline.has_value()) {
     return absl::FailedPreconditionError("no offline copy (the policy grants no offline boots)");
   }
-  if (IsAnotherVtpm(tpm, token)) {
+  if (!token.vtpm.empty() && IsAnotherVtpm(VtpmId(tpm), token)) {
     return absl::FailedPreconditionError(
         "unavailable on this vTPM: the copy was sealed by the vTPM the volume was enrolled on");
   }

@@ -2,6 +2,7 @@
 #define KB_UNLOCKER_FLOW_OFFLINE_GRACE_H_
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "unlocker/flow/key_retrieval.h"
 #include "unlocker/tpm/tpm.h"
 #include "unlocker/volume/volume.h"
@@ -11,9 +12,9 @@ namespace kb {
 // The vTPM's identity for KeybrokerToken::vtpm; "" without a usable TPM.
 std::string VtpmId(Tpm& tpm);
 
-// Whether `tpm` is not the vTPM that wrote `token` (both known and different): its state was
-// replaced, e.g. a VM whose vTPM is not kept across boots.
-bool IsAnotherVtpm(Tpm& tpm, const KeybrokerToken& token);
+// Whether the vTPM whose VtpmId is `now` is not the one that wrote `token` (both known and
+// different): its state was replaced, e.g. a VM whose vTPM is not kept across boots.
+bool IsAnotherVtpm(absl::string_view now, const KeybrokerToken& token);
 
 // After an online release: seals `key` for `boots` offline boots (bound to the token's PCRs)
 // and stores the sealed copy in the token, or removes the copy when `boots` is 0. A failure

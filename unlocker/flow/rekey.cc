@@ -36,7 +36,8 @@ absl::StatusOr<KeybrokerToken> ReEnroll(Volume& volume, Tpm& tpm,
   fresh.keyslot = *slot;
   fresh.key_version = latest;
   fresh.offline.reset();
-  fresh.confirmed = false;  // until the broker records the re-enrolment
+  fresh.vtpm = VtpmId(tpm);  // the vTPM it runs on now, also when nothing is sealed
+  fresh.confirmed = false;   // until the broker records the re-enrolment
   auto id = volume.WriteToken(fresh);
   RETURN_IF_ERROR(Step("write token", id.status()));
   fresh.token_id = *id;

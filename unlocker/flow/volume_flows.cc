@@ -161,9 +161,9 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, token.evidence, tpm, fallback));
-  if (IsAnotherVtpm(tpm, token)) {
+  if (const std::string now = token.vtpm.empty() ? "" : VtpmId(tpm); IsAnotherVtpm(now, token)) {
     progress(absl::StrCat(
-        "this vTPM (", VtpmId(tpm).substr(0, 8), "...) is not the one the volume was enrolled on (",
+        "this vTPM (", now.substr(0, 8), "...) is not the one the volume was enrolled on (",
         token.vtpm.substr(0, 8),
         "...): its state was not kept (see \"A vTPM that is new on every boot\" in docs/boot.md)"));
   }

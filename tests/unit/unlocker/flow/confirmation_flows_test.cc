@@ -3,6 +3,7 @@
 #include "gmock/gmock.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/unlocker/flow/flows_fixture.h"
+#include "unlocker/flow/offline_grace.h"
 #include "unlocker/flow/volume_flows.h"
 
 namespace kb {
@@ -10,6 +11,7 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Calls the broker's ReleaseService directly; confirmations fail while `confirm_down` is set.
 class FlakyConfirmationClient final : public InProcessClient {
@@ -97,6 +99,24 @@ TEST_F(ConfirmationFlowsTest, ReEnrolmentConfirmsTheNewVersion) {
   retire.set_key_id("disk");
   retire.set_version(1);
   EXPECT_THAT(admin_.keys->RetireKeyVersion(retire, {"CN=op", "op"}), IsOk());  // no --force needed
+}
+
+// A re-enrolment on another vTPM than the one the old token names (its state was not kept)
+// records the vTPM it ran on, also when no offline copy is sealed.
+TEST_F(ConfirmationFlowsTest, ReEnrolmentRecordsTheVtpmItRanOn) {
+  ASSERT_THAT(EnrollVolume(), IsOk());
+  KeybrokerToken old = OnlyToken();
+  ASSERT_EQ(old.vtpm, VtpmId(*tpm_));
+  old.vtpm = std::string(32, '0');  // enrolled on a vTPM that is gone
+  ASSERT_THAT(volume_.WriteToken(old), IsOk());
+  Rotate();
+  ASSERT_THAT(UnlockVolume(), IsOk());
+  EXPECT_THAT(lines_, Contains(HasSubstr("is not the one the volume was enrolled on")));
+  EXPECT_EQ(OnlyToken().key_version, 2u);
+  EXPECT_EQ(OnlyToken().vtpm, VtpmId(*tpm_));
+  lines_.clear();
+  ASSERT_THAT(UnlockVolume(), IsOk());
+  EXPECT_THAT(lines_, Not(Contains(HasSubstr("is not the one the volume was enrolled on"))));
 }
 
 TEST_F(ConfirmationFlowsTest, FailedConfirmationWarnsAndIsRetriedAtTheNextUnlock) {
