@@ -66,6 +66,18 @@ struct ForgetCounts {
   int64_t grants = 0;
 };
 
+// The per-machine tables (column `machine`) that Forget empties, each with the count its rows
+// go into; shared by every store so that none forgets a table.
+struct ForgetTable {
+  const char* table;
+  int64_t ForgetCounts::*count;
+};
+inline constexpr ForgetTable kForgetTables[] = {
+    {"attestation_keys", &ForgetCounts::aks},
+    {"enrolment_confirmations", &ForgetCounts::confirmations},
+    {"offline_grants", &ForgetCounts::grants},
+};
+
 // Machines an operator forgot. Thread-safe. UNAVAILABLE when the store is down.
 class ForgottenMachines {
  public:

@@ -76,13 +76,11 @@ absl::StatusOr<ForgetCounts> SqliteMachineKeyState::Forget(const ForgottenMachin
   SqliteTransaction tx(*db_);
   RETURN_IF_ERROR(tx.status());
   ForgetCounts counts;
-  for (auto [table, count] : {std::pair{"attestation_keys", &counts.aks},
-                              std::pair{"enrolment_confirmations", &counts.confirmations},
-                              std::pair{"offline_grants", &counts.grants}}) {
+  for (const ForgetTable& t : kForgetTables) {
     ASSIGN_OR_RETURN(auto st,
-                     db_->Prepare(absl::StrCat("DELETE FROM ", table, " WHERE machine = ?")));
+                     db_->Prepare(absl::StrCat("DELETE FROM ", t.table, " WHERE machine = ?")));
     RETURN_IF_ERROR(st.Bind(1, r.machine).Run());
-    *count = db_->Changes();
+    counts.*t.count = db_->Changes();
   }
   ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO forgotten_machines(machine, "
                                          "forgotten_by, forgotten_at) VALUES(?, ?, ?)"));

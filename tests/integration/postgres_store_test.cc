@@ -251,7 +251,9 @@ TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
     });
     std::thread tb([&] {
       auto s = b.keys->SetPolicy("disk", R"({"by":"b"})", round);
-      if (!s.ok()) EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+      if (!s.ok()) {
+        EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+      }
       (s.ok() ? won : refused)++;
     });
     ta.join();

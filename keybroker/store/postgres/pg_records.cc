@@ -249,13 +249,11 @@ absl::StatusOr<ForgetCounts> PgMachineKeyState::Forget(const ForgottenMachineRec
   PgTransaction tx(*conn);
   RETURN_IF_ERROR(tx.status());
   ForgetCounts counts;
-  for (auto [table, count] : {std::pair{"attestation_keys", &counts.aks},
-                              std::pair{"enrolment_confirmations", &counts.confirmations},
-                              std::pair{"offline_grants", &counts.grants}}) {
+  for (const ForgetTable& t : kForgetTables) {
     ASSIGN_OR_RETURN(PgResult r,
-                     conn->Exec(absl::StrCat("DELETE FROM ", table, " WHERE machine = $1"),
+                     conn->Exec(absl::StrCat("DELETE FROM ", t.table, " WHERE machine = $1"),
                                 {PgParam::Text(f.machine)}));
-    *count = r.affected();
+    counts.*t.count = r.affected();
   }
   RETURN_IF_ERROR(conn->Exec("INSERT INTO forgotten_machines(machine, forgotten_by, "
                              "forgotten_at) VALUES($1, $2, $3) ON CONFLICT(machine) DO UPDATE "

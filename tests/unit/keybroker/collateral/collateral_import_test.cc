@@ -42,7 +42,7 @@ class CollateralImportTest : public ::testing::Test {
     store_ = std::make_unique<SqliteCollateralStore>(*db);
     Rebuild(/*pin_tcb_signer=*/false);
   }
-  void TearDown() override { (void)system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { (void)!system(("rm -rf " + dir_).c_str()); }
 
   // The Intel trust: the embedded root, optionally the TCB signing key pinned.
   void Rebuild(bool pin_tcb_signer) {

@@ -63,7 +63,7 @@ class AuditChainTest : public ::testing::Test {
       ASSERT_THAT(audit_->Append(Rec(absl::StrCat("machine:m", i), absl::StrCat("r", i))), IsOk());
     }
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { (void)!std::system(("rm -rf " + dir_).c_str()); }
 
   AuditChainReport Verify() {
     auto report = audit_->Verify();
@@ -259,7 +259,7 @@ TEST(AuditMigrationTest, VersionZeroDatabaseIsMigratedAndSealed) {
   auto again = OpenBrokerDatabase(path);
   ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(SqliteAuditLog(*again).Verify()->ok);
-  std::system(("rm -rf " + dir).c_str());
+  (void)!std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
@@ -279,7 +279,7 @@ TEST(SchemaMigrationTest, VersionOneDatabaseGainsOfflineRevocations) {
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((*found)->reason, "why");
   EXPECT_TRUE(SqliteAuditLog(*db).Verify()->ok);
-  std::system(("rm -rf " + dir).c_str());
+  (void)!std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(SchemaMigrationTest, VersionSixDatabaseGainsForgottenMachines) {
@@ -293,7 +293,7 @@ TEST(SchemaMigrationTest, VersionSixDatabaseGainsForgottenMachines) {
   SqliteMachineKeyState state(*db);
   ASSERT_THAT(state.Forget({"m", "CN=a", absl::FromUnixSeconds(5)}), IsOk());
   EXPECT_EQ(state.ListForgotten()->size(), 1u);
-  std::system(("rm -rf " + dir).c_str());
+  (void)!std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) {
@@ -318,7 +318,7 @@ TEST(SchemaMigrationTest, VersionTwoDatabaseGainsConfirmationsAndOfflineGrants) 
   EXPECT_EQ(state.ListGrants("")->size(), 1u);
   ASSERT_THAT(state.RecordRelease({"k", "m", 3, 0, absl::FromUnixSeconds(8)}), IsOk());
   EXPECT_TRUE(state.ListGrants("k")->empty());
-  std::system(("rm -rf " + dir).c_str());
+  (void)!std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ class KekRotationTest : public ::testing::Test {
     old_key_ = *RandomSecret(32);
     new_key_ = *RandomSecret(32);
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { (void)!std::system(("rm -rf " + dir_).c_str()); }
 
   std::unique_ptr<Kek> Old() { return *AesKek::Create(old_key_.Clone(), "kek_file old"); }
   std::unique_ptr<Kek> New() { return *AesKek::Create(new_key_.Clone(), "kek_file new"); }

@@ -23,7 +23,7 @@ class SqliteDurabilityTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     db_ = *OpenBrokerDatabase(dir_ + "/broker.db");
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { (void)!std::system(("rm -rf " + dir_).c_str()); }
 
   int64_t Synchronous() {
     auto lock = db_->Lock();

@@ -25,7 +25,7 @@ class SqliteStoresTest : public ::testing::Test {
     db_ = *OpenBrokerDatabase(path_);
     keys_ = *SqliteKeyStore::Create(db_, *AesKek::Create(*RandomSecret(32), "test KEK"));
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { (void)!std::system(("rm -rf " + dir_).c_str()); }
 
   KeyRecord Record(const std::string& id) {
     KeyRecord r;
