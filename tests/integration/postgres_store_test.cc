@@ -240,6 +240,42 @@ TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
   EXPECT_EQ(report->first_bad_id, 7u);
 }
 
+TEST_F(PostgresStoreTest, AuditVerifyNamesReorderedAndRemovedRecords) {
+  BrokerStores pg = Replica();
+  for (int i = 0; i < 6; ++i) {
+    AuditRecord r;
+    r.time = absl::Now();
+    r.actor = "machine:vm";
+    r.action = "release";
+    r.key_id = "disk";
+    r.decision = "allow";
+    r.reason = absl::StrCat("record ", i + 1);
+    ASSERT_THAT(pg.audit->Append(r), IsOk());
+  }
+  // Records 2 and 4 swap places.
+  ASSERT_EQ(server_
+                ->Psql("ALTER TABLE audit DISABLE TRIGGER audit_append_only; UPDATE audit SET "
+                       "id = -1 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 4; UPDATE audit "
+                       "SET id = 4 WHERE id = -1")
+                .exit_code,
+            0);
+  auto report = pg.audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_id, 2u);
+  EXPECT_THAT(report->problem,
+              HasSubstr("records were reordered: its prev_hash is the hash of record 3"));
+  // The swapped records and record 5 removed: the first gap is named.
+  ASSERT_EQ(server_->Psql("DELETE FROM audit WHERE id IN (2, 4); DELETE FROM audit WHERE id = 5")
+                .exit_code,
+            0);
+  report = pg.audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_id, 3u);
+  EXPECT_THAT(report->problem, HasSubstr("record 2 before it was removed"));
+}
+
 TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
   BrokerStores a = Replica(), b = Replica();
   ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());

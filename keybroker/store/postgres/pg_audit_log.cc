@@ -36,13 +36,20 @@ AuditRecord ReadRecord(const PgResult& r, int i) {
 }
 
 // Why record `r` does not link to the record before it (id `prev_id`).
-std::string LinkProblem(const AuditRecord& r, uint64_t prev_id) {
+absl::StatusOr<std::string> LinkProblem(PgConnection& conn, const AuditRecord& r,
+                                        uint64_t prev_id) {
   if (r.id != prev_id + 1) {
     return prev_id + 1 == r.id - 1
                ? absl::StrCat("record ", prev_id + 1, " before it was removed")
                : absl::StrCat("records ", prev_id + 1, " to ", r.id - 1, " before it were removed");
   }
-  if (prev_id == 0) return "prev_hash of the first record is not the genesis hash";
+  ASSIGN_OR_RETURN(PgResult linked, conn.Exec("SELECT id FROM audit WHERE hash = $1 LIMIT 1",
+                                              {PgParam::Text(r.prev_hash)}));
+  if (linked.rows() == 1 && static_cast<uint64_t>(linked.Int(0, 0)) != prev_id) {
+    return absl::StrCat("records were reordered: its prev_hash is the hash of record ",
+                        linked.Int(0, 0), ", not of record ", prev_id);
+  }
+  if (prev_id == 0) return std::string("prev_hash of the first record is not the genesis hash");
   return absl::StrCat("prev_hash does not match record ", prev_id,
                       " (that record was rewritten, or records between them were removed)");
 }
@@ -123,7 +130,7 @@ absl::StatusOr<AuditChainReport> PgAuditLog::Verify() {
       const AuditRecord r = ReadRecord(page, i);
       ++report.records;
       if (r.prev_hash != expected_prev) {
-        report.problem = LinkProblem(r, prev_id);
+        ASSIGN_OR_RETURN(report.problem, LinkProblem(*conn, r, prev_id));
       } else if (AuditRecordHash(r) != r.hash) {
         report.problem = "contents changed: the stored hash does not match the record's fields";
       }
