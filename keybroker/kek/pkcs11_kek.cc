@@ -202,8 +202,11 @@ absl::StatusOr<CK_RV> Pkcs11Kek::Run(
     const CK_RV rv = op(session.handle(), key);
     if (rv == CKR_OK) return rv;
     session.Discard();
-    find_key = rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
-    if (attempt > 0 || !(find_key || Pkcs11SessionLost(rv))) return rv;
+    // A lost session lost the login too, and with it the handles of private objects: the key
+    // is looked up again in the new session.
+    find_key = rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID ||
+               Pkcs11SessionLost(rv);
+    if (attempt > 0 || !find_key) return rv;
   }
 }
 

@@ -2,6 +2,8 @@
 // the kek_file's AesKek, and a specific refusal for every way the token or key can be wrong.
 #include "keybroker/kek/pkcs11_kek.h"
 
+#include <p11-kit/p11-kit.h>
+
 #include <thread>
 #include <vector>
 
@@ -45,6 +47,30 @@ void ImportAesKey(const std::string& token_label, const std::string& key_label,
   ASSERT_EQ((*token)->functions()->C_CreateObject(session->handle(), attrs, 10, &key), CKR_OK);
 }
 
+// Closes every session of this process on the token `label`, as a token reset or a restart of
+// the HSM's daemon would: through the module itself (unmanaged by p11-kit), whose sessions and
+// login state are those of every other user of the module in this process.
+void CloseEverySession(const std::string& label) {
+  CK_FUNCTION_LIST* fn = p11_kit_module_load(SoftHsmToken::kModule, P11_KIT_MODULE_UNMANAGED);
+  ASSERT_NE(fn, nullptr);
+  const CK_RV init = fn->C_Initialize(nullptr);
+  ASSERT_TRUE(init == CKR_OK || init == CKR_CRYPTOKI_ALREADY_INITIALIZED) << init;
+  CK_SLOT_ID slots[16];
+  CK_ULONG count = 16;
+  ASSERT_EQ(fn->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
+  int closed = 0;
+  for (CK_ULONG i = 0; i < count; ++i) {
+    CK_TOKEN_INFO info;
+    ASSERT_EQ(fn->C_GetTokenInfo(slots[i], &info), CKR_OK);
+    std::string have(reinterpret_cast<const char*>(info.label), sizeof(info.label));
+    if (have.substr(0, have.find_last_not_of(' ') + 1) != label) continue;
+    ASSERT_EQ(fn->C_CloseAllSessions(slots[i]), CKR_OK);
+    ++closed;
+  }
+  EXPECT_EQ(closed, 1);
+  p11_kit_module_release(fn);  // not finalised: the module stays initialised for the others
+}
+
 class Pkcs11KekTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,6 +106,25 @@ TEST_F(Pkcs11KekTest, AGeneratedKeySealsAndOpensInsideTheToken) {
   // The same label again is refused: a KEK is never replaced.
   EXPECT_THAT(Pkcs11Kek::Generate(Where("kek"), Pin()),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("'kek' already exists")));
+}
+
+// A pooled session the token dropped (and the login with it) is replaced by a new, logged-in
+// session once; the caller sees no error.
+TEST_F(Pkcs11KekTest, ASessionTheTokenDroppedIsReplaced) {
+  ASSERT_THAT(Pkcs11Kek::Generate(Where("kek"), Pin()), IsOk());
+  auto kek = Pkcs11Kek::Open(Where("kek"), Pin());
+  ASSERT_THAT(kek, IsOk());
+  const SecretBytes disk_key = *RandomSecret(32);
+  auto sealed = (*kek)->Seal(disk_key, "disk/1");
+  ASSERT_THAT(sealed, IsOk());
+  for (int round = 0; round < 3; ++round) {
+    CloseEverySession("kb-test");
+    auto opened = (*kek)->Open(*sealed, "disk/1");
+    ASSERT_THAT(opened, IsOk()) << "round " << round;
+    EXPECT_TRUE(ConstantTimeEquals(*opened, disk_key));
+    CloseEverySession("kb-test");
+    EXPECT_THAT((*kek)->Seal(disk_key, "disk/1"), IsOk()) << "round " << round;
+  }
 }
 
 TEST_F(Pkcs11KekTest, SealsInTheSameLayoutAsTheKekFile) {
