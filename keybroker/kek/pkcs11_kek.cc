@@ -204,8 +204,8 @@ absl::StatusOr<CK_RV> Pkcs11Kek::Run(
     session.Discard();
     // A lost session lost the login too, and with it the handles of private objects: the key
     // is looked up again in the new session.
-    find_key = rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID ||
-               Pkcs11SessionLost(rv);
+    find_key =
+        rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID || Pkcs11SessionLost(rv);
     if (attempt > 0 || !find_key) return rv;
   }
 }
