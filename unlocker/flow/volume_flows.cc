@@ -155,27 +155,10 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
                                              const UnlockOptions& options,
                                              const KeybrokerToken& token, const Progress& progress,
                                              SecretBytes* key_out) {
-  ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256,
-                       options.dry_run};
-  ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
   std::unique_ptr<EvidenceSource> fallback;
   ASSIGN_OR_RETURN(EvidenceSource * source,
                    ResolveEvidenceSource(options.evidence_for, token.evidence, tpm, fallback));
-  if (const std::string now = token.vtpm.empty() ? "" : VtpmId(tpm); IsAnotherVtpm(now, token)) {
-    progress(absl::StrCat(
-        "this vTPM (", now.substr(0, 8), "...) is not the one the volume was enrolled on (",
-        token.vtpm.substr(0, 8),
-        "...): its state was not kept (see \"A vTPM that is new on every boot\" in docs/boot.md)"));
-  }
-  RetryPolicy retry = options.retry;
-  if (token.offline.has_value() && !options.dry_run) retry.unreachable_for = options.offline_after;
-  auto released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, retry);
-  if (!released.ok() && token.ak_trust == kAkTrustEk && options.activate_ak &&
-      IsAkNotTrusted(released.status())) {
-    progress("the broker does not trust the attestation key: proving it through the EK again");
-    RETURN_IF_ERROR(options.activate_ak(token.endpoints));
-    released = ObtainKeyFromAny(*source, connect, token.endpoints, target, progress, retry);
-  }
+  auto released = ReleaseTokenKey(*source, tpm, connect, options, token, progress);
   if (!released.ok()) {
     if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable ||
         !token.offline.has_value()) {
@@ -207,6 +190,31 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
 }
 
 }  // namespace
+
+absl::StatusOr<ReleasedKey> ReleaseTokenKey(EvidenceSource& source, Tpm& tpm,
+                                            const BrokerConnector& connect,
+                                            const UnlockOptions& options,
+                                            const KeybrokerToken& token, const Progress& progress) {
+  ReleaseTarget target{token.key_id, token.key_version, token.pcrs, TransferKeyType::kEccP256,
+                       options.dry_run};
+  ASSIGN_OR_RETURN(target.transfer_key, ParseTransferKeyType(token.transfer_key));
+  if (const std::string now = token.vtpm.empty() ? "" : VtpmId(tpm); IsAnotherVtpm(now, token)) {
+    progress(absl::StrCat(
+        "this vTPM (", now.substr(0, 8), "...) is not the one the volume was enrolled on (",
+        token.vtpm.substr(0, 8),
+        "...): its state was not kept (see \"A vTPM that is new on every boot\" in docs/boot.md)"));
+  }
+  RetryPolicy retry = options.retry;
+  if (token.offline.has_value() && !options.dry_run) retry.unreachable_for = options.offline_after;
+  auto released = ObtainKeyFromAny(source, connect, token.endpoints, target, progress, retry);
+  if (!released.ok() && token.ak_trust == kAkTrustEk && options.activate_ak &&
+      IsAkNotTrusted(released.status())) {
+    progress("the broker does not trust the attestation key: proving it through the EK again");
+    RETURN_IF_ERROR(options.activate_ak(token.endpoints));
+    released = ObtainKeyFromAny(source, connect, token.endpoints, target, progress, retry);
+  }
+  return released;
+}
 
 absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnector& connect,
                                     const UnlockOptions& options, const Progress& progress) {

@@ -70,6 +70,17 @@ struct UnlockResult {
   uint64_t offline_boots_left = 0;  // after an offline unlock, or granted by an online one
 };
 
+// The online half of an unlock through `token`, for whoever opens the volume with the key (the
+// unlock below, the libcryptsetup token plugin): attests with `source` and receives the key
+// from the first of the token's brokers that answers, retrying as `options` say (with an offline
+// copy in the token, only until no broker has answered for options.offline_after); for an
+// "ek" token whose AK the broker no longer trusts, proves it again once. Says so through
+// `progress` when this vTPM is not the one that wrote the token. Errors carry exit codes.
+absl::StatusOr<ReleasedKey> ReleaseTokenKey(EvidenceSource& source, Tpm& tpm,
+                                            const BrokerConnector& connect,
+                                            const UnlockOptions& options,
+                                            const KeybrokerToken& token, const Progress& progress);
+
 // Reads the volume's keybroker tokens and, for each until one works: attests, receives the key,
 // and activates the volume (or verifies the key against its keyslot). After an online release
 // it reseals the offline copy in the token as the policy grants (or drops it when it grants
