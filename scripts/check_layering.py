@@ -69,6 +69,10 @@ ALLOWED = {
     "unlocker/flow": TPM + ["common/wrap", "unlocker/client", "unlocker/evidence",
                             "unlocker/exit", "unlocker/tpm", "unlocker/volume"],
     "unlocker/cli": ["common", "unlocker/luks", "unlocker/volume"],
+    # The libcryptsetup token plugin: libcryptsetup's entry points (the plugin's composition
+    # root, keybroker_token_plugin.cc) over the unlocker's flows.
+    "unlocker/token_plugin": ["common", "unlocker/attesting", "unlocker/client", "unlocker/exit",
+                              "unlocker/flow", "unlocker/volume"],
     # kbunlock's composition root.
     "unlocker": ["common", "common/grpc", "unlocker/attesting", "unlocker/cli",
                  "unlocker/client", "unlocker/evidence", "unlocker/exit", "unlocker/flow",

@@ -1,0 +1,141 @@
+// The libcryptsetup token plugin (libcryptsetup-token-keybroker.so) loaded by the real
+// cryptsetup 2.6: keybrokerd over TLS, swtpm as the guest's TPM, a LUKS2 image file enrolled by
+// kbunlock. libcryptsetup loads plugins only from its compiled-in folder, so every cryptsetup
+// runs in a private mount namespace with the build's plugin bind-mounted over that folder (the
+// host's folder is untouched). Needs root.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/guest_volume_fixture.h"
+
+namespace kb {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kPluginDir[] = "/usr/lib/x86_64-linux-gnu/cryptsetup";
+
+class TokenPluginTest : public GuestVolumeTest {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (a mount namespace for the plugin folder)";
+    SetUpGuestAllowingPcr7("vm-p", "p-disk");
+    if (HasFatalFailure()) return;
+    conf_ = swtpm_->state_dir() + "/conf";
+    plugins_ = swtpm_->state_dir() + "/plugins";
+    ASSERT_EQ(RunCommand({"/bin/mkdir", "-p", conf_, plugins_}).exit_code, 0);
+    ASSERT_EQ(RunCommand({"/bin/cp", BinaryPath("token_plugin/libcryptsetup-token-keybroker.so"),
+                          plugins_})
+                  .exit_code,
+              0);
+    WriteSettings(10);
+  }
+
+  void WriteSettings(int timeout_seconds) {
+    std::ofstream(conf_ + "/initramfs.conf")
+        << "# as the initramfs reads it\nKEYBROKER_CA=\"" << broker_->Path("ca.pem")
+        << "\"\nKEYBROKER_TCTI=" << swtpm_->tcti() << "\nKEYBROKER_TIMEOUT=" << timeout_seconds
+        << "\nKEYBROKER_OFFLINE_AFTER=2\n";
+  }
+
+  CommandResult Enrol() {
+    return Kbunlock({"enroll", "--device", image_, "--broker", broker_->release_endpoint(), "--ca",
+                     broker_->Path("ca.pem"), "--key-id", "p-disk", "--passphrase-file", pass_,
+                     "--tcti", swtpm_->tcti()});
+  }
+
+  // cryptsetup `args` with the build's plugin as the only external token plugin.
+  CommandResult Cryptsetup(const std::string& args) {
+    const std::string script =
+        absl::StrCat("mount --bind '", plugins_, "' ", kPluginDir, " && KEYBROKER_CONFDIR='", conf_,
+                     "' exec /sbin/cryptsetup ", args, " 2>&1");
+    return RunCommand(
+        {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
+  }
+  CommandResult OpenWithToken() {
+    return Cryptsetup(absl::StrCat(
+        "open -v --test-passphrase --token-only --token-type keybroker '", image_, "'"));
+  }
+
+  std::string conf_, plugins_;
+};
+
+TEST_F(TokenPluginTest, CryptsetupOpensTheVolumeThroughTheBroker) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  CommandResult r = OpenWithToken();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("keybroker: received key 'p-disk' version 1 from"));
+  EXPECT_THAT(r.output, HasSubstr("Key slot 1 unlocked."));
+  // The broker audited the release to this machine.
+  CommandResult audit = Ctl({"audit", "list", "--key-id", "p-disk", "--limit", "1"});
+  EXPECT_THAT(audit.output, HasSubstr("machine:vm-p"));
+  EXPECT_THAT(audit.output, HasSubstr("allow"));
+}
+
+TEST_F(TokenPluginTest, ADenialIsSaidAndNothingOpens) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  ASSERT_EQ(Ctl({"machine", "deny", "vm-p", "--reason", "decommissioned"}).exit_code, 0);
+  CommandResult r = OpenWithToken();
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("keybroker: token 0: denied by broker"));
+  EXPECT_THAT(r.output, HasSubstr("machine denied by operator"));
+  EXPECT_THAT(r.output, Not(HasSubstr("unlocked")));
+}
+
+TEST_F(TokenPluginTest, ABrokerThatIsDownFailsWithinTheBound) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  WriteSettings(4);
+  broker_->Stop();
+  const absl::Time start = absl::Now();
+  CommandResult r = OpenWithToken();
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("requires additional missing resource"));
+  EXPECT_THAT(r.output, HasSubstr("broker unreachable"));
+  EXPECT_LT(took, absl::Seconds(20)) << r.output;  // bound 4 s; generous for a loaded machine
+}
+
+TEST_F(TokenPluginTest, ABrokerThatIsDownLeavesTheOfflineCopy) {
+  CommandResult set = Ctl({"policy", "set", "p-disk", "-"}, Pcr7Policy("vm-p", 2));
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  CommandResult enrol = Enrol();  // seals the offline copy, as every online unlock does
+  ASSERT_EQ(enrol.exit_code, 0) << enrol.output;
+  broker_->Stop();
+  CommandResult r = OpenWithToken();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("using the vTPM-sealed copy; 1 offline boots left"));
+  EXPECT_THAT(r.output, HasSubstr("Key slot 1 unlocked."));
+  r = Cryptsetup(absl::StrCat("luksDump '", image_, "'"));
+  EXPECT_THAT(r.output, HasSubstr("Offline:    sealed copy present"));
+}
+
+TEST_F(TokenPluginTest, LuksDumpShowsTheTokenWithoutSecrets) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  CommandResult r = Cryptsetup(absl::StrCat("luksDump '", image_, "'"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("keybroker"));
+  EXPECT_THAT(r.output, HasSubstr("Key:        p-disk version 1"));
+  EXPECT_THAT(r.output, HasSubstr(absl::StrCat("Brokers:    ", broker_->release_endpoint())));
+  EXPECT_THAT(r.output, HasSubstr("Offline:    none"));
+}
+
+TEST_F(TokenPluginTest, AMalformedTokenIsRefusedOnImport) {
+  const std::string bad = swtpm_->state_dir() + "/bad.json";
+  std::ofstream(bad) << R"({"type":"keybroker","keyslots":["0"],"key_id":"x"})";
+  CommandResult r =
+      Cryptsetup(absl::StrCat("token import -v --json-file '", bad, "' '", image_, "'"));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("invalid keybroker token"));
+  // Nothing was added.
+  r = Cryptsetup(absl::StrCat("token export --token-id 0 '", image_, "'"));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+}
+
+}  // namespace
+}  // namespace kb

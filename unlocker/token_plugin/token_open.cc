@@ -1,0 +1,91 @@
+#include "unlocker/token_plugin/token_open.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "unlocker/attesting/attesting_tpm.h"
+#include "unlocker/client/key_release_client.h"
+#include "unlocker/exit/exit_codes.h"
+#include "unlocker/flow/offline_grace.h"
+#include "unlocker/flow/volume_flows.h"
+#include "unlocker/volume/token_json.h"
+
+namespace kb {
+namespace {
+
+absl::StatusOr<std::string> ReadTokenCa(const std::string& ca_file, const KeybrokerToken& token) {
+  auto ca_pem = ReadFile(ca_file);
+  if (!ca_pem.ok()) {
+    return WithExitCode(absl::FailedPreconditionError(
+                            absl::StrCat("cannot read the broker CA: ", ca_pem.status().message())),
+                        ExitCode::kUsage);
+  }
+  ASSIGN_OR_RETURN(std::string sha256, CertificateSha256(*ca_pem));
+  if (sha256 != token.ca_sha256) {
+    return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
+                            "broker CA ", ca_file, " (sha256 ", sha256.substr(0, 16),
+                            "...) is not the CA this volume was enrolled with (sha256 ",
+                            token.ca_sha256.substr(0, 16), "...)")),
+                        ExitCode::kUsage);
+  }
+  return *ca_pem;
+}
+
+// Connections and retries end by the deadline, less what the offline copy needs.
+UnlockOptions OptionsFor(const PluginSettings& settings, absl::Time deadline) {
+  UnlockOptions options;
+  options.offline_after = settings.offline_after;
+  options.retry.give_up_at = deadline - std::min(absl::Seconds(10), settings.timeout / 4);
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<SecretBytes> OpenKeybrokerToken(absl::string_view token_json,
+                                               const PluginSettings& settings,
+                                               const Progress& progress) {
+  const absl::Time deadline = absl::Now() + settings.timeout;
+  auto token = KeybrokerTokenFromJson(token_json);
+  if (!token.ok()) return WithExitCode(token.status(), ExitCode::kVolumeError);
+  ASSIGN_OR_RETURN(std::string ca_pem, ReadTokenCa(settings.ca_file, *token));
+  EvidenceConfig config;
+  config.tcti = settings.tcti;
+  config.sev_guest_path = settings.sev_guest;
+  config.tsm_report_root = settings.tsm_report_dir;
+  ASSIGN_OR_RETURN(AttestingTpm tpm,
+                   OpenAttestingTpm(token->evidence, /*tokens_decide=*/false, config, progress));
+  ASSIGN_OR_RETURN(EvidenceSource * source, tpm.evidence->For(token->evidence));
+  const std::string ca_file = settings.ca_file;
+  BrokerConnector connect([ca_pem, ca_file, deadline](const std::string& endpoint) {
+    const absl::Duration timeout =
+        std::max(absl::Seconds(1), std::min(absl::Seconds(10), deadline - absl::Now()));
+    return ConnectKeyRelease(endpoint, ca_pem, timeout, ca_file);
+  });
+  UnlockOptions options = OptionsFor(settings, deadline);
+  options.ca_pem = ca_pem;
+  auto released = ReleaseTokenKey(*source, tpm.flow_tpm(), connect, options, *token, progress);
+  if (released.ok()) {
+    progress(absl::StrCat("received key '", token->key_id, "' version ", released->version,
+                          " from ", released->endpoint));
+    return std::move(released->key);
+  }
+  if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable || !token->offline) {
+    return released.status();
+  }
+  progress("no broker reachable; trying the vTPM-sealed offline copy");
+  uint64_t remaining = 0;
+  auto key = UnsealOfflineCopy(tpm.flow_tpm(), *token, &remaining);
+  if (!key.ok()) {
+    return WithExitCode(absl::Status(released.status().code(),
+                                     absl::StrCat(released.status().message(),
+                                                  "; offline copy: ", key.status().message())),
+                        ExitCode::kBrokerUnreachable);
+  }
+  progress(absl::StrCat("using the vTPM-sealed copy; ", remaining,
+                        " offline boots left until the broker is reached again"));
+  return std::move(*key);
+}
+
+}  // namespace kb
