@@ -12,6 +12,7 @@
 #include "common/hardening.h"
 #include "unlocker/commands.h"
 #include "unlocker/exit/exit_codes.h"
+#include "unlocker/luks/cryptsetup_volume.h"
 
 int main(int argc, char** argv) {
   // tpm2-tss logs expected failures (e.g. probing for an NV index) to stderr; on a boot console
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   // gRPC's own lines (a failed handshake with a broker that is down, ...) would reach the boot
   // console raw; every failure is reported by kbunlock from the call's status.
   kb::SilenceGrpcLogs();
+  // kbunlock reads keybroker tokens itself; libcryptsetup must not load token plugins into it.
+  kb::DisableExternalTokenPlugins();
   // A broker that closes a connection while kbunlock writes to it is an error to report, not a
   // reason to die (the TLS diagnosis of a refused certificate writes on a plain socket).
   signal(SIGPIPE, SIG_IGN);

@@ -120,6 +120,19 @@ TEST_F(TokenPluginTest, ABrokerThatIsDownLeavesTheOfflineCopy) {
   EXPECT_THAT(r.output, HasSubstr("Offline:    sealed copy present"));
 }
 
+// kbunlock never loads the plugin (it carries its own copy of messages kbunlock registered:
+// loading it into kbunlock aborts the process).
+TEST_F(TokenPluginTest, KbunlockWorksWhereThePluginIsInstalled) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  const std::string script =
+      absl::StrCat("mount --bind '", plugins_, "' ", kPluginDir, " && exec '",
+                   BinaryPath("kbunlock"), "' status --device '", image_, "' 2>&1");
+  CommandResult r = RunCommand(
+      {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("key 'p-disk' version 1"));
+}
+
 TEST_F(TokenPluginTest, LuksDumpShowsTheTokenWithoutSecrets) {
   ASSERT_EQ(Enrol().exit_code, 0);
   CommandResult r = Cryptsetup(absl::StrCat("luksDump '", image_, "'"));

@@ -341,4 +341,6 @@ std::string CryptsetupVolume::uuid() const {
   return uuid == nullptr ? "" : uuid;
 }
 
+void DisableExternalTokenPlugins() { crypt_token_external_disable(); }
+
 }  // namespace kb

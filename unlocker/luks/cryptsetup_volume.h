@@ -15,6 +15,12 @@ struct crypt_device;
 
 namespace kb {
 
+// Keeps libcryptsetup from loading external token plugins into this process, the keybroker
+// plugin included: kbunlock reads keybroker tokens itself, and the plugin carries its own copy
+// of the protobuf messages kbunlock already registered (loading it would abort the process).
+// Call before the first volume is opened.
+void DisableExternalTokenPlugins();
+
 // Volume backed by libcryptsetup (LUKS2 only). Header operations work on block devices and
 // image files; Activate() needs device-mapper. libcryptsetup's own log lines are captured (not
 // printed) and the last error line is appended to returned errors. Not thread-safe.
