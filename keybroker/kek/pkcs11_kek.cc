@@ -202,6 +202,7 @@ absl::StatusOr<CK_RV> Pkcs11Kek::Run(
     const CK_RV rv = op(session.handle(), key);
     if (rv == CKR_OK) return rv;
     session.Discard();
+    if (Pkcs11SessionLost(rv)) token_->DropPooledSessions();
     // A lost session lost the login too, and with it the handles of private objects: the key
     // is looked up again in the new session.
     find_key =

@@ -212,6 +212,15 @@ absl::StatusOr<Pkcs11Token::Session> Pkcs11Token::AcquireReadWrite() {
   return Session(this, handle, /*pooled=*/false);
 }
 
+void Pkcs11Token::DropPooledSessions() {
+  std::vector<CK_SESSION_HANDLE> pooled;
+  {
+    absl::MutexLock lock(&mu_);
+    pooled.swap(free_);
+  }
+  for (CK_SESSION_HANDLE s : pooled) fn_->C_CloseSession(s);
+}
+
 void Pkcs11Token::Release(CK_SESSION_HANDLE handle, bool keep) {
   if (!keep) {
     fn_->C_CloseSession(handle);

@@ -60,6 +60,9 @@ class Pkcs11Token {
   absl::StatusOr<Session> Acquire();
   // A new read-write session for creating objects; closed when destroyed.
   absl::StatusOr<Session> AcquireReadWrite();
+  // Closes every pooled session: after one was lost (a token reset, a restart of the HSM's
+  // daemon) the others are gone too, or logged out.
+  void DropPooledSessions();
 
   CK_FUNCTION_LIST* functions() const { return fn_; }
   // "pkcs11 token 'LABEL' (module PATH)".

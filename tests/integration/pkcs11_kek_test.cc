@@ -117,6 +117,14 @@ TEST_F(Pkcs11KekTest, ASessionTheTokenDroppedIsReplaced) {
   const SecretBytes disk_key = *RandomSecret(32);
   auto sealed = (*kek)->Seal(disk_key, "disk/1");
   ASSERT_THAT(sealed, IsOk());
+  // Several sessions in the pool (concurrent callers), all of which the token then drops.
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] {
+      for (int j = 0; j < 20; ++j) EXPECT_THAT((*kek)->Open(*sealed, "disk/1"), IsOk());
+    });
+  }
+  for (std::thread& t : callers) t.join();
   for (int round = 0; round < 3; ++round) {
     CloseEverySession("kb-test");
     auto opened = (*kek)->Open(*sealed, "disk/1");
