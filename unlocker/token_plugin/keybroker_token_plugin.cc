@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/logging.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/token_plugin/plugin_settings.h"
 #include "unlocker/token_plugin/token_open.h"
@@ -41,12 +42,13 @@ int Open(crypt_device* cd, int token_id, char** buffer, size_t* buffer_len) {
     Log(cd, CRYPT_LOG_ERROR, std::string(settings.status().message()));
     return -ENOENT;
   }
-  auto key = OpenKeybrokerToken(
-      json, *settings, [cd](const std::string& line) { Log(cd, CRYPT_LOG_VERBOSE, line); });
+  auto key = OpenKeybrokerToken(json, *settings, [cd](const std::string& line) {
+    Log(cd, CRYPT_LOG_VERBOSE, EscapeUntrusted(line, 2048));
+  });
   if (!key.ok()) {
     Log(cd, CRYPT_LOG_ERROR,
         absl::StrCat("token ", token_id, ": ", ExitCodeName(ExitCodeOf(key.status())), ": ",
-                     key.status().message()));
+                     EscapeUntrusted(key.status().message(), 2048)));
     return ErrnoFor(key.status());
   }
   char* out = static_cast<char*>(std::malloc(key->size()));
@@ -60,13 +62,16 @@ int Open(crypt_device* cd, int token_id, char** buffer, size_t* buffer_len) {
 void Dump(crypt_device* cd, const char* json) {
   auto token = KeybrokerTokenFromJson(json);
   if (!token.ok()) {
-    Log(cd, CRYPT_LOG_DEBUG, absl::StrCat("malformed token: ", token.status().message()));
+    Log(cd, CRYPT_LOG_DEBUG,
+        absl::StrCat("malformed token: ", EscapeUntrusted(token.status().message(), 256)));
     return;
   }
   const KeybrokerToken& t = *token;
-  crypt_logf(cd, CRYPT_LOG_NORMAL, "\tKey:        %s version %u\n", t.key_id.c_str(),
-             t.key_version);
-  crypt_logf(cd, CRYPT_LOG_NORMAL, "\tBrokers:    %s\n", absl::StrJoin(t.endpoints, ", ").c_str());
+  // The token's strings are the header's, which anyone with the disk can write: escaped.
+  crypt_logf(cd, CRYPT_LOG_NORMAL, "\tKey:        %s version %u\n",
+             EscapeUntrusted(t.key_id, 256).c_str(), t.key_version);
+  crypt_logf(cd, CRYPT_LOG_NORMAL, "\tBrokers:    %s\n",
+             EscapeUntrusted(absl::StrJoin(t.endpoints, ", "), 1024).c_str());
   crypt_logf(cd, CRYPT_LOG_NORMAL, "\tEvidence:   %s (AK trust %s), PCRs [%s]\n",
              t.evidence.c_str(), t.ak_trust.empty() ? "registered" : t.ak_trust.c_str(),
              absl::StrJoin(t.pcrs, ",").c_str());
@@ -109,7 +114,8 @@ __attribute__((visibility("default"))) int cryptsetup_token_validate(crypt_devic
     auto token = kb::KeybrokerTokenFromJson(json);
     if (token.ok()) return 0;
     kb::Log(cd, CRYPT_LOG_ERROR,
-            absl::StrCat("invalid keybroker token: ", token.status().message()));
+            absl::StrCat("invalid keybroker token: ",
+                         kb::EscapeUntrusted(token.status().message(), 256)));
     return 1;
   } catch (...) {
     return 1;

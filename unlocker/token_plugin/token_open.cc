@@ -33,7 +33,7 @@ absl::StatusOr<std::string> ReadTokenCa(const std::string& ca_file, const Keybro
   return *ca_pem;
 }
 
-// Connections and retries end by the deadline, less what the offline copy needs.
+// No new round starts once what is left is what the offline copy needs.
 UnlockOptions OptionsFor(const PluginSettings& settings, absl::Time deadline) {
   UnlockOptions options;
   options.offline_after = settings.offline_after;
@@ -56,13 +56,25 @@ absl::StatusOr<SecretBytes> OpenKeybrokerToken(absl::string_view token_json,
   config.tsm_report_root = settings.tsm_report_dir;
   ASSIGN_OR_RETURN(AttestingTpm tpm,
                    OpenAttestingTpm(token->evidence, /*tokens_decide=*/false, config, progress));
-  ASSIGN_OR_RETURN(EvidenceSource * source, tpm.evidence->For(token->evidence));
+  std::unique_ptr<EvidenceSource> fallback;
+  ASSIGN_OR_RETURN(
+      EvidenceSource * source,
+      ResolveEvidenceSource(tpm.evidence->AsFunction(), token->evidence, tpm.flow_tpm(), fallback));
   const std::string ca_file = settings.ca_file;
-  BrokerConnector connect([ca_pem, ca_file, deadline](const std::string& endpoint) {
-    const absl::Duration timeout =
-        std::max(absl::Seconds(1), std::min(absl::Seconds(10), deadline - absl::Now()));
-    return ConnectKeyRelease(endpoint, ca_pem, timeout, ca_file);
-  });
+  // No SIGALRM backstop inside another process: every call ends by the deadline (a round is a
+  // challenge and a release, so each call gets at most half of what is left).
+  BrokerConnector connect(
+      [ca_pem, ca_file,
+       deadline](const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+        const absl::Duration left = deadline - absl::Now();
+        if (left <= absl::ZeroDuration()) {
+          return WithExitCode(absl::DeadlineExceededError("the token's time bound has passed"),
+                              ExitCode::kBrokerUnreachable);
+        }
+        return ConnectKeyRelease(
+            endpoint, ca_pem,
+            std::max(absl::Milliseconds(200), std::min(absl::Seconds(10), left / 2)), ca_file);
+      });
   UnlockOptions options = OptionsFor(settings, deadline);
   options.ca_pem = ca_pem;
   auto released = ReleaseTokenKey(*source, tpm.flow_tpm(), connect, options, *token, progress);
