@@ -205,7 +205,13 @@ absl::Status Status(const ParsedArgs& a) {
     }
     // The initramfs waits for the TPM or the SEV-SNP/TDX device by what the tokens need.
     if (a.Has("--evidence-kinds")) {
-      for (const KeybrokerToken& t : *tokens) std::printf("%s\n", t.evidence.c_str());
+      for (const KeybrokerToken& t : *tokens) {
+        std::printf("%s\n", t.evidence.c_str());
+        // A TEE token's offline copy is sealed in the vTPM.
+        if (t.offline.has_value() && (t.evidence == "snp" || t.evidence == "tdx")) {
+          std::printf("tpm\n");
+        }
+      }
     }
     return absl::OkStatus();
   }
