@@ -132,16 +132,10 @@ absl::StatusOr<UnlockResult> UnlockOffline(Volume& volume, Tpm& tpm, const Unloc
                                            const KeybrokerToken& token,
                                            const absl::Status& online_error,
                                            const Progress& progress) {
-  progress("no broker reachable; trying the vTPM-sealed offline copy");
   uint64_t remaining = 0;
-  auto key = UnsealOfflineCopy(tpm, token, &remaining);
-  if (!key.ok()) {
-    return WithExitCode(
-        absl::Status(online_error.code(), absl::StrCat(online_error.message(),
-                                                       "; offline copy: ", key.status().message())),
-        ExitCode::kBrokerUnreachable);
-  }
-  RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, *key));
+  ASSIGN_OR_RETURN(SecretBytes key,
+                   UnsealAfterOnlineFailure(tpm, token, online_error, progress, &remaining));
+  RETURN_IF_ERROR(OpenVolume(volume, options, token.keyslot, key));
   progress(absl::StrCat("opened from the vTPM-sealed copy; ", remaining,
                         " offline boots left until the broker is reached again"));
   return UnlockResult{token.keyslot,      token.key_id, token.key_version, token.key_version,
@@ -191,6 +185,30 @@ absl::StatusOr<UnlockResult> UnlockWithToken(Volume& volume, Tpm& tpm,
 
 }  // namespace
 
+absl::Status CheckEnrolledCa(absl::string_view ca_sha256, const KeybrokerToken& token) {
+  if (token.ca_sha256 == ca_sha256) return absl::OkStatus();
+  return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
+                          "broker CA (sha256 ", ca_sha256.substr(0, 16),
+                          "...) is not the CA this volume was enrolled with (sha256 ",
+                          token.ca_sha256.substr(0, 16), "...); refusing to continue")),
+                      ExitCode::kUsage);
+}
+
+absl::StatusOr<SecretBytes> UnsealAfterOnlineFailure(Tpm& tpm, const KeybrokerToken& token,
+                                                     const absl::Status& online_error,
+                                                     const Progress& progress,
+                                                     uint64_t* remaining) {
+  progress("no broker reachable; trying the vTPM-sealed offline copy");
+  auto key = UnsealOfflineCopy(tpm, token, remaining);
+  if (!key.ok()) {
+    return WithExitCode(
+        absl::Status(online_error.code(), absl::StrCat(online_error.message(),
+                                                       "; offline copy: ", key.status().message())),
+        ExitCode::kBrokerUnreachable);
+  }
+  return key;
+}
+
 absl::StatusOr<ReleasedKey> ReleaseTokenKey(EvidenceSource& source, Tpm& tpm,
                                             const BrokerConnector& connect,
                                             const UnlockOptions& options,
@@ -231,12 +249,8 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
                    [](const auto& a, const auto& b) { return a.key_version > b.key_version; });
   absl::Status last;
   for (const KeybrokerToken& token : sorted) {
-    if (token.ca_sha256 != ca_sha256) {
-      last = WithExitCode(absl::FailedPreconditionError(absl::StrCat(
-                              "broker CA (sha256 ", ca_sha256.substr(0, 16),
-                              "...) is not the CA this volume was enrolled with (sha256 ",
-                              token.ca_sha256.substr(0, 16), "...); refusing to continue")),
-                          ExitCode::kUsage);
+    if (absl::Status ca = CheckEnrolledCa(ca_sha256, token); !ca.ok()) {
+      last = ca;
       continue;
     }
     SecretBytes key;

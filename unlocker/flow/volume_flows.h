@@ -70,6 +70,18 @@ struct UnlockResult {
   uint64_t offline_boots_left = 0;  // after an offline unlock, or granted by an online one
 };
 
+// FAILED_PRECONDITION (exit code kUsage) unless `ca_sha256` (the broker CA's certificate
+// SHA-256, hex) is the CA `token` was enrolled with: a volume fails closed with another CA.
+absl::Status CheckEnrolledCa(absl::string_view ca_sha256, const KeybrokerToken& token);
+
+// The offline half, after ReleaseTokenKey failed with `online_error` (no broker answered):
+// says so through `progress` and unseals the token's vTPM-sealed copy (UnsealOfflineCopy),
+// setting `remaining` to the offline boots left. Why the copy did not serve is appended to
+// `online_error` (exit code kBrokerUnreachable).
+absl::StatusOr<SecretBytes> UnsealAfterOnlineFailure(Tpm& tpm, const KeybrokerToken& token,
+                                                     const absl::Status& online_error,
+                                                     const Progress& progress, uint64_t* remaining);
+
 // The online half of an unlock through `token`, for whoever opens the volume with the key (the
 // unlock below, the libcryptsetup token plugin): attests with `source` and receives the key
 // from the first of the token's brokers that answers, retrying as `options` say (with an offline

@@ -8,7 +8,6 @@
 #include "unlocker/attesting/attesting_tpm.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
-#include "unlocker/flow/offline_grace.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/volume/token_json.h"
 
@@ -23,13 +22,7 @@ absl::StatusOr<std::string> ReadTokenCa(const std::string& ca_file, const Keybro
                         ExitCode::kUsage);
   }
   ASSIGN_OR_RETURN(std::string sha256, CertificateSha256(*ca_pem));
-  if (sha256 != token.ca_sha256) {
-    return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
-                            "broker CA ", ca_file, " (sha256 ", sha256.substr(0, 16),
-                            "...) is not the CA this volume was enrolled with (sha256 ",
-                            token.ca_sha256.substr(0, 16), "...)")),
-                        ExitCode::kUsage);
-  }
+  RETURN_IF_ERROR(CheckEnrolledCa(sha256, token));
   return *ca_pem;
 }
 
@@ -86,18 +79,13 @@ absl::StatusOr<SecretBytes> OpenKeybrokerToken(absl::string_view token_json,
   if (ExitCodeOf(released.status()) != ExitCode::kBrokerUnreachable || !token->offline) {
     return released.status();
   }
-  progress("no broker reachable; trying the vTPM-sealed offline copy");
   uint64_t remaining = 0;
-  auto key = UnsealOfflineCopy(tpm.flow_tpm(), *token, &remaining);
-  if (!key.ok()) {
-    return WithExitCode(absl::Status(released.status().code(),
-                                     absl::StrCat(released.status().message(),
-                                                  "; offline copy: ", key.status().message())),
-                        ExitCode::kBrokerUnreachable);
-  }
+  ASSIGN_OR_RETURN(
+      SecretBytes key,
+      UnsealAfterOnlineFailure(tpm.flow_tpm(), *token, released.status(), progress, &remaining));
   progress(absl::StrCat("using the vTPM-sealed copy; ", remaining,
                         " offline boots left until the broker is reached again"));
-  return std::move(*key);
+  return key;
 }
 
 }  // namespace kb
