@@ -25,6 +25,18 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// An audit record of an allowed release of key "disk" to `actor`, now.
+AuditRecord AllowedRelease(std::string actor, std::string reason = "") {
+  AuditRecord r;
+  r.time = absl::Now();
+  r.actor = std::move(actor);
+  r.action = "release";
+  r.key_id = "disk";
+  r.decision = "allow";
+  r.reason = std::move(reason);
+  return r;
+}
+
 class PostgresStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -191,14 +203,8 @@ TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        AuditRecord r;
-        r.time = absl::Now();
-        r.actor = absl::StrCat("machine:vm-", t);
-        r.action = "release";
-        r.key_id = "disk";
+        AuditRecord r = AllowedRelease(absl::StrCat("machine:vm-", t), absl::StrCat("record ", i));
         r.key_version = 1;
-        r.decision = "allow";
-        r.reason = absl::StrCat("record ", i);
         if (!replicas[t % 3].audit->Append(r).ok()) ++failed;
       }
     });
@@ -243,14 +249,8 @@ TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
 TEST_F(PostgresStoreTest, AuditVerifyNamesReorderedAndRemovedRecords) {
   BrokerStores pg = Replica();
   for (int i = 0; i < 6; ++i) {
-    AuditRecord r;
-    r.time = absl::Now();
-    r.actor = "machine:vm";
-    r.action = "release";
-    r.key_id = "disk";
-    r.decision = "allow";
-    r.reason = absl::StrCat("record ", i + 1);
-    ASSERT_THAT(pg.audit->Append(r), IsOk());
+    ASSERT_THAT(pg.audit->Append(AllowedRelease("machine:vm", absl::StrCat("record ", i + 1))),
+                IsOk());
   }
   // Records 2 and 4 swap places.
   ASSERT_EQ(server_
@@ -423,13 +423,7 @@ TEST_F(PostgresStoreTest, CopiesASqliteDatabaseIntoAnEmptyOneOnly) {
     ASSERT_THAT(sqlite->denylist->Deny({"vm-9", "lost", "op", absl::Now()}), IsOk());
     ASSERT_THAT(sqlite->forgotten->Forget({"vm-8", "op", absl::Now()}), IsOk());
     for (int i = 0; i < 30; ++i) {
-      AuditRecord r;
-      r.time = absl::Now();
-      r.actor = "machine:vm-1";
-      r.action = "release";
-      r.key_id = "disk";
-      r.decision = "allow";
-      ASSERT_THAT(sqlite->audit->Append(r), IsOk());
+      ASSERT_THAT(sqlite->audit->Append(AllowedRelease("machine:vm-1")), IsOk());
     }
   }
   auto copied = CopySqliteToPostgres(path, Options());
