@@ -12,6 +12,7 @@
 #include "common/hardening.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "common/version.h"
 #include "keybroker/admin/admin_api.h"
 #include "keybroker/ak_activation/activation_service.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
@@ -31,6 +32,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: keybrokerd --config FILE [--check-config | --create-kek]\n"
+    "       keybrokerd --version\n"
     "       keybrokerd migrate-store --from sqlite:PATH --to postgres:DSN\n"
     "  Serves attested key release (KeyRelease) and administration (KeyAdmin, mutual TLS).\n"
     "  --check-config  validate the config, KEK and database, then exit\n"
@@ -210,6 +212,9 @@ int main(int argc, char** argv) {
       mode = kb::Mode::kCreateKek;
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kb::kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("keybrokerd %s\n", kb::kVersion);
       return 0;
     } else {
       std::fputs(kb::kUsage, stderr);

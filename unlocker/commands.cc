@@ -30,6 +30,7 @@ constexpr char kUsage[] = R"(usage:
                   (exit 6: no token; 0: has one, silent, or with --evidence-kinds the kind
                   each token attests with, one per line)
   kbunlock attestation-key --out FILE [TPM options]
+  kbunlock --version
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
 Evidence (enroll, unlock): --evidence auto|tpm|azure|snp|tdx (enroll default auto, recorded in
   the token; unlock default: the token's kind)  --azure-ak-handle HANDLE (default 0x81000003)

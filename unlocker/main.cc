@@ -10,6 +10,7 @@
 
 #include "common/grpc/library_logs.h"
 #include "common/hardening.h"
+#include "common/version.h"
 #include "unlocker/commands.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/luks/cryptsetup_volume.h"
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
+    std::printf("kbunlock %s\n", kb::kVersion);
+    return 0;
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     std::fputs(kb::kbunlock::UsageText(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;

@@ -272,6 +272,7 @@ absl::StatusOr<CtlCommand> ParseCtlArgs(const std::vector<std::string>& args, co
 std::string CtlUsage() {
   std::string out =
       "usage: keybrokerctl [connection flags] [--json] <command> ...\n"
+      "       keybrokerctl --version\n"
       "\nAdministers a keybroker over its admin listener (mutual TLS).\n\ncommands:\n";
   for (const CommandSpec& c : Commands()) {
     absl::StrAppend(&out, "  ", c.synopsis, "\n      ", c.summary, "\n");

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "common/grpc/library_logs.h"
+#include "common/version.h"
 #include "keybroker/ctl/admin_client.h"
 #include "keybroker/ctl/commands.h"
 #include "keybroker/ctl/ctl_args.h"
@@ -47,6 +48,10 @@ int BrokerError(const absl::Status& status) {
 }
 
 int Run(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
+    std::printf("keybrokerctl %s\n", kVersion);
+    return kExitOk;
+  }
   // Offline: needs no broker connection (nor its flags).
   if (!args.empty() && args[0] == "verify-evidence") return RunVerifyEvidence(args);
   absl::StatusOr<CtlCommand> cmd = ParseCtlArgs(args, &GetEnv, &LoadCtlConfigFile);

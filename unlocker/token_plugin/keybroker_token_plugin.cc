@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/version.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/token_plugin/plugin_settings.h"
 #include "unlocker/token_plugin/token_open.h"
@@ -86,7 +87,7 @@ void Dump(crypt_device* cd, const char* json) {
 extern "C" {
 
 __attribute__((visibility("default"))) const char* cryptsetup_token_version(void) {
-  return "0.1.0";
+  return kb::kVersion;
 }
 
 __attribute__((visibility("default"))) int cryptsetup_token_open(crypt_device* cd, int token,
