@@ -75,8 +75,18 @@ KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tai
 KBUNLOCK=$BUILD/unlocker/kbunlock
 [ "$SCENARIO" = snp-no-tpm ] && KBUNLOCK=$BUILD/tests/kbunlock-software-snp
 CTL=$BUILD/keybroker/ctl/keybrokerctl
-[ -x "$KBUNLOCK" ] && [ -x "$CTL" ] && [ -x "$BUILD/keybroker/keybrokerd" ] ||
-  fail "build the project first (missing binaries in $BUILD)"
+KEYBROKERD=$BUILD/keybroker/keybrokerd
+HOOKS=$SRC/initramfs/initramfs-tools
+# KB_PACKAGE_ROOT: the keybroker-broker and keybroker-guest packages unpacked there (dpkg-deb
+# -x) provide the binaries, the hook and the local-top script instead of the build tree.
+if [ -n "${KB_PACKAGE_ROOT:-}" ]; then
+  KBUNLOCK=$KB_PACKAGE_ROOT/usr/sbin/kbunlock
+  CTL=$KB_PACKAGE_ROOT/usr/bin/keybrokerctl
+  KEYBROKERD=$KB_PACKAGE_ROOT/usr/sbin/keybrokerd
+  HOOKS=$KB_PACKAGE_ROOT/usr/share/initramfs-tools
+fi
+[ -x "$KBUNLOCK" ] && [ -x "$CTL" ] && [ -x "$KEYBROKERD" ] ||
+  fail "build the project first (missing binaries in ${KB_PACKAGE_ROOT:-$BUILD})"
 
 # ---------------------------------------------------------------- guest root filesystem
 copy_with_libs() {  # copy_with_libs SRC DEST_IN_ROOT ROOT
@@ -179,7 +189,7 @@ start_broker() {  # start_broker [N]: broker N (default 1) on release port PORT 
  "operator_ca_file":"pki/operator-ca.pem",$BROKER_EXTRA$STORE,"kek_file":"kek",
  "operator_roles":[{"identity":"operator-alice","roles":["admin"]}]}
 JSON
-  "$BUILD/keybroker/keybrokerd" --config "$conf" 2>"$W/broker${1:-}.log" &
+  "$KEYBROKERD" --config "$conf" 2>"$W/broker${1:-}.log" &
   local pid=$!
   PIDS+=("$pid")
   if [ "$n" = 1 ]; then BROKER_PID=$pid; else BROKER2_PID=$pid; fi
@@ -285,8 +295,8 @@ HOOK
     chmod +x "$conf/hooks/e2e-snp-fw"
   fi
   if [ "$mode" != keyfile ]; then
-    cp "$SRC/initramfs/initramfs-tools/hooks/keybroker" "$conf/hooks/"
-    cp "$SRC/initramfs/initramfs-tools/scripts/local-top/keybroker" "$conf/scripts/local-top/"
+    cp "$HOOKS/hooks/keybroker" "$conf/hooks/"
+    cp "$HOOKS/scripts/local-top/keybroker" "$conf/scripts/local-top/"
     cat > "$conf/conf.d/keybroker" <<CONF
 export KEYBROKER_KBUNLOCK=$KBUNLOCK
 export KEYBROKER_CONFDIR=$W/etc-keybroker
@@ -396,6 +406,7 @@ if [ "$SCENARIO" = ha-postgres ]; then
   TOKEN_BROKERS=$GUEST_BROKER,10.0.2.100:$((PORT + 2))
   GUESTFWD_MORE=",guestfwd=tcp:10.0.2.100:$((PORT + 2))-cmd:socat - TCP:127.0.0.1:$((PORT + 2))"
 fi
+log "keybroker binaries from ${KB_PACKAGE_ROOT:+the packages unpacked in }${KB_PACKAGE_ROOT:-$BUILD}"
 log "starting keybrokerd on 127.0.0.1:$PORT inside a private network namespace"
 start_broker
 [ "$SCENARIO" = ha-postgres ] && start_broker 2
