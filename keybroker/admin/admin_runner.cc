@@ -20,4 +20,11 @@ absl::Status AdminRunner::Record(const AdminCall& call, const AdminOutcome& outc
   return absl::OkStatus();
 }
 
+void AdminRunner::Report(const AdminCall& call, const absl::Status& result) const {
+  if (observer_ == nullptr) return;
+  const absl::string_view outcome =
+      result.ok() ? "ok" : (absl::IsPermissionDenied(result) ? "denied" : "failed");
+  observer_->Observe(call.action, RoleNames(roles_->RolesOf(call.caller)), outcome);
+}
+
 }  // namespace kb

@@ -28,14 +28,26 @@ struct AdminOutcome {
   uint32_t key_version = 0;
 };
 
+// Told of every admin call (the metrics listener): its action, the caller's roles
+// (RoleNames: "admin", "none", ...) and "ok", "denied" (PERMISSION_DENIED) or "failed".
+// Every argument is a name the broker chose. Thread-safe.
+class AdminObserver {
+ public:
+  virtual ~AdminObserver() = default;
+  virtual void Observe(absl::string_view action, absl::string_view roles,
+                       absl::string_view result) = 0;
+};
+
 // The step every admin call of every resource service goes through: the caller's role is
 // checked (PERMISSION_DENIED names the role needed), the body runs, and the result is audited
 // (every call that changes state, and every denial). A call whose audit record cannot be
 // written fails with UNAVAILABLE. Dependencies are not owned. Thread-safe.
 class AdminRunner {
  public:
-  AdminRunner(const RoleMap* roles, AuditLog* audit, const Clock* clock)
-      : roles_(roles), audit_(audit), clock_(clock) {}
+  // `observer` may be null.
+  AdminRunner(const RoleMap* roles, AuditLog* audit, const Clock* clock,
+              AdminObserver* observer = nullptr)
+      : roles_(roles), audit_(audit), clock_(clock), observer_(observer) {}
 
   // Checks the role, runs `body(AdminOutcome&)` and audits the result; returns the result, or
   // UNAVAILABLE if the audit log cannot record it.
@@ -47,10 +59,12 @@ class AdminRunner {
  private:
   absl::Status Record(const AdminCall& call, const AdminOutcome& outcome,
                       const absl::Status& result);
+  void Report(const AdminCall& call, const absl::Status& result) const;
 
   const RoleMap* roles_;
   AuditLog* audit_;
   const Clock* clock_;
+  AdminObserver* observer_;
 };
 
 template <typename T, typename F>
@@ -60,8 +74,13 @@ absl::StatusOr<T> AdminRunner::Run(const AdminCall& call, F&& body) {
     RETURN_IF_ERROR(roles_->Check(call.caller, call.needs, call.action));
     return body(outcome);
   }();
-  if (result.ok() && !call.audit_success) return result;
-  RETURN_IF_ERROR(Record(call, outcome, result.status()));
+  if (result.ok() && !call.audit_success) {
+    Report(call, result.status());
+    return result;
+  }
+  const absl::Status recorded = Record(call, outcome, result.status());
+  Report(call, recorded.ok() ? result.status() : recorded);
+  RETURN_IF_ERROR(recorded);
   return result;
 }
 

@@ -66,11 +66,11 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
 
 absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::ConfirmEnrolment(
     const v1::ConfirmEnrolmentRequest& request, absl::string_view peer) {
+  const absl::Time start = d_.clock->Now();
   Decision decision{absl::StrCat("peer:", peer), PeerAddress(peer)};
-  auto result = DecideConfirmation(request, decision);
-  RETURN_IF_ERROR(Audit("confirm_enrolment", request.key_id(), decision, result.status(),
-                        request.has_evidence() ? &request.evidence() : nullptr));
-  return result;
+  return Finish("confirm_enrolment", request.key_id(), decision,
+                DecideConfirmation(request, decision),
+                request.has_evidence() ? &request.evidence() : nullptr, start);
 }
 
 }  // namespace kb

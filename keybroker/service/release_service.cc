@@ -9,12 +9,30 @@
 #include "common/wrap/key_wrap.h"
 #include "keybroker/policy/release_policy.h"
 #include "keybroker/service/validation.h"
+#include "keybroker/verifiers/api/check.h"
 
 namespace kb {
 
 namespace {
 
 constexpr size_t kNonceSize = 32;
+
+// The evidence's kind as the metrics name it.
+absl::string_view EvidenceKindName(const v1::Evidence* evidence) {
+  switch (evidence == nullptr ? v1::Evidence::KIND_NOT_SET : evidence->kind_case()) {
+    case v1::Evidence::kTpmQuote:
+      return "tpm";
+    case v1::Evidence::kSnpReport:
+      return "snp";
+    case v1::Evidence::kTdxQuote:
+      return "tdx";
+    case v1::Evidence::kAzureVtpm:
+      return "azure";
+    case v1::Evidence::KIND_NOT_SET:
+      break;
+  }
+  return "none";
+}
 
 absl::Status ValidateRequest(const v1::ReleaseKeyRequest& r) {
   RETURN_IF_ERROR(ValidateName("key_id", r.key_id()));
@@ -81,14 +99,18 @@ absl::StatusOr<Claims> ReleaseService::Authenticate(absl::string_view challenge_
                                                     const v1::TransferKey& transfer_key,
                                                     BindingFn bind, Decision& decision) {
   std::string nonce;
+  decision.step = "challenge";
   RETURN_IF_ERROR(CheckChallenge(challenge_id, key_id, &nonce));
+  decision.step = "evidence";
   // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
   const std::string binding = bind(
       nonce, transfer_key.has_tpm() ? transfer_key.tpm().public_area() : transfer_key.spki_der());
   decision.evidence_checked = true;
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(evidence, transfer_key, binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
+  decision.step = "machine";
   RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
+  decision.step = "key";
   return claims;
 }
 
@@ -115,7 +137,9 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   }
   decision.policy_version = key.policy_version;
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::ReleasePolicy> policy, Policy(key));
+  decision.step = "policy";
   ASSIGN_OR_RETURN(PolicyDecision allowed, EvaluatePolicy(*policy, claims));
+  decision.step = "key";
   decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", allowed.rule);
   RETURN_IF_ERROR(ApplyOfflineRevocation(r.key_id(), claims.machine, allowed, decision));
   if (key.active_version == 0) {
@@ -195,11 +219,28 @@ absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> ReleaseService::Policy(
 
 absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
     const v1::ReleaseKeyRequest& request, absl::string_view peer) {
+  const absl::Time start = d_.clock->Now();
   Decision decision{absl::StrCat("peer:", peer), PeerAddress(peer)};
-  auto result = Decide(request, decision);
-  RETURN_IF_ERROR(Audit(request.dry_run() ? "release_test" : "release", request.key_id(), decision,
-                        result.status(), request.has_evidence() ? &request.evidence() : nullptr));
-  return result;
+  return Finish(request.dry_run() ? "release_test" : "release", request.key_id(), decision,
+                Decide(request, decision), request.has_evidence() ? &request.evidence() : nullptr,
+                start);
+}
+
+void ReleaseService::Report(absl::string_view action, const Decision& decision,
+                            const absl::Status& result, const v1::Evidence* evidence,
+                            absl::Time start) {
+  if (d_.observer == nullptr) return;
+  const bool error = IsUnavailable(result) || IsInternal(result) || IsDeadlineExceeded(result) ||
+                     IsUnknown(result);
+  const std::string named_check = FailedCheck(result);
+  absl::string_view check = named_check.empty() ? decision.step : named_check;
+  if (error) check = "store";
+  if (result.ok()) check = "";
+  d_.observer->Observe({.action = action,
+                        .result = result.ok() ? "allowed" : (error ? "error" : "denied"),
+                        .evidence = EvidenceKindName(evidence),
+                        .check = check,
+                        .latency = d_.clock->Now() - start});
 }
 
 absl::Status ReleaseService::Audit(absl::string_view action, const std::string& key_id,

@@ -15,6 +15,7 @@
 #include "keybroker/policy/release_policy.h"
 #include "keybroker/service/challenge_quota.h"
 #include "keybroker/service/refusal_tally.h"
+#include "keybroker/service/release_observer.h"
 #include "keybroker/store/audit_log.h"
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
@@ -47,6 +48,8 @@ class ReleaseService {
     // Counts requests refused before any evidence was checked instead of auditing each;
     // null: each is audited.
     RefusalTally* refusals = nullptr;
+    // Told of every release and confirmation decision (metrics); null: nobody.
+    ReleaseObserver* observer = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)
       : d_(deps), challenge_ttl_(challenge_ttl) {}
@@ -78,6 +81,8 @@ class ReleaseService {
     std::string actor;
     std::string source;             // the client's address
     bool evidence_checked = false;  // set once verification starts
+    // The step under way, for the metrics of a refusal (ReleaseOutcome::check).
+    absl::string_view step = "request";
     uint32_t key_version = 0;
     uint64_t policy_version = 0;
     std::string reason;
@@ -89,6 +94,13 @@ class ReleaseService {
   // Appends the audit record of a release or confirmation; UNAVAILABLE if it cannot.
   absl::Status Audit(absl::string_view action, const std::string& key_id, const Decision& decision,
                      const absl::Status& result, const v1::Evidence* evidence);
+  // Audits the decision, tells the observer, and returns the audit's failure or `result`.
+  template <typename T>
+  absl::StatusOr<T> Finish(absl::string_view action, const std::string& key_id,
+                           const Decision& decision, absl::StatusOr<T> result,
+                           const v1::Evidence* evidence, absl::Time start);
+  void Report(absl::string_view action, const Decision& decision, const absl::Status& result,
+              const v1::Evidence* evidence, absl::Time start);
   // The attestation step shared by releases and confirmations: consumes the challenge, has the
   // verifier check that `evidence` is genuine and carries `bind(nonce, transfer key's public
   // bytes)`, and refuses a machine on the deny list. Returns the verified claims; records the
@@ -121,6 +133,16 @@ class ReleaseService {
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const v1::ReleasePolicy>>> policies_
       ABSL_GUARDED_BY(policy_mu_);
 };
+
+template <typename T>
+absl::StatusOr<T> ReleaseService::Finish(absl::string_view action, const std::string& key_id,
+                                         const Decision& decision, absl::StatusOr<T> result,
+                                         const v1::Evidence* evidence, absl::Time start) {
+  const absl::Status audited = Audit(action, key_id, decision, result.status(), evidence);
+  Report(action, decision, audited.ok() ? result.status() : audited, evidence, start);
+  if (!audited.ok()) return audited;
+  return result;
+}
 
 }  // namespace kb
 

@@ -1,11 +1,23 @@
 #include "keybroker/verifiers/api/check.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace kb {
 
+namespace {
+constexpr absl::string_view kCheckPayload = "type.keybroker/evidence-check";
+}  // namespace
+
 absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::string_view detail) {
-  return absl::Status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));
+  absl::Status status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));
+  status.SetPayload(kCheckPayload, absl::Cord(check));
+  return status;
+}
+
+std::string FailedCheck(const absl::Status& status) {
+  const auto check = status.GetPayload(kCheckPayload);
+  return check.has_value() ? std::string(*check) : std::string();
 }
 
 }  // namespace kb

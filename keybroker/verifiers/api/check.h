@@ -1,6 +1,8 @@
 #ifndef KB_KEYBROKER_VERIFIERS_API_CHECK_H_
 #define KB_KEYBROKER_VERIFIERS_API_CHECK_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -9,7 +11,11 @@ namespace kb {
 // The status for a failed named check: "evidence check '<check>' failed: <detail>". Every
 // verifier rejects through this, so an operator reads the failing check from any refusal.
 // Proto-free: the bytes-level verifiers use it without the wire types.
+// The check's name also rides on the status as a payload, for FailedCheck.
 absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::string_view detail);
+
+// The name of the check a CheckFailed status names; empty for any other status.
+std::string FailedCheck(const absl::Status& status);
 
 }  // namespace kb
 
