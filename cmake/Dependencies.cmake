@@ -6,6 +6,7 @@ find_package(absl CONFIG REQUIRED)
 find_package(Protobuf REQUIRED)  # module mode: Debian ships no protobuf-config.cmake
 find_package(gRPC CONFIG REQUIRED)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)  # metrics (keybroker/metrics)
 
 pkg_check_modules(TSS2 REQUIRED IMPORTED_TARGET tss2-esys tss2-mu tss2-tctildr tss2-rc)
 pkg_check_modules(TSS2_MU REQUIRED IMPORTED_TARGET tss2-mu)

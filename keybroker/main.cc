@@ -18,6 +18,9 @@
 #include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
 #include "keybroker/kek/kek_provider.h"
+#include "keybroker/metrics/broker_metrics.h"
+#include "keybroker/metrics/metrics_listener.h"
+#include "keybroker/metrics/timed_stores.h"
 #include "keybroker/migrate_store.h"
 #include "keybroker/server/broker_server.h"
 #include "keybroker/server/tls_files.h"
@@ -84,8 +87,9 @@ absl::StatusOr<std::string> CheckStore(const v1::StoreConfig& store, KekSet keks
 // The admin API: one service per resource over one runner (role check + audit).
 struct AdminServices {
   AdminServices(const BrokerStores& s, const RoleMap* roles, const Clock* clock,
-                EvidenceVerifier* verifier, CollateralAdmin* collateral_cache)
-      : runner(roles, s.audit, clock),
+                EvidenceVerifier* verifier, CollateralAdmin* collateral_cache,
+                AdminObserver* observer)
+      : runner(roles, s.audit, clock, observer),
         keys({.run = &runner,
               .keys = s.keys,
               .audit = s.audit,
@@ -113,19 +117,33 @@ struct AdminServices {
   KekAdmin keks;
 };
 
-// Serves the release, admin and AK activation APIs over `s` until SIGINT or SIGTERM.
-absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& s, const RoleMap& roles,
+// The metrics listener of `config.metrics_listen` over `metrics`; null when none is configured.
+absl::StatusOr<std::unique_ptr<MetricsListener>> StartMetrics(const v1::BrokerConfig& config,
+                                                              const BrokerMetrics& metrics) {
+  if (config.metrics_listen().empty()) return std::unique_ptr<MetricsListener>();
+  ASSIGN_OR_RETURN(auto listener,
+                   MetricsListener::Start(config.metrics_listen(), metrics.collectables()));
+  LogInfo("metrics on %s (port %d): GET /metrics, plain HTTP", config.metrics_listen(),
+          listener->port());
+  return listener;
+}
+
+// Serves the release, admin and AK activation APIs over `stores` until SIGINT or SIGTERM.
+absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, const RoleMap& roles,
                    const VerifierTrust& trust) {
   RealClock clock;
+  const v1::RequestLimits& limits = config.request_limits();
+  ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
+                                 limits.max_outstanding_challenges_per_source());
+  BrokerMetrics metrics([&] { return static_cast<double>(challenge_quota.outstanding()); });
+  const bool metered = !config.metrics_listen().empty();
+  const BrokerStores s = metered ? TimedStores(stores, &metrics) : stores;
   // The operator-managed collateral cache: imports verified against the config's trust anchors.
   ASSIGN_OR_RETURN(CollateralTrust collateral_trust, CollateralTrustOf(trust));
   VerifyingCollateralCache collateral(s.collateral, std::move(collateral_trust), &clock);
   VerifierSet verifiers;  // one verifier per row of the table of evidence kinds
   RETURN_IF_ERROR(AddVerifiers(
       {.trust = &trust, .clock = &clock, .aks = s.aks, .cache = s.collateral}, verifiers));
-  const v1::RequestLimits& limits = config.request_limits();
-  ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
-                                 limits.max_outstanding_challenges_per_source());
   RefusalTally refusals(s.audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
   ReleaseService release({.keys = s.keys,
                           .challenges = s.challenges,
@@ -137,9 +155,10 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& s, const 
                           .confirmations = s.confirmations,
                           .grants = s.grants,
                           .challenge_quota = &challenge_quota,
-                          .refusals = &refusals},
+                          .refusals = &refusals,
+                          .observer = metered ? &metrics : nullptr},
                          absl::Seconds(config.challenge_ttl_seconds()));
-  AdminServices admin(s, &roles, &clock, &verifiers, &collateral);
+  AdminServices admin(s, &roles, &clock, &verifiers, &collateral, metered ? &metrics : nullptr);
   ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
   AkActivationService activation({.ek_verifier = ek_verifier.get(),
                                   .aks = s.aks,
@@ -149,6 +168,8 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& s, const 
                                  absl::Seconds(config.challenge_ttl_seconds()));
   if (ek_verifier)
     LogInfo("EK-based AK activation on: %d manufacturer root(s)", ek_verifier->roots());
+  ASSIGN_OR_RETURN(std::unique_ptr<MetricsListener> metrics_listener,
+                   StartMetrics(config, metrics));
   ASSIGN_OR_RETURN(auto server, BrokerServer::Start(config, &release, admin.api(), &activation));
   LogInfo("keybrokerd serving: release on %s (port %d), admin on %s (port %d, mutual TLS)",
           config.release_listen(), server->release_port(), config.admin_listen(),

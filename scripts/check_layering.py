@@ -45,6 +45,7 @@ ALLOWED = {
                         "keybroker/service", "keybroker/store", "keybroker/verifiers/api"],
     "keybroker/config": ["common", "common/json", "keybroker/service"],
     "keybroker/ak_activation": ["common", "common/grpc", "common/tpm", "keybroker/store"],
+    "keybroker/metrics": ["common", "keybroker/admin", "keybroker/service", "keybroker/store"],
     "keybroker/server": ["common", "common/grpc", "keybroker/admin", "keybroker/ak_activation",
                          "keybroker/service"],
     "keybroker/ctl": ["common", "common/grpc", "common/json", "common/tpm", "keybroker/policy",
@@ -55,7 +56,7 @@ ALLOWED = {
                   "keybroker/kek", "keybroker/verifiers",
                   "keybroker/verifiers/api", "keybroker/collateral",
                   "keybroker/config", "keybroker/service", "keybroker/admin",
-                  "keybroker/ak_activation", "keybroker/server"],
+                  "keybroker/ak_activation", "keybroker/server", "keybroker/metrics"],
     # Guest, bottom up.
     "unlocker/exit": COMMON,
     "unlocker/volume": COMMON,

@@ -16,7 +16,7 @@ PACKAGES="
   qemu-system-x86 linux-image-amd64 initramfs-tools cryptsetup-initramfs busybox socat
   e2fsprogs cpio kmod zstd iproute2 util-linux
   clang-14 libclang-rt-14-dev
-  pandoc man-db dpkg-dev lintian
+  pandoc man-db dpkg-dev lintian prometheus-cpp-dev
 "
 export DEBIAN_FRONTEND=noninteractive
 missing=""

@@ -165,6 +165,14 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
   if (c.release_listen() == c.admin_listen() && !absl::EndsWith(c.release_listen(), ":0")) {
     return absl::InvalidArgumentError("admin_listen must differ from release_listen");
   }
+  if (!c.metrics_listen().empty()) {
+    RETURN_IF_ERROR(ValidateListen("metrics_listen", c.metrics_listen()));
+    if (!absl::EndsWith(c.metrics_listen(), ":0") &&
+        (c.metrics_listen() == c.release_listen() || c.metrics_listen() == c.admin_listen())) {
+      return absl::InvalidArgumentError(
+          "metrics_listen must differ from release_listen and admin_listen");
+    }
+  }
   RETURN_IF_ERROR(ResolvePath("tls_cert_file", c.mutable_tls_cert_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("tls_key_file", c.mutable_tls_key_file(), base_dir));
   RETURN_IF_ERROR(ResolvePath("operator_ca_file", c.mutable_operator_ca_file(), base_dir));
