@@ -72,7 +72,7 @@ ALLOWED = {
     "unlocker/cli": ["common", "unlocker/luks", "unlocker/volume"],
     # The libcryptsetup token plugin: libcryptsetup's entry points (the plugin's composition
     # root, keybroker_token_plugin.cc) over the unlocker's flows.
-    "unlocker/token_plugin": ["common", "unlocker/attesting", "unlocker/client", "unlocker/exit",
+    "unlocker/token_plugin": ["common", "common/grpc", "unlocker/attesting", "unlocker/client", "unlocker/exit",
                               "unlocker/flow", "unlocker/volume"],
     # kbunlock's composition root.
     "unlocker": ["common", "common/grpc", "unlocker/attesting", "unlocker/cli",
