@@ -18,4 +18,4 @@ echo "== building keybroker"
 ./scripts/build.sh >/dev/null
 echo "== booting a guest whose encrypted root is unlocked by the broker (takes ~30 s under TCG)"
 if [ "$boot" = tests/e2e/boot_e2e.sh ]; then exec "$boot" online; fi
-exec "$boot" build
+exec "$boot" online build

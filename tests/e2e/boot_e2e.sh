@@ -30,7 +30,13 @@
 #                 SEV-SNP firmware in software (kbunlock-software-snp, tests/fakes) in the
 #                 initramfs; the broker trusts that firmware's test AMD chain; the script goes
 #                 on without /dev/tpmrm0 and opens the root through the broker
+#   dracut        an initramfs built by the real dracut with systemd (keybroker's dracut module,
+#                 the token plugin, systemd-networkd, systemd-cryptsetup): the root opens through
+#                 the token; with the PCR policy changed, and with the broker down, the boot
+#                 stops at systemd's passphrase prompt. One initramfs, three boots.
 #
+# KB_PACKAGE_ROOT=DIR takes everything keybroker from the .deb packages unpacked in DIR
+# (boot_from_packages.sh makes it).
 # Everything runs in a private network namespace (only its loopback): keybrokerd listens on the
 # namespace's 127.0.0.1, and the guest reaches it only through QEMU's restricted user network
 # with a guestfwd (10.0.2.100:PORT -> 127.0.0.1:PORT). Prints "E2E PASS <scenario>" or
@@ -114,6 +120,8 @@ make_rootfs() {
   mkdir -p "$root/etc/keybroker" "$root/mnt"
   cp "$W/pki/ca.pem" "$root/etc/keybroker/ca.pem"
   echo "keybroker-e2e-root-$SCENARIO" > "$root/etc/kb-e2e-marker"
+  # systemd's switch-root (dracut scenarios) accepts only a root with an os-release.
+  printf 'ID=kb-e2e\nNAME="keybroker e2e root"\n' > "$root/etc/os-release"
   cat > "$root/sbin/init" <<'INIT'
 #!/bin/sh
 export PATH=/bin
@@ -319,6 +327,40 @@ CONF
   zstd -q -d -f "$W/initrd.zst" -o "$W/initrd.raw"
 }
 
+# ---------------------------------------------------------------- initramfs (dracut + systemd)
+# The real dracut (Debian's dracut-core, which coexists with initramfs-tools), the host's
+# systemd 252 and systemd-cryptsetup, keybroker's dracut module and the token plugin. The module
+# and the plugin come from the packages when KB_PACKAGE_ROOT is set, else the tree and the build.
+build_dracut_initramfs() {  # build_dracut_initramfs CA_PEM
+  local modules=/usr/lib/dracut/modules.d module=$SRC/initramfs/dracut/95keybroker
+  local plugin=$BUILD/unlocker/token_plugin/libcryptsetup-token-keybroker.so add=(--add keybroker)
+  mkdir -p "$W/etc-keybroker" "$W/dracut-conf.d" "$W/modules-upper" "$W/modules-work"
+  if [ -n "${KB_PACKAGE_ROOT:-}" ]; then
+    module=$KB_PACKAGE_ROOT$modules/95keybroker
+    plugin=$KB_PACKAGE_ROOT/usr/lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-keybroker.so
+    # The package's own conf adds the module (no --add).
+    cp "$KB_PACKAGE_ROOT/usr/lib/dracut/dracut.conf.d/95-keybroker.conf" "$W/dracut-conf.d/"
+    add=()
+  else
+    strip --strip-unneeded -o "$W/plugin.so" "$plugin"; plugin=$W/plugin.so
+  fi
+  cp "$1" "$W/etc-keybroker/ca.pem"
+  echo "KEYBROKER_TIMEOUT=${E2E_UNLOCK_TIMEOUT:-15}" > "$W/etc-keybroker/initramfs.conf"
+  echo "cryptroot UUID=$UUID none luks,_netdev,x-initrd.attach" > "$W/crypttab"
+  cp -r "$module" "$W/modules-upper/"
+  # The module is seen by dracut in this private mount namespace only.
+  mount -t overlay overlay -o "lowerdir=$modules,upperdir=$W/modules-upper,workdir=$W/modules-work" "$modules"
+  log "building the initramfs with dracut $(dracut --version 2>/dev/null | cut -d' ' -f2), systemd and keybroker's module"
+  KEYBROKER_TOKEN_PLUGIN=$plugin KEYBROKER_CONFDIR=$W/etc-keybroker \
+    dracut --conf /dev/null --confdir "$W/dracut-conf.d" --no-hostonly --kver "$KVER" \
+      "${add[@]}" --omit "plymouth lvm mdraid dmraid multipath iscsi nfs nbd fcoe btrfs" \
+      --drivers "virtio_pci virtio_blk virtio_net ext4" --include "$W/crypttab" /etc/crypttab \
+      --no-compress --force "$W/initrd.raw" >"$W/dracut.log" 2>&1 ||
+    { umount "$modules"; tail -40 "$W/dracut.log"; fail "dracut failed"; }
+  umount "$modules"
+  cp "$W/initrd.raw" "$W/initrd.zst"  # (uncompressed; the size report reads both)
+}
+
 # ---------------------------------------------------------------- boot
 boot() {  # boot NAME [extra qemu args...]
   local name=$1; shift
@@ -333,7 +375,7 @@ boot() {  # boot NAME [extra qemu args...]
     tpm=(-chardev "socket,id=chrtpm,path=$run/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
          -device tpm-tis,tpmdev=tpm0)
   fi
-  local append="console=ttyS0 root=/dev/mapper/cryptroot rootfstype=ext4 ro panic=-1"
+  local append="console=ttyS0 root=/dev/mapper/cryptroot rootfstype=ext4 ro panic=-1 ${APPEND_MORE:-}"
   append+=" ipv6.disable=1 net.ifnames=0 printk.time=1 quiet"
   append+=" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
   local start=$SECONDS
@@ -356,7 +398,7 @@ boot() {  # boot NAME [extra qemu args...]
       kill "$qemu"; tr -d '\r' < "$run/serial.log" | tail -30
       fail "boot did not finish within ${BOOT_TIMEOUT}s"
     fi
-    if [ -n "${STOP_AT_PROMPT:-}" ] && grep -q "Please unlock disk" "$run/serial.log" 2>/dev/null; then
+    if [ -n "${STOP_AT_PROMPT:-}" ] && grep -q "$PROMPT" "$run/serial.log" 2>/dev/null; then
       sleep 0.5; kill "$qemu"; break
     fi
     sleep 0.5
@@ -378,6 +420,7 @@ expect_root() {  # the real root filesystem was reached through /dev/mapper/cryp
   expect_console "KB-E2E-MARKER: keybroker-e2e-root-$SCENARIO"
 }
 DATA_DRIVE=()
+PROMPT="Please unlock disk"  # initramfs-tools' passphrase prompt
 
 mark() { sed -n "s/^$1\\[\\([0-9.]*\\)\\]: $2.*/\\1/p" "$CONSOLE" | head -1; }
 
@@ -539,6 +582,27 @@ case "$SCENARIO" in
     grep -Eq "machine:snp-chip:$(cut -c1-16 "$W/fw/chip_id.hex").* +release +e2e-root/v1 +allow" \
       "$W/audit.txt" || fail "the broker did not record the SEV-SNP release"
     report_timing
+    ;;
+  dracut)  # one dracut initramfs, three boots: online, denied by policy, broker down
+    build_dracut_initramfs "$W/pki/ca.pem"
+    PROMPT="Please enter passphrase for disk"  # systemd-cryptsetup's fallback prompt
+    APPEND_MORE="systemd.journald.forward_to_console=1 systemd.show_status=1 rd.shell=0"
+    boot online
+    expect_root
+    expect_console "keybroker.*cryptroot|Finished.*systemd-cryptsetup@cryptroot"
+    expect_no_console "$PROMPT"
+    set_policy 0000000000000000000000000000000000000000000000000000000000000000
+    STOP_AT_PROMPT=1 boot denied
+    expect_console "denied by broker: .*pcr sha256:7 value"
+    expect_console "$PROMPT"
+    expect_no_console 'KB-E2E-ROOT-REACHED'
+    set_policy "$PCR7"
+    stop_broker
+    STOP_AT_PROMPT=1 boot broker-down
+    expect_console 'broker unreachable|no broker answered'
+    expect_no_console 'ssl_transport_security'  # no raw gRPC lines from inside the plugin
+    expect_console "$PROMPT"
+    expect_no_console 'KB-E2E-ROOT-REACHED'
     ;;
   keyfile)
     build_initramfs "$W/pki/ca.pem" keyfile

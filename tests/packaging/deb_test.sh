@@ -17,6 +17,7 @@ cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$W/out" > "$W/cpack.log" 2>
   { cat "$W/cpack.log"; fail "cpack"; }
 broker=$(ls "$W"/out/keybroker-broker_*_amd64.deb)
 guest=$(ls "$W"/out/keybroker-guest_*_amd64.deb)
+dracut=$(ls "$W"/out/keybroker-dracut_*_all.deb)
 
 echo "== files each package carries (nothing else: no test binaries, no build paths)"
 files() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ {print $6}' | sort; }
@@ -41,13 +42,20 @@ diff -u - <(files "$guest") <<'LIST' || fail "keybroker-guest's files"
 ./usr/share/initramfs-tools/scripts/local-top/keybroker
 ./usr/share/man/man8/kbunlock.8.gz
 LIST
+diff -u - <(files "$dracut") <<'LIST' || fail "keybroker-dracut's files"
+./usr/lib/dracut/dracut.conf.d/95-keybroker.conf
+./usr/lib/dracut/modules.d/95keybroker/keybroker-network.conf
+./usr/lib/dracut/modules.d/95keybroker/module-setup.sh
+./usr/share/doc/keybroker-dracut/changelog.Debian.gz
+./usr/share/doc/keybroker-dracut/copyright
+LIST
 dpkg-deb -f "$broker" Depends | grep -q 'libgrpc++' || fail "broker Depends lacks shared libraries"
 dpkg-deb -f "$guest" Depends | grep -q 'libtss2-tcti-device0' || fail "guest Depends lacks TCTI"
 dpkg-deb -I "$broker" conffiles | grep -qx /etc/keybroker/broker.json ||
   fail "broker.json is not a conffile"
 
 echo "== lintian (errors fail the test; warnings are printed)"
-lintian --fail-on error "$broker" "$guest" > "$W/lintian.log" 2>&1 ||
+lintian --fail-on error "$broker" "$guest" "$dracut" > "$W/lintian.log" 2>&1 ||
   { cat "$W/lintian.log"; fail "lintian reports errors"; }
 grep -v 'running with root privileges' "$W/lintian.log" || true
 
