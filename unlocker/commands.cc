@@ -9,7 +9,9 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "unlocker/cli/crypttab.h"
+#include "unlocker/cli/status_output.h"
 #include "unlocker/cli/unlock_targets.h"
+#include "unlocker/command_help.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/luks/cryptsetup_volume.h"
@@ -26,11 +28,12 @@ constexpr char kUsage[] = R"(usage:
                   [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
                   [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
-  kbunlock status --device DEV [--quiet-if-no-token [--evidence-kinds]]
+  kbunlock status --device DEV [--json | --quiet-if-no-token [--evidence-kinds]]
                   (exit 6: no token; 0: has one, silent, or with --evidence-kinds the kind
                   each token attests with, one per line)
   kbunlock attestation-key --out FILE [TPM options]
   kbunlock --version
+  kbunlock COMMAND --help  (or kbunlock help COMMAND): that command's options
 TPM options: --tcti TCTI (default device:/dev/tpmrm0)  --ak-handle HANDLE (default 0x81000100)
 Evidence (enroll, unlock): --evidence auto|tpm|azure|snp|tdx (enroll default auto, recorded in
   the token; unlock default: the token's kind)  --azure-ak-handle HANDLE (default 0x81000003)
@@ -52,8 +55,8 @@ const std::set<std::string> kValued = {"--device",          "--broker",       "-
                                        "--crypttab-file",   "--evidence",     "--azure-ak-handle",
                                        "--azure-vcek",      "--sev-guest",    "--tsm-report-dir",
                                        "--ak-trust",        "--offline-after"};
-const std::set<std::string> kSwitches = {"--test", "--quiet-if-no-token", "--all", "--replace",
-                                         "--evidence-kinds"};
+const std::set<std::string> kSwitches = {"--test",    "--quiet-if-no-token", "--all",
+                                         "--replace", "--evidence-kinds",    "--json"};
 
 absl::Status Enroll(const ParsedArgs& a) {
   EnrollOptions options;
@@ -216,24 +219,9 @@ absl::Status Status(const ParsedArgs& a) {
     }
     return absl::OkStatus();
   }
-  std::printf("keyslots:\n");
-  for (const KeyslotInfo& s : *slots) {
-    if (s.state != "inactive") std::printf("  %d: %s\n", s.keyslot, s.state.c_str());
-  }
-  std::printf("keybroker tokens:%s\n", tokens->empty() ? " none" : "");
-  for (const KeybrokerToken& t : *tokens) {
-    std::printf(
-        "  token %d -> keyslot %d: key '%s' version %u, brokers %s, pcrs [%s], "
-        "transfer key %s, evidence %s, AK trust %s, %s, offline copy %s, CA sha256 %s...\n",
-        t.token_id, t.keyslot, t.key_id.c_str(), t.key_version,
-        absl::StrJoin(t.endpoints, ",").c_str(), absl::StrJoin(t.pcrs, ",").c_str(),
-        t.transfer_key.c_str(), t.evidence.c_str(),
-        t.ak_trust.empty() ? "registered" : t.ak_trust.c_str(),
-        !t.confirmed.has_value() ? "no confirmation (token predates confirmations)"
-        : *t.confirmed           ? "enrolment confirmed to the broker"
-                                 : "enrolment not yet confirmed",
-        t.offline.has_value() ? "sealed" : "none", t.ca_sha256.substr(0, 16).c_str());
-  }
+  const std::string out = a.Has("--json") ? StatusJson(a.Get("--device"), *slots, *tokens)
+                                          : StatusText(*slots, *tokens);
+  std::fputs(out.c_str(), stdout);
   return absl::OkStatus();
 }
 
@@ -276,7 +264,8 @@ const char* UsageText() { return kUsage; }
 absl::Status Dispatch(const std::vector<std::string>& argv) {
   for (size_t i = 1; i < argv.size(); ++i) {
     if (argv[i] == "--help" || argv[i] == "-h") {  // `kbunlock unlock --help`
-      std::fputs(kUsage, stdout);
+      const char* help = CommandHelp(argv[0]);
+      std::fputs(help != nullptr ? help : kUsage, stdout);
       return absl::OkStatus();
     }
   }

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
     std::printf("kbunlock %s\n", kb::kVersion);
     return 0;
   }
+  if (args.size() == 2 && args[0] == "help") {  // `kbunlock help unlock`
+    return kb::kbunlock::Dispatch({args[1], "--help"}).ok() ? 0 : 2;
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     std::fputs(kb::kbunlock::UsageText(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;

@@ -19,6 +19,8 @@
 #include "common/crypto.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/integration/shared_broker.h"
 #include "tests/integration/swtpm_fixture.h"
@@ -130,6 +132,26 @@ TEST_F(ReleaseIntegrationTest, EnrollThenUnlock) {
   CommandResult unlock = UnlockTest(swtpm_->tcti());
   EXPECT_EQ(unlock.exit_code, 0) << unlock.output;
   EXPECT_THAT(unlock.output, HasSubstr("opens keyslot"));
+}
+
+TEST_F(ReleaseIntegrationTest, StatusJsonDescribesTheToken) {
+  ASSERT_EQ(Enroll(swtpm_->tcti()).exit_code, 0);
+  CommandResult status = Kbunlock({"status", "--device", image_, "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(status.output, &json).ok())
+      << status.output;
+  EXPECT_EQ(json.fields().at("device").string_value(), image_);
+  EXPECT_EQ(json.fields().at("keyslots").list_value().values_size(), 2);  // passphrase + key
+  const auto& tokens = json.fields().at("tokens").list_value();
+  ASSERT_EQ(tokens.values_size(), 1);
+  const auto& t = tokens.values(0).struct_value().fields();
+  EXPECT_EQ(t.at("key_id").string_value(), key_id_);
+  EXPECT_EQ(t.at("key_version").number_value(), 1);
+  EXPECT_EQ(t.at("evidence").string_value(), "tpm");
+  EXPECT_EQ(t.at("pcrs").list_value().values_size(), 2);
+  EXPECT_FALSE(t.at("offline_copy").bool_value());
+  EXPECT_EQ(t.at("ca_sha256").string_value().size(), 64u);
 }
 
 TEST_F(ReleaseIntegrationTest, UnlockByCrypttabName) {
