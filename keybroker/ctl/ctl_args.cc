@@ -277,6 +277,13 @@ std::string CtlUsage() {
   for (const CommandSpec& c : Commands()) {
     absl::StrAppend(&out, "  ", c.synopsis, "\n      ", c.summary, "\n");
   }
+  absl::StrAppend(
+      &out,
+      "  verify-evidence --type KIND [--report FILE] [--vcek FILE] [--cert-chain FILE]\n"
+      "      [--collateral DIR] [--td-quote FILE] [--tpm-quote FILE] [--ak FILE]\n"
+      "      [--pcrs FILE] [--nonce HEX] [--report-data HEX] [--at RFC3339]\n"
+      "      Offline, no broker: verifies evidence with the broker's verifiers and\n"
+      "      prints the claims (keybrokerctl verify-evidence --help).\n");
   absl::StrAppend(&out,
                   "\nconnection flags (before or after the command):\n"
                   "  --config FILE       JSON with addr, ca, cert, key, server_name\n"
