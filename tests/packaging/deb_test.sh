@@ -26,6 +26,7 @@ diff -u - <(files "$broker") <<'LIST' || fail "keybroker-broker's files"
 ./lib/systemd/system/keybrokerd.service
 ./usr/bin/keybrokerctl
 ./usr/sbin/keybrokerd
+./usr/share/bash-completion/completions/keybrokerctl
 ./usr/share/doc/keybroker-broker/changelog.Debian.gz
 ./usr/share/doc/keybroker-broker/copyright
 ./usr/share/man/man1/keybrokerctl.1.gz
@@ -36,6 +37,7 @@ diff -u - <(files "$guest") <<'LIST' || fail "keybroker-guest's files"
 ./lib/systemd/system/kbunlock@.service
 ./usr/lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-keybroker.so
 ./usr/sbin/kbunlock
+./usr/share/bash-completion/completions/kbunlock
 ./usr/share/doc/keybroker-guest/changelog.Debian.gz
 ./usr/share/doc/keybroker-guest/copyright
 ./usr/share/initramfs-tools/hooks/keybroker
