@@ -47,8 +47,7 @@ constexpr size_t kAdminMaxPerSource = 32;
 absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(GuardedListener& listener,
                                                     const ConnectionLimits& limits,
                                                     std::shared_ptr<grpc::ServerCredentials> creds,
-                                                    grpc::Service* service,
-                                                    grpc::Service* extra = nullptr) {
+                                                    const std::vector<grpc::Service*>& services) {
   grpc::ServerBuilder builder;
   // Per-connection bookkeeping a broker does not use (a guest connects once per boot).
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
@@ -63,12 +62,18 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(GuardedListener& listener,
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, std::move(creds));
-  builder.RegisterService(service);
-  if (extra != nullptr) builder.RegisterService(extra);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return absl::UnavailableError("cannot start the gRPC server");
   listener.Start(std::move(acceptor));
   return server;
+}
+
+// `names` and the services every listener has: health, and reflection v1alpha (gRPC's) and v1.
+std::vector<std::string> WithStandardServices(std::vector<std::string> names) {
+  names.insert(names.end(), {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                             "grpc.reflection.v1.ServerReflection"});
+  return names;
 }
 
 }  // namespace
@@ -106,10 +111,20 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::Brok
       GuardedListener::Bind("release_listen", config.release_listen(), release_limits));
   ASSIGN_OR_RETURN(s->admin_listener_,
                    GuardedListener::Bind("admin_listen", config.admin_listen(), admin_limits));
-  ASSIGN_OR_RETURN(s->release_server_, Serve(*s->release_listener_, release_limits, release_creds,
-                                             &s->release_grpc_, s->activation_grpc_.get()));
-  ASSIGN_OR_RETURN(s->admin_server_,
-                   Serve(*s->admin_listener_, admin_limits, admin_creds, &s->admin_grpc_));
+  std::vector<grpc::Service*> release_services = {&s->release_grpc_};
+  std::vector<std::string> release_names = {v1::KeyRelease::service_full_name()};
+  if (s->activation_grpc_) {
+    release_services.push_back(s->activation_grpc_.get());
+    release_names.push_back(v1::AttestationKeyActivation::service_full_name());
+  }
+  s->release_reflection_ = std::make_unique<ReflectionV1>(WithStandardServices(release_names));
+  release_services.push_back(s->release_reflection_.get());
+  s->admin_reflection_ =
+      std::make_unique<ReflectionV1>(WithStandardServices({v1::KeyAdmin::service_full_name()}));
+  ASSIGN_OR_RETURN(s->release_server_,
+                   Serve(*s->release_listener_, release_limits, release_creds, release_services));
+  ASSIGN_OR_RETURN(s->admin_server_, Serve(*s->admin_listener_, admin_limits, admin_creds,
+                                           {&s->admin_grpc_, s->admin_reflection_.get()}));
   s->release_port_ = s->release_listener_->port();
   s->admin_port_ = s->admin_listener_->port();
   return s;

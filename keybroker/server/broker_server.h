@@ -11,6 +11,7 @@
 #include "keybroker/ak_activation/activation_grpc.h"
 #include "keybroker/server/grpc_services.h"
 #include "keybroker/server/guarded_listener.h"
+#include "keybroker/server/reflection_v1.h"
 
 namespace kb {
 
@@ -43,6 +44,8 @@ class BrokerServer {
   KeyReleaseGrpc release_grpc_;
   KeyAdminGrpc admin_grpc_;
   std::unique_ptr<AkActivationGrpc> activation_grpc_;  // null when not served
+  std::unique_ptr<ReflectionV1> release_reflection_;
+  std::unique_ptr<ReflectionV1> admin_reflection_;
   std::unique_ptr<GuardedListener> release_listener_;
   std::unique_ptr<GuardedListener> admin_listener_;
   std::unique_ptr<grpc::Server> release_server_;
