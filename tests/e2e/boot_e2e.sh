@@ -358,7 +358,6 @@ build_dracut_initramfs() {  # build_dracut_initramfs CA_PEM
       --no-compress --force "$W/initrd.raw" >"$W/dracut.log" 2>&1 ||
     { umount "$modules"; tail -40 "$W/dracut.log"; fail "dracut failed"; }
   umount "$modules"
-  cp "$W/initrd.raw" "$W/initrd.zst"  # (uncompressed; the size report reads both)
 }
 
 # ---------------------------------------------------------------- boot
