@@ -136,8 +136,9 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, c
   ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
                                  limits.max_outstanding_challenges_per_source());
   BrokerMetrics metrics([&] { return static_cast<double>(challenge_quota.outstanding()); });
-  const bool metered = !config.metrics_listen().empty();
-  const BrokerStores s = metered ? TimedStores(stores, &metrics) : stores;
+  // Observed only when the metrics are served.
+  BrokerMetrics* observer = config.metrics_listen().empty() ? nullptr : &metrics;
+  const BrokerStores s = observer != nullptr ? TimedStores(stores, observer) : stores;
   // The operator-managed collateral cache: imports verified against the config's trust anchors.
   ASSIGN_OR_RETURN(CollateralTrust collateral_trust, CollateralTrustOf(trust));
   VerifyingCollateralCache collateral(s.collateral, std::move(collateral_trust), &clock);
@@ -156,9 +157,9 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, c
                           .grants = s.grants,
                           .challenge_quota = &challenge_quota,
                           .refusals = &refusals,
-                          .observer = metered ? &metrics : nullptr},
+                          .observer = observer},
                          absl::Seconds(config.challenge_ttl_seconds()));
-  AdminServices admin(s, &roles, &clock, &verifiers, &collateral, metered ? &metrics : nullptr);
+  AdminServices admin(s, &roles, &clock, &verifiers, &collateral, observer);
   ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));
   AkActivationService activation({.ek_verifier = ek_verifier.get(),
                                   .aks = s.aks,

@@ -167,6 +167,11 @@ absl::StatusOr<v1::BrokerConfig> ValidateBrokerConfig(v1::BrokerConfig c,
   }
   if (!c.metrics_listen().empty()) {
     RETURN_IF_ERROR(ValidateListen("metrics_listen", c.metrics_listen()));
+    // One address: the metrics listener (civetweb) would read a list from a comma.
+    if (c.metrics_listen().find_first_of(", \t") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("metrics_listen: '", c.metrics_listen(), "' is not one host:port"));
+    }
     if (!absl::EndsWith(c.metrics_listen(), ":0") &&
         (c.metrics_listen() == c.release_listen() || c.metrics_listen() == c.admin_listen())) {
       return absl::InvalidArgumentError(

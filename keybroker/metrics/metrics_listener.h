@@ -18,9 +18,9 @@ namespace kb {
 // HTTP server of ours): two threads, a request that has not arrived whole after 5 s dropped.
 class MetricsListener {
  public:
-  // Listens on `listen` ("HOST:PORT"; port 0: the kernel chooses) and serves `collectables`,
-  // which must outlive the listener. INVALID_ARGUMENT for a malformed address, UNAVAILABLE
-  // naming the address when it cannot listen.
+  // Listens on `listen` (one "HOST:PORT", as the config checked it; port 0: the kernel
+  // chooses) and serves `collectables`, which must outlive the listener. UNAVAILABLE naming the
+  // address when it cannot listen.
   static absl::StatusOr<std::unique_ptr<MetricsListener>> Start(
       const std::string& listen,
       const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables);
