@@ -12,10 +12,6 @@ BUILD=$(cd "${2:-$SRC/build}" && pwd)
 pkg=$(mktemp -d /tmp/kb-packages.XXXXXX)
 trap 'rm -rf "$pkg"' EXIT
 echo "== making the packages (cpack -G DEB) and unpacking them in $pkg/root"
-cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$pkg" >"$pkg/cpack.log" 2>&1 ||
-  { cat "$pkg/cpack.log"; echo "E2E FAIL $SCENARIO: cpack"; exit 1; }
-for deb in "$pkg"/keybroker-*.deb; do
-  echo "   $(basename "$deb")"
-  dpkg-deb -x "$deb" "$pkg/root"
-done
+"$SRC/tests/packaging/make_packages.sh" "$BUILD" "$pkg" ||
+  { echo "E2E FAIL $SCENARIO: cpack"; exit 1; }
 KB_PACKAGE_ROOT="$pkg/root" "$SRC/tests/e2e/boot_e2e.sh" "$SCENARIO" "$BUILD"

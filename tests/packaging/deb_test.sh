@@ -13,8 +13,7 @@ trap 'rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== cpack -G DEB from $BUILD"
-cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$W/out" > "$W/cpack.log" 2>&1 ||
-  { cat "$W/cpack.log"; fail "cpack"; }
+"$SRC/tests/packaging/make_packages.sh" "$BUILD" "$W/out" || fail "cpack"
 broker=$(ls "$W"/out/keybroker-broker_*_amd64.deb)
 guest=$(ls "$W"/out/keybroker-guest_*_amd64.deb)
 dracut=$(ls "$W"/out/keybroker-dracut_*_all.deb)
@@ -61,10 +60,7 @@ lintian --fail-on error "$broker" "$guest" "$dracut" > "$W/lintian.log" 2>&1 ||
   { cat "$W/lintian.log"; fail "lintian reports errors"; }
 grep -v 'running with root privileges' "$W/lintian.log" || true
 
-root=$W/root
-mkdir "$root"
-dpkg-deb -x "$broker" "$root"
-dpkg-deb -x "$guest" "$root"
+root=$W/out/root  # every package unpacked
 for b in usr/sbin/keybrokerd usr/bin/keybrokerctl usr/sbin/kbunlock; do
   ldd "$root/$b" | grep -q 'not found' && fail "$b: missing shared libraries"
   "$root/$b" --version | grep -qx "$(basename $b) [0-9.]*" || fail "$b --version"
