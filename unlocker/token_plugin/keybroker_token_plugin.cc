@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <mutex>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -43,8 +42,7 @@ int Open(crypt_device* cd, int token_id, char** buffer, size_t* buffer_len) {
   // gRPC's own lines (a failed handshake with a broker that is down, ...) would reach the
   // caller's stderr, the journal and a boot console raw; every failure is reported below from
   // the call's status. Process-wide, as in kbunlock: gRPC in this process is ours.
-  static std::once_flag silenced;
-  std::call_once(silenced, SilenceGrpcLogs);
+  SilenceGrpcLogs();  // idempotent
   auto settings = LoadPluginSettings(PluginConfDir());
   if (!settings.ok()) {
     Log(cd, CRYPT_LOG_ERROR, std::string(settings.status().message()));
