@@ -17,7 +17,7 @@ PACKAGES="
   e2fsprogs cpio kmod zstd iproute2 util-linux
   clang-14 libclang-rt-14-dev
   pandoc man-db dpkg-dev lintian prometheus-cpp-dev
-  dracut-core dracut-network
+  dracut-core dracut-network systemd dbus-daemon binutils
 "
 export DEBIAN_FRONTEND=noninteractive
 missing=""
