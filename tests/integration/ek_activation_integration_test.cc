@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/store/sqlite_stores.h"
+#include "tests/integration/plugin_cryptsetup.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/status_matchers.h"
@@ -190,6 +191,20 @@ TEST_F(EkActivationIntegrationTest, UnlockProvesANewAkAgainAndRetries) {
   EXPECT_EQ(unlock.exit_code, 0) << unlock.output;
   EXPECT_THAT(unlock.output, HasSubstr("proving it through the EK again"));
   EXPECT_THAT(unlock.output, HasSubstr("opens keyslot"));
+}
+
+// The token plugin (what cryptsetup and systemd-cryptsetup load) proves the AK again as well.
+TEST_F(EkActivationIntegrationTest, ThePluginProvesANewAkAgainAndOpens) {
+  if (std::string why; !PluginCryptsetup::PluginLoads(&why)) GTEST_SKIP() << why;
+  ASSERT_EQ(EnrollEk(*broker_).exit_code, 0);
+  ForgetAks(*broker_);
+  PluginCryptsetup plugin(swtpm_->state_dir());
+  plugin.WriteSettings(broker_->Path("ca.pem"), swtpm_->tcti(), 20);
+  CommandResult open = plugin.OpenWithToken(image_);
+  EXPECT_EQ(open.exit_code, 0) << open.output;
+  EXPECT_THAT(open.output, HasSubstr("proving it through the EK again"));
+  EXPECT_THAT(open.output, HasSubstr("trusts the attestation key as machine " + machine_));
+  EXPECT_THAT(open.output, HasSubstr("unlocked."));
 }
 
 TEST_F(EkActivationIntegrationTest, BrokerWithAnotherCaOrNoneRefuses) {

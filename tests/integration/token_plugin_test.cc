@@ -1,17 +1,14 @@
 // The libcryptsetup token plugin (libcryptsetup-token-keybroker.so) loaded by the real
-// cryptsetup 2.6: keybrokerd over TLS, swtpm as the guest's TPM, a LUKS2 image file enrolled by
-// kbunlock. libcryptsetup loads plugins only from its compiled-in folder, so every cryptsetup
-// runs in a private mount namespace with the build's plugin bind-mounted over that folder (the
-// host's folder is untouched). Needs root.
-#include <unistd.h>
-
-#include <cstdio>
+// cryptsetup 2.6 (plugin_cryptsetup.h): keybrokerd over TLS, swtpm as the guest's TPM, a LUKS2
+// image file enrolled by kbunlock. Needs root.
 #include <fstream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/guest_volume_fixture.h"
+#include "tests/integration/plugin_cryptsetup.h"
 
 namespace kb {
 namespace {
@@ -19,34 +16,18 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kPluginDir[] = "/usr/lib/x86_64-linux-gnu/cryptsetup";
-
 class TokenPluginTest : public GuestVolumeTest {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (a mount namespace for the plugin folder)";
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    // The uninstrumented cryptsetup cannot load a plugin built with a sanitizer runtime; the
-    // plugin's settings parser and the flows it runs are tested in this build by their own tests.
-    GTEST_SKIP() << "a sanitizer build's plugin does not load into the system's cryptsetup";
-#endif
+    if (std::string why; !PluginCryptsetup::PluginLoads(&why)) GTEST_SKIP() << why;
     SetUpGuestAllowingPcr7("vm-p", "p-disk");
     if (HasFatalFailure()) return;
-    conf_ = swtpm_->state_dir() + "/conf";
-    plugins_ = swtpm_->state_dir() + "/plugins";
-    ASSERT_EQ(RunCommand({"/bin/mkdir", "-p", conf_, plugins_}).exit_code, 0);
-    ASSERT_EQ(RunCommand({"/bin/cp", BinaryPath("token_plugin/libcryptsetup-token-keybroker.so"),
-                          plugins_})
-                  .exit_code,
-              0);
+    plugin_ = std::make_unique<PluginCryptsetup>(swtpm_->state_dir());
     WriteSettings(10);
   }
 
   void WriteSettings(int timeout_seconds) {
-    std::ofstream(conf_ + "/initramfs.conf")
-        << "# as the initramfs reads it\nKEYBROKER_CA=\"" << broker_->Path("ca.pem")
-        << "\"\nKEYBROKER_TCTI=" << swtpm_->tcti() << "\nKEYBROKER_TIMEOUT=" << timeout_seconds
-        << "\nKEYBROKER_OFFLINE_AFTER=2\n";
+    plugin_->WriteSettings(broker_->Path("ca.pem"), swtpm_->tcti(), timeout_seconds);
   }
 
   CommandResult Enrol() {
@@ -55,20 +36,10 @@ class TokenPluginTest : public GuestVolumeTest {
                      "--tcti", swtpm_->tcti()});
   }
 
-  // cryptsetup `args` with the build's plugin as the only external token plugin.
-  CommandResult Cryptsetup(const std::string& args) {
-    const std::string script =
-        absl::StrCat("mount --bind '", plugins_, "' ", kPluginDir, " && KEYBROKER_CONFDIR='", conf_,
-                     "' exec /sbin/cryptsetup ", args, " 2>&1");
-    return RunCommand(
-        {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
-  }
-  CommandResult OpenWithToken() {
-    return Cryptsetup(absl::StrCat(
-        "open -v --test-passphrase --token-only --token-type keybroker '", image_, "'"));
-  }
+  CommandResult Cryptsetup(const std::string& args) { return plugin_->Run(args); }
+  CommandResult OpenWithToken() { return plugin_->OpenWithToken(image_); }
 
-  std::string conf_, plugins_;
+  std::unique_ptr<PluginCryptsetup> plugin_;
 };
 
 TEST_F(TokenPluginTest, CryptsetupOpensTheVolumeThroughTheBroker) {
@@ -124,11 +95,8 @@ TEST_F(TokenPluginTest, ABrokerThatIsDownLeavesTheOfflineCopy) {
 // loading it into kbunlock aborts the process).
 TEST_F(TokenPluginTest, KbunlockWorksWhereThePluginIsInstalled) {
   ASSERT_EQ(Enrol().exit_code, 0);
-  const std::string script =
-      absl::StrCat("mount --bind '", plugins_, "' ", kPluginDir, " && exec '",
-                   BinaryPath("kbunlock"), "' status --device '", image_, "' 2>&1");
-  CommandResult r = RunCommand(
-      {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
+  CommandResult r = plugin_->RunWherePluginIsInstalled(
+      absl::StrCat("'", BinaryPath("kbunlock"), "' status --device '", image_, "' 2>&1"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("key 'p-disk' version 1"));
 }

@@ -6,8 +6,10 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "unlocker/attesting/attesting_tpm.h"
+#include "unlocker/client/ak_activation_client.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
+#include "unlocker/flow/ak_activation_flow.h"
 #include "unlocker/flow/volume_flows.h"
 #include "unlocker/volume/token_json.h"
 
@@ -34,6 +36,33 @@ UnlockOptions OptionsFor(const PluginSettings& settings, absl::Time deadline) {
   return options;
 }
 
+// No SIGALRM backstop inside another process: every call ends by the deadline (a round is a
+// challenge and a release, so each call gets at most half of what is left).
+absl::StatusOr<absl::Duration> CallTimeout(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) {
+    return WithExitCode(absl::DeadlineExceededError("the token's time bound has passed"),
+                        ExitCode::kBrokerUnreachable);
+  }
+  return std::max(absl::Milliseconds(200), std::min(absl::Seconds(10), left / 2));
+}
+
+// A token with "ak_trust":"ek" whose AK the broker no longer trusts (a database restored from
+// before the activation, an AK the TPM made anew) proves it again through the EK certificate,
+// as kbunlock does, within the same deadline.
+AkActivator EkActivator(EsysTpm& tpm, const std::string& ca_pem, const std::string& ca_file,
+                        absl::Time deadline, const Progress& progress) {
+  AkActivationConnector connect =
+      [ca_pem, ca_file, deadline](
+          const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<AkActivationClient>> {
+    ASSIGN_OR_RETURN(absl::Duration timeout, CallTimeout(deadline));
+    return ConnectAkActivation(endpoint, ca_pem, timeout, ca_file);
+  };
+  return [&tpm, connect, progress](const std::vector<std::string>& endpoints) {
+    return ActivateAkThroughEk(tpm, tpm, connect, endpoints, progress).status();
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<SecretBytes> OpenKeybrokerToken(absl::string_view token_json,
@@ -54,22 +83,15 @@ absl::StatusOr<SecretBytes> OpenKeybrokerToken(absl::string_view token_json,
       EvidenceSource * source,
       ResolveEvidenceSource(tpm.evidence->AsFunction(), token->evidence, tpm.flow_tpm(), fallback));
   const std::string ca_file = settings.ca_file;
-  // No SIGALRM backstop inside another process: every call ends by the deadline (a round is a
-  // challenge and a release, so each call gets at most half of what is left).
   BrokerConnector connect(
       [ca_pem, ca_file,
        deadline](const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
-        const absl::Duration left = deadline - absl::Now();
-        if (left <= absl::ZeroDuration()) {
-          return WithExitCode(absl::DeadlineExceededError("the token's time bound has passed"),
-                              ExitCode::kBrokerUnreachable);
-        }
-        return ConnectKeyRelease(
-            endpoint, ca_pem,
-            std::max(absl::Milliseconds(200), std::min(absl::Seconds(10), left / 2)), ca_file);
+        ASSIGN_OR_RETURN(absl::Duration timeout, CallTimeout(deadline));
+        return ConnectKeyRelease(endpoint, ca_pem, timeout, ca_file);
       });
   UnlockOptions options = OptionsFor(settings, deadline);
   options.ca_pem = ca_pem;
+  if (tpm.tpm) options.activate_ak = EkActivator(*tpm.tpm, ca_pem, ca_file, deadline, progress);
   auto released = ReleaseTokenKey(*source, tpm.flow_tpm(), connect, options, *token, progress);
   if (released.ok()) {
     progress(absl::StrCat("received key '", token->key_id, "' version ", released->version,
