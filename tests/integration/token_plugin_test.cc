@@ -77,6 +77,20 @@ TEST_F(TokenPluginTest, ABrokerThatIsDownFailsWithinTheBound) {
   EXPECT_LT(took, absl::Seconds(20)) << r.output;  // bound 4 s; generous for a loaded machine
 }
 
+TEST_F(TokenPluginTest, NoTpmFailsFastWithAReason) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  // A TCTI where no TPM listens.
+  plugin_->WriteSettings(broker_->Path("ca.pem"), "swtpm:host=127.0.0.1,port=1", 10);
+  const absl::Time start = absl::Now();
+  CommandResult r = OpenWithToken();
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("keybroker: token 0: TPM unavailable"));
+  EXPECT_THAT(r.output, HasSubstr("requires additional missing resource"));
+  EXPECT_THAT(r.output, Not(HasSubstr("unlocked")));
+  EXPECT_LT(took, absl::Seconds(8)) << r.output;  // no broker round: fails before the bound
+}
+
 TEST_F(TokenPluginTest, ABrokerThatIsDownLeavesTheOfflineCopy) {
   CommandResult set = Ctl({"policy", "set", "p-disk", "-"}, Pcr7Policy("vm-p", 2));
   ASSERT_EQ(set.exit_code, 0) << set.output;
