@@ -144,7 +144,7 @@ absl::StatusOr<std::string> AkActivationService::AddPending(Pending pending) {
   ASSIGN_OR_RETURN(std::string raw_id, RandomBytes(16));
   const std::string id = HexEncode(raw_id);
   const absl::Time now = d_.clock->Now();
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   for (auto it = pending_.begin(); it != pending_.end();) {
     it = it->second.expires_at <= now ? pending_.erase(it) : std::next(it);
   }
@@ -157,7 +157,7 @@ absl::StatusOr<std::string> AkActivationService::AddPending(Pending pending) {
 
 absl::StatusOr<AkActivationService::Pending> AkActivationService::TakePending(
     const std::string& id) {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   auto it = pending_.find(id);
   if (it == pending_.end()) {
     return ActivationCheckFailed(kActivationId, StatusCode::kAborted,

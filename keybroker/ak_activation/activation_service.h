@@ -7,10 +7,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/secret_bytes.h"
+#include "common/sync/mutex.h"
 #include "kb/v1/ak_activation.pb.h"
 #include "keybroker/ak_activation/ek_certificate.h"
 #include "keybroker/store/attestation_key_registry.h"
@@ -73,7 +73,7 @@ class AkActivationService {
   Deps d_;
   absl::Duration ttl_;
   size_t max_pending_;
-  absl::Mutex mu_;
+  kb::Mutex mu_;
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
 };
 

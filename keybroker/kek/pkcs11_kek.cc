@@ -191,12 +191,12 @@ absl::StatusOr<CK_RV> Pkcs11Kek::Run(
     if (find_key) {
       ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, FindKek(token_->functions(), session.handle(),
                                                      key_label_, token_->description()));
-      absl::MutexLock lock(&mu_);
+      kb::MutexLock lock(&mu_);
       key_ = key;
     }
     CK_OBJECT_HANDLE key;
     {
-      absl::MutexLock lock(&mu_);
+      kb::MutexLock lock(&mu_);
       key = key_;
     }
     const CK_RV rv = op(session.handle(), key);

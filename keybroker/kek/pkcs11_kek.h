@@ -6,7 +6,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 #include "keybroker/kek/pkcs11_token.h"
 #include "keybroker/store/kek.h"
 
@@ -56,7 +56,7 @@ class Pkcs11Kek final : public Kek {
   const std::string key_label_;
   const std::string description_;
   const std::string fingerprint_;
-  absl::Mutex mu_;
+  kb::Mutex mu_;
   CK_OBJECT_HANDLE key_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -156,7 +156,7 @@ absl::StatusOr<std::unique_ptr<Pkcs11Token>> Pkcs11Token::Open(const std::string
 
 Pkcs11Token::~Pkcs11Token() {
   {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     for (CK_SESSION_HANDLE s : free_) fn_->C_CloseSession(s);
     free_.clear();
   }
@@ -196,7 +196,7 @@ absl::StatusOr<CK_SESSION_HANDLE> Pkcs11Token::OpenSession(CK_FLAGS flags) {
 
 absl::StatusOr<Pkcs11Token::Session> Pkcs11Token::Acquire() {
   {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     if (!free_.empty()) {
       CK_SESSION_HANDLE handle = free_.back();
       free_.pop_back();
@@ -215,7 +215,7 @@ absl::StatusOr<Pkcs11Token::Session> Pkcs11Token::AcquireReadWrite() {
 void Pkcs11Token::DropPooledSessions() {
   std::vector<CK_SESSION_HANDLE> pooled;
   {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     pooled.swap(free_);
   }
   for (CK_SESSION_HANDLE s : pooled) fn_->C_CloseSession(s);
@@ -226,7 +226,7 @@ void Pkcs11Token::Release(CK_SESSION_HANDLE handle, bool keep) {
     fn_->C_CloseSession(handle);
     return;
   }
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   free_.push_back(handle);
 }
 

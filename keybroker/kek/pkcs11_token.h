@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "common/secret_bytes.h"
+#include "common/sync/mutex.h"
 
 namespace kb {
 
@@ -79,7 +79,7 @@ class Pkcs11Token {
   const CK_SLOT_ID slot_;
   const SecretBytes pin_;
   const std::string description_;
-  absl::Mutex mu_;
+  kb::Mutex mu_;
   std::vector<CK_SESSION_HANDLE> free_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -6,7 +6,7 @@ namespace kb {
 
 absl::Status ChallengeQuota::Reserve(const std::string& id, const std::string& source,
                                      absl::Time expires_at, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   ExpireLocked(now);
   if (places_.size() >= max_total_) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -26,12 +26,12 @@ absl::Status ChallengeQuota::Reserve(const std::string& id, const std::string& s
 }
 
 void ChallengeQuota::Release(const std::string& id) {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   EraseLocked(id);
 }
 
 size_t ChallengeQuota::outstanding() const {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   return places_.size();
 }
 

@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 
 namespace kb {
 
@@ -35,7 +35,7 @@ class ChallengeQuota {
 
   const size_t max_total_;
   const size_t max_per_source_;
-  mutable absl::Mutex mu_;
+  mutable kb::Mutex mu_;
   struct Place {
     std::string source;
     absl::Time expires_at;

@@ -13,7 +13,7 @@ RefusalTally::RefusalTally(AuditLog* audit, const Clock* clock, absl::Duration i
   flusher_ = std::thread([this] {
     for (;;) {
       {
-        absl::MutexLock lock(&mu_);
+        kb::MutexLock lock(&mu_);
         auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_; };
         if (mu_.AwaitWithTimeout(absl::Condition(&stopping), interval_)) return;
       }
@@ -24,7 +24,7 @@ RefusalTally::RefusalTally(AuditLog* audit, const Clock* clock, absl::Duration i
 
 RefusalTally::~RefusalTally() {
   {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     stop_ = true;
   }
   flusher_.join();
@@ -35,7 +35,7 @@ void RefusalTally::Count(absl::string_view action, absl::string_view source,
                          absl::string_view reason, absl::string_view key_id) {
   bool due = false;
   {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
     if (started_ == absl::InfinitePast()) started_ = now;
     Key key{std::string(action), std::string(source), std::string(reason.substr(0, 120))};
@@ -58,7 +58,7 @@ void RefusalTally::Count(absl::string_view action, absl::string_view source,
 }
 
 std::map<RefusalTally::Key, RefusalTally::Tally> RefusalTally::Take() {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   std::map<Key, Tally> taken;
   taken.swap(tallies_);
   started_ = absl::InfinitePast();

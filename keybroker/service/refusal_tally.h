@@ -7,9 +7,9 @@
 #include <thread>
 #include <tuple>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/sync/mutex.h"
 #include "keybroker/store/audit_log.h"
 
 namespace kb {
@@ -45,7 +45,7 @@ class RefusalTally {
   const Clock* clock_;
   const absl::Duration interval_;
   const size_t max_entries_;
-  absl::Mutex mu_;
+  kb::Mutex mu_;
   std::map<Key, Tally> tallies_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread flusher_;  // writes the tally every interval of real time

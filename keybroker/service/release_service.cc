@@ -206,13 +206,13 @@ absl::StatusOr<uint32_t> ReleaseService::ReleasableVersion(const KeyRecord& key,
 absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> ReleaseService::Policy(
     const KeyRecord& key) {
   {
-    absl::MutexLock lock(&policy_mu_);
+    kb::MutexLock lock(&policy_mu_);
     auto it = policies_.find(key.key_id);
     if (it != policies_.end() && it->second.first == key.policy_version) return it->second.second;
   }
   ASSIGN_OR_RETURN(v1::ReleasePolicy parsed, ParseReleasePolicy(key.policy_json));
   auto policy = std::make_shared<const v1::ReleasePolicy>(std::move(parsed));
-  absl::MutexLock lock(&policy_mu_);
+  kb::MutexLock lock(&policy_mu_);
   policies_[key.key_id] = {key.policy_version, policy};
   return policy;
 }

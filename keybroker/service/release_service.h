@@ -7,9 +7,9 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/sync/mutex.h"
 #include "kb/v1/policy.pb.h"
 #include "kb/v1/release.pb.h"
 #include "keybroker/policy/release_policy.h"
@@ -129,7 +129,7 @@ class ReleaseService {
 
   Deps d_;
   absl::Duration challenge_ttl_;
-  absl::Mutex policy_mu_;
+  kb::Mutex policy_mu_;
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const v1::ReleasePolicy>>> policies_
       ABSL_GUARDED_BY(policy_mu_);
 };

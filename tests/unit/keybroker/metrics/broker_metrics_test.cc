@@ -4,8 +4,8 @@
 #include <map>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "common/crypto.h"
+#include "common/sync/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/metrics/timed_stores.h"
@@ -63,16 +63,16 @@ TEST(BrokerMetricsTest, RendersDecisionsLatencyAdminCallsAndLiveGauges) {
 class CountingObserver : public StoreLatencyObserver {
  public:
   void ObserveStore(absl::string_view operation, absl::Duration) override {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     ++calls_[std::string(operation)];
   }
   int calls(const std::string& operation) {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     return calls_[operation];
   }
 
  private:
-  absl::Mutex mu_;
+  kb::Mutex mu_;
   std::map<std::string, int> calls_;
 };
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 #include "gmock/gmock.h"
 #include "keybroker/service/release_service.h"
 #include "tests/support/status_matchers.h"
@@ -20,17 +20,17 @@ struct Seen {
 class RecordingObserver : public ReleaseObserver {
  public:
   void Observe(const ReleaseOutcome& o) override {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     seen_.push_back({std::string(o.action), std::string(o.result), std::string(o.evidence),
                      std::string(o.check)});
   }
   Seen last() {
-    absl::MutexLock lock(&mu_);
+    kb::MutexLock lock(&mu_);
     return seen_.empty() ? Seen{} : seen_.back();
   }
 
  private:
-  absl::Mutex mu_;
+  kb::Mutex mu_;
   std::vector<Seen> seen_;
 };
 
