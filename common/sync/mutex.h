@@ -24,32 +24,40 @@ namespace kb {
 // Mutex's lock and unlock (atomics and futexes inside the library) carry no happens-before for
 // TSan, which then reports every access under the lock as a race. In a TSan build this type
 // tells TSan about each acquire and release; elsewhere it is absl::Mutex and nothing more.
-// Same thread-safety annotations as absl::Mutex (ABSL_GUARDED_BY(mu_) works unchanged).
+// Same thread-safety annotations as absl::Mutex (ABSL_GUARDED_BY(mu_) works unchanged; the
+// member functions themselves are exempt from the analysis, as absl's are: they lock `mu_` on
+// behalf of `this`).
 class ABSL_LOCKABLE Mutex {
  public:
   Mutex() = default;
+  // absl's inline constructor registers its mutex with TSan; its destructor, compiled without
+  // TSan, never unregisters it, so a later lock at the same address would inherit its history.
+  ~Mutex() { Destroyed(); }
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     mu_.Lock();
     Acquired();
   }
-  void Unlock() ABSL_UNLOCK_FUNCTION() {
+  void Unlock() ABSL_UNLOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     Releasing();
     mu_.Unlock();
   }
   // absl::Mutex::AwaitWithTimeout: releases while it waits, holds again when it returns.
   // absl evaluates `condition` inside the library, holding the lock (in this thread or in the
-  // one unlocking), so TSan is told of the acquire before the condition reads guarded data.
+  // one unlocking), and may release the lock after it without telling TSan: each evaluation is
+  // bracketed by an acquire and a release.
   bool AwaitWithTimeout(const absl::Condition& condition, absl::Duration timeout)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     struct Seen {
       Mutex* mu;
       const absl::Condition* condition;
       bool Eval() {
         mu->Acquired();
-        return condition->Eval();
+        const bool met = condition->Eval();
+        mu->Releasing();  // abseil may release the lock next, to wait
+        return met;
       }
     } seen{this, &condition};
     Releasing();
@@ -63,9 +71,11 @@ class ABSL_LOCKABLE Mutex {
 #ifdef KB_THREAD_SANITIZER
   void Acquired() { __tsan_acquire(this); }
   void Releasing() { __tsan_release(this); }
+  void Destroyed() { __tsan_mutex_destroy(&mu_, 0); }
 #else
   void Acquired() {}
   void Releasing() {}
+  void Destroyed() {}
 #endif
 
   absl::Mutex mu_;

@@ -12,42 +12,59 @@ namespace {
 
 constexpr int kIncrements = 20000;
 
-TEST(MutexTest, GuardedIncrementsFromTwoThreadsAllCount) {
+struct Counter {
   Mutex mu;
-  long counter ABSL_GUARDED_BY(mu) = 0;
+  long value ABSL_GUARDED_BY(mu) = 0;
+};
+
+TEST(MutexTest, GuardedIncrementsFromTwoThreadsAllCount) {
+  Counter c;
   auto work = [&] {
     for (int i = 0; i < kIncrements; ++i) {
-      MutexLock lock(&mu);
-      ++counter;
+      MutexLock lock(&c.mu);
+      ++c.value;
     }
   };
-  std::thread a(work), b(work);
+  std::thread a(work);
+  std::thread b(work);
   a.join();
   b.join();
-  MutexLock lock(&mu);
-  EXPECT_EQ(counter, 2 * kIncrements);
+  MutexLock lock(&c.mu);
+  EXPECT_EQ(c.value, 2 * kIncrements);
 }
 
+// The waiter holds the lock first, so the other thread can only write while it waits: under
+// TSan the condition's reads before and after that wait must be ordered with the write.
 TEST(MutexTest, AwaitWithTimeoutSeesWhatAnotherThreadSetUnderTheLock) {
-  Mutex mu;
-  bool ready ABSL_GUARDED_BY(mu) = false;
-  std::thread setter([&] {
-    MutexLock lock(&mu);
-    ready = true;
-  });
+  Counter c;
+  std::thread setter;
   {
-    MutexLock lock(&mu);
-    auto is_ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return ready; };
-    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&is_ready), absl::Seconds(30)));
+    MutexLock lock(&c.mu);
+    setter = std::thread([&] {
+      MutexLock lock(&c.mu);
+      c.value = 1;
+    });
+    auto set = [&]() ABSL_SHARED_LOCKS_REQUIRED(c.mu) { return c.value == 1; };
+    EXPECT_TRUE(c.mu.AwaitWithTimeout(absl::Condition(&set), absl::Seconds(30)));
   }
   setter.join();
 }
 
+// The condition is evaluated again when the time passes, after another thread wrote what it
+// reads (under TSan: that last evaluation, inside abseil, must see the write ordered).
 TEST(MutexTest, AwaitWithTimeoutReturnsFalseWhenTheTimePasses) {
-  Mutex mu;
-  MutexLock lock(&mu);
-  const bool never = false;
-  EXPECT_FALSE(mu.AwaitWithTimeout(absl::Condition(&never), absl::Milliseconds(20)));
+  Counter c;
+  std::thread writer;
+  {
+    MutexLock lock(&c.mu);
+    writer = std::thread([&] {
+      MutexLock lock(&c.mu);
+      c.value = 1;
+    });
+    auto two = [&]() ABSL_SHARED_LOCKS_REQUIRED(c.mu) { return c.value == 2; };
+    EXPECT_FALSE(c.mu.AwaitWithTimeout(absl::Condition(&two), absl::Milliseconds(200)));
+  }
+  writer.join();
 }
 
 #ifdef KB_THREAD_SANITIZER
