@@ -197,10 +197,11 @@ TEST_F(EkActivationIntegrationTest, UnlockProvesANewAkAgainAndRetries) {
 TEST_F(EkActivationIntegrationTest, ThePluginProvesANewAkAgainAndOpens) {
   if (std::string why; !PluginCryptsetup::PluginLoads(&why)) GTEST_SKIP() << why;
   ASSERT_EQ(EnrollEk(*broker_).exit_code, 0);
-  ForgetAks(*broker_);
-  PluginCryptsetup plugin(swtpm_->state_dir());
-  plugin.WriteSettings(broker_->Path("ca.pem"), swtpm_->tcti(), 20);
-  CommandResult open = plugin.OpenWithToken(image_);
+  ASSERT_NO_FATAL_FAILURE(ForgetAks(*broker_));
+  auto plugin = PluginCryptsetup::Create(swtpm_->state_dir());
+  ASSERT_THAT(plugin, IsOk());
+  (*plugin)->WriteSettings(broker_->Path("ca.pem"), swtpm_->tcti(), 20);
+  CommandResult open = (*plugin)->OpenWithToken(image_);
   EXPECT_EQ(open.exit_code, 0) << open.output;
   EXPECT_THAT(open.output, HasSubstr("proving it through the EK again"));
   EXPECT_THAT(open.output, HasSubstr("trusts the attestation key as machine " + machine_));

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -14,9 +15,20 @@ constexpr char kPluginDir[] = "/usr/lib/x86_64-linux-gnu/cryptsetup";
 }  // namespace
 
 PluginCryptsetup::PluginCryptsetup(const std::string& dir)
-    : conf_(dir + "/conf"), plugins_(dir + "/plugins") {
-  RunCommand({"/bin/mkdir", "-p", conf_, plugins_});
-  RunCommand({"/bin/cp", BinaryPath("token_plugin/libcryptsetup-token-keybroker.so"), plugins_});
+    : conf_(dir + "/conf"), plugins_(dir + "/plugins") {}
+
+absl::StatusOr<std::unique_ptr<PluginCryptsetup>> PluginCryptsetup::Create(const std::string& dir) {
+  std::unique_ptr<PluginCryptsetup> plugin(new PluginCryptsetup(dir));
+  for (const std::vector<std::string>& step :
+       {std::vector<std::string>{"/bin/mkdir", "-p", plugin->conf_, plugin->plugins_},
+        {"/bin/cp", BinaryPath("token_plugin/libcryptsetup-token-keybroker.so"),
+         plugin->plugins_}}) {
+    CommandResult r = RunCommand(step);
+    if (r.exit_code != 0) {
+      return absl::InternalError(absl::StrCat(step[0], " failed: ", r.output));
+    }
+  }
+  return plugin;
 }
 
 bool PluginCryptsetup::PluginLoads(std::string* why) {

@@ -1,8 +1,10 @@
 #ifndef KB_TESTS_INTEGRATION_PLUGIN_CRYPTSETUP_H_
 #define KB_TESTS_INTEGRATION_PLUGIN_CRYPTSETUP_H_
 
+#include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "tests/support/broker_process.h"
 
 namespace kb {
@@ -14,8 +16,8 @@ namespace kb {
 // uninstrumented cryptsetup (PluginLoads says so).
 class PluginCryptsetup {
  public:
-  // Keeps the plugin and its settings in `dir` (created).
-  explicit PluginCryptsetup(const std::string& dir);
+  // Keeps a copy of the build's plugin and its settings in `dir` (created).
+  static absl::StatusOr<std::unique_ptr<PluginCryptsetup>> Create(const std::string& dir);
 
   // Whether this process can run the plugin here; `why` says why not.
   static bool PluginLoads(std::string* why);
@@ -36,6 +38,8 @@ class PluginCryptsetup {
   const std::string& conf_dir() const { return conf_; }
 
  private:
+  explicit PluginCryptsetup(const std::string& dir);
+
   std::string conf_, plugins_;
 };
 

@@ -36,8 +36,9 @@ UnlockOptions OptionsFor(const PluginSettings& settings, absl::Time deadline) {
   return options;
 }
 
-// No SIGALRM backstop inside another process: every call ends by the deadline (a round is a
-// challenge and a release, so each call gets at most half of what is left).
+// No SIGALRM backstop inside another process: every call ends by `deadline` (a round is two
+// calls, a challenge and a release or the activation's start and finish, so each call gets at
+// most half of what is left).
 absl::StatusOr<absl::Duration> CallTimeout(absl::Time deadline) {
   const absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) {
@@ -49,13 +50,14 @@ absl::StatusOr<absl::Duration> CallTimeout(absl::Time deadline) {
 
 // A token with "ak_trust":"ek" whose AK the broker no longer trusts (a database restored from
 // before the activation, an AK the TPM made anew) proves it again through the EK certificate,
-// as kbunlock does, within the same deadline.
+// as kbunlock does, by `give_up_at`: the time the offline copy needs stays untouched, and no
+// activation starts after it.
 AkActivator EkActivator(EsysTpm& tpm, const std::string& ca_pem, const std::string& ca_file,
-                        absl::Time deadline, const Progress& progress) {
+                        absl::Time give_up_at, const Progress& progress) {
   AkActivationConnector connect =
-      [ca_pem, ca_file, deadline](
+      [ca_pem, ca_file, give_up_at](
           const std::string& endpoint) -> absl::StatusOr<std::unique_ptr<AkActivationClient>> {
-    ASSIGN_OR_RETURN(absl::Duration timeout, CallTimeout(deadline));
+    ASSIGN_OR_RETURN(absl::Duration timeout, CallTimeout(give_up_at));
     return ConnectAkActivation(endpoint, ca_pem, timeout, ca_file);
   };
   return [&tpm, connect, progress](const std::vector<std::string>& endpoints) {
@@ -91,7 +93,10 @@ absl::StatusOr<SecretBytes> OpenKeybrokerToken(absl::string_view token_json,
       });
   UnlockOptions options = OptionsFor(settings, deadline);
   options.ca_pem = ca_pem;
-  if (tpm.tpm) options.activate_ak = EkActivator(*tpm.tpm, ca_pem, ca_file, deadline, progress);
+  if (tpm.tpm) {
+    options.activate_ak =
+        EkActivator(*tpm.tpm, ca_pem, ca_file, options.retry.give_up_at, progress);
+  }
   auto released = ReleaseTokenKey(*source, tpm.flow_tpm(), connect, options, *token, progress);
   if (released.ok()) {
     progress(absl::StrCat("received key '", token->key_id, "' version ", released->version,
