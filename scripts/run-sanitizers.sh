@@ -24,6 +24,6 @@ echo "== tsan: build (build-tsan: broker_core_test, sync_test)"
 cmake --preset tsan >/dev/null
 cmake --build build-tsan -j "$(nproc)" --target broker_core_test sync_test
 echo "== tsan: tests"
-TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+TSAN_OPTIONS="halt_on_error=1" \
   ctest --test-dir build-tsan --output-on-failure --timeout 900 -j 1 \
   -R '^(broker_core_test|sync_test)$'

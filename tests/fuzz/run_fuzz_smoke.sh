@@ -7,7 +7,7 @@
 set -eu
 SRC=$(cd "${1:?source dir}" && pwd)
 BUILD=$(cd "${2:?build dir}" && pwd)
-SECONDS_EACH=${FUZZ_SECONDS:-15}
+SECONDS_EACH=${FUZZ_SECONDS:-8}
 CXX=${FUZZ_CXX:-clang++-14}
 command -v "$CXX" >/dev/null || { echo "FUZZ FAIL: $CXX not installed"; exit 1; }
 OUT=$BUILD/fuzz
@@ -37,7 +37,8 @@ rm -rf "$OBJ"
 # shellcheck disable=SC2086
 printf '%s\n' $COMMON $SNP $TDX $TPM $POLICY $CONFIG $TOKEN tests/fuzz/*_fuzzer.cc | sort -u |
   CXX=$CXX FLAGS=$FLAGS OBJ=$OBJ xargs -P "$(nproc)" -n 1 sh -c \
-    'o="$OBJ/${0%.cc}.o"; mkdir -p "${o%/*}"; $CXX $FLAGS -c "$0" -o "$o"'
+    'o="$OBJ/${0%.cc}.o"; mkdir -p "${o%/*}"; $CXX $FLAGS -c "$0" -o "$o"' ||
+  { echo "FUZZ FAIL: a source did not compile (above)"; exit 1; }
 objects() {
   for s in "$@"; do printf '%s ' "$OBJ/${s%.cc}.o"; done
 }
