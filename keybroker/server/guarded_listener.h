@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "keybroker/server/connection_table.h"
+#include "keybroker/server/heap_trimmer.h"
 
 namespace kb {
 
@@ -73,6 +74,7 @@ class GuardedListener {
   std::atomic<bool> stop_{false};
   // Owned by the accept thread.
   ConnectionTable table_;
+  HeapTrimmer trimmer_;
   absl::Time paused_until_ = absl::InfinitePast();
   absl::Time last_summary_ = absl::InfinitePast();
   ListenerStats logged_;
