@@ -41,6 +41,13 @@ class TokenPluginTest : public GuestVolumeTest {
 
   CommandResult Cryptsetup(const std::string& args) { return plugin_->Run(args); }
   CommandResult OpenWithToken() { return plugin_->OpenWithToken(image_); }
+  // OpenWithToken, and how long it took.
+  CommandResult TimedOpenWithToken(absl::Duration* took) {
+    const absl::Time start = absl::Now();
+    CommandResult r = OpenWithToken();
+    *took = absl::Now() - start;
+    return r;
+  }
 
   std::unique_ptr<PluginCryptsetup> plugin_;
 };
@@ -71,9 +78,8 @@ TEST_F(TokenPluginTest, ABrokerThatIsDownFailsWithinTheBound) {
   ASSERT_EQ(Enrol().exit_code, 0);
   WriteSettings(4);
   broker_->Stop();
-  const absl::Time start = absl::Now();
-  CommandResult r = OpenWithToken();
-  const absl::Duration took = absl::Now() - start;
+  absl::Duration took;
+  CommandResult r = TimedOpenWithToken(&took);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("requires additional missing resource"));
   EXPECT_THAT(r.output, HasSubstr("broker unreachable"));
@@ -84,9 +90,8 @@ TEST_F(TokenPluginTest, NoTpmFailsFastWithAReason) {
   ASSERT_EQ(Enrol().exit_code, 0);
   // A TCTI where no TPM listens.
   plugin_->WriteSettings(broker_->Path("ca.pem"), "swtpm:host=127.0.0.1,port=1", 30);
-  const absl::Time start = absl::Now();
-  CommandResult r = OpenWithToken();
-  const absl::Duration took = absl::Now() - start;
+  absl::Duration took;
+  CommandResult r = TimedOpenWithToken(&took);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("keybroker: token 0: TPM unavailable"));
   EXPECT_THAT(r.output, HasSubstr("requires additional missing resource"));

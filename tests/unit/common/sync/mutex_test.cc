@@ -33,38 +33,34 @@ TEST(MutexTest, GuardedIncrementsFromTwoThreadsAllCount) {
   EXPECT_EQ(c.value, 2 * kIncrements);
 }
 
-// The waiter holds the lock first, so the other thread can only write while it waits: under
-// TSan the condition's reads before and after that wait must be ordered with the write.
-TEST(MutexTest, AwaitWithTimeoutSeesWhatAnotherThreadSetUnderTheLock) {
+// Holds the lock first, then starts a thread that sets the counter to 1 under it (so it can
+// only write while this one waits) and awaits `value == expected` for `timeout`: under TSan the
+// condition's reads before and after that wait must be ordered with the write.
+bool AwaitWhileAnotherThreadSetsOne(long expected, absl::Duration timeout) {
   Counter c;
   std::thread setter;
+  bool met = false;
   {
     MutexLock lock(&c.mu);
     setter = std::thread([&] {
       MutexLock lock(&c.mu);
       c.value = 1;
     });
-    auto set = [&]() ABSL_SHARED_LOCKS_REQUIRED(c.mu) { return c.value == 1; };
-    EXPECT_TRUE(c.mu.AwaitWithTimeout(absl::Condition(&set), absl::Seconds(30)));
+    auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(c.mu) { return c.value == expected; };
+    met = c.mu.AwaitWithTimeout(absl::Condition(&reached), timeout);
   }
   setter.join();
+  return met;
 }
 
-// The condition is evaluated again when the time passes, after another thread wrote what it
+TEST(MutexTest, AwaitWithTimeoutSeesWhatAnotherThreadSetUnderTheLock) {
+  EXPECT_TRUE(AwaitWhileAnotherThreadSetsOne(1, absl::Seconds(30)));
+}
+
+// The condition is evaluated again when the time passes, after the other thread wrote what it
 // reads (under TSan: that last evaluation, inside abseil, must see the write ordered).
 TEST(MutexTest, AwaitWithTimeoutReturnsFalseWhenTheTimePasses) {
-  Counter c;
-  std::thread writer;
-  {
-    MutexLock lock(&c.mu);
-    writer = std::thread([&] {
-      MutexLock lock(&c.mu);
-      c.value = 1;
-    });
-    auto two = [&]() ABSL_SHARED_LOCKS_REQUIRED(c.mu) { return c.value == 2; };
-    EXPECT_FALSE(c.mu.AwaitWithTimeout(absl::Condition(&two), absl::Milliseconds(200)));
-  }
-  writer.join();
+  EXPECT_FALSE(AwaitWhileAnotherThreadSetsOne(2, absl::Milliseconds(200)));
 }
 
 #ifdef KB_THREAD_SANITIZER
