@@ -42,16 +42,18 @@ Figures Measure(pid_t pid, int port, int connections) {
 bool StartBare(const std::string& dir, pid_t* pid, int* port) {
   int out[2];
   if (pipe(out) != 0) return false;
+  // bare_tls_server is built beside this binary. The strings are made before fork(): the
+  // child makes async-signal-safe calls only.
+  char self[4096] = {};
+  (void)!readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string bin = self;
+  bin = bin.substr(0, bin.rfind('/')) + "/bare_tls_server";
+  const std::string cert = dir + "/server.pem";
+  const std::string key = dir + "/server.key";
   *pid = fork();
   if (*pid == 0) {
     dup2(out[1], 1);
-    // bare_tls_server is built beside this binary.
-    char self[4096] = {};
-    (void)!readlink("/proc/self/exe", self, sizeof self - 1);
-    std::string bin = self;
-    bin = bin.substr(0, bin.rfind('/')) + "/bare_tls_server";
-    execl(bin.c_str(), bin.c_str(), (dir + "/server.pem").c_str(), (dir + "/server.key").c_str(),
-          nullptr);
+    execl(bin.c_str(), bin.c_str(), cert.c_str(), key.c_str(), nullptr);
     _exit(127);
   }
   close(out[1]);

@@ -4,6 +4,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,29 +47,36 @@ std::string SourcePath(const std::string& relative) {
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data) {
+  // posix_spawn, not fork + exec: the test process has threads, and a child of fork() that
+  // allocates can deadlock on a lock another thread held (GCC 12's ASan allocator does not
+  // take its locks around fork: a hang of 900 s in CI).
   char tmpl[] = "/tmp/kb-cmd-XXXXXX";
-  int out_fd = mkstemp(tmpl);
+  const int out_fd = mkostemp(tmpl, O_CLOEXEC);
   int in_pipe[2];
-  if (out_fd < 0 || pipe(in_pipe) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_fd, 1);
-    dup2(out_fd, 2);
-    close(in_pipe[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  if (out_fd < 0 || pipe2(in_pipe, O_CLOEXEC) != 0) return {};
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
   close(in_pipe[0]);
-  if (!stdin_data.empty()) (void)!write(in_pipe[1], stdin_data.data(), stdin_data.size());
+  if (spawned == 0 && !stdin_data.empty()) {
+    (void)!write(in_pipe[1], stdin_data.data(), stdin_data.size());
+  }
   close(in_pipe[1]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  if (spawned == 0) waitpid(pid, &status, 0);
   close(out_fd);
-  CommandResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), Slurp(tmpl)};
+  CommandResult r{spawned != 0        ? 127
+                  : WIFEXITED(status) ? WEXITSTATUS(status)
+                                      : 128 + WTERMSIG(status),
+                  Slurp(tmpl)};
   unlink(tmpl);
   return r;
 }
@@ -132,16 +140,22 @@ absl::Status BrokerProcess::Launch() {
   const std::string config = Path("config.json");
   if (auto s = WriteConfig(); !s.ok()) return s;
   unlink(log.c_str());
+  // Everything the child needs is made before fork(): after it, async-signal-safe calls only
+  // (see RunCommand).
+  const std::string bin = BinaryPath("keybrokerd");
+  const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (log_fd < 0) return absl::InternalError("cannot create " + log);
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    const std::string bin = BinaryPath("keybrokerd");
+    if (getppid() != parent) _exit(127);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
     execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), nullptr);
     _exit(127);
   }
+  close(log_fd);
   const std::regex ready("port (\\d+)\\), admin on .* \\(port (\\d+)");
   for (int i = 0; i < 200; ++i) {
     std::smatch m;
