@@ -15,6 +15,7 @@
 #include "tests/attack/attack_client.h"
 #include "tests/attack/raw_connections.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
 
 namespace {
 
@@ -42,20 +43,12 @@ Figures Measure(pid_t pid, int port, int connections) {
 bool StartBare(const std::string& dir, pid_t* pid, int* port) {
   int out[2];
   if (pipe(out) != 0) return false;
-  // bare_tls_server is built beside this binary. The strings are made before fork(): the
-  // child makes async-signal-safe calls only.
+  // bare_tls_server is built beside this binary.
   char self[4096] = {};
   (void)!readlink("/proc/self/exe", self, sizeof self - 1);
   std::string bin = self;
   bin = bin.substr(0, bin.rfind('/')) + "/bare_tls_server";
-  const std::string cert = dir + "/server.pem";
-  const std::string key = dir + "/server.key";
-  *pid = fork();
-  if (*pid == 0) {
-    dup2(out[1], 1);
-    execl(bin.c_str(), bin.c_str(), cert.c_str(), key.c_str(), nullptr);
-    _exit(127);
-  }
+  *pid = kb::SpawnTiedToParent({bin, dir + "/server.pem", dir + "/server.key"}, out[1]);
   close(out[1]);
   char buf[64] = {};
   const ssize_t n = read(out[0], buf, sizeof buf - 1);

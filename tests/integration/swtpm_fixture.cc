@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/child_process.h"
 
 namespace kb {
 namespace {
@@ -76,33 +76,23 @@ bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
 // Starts swtpm serving on 127.0.0.1:port (control channel on port + 1), its output appended to
 // `log`. Returns the child's pid, or -1.
 pid_t SpawnSwtpm(const std::string& state_dir, int port, const std::string& log) {
-  std::vector<std::string> args = {"swtpm",
-                                   "socket",
-                                   "--tpm2",
-                                   "--tpmstate",
-                                   absl::StrCat("dir=", state_dir),
-                                   "--server",
-                                   absl::StrCat("type=tcp,port=", port, ",bindaddr=127.0.0.1"),
-                                   "--ctrl",
-                                   absl::StrCat("type=tcp,port=", port + 1, ",bindaddr=127.0.0.1"),
-                                   "--flags",
-                                   "not-need-init,startup-clear"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  // Child: async-signal-safe calls only. Dies with the test process.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-  }
-  execvp("swtpm", argv.data());
-  _exit(127);
+  const std::vector<std::string> args = {
+      "swtpm",
+      "socket",
+      "--tpm2",
+      "--tpmstate",
+      absl::StrCat("dir=", state_dir),
+      "--server",
+      absl::StrCat("type=tcp,port=", port, ",bindaddr=127.0.0.1"),
+      "--ctrl",
+      absl::StrCat("type=tcp,port=", port + 1, ",bindaddr=127.0.0.1"),
+      "--flags",
+      "not-need-init,startup-clear"};
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  const pid_t pid = SpawnTiedToParent(args, fd);
+  close(fd);
+  return pid;
 }
 
 }  // namespace
@@ -194,7 +184,7 @@ absl::Status SwtpmFixture::Launch() {
 absl::Status SwtpmFixture::LaunchOnPort(int port) {
   const std::string log = state_dir_ + "/swtpm.log";
   const pid_t pid = SpawnSwtpm(state_dir_, port, log);
-  if (pid < 0) return absl::UnavailableError("fork failed");
+  if (pid < 0) return absl::UnavailableError("cannot start swtpm (fork, or its log " + log + ")");
   const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
     int wstatus = 0;

@@ -5,7 +5,6 @@
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
+#include "tests/support/child_process.h"
 
 namespace kb {
 namespace {
@@ -47,9 +47,7 @@ std::string SourcePath(const std::string& relative) {
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data) {
-  // posix_spawn, not fork + exec: the test process has threads, and a child of fork() that
-  // allocates can deadlock on a lock another thread held (GCC 12's ASan allocator does not
-  // take its locks around fork: a hang of 900 s in CI).
+  // posix_spawn, not fork + exec: its child does not allocate (see child_process.h).
   char tmpl[] = "/tmp/kb-cmd-XXXXXX";
   const int out_fd = mkostemp(tmpl, O_CLOEXEC);
   int in_pipe[2];
@@ -140,22 +138,11 @@ absl::Status BrokerProcess::Launch() {
   const std::string config = Path("config.json");
   if (auto s = WriteConfig(); !s.ok()) return s;
   unlink(log.c_str());
-  // Everything the child needs is made before fork(): after it, async-signal-safe calls only
-  // (see RunCommand).
-  const std::string bin = BinaryPath("keybrokerd");
   const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log_fd < 0) return absl::InternalError("cannot create " + log);
-  const pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), nullptr);
-    _exit(127);
-  }
+  pid_ = SpawnTiedToParent({BinaryPath("keybrokerd"), "--config", config}, log_fd);
   close(log_fd);
+  if (pid_ < 0) return absl::InternalError("cannot start keybrokerd: fork failed");
   const std::regex ready("port (\\d+)\\), admin on .* \\(port (\\d+)");
   for (int i = 0; i < 200; ++i) {
     std::smatch m;
