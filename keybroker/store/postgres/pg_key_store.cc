@@ -1,29 +1,18 @@
 // PgKeyStore: keys, their sealed versions and their policies on PostgreSQL.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "keybroker/store/postgres/pg_rows.h"
 #include "keybroker/store/postgres/pg_stores.h"
 
 namespace kb {
 namespace {
 
-constexpr absl::string_view kSelectKey =
-    "SELECT k.key_id, k.size_bytes, k.latest_version, k.disabled, k.description, k.created_at, "
-    "k.policy_version, COALESCE(p.policy_json, ''), (SELECT COALESCE(MAX(v.version), 0) FROM "
-    "key_versions v WHERE v.key_id = k.key_id AND NOT v.retired) FROM keys k LEFT JOIN "
-    "policies p ON p.key_id = k.key_id AND p.version = k.policy_version";
-
-KeyRecord ReadKeyRow(const PgResult& r, int row) {
-  KeyRecord k;
-  k.key_id = r.Text(row, 0);
-  k.size_bytes = static_cast<uint32_t>(r.Int(row, 1));
-  k.latest_version = static_cast<uint32_t>(r.Int(row, 2));
-  k.disabled = r.Text(row, 3) == "t";
-  k.description = r.Text(row, 4);
-  k.created_at = absl::FromUnixMillis(r.Int(row, 5));
-  k.policy_version = static_cast<uint64_t>(r.Int(row, 6));
-  k.policy_json = r.Text(row, 7);
-  k.active_version = static_cast<uint32_t>(r.Int(row, 8));
-  return k;
+const std::string& SelectKey() {
+  static const std::string* const kSelect = new std::string(
+      absl::StrCat("SELECT ", kPgKeyColumns,
+                   " FROM keys k LEFT JOIN policies p ON p.key_id = k.key_id AND p.version = "
+                   "k.policy_version"));
+  return *kSelect;
 }
 
 absl::Status NoVersion(absl::string_view key_id, uint32_t version) {
@@ -58,17 +47,17 @@ absl::Status PgKeyStore::CreateKey(const KeyRecord& record, const SecretBytes& m
 
 absl::StatusOr<KeyRecord> PgKeyStore::GetKey(absl::string_view key_id) {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(absl::StrCat(kSelectKey, " WHERE k.key_id = $1"),
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(absl::StrCat(SelectKey(), " WHERE k.key_id = $1"),
                                           {PgParam::Text(key_id)}));
   if (r.rows() == 0) return KeyNotFoundError(key_id);
-  return ReadKeyRow(r, 0);
+  return PgKeyRow(r, 0);
 }
 
 absl::StatusOr<std::vector<KeyRecord>> PgKeyStore::ListKeys() {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(absl::StrCat(kSelectKey, " ORDER BY k.key_id")));
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(absl::StrCat(SelectKey(), " ORDER BY k.key_id")));
   std::vector<KeyRecord> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(ReadKeyRow(r, i));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(PgKeyRow(r, i));
   return out;
 }
 

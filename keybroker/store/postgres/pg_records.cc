@@ -2,6 +2,7 @@
 // the offline-grace revocations, enrolment confirmations and offline grants.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "keybroker/store/postgres/pg_rows.h"
 #include "keybroker/store/postgres/pg_stores.h"
 
 namespace kb {
@@ -13,15 +14,6 @@ constexpr uint64_t kSweepEvery = 256;
 RegisteredAk ReadAk(const PgResult& r, int i) {
   return RegisteredAk{r.Bytes(i, 0), r.Text(i, 1), r.Bytes(i, 2),
                       absl::FromUnixMillis(r.Int(i, 3))};
-}
-
-DeniedMachineRecord ReadDenied(const PgResult& r, int i) {
-  return {r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), absl::FromUnixMillis(r.Int(i, 3))};
-}
-
-OfflineRevocationRecord ReadRevocation(const PgResult& r, int i) {
-  return {r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3),
-          absl::FromUnixMillis(r.Int(i, 4))};
 }
 
 }  // namespace
@@ -123,7 +115,7 @@ absl::StatusOr<std::optional<DeniedMachineRecord>> PgMachineDenyList::Find(
                                           "denied_machines WHERE machine = $1",
                                           {PgParam::Text(machine)}));
   if (r.rows() == 0) return std::optional<DeniedMachineRecord>();
-  return std::optional<DeniedMachineRecord>(ReadDenied(r, 0));
+  return std::optional<DeniedMachineRecord>(PgDeniedRow(r, 0));
 }
 
 absl::StatusOr<std::vector<DeniedMachineRecord>> PgMachineDenyList::List() {
@@ -131,7 +123,7 @@ absl::StatusOr<std::vector<DeniedMachineRecord>> PgMachineDenyList::List() {
   ASSIGN_OR_RETURN(PgResult r, conn->Exec("SELECT machine, reason, denied_by, denied_at FROM "
                                           "denied_machines ORDER BY machine"));
   std::vector<DeniedMachineRecord> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(ReadDenied(r, i));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(PgDeniedRow(r, i));
   return out;
 }
 
@@ -167,7 +159,7 @@ absl::StatusOr<std::optional<OfflineRevocationRecord>> PgOfflineRevocations::Fin
                                           "DESC LIMIT 1",
                                           {PgParam::Text(key_id), PgParam::Text(machine)}));
   if (r.rows() == 0) return std::optional<OfflineRevocationRecord>();
-  return std::optional<OfflineRevocationRecord>(ReadRevocation(r, 0));
+  return std::optional<OfflineRevocationRecord>(PgRevocationRow(r, 0));
 }
 
 absl::StatusOr<std::vector<OfflineRevocationRecord>> PgOfflineRevocations::List(
@@ -179,7 +171,7 @@ absl::StatusOr<std::vector<OfflineRevocationRecord>> PgOfflineRevocations::List(
                               "key_id = $1 ORDER BY key_id, machine",
                               {PgParam::Text(key_id)}));
   std::vector<OfflineRevocationRecord> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(ReadRevocation(r, i));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(PgRevocationRow(r, i));
   return out;
 }
 
