@@ -1,0 +1,60 @@
+#ifndef KB_TESTS_INTEGRATION_POSTGRES_STORE_FIXTURE_H_
+#define KB_TESTS_INTEGRATION_POSTGRES_STORE_FIXTURE_H_
+
+// A real PostgreSQL server for the test suite (initdb/pg_ctl as the postgres user), an empty
+// database for each test, and "replicas": every store over its own connection pool.
+#include "common/crypto.h"
+#include "gtest/gtest.h"
+#include "keybroker/store/postgres/pg_stores.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace kb {
+
+class PostgresStoreFixture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_THAT(server, IsOk());
+    server_ = server->release();
+    kek_bytes_ = new SecretBytes(*RandomSecret(32));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete kek_bytes_;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    // Each test starts from an empty database.
+    CommandResult r = server_->Psql(
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO public");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+
+  static KekSet Keks(const SecretBytes& bytes) {
+    KekSet keks;
+    keks.current = *AesKek::Create(bytes.Clone(), "kek_file test");
+    return keks;
+  }
+  static PgPool::Options Options() { return {.dsn = server_->Dsn(), .size = 4}; }
+  // One "replica": every store over its own connection pool.
+  static BrokerStores Replica() {
+    auto stores = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+    EXPECT_THAT(stores, IsOk());
+    return stores.ok() ? *std::move(stores) : BrokerStores();
+  }
+  static KeyRecord Key(const std::string& id) {
+    KeyRecord r;
+    r.key_id = id;
+    r.size_bytes = 32;
+    r.created_at = absl::Now();
+    return r;
+  }
+
+  static inline PostgresServer* server_ = nullptr;
+  static inline SecretBytes* kek_bytes_ = nullptr;
+};
+
+}  // namespace kb
+
+#endif  // KB_TESTS_INTEGRATION_POSTGRES_STORE_FIXTURE_H_
