@@ -34,11 +34,7 @@ class BrokerFixture : public ::testing::Test {
     ASSERT_THAT(roles_.Grant("CN=olivia", kRoleOperator), IsOk());
     ASSERT_THAT(roles_.Grant("auditor-ann", kRoleAuditor), IsOk());  // matched by common name
     verifiers_.Add(v1::Evidence::kTpmQuote, std::make_unique<TpmQuoteVerifier>(aks_.get()));
-    release_ = std::make_unique<ReleaseService>(
-        ReleaseService::Deps{keys_.get(), challenges_.get(), audit_.get(), denylist_.get(),
-                             &verifiers_, &clock_, revocations_.get(), machine_keys_.get(),
-                             machine_keys_.get()},
-        absl::Seconds(60));
+    release_ = std::make_unique<ReleaseService>(ReleaseDeps(), absl::Seconds(60));
     admin_runner_ = std::make_unique<AdminRunner>(&roles_, audit_.get(), &clock_);
     key_admin_ = std::make_unique<KeyAdmin>(KeyAdmin::Deps{.run = admin_runner_.get(),
                                                            .keys = keys_.get(),
@@ -65,6 +61,20 @@ class BrokerFixture : public ::testing::Test {
               collateral_admin_.get(), audit_admin_.get(),  kek_admin_.get()};
     tpm_ = *SoftwareTpm::Create();
     tpm_->SetPcr(7, std::string(32, '\x07'));
+  }
+
+  // The release service's dependencies over the fixture's stores (a test may change some and
+  // make its own release service).
+  ReleaseService::Deps ReleaseDeps() {
+    return {.keys = keys_.get(),
+            .challenges = challenges_.get(),
+            .audit = audit_.get(),
+            .denylist = denylist_.get(),
+            .verifier = &verifiers_,
+            .clock = &clock_,
+            .revocations = revocations_.get(),
+            .confirmations = machine_keys_.get(),
+            .grants = machine_keys_.get()};
   }
 
   void RegisterAk(Tpm& tpm, const std::string& machine) {

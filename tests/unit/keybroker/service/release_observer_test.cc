@@ -38,15 +38,9 @@ class ReleaseObserverTest : public BrokerFixture {
  protected:
   void SetUp() override {
     BrokerFixture::SetUp();
-    release_ =
-        std::make_unique<ReleaseService>(ReleaseService::Deps{.keys = keys_.get(),
-                                                              .challenges = challenges_.get(),
-                                                              .audit = audit_.get(),
-                                                              .denylist = denylist_.get(),
-                                                              .verifier = &verifiers_,
-                                                              .clock = &clock_,
-                                                              .observer = &observer_},
-                                         absl::Seconds(60));
+    ReleaseService::Deps deps = ReleaseDeps();
+    deps.observer = &observer_;
+    release_ = std::make_unique<ReleaseService>(deps, absl::Seconds(60));
     RegisterAk(*tpm_, "web-1");
     CreateKey("disk");
     ASSERT_THAT(SetPolicy("disk", Pcr7PolicyFor("web-1")), IsOk());
