@@ -157,7 +157,8 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, c
                           .grants = s.grants,
                           .challenge_quota = &challenge_quota,
                           .refusals = &refusals,
-                          .observer = observer},
+                          .observer = observer,
+                          .reads = s.release_reads},
                          absl::Seconds(config.challenge_ttl_seconds()));
   AdminServices admin(s, &roles, &clock, &verifiers, &collateral, observer);
   ASSIGN_OR_RETURN(std::unique_ptr<EkCertificateVerifier> ek_verifier, LoadEkVerifier(config));

@@ -133,6 +133,19 @@ class TimedRevocations : public OfflineRevocations {
   StoreLatencyObserver* o_;
 };
 
+class TimedReleaseReads : public ReleaseReads {
+ public:
+  TimedReleaseReads(ReleaseReads* s, StoreLatencyObserver* o) : s_(s), o_(o) {}
+  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
+                                      uint32_t version) override {
+    return Timed(o_, "release_reads", [&] { return s_->Read(key_id, machine, version); });
+  }
+
+ private:
+  ReleaseReads* s_;
+  StoreLatencyObserver* o_;
+};
+
 class TimedGrants : public OfflineGrants {
  public:
   TimedGrants(OfflineGrants* s, StoreLatencyObserver* o) : s_(s), o_(o) {}
@@ -167,6 +180,7 @@ BrokerStores TimedStores(const BrokerStores& stores, StoreLatencyObserver* obser
   Wrap<TimedDenyList>(out.denylist, observer, out);
   Wrap<TimedRevocations>(out.revocations, observer, out);
   Wrap<TimedGrants>(out.grants, observer, out);
+  Wrap<TimedReleaseReads>(out.release_reads, observer, out);
   return out;
 }
 

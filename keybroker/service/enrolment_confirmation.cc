@@ -49,6 +49,8 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
                                                            transfer_public);
                        },
                        decision));
+  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
+  decision.step = "key";
   RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
   RETURN_IF_ERROR(CheckVersionExists(*d_.keys, r.key_id(), r.version()));
   const EnrolmentConfirmation confirmation{r.key_id(), claims.machine, r.version(),

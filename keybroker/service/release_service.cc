@@ -34,6 +34,10 @@ absl::string_view EvidenceKindName(const v1::Evidence* evidence) {
   return "none";
 }
 
+absl::Status MachineDeniedError() {
+  return absl::PermissionDeniedError("machine denied by operator");
+}
+
 absl::Status ValidateRequest(const v1::ReleaseKeyRequest& r) {
   RETURN_IF_ERROR(ValidateName("key_id", r.key_id()));
   if (r.challenge_id().empty()) return absl::InvalidArgumentError("challenge_id is empty");
@@ -109,14 +113,12 @@ absl::StatusOr<Claims> ReleaseService::Authenticate(absl::string_view challenge_
   ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(evidence, transfer_key, binding));
   decision.actor = absl::StrCat("machine:", claims.machine);
   decision.step = "machine";
-  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
-  decision.step = "key";
   return claims;
 }
 
 absl::Status ReleaseService::CheckMachineAllowed(absl::string_view machine) {
   ASSIGN_OR_RETURN(std::optional<DeniedMachineRecord> denied, d_.denylist->Find(machine));
-  if (denied.has_value()) return absl::PermissionDeniedError("machine denied by operator");
+  if (denied.has_value()) return MachineDeniedError();
   return absl::OkStatus();
 }
 
@@ -130,7 +132,12 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
                          return ComputeBinding(nonce, r.key_id(), transfer_public);
                        },
                        decision));
-  ASSIGN_OR_RETURN(KeyRecord key, d_.keys->GetKey(r.key_id()));
+  ASSIGN_OR_RETURN(ReleaseRecords records,
+                   reads_->Read(r.key_id(), claims.machine, r.key_version()));
+  if (records.denied.has_value()) return MachineDeniedError();
+  decision.step = "key";
+  if (!records.key.has_value()) return KeyNotFoundError(r.key_id());
+  const KeyRecord& key = *records.key;
   if (key.disabled) return absl::PermissionDeniedError("key is disabled");
   if (key.policy_version == 0) {
     return absl::PermissionDeniedError("key has no release policy (default deny)");
@@ -141,18 +148,20 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   ASSIGN_OR_RETURN(PolicyDecision allowed, EvaluatePolicy(*policy, claims));
   decision.step = "key";
   decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", allowed.rule);
-  RETURN_IF_ERROR(ApplyOfflineRevocation(r.key_id(), claims.machine, allowed, decision));
+  RETURN_IF_ERROR(ApplyOfflineRevocation(records, claims.machine, allowed, decision));
   if (key.active_version == 0) {
     return absl::PermissionDeniedError("every version of the key is retired");
   }
-  ASSIGN_OR_RETURN(const uint32_t version, ReleasableVersion(key, r.key_version()));
+  ASSIGN_OR_RETURN(const uint32_t version,
+                   ReleasableVersion(key, r.key_version(), records.version));
   decision.key_version = version;
-  ASSIGN_OR_RETURN(SecretBytes material, d_.keys->GetKeyMaterial(r.key_id(), version));
+  ASSIGN_OR_RETURN(SecretBytes material, records.material());
   v1::ReleaseKeyResponse out;
   ASSIGN_OR_RETURN(*out.mutable_wrapped_key(), Wrap(r.transfer_key(), material));
   // Before the response leaves: a grant is listed even if the audit then fails. A dry run seals
-  // no offline copy in the guest, so it grants nothing.
-  if (!r.dry_run()) {
+  // no offline copy in the guest, so it grants nothing; a release without offline grace
+  // removes the machine's grant, if it may hold one.
+  if (!r.dry_run() && (allowed.offline_boots > 0 || records.may_hold_offline_grant)) {
     RETURN_IF_ERROR(RecordGrant({r.key_id(), claims.machine, version, allowed.offline_boots}));
   }
   out.set_key_id(r.key_id());
@@ -168,39 +177,34 @@ absl::Status ReleaseService::RecordGrant(OfflineGrantRecord grant) {
   return d_.grants->RecordRelease(grant);
 }
 
-absl::Status ReleaseService::ApplyOfflineRevocation(absl::string_view key_id,
+absl::Status ReleaseService::ApplyOfflineRevocation(ReleaseRecords& records,
                                                     absl::string_view machine,
                                                     PolicyDecision& allowed, Decision& decision) {
   if (allowed.offline_boots == 0) return absl::OkStatus();
-  if (d_.revocations != nullptr) {
-    ASSIGN_OR_RETURN(std::optional<OfflineRevocationRecord> revoked,
-                     d_.revocations->Find(key_id, machine));
-    if (revoked.has_value()) {
-      absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots,
-                      " boots revoked by operator (",
-                      revoked->machine.empty() ? "every machine" : revoked->machine,
-                      revoked->reason.empty() ? "" : ": ", revoked->reason, ")");
-      allowed.offline_boots = 0;
-      return absl::OkStatus();
-    }
+  ASSIGN_OR_RETURN(std::optional<OfflineRevocationRecord> revoked, records.revocation());
+  if (revoked.has_value()) {
+    absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots,
+                    " boots revoked by operator (",
+                    revoked->machine.empty() ? "every machine" : revoked->machine,
+                    revoked->reason.empty() ? "" : ": ", revoked->reason, ")");
+    allowed.offline_boots = 0;
+    return absl::OkStatus();
   }
   absl::StrAppend(&decision.reason, ", offline grace ", allowed.offline_boots, " boots");
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> ReleaseService::ReleasableVersion(const KeyRecord& key,
-                                                           uint32_t requested) {
-  if (requested == 0 || requested == key.active_version) return key.active_version;
-  ASSIGN_OR_RETURN(std::vector<KeyVersionRecord> versions, d_.keys->ListVersions(key.key_id));
-  for (const KeyVersionRecord& v : versions) {
-    if (v.version != requested) continue;
-    if (v.retired) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "key version ", requested, " is retired; re-enrol with version ", key.active_version));
-    }
-    return requested;
+absl::StatusOr<uint32_t> ReleaseService::ReleasableVersion(
+    const KeyRecord& key, uint32_t requested, const std::optional<KeyVersionRecord>& version) {
+  if (!version.has_value()) {
+    return absl::NotFoundError(absl::StrCat("key '", key.key_id, "' has no version ", requested));
   }
-  return absl::NotFoundError(absl::StrCat("key '", key.key_id, "' has no version ", requested));
+  if (version->retired) {
+    return absl::PermissionDeniedError(absl::StrCat("key version ", version->version,
+                                                    " is retired; re-enrol with version ",
+                                                    key.active_version));
+  }
+  return version->version;
 }
 
 absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> ReleaseService::Policy(

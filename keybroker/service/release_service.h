@@ -22,6 +22,7 @@
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
+#include "keybroker/store/release_reads.h"
 #include "keybroker/verifiers/api/evidence_verifier.h"
 
 namespace kb {
@@ -50,9 +51,15 @@ class ReleaseService {
     RefusalTally* refusals = nullptr;
     // Told of every release and confirmation decision (metrics); null: nobody.
     ReleaseObserver* observer = nullptr;
+    // The reads of a release as one call (a store's single query); null: through `keys`,
+    // `denylist` and `revocations` one by one.
+    ReleaseReads* reads = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)
-      : d_(deps), challenge_ttl_(challenge_ttl) {}
+      : d_(deps),
+        challenge_ttl_(challenge_ttl),
+        separate_reads_(deps.keys, deps.denylist, deps.revocations),
+        reads_(deps.reads != nullptr ? deps.reads : &separate_reads_) {}
 
   // INVALID_ARGUMENT for a malformed key id; UNAVAILABLE if the store is down;
   // RESOURCE_EXHAUSTED when the client's address (from `peer`, gRPC's peer string) or the
@@ -103,8 +110,8 @@ class ReleaseService {
               const v1::Evidence* evidence, absl::Time start);
   // The attestation step shared by releases and confirmations: consumes the challenge, has the
   // verifier check that `evidence` is genuine and carries `bind(nonce, transfer key's public
-  // bytes)`, and refuses a machine on the deny list. Returns the verified claims; records the
-  // attested machine as the decision's actor.
+  // bytes)`. Returns the verified claims; records the attested machine as the decision's actor.
+  // The caller then refuses a machine on the deny list.
   using BindingFn =
       absl::FunctionRef<std::string(absl::string_view nonce, absl::string_view transfer_public)>;
   absl::StatusOr<Claims> Authenticate(absl::string_view challenge_id, absl::string_view key_id,
@@ -117,18 +124,22 @@ class ReleaseService {
   absl::Status CheckMachineAllowed(absl::string_view machine);
   // Zeroes the offline grace of `allowed` while an operator revocation applies to `machine`,
   // noting it (with its reason) in the audit reason.
-  absl::Status ApplyOfflineRevocation(absl::string_view key_id, absl::string_view machine,
+  absl::Status ApplyOfflineRevocation(ReleaseRecords& records, absl::string_view machine,
                                       PolicyDecision& allowed, Decision& decision);
 
   // Records the offline grant (or its absence) of an allowed release, when grants are kept.
   absl::Status RecordGrant(OfflineGrantRecord grant);
-  // The version to wrap: `requested`, or the newest non-retired one when 0.
-  absl::StatusOr<uint32_t> ReleasableVersion(const KeyRecord& key, uint32_t requested);
+  // The version to wrap, `version` as read for `requested` (0: the newest non-retired one):
+  // NOT_FOUND when there is none, PERMISSION_DENIED when it is retired.
+  absl::StatusOr<uint32_t> ReleasableVersion(const KeyRecord& key, uint32_t requested,
+                                             const std::optional<KeyVersionRecord>& version);
   // The parsed policy of `key` (cached per key id and policy version).
   absl::StatusOr<std::shared_ptr<const v1::ReleasePolicy>> Policy(const KeyRecord& key);
 
   Deps d_;
   absl::Duration challenge_ttl_;
+  SeparateReleaseReads separate_reads_;
+  ReleaseReads* const reads_;
   kb::Mutex policy_mu_;
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const v1::ReleasePolicy>>> policies_
       ABSL_GUARDED_BY(policy_mu_);

@@ -13,6 +13,7 @@
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/machine_key_state.h"
 #include "keybroker/store/offline_revocations.h"
+#include "keybroker/store/release_reads.h"
 
 namespace kb {
 
@@ -30,6 +31,9 @@ struct BrokerStores {
   OfflineGrants* grants = nullptr;
   ForgottenMachines* forgotten = nullptr;
   CollateralStore* collateral = nullptr;
+  // The reads of a release as one call, for a store where each read is a round trip; null:
+  // the release service reads through `keys`, `denylist` and `revocations`.
+  ReleaseReads* release_reads = nullptr;
   // The implementations the pointers above point into.
   std::vector<std::shared_ptr<void>> owned;
 };

@@ -125,9 +125,14 @@ absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet 
                    PgPool::Create(std::move(challenge_options)));
   RETURN_IF_ERROR(MigratePostgresSchema(*pool));
   ASSIGN_OR_RETURN(std::shared_ptr<PgKeyStore> keys, PgKeyStore::Create(pool, std::move(keks)));
-  return AssembleBrokerStores<PgChallengeStore, PgAttestationKeyRegistry, PgAuditLog,
-                              PgMachineDenyList, PgOfflineRevocations, PgMachineKeyState,
-                              PgCollateralStore>(std::move(keys), pool, challenge_pool);
+  auto reads = std::make_shared<PgReleaseReads>(pool, keys.get());
+  BrokerStores stores =
+      AssembleBrokerStores<PgChallengeStore, PgAttestationKeyRegistry, PgAuditLog,
+                           PgMachineDenyList, PgOfflineRevocations, PgMachineKeyState,
+                           PgCollateralStore>(std::move(keys), pool, challenge_pool);
+  stores.release_reads = reads.get();
+  stores.owned.push_back(std::move(reads));
+  return stores;
 }
 
 absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet keks) {

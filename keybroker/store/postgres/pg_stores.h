@@ -9,6 +9,7 @@
 #include "keybroker/store/broker_stores.h"
 #include "keybroker/store/group_commit.h"
 #include "keybroker/store/postgres/pg_pool.h"
+#include "keybroker/store/release_reads.h"
 #include "keybroker/store/sealing_keks.h"
 
 namespace kb {
@@ -38,12 +39,34 @@ class PgKeyStore final : public KeyStore, public KekRotation {
   // KekRotation (pg_kek.cc).
   absl::StatusOr<std::vector<KekUse>> ListKeks() override;
   absl::StatusOr<RewrapProgress> RewrapUnderCurrentKek(uint32_t max_versions) override;
+  // Version `version` of `key_id`, `sealed` under the KEK `kek_id`, opened (as GetKeyMaterial
+  // opens what it reads).
+  absl::StatusOr<SecretBytes> OpenSealed(absl::string_view key_id, uint32_t version,
+                                         absl::string_view sealed, int64_t kek_id) const {
+    return keks_.Open(key_id, version, sealed, kek_id);
+  }
 
  private:
   PgKeyStore(std::shared_ptr<PgPool> pool, SealingKeks keks)
       : pool_(std::move(pool)), keks_(std::move(keks)) {}
   std::shared_ptr<PgPool> pool_;
   const SealingKeks keks_;
+};
+
+// A release's reads in one query (pg_release_reads.cc): the machine's deny entry, the key with
+// its policy, the offline-grace revocation and the version to wrap with its sealed material,
+// all as of that query.
+class PgReleaseReads final : public ReleaseReads {
+ public:
+  // `keys` opens the sealed material; it must outlive this.
+  PgReleaseReads(std::shared_ptr<PgPool> pool, const PgKeyStore* keys)
+      : pool_(std::move(pool)), keys_(keys) {}
+  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
+                                      uint32_t version) override;
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+  const PgKeyStore* keys_;
 };
 
 class PgChallengeStore final : public ChallengeStore {

@@ -1,0 +1,94 @@
+// The release service over a ReleaseReads that knows whether a machine holds an offline grant
+// (as the PostgreSQL store's one query does): a release without offline grace writes nothing
+// to the grants when there is no grant to remove, and still removes one that exists.
+#include <algorithm>
+#include <optional>
+
+#include "gmock/gmock.h"
+#include "tests/support/status_matchers.h"
+#include "tests/unit/keybroker/broker_fixture.h"
+
+namespace kb {
+namespace {
+
+// SeparateReleaseReads, told by the grants themselves whether the machine holds one.
+class GrantAwareReads final : public ReleaseReads {
+ public:
+  GrantAwareReads(ReleaseReads* reads, OfflineGrants* grants) : reads_(reads), grants_(grants) {}
+  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
+                                      uint32_t version) override {
+    ASSIGN_OR_RETURN(ReleaseRecords out, reads_->Read(key_id, machine, version));
+    ASSIGN_OR_RETURN(std::vector<OfflineGrantRecord> grants, grants_->ListGrants(key_id));
+    out.may_hold_offline_grant = std::any_of(grants.begin(), grants.end(),
+                                             [&](const auto& g) { return g.machine == machine; });
+    return out;
+  }
+
+ private:
+  ReleaseReads* reads_;
+  OfflineGrants* grants_;
+};
+
+// Counts the grant writes of releases.
+class CountingGrants final : public OfflineGrants {
+ public:
+  explicit CountingGrants(OfflineGrants* grants) : grants_(grants) {}
+  absl::Status RecordRelease(const OfflineGrantRecord& r) override {
+    ++writes;
+    return grants_->RecordRelease(r);
+  }
+  absl::StatusOr<std::vector<OfflineGrantRecord>> ListGrants(absl::string_view key_id) override {
+    return grants_->ListGrants(key_id);
+  }
+  int writes = 0;
+
+ private:
+  OfflineGrants* grants_;
+};
+
+class ReleaseReadsTest : public BrokerFixture {
+ protected:
+  void SetUp() override {
+    BrokerFixture::SetUp();
+    separate_.emplace(keys_.get(), denylist_.get(), revocations_.get());
+    grants_.emplace(machine_keys_.get());
+    reads_.emplace(&*separate_, &*grants_);
+    ReleaseService::Deps deps = ReleaseDeps();
+    deps.grants = &*grants_;
+    deps.reads = &*reads_;
+    release_ = std::make_unique<ReleaseService>(deps, absl::Seconds(60));
+    RegisterAk(*tpm_, "web-1");
+    CreateKey("disk");
+  }
+  void Policy(int offline_boots) {
+    std::string policy = Pcr7PolicyFor("web-1");
+    policy.insert(policy.find(R"("name":"r1",)") + 12,
+                  absl::StrCat(R"("offline_boots":)", offline_boots, ","));
+    ASSERT_THAT(SetPolicy("disk", policy), IsOk());
+  }
+  size_t Grants() { return machine_keys_->ListGrants("disk")->size(); }
+
+  // Made in SetUp, over the fixture's stores.
+  std::optional<SeparateReleaseReads> separate_;
+  std::optional<CountingGrants> grants_;
+  std::optional<GrantAwareReads> reads_;
+};
+
+TEST_F(ReleaseReadsTest, AReleaseWithoutGraceRemovesOnlyAGrantThatExists) {
+  Policy(0);
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
+  EXPECT_EQ(grants_->writes, 0);  // no grant to remove: nothing written
+  Policy(4);
+  ASSERT_EQ(Release(*tpm_, "disk")->offline_boots(), 4u);
+  EXPECT_EQ(grants_->writes, 1);
+  EXPECT_EQ(Grants(), 1u);
+  Policy(0);
+  ASSERT_EQ(Release(*tpm_, "disk")->offline_boots(), 0u);
+  EXPECT_EQ(grants_->writes, 2);  // the grant the machine held is removed
+  EXPECT_EQ(Grants(), 0u);
+  ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
+  EXPECT_EQ(grants_->writes, 2);
+}
+
+}  // namespace
+}  // namespace kb
