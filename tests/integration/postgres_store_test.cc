@@ -231,6 +231,35 @@ TEST_F(PostgresStoreTest, AuditVerifyNamesReorderedAndRemovedRecords) {
   EXPECT_THAT(report->problem, HasSubstr("record 2 before it was removed"));
 }
 
+// A record the database refuses fails its whole batch (the inserts and the commit go in one
+// round trip): nothing of that batch is kept, the chain stays whole and the connection serves
+// the next batch.
+TEST_F(PostgresStoreTest, ARefusedAuditBatchKeepsNothingAndTheChainWhole) {
+  BrokerStores pg = Replica();
+  ASSERT_EQ(
+      server_->Psql("ALTER TABLE audit ADD CONSTRAINT no_evil CHECK (actor <> 'evil')").exit_code,
+      0);
+  std::atomic<int> appended{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const bool evil = t == 0 && i % 4 == 0;
+        absl::Status s = pg.audit->Append(AllowedRelease(evil ? "evil" : "machine:vm"));
+        ++(s.ok() ? appended : refused);
+        if (evil) EXPECT_THAT(s.message(), HasSubstr("no_evil"));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_GE(refused.load(), 5);
+  ASSERT_THAT(pg.audit->Append(AllowedRelease("machine:after")), IsOk());
+  auto report = pg.audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, static_cast<uint64_t>(appended.load()) + 1);
+}
+
 TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
   BrokerStores a = Replica(), b = Replica();
   ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());

@@ -54,6 +54,13 @@ absl::StatusOr<std::string> LinkProblem(PgConnection& conn, const AuditRecord& r
                       " (that record was rewritten, or records between them were removed)");
 }
 
+const std::string& InsertRecord() {
+  static const std::string* const kInsert =
+      new std::string(absl::StrCat("INSERT INTO audit(", kColumns,
+                                   ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"));
+  return *kInsert;
+}
+
 // Records are read in pages while verifying, so a long log is never held in memory at once.
 constexpr int64_t kVerifyPage = 5000;
 
@@ -74,24 +81,23 @@ absl::Status PgAuditLog::WriteBatch(const std::vector<AuditRecord*>& batch) {
   PgResult& head = tx.first();
   int64_t id = head.rows() == 0 ? 0 : head.Int(0, 0);
   std::string prev = head.rows() == 0 ? std::string(kAuditGenesisHash) : head.Text(0, 1);
+  std::vector<std::vector<PgParam>> rows;
+  rows.reserve(batch.size());
   for (AuditRecord* record : batch) {
     AuditRecord& r = *record;
     r.id = static_cast<uint64_t>(++id);
     r.prev_hash = std::move(prev);
     r.hash = AuditRecordHash(r);
     prev = r.hash;
-    RETURN_IF_ERROR(
-        conn->Exec(absl::StrCat("INSERT INTO audit(", kColumns,
-                                ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
-                   {PgParam::Int(id), PgParam::Int(absl::ToUnixMillis(r.time)),
+    rows.push_back({PgParam::Int(id), PgParam::Int(absl::ToUnixMillis(r.time)),
                     PgParam::Text(r.actor), PgParam::Text(r.action), PgParam::Text(r.key_id),
                     PgParam::Int(r.key_version), PgParam::Text(r.decision), PgParam::Text(r.reason),
                     PgParam::Text(r.evidence_digest),
                     PgParam::Int(static_cast<int64_t>(r.policy_version)),
-                    PgParam::Text(r.prev_hash), PgParam::Text(r.hash)})
-            .status());
+                    PgParam::Text(r.prev_hash), PgParam::Text(r.hash)});
   }
-  return tx.Commit();
+  // The inserts and the commit in one round trip.
+  return tx.CommitAfter(InsertRecord(), rows);
 }
 
 absl::StatusOr<std::vector<AuditRecord>> PgAuditLog::List(const AuditQuery& q) {

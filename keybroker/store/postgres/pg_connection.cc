@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 
 namespace kb {
 
@@ -109,25 +110,83 @@ absl::StatusOr<PgResult> PgConnection::Check(PGresult* raw, absl::string_view sq
   return ErrorOf(raw, absl::StripTrailingAsciiWhitespace(head));
 }
 
-absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams params) {
+absl::StatusOr<std::string> PgConnection::Prepared(absl::string_view sql) {
   auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = absl::StrCat("kb", prepared_.size() + 1);
-    const std::string text(sql);
-    auto prepared = Check(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr), sql);
-    if (!prepared.ok()) return prepared.status();
-    it = prepared_.emplace(text, std::move(name)).first;
+  if (it != prepared_.end()) return it->second;
+  std::string name = absl::StrCat("kb", prepared_.size() + 1);
+  const std::string text(sql);
+  RETURN_IF_ERROR(Check(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr), sql).status());
+  prepared_.emplace(text, name);
+  return name;
+}
+
+namespace {
+
+// libpq's view of `params`: pointers into them, valid while they live.
+struct RawParams {
+  explicit RawParams(PgParams params) {
+    for (const PgParam& p : params) {
+      values.push_back(p.value.data());
+      lengths.push_back(static_cast<int>(p.value.size()));
+      formats.push_back(p.format);
+    }
   }
+  int size() const { return static_cast<int>(values.size()); }
   std::vector<const char*> values;
   std::vector<int> lengths, formats;
-  for (const PgParam& p : params) {
-    values.push_back(p.value.data());
-    lengths.push_back(static_cast<int>(p.value.size()));
-    formats.push_back(p.format);
-  }
-  return Check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
-                              values.data(), lengths.data(), formats.data(), /*resultFormat=*/0),
+};
+
+}  // namespace
+
+absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams params) {
+  ASSIGN_OR_RETURN(const std::string name, Prepared(sql));
+  const RawParams raw(params);
+  return Check(PQexecPrepared(conn_, name.c_str(), raw.size(), raw.values.data(),
+                              raw.lengths.data(), raw.formats.data(), /*resultFormat=*/0),
                sql);
+}
+
+absl::Status PgConnection::ExecEachThenCommit(absl::string_view sql,
+                                              absl::Span<const std::vector<PgParam>> rows) {
+  ASSIGN_OR_RETURN(const std::string name, Prepared(sql));
+  if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "entering pipeline mode");
+  bool sent = true;
+  for (const std::vector<PgParam>& row : rows) {
+    const RawParams raw(row);
+    sent = sent && PQsendQueryPrepared(conn_, name.c_str(), raw.size(), raw.values.data(),
+                                       raw.lengths.data(), raw.formats.data(), 0) == 1;
+  }
+  sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  sent = sent && PQpipelineSync(conn_) == 1;
+  // A connection that failed mid-send is discarded by its pool; nothing more is read from it.
+  if (!sent) return ErrorOf(nullptr, "sending a pipeline");
+  absl::Status status = ReadPipeline(rows.size() + 1, sql);
+  if (PQexitPipelineMode(conn_) != 1 && status.ok()) {
+    return ErrorOf(nullptr, "leaving pipeline mode");
+  }
+  return status;
+}
+
+absl::Status PgConnection::ReadPipeline(size_t queries, absl::string_view sql) {
+  absl::Status first;
+  for (size_t i = 0; i < queries; ++i) {
+    while (PGresult* raw = PQgetResult(conn_)) {
+      if (PQresultStatus(raw) == PGRES_PIPELINE_ABORTED) {
+        PQclear(raw);
+        continue;
+      }
+      absl::Status s = Check(raw, i + 1 == queries ? "COMMIT" : sql).status();
+      if (first.ok()) first = s;
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) return ErrorOf(nullptr, "reading a pipeline");
+  }
+  PGresult* sync = PQgetResult(conn_);
+  const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  if (!synced && first.ok()) {
+    return ErrorOf(nullptr, "reading a pipeline's sync point");
+  }
+  return first;
 }
 
 absl::Status PgConnection::Command(absl::string_view sql) { return Script(sql).status(); }
@@ -144,6 +203,13 @@ PgTransaction::PgTransaction(PgConnection& conn, absl::string_view script) : con
 
 PgTransaction::~PgTransaction() {
   if (begin_.ok() && !done_ && !conn_.broken()) conn_.Command("ROLLBACK").IgnoreError();
+}
+
+absl::Status PgTransaction::CommitAfter(absl::string_view sql,
+                                        absl::Span<const std::vector<PgParam>> rows) {
+  absl::Status s = conn_.ExecEachThenCommit(sql, rows);
+  done_ = s.ok();
+  return s;
 }
 
 absl::Status PgTransaction::Commit() {
