@@ -115,6 +115,11 @@ TEST_F(PostgresStoreTest, AChallengeIsSingleUseAcrossReplicas) {
   ASSERT_THAT(redeemed, IsOk());
   EXPECT_EQ(redeemed->nonce, std::string(32, 'n'));
   EXPECT_THAT(a.challenges->Consume("c1"), StatusIs(absl::StatusCode::kNotFound));
+  // A challenge that a replica of schema version 2 marked used (rather than deleted) is spent.
+  ASSERT_THAT(a.challenges->Put({"c2", "disk", std::string(32, 'n'), expires}, absl::Now()),
+              IsOk());
+  ASSERT_EQ(server_->Psql("UPDATE challenges SET used = TRUE WHERE id = 'c2'").exit_code, 0);
+  EXPECT_THAT(b.challenges->Consume("c2"), StatusIs(absl::StatusCode::kNotFound));
   // Redeemed at once through three replicas by many threads: exactly one wins.
   BrokerStores c = Replica();
   for (int round = 0; round < 20; ++round) {

@@ -39,9 +39,11 @@ absl::Status PgChallengeStore::Put(const Challenge& c, absl::Time now) {
 
 absl::StatusOr<Challenge> PgChallengeStore::Consume(absl::string_view id) {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  // One row lock: of two replicas redeeming the same challenge, the second sees used = TRUE.
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec("UPDATE challenges SET used = TRUE WHERE id = $1 AND "
-                                          "NOT used RETURNING key_id, nonce, expires_at",
+  // One row lock: of two replicas redeeming the same challenge, the second finds it deleted.
+  // A redeemed challenge is deleted rather than kept until it expires, so the table holds only
+  // outstanding ones. `NOT used`: a replica of schema version 2 or older marks instead.
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec("DELETE FROM challenges WHERE id = $1 AND NOT used "
+                                          "RETURNING key_id, nonce, expires_at",
                                           {PgParam::Text(id)}));
   if (r.rows() == 0) return absl::NotFoundError("challenge unknown or already used");
   return Challenge{std::string(id), r.Text(0, 0), r.Bytes(0, 1), absl::FromUnixMillis(r.Int(0, 2))};
