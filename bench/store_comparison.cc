@@ -155,9 +155,11 @@ int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const Lo
   Setup(*replicas[0], tpms);
   std::printf("store comparison: kept-open connections, %zu clients spread over the replicas\n",
               tpms.size());
-  const Figures base = Measure({sqlite->get()}, nullptr, tpms, cfg);
-  Print("SQLite, 1 broker", base, base.broker_us);
+  // Each PostgreSQL load right after a SQLite load of its own, and compared with it: this
+  // shared machine's speed drifts by tens of percent between loads a minute apart.
   for (int n = 1; n <= kReplicas; ++n) {
+    const Figures base = Measure({sqlite->get()}, nullptr, tpms, cfg);
+    Print("SQLite, 1 broker", base, base.broker_us);
     std::vector<const BrokerProcess*> in_use;
     for (int i = 0; i < n; ++i) in_use.push_back(replicas[i].get());
     Print(absl::StrCat("PostgreSQL, ", n, n == 1 ? " replica" : " replicas"),
