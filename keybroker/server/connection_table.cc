@@ -1,5 +1,7 @@
 #include "keybroker/server/connection_table.h"
 
+#include <algorithm>
+
 namespace kb {
 namespace {
 
@@ -45,6 +47,13 @@ void ConnectionTable::Add(int64_t id, const std::string& source) {
   by_seq_[seq] = id;
   by_id_[id] = Entry{seq, source};
   ++per_source_[source];
+  peak_ = std::max(peak_, by_id_.size());
+}
+
+size_t ConnectionTable::TakePeak() {
+  const size_t peak = std::max(peak_, by_id_.size());
+  peak_ = by_id_.size();
+  return peak;
 }
 
 void ConnectionTable::Remove(int64_t id) {

@@ -46,6 +46,9 @@ class ConnectionTable {
   void Remove(int64_t id);
 
   size_t size() const { return by_id_.size(); }
+  // The most connections held at once since the previous call (or since construction); then
+  // starts over from size(). A burst that comes and goes between two calls is seen here.
+  size_t TakePeak();
   size_t from(const std::string& source) const;
   // Ids from the oldest to the newest.
   std::vector<int64_t> Ids() const;
@@ -62,6 +65,7 @@ class ConnectionTable {
   };
   std::unordered_map<int64_t, Entry> by_id_;
   std::unordered_map<std::string, size_t> per_source_;
+  size_t peak_ = 0;  // the most held at once since the last TakePeak()
 };
 
 }  // namespace kb

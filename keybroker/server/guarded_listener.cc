@@ -182,7 +182,7 @@ void GuardedListener::Loop() {
     }
     if (now >= next_sweep) {
       SweepIdle();
-      trimmer_.Observe(table_.size(), now);
+      trimmer_.Observe(table_.size(), table_.TakePeak(), now);
       LogSummary(false);
       next_sweep = now + absl::Seconds(1);
     }

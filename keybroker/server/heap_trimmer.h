@@ -22,8 +22,9 @@ class HeapTrimmer {
   explicit HeapTrimmer(size_t min_drop = 64, absl::Duration settle = absl::Seconds(2),
                        Trim trim = MallocTrim);
 
-  // Called periodically with the number of connections open now.
-  void Observe(size_t open, absl::Time now);
+  // Called periodically with the number of connections open now and the most that were open
+  // at once since the previous call (so that a burst shorter than the period counts).
+  void Observe(size_t open, size_t peak, absl::Time now);
 
   int trims() const { return trims_; }
 

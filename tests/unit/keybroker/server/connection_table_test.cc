@@ -79,5 +79,17 @@ TEST(ConnectionTableTest, RemoveForgetsAndKeepsCounts) {
   EXPECT_EQ(t.Ids(), (std::vector<int64_t>{1, 3}));
 }
 
+TEST(ConnectionTableTest, ThePeakCountsConnectionsThatAlreadyLeft) {
+  ConnectionTable t(Limits(8, 8));
+  EXPECT_EQ(t.TakePeak(), 0u);
+  for (int64_t id = 1; id <= 5; ++id) t.Add(id, "a");
+  for (int64_t id = 1; id <= 4; ++id) t.Remove(id);
+  EXPECT_EQ(t.TakePeak(), 5u);  // five at once, though one is left
+  EXPECT_EQ(t.TakePeak(), 1u);  // starts over from what is held
+  t.Add(6, "a");
+  t.Remove(6);
+  EXPECT_EQ(t.TakePeak(), 2u);
+}
+
 }  // namespace
 }  // namespace kb
