@@ -148,7 +148,7 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseK
   ASSIGN_OR_RETURN(PolicyDecision allowed, EvaluatePolicy(*policy, claims));
   decision.step = "key";
   decision.reason = absl::StrCat("policy v", key.policy_version, " rule ", allowed.rule);
-  RETURN_IF_ERROR(ApplyOfflineRevocation(records, claims.machine, allowed, decision));
+  RETURN_IF_ERROR(ApplyOfflineRevocation(records, allowed, decision));
   if (key.active_version == 0) {
     return absl::PermissionDeniedError("every version of the key is retired");
   }
@@ -178,7 +178,6 @@ absl::Status ReleaseService::RecordGrant(OfflineGrantRecord grant) {
 }
 
 absl::Status ReleaseService::ApplyOfflineRevocation(ReleaseRecords& records,
-                                                    absl::string_view machine,
                                                     PolicyDecision& allowed, Decision& decision) {
   if (allowed.offline_boots == 0) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<OfflineRevocationRecord> revoked, records.revocation());

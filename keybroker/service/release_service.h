@@ -122,10 +122,11 @@ class ReleaseService {
   absl::Status CheckChallenge(absl::string_view challenge_id, absl::string_view key_id,
                               std::string* nonce);
   absl::Status CheckMachineAllowed(absl::string_view machine);
-  // Zeroes the offline grace of `allowed` while an operator revocation applies to `machine`,
-  // noting it (with its reason) in the audit reason.
-  absl::Status ApplyOfflineRevocation(ReleaseRecords& records, absl::string_view machine,
-                                      PolicyDecision& allowed, Decision& decision);
+  // Zeroes the offline grace of `allowed` while an operator revocation of the key's grace
+  // applies to the attested machine (as `records` read it), noting it (with its reason) in the
+  // audit reason.
+  absl::Status ApplyOfflineRevocation(ReleaseRecords& records, PolicyDecision& allowed,
+                                      Decision& decision);
 
   // Records the offline grant (or its absence) of an allowed release, when grants are kept.
   absl::Status RecordGrant(OfflineGrantRecord grant);
