@@ -9,7 +9,7 @@ namespace {
 
 const std::string& SelectKey() {
   static const std::string* const kSelect = new std::string(
-      absl::StrCat("SELECT ", kPgKeyColumns,
+      absl::StrCat("SELECT ", kPgKeyColumns, ", ", kPgActiveVersion,
                    " FROM keys k LEFT JOIN policies p ON p.key_id = k.key_id AND p.version = "
                    "k.policy_version"));
   return *kSelect;

@@ -10,7 +10,8 @@
 namespace kb {
 namespace {
 
-// One row whatever exists: the key's nine columns (kPgKeyColumns), whether the key exists,
+// One row whatever exists: the key's nine columns (kPgKeyColumns and the active version, read
+// once by the lateral join `a` that also picks the version to wrap), whether the key exists,
 // the deny entry (4), the revocation (5), the version to wrap (3) with its sealed material (2),
 // and whether the machine holds an offline grant for the key.
 constexpr int kKeyExists = 9, kDenied = 10, kRevocation = 14, kVersion = 19, kGrant = 24;
@@ -18,7 +19,7 @@ constexpr int kKeyExists = 9, kDenied = 10, kRevocation = 14, kVersion = 19, kGr
 const std::string& ReleaseQuery() {
   static const std::string* const kQuery = new std::string(absl::StrCat(
       "SELECT ", kPgKeyColumns,
-      ", k.key_id IS NOT NULL, d.machine, d.reason, d.denied_by, d.denied_at, r.key_id, "
+      ", a.n, k.key_id IS NOT NULL, d.machine, d.reason, d.denied_by, d.denied_at, r.key_id, "
       "r.machine, r.reason, r.revoked_by, r.revoked_at, v.version, v.retired, v.created_at, "
       "v.sealed, v.kek_id, EXISTS(SELECT 1 FROM offline_grants g WHERE g.key_id = q.key_id AND "
       "g.machine = q.machine) FROM (SELECT $1::TEXT AS key_id, $2::TEXT AS machine, $3::BIGINT AS "

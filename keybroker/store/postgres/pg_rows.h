@@ -12,11 +12,15 @@
 
 namespace kb {
 
-// A key with its policy and active version: nine columns.
+// A key with its policy (keys k, policies p): the first eight of the nine columns PgKeyRow
+// reads. The ninth is its active version, kPgActiveVersion or a join's column holding it.
 inline constexpr absl::string_view kPgKeyColumns =
     "k.key_id, k.size_bytes, k.latest_version, k.disabled, k.description, k.created_at, "
-    "k.policy_version, COALESCE(p.policy_json, ''), (SELECT COALESCE(MAX(v.version), 0) FROM "
-    "key_versions v WHERE v.key_id = k.key_id AND NOT v.retired)";
+    "k.policy_version, COALESCE(p.policy_json, '')";
+// The active version of key k: its newest version not retired (0: none).
+inline constexpr absl::string_view kPgActiveVersion =
+    "(SELECT COALESCE(MAX(v.version), 0) FROM key_versions v WHERE v.key_id = k.key_id AND NOT "
+    "v.retired)";
 
 inline KeyRecord PgKeyRow(const PgResult& r, int row, int first = 0) {
   KeyRecord k;
