@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bare_server.h"
 #include "tests/attack/attack_client.h"
 #include "tests/attack/raw_connections.h"
 #include "tests/support/broker_process.h"
@@ -39,23 +40,6 @@ Figures Measure(pid_t pid, int port, int connections) {
   return f;
 }
 
-// Starts bare_tls_server with `dir`'s server.pem/key; its pid and port.
-bool StartBare(const std::string& dir, pid_t* pid, int* port) {
-  int out[2];
-  if (pipe(out) != 0) return false;
-  // bare_tls_server is built beside this binary.
-  char self[4096] = {};
-  (void)!readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string bin = self;
-  bin = bin.substr(0, bin.rfind('/')) + "/bare_tls_server";
-  *pid = kb::SpawnTiedToParent({bin, dir + "/server.pem", dir + "/server.key"}, out[1]);
-  close(out[1]);
-  char buf[64] = {};
-  const ssize_t n = read(out[0], buf, sizeof buf - 1);
-  close(out[0]);
-  return n > 5 && absl::SimpleAtoi(absl::string_view(buf + 5, n - 6), port);
-}
-
 void Print(const char* name, const Figures& f, int connections) {
   std::printf("%-16s %8zu %10zu %8zu %14.1f %8zu\n", name, f.idle / 1024, f.held / 1024,
               f.after / 1024, (static_cast<double>(f.held) - f.idle) / connections, f.refused);
@@ -73,7 +57,7 @@ int main(int argc, char** argv) {
   }
   pid_t bare_pid = -1;
   int bare_port = 0;
-  if (!StartBare((*broker)->dir(), &bare_pid, &bare_port)) {
+  if (!kb::StartBare((*broker)->dir(), &bare_pid, &bare_port)) {
     std::fprintf(stderr, "bare_tls_server did not start\n");
     return 1;
   }

@@ -1,0 +1,16 @@
+#ifndef KB_BENCH_BARE_SERVER_H_
+#define KB_BENCH_BARE_SERVER_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace kb {
+
+// Starts bare_tls_server (built beside the calling bench) with `dir`'s server.pem/key; its pid
+// and port.
+bool StartBare(const std::string& dir, pid_t* pid, int* port);
+
+}  // namespace kb
+
+#endif  // KB_BENCH_BARE_SERVER_H_
