@@ -2,13 +2,15 @@
 
 #include <unistd.h>
 
+#include <vector>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
 #include "tests/support/child_process.h"
 
 namespace kb {
 
-bool StartBare(const std::string& dir, pid_t* pid, int* port) {
+bool StartBare(const std::string& dir, pid_t* pid, int* port, bool noop_release) {
   int out[2];
   if (pipe(out) != 0) return false;
   // bare_tls_server is built beside this binary.
@@ -16,7 +18,9 @@ bool StartBare(const std::string& dir, pid_t* pid, int* port) {
   (void)!readlink("/proc/self/exe", self, sizeof self - 1);
   std::string bin = self;
   bin = bin.substr(0, bin.rfind('/')) + "/bare_tls_server";
-  *pid = kb::SpawnTiedToParent({bin, dir + "/server.pem", dir + "/server.key"}, out[1]);
+  std::vector<std::string> argv = {bin, dir + "/server.pem", dir + "/server.key"};
+  if (noop_release) argv.insert(argv.begin() + 1, "--noop-release");
+  *pid = kb::SpawnTiedToParent(argv, out[1]);
   close(out[1]);
   char buf[64] = {};
   const ssize_t n = read(out[0], buf, sizeof buf - 1);

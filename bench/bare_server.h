@@ -8,8 +8,8 @@
 namespace kb {
 
 // Starts bare_tls_server (built beside the calling bench) with `dir`'s server.pem/key; its pid
-// and port.
-bool StartBare(const std::string& dir, pid_t* pid, int* port);
+// and port. `noop_release`: it also answers GetChallenge and ReleaseKey, doing nothing else.
+bool StartBare(const std::string& dir, pid_t* pid, int* port, bool noop_release = false);
 
 }  // namespace kb
 

@@ -1,7 +1,10 @@
 // A bare gRPC 1.51 server over TLS with no keybroker code: the health service only, the same
 // certificate and the same channel arguments as keybrokerd's listeners. connection_memory
 // starts it beside keybrokerd to measure what gRPC's TLS transport alone holds per connection.
-// usage: bare_tls_server CERT_PEM KEY_PEM   (prints "port N", serves until killed)
+// With --noop-release it also answers GetChallenge and ReleaseKey on the callback API with
+// canned responses of a real release's sizes and does nothing else: release_bench's stack
+// floor, what gRPC and TLS alone cost for the same calls.
+// usage: bare_tls_server [--noop-release] CERT_PEM KEY_PEM   (prints "port N", serves until killed)
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -11,7 +14,47 @@
 #include <sstream>
 #include <string>
 
+#include "kb/v1/release.grpc.pb.h"
+
 namespace {
+
+// Answers like keybrokerd with the sizes of a release to a TPM ECC transfer key: a 32-hex-digit
+// challenge id and a 32-byte nonce; a P-256 ephemeral point and an AES-KWP-wrapped 32-byte key.
+class NoopRelease final : public kb::v1::KeyRelease::CallbackService {
+ public:
+  NoopRelease() {
+    challenge_.set_challenge_id(std::string(32, 'c'));
+    challenge_.set_nonce(std::string(32, 'n'));
+    challenge_.mutable_expires_at()->set_seconds(1);
+    release_.set_key_id("bench");
+    release_.set_version(1);
+    release_.set_latest_version(1);
+    release_.mutable_wrapped_key()->set_scheme(kb::v1::WRAP_SCHEME_ECDH_P256_HKDF_SHA256_A256KWP);
+    release_.mutable_wrapped_key()->set_ephemeral_public(std::string(65, 'e'));
+    release_.mutable_wrapped_key()->set_wrapped(std::string(40, 'w'));
+  }
+  grpc::ServerUnaryReactor* GetChallenge(grpc::CallbackServerContext* context,
+                                         const kb::v1::GetChallengeRequest*,
+                                         kb::v1::GetChallengeResponse* out) override {
+    *out = challenge_;
+    return Done(context);
+  }
+  grpc::ServerUnaryReactor* ReleaseKey(grpc::CallbackServerContext* context,
+                                       const kb::v1::ReleaseKeyRequest*,
+                                       kb::v1::ReleaseKeyResponse* out) override {
+    *out = release_;
+    return Done(context);
+  }
+
+ private:
+  static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  kb::v1::GetChallengeResponse challenge_;
+  kb::v1::ReleaseKeyResponse release_;
+};
 
 std::string Slurp(const char* path) {
   std::ifstream in(path);
@@ -23,13 +66,16 @@ std::string Slurp(const char* path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fputs("usage: bare_tls_server CERT_PEM KEY_PEM\n", stderr);
+  const bool noop_release = argc == 4 && std::string(argv[1]) == "--noop-release";
+  if (argc != 3 && !noop_release) {
+    std::fputs("usage: bare_tls_server [--noop-release] CERT_PEM KEY_PEM\n", stderr);
     return 2;
   }
+  const char* cert = argv[argc - 2];
+  const char* key = argv[argc - 1];
   grpc::EnableDefaultHealthCheckService(true);
   grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({Slurp(argv[2]), Slurp(argv[1])});
+  options.pem_key_cert_pairs.push_back({Slurp(key), Slurp(cert)});
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
@@ -39,6 +85,8 @@ int main(int argc, char** argv) {
   // No methods of its own: every call gets UNIMPLEMENTED from gRPC's generic callback service.
   grpc::CallbackGenericService generic;
   builder.RegisterCallbackGenericService(&generic);
+  NoopRelease release;
+  if (noop_release) builder.RegisterService(&release);
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(options), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -22,12 +22,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::shared_ptr<grpc::Channel> NewChannel(const BrokerProcess& broker, const std::string& ca) {
+std::shared_ptr<grpc::Channel> NewChannel(const Endpoint& endpoint) {
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs = ca;
+  options.pem_root_certs = endpoint.ca_pem;
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a real new TCP + TLS connection
-  return grpc::CreateCustomChannel(broker.release_endpoint(), grpc::SslCredentials(options), args);
+  return grpc::CreateCustomChannel(endpoint.address, grpc::SslCredentials(options), args);
 }
 
 }  // namespace
@@ -43,24 +43,35 @@ v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeRespo
   return r;
 }
 
+Endpoint EndpointOf(const BrokerProcess& broker) {
+  return {broker.release_endpoint(), *ReadFile(broker.Path("ca.pem"))};
+}
+
 RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
                   const LoadConfig& cfg, bool new_connection_each) {
-  return RunLoad(std::vector<const BrokerProcess*>{&broker}, tpms, cfg, new_connection_each);
+  return RunLoad(std::vector<Endpoint>{EndpointOf(broker)}, tpms, cfg, new_connection_each);
 }
 
 RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
+                  std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
+                  bool new_connection_each) {
+  std::vector<Endpoint> endpoints;
+  for (const BrokerProcess* b : brokers) endpoints.push_back(EndpointOf(*b));
+  return RunLoad(endpoints, tpms, cfg, new_connection_each);
+}
+
+RunResult RunLoad(const std::vector<Endpoint>& endpoints,
                   std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
                   bool new_connection_each) {
   std::mutex mu;
   std::vector<double> latencies;
   std::atomic<int> errors{0};
   const auto deadline = Clock::now() + std::chrono::duration<double>(cfg.seconds);
-  auto worker = [&](SoftwareTpm* tpm, const BrokerProcess* broker) {
-    const std::string ca = *ReadFile(broker->Path("ca.pem"));
-    auto stub = v1::KeyRelease::NewStub(NewChannel(*broker, ca));
+  auto worker = [&](SoftwareTpm* tpm, const Endpoint* endpoint) {
+    auto stub = v1::KeyRelease::NewStub(NewChannel(*endpoint));
     std::vector<double> mine;
     while (Clock::now() < deadline) {
-      if (new_connection_each) stub = v1::KeyRelease::NewStub(NewChannel(*broker, ca));
+      if (new_connection_each) stub = v1::KeyRelease::NewStub(NewChannel(*endpoint));
       v1::GetChallengeRequest cr;
       cr.set_key_id("bench");
       v1::GetChallengeResponse challenge;
@@ -87,7 +98,7 @@ RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
   };
   std::vector<std::thread> threads;
   for (size_t i = 0; i < tpms.size(); ++i) {
-    threads.emplace_back(worker, tpms[i].get(), brokers[i % brokers.size()]);
+    threads.emplace_back(worker, tpms[i].get(), &endpoints[i % endpoints.size()]);
   }
   for (auto& t : threads) t.join();
   std::sort(latencies.begin(), latencies.end());

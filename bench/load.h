@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kb/v1/release.grpc.pb.h"
@@ -26,8 +27,19 @@ struct RunResult {
 // A ReleaseKey request for key "bench" answering challenge `c` with `tpm`'s genuine evidence.
 v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeResponse& c);
 
-// One client thread per TPM doing GetChallenge + ReleaseKey for cfg.seconds against `broker`,
-// on a kept-open connection or a new TLS connection per release.
+// Where a load's clients connect: "127.0.0.1:PORT" and the CA that signed its certificate.
+struct Endpoint {
+  std::string address;
+  std::string ca_pem;
+};
+Endpoint EndpointOf(const BrokerProcess& broker);
+
+// One client thread per TPM doing GetChallenge + ReleaseKey for cfg.seconds, client i on
+// endpoints[i % endpoints.size()], on a kept-open connection or a new TLS connection per release.
+RunResult RunLoad(const std::vector<Endpoint>& endpoints,
+                  std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
+                  bool new_connection_each);
+// The same against `broker`.
 RunResult RunLoad(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
                   const LoadConfig& cfg, bool new_connection_each);
 // The same with client i on brokers[i % brokers.size()] (replicas sharing one store).

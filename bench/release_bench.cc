@@ -7,13 +7,15 @@
 //   release_bench --breakdown-only   (the floor and the cost breakdown, no load runs)
 //   release_bench --store postgres   (SQLite against 1, 2 and 3 replicas on PostgreSQL)
 #include <openssl/crypto.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bare_server.h"
 #include "bench/cost_breakdown.h"
 #include "bench/load.h"
 #include "bench/store_comparison.h"
@@ -27,10 +29,9 @@
 namespace kb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Microseconds of crypto a release cannot avoid: quote + certification signature checks and
-// the wrap to the transfer key (ephemeral ECDH, HKDF, AES-KWP).
+// Microseconds of this thread's CPU for the crypto a release cannot avoid: quote +
+// certification signature checks and the wrap to the transfer key (ephemeral ECDH, HKDF,
+// AES-KWP). The best of several batches, so that a preempted moment does not inflate it.
 double CryptoFloorMicros(SoftwareTpm& tpm) {
   v1::GetChallengeResponse c;
   c.set_nonce(std::string(32, 'n'));
@@ -38,11 +39,10 @@ double CryptoFloorMicros(SoftwareTpm& tpm) {
   SecretBytes key = *RandomSecret(32);
   const auto& q = r.evidence().tpm_quote();
   const auto& t = r.transfer_key().tpm();
-  // The best of several batches, so a busy moment on the machine does not inflate the floor.
   double best = 1e18;
   for (int batch = 0; batch < 5; ++batch) {
-    const int n = 400;
-    auto start = Clock::now();
+    const int n = 200;
+    const double start = ThreadCpuSeconds();
     for (int i = 0; i < n; ++i) {
       auto ak = PublicKeyFromTpmt(*ParseTpmtPublic(q.ak_public(), "ak"));
       bool ok =
@@ -53,26 +53,87 @@ double CryptoFloorMicros(SoftwareTpm& tpm) {
           WrapToTpmTransferKey(*ParseTpmtPublic(t.public_area(), "t"), t.public_area(), key).ok();
       if (!ok) std::abort();
     }
-    best =
-        std::min(best, std::chrono::duration<double, std::micro>(Clock::now() - start).count() / n);
+    best = std::min(best, (ThreadCpuSeconds() - start) * 1e6 / n);
   }
   return best;
 }
 
-// Runs one load phase and prints its figures. The ratio compares the broker's throughput per
-// CPU-second it used with the crypto floor's (1.0 = the broker spends nothing beyond the crypto).
-void RunAndReport(const char* name, const BrokerProcess& broker,
-                  std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
-                  bool new_connection_each, double floor_us) {
-  const double cpu_before = CpuSeconds(broker.pid());
-  RunResult r = RunLoad(broker, tpms, cfg, new_connection_each);
-  const double cpu = CpuSeconds(broker.pid()) - cpu_before;
+// A load against one server process, and that process's CPU per release.
+struct Phase {
+  const char* name;
+  pid_t pid;
+  Endpoint endpoint;
+  bool new_connection_each;
+  bool against_floor;  // keybrokerd: print its CPU against the crypto floor
+};
+
+struct PhaseFigures {
+  double cpu_us = 0;    // the server's CPU per release
+  double floor_us = 0;  // the floor measured right before and right after the load, averaged
+};
+
+// Runs `phase` and prints its figures. `floor_us` is the floor measured just before; on return
+// it holds the one measured just after, for the next phase.
+PhaseFigures RunPhase(const Phase& phase, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
+                      const LoadConfig& cfg, double& floor_us) {
+  const double cpu_before = CpuSeconds(phase.pid);
+  RunResult r =
+      RunLoad(std::vector<Endpoint>{phase.endpoint}, tpms, cfg, phase.new_connection_each);
+  const double cpu = CpuSeconds(phase.pid) - cpu_before;
+  const double floor_after = CryptoFloorMicros(*tpms[0]);
   const double releases = r.releases_per_second * cfg.seconds;
-  const double cpu_us = releases > 0 ? cpu * 1e6 / releases : 0;
-  std::printf("%-24s %6.0f releases/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", name,
+  PhaseFigures f{releases > 0 ? cpu * 1e6 / releases : 0, (floor_us + floor_after) / 2};
+  floor_us = floor_after;
+  std::printf("%-40s %6.0f releases/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", phase.name,
               r.releases_per_second, r.p50_ms, r.p99_ms, r.errors);
-  std::printf("%-24s broker CPU %.0f us/release = %.2fx the crypto floor's throughput per core\n",
-              "", cpu_us, cpu_us > 0 ? floor_us / cpu_us : 0);
+  std::printf("%-40s server CPU %.0f us/release", "", f.cpu_us);
+  if (phase.against_floor) {
+    std::printf(" = %.2fx the crypto floor (%.0f us beside it)",
+                f.cpu_us > 0 ? f.floor_us / f.cpu_us : 0, f.floor_us);
+  }
+  std::printf("\n");
+  return f;
+}
+
+// The targets keybrokerd is measured against, each from figures of this run.
+void PrintTargets(const PhaseFigures& kept, const PhaseFigures& fresh,
+                  const PhaseFigures& bare_fresh) {
+  const double kept_target = kept.floor_us / 0.70;
+  std::printf("target, kept-open: keybrokerd CPU <= floor / 0.70 = %.0f us: %.0f us, %s\n",
+              kept_target, kept.cpu_us, kept.cpu_us <= kept_target ? "met" : "not met");
+  const double fresh_target = 1.25 * (bare_fresh.cpu_us + fresh.floor_us);
+  std::printf(
+      "target, new connection: keybrokerd CPU <= 1.25 x (bare gRPC %.0f us + floor %.0f us) = "
+      "%.0f us: %.0f us, %s\n",
+      bare_fresh.cpu_us, fresh.floor_us, fresh_target, fresh.cpu_us,
+      fresh.cpu_us <= fresh_target ? "met" : "not met");
+}
+
+// keybrokerd, then the bare gRPC server with noop handlers, each kept-open and with a new TLS
+// connection per release; the floor between every two loads.
+void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
+              const LoadConfig& cfg, double floor_us) {
+  pid_t bare_pid = -1;
+  int bare_port = 0;
+  if (!StartBare(broker.dir(), &bare_pid, &bare_port, /*noop_release=*/true)) {
+    std::fprintf(stderr, "bare_tls_server did not start\n");
+    std::exit(1);
+  }
+  const Endpoint bare{absl::StrCat("127.0.0.1:", bare_port), EndpointOf(broker).ca_pem};
+  const PhaseFigures kept =
+      RunPhase({"keybrokerd, kept-open connection", broker.pid(), EndpointOf(broker), false, true},
+               tpms, cfg, floor_us);
+  const PhaseFigures fresh = RunPhase(
+      {"keybrokerd, new TLS connection each", broker.pid(), EndpointOf(broker), true, true}, tpms,
+      cfg, floor_us);
+  RunPhase({"bare gRPC noop, kept-open", bare_pid, bare, false, false}, tpms, cfg, floor_us);
+  const PhaseFigures bare_fresh =
+      RunPhase({"bare gRPC noop, new TLS connection each", bare_pid, bare, true, false}, tpms, cfg,
+               floor_us);
+  kill(bare_pid, SIGTERM);
+  waitpid(bare_pid, nullptr, 0);
+  std::printf("keybrokerd peak RSS: %ld KiB\n", PeakRssKb(broker.pid()));
+  PrintTargets(kept, fresh, bare_fresh);
 }
 
 }  // namespace
@@ -122,20 +183,15 @@ int main(int argc, char** argv) {
   for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*kb::SoftwareTpm::Create());
   kb::Setup(**broker, tpms);
   const double floor_us = kb::CryptoFloorMicros(*tpms[0]);
-  const double floor_per_s = 1e6 / floor_us;
   std::printf(
       "release_bench: %d clients, %.0f s per run, %u cores, keybrokerd over TLS on "
       "127.0.0.1\n",
       cfg.clients, cfg.seconds, std::thread::hardware_concurrency());
   std::printf(
-      "crypto floor: %.1f us per release (2 ECDSA-P256 verifies + ECDH-P256 wrap) = "
-      "%.0f releases/s on one core\n",
-      floor_us, floor_per_s);
-  if (!breakdown_only) {
-    kb::RunAndReport("kept-open connection", **broker, tpms, cfg, false, floor_us);
-    kb::RunAndReport("new TLS connection each", **broker, tpms, cfg, true, floor_us);
-    std::printf("keybrokerd peak RSS: %ld KiB\n", kb::PeakRssKb((*broker)->pid()));
-  }
+      "crypto floor (2 ECDSA-P256 verifies + ECDH-P256 wrap, thread CPU, measured again after "
+      "each load): %.1f us per release\n",
+      floor_us);
+  if (!breakdown_only) kb::RunLoads(**broker, tpms, cfg, floor_us);
   // Where the CPU beyond the floor goes: the broker core alone, and a new connection's TLS.
   const double core_us = kb::ServiceCoreMicros(*tpms[0]);
   std::printf(
