@@ -7,7 +7,9 @@ namespace kb {
 
 // release_bench --store postgres: kept-open load against one keybrokerd on SQLite, then against
 // 1, 2 and 3 keybrokerd replicas sharing one real PostgreSQL (a server of its own in a temporary
-// directory, fsync and synchronous_commit on, no standby), clients spread over the replicas.
+// directory, fsync and synchronous_commit on, no standby), clients spread over the replicas;
+// and, for 2 and 3, against as many SQLite brokers with a database each, which separates the
+// cost of spreading the load over processes from the cost of the shared store.
 // Prints releases/s, p99, broker CPU and PostgreSQL CPU (postmaster and every backend) per
 // release, PostgreSQL's write transactions and WAL flushes per release, and the total against
 // SQLite's in the same run. Returns the process exit code.
