@@ -145,12 +145,18 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, c
   VerifierSet verifiers;  // one verifier per row of the table of evidence kinds
   RETURN_IF_ERROR(AddVerifiers(
       {.trust = &trust, .clock = &clock, .aks = s.aks, .cache = s.collateral}, verifiers));
+  // Releases find a TPM quote's AK registration in the store read that spends the challenge
+  // (ReleaseService::Attest), not in a lookup of its own.
+  VerifierSet release_verifiers;
+  RETURN_IF_ERROR(
+      AddVerifiers({.trust = &trust, .clock = &clock, .aks = nullptr, .cache = s.collateral},
+                   release_verifiers));
   RefusalTally refusals(s.audit, &clock, absl::Seconds(limits.unverified_refusal_audit_seconds()));
   ReleaseService release({.keys = s.keys,
                           .challenges = s.challenges,
                           .audit = s.audit,
                           .denylist = s.denylist,
-                          .verifier = &verifiers,
+                          .verifier = &release_verifiers,
                           .clock = &clock,
                           .revocations = s.revocations,
                           .confirmations = s.confirmations,
@@ -158,6 +164,7 @@ absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, c
                           .challenge_quota = &challenge_quota,
                           .refusals = &refusals,
                           .observer = observer,
+                          .aks = s.aks,
                           .reads = s.release_reads},
                          absl::Seconds(config.challenge_ttl_seconds()));
   AdminServices admin(s, &roles, &clock, &verifiers, &collateral, observer);

@@ -136,9 +136,8 @@ class TimedRevocations : public OfflineRevocations {
 class TimedReleaseReads : public ReleaseReads {
  public:
   TimedReleaseReads(ReleaseReads* s, StoreLatencyObserver* o) : s_(s), o_(o) {}
-  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
-                                      uint32_t version) override {
-    return Timed(o_, "release_reads", [&] { return s_->Read(key_id, machine, version); });
+  absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) override {
+    return Timed(o_, "release_reads", [&] { return s_->Read(question); });
   }
 
  private:

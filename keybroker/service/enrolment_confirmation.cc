@@ -41,15 +41,15 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
   if (d_.confirmations == nullptr) {
     return absl::FailedPreconditionError("this broker does not record enrolment confirmations");
   }
-  ASSIGN_OR_RETURN(Claims claims,
-                   Authenticate(
-                       r.challenge_id(), r.key_id(), r.evidence(), r.transfer_key(),
+  ASSIGN_OR_RETURN(Attested attested,
+                   Attest(
+                       {r.challenge_id(), r.key_id(), r.version(), r.evidence(), r.transfer_key()},
                        [&](absl::string_view nonce, absl::string_view transfer_public) {
                          return ComputeConfirmationBinding(nonce, r.key_id(), r.version(),
                                                            transfer_public);
                        },
                        decision));
-  RETURN_IF_ERROR(CheckMachineAllowed(claims.machine));
+  const Claims& claims = attested.claims;
   decision.step = "key";
   RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
   RETURN_IF_ERROR(CheckVersionExists(*d_.keys, r.key_id(), r.version()));

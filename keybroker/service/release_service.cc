@@ -15,8 +15,6 @@ namespace kb {
 
 namespace {
 
-constexpr size_t kNonceSize = 32;
-
 // The evidence's kind as the metrics name it.
 absl::string_view EvidenceKindName(const v1::Evidence* evidence) {
   switch (evidence == nullptr ? v1::Evidence::KIND_NOT_SET : evidence->kind_case()) {
@@ -32,10 +30,6 @@ absl::string_view EvidenceKindName(const v1::Evidence* evidence) {
       break;
   }
   return "none";
-}
-
-absl::Status MachineDeniedError() {
-  return absl::PermissionDeniedError("machine denied by operator");
 }
 
 absl::Status ValidateRequest(const v1::ReleaseKeyRequest& r) {
@@ -65,10 +59,10 @@ absl::StatusOr<v1::WrappedKey> Wrap(const v1::TransferKey& tk, const SecretBytes
 absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
     const v1::GetChallengeRequest& request, absl::string_view peer) {
   RETURN_IF_ERROR(ValidateName("key_id", request.key_id()));
-  ASSIGN_OR_RETURN(std::string id, RandomBytes(16));
-  ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kNonceSize));
+  ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kChallengeNonceSize));
   const absl::Time now = d_.clock->Now();
-  Challenge c{HexEncode(id), request.key_id(), nonce, now + challenge_ttl_};
+  // The id is the nonce in hex: a release reads its nonce from it (Attest).
+  Challenge c{HexEncode(nonce), request.key_id(), nonce, now + challenge_ttl_};
   if (d_.challenge_quota != nullptr) {
     RETURN_IF_ERROR(d_.challenge_quota->Reserve(c.id, PeerAddress(peer), c.expires_at, now));
   }
@@ -83,58 +77,19 @@ absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
   return out;
 }
 
-absl::Status ReleaseService::CheckChallenge(absl::string_view challenge_id,
-                                            absl::string_view key_id, std::string* nonce) {
-  if (d_.challenge_quota != nullptr) d_.challenge_quota->Release(std::string(challenge_id));
-  auto c = d_.challenges->Consume(challenge_id);
-  if (absl::IsNotFound(c.status())) return absl::AbortedError(c.status().message());
-  RETURN_IF_ERROR(c.status());
-  if (d_.clock->Now() >= c->expires_at) return absl::AbortedError("challenge expired");
-  if (c->key_id != key_id) {
-    return absl::AbortedError("challenge was issued for another key id");
-  }
-  *nonce = std::move(c->nonce);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Claims> ReleaseService::Authenticate(absl::string_view challenge_id,
-                                                    absl::string_view key_id,
-                                                    const v1::Evidence& evidence,
-                                                    const v1::TransferKey& transfer_key,
-                                                    BindingFn bind, Decision& decision) {
-  std::string nonce;
-  decision.step = "challenge";
-  RETURN_IF_ERROR(CheckChallenge(challenge_id, key_id, &nonce));
-  decision.step = "evidence";
-  // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
-  const std::string binding = bind(
-      nonce, transfer_key.has_tpm() ? transfer_key.tpm().public_area() : transfer_key.spki_der());
-  decision.evidence_checked = true;
-  ASSIGN_OR_RETURN(Claims claims, d_.verifier->Verify(evidence, transfer_key, binding));
-  decision.actor = absl::StrCat("machine:", claims.machine);
-  decision.step = "machine";
-  return claims;
-}
-
-absl::Status ReleaseService::CheckMachineAllowed(absl::string_view machine) {
-  ASSIGN_OR_RETURN(std::optional<DeniedMachineRecord> denied, d_.denylist->Find(machine));
-  if (denied.has_value()) return MachineDeniedError();
-  return absl::OkStatus();
-}
-
 absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::Decide(const v1::ReleaseKeyRequest& r,
                                                               Decision& decision) {
   RETURN_IF_ERROR(ValidateRequest(r));
-  ASSIGN_OR_RETURN(Claims claims,
-                   Authenticate(
-                       r.challenge_id(), r.key_id(), r.evidence(), r.transfer_key(),
-                       [&](absl::string_view nonce, absl::string_view transfer_public) {
-                         return ComputeBinding(nonce, r.key_id(), transfer_public);
-                       },
-                       decision));
-  ASSIGN_OR_RETURN(ReleaseRecords records,
-                   reads_->Read(r.key_id(), claims.machine, r.key_version()));
-  if (records.denied.has_value()) return MachineDeniedError();
+  ASSIGN_OR_RETURN(
+      Attested attested,
+      Attest(
+          {r.challenge_id(), r.key_id(), r.key_version(), r.evidence(), r.transfer_key()},
+          [&](absl::string_view nonce, absl::string_view transfer_public) {
+            return ComputeBinding(nonce, r.key_id(), transfer_public);
+          },
+          decision));
+  const Claims& claims = attested.claims;
+  ReleaseRecords& records = attested.records;
   decision.step = "key";
   if (!records.key.has_value()) return KeyNotFoundError(r.key_id());
   const KeyRecord& key = *records.key;

@@ -27,6 +27,9 @@
 
 namespace kb {
 
+// The bytes of a challenge's nonce; its id is the nonce in hex.
+inline constexpr size_t kChallengeNonceSize = 32;
+
 // The guest-facing release flow as plain C++ over protos (the gRPC adapter is separate).
 // Dependencies are not owned and must outlive the service. Thread-safe.
 class ReleaseService {
@@ -51,14 +54,17 @@ class ReleaseService {
     RefusalTally* refusals = nullptr;
     // Told of every release and confirmation decision (metrics); null: nobody.
     ReleaseObserver* observer = nullptr;
-    // The reads of a release as one call (a store's single query); null: through `keys`,
-    // `denylist` and `revocations` one by one.
+    // The registered AKs, where the machine of a TPM quote's AK is found when the verifier
+    // leaves that to the service (TpmQuoteVerifier without a registry) and `reads` is null.
+    AttestationKeyRegistry* aks = nullptr;
+    // The store's part of a release as one call (a store's single statement); null: through
+    // `challenges`, `aks`, `keys`, `denylist` and `revocations` one by one.
     ReleaseReads* reads = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)
       : d_(deps),
         challenge_ttl_(challenge_ttl),
-        separate_reads_(deps.keys, deps.denylist, deps.revocations),
+        separate_reads_({deps.challenges, deps.aks, deps.keys, deps.denylist, deps.revocations}),
         reads_(deps.reads != nullptr ? deps.reads : &separate_reads_) {}
 
   // INVALID_ARGUMENT for a malformed key id; UNAVAILABLE if the store is down;
@@ -108,20 +114,35 @@ class ReleaseService {
                            const v1::Evidence* evidence, absl::Time start);
   void Report(absl::string_view action, const Decision& decision, const absl::Status& result,
               const v1::Evidence* evidence, absl::Time start);
-  // The attestation step shared by releases and confirmations: consumes the challenge, has the
-  // verifier check that `evidence` is genuine and carries `bind(nonce, transfer key's public
-  // bytes)`. Returns the verified claims; records the attested machine as the decision's actor.
-  // The caller then refuses a machine on the deny list.
   using BindingFn =
       absl::FunctionRef<std::string(absl::string_view nonce, absl::string_view transfer_public)>;
-  absl::StatusOr<Claims> Authenticate(absl::string_view challenge_id, absl::string_view key_id,
-                                      const v1::Evidence& evidence,
-                                      const v1::TransferKey& transfer_key, BindingFn bind,
-                                      Decision& decision);
-  // Consumes the challenge: ABORTED when unknown, used, expired or issued for another key id.
-  absl::Status CheckChallenge(absl::string_view challenge_id, absl::string_view key_id,
-                              std::string* nonce);
-  absl::Status CheckMachineAllowed(absl::string_view machine);
+  // What the attestation step needs of a request.
+  struct AttestationInput {
+    absl::string_view challenge_id, key_id;
+    uint32_t version;  // the key version the records are read for (0: the newest)
+    const v1::Evidence& evidence;
+    const v1::TransferKey& transfer_key;
+  };
+  // What it establishes: the verified claims, with the attested machine, and the store's
+  // records for the request (ReleaseReads).
+  struct Attested {
+    Claims claims;
+    ReleaseRecords records;
+  };
+  // The attestation step shared by releases and confirmations (attestation.cc). The verifier
+  // checks that the evidence is genuine and carries bind(nonce, transfer key's public bytes),
+  // the nonce being the challenge id's bytes; then one store read spends the challenge, finds
+  // the attested machine (the registration of a TPM quote's AK) and reads the records. ABORTED
+  // when the challenge is unknown, spent, expired or issued for another key id; the verifier's
+  // refusal, or ak_trusted when the AK is not registered; PERMISSION_DENIED for a machine on
+  // the deny list. Records the attested machine as the decision's actor.
+  absl::StatusOr<Attested> Attest(const AttestationInput& in, BindingFn bind, Decision& decision);
+  // Once the verifier has refused: spends the challenge, so that a request without a valid
+  // challenge is refused for that, before any evidence check, as when challenges were spent
+  // first (its refusal is counted, not audited). OK when the challenge was valid.
+  absl::Status SpendAfterRefusal(absl::string_view challenge_id, absl::string_view key_id);
+  // ABORTED unless `challenge` (as spent) exists, was issued for `key_id` and has not expired.
+  absl::Status CheckChallenge(const std::optional<Challenge>& challenge, absl::string_view key_id);
   // Zeroes the offline grace of `allowed` while an operator revocation of the key's grace
   // applies to the attested machine (as `records` read it), noting it (with its reason) in the
   // audit reason.

@@ -8,15 +8,34 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/secret_bytes.h"
+#include "keybroker/store/attestation_key_registry.h"
+#include "keybroker/store/challenge_store.h"
 #include "keybroker/store/key_store.h"
 #include "keybroker/store/machine_denylist.h"
 #include "keybroker/store/offline_revocations.h"
 
 namespace kb {
 
-// What a release reads once its machine is attested, as of one moment: nothing here is cached
+// What a release (or an enrolment confirmation) asks of the store once its evidence is verified.
+struct ReleaseQuestion {
+  absl::string_view challenge_id;  // the challenge the evidence answers, spent by the read
+  absl::string_view key_id;
+  uint32_t version = 0;  // the version asked for; 0: the newest non-retired one
+  // Who the evidence names: the machine itself (TEE evidence), or the TPM name of an
+  // attestation key whose registration names the machine (`machine` is then not used).
+  absl::string_view machine;
+  absl::string_view attestation_key;
+};
+
+// What a release reads once its evidence is verified, as of one moment: nothing here is cached
 // between calls, so a change made through any replica holds for the next release.
 struct ReleaseRecords {
+  // The challenge as issued, spent by this read; nullopt when it is unknown or was spent
+  // before. Nothing below is read then.
+  std::optional<Challenge> challenge;
+  // The attested machine: the question's, or the one the attestation key's registration
+  // names; empty when that AK is not registered. Nothing below is read then.
+  std::string machine;
   std::optional<DeniedMachineRecord> denied;  // the machine's deny-list entry
   // The key with its policy; nullopt when there is no such key. Unset when `denied` is set.
   std::optional<KeyRecord> key;
@@ -33,29 +52,38 @@ struct ReleaseRecords {
   absl::AnyInvocable<absl::StatusOr<SecretBytes>()> material;
 };
 
-// The reads of one release as one call, so that a store can answer them with one query.
-// Thread-safe. UNAVAILABLE when the store is down.
+// The store's part of one release as one call, so that a store can answer it with one query:
+// the challenge spent, the attested machine found, and what the release reads. Thread-safe.
+// UNAVAILABLE when the store is down.
 class ReleaseReads {
  public:
   virtual ~ReleaseReads() = default;
-  // The records of `machine` releasing `version` (0: the newest) of `key_id`.
-  virtual absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
-                                              uint32_t version) = 0;
+  virtual absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) = 0;
 };
 
 // ReleaseReads through the separate role interfaces, one call each (the SQLite store, whose
-// reads cost no round trip, and unit tests' fakes). `revocations` may be null (none kept).
+// reads cost no round trip, and unit tests' fakes). `revocations` may be null (none kept);
+// `aks` may be null when every verifier looks up its AK itself (the question's machine is
+// then taken as the AK's).
 class SeparateReleaseReads final : public ReleaseReads {
  public:
-  SeparateReleaseReads(KeyStore* keys, MachineDenyList* denylist, OfflineRevocations* revocations)
-      : keys_(keys), denylist_(denylist), revocations_(revocations) {}
-  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
-                                      uint32_t version) override;
+  struct Stores {
+    ChallengeStore* challenges;
+    AttestationKeyRegistry* aks;
+    KeyStore* keys;
+    MachineDenyList* denylist;
+    OfflineRevocations* revocations;
+  };
+  explicit SeparateReleaseReads(Stores stores) : s_(stores) {}
+  absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) override;
 
  private:
-  KeyStore* keys_;
-  MachineDenyList* denylist_;
-  OfflineRevocations* revocations_;
+  // The machine the question names; empty when its AK is not registered.
+  absl::StatusOr<std::string> Machine(const ReleaseQuestion& question);
+  // The key, the version and the offline grace records of `machine`'s release.
+  absl::Status ReadKey(const ReleaseQuestion& question, ReleaseRecords& out);
+
+  Stores s_;
 };
 
 }  // namespace kb

@@ -32,8 +32,10 @@ namespace kb {
 struct VerifierDeps {
   const VerifierTrust* trust = nullptr;
   const Clock* clock = nullptr;
-  AttestationKeyRegistry* aks = nullptr;  // operator-registered AKs (TPM quotes)
-  CollateralSource* cache = nullptr;      // the operator-managed collateral cache; may be null
+  // Operator-registered AKs (TPM quotes); null: the caller finds a quote's AK registration
+  // (see TpmQuoteVerifier).
+  AttestationKeyRegistry* aks = nullptr;
+  CollateralSource* cache = nullptr;  // the operator-managed collateral cache; may be null
 };
 
 // An evidence file a row needs (verify-evidence names each by its flag).

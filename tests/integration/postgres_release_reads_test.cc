@@ -1,6 +1,8 @@
-// PgReleaseReads (a release's reads in one query) against the same reads made one by one
-// (SeparateReleaseReads) over the same PostgreSQL server, started by the test: every case a
-// release distinguishes, and a change made through another replica seen by the next read.
+// PgReleaseReads (the store's part of a release in one statement) against the same calls made
+// one by one (SeparateReleaseReads) over the same PostgreSQL server, started by the test: every
+// case a release distinguishes, the challenge spent once across replicas, the machine found
+// from an attestation key's registration, and a change made through another replica seen by
+// the next read.
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "gmock/gmock.h"
@@ -21,16 +23,32 @@ class PostgresReleaseReadsTest : public PostgresStoreFixture {
     ASSERT_NE(b_.release_reads, nullptr);
   }
 
-  // Reads (key, machine, version) through replica B in one query and one by one, and expects
-  // the same records. Returns the one-query records.
-  ReleaseRecords ReadBothWays(const std::string& key, const std::string& machine,
-                              uint32_t version) {
-    SeparateReleaseReads separate(b_.keys, b_.denylist, b_.revocations);
-    auto one = b_.release_reads->Read(key, machine, version);
-    auto each = separate.Read(key, machine, version);
+  // A challenge for `key` issued through replica A; its id.
+  std::string Issue(const std::string& key) {
+    const std::string nonce = *RandomBytes(32);
+    const Challenge c{HexEncode(nonce), key, nonce, absl::Now() + absl::Minutes(1)};
+    EXPECT_THAT(a_.challenges->Put(c, absl::Now()), IsOk());
+    return c.id;
+  }
+
+  // Asks replica B about (key, machine or AK, version) in one statement and one by one, each
+  // spending a challenge of its own issued through replica A, and expects the same records.
+  // Returns the one-statement records.
+  ReleaseRecords ReadBothWays(const std::string& key, const std::string& machine, uint32_t version,
+                              const std::string& ak = "") {
+    SeparateReleaseReads separate({b_.challenges, b_.aks, b_.keys, b_.denylist, b_.revocations});
+    const std::string c1 = Issue(key), c2 = Issue(key);
+    auto one = b_.release_reads->Read({c1, key, version, machine, ak});
+    auto each = separate.Read({c2, key, version, machine, ak});
     EXPECT_THAT(one, IsOk());
     EXPECT_THAT(each, IsOk());
     if (!one.ok() || !each.ok()) return ReleaseRecords();
+    EXPECT_TRUE(one->challenge.has_value() && each->challenge.has_value());
+    if (!one->challenge || !each->challenge) return *std::move(one);
+    EXPECT_EQ(one->challenge->key_id, key);
+    EXPECT_EQ(HexEncode(one->challenge->nonce), c1);
+    EXPECT_EQ(HexEncode(each->challenge->nonce), c2);
+    EXPECT_EQ(one->machine, each->machine);
     const std::string where = absl::StrCat(key, "/", machine, "/v", version);
     EXPECT_EQ(one->denied.has_value(), each->denied.has_value()) << where;
     if (one->denied && each->denied) EXPECT_EQ(one->denied->reason, each->denied->reason);
@@ -114,13 +132,63 @@ TEST_F(PostgresReleaseReadsTest, OneQueryReadsWhatTheSeparateReadsRead) {
   EXPECT_FALSE(ReadBothWays("disk", "vm-1", 0).version.has_value());
 }
 
+TEST_F(PostgresReleaseReadsTest, AChallengeIsSpentOnceWhicheverReplicaReads) {
+  ASSERT_THAT(a_.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  const std::string id = Issue("disk");
+  auto first = b_.release_reads->Read({id, "disk", 0, "vm-1", ""});
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(first->challenge.has_value());
+  EXPECT_EQ(first->challenge->id, id);
+  EXPECT_EQ(first->machine, "vm-1");
+  EXPECT_TRUE(first->key.has_value());
+  for (BrokerStores* replica : {&a_, &b_}) {
+    auto again = replica->release_reads->Read({id, "disk", 0, "vm-1", ""});
+    ASSERT_THAT(again, IsOk());
+    EXPECT_FALSE(again->challenge.has_value());
+    EXPECT_FALSE(again->key.has_value());  // nothing is read for a spent challenge
+  }
+  EXPECT_FALSE(b_.release_reads->Read({"never-issued", "disk", 0, "vm-1", ""})->challenge);
+  // The one-by-one reads spend through the same table.
+  EXPECT_TRUE(absl::IsNotFound(b_.challenges->Consume(id).status()));
+  // A challenge for another key is returned as issued: the service refuses it.
+  EXPECT_EQ(b_.release_reads->Read({Issue("other"), "disk", 0, "vm-1", ""})->challenge->key_id,
+            "other");
+}
+
+TEST_F(PostgresReleaseReadsTest, TheMachineIsTheOneTheAttestationKeysRegistrationNames) {
+  ASSERT_THAT(a_.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  const std::string ak =
+      std::string("\x00\x0b", 2) + *RandomBytes(32);  // a TPM name: nameAlg, digest
+  // Not registered: no machine, whatever the question says.
+  EXPECT_EQ(ReadBothWays("disk", "", 0, ak).machine, "");
+  EXPECT_EQ(ReadBothWays("disk", "vm-9", 0, ak).machine, "");
+  EXPECT_FALSE(ReadBothWays("disk", "", 0, ak).key.has_value());
+  ASSERT_THAT(a_.aks->Register({ak, "vm-ak", "public area", absl::Now()}), IsOk());
+  ReleaseRecords registered = ReadBothWays("disk", "", 0, ak);
+  EXPECT_EQ(registered.machine, "vm-ak");
+  EXPECT_TRUE(registered.key.has_value());
+  // The deny list and the grants are those of the registration's machine.
+  ASSERT_THAT(a_.denylist->Deny({"vm-ak", "stolen", "op", absl::Now()}), IsOk());
+  EXPECT_TRUE(ReadBothWays("disk", "", 0, ak).denied.has_value());
+  ASSERT_THAT(a_.denylist->Allow("vm-ak"), IsOk());
+  ASSERT_THAT(a_.grants->RecordRelease({"disk", "vm-ak", 1, 3, absl::Now()}), IsOk());
+  EXPECT_TRUE(ReadBothWays("disk", "", 0, ak).may_hold_offline_grant);
+  // Removed through replica A: replica B's next read finds no machine.
+  ASSERT_THAT(a_.aks->Remove(ak), IsOk());
+  EXPECT_EQ(ReadBothWays("disk", "", 0, ak).machine, "");
+}
+
 TEST_F(PostgresReleaseReadsTest, UnavailableWhileTheDatabaseIsDown) {
   ASSERT_THAT(a_.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  const std::string id = Issue("disk");
   ASSERT_THAT(server_->Stop(/*immediate=*/true), IsOk());
-  auto read = b_.release_reads->Read("disk", "vm-1", 0);
+  auto read = b_.release_reads->Read({id, "disk", 0, "vm-1", ""});
   ASSERT_THAT(server_->Restart(), IsOk());
   EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable) << read.status();
-  EXPECT_THAT(b_.release_reads->Read("disk", "vm-1", 0), IsOk());
+  // Back by itself.
+  auto after = b_.release_reads->Read({"no-such-challenge", "disk", 0, "vm-1", ""});
+  ASSERT_THAT(after, IsOk());
+  EXPECT_FALSE(after->challenge.has_value());
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// PgReleaseReads: what a release reads, in one query (instead of one round trip for the deny
-// list, one for the key and one for its material).
+// PgReleaseReads: the store's part of a release in one statement (instead of one round trip
+// each for the challenge, the attestation key, the deny list, the key and its material).
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -13,17 +13,25 @@ namespace {
 // One row whatever exists: the key's nine columns (kPgKeyColumns and the active version, read
 // once by the lateral join `a` that also picks the version to wrap), whether the key exists,
 // the deny entry (4), the revocation (5), the version to wrap (3) with its sealed material (2),
-// and whether the machine holds an offline grant for the key.
-constexpr int kKeyExists = 9, kDenied = 10, kRevocation = 14, kVersion = 19, kGrant = 24;
+// whether the machine holds an offline grant for the key, the challenge spent (3; NULL when
+// there was none to spend) and the attested machine (NULL when the AK is not registered).
+constexpr int kKeyExists = 9, kDenied = 10, kRevocation = 14, kVersion = 19, kGrant = 24,
+              kChallenge = 25, kMachine = 28;
 
 const std::string& ReleaseQuery() {
   static const std::string* const kQuery = new std::string(absl::StrCat(
-      "SELECT ", kPgKeyColumns,
+      // The spend: of two replicas redeeming the same challenge, the second finds it deleted.
+      // `NOT used`: a replica of schema version 2 or older marks a redeemed challenge instead.
+      "WITH c AS (DELETE FROM challenges WHERE id = $1 AND NOT used RETURNING key_id, nonce, "
+      "expires_at) SELECT ",
+      kPgKeyColumns,
       ", a.n, k.key_id IS NOT NULL, d.machine, d.reason, d.denied_by, d.denied_at, r.key_id, "
       "r.machine, r.reason, r.revoked_by, r.revoked_at, v.version, v.retired, v.created_at, "
       "v.sealed, v.kek_id, EXISTS(SELECT 1 FROM offline_grants g WHERE g.key_id = q.key_id AND "
-      "g.machine = q.machine) FROM (SELECT $1::TEXT AS key_id, $2::TEXT AS machine, $3::BIGINT AS "
-      "version) q LEFT JOIN denied_machines d ON d.machine = q.machine LEFT JOIN keys k ON "
+      "g.machine = q.machine), c.key_id, c.nonce, c.expires_at, q.machine FROM (SELECT $2::TEXT "
+      "AS key_id, CASE WHEN length($5::BYTEA) = 0 THEN $4::TEXT ELSE (SELECT machine FROM "
+      "attestation_keys WHERE ak_name = $5) END AS machine, $3::BIGINT AS version) q LEFT JOIN c "
+      "ON TRUE LEFT JOIN denied_machines d ON d.machine = q.machine LEFT JOIN keys k ON "
       "k.key_id = q.key_id LEFT JOIN policies p ON p.key_id = k.key_id AND p.version = "
       "k.policy_version LEFT JOIN LATERAL (SELECT COALESCE(MAX(version), 0) AS n FROM "
       "key_versions WHERE key_id = k.key_id AND NOT retired) a ON TRUE LEFT JOIN key_versions v "
@@ -37,15 +45,22 @@ const std::string& ReleaseQuery() {
 
 }  // namespace
 
-absl::StatusOr<ReleaseRecords> PgReleaseReads::Read(absl::string_view key_id,
-                                                    absl::string_view machine, uint32_t version) {
+absl::StatusOr<ReleaseRecords> PgReleaseReads::Read(const ReleaseQuestion& q) {
   PgResult r = PgResult(nullptr);
   {
     ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-    ASSIGN_OR_RETURN(r, conn->Exec(ReleaseQuery(), {PgParam::Text(key_id), PgParam::Text(machine),
-                                                    PgParam::Int(version)}));
+    ASSIGN_OR_RETURN(
+        r, conn->Exec(ReleaseQuery(), {PgParam::Text(q.challenge_id), PgParam::Text(q.key_id),
+                                       PgParam::Int(q.version), PgParam::Text(q.machine),
+                                       PgParam::Bytes(q.attestation_key)}));
   }
   ReleaseRecords out;
+  if (r.IsNull(0, kChallenge)) return out;
+  out.challenge =
+      Challenge{std::string(q.challenge_id), r.Text(0, kChallenge), r.Bytes(0, kChallenge + 1),
+                absl::FromUnixMillis(r.Int(0, kChallenge + 2))};
+  if (r.IsNull(0, kMachine)) return out;
+  out.machine = r.Text(0, kMachine);
   if (!r.IsNull(0, kDenied)) out.denied = PgDeniedRow(r, 0, kDenied);
   if (out.denied.has_value() || r.Text(0, kKeyExists) != "t") return out;
   out.key = PgKeyRow(r, 0, 0);
@@ -58,7 +73,7 @@ absl::StatusOr<ReleaseRecords> PgReleaseReads::Read(absl::string_view key_id,
   out.version =
       KeyVersionRecord{static_cast<uint32_t>(r.Int(0, kVersion)), r.Text(0, kVersion + 1) == "t",
                        absl::FromUnixMillis(r.Int(0, kVersion + 2))};
-  out.material = [keys = keys_, key = std::string(key_id), v = out.version->version,
+  out.material = [keys = keys_, key = std::string(q.key_id), v = out.version->version,
                   sealed = r.Bytes(0, kVersion + 3), kek_id = r.Int(0, kVersion + 4)] {
     return keys->OpenSealed(key, v, sealed, kek_id);
   };

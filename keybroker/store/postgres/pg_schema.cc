@@ -116,16 +116,17 @@ absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet 
   // unsynced: one lost in a crash makes its guest ask again, and a redemption lost in a crash
   // was never answered with a key, because an allowed release is answered only after its audit
   // record's commit, which flushes (and, with a synchronous standby, replicates) all the WAL
-  // before it. Their own small pool keeps that setting off every other connection.
+  // before it. Their own pool keeps that setting off every other connection; each release
+  // uses it twice (the challenge's issue, then its spend with the release's reads).
   PgPool::Options challenge_options = options;
-  challenge_options.size = std::max(2, options.size / 4);
+  challenge_options.size = std::max(2, options.size / 2);
   challenge_options.asynchronous_commit = true;
   ASSIGN_OR_RETURN(std::shared_ptr<PgPool> pool, PgPool::Create(std::move(options)));
   ASSIGN_OR_RETURN(std::shared_ptr<PgPool> challenge_pool,
                    PgPool::Create(std::move(challenge_options)));
   RETURN_IF_ERROR(MigratePostgresSchema(*pool));
   ASSIGN_OR_RETURN(std::shared_ptr<PgKeyStore> keys, PgKeyStore::Create(pool, std::move(keks)));
-  auto reads = std::make_shared<PgReleaseReads>(pool, keys.get());
+  auto reads = std::make_shared<PgReleaseReads>(challenge_pool, keys.get());
   BrokerStores stores =
       AssembleBrokerStores<PgChallengeStore, PgAttestationKeyRegistry, PgAuditLog,
                            PgMachineDenyList, PgOfflineRevocations, PgMachineKeyState,

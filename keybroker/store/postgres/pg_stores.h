@@ -53,16 +53,16 @@ class PgKeyStore final : public KeyStore, public KekRotation {
   const SealingKeks keks_;
 };
 
-// A release's reads in one query (pg_release_reads.cc): the machine's deny entry, the key with
-// its policy, the offline-grace revocation and the version to wrap with its sealed material,
-// all as of that query.
+// The store's part of a release in one statement (pg_release_reads.cc): the challenge spent,
+// the attestation key's machine, its deny entry, the key with its policy, the offline-grace
+// revocation and the version to wrap with its sealed material, all as of that statement. It
+// writes (the spend), so it runs on the asynchronously committing pool, as the challenges do.
 class PgReleaseReads final : public ReleaseReads {
  public:
   // `keys` opens the sealed material; it must outlive this.
   PgReleaseReads(std::shared_ptr<PgPool> pool, const PgKeyStore* keys)
       : pool_(std::move(pool)), keys_(keys) {}
-  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
-                                      uint32_t version) override;
+  absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) override;
 
  private:
   std::shared_ptr<PgPool> pool_;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
 
 namespace kb {
 
@@ -13,6 +14,12 @@ absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::s
   absl::Status status(code, absl::StrCat("evidence check '", check, "' failed: ", detail));
   status.SetPayload(kCheckPayload, absl::Cord(check));
   return status;
+}
+
+absl::Status AkNotRegisteredError(absl::string_view ak_name) {
+  // The name is nameAlg (2 bytes) then the digest; 8 bytes of the digest identify it.
+  return CheckFailed("ak_trusted", absl::StatusCode::kUnauthenticated,
+                     absl::StrCat("AK ", HexEncode(ak_name.substr(2, 8)), "... is not registered"));
 }
 
 std::string FailedCheck(const absl::Status& status) {

@@ -14,6 +14,11 @@ namespace kb {
 // The check's name also rides on the status as a payload, for FailedCheck.
 absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::string_view detail);
 
+// The ak_trusted refusal of a TPM quote whose attestation key (TPM name `ak_name`) is not
+// registered: returned by TpmQuoteVerifier when it has a registry, and by its caller, which
+// finds the registration itself, when it has none.
+absl::Status AkNotRegisteredError(absl::string_view ak_name);
+
 // The name of the check a CheckFailed status names; empty for any other status.
 std::string FailedCheck(const absl::Status& status);
 

@@ -14,6 +14,10 @@ struct Claims {
   // Machine name of the registered AK ("tpm"), or the identity the TEE evidence names:
   // "snp-chip:<chip_id hex>", "tdx-fmspc:<fmspc hex>", "azure-vm:<vm id>".
   std::string machine;
+  // The TPM name (nameAlg || digest) of the AK a TPM quote was signed with ("tpm"); empty for
+  // TEE evidence. A verifier that leaves the AK's registration to its caller sets this and
+  // leaves `machine` empty (TpmQuoteVerifier without a registry). Not in ClaimsToJson.
+  std::string attestation_key;
   // bank ("sha256") -> PCR index -> lowercase hex digest
   std::map<std::string, std::map<uint32_t, std::string>> pcrs;
   // Named TEE claims ("snp.measurement", "snp.debug", "tdx.mrtd", "tdx.tcb_status",

@@ -55,8 +55,9 @@ absl::StatusOr<ParsedEvidence> Parse(const v1::TpmQuoteEvidence& q, const v1::Tr
   return p;
 }
 
-absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry, const TPMT_PUBLIC& ak,
-                                           absl::string_view ak_bytes) {
+// The AK's TPM name and, with a registry, the machine its registration names ("" without one).
+absl::StatusOr<RegisteredAk> CheckAkTrusted(AttestationKeyRegistry* registry, const TPMT_PUBLIC& ak,
+                                            absl::string_view ak_bytes) {
   if ((ak.objectAttributes & kAttestationKeyAttributes) != kAttestationKeyAttributes) {
     return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated,
                        "AK is not a fixedTPM restricted signing key");
@@ -64,13 +65,12 @@ absl::StatusOr<std::string> CheckAkTrusted(AttestationKeyRegistry& registry, con
   auto name = TpmName(ak.nameAlg, ak_bytes);
   if (!name.ok())
     return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated, name.status().message());
-  auto registered = registry.Lookup(*name);
+  if (registry == nullptr) return RegisteredAk{.name = *std::move(name)};
+  auto registered = registry->Lookup(*name);
   if (absl::IsNotFound(registered.status())) {
-    return CheckFailed(kAkTrusted, StatusCode::kUnauthenticated,
-                       absl::StrCat("AK ", HexEncode(name->substr(2, 8)), "... is not registered"));
+    return AkNotRegisteredError(*name);
   }
-  if (!registered.ok()) return registered.status();
-  return registered->machine;
+  return registered;
 }
 
 absl::StatusOr<std::string> BankName(TPMI_ALG_HASH alg) {
@@ -143,7 +143,7 @@ absl::StatusOr<Claims> TpmQuoteVerifier::Check(const v1::Evidence& evidence,
   const v1::TpmQuoteEvidence& q = evidence.tpm_quote();
   const bool dry_run = !expected_binding.has_value();
   ASSIGN_OR_RETURN(ParsedEvidence p, Parse(q, transfer_key, !dry_run));
-  ASSIGN_OR_RETURN(std::string machine, CheckAkTrusted(*registry_, p.ak, q.ak_public()));
+  ASSIGN_OR_RETURN(RegisteredAk registered, CheckAkTrusted(registry_, p.ak, q.ak_public()));
   auto ak = PublicKeyFromTpmt(p.ak);
   if (!ak.ok()) return CheckFailed(kParse, StatusCode::kInvalidArgument, ak.status().message());
   RETURN_IF_ERROR(CheckSignedAttest({kQuoteSignature, kMagicAndType, kBinding}, ak->get(), p.quote,
@@ -154,7 +154,8 @@ absl::StatusOr<Claims> TpmQuoteVerifier::Check(const v1::Evidence& evidence,
     RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
   }
   claims.evidence_type = std::string(kEvidenceTpm);
-  claims.machine = std::move(machine);
+  claims.machine = std::move(registered.machine);
+  claims.attestation_key = std::move(registered.name);
   return claims;
 }
 

@@ -74,7 +74,8 @@ class BrokerFixture : public ::testing::Test {
             .clock = &clock_,
             .revocations = revocations_.get(),
             .confirmations = machine_keys_.get(),
-            .grants = machine_keys_.get()};
+            .grants = machine_keys_.get(),
+            .aks = aks_.get()};
   }
 
   void RegisterAk(Tpm& tpm, const std::string& machine) {

@@ -15,12 +15,11 @@ namespace {
 class GrantAwareReads final : public ReleaseReads {
  public:
   GrantAwareReads(ReleaseReads* reads, OfflineGrants* grants) : reads_(reads), grants_(grants) {}
-  absl::StatusOr<ReleaseRecords> Read(absl::string_view key_id, absl::string_view machine,
-                                      uint32_t version) override {
-    ASSIGN_OR_RETURN(ReleaseRecords out, reads_->Read(key_id, machine, version));
-    ASSIGN_OR_RETURN(std::vector<OfflineGrantRecord> grants, grants_->ListGrants(key_id));
-    out.may_hold_offline_grant = std::any_of(grants.begin(), grants.end(),
-                                             [&](const auto& g) { return g.machine == machine; });
+  absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) override {
+    ASSIGN_OR_RETURN(ReleaseRecords out, reads_->Read(question));
+    ASSIGN_OR_RETURN(std::vector<OfflineGrantRecord> grants, grants_->ListGrants(question.key_id));
+    out.may_hold_offline_grant = std::any_of(
+        grants.begin(), grants.end(), [&](const auto& g) { return g.machine == out.machine; });
     return out;
   }
 
@@ -50,7 +49,8 @@ class ReleaseReadsTest : public BrokerFixture {
  protected:
   void SetUp() override {
     BrokerFixture::SetUp();
-    separate_.emplace(keys_.get(), denylist_.get(), revocations_.get());
+    separate_.emplace(SeparateReleaseReads::Stores{challenges_.get(), aks_.get(), keys_.get(),
+                                                   denylist_.get(), revocations_.get()});
     grants_.emplace(machine_keys_.get());
     reads_.emplace(&*separate_, &*grants_);
     ReleaseService::Deps deps = ReleaseDeps();
