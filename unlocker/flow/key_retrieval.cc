@@ -98,6 +98,21 @@ absl::StatusOr<ReleasedKey> CompleteRelease(EvidenceSource& source, KeyReleaseCl
   return out;
 }
 
+// CompleteRelease, then once more with a fresh challenge from the same broker when it refused
+// the first as unknown, spent or expired (ABORTED): a challenge can outlive its broker's
+// restart or upgrade (a broker that verifies against the nonce its challenge id carries
+// refuses the ids of older ones), or a TPM slower than the challenge's lifetime.
+absl::StatusOr<ReleasedKey> CompleteReleaseOrRetry(EvidenceSource& source, KeyReleaseClient& client,
+                                                   const v1::GetChallengeResponse& challenge,
+                                                   const ReleaseTarget& target) {
+  absl::StatusOr<ReleasedKey> released = CompleteRelease(source, client, challenge, target);
+  if (!absl::IsAborted(released.status())) return released;
+  v1::GetChallengeRequest request;
+  request.set_key_id(target.key_id);
+  KB_TRY(v1::GetChallengeResponse fresh, client.GetChallenge(request), BrokerError);
+  return CompleteRelease(source, client, fresh, target);
+}
+
 struct Contact {
   std::unique_ptr<KeyReleaseClient> client;
   absl::StatusOr<v1::GetChallengeResponse> challenge = absl::UnknownError("not tried");
@@ -138,7 +153,7 @@ absl::StatusOr<ReleasedKey> TryRound(EvidenceSource& source, const BrokerConnect
   for (size_t i = 0; i < contacts.size(); ++i) {
     absl::StatusOr<ReleasedKey> released =
         contacts[i].challenge.ok()
-            ? CompleteRelease(source, *contacts[i].client, *contacts[i].challenge, target)
+            ? CompleteReleaseOrRetry(source, *contacts[i].client, *contacts[i].challenge, target)
             : absl::StatusOr<ReleasedKey>(BrokerError(contacts[i].challenge.status()));
     if (released.ok()) {
       released->endpoint = endpoints[i];
@@ -175,7 +190,7 @@ absl::StatusOr<ReleasedKey> ObtainKey(EvidenceSource& source, KeyReleaseClient& 
   v1::GetChallengeRequest challenge_request;
   challenge_request.set_key_id(target.key_id);
   KB_TRY(v1::GetChallengeResponse challenge, client.GetChallenge(challenge_request), BrokerError);
-  return CompleteRelease(source, client, challenge, target);
+  return CompleteReleaseOrRetry(source, client, challenge, target);
 }
 
 absl::StatusOr<ReleasedKey> ObtainKeyFromAny(Tpm& tpm, const BrokerConnector& connect,

@@ -28,6 +28,50 @@ TEST_F(FlowsTest, ObtainKeyReturnsTheStoredKey) {
   EXPECT_EQ(released->version, 1u);
 }
 
+// A broker client that hands out `stale` challenges (ids the broker never issued, as a broker
+// from before an upgrade or restart would have) before passing GetChallenge through.
+class StaleChallengeClient final : public InProcessClient {
+ public:
+  StaleChallengeClient(ReleaseService* service, int stale)
+      : InProcessClient(service), stale_(stale) {}
+  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& r) override {
+    if (stale_-- <= 0) return InProcessClient::GetChallenge(r);
+    v1::GetChallengeResponse old;
+    old.set_challenge_id(std::string(32, '0'));
+    old.set_nonce(std::string(32, 'n'));
+    return old;
+  }
+  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
+    ++releases;
+    return InProcessClient::ReleaseKey(r);
+  }
+  int releases = 0;
+
+ private:
+  int stale_;
+};
+
+TEST_F(FlowsTest, AChallengeTheBrokerRefusesIsReplacedOnce) {
+  StaleChallengeClient once(release_.get(), 1);
+  auto released = ObtainKey(*tpm_, once, {"disk", 0, {7}, TransferKeyType::kEccP256});
+  ASSERT_THAT(released, IsOk());
+  EXPECT_EQ(once.releases, 2);
+  // Through the endpoint list too.
+  BrokerConnector stale_once =
+      [&](const std::string&) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+    return std::unique_ptr<KeyReleaseClient>(new StaleChallengeClient(release_.get(), 1));
+  };
+  EXPECT_THAT(ObtainKeyFromAny(*tpm_, stale_once, {"a:1"},
+                               {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_),
+              IsOk());
+  // Only once: a broker that refuses the fresh challenge too is a refusal.
+  StaleChallengeClient always(release_.get(), 2);
+  auto refused = ObtainKey(*tpm_, always, {"disk", 0, {7}, TransferKeyType::kEccP256});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted) << refused.status();
+  EXPECT_EQ(ExitCodeOf(refused.status()), ExitCode::kDenied);
+  EXPECT_EQ(always.releases, 2);
+}
+
 TEST_F(FlowsTest, UnreachableEndpointFallsThroughToTheNext) {
   auto released = ObtainKeyFromAny(*tpm_, connect_, {"down:1", "up:2"},
                                    {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_);
