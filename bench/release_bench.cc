@@ -119,13 +119,14 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
     std::fprintf(stderr, "bare_tls_server did not start\n");
     std::exit(1);
   }
-  const Endpoint bare{absl::StrCat("127.0.0.1:", bare_port), EndpointOf(broker).ca_pem};
+  const Endpoint keybrokerd = EndpointOf(broker);
+  const Endpoint bare{absl::StrCat("127.0.0.1:", bare_port), keybrokerd.ca_pem};
   const PhaseFigures kept =
-      RunPhase({"keybrokerd, kept-open connection", broker.pid(), EndpointOf(broker), false, true},
-               tpms, cfg, floor_us);
-  const PhaseFigures fresh = RunPhase(
-      {"keybrokerd, new TLS connection each", broker.pid(), EndpointOf(broker), true, true}, tpms,
-      cfg, floor_us);
+      RunPhase({"keybrokerd, kept-open connection", broker.pid(), keybrokerd, false, true}, tpms,
+               cfg, floor_us);
+  const PhaseFigures fresh =
+      RunPhase({"keybrokerd, new TLS connection each", broker.pid(), keybrokerd, true, true}, tpms,
+               cfg, floor_us);
   RunPhase({"bare gRPC noop, kept-open", bare_pid, bare, false, false}, tpms, cfg, floor_us);
   const PhaseFigures bare_fresh =
       RunPhase({"bare gRPC noop, new TLS connection each", bare_pid, bare, true, false}, tpms, cfg,

@@ -26,7 +26,7 @@ absl::StatusOr<std::string> ChallengeNonce(absl::string_view id) {
 
 // The refusal of evidence whose machine the store read did not find: its AK is not registered.
 absl::Status MachineUnknownError(const Claims& claims) {
-  if (claims.attestation_key.size() < 2) {
+  if (claims.attestation_key.empty()) {
     return CheckFailed("ak_trusted", absl::StatusCode::kUnauthenticated,
                        "the evidence names no machine");
   }

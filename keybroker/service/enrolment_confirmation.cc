@@ -23,15 +23,6 @@ absl::Status ValidateConfirmation(const v1::ConfirmEnrolmentRequest& r) {
   return absl::OkStatus();
 }
 
-// NOT_FOUND unless `version` is a stored version of the key (retired ones count).
-absl::Status CheckVersionExists(KeyStore& keys, absl::string_view key_id, uint32_t version) {
-  ASSIGN_OR_RETURN(std::vector<KeyVersionRecord> versions, keys.ListVersions(key_id));
-  for (const KeyVersionRecord& v : versions) {
-    if (v.version == version) return absl::OkStatus();
-  }
-  return absl::NotFoundError(absl::StrCat("key '", key_id, "' has no version ", version));
-}
-
 }  // namespace
 
 absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
@@ -51,8 +42,11 @@ absl::StatusOr<v1::ConfirmEnrolmentResponse> ReleaseService::DecideConfirmation(
                        decision));
   const Claims& claims = attested.claims;
   decision.step = "key";
-  RETURN_IF_ERROR(d_.keys->GetKey(r.key_id()).status());
-  RETURN_IF_ERROR(CheckVersionExists(*d_.keys, r.key_id(), r.version()));
+  // The attestation's read found the key and the version asked for (retired ones count).
+  if (!attested.records.key.has_value()) return KeyNotFoundError(r.key_id());
+  if (!attested.records.version.has_value()) {
+    return absl::NotFoundError(absl::StrCat("key '", r.key_id(), "' has no version ", r.version()));
+  }
   const EnrolmentConfirmation confirmation{r.key_id(), claims.machine, r.version(),
                                            d_.clock->Now()};
   RETURN_IF_ERROR(d_.confirmations->Confirm(confirmation));

@@ -18,8 +18,9 @@ absl::Status CheckFailed(absl::string_view check, absl::StatusCode code, absl::s
 
 absl::Status AkNotRegisteredError(absl::string_view ak_name) {
   // The name is nameAlg (2 bytes) then the digest; 8 bytes of the digest identify it.
+  const absl::string_view digest = ak_name.size() > 2 ? ak_name.substr(2, 8) : ak_name;
   return CheckFailed("ak_trusted", absl::StatusCode::kUnauthenticated,
-                     absl::StrCat("AK ", HexEncode(ak_name.substr(2, 8)), "... is not registered"));
+                     absl::StrCat("AK ", HexEncode(digest), "... is not registered"));
 }
 
 std::string FailedCheck(const absl::Status& status) {
