@@ -43,6 +43,15 @@ v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeRespo
   return r;
 }
 
+std::vector<Guest> TpmGuests(std::vector<std::unique_ptr<SoftwareTpm>>& tpms) {
+  std::vector<Guest> guests;
+  for (auto& tpm : tpms) {
+    SoftwareTpm* t = tpm.get();
+    guests.push_back([t](const v1::GetChallengeResponse& c) { return BuildRequest(*t, c); });
+  }
+  return guests;
+}
+
 Endpoint EndpointOf(const BrokerProcess& broker) {
   return {broker.release_endpoint(), *ReadFile(broker.Path("ca.pem"))};
 }
@@ -63,11 +72,16 @@ RunResult RunLoad(const std::vector<const BrokerProcess*>& brokers,
 RunResult RunLoad(const std::vector<Endpoint>& endpoints,
                   std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
                   bool new_connection_each) {
+  return RunLoad(endpoints, TpmGuests(tpms), cfg, new_connection_each);
+}
+
+RunResult RunLoad(const std::vector<Endpoint>& endpoints, const std::vector<Guest>& guests,
+                  const LoadConfig& cfg, bool new_connection_each) {
   std::mutex mu;
   std::vector<double> latencies;
   std::atomic<int> errors{0};
   const auto deadline = Clock::now() + std::chrono::duration<double>(cfg.seconds);
-  auto worker = [&](SoftwareTpm* tpm, const Endpoint* endpoint) {
+  auto worker = [&](const Guest* guest, const Endpoint* endpoint) {
     auto stub = v1::KeyRelease::NewStub(NewChannel(*endpoint));
     std::vector<double> mine;
     while (Clock::now() < deadline) {
@@ -82,7 +96,7 @@ RunResult RunLoad(const std::vector<Endpoint>& endpoints,
         continue;
       }
       auto t1 = Clock::now();
-      v1::ReleaseKeyRequest request = BuildRequest(*tpm, challenge);  // the guest's TPM work
+      v1::ReleaseKeyRequest request = (*guest)(challenge);  // the guest's evidence work
       auto t2 = Clock::now();
       v1::ReleaseKeyResponse response;
       grpc::ClientContext c2;
@@ -97,8 +111,8 @@ RunResult RunLoad(const std::vector<Endpoint>& endpoints,
     latencies.insert(latencies.end(), mine.begin(), mine.end());
   };
   std::vector<std::thread> threads;
-  for (size_t i = 0; i < tpms.size(); ++i) {
-    threads.emplace_back(worker, tpms[i].get(), &endpoints[i % endpoints.size()]);
+  for (size_t i = 0; i < guests.size(); ++i) {
+    threads.emplace_back(worker, &guests[i], &endpoints[i % endpoints.size()]);
   }
   for (auto& t : threads) t.join();
   std::sort(latencies.begin(), latencies.end());

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,12 @@ struct RunResult {
 // A ReleaseKey request for key "bench" answering challenge `c` with `tpm`'s genuine evidence.
 v1::ReleaseKeyRequest BuildRequest(SoftwareTpm& tpm, const v1::GetChallengeResponse& c);
 
+// One guest of a load: its ReleaseKey request for key "bench" answering a challenge (a fresh
+// transfer key and evidence binding it). Called from one thread only.
+using Guest = std::function<v1::ReleaseKeyRequest(const v1::GetChallengeResponse&)>;
+// A guest per TPM, each doing BuildRequest.
+std::vector<Guest> TpmGuests(std::vector<std::unique_ptr<SoftwareTpm>>& tpms);
+
 // Where a load's clients connect: "127.0.0.1:PORT" and the CA that signed its certificate.
 struct Endpoint {
   std::string address;
@@ -34,8 +41,11 @@ struct Endpoint {
 };
 Endpoint EndpointOf(const BrokerProcess& broker);
 
-// One client thread per TPM doing GetChallenge + ReleaseKey for cfg.seconds, client i on
+// One client thread per guest doing GetChallenge + ReleaseKey for cfg.seconds, client i on
 // endpoints[i % endpoints.size()], on a kept-open connection or a new TLS connection per release.
+RunResult RunLoad(const std::vector<Endpoint>& endpoints, const std::vector<Guest>& guests,
+                  const LoadConfig& cfg, bool new_connection_each);
+// The same with a guest per TPM.
 RunResult RunLoad(const std::vector<Endpoint>& endpoints,
                   std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
                   bool new_connection_each);

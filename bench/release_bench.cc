@@ -6,6 +6,7 @@
 //   release_bench [--clients N] [--seconds S]
 //   release_bench --breakdown-only   (the floor and the cost breakdown, no load runs)
 //   release_bench --store postgres   (SQLite against 1, 2 and 3 replicas on PostgreSQL)
+//   release_bench --snp-only         (just the SEV-SNP profile, which a full run ends with)
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,6 +19,8 @@
 #include "bench/bare_server.h"
 #include "bench/cost_breakdown.h"
 #include "bench/load.h"
+#include "bench/phase.h"
+#include "bench/snp_profile.h"
 #include "bench/store_comparison.h"
 #include "common/crypto.h"
 #include "common/files.h"
@@ -58,49 +61,10 @@ double CryptoFloorMicros(SoftwareTpm& tpm) {
   return best;
 }
 
-// A load against one server process, and that process's CPU per release.
-struct Phase {
-  const char* name;
-  pid_t pid;
-  Endpoint endpoint;
-  bool new_connection_each;
-  bool against_floor;  // keybrokerd: print its CPU against the crypto floor
-};
-
-struct PhaseFigures {
-  double cpu_us = 0;    // the server's CPU per release
-  double floor_us = 0;  // the floor measured right before and right after the load, averaged
-};
-
-// Runs `phase` and prints its figures. `floor_us` is the floor measured just before; on return
-// it holds the one measured just after, for the next phase.
-PhaseFigures RunPhase(const Phase& phase, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
-                      const LoadConfig& cfg, double& floor_us) {
-  const double cpu_before = CpuSeconds(phase.pid);
-  RunResult r =
-      RunLoad(std::vector<Endpoint>{phase.endpoint}, tpms, cfg, phase.new_connection_each);
-  const double cpu = CpuSeconds(phase.pid) - cpu_before;
-  const double floor_after = CryptoFloorMicros(*tpms[0]);
-  const double releases = r.releases_per_second * cfg.seconds;
-  PhaseFigures f{releases > 0 ? cpu * 1e6 / releases : 0, (floor_us + floor_after) / 2};
-  floor_us = floor_after;
-  std::printf("%-40s %6.0f releases/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", phase.name,
-              r.releases_per_second, r.p50_ms, r.p99_ms, r.errors);
-  std::printf("%-40s server CPU %.0f us/release", "", f.cpu_us);
-  if (phase.against_floor) {
-    std::printf(" = %.2fx the crypto floor (%.0f us beside it)",
-                f.cpu_us > 0 ? f.floor_us / f.cpu_us : 0, f.floor_us);
-  }
-  std::printf("\n");
-  return f;
-}
-
 // The targets keybrokerd is measured against, each from figures of this run.
 void PrintTargets(const PhaseFigures& kept, const PhaseFigures& fresh,
                   const PhaseFigures& bare_fresh) {
-  const double kept_target = kept.floor_us / 0.70;
-  std::printf("target, kept-open: keybrokerd CPU <= floor / 0.70 = %.0f us: %.0f us, %s\n",
-              kept_target, kept.cpu_us, kept.cpu_us <= kept_target ? "met" : "not met");
+  PrintKeptOpenTarget("TPM", kept);
   const double fresh_target = 1.25 * (bare_fresh.cpu_us + fresh.floor_us);
   std::printf(
       "target, new connection: keybrokerd CPU <= 1.25 x (bare gRPC %.0f us + floor %.0f us) = "
@@ -113,6 +77,8 @@ void PrintTargets(const PhaseFigures& kept, const PhaseFigures& fresh,
 // connection per release; the floor between every two loads.
 void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
               const LoadConfig& cfg, double floor_us) {
+  const std::vector<Guest> guests = TpmGuests(tpms);
+  const auto floor = [&tpms] { return CryptoFloorMicros(*tpms[0]); };
   pid_t bare_pid = -1;
   int bare_port = 0;
   if (!StartBare(broker.dir(), &bare_pid, &bare_port, /*noop_release=*/true)) {
@@ -122,15 +88,16 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
   const Endpoint keybrokerd = EndpointOf(broker);
   const Endpoint bare{absl::StrCat("127.0.0.1:", bare_port), keybrokerd.ca_pem};
   const PhaseFigures kept =
-      RunPhase({"keybrokerd, kept-open connection", broker.pid(), keybrokerd, false, true}, tpms,
-               cfg, floor_us);
+      RunPhase({"keybrokerd, kept-open connection", broker.pid(), keybrokerd, false, true}, guests,
+               cfg, floor, floor_us);
   const PhaseFigures fresh =
-      RunPhase({"keybrokerd, new TLS connection each", broker.pid(), keybrokerd, true, true}, tpms,
-               cfg, floor_us);
-  RunPhase({"bare gRPC noop, kept-open", bare_pid, bare, false, false}, tpms, cfg, floor_us);
+      RunPhase({"keybrokerd, new TLS connection each", broker.pid(), keybrokerd, true, true},
+               guests, cfg, floor, floor_us);
+  RunPhase({"bare gRPC noop, kept-open", bare_pid, bare, false, false}, guests, cfg, floor,
+           floor_us);
   const PhaseFigures bare_fresh =
-      RunPhase({"bare gRPC noop, new TLS connection each", bare_pid, bare, true, false}, tpms, cfg,
-               floor_us);
+      RunPhase({"bare gRPC noop, new TLS connection each", bare_pid, bare, true, false}, guests,
+               cfg, floor, floor_us);
   kill(bare_pid, SIGTERM);
   waitpid(bare_pid, nullptr, 0);
   std::printf("keybrokerd peak RSS: %ld KiB\n", PeakRssKb(broker.pid()));
@@ -142,13 +109,15 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
 
 int main(int argc, char** argv) {
   kb::LoadConfig cfg;
-  bool breakdown_only = false;
+  bool breakdown_only = false, snp_only = false;
   std::string store = "sqlite";
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const bool has_value = i + 1 < argc;
     if (flag == "--breakdown-only") {
       breakdown_only = true;
+    } else if (flag == "--snp-only") {
+      snp_only = true;
     } else if (flag == "--clients" && has_value) {
       cfg.clients = std::atoi(argv[++i]);
     } else if (flag == "--seconds" && has_value) {
@@ -158,7 +127,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: release_bench [--clients N] [--seconds S] [--store sqlite|postgres] "
-                   "[--breakdown-only]\n");
+                   "[--breakdown-only | --snp-only]\n");
       return flag == "--help" ? 0 : 2;
     }
   }
@@ -174,6 +143,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*kb::SoftwareTpm::Create());
     return kb::RunStoreComparison(tpms, cfg);
   }
+  if (snp_only) return kb::RunSnpProfile(cfg);
   auto broker = kb::BrokerProcess::Start();
   if (!broker.ok()) {
     std::fprintf(stderr, "cannot start keybrokerd: %s\n",
@@ -205,5 +175,6 @@ int main(int argc, char** argv) {
   std::printf(
       "cost breakdown: server side of one TLS 1.3 handshake (OpenSSL %s, in memory) %.0f us\n",
       OpenSSL_version(OPENSSL_VERSION_STRING), tls_us);
-  return 0;
+  broker->reset();
+  return breakdown_only ? 0 : kb::RunSnpProfile(cfg);
 }

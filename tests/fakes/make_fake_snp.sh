@@ -8,8 +8,10 @@
 #                         broker's amd_chain_file
 #   measurement.hex       the template's MEASUREMENT (for a policy)
 #   chip_id.hex           its CHIP_ID (the machine is snp-chip:<chip_id>)
+# RSA_BITS is the size of the ARK and ASK keys: 2048 by default (fast to make); AMD's are 4096.
 set -eu
-dir=${1:?usage: make_fake_snp.sh DIR [TEMPLATE]}
+dir=${1:?usage: make_fake_snp.sh DIR [TEMPLATE] [RSA_BITS]}
+bits=${3:-2048}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 template=${2:-$src/tests/data/snp/derived_virtee_report_milan.bin}
 mkdir -p "$dir"
@@ -28,10 +30,10 @@ echo "$chip" > chip_id.hex
 pss="-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -sha384"
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > ca.ext
 # shellcheck disable=SC2086
-openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ark.key -out ark.pem \
+openssl req -x509 -newkey "rsa:$bits" -nodes -days 3650 -keyout ark.key -out ark.pem \
   -subj "/CN=ARK-Milan" $pss -addext basicConstraints=critical,CA:TRUE \
   -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -new -newkey rsa:2048 -nodes -keyout ask.key -out ask.csr -subj "/CN=SEV-Milan" \
+openssl req -new -newkey "rsa:$bits" -nodes -keyout ask.key -out ask.csr -subj "/CN=SEV-Milan" \
   2>/dev/null
 # shellcheck disable=SC2086
 openssl x509 -req -in ask.csr -CA ark.pem -CAkey ark.key -CAcreateserial -days 3650 $pss \
