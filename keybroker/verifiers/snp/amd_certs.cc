@@ -5,6 +5,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 
@@ -135,6 +136,15 @@ absl::Status CheckLink(X509* cert, X509* issuer, absl::string_view what, std::ti
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Time> CertTime(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("certificate validity time does not decode");
+  }
+  return absl::FromTimeT(timegm(&tm));
+}
+
 absl::Status CheckChainNames(const AmdChain& chain, SnpProduct product, SnpSigner kind) {
   const absl::string_view p = SnpProductName(product);
   if (CommonName(X509_get_subject_name(chain.ark.get())) != absl::StrCat("ARK-", p)) {
@@ -189,6 +199,18 @@ absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct produc
   RETURN_IF_ERROR(CheckLink(chain.intermediate.get(), chain.ark.get(),
                             kind == SnpSigner::kVlek ? "ASVK" : "ASK", t));
   return CheckLink(leaf, chain.intermediate.get(), kind == SnpSigner::kVlek ? "VLEK" : "VCEK", t);
+}
+
+absl::StatusOr<std::pair<absl::Time, absl::Time>> AmdChainValidity(X509* leaf,
+                                                                   const AmdChain& chain) {
+  absl::Time not_before = absl::InfinitePast(), not_after = absl::InfiniteFuture();
+  for (X509* cert : {leaf, chain.intermediate.get(), chain.ark.get()}) {
+    ASSIGN_OR_RETURN(absl::Time from, CertTime(X509_get0_notBefore(cert)));
+    ASSIGN_OR_RETURN(absl::Time until, CertTime(X509_get0_notAfter(cert)));
+    not_before = std::max(not_before, from);
+    not_after = std::min(not_after, until);
+  }
+  return std::pair{not_before, not_after};
 }
 
 }  // namespace kb

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +39,11 @@ absl::StatusOr<AmdKeyCertInfo> ParseAmdKeyCert(X509* cert);
 // "SEV-VLEK-<p>" for a VLEK). UNAUTHENTICATED with the failing link otherwise.
 absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct product, SnpSigner kind,
                             absl::Time at);
+
+// The span in which `leaf` and both certificates of `chain` are valid: the latest notBefore and
+// the earliest notAfter. INVALID_ARGUMENT if a certificate's time does not decode.
+absl::StatusOr<std::pair<absl::Time, absl::Time>> AmdChainValidity(X509* leaf,
+                                                                   const AmdChain& chain);
 
 }  // namespace kb
 

@@ -92,7 +92,7 @@ absl::StatusOr<Claims> SnpEvidenceVerifier::Check(
   in.chain_pem = amd_chain_pem_;
   in.verify_time = clock_->Now();
   if (expected_binding.has_value()) in.expected_report_data = std::string(*expected_binding);
-  ASSIGN_OR_RETURN(SnpClaims snp, VerifySnpReport(in));
+  ASSIGN_OR_RETURN(SnpClaims snp, VerifySnpReport(in, &verified_certs_));
   return ClaimsFromSnp(snp);
 }
 

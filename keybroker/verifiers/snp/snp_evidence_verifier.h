@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "keybroker/store/collateral_store.h"
 #include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/snp/snp_key_cert_cache.h"
 
 namespace kb {
 
@@ -17,7 +18,9 @@ namespace kb {
 // report_signature) at the clock's time, then report_data (REPORT_DATA[0:32] == binding).
 // Claims: ClaimsFromSnp() (snp_claims.h). Evidence with neither vcek nor a cert_table entry
 // for one uses the collateral cache, when there is one (SnpKeyCertFromCache: a cached VCEK
-// for the report's CHIP_ID and REPORTED_TCB). Thread-safe (immutable; the clock and cache are).
+// for the report's CHIP_ID and REPORTED_TCB). A VCEK/VLEK whose chain verified is kept in a
+// SnpKeyCertCache of its own, so later reports signed by it skip the chain's signatures.
+// Thread-safe (immutable but for that cache; the clock, both caches are).
 class SnpEvidenceVerifier final : public EvidenceVerifier {
  public:
   // `amd_chain_pem`: ASK/ASVK + ARK replacing the built-in AMD roots; empty for the built-ins.
@@ -41,6 +44,7 @@ class SnpEvidenceVerifier final : public EvidenceVerifier {
   const std::string amd_chain_pem_;
   const Clock* clock_;             // not owned
   CollateralSource* const cache_;  // not owned; may be null
+  SnpKeyCertCache verified_certs_;
 };
 
 // The VCEK (or, if none, VLEK) certificate from an SNP extended-report certificate table

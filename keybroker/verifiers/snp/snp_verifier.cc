@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <memory>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -17,52 +19,61 @@ namespace {
 
 using absl::StatusCode;
 
+// The report and its key certificate: one verified before (`key` from the cache), or one
+// parsed now (`fresh`, also `key`), whose chain is still to be checked.
 struct ParsedInput {
   SnpReport report;
-  X509Ptr leaf;
-  AmdKeyCertInfo cert;
+  std::shared_ptr<VerifiedSnpKeyCert> fresh;
+  std::shared_ptr<const VerifiedSnpKeyCert> key;
+  X509* leaf() const { return key->leaf.get(); }
+  const AmdKeyCertInfo& cert() const { return key->info; }
 };
 
 absl::Status ParseFailed(const absl::Status& s) {
   return CheckFailed(kSnpCheckParse, StatusCode::kInvalidArgument, s.message());
 }
 
-absl::StatusOr<ParsedInput> Parse(const SnpVerifyInput& input) {
+absl::StatusOr<ParsedInput> Parse(const SnpVerifyInput& input, const SnpKeyCertCache* cache) {
   ParsedInput p;
   auto report = ParseSnpReport(input.report);
   if (!report.ok()) return ParseFailed(report.status());
   p.report = *std::move(report);
-  auto leaf = ParseCertificate(input.vcek);
-  if (!leaf.ok()) return ParseFailed(leaf.status());
-  p.leaf = *std::move(leaf);
-  auto cert = ParseAmdKeyCert(p.leaf.get());
-  if (!cert.ok()) return ParseFailed(cert.status());
-  p.cert = *std::move(cert);
   if (input.expected_report_data && input.expected_report_data->size() > 64) {
     return ParseFailed(absl::InvalidArgumentError("expected report_data exceeds 64 bytes"));
   }
+  if (cache != nullptr) p.key = cache->Find(input.vcek, input.chain_pem, input.verify_time);
+  if (p.key != nullptr) return p;
+  p.fresh = std::make_shared<VerifiedSnpKeyCert>();
+  auto leaf = ParseCertificate(input.vcek);
+  if (!leaf.ok()) return ParseFailed(leaf.status());
+  p.fresh->leaf = *std::move(leaf);
+  auto cert = ParseAmdKeyCert(p.fresh->leaf.get());
+  if (!cert.ok()) return ParseFailed(cert.status());
+  p.fresh->info = *std::move(cert);
+  p.key = p.fresh;
   return p;
 }
 
 // The product from the certificate, cross-checked against the report's CPUID (v3+).
 absl::StatusOr<SnpProduct> ResolveProduct(const ParsedInput& p) {
-  if (p.cert.product == SnpProduct::kUnknown) {
+  if (p.cert().product == SnpProduct::kUnknown) {
     return CheckFailed(kSnpCheckCertChain, StatusCode::kUnauthenticated,
-                       absl::StrCat("unknown productName '", p.cert.product_name, "'"));
+                       absl::StrCat("unknown productName '", p.cert().product_name, "'"));
   }
   const SnpProduct cpuid = SnpProductFromCpuid(p.report.cpuid_family, p.report.cpuid_model);
-  if (cpuid != SnpProduct::kUnknown && cpuid != p.cert.product) {
+  if (cpuid != SnpProduct::kUnknown && cpuid != p.cert().product) {
     return CheckFailed(kSnpCheckCertChain, StatusCode::kUnauthenticated,
                        absl::StrCat("report CPUID is ", SnpProductName(cpuid),
-                                    " but the certificate is for ", p.cert.product_name));
+                                    " but the certificate is for ", p.cert().product_name));
   }
-  return p.cert.product;
+  return p.cert().product;
 }
 
+// Verifies the chain of a freshly parsed certificate and records the span where it is valid.
 absl::Status CheckCertChain(const ParsedInput& p, SnpProduct product, const SnpVerifyInput& input) {
   std::string pem = input.chain_pem;
   if (pem.empty()) {
-    auto builtin = BuiltinAmdChainPem(product, p.cert.kind);
+    auto builtin = BuiltinAmdChainPem(product, p.cert().kind);
     if (!builtin.ok()) {
       return CheckFailed(kSnpCheckCertChain, StatusCode::kUnauthenticated,
                          builtin.status().message());
@@ -71,8 +82,11 @@ absl::Status CheckCertChain(const ParsedInput& p, SnpProduct product, const SnpV
   }
   auto chain = ParseAmdChainPem(pem);
   if (!chain.ok()) return ParseFailed(chain.status());
-  absl::Status s = VerifyAmdChain(p.leaf.get(), *chain, product, p.cert.kind, input.verify_time);
+  absl::Status s = VerifyAmdChain(p.leaf(), *chain, product, p.cert().kind, input.verify_time);
   if (!s.ok()) return CheckFailed(kSnpCheckCertChain, StatusCode::kUnauthenticated, s.message());
+  auto span = AmdChainValidity(p.leaf(), *chain);
+  if (!span.ok()) return ParseFailed(span.status());
+  std::tie(p.fresh->not_before, p.fresh->not_after) = *span;
   return absl::OkStatus();
 }
 
@@ -217,19 +231,22 @@ absl::Status CheckSnpReportData(const SnpReport& report, absl::string_view expec
   return absl::OkStatus();
 }
 
-absl::StatusOr<SnpClaims> VerifySnpReport(const SnpVerifyInput& input) {
-  ASSIGN_OR_RETURN(ParsedInput p, Parse(input));
+absl::StatusOr<SnpClaims> VerifySnpReport(const SnpVerifyInput& input, SnpKeyCertCache* cache) {
+  ASSIGN_OR_RETURN(ParsedInput p, Parse(input, cache));
   ASSIGN_OR_RETURN(SnpProduct product, ResolveProduct(p));
-  RETURN_IF_ERROR(CheckCertChain(p, product, input));
-  RETURN_IF_ERROR(CheckSnpSignerKind(p.report, p.cert));
+  if (p.fresh != nullptr) {
+    RETURN_IF_ERROR(CheckCertChain(p, product, input));
+    if (cache != nullptr) cache->Insert(input.vcek, input.chain_pem, p.fresh);
+  }
+  RETURN_IF_ERROR(CheckSnpSignerKind(p.report, p.cert()));
   // TCB and hwID before the signature, so a tampered REPORTED_TCB is reported as what it is.
-  RETURN_IF_ERROR(CheckSnpVcekTcb(p.report, p.cert, product));
-  RETURN_IF_ERROR(CheckSnpHwId(p.report, p.cert));
-  RETURN_IF_ERROR(CheckSnpReportSignature(p.report, p.leaf.get()));
+  RETURN_IF_ERROR(CheckSnpVcekTcb(p.report, p.cert(), product));
+  RETURN_IF_ERROR(CheckSnpHwId(p.report, p.cert()));
+  RETURN_IF_ERROR(CheckSnpReportSignature(p.report, p.leaf()));
   if (input.expected_report_data) {
     RETURN_IF_ERROR(CheckSnpReportData(p.report, *input.expected_report_data));
   }
-  return BuildClaims(p.report, p.cert, product);
+  return BuildClaims(p.report, p.cert(), product);
 }
 
 }  // namespace kb

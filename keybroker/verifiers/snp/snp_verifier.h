@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "keybroker/verifiers/snp/amd_certs.h"
+#include "keybroker/verifiers/snp/snp_key_cert_cache.h"
 #include "keybroker/verifiers/snp/snp_report.h"
 
 namespace kb {
@@ -63,8 +64,11 @@ struct SnpClaims {
 // Verifies an SEV-SNP report and its VCEK/VLEK offline, through the checks parse,
 // cert_chain, signer_kind, vcek_tcb, hwid, report_signature and report_data (in that order).
 // INVALID_ARGUMENT for malformed input (check "parse"), UNAUTHENTICATED when a check fails;
-// the message always names the check.
-absl::StatusOr<SnpClaims> VerifySnpReport(const SnpVerifyInput& input);
+// the message always names the check. With a `cache`, a certificate whose chain verified there
+// before (same bytes, same chain_pem, inside the chain's validity) passes cert_chain without
+// verifying it again, and one that verifies now is added; every other check runs each time.
+absl::StatusOr<SnpClaims> VerifySnpReport(const SnpVerifyInput& input,
+                                          SnpKeyCertCache* cache = nullptr);
 
 // The individual checks, exposed so that each can be tested alone. They return the named
 // CheckFailed status.

@@ -12,6 +12,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "keybroker/verifiers/snp/snp_verifier.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb::snp_test {
@@ -32,6 +33,22 @@ inline absl::Time Utc(int y, int m, int d) {
 // Inside every vector certificate's validity window, including the VLEK's
 // (2024-12-10..2025-12-10; MANIFEST verifies it at 2025-06-01).
 inline absl::Time VerifyTime() { return Utc(2025, 6, 1); }
+
+// A verification of the report and VCEK/VLEK in these files under tests/data/, at
+// VerifyTime(), under the built-in AMD chain.
+inline SnpVerifyInput Input(absl::string_view report, absl::string_view vcek) {
+  SnpVerifyInput in;
+  in.report = ReadData(report);
+  in.vcek = ReadData(vcek);
+  in.verify_time = VerifyTime();
+  return in;
+}
+inline SnpVerifyInput TrusteeMilan() {
+  return Input("snp/trustee_test-report.bin", "snp/trustee_test-vcek.der");
+}
+inline SnpVerifyInput TrusteeVlek() {
+  return Input("snp/trustee_test-vlek-report.bin", "snp/trustee_test-vlek.der");
+}
 
 inline absl::Status ToStatus(const absl::Status& s) { return s; }
 template <typename T>

@@ -13,24 +13,12 @@ namespace kb {
 namespace {
 
 using ::absl::StatusCode;
+using ::kb::snp_test::Input;
 using ::kb::snp_test::ReadData;
+using ::kb::snp_test::TrusteeMilan;
+using ::kb::snp_test::TrusteeVlek;
 using ::kb::snp_test::Utc;
 using ::kb::snp_test::VerifyTime;
-
-SnpVerifyInput Input(absl::string_view report, absl::string_view vcek) {
-  SnpVerifyInput in;
-  in.report = ReadData(report);
-  in.vcek = ReadData(vcek);
-  in.verify_time = VerifyTime();
-  return in;
-}
-
-SnpVerifyInput TrusteeMilan() {
-  return Input("snp/trustee_test-report.bin", "snp/trustee_test-vcek.der");
-}
-SnpVerifyInput TrusteeVlek() {
-  return Input("snp/trustee_test-vlek-report.bin", "snp/trustee_test-vlek.der");
-}
 
 // ---- Every SNP vector that MANIFEST lists as VALID ----
 
