@@ -35,7 +35,8 @@ absl::Status CheckAzureVmpl(const SnpClaims& snp) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& input) {
+absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& input,
+                                                      SnpKeyCertCache* key_certs) {
   ASSIGN_OR_RETURN(HclReport hcl, CheckHclParse(input.hcl_report));
   SnpVerifyInput snp_input;
   snp_input.report = hcl.hw_report;
@@ -43,7 +44,7 @@ absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& i
   snp_input.chain_pem = input.chain_pem;
   snp_input.verify_time = input.verify_time;
   AzureSnpVtpmClaims claims;
-  ASSIGN_OR_RETURN(claims.snp, VerifySnpReport(snp_input));
+  ASSIGN_OR_RETURN(claims.snp, VerifySnpReport(snp_input, key_certs));
   RETURN_IF_ERROR(CheckAzureVmpl(claims.snp));
   RETURN_IF_ERROR(VerifyRuntimeClaimsAndQuote(hcl.runtime_data, input.expected_user_data,
                                               input.quote, input.expected_nonce, claims));

@@ -38,8 +38,10 @@ struct AzureSnpVtpmClaims : AzureVtpmClaimsBase {
 // the SEV-SNP checks of VerifySnpReport() (parse ... report_signature), vmpl (must be 0),
 // ak_from_runtime_claims, user_data (when expected), then quote_parse, quote_signature,
 // quote_nonce and pcr_digest. INVALID_ARGUMENT for malformed input, UNAUTHENTICATED when a
-// check fails; the message names the check.
-absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& input);
+// check fails; the message names the check. `key_certs`: VCEKs whose chain verified before, as
+// for VerifySnpReport(); null: none.
+absl::StatusOr<AzureSnpVtpmClaims> VerifyAzureSnpVtpm(const AzureSnpVtpmInput& input,
+                                                      SnpKeyCertCache* key_certs = nullptr);
 
 // Check vmpl: the SNP report comes from VMPL 0 (the HCL paravisor), not from the guest OS.
 absl::Status CheckAzureVmpl(const SnpClaims& snp);

@@ -74,7 +74,7 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckSnp(
   if (expected_binding.has_value()) in.expected_user_data = std::string(*expected_binding);
   ASSIGN_OR_RETURN(in.quote, AzureQuoteFromProto(e.quote()));
   if (expected_binding.has_value()) in.expected_nonce = std::string(*expected_binding);
-  ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in));
+  ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in, &verified_vceks_));
   ak = az.ak_spki_der;
   return ClaimsFromAzureSnp(az);
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
 #include "keybroker/verifiers/api/evidence_verifier.h"
+#include "keybroker/verifiers/snp/snp_key_cert_cache.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
 #include "keybroker/verifiers/tdx/tdx_evidence_verifier.h"
 #include "keybroker/verifiers/tdx/tdx_verifier.h"
@@ -34,7 +35,8 @@ struct AzureTdxTrust {
 // VerifyAzureTdxVtpm()'s hcl_parse, runtime_data_digest, the TDX quote checks (header ...
 // qe_identity), td_quote_binding, then the same AK, user_data and vTPM quote checks; then
 // transfer_key_certification (the HCL AK certified the transfer key with extraData ==
-// binding). Claims: ClaimsFromAzureSnp() / ClaimsFromAzureTdx() (azure_claims.h). Thread-safe.
+// binding). Claims: ClaimsFromAzureSnp() / ClaimsFromAzureTdx() (azure_claims.h). A VCEK whose
+// chain verified is kept (SnpKeyCertCache). Thread-safe.
 class AzureVtpmEvidenceVerifier final : public EvidenceVerifier {
  public:
   // `amd_chain_pem`: ASK + ARK replacing the built-in AMD roots; empty for the built-ins.
@@ -62,7 +64,8 @@ class AzureVtpmEvidenceVerifier final : public EvidenceVerifier {
                                   std::optional<absl::string_view> binding, std::string& ak);
   const std::string amd_chain_pem_;
   const AzureTdxTrust tdx_;
-  const Clock* clock_;  // not owned
+  const Clock* clock_;              // not owned
+  SnpKeyCertCache verified_vceks_;  // kind SNP: VCEKs whose chain verified
 };
 
 // The vTPM quote of `q` in the form VerifyTpmQuote() takes: the signature is read as a

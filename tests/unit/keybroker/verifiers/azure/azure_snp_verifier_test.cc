@@ -167,6 +167,18 @@ TEST(AzureSnpVtpmTest, GenoaEvidenceVerifies) {
   EXPECT_THAT(VerifyAzureSnpVtpm(in), IsOk());
 }
 
+TEST(AzureSnpVtpmTest, AVcekKeptFromAnEarlierReportStillHasTheReportChecked) {
+  SnpKeyCertCache cache;
+  ASSERT_THAT(VerifyAzureSnpVtpm(Current(), &cache), IsOk());
+  EXPECT_EQ(cache.size(), 1u);
+  ASSERT_THAT(VerifyAzureSnpVtpm(Current(), &cache), IsOk());
+  AzureSnpVtpmInput in = Current();
+  in.hcl_report[0x01a6] = 0;  // REPORTED_TCB.SNP of the embedded report
+  EXPECT_CHECK_FAILS(VerifyAzureSnpVtpm(in, &cache), kSnpCheckVcekTcb,
+                     StatusCode::kUnauthenticated);
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 // ---- MANIFEST negative cases ----
 
 TEST(AzureSnpVtpmTest, Byte0x01a6IsAnSnpVersionMismatch) {
