@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "common/tpm/tpm_structures.h"
 #include "keybroker/service/release_service.h"
+#include "keybroker/store/memory_challenge_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
 
@@ -47,7 +48,7 @@ void Must(const absl::Status& s) {
 struct Core {
   std::shared_ptr<SqliteDb> db;
   std::unique_ptr<SqliteKeyStore> keys;
-  std::unique_ptr<SqliteChallengeStore> challenges;
+  std::unique_ptr<MemoryChallengeStore> challenges;
   std::unique_ptr<SqliteAttestationKeyRegistry> aks;
   std::unique_ptr<SqliteAuditLog> audit;
   std::unique_ptr<SqliteMachineDenyList> denylist;
@@ -60,7 +61,7 @@ struct Core {
     db = Must(OpenBrokerDatabase(dir + "/broker.db"));
     keys =
         Must(SqliteKeyStore::Create(db, Must(AesKek::Create(Must(RandomSecret(32)), "bench KEK"))));
-    challenges = std::make_unique<SqliteChallengeStore>(db);
+    challenges = std::make_unique<MemoryChallengeStore>();
     aks = std::make_unique<SqliteAttestationKeyRegistry>(db);
     audit = std::make_unique<SqliteAuditLog>(db);
     denylist = std::make_unique<SqliteMachineDenyList>(db);

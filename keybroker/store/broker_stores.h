@@ -38,15 +38,13 @@ struct BrokerStores {
   std::vector<std::shared_ptr<void>> owned;
 };
 
-// The stores of one backend: `keys` (the key store and its KEK rotation) and the others, each
-// made over `db` (the backend's database handle or connection pool), the challenges over
-// `challenge_db` (the same, or one with other durability settings).
-template <typename Challenges, typename Aks, typename Audit, typename DenyList,
-          typename Revocations, typename MachineKeys, typename Collateral, typename Keys,
-          typename Db>
-BrokerStores AssembleBrokerStores(std::shared_ptr<Keys> keys, const std::shared_ptr<Db>& db,
-                                  const std::shared_ptr<Db>& challenge_db) {
-  auto challenges = std::make_shared<Challenges>(challenge_db);
+// The stores of one backend: `keys` (the key store and its KEK rotation), `challenges`, and the
+// others, each made over `db` (the backend's database handle or connection pool).
+template <typename Aks, typename Audit, typename DenyList, typename Revocations,
+          typename MachineKeys, typename Collateral, typename Keys, typename Db>
+BrokerStores AssembleBrokerStores(std::shared_ptr<Keys> keys,
+                                  std::shared_ptr<ChallengeStore> challenges,
+                                  const std::shared_ptr<Db>& db) {
   auto aks = std::make_shared<Aks>(db);
   auto audit = std::make_shared<Audit>(db);
   auto denylist = std::make_shared<DenyList>(db);

@@ -1,4 +1,4 @@
-// SQLite implementations of the challenge store, the AK registry, the machine deny list and
+// SQLite implementations of the AK registry, the machine deny list and
 // the offline-grace revocations.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -7,45 +7,11 @@
 namespace kb {
 namespace {
 
-// Expired challenges are swept every this many Put() calls.
-constexpr uint64_t kSweepEvery = 256;
-
 RegisteredAk ReadAkRow(const SqliteStatement& st) {
   return RegisteredAk{st.Text(0), st.Text(1), st.Text(2), absl::FromUnixMillis(st.Int(3))};
 }
 
 }  // namespace
-
-absl::Status SqliteChallengeStore::Put(const Challenge& c, absl::Time now) {
-  auto lock = db_->Lock();
-  SqliteUnsyncedWrites unsynced(*db_);
-  RETURN_IF_ERROR(unsynced.status());
-  if (++puts_ % kSweepEvery == 0) {
-    ASSIGN_OR_RETURN(auto sweep, db_->Prepare("DELETE FROM challenges WHERE expires_at < ?"));
-    RETURN_IF_ERROR(sweep.Bind(1, absl::ToUnixMillis(now)).Run());
-  }
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO challenges(id, key_id, nonce, expires_at) "
-                                         "VALUES(?, ?, ?, ?)"));
-  return st.Bind(1, c.id)
-      .Bind(2, c.key_id)
-      .BindBlob(3, c.nonce)
-      .Bind(4, absl::ToUnixMillis(c.expires_at))
-      .Run();
-}
-
-absl::StatusOr<Challenge> SqliteChallengeStore::Consume(absl::string_view id) {
-  auto lock = db_->Lock();
-  SqliteUnsyncedWrites unsynced(*db_);  // durable with the release's audit record
-  RETURN_IF_ERROR(unsynced.status());
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE challenges SET used = 1 WHERE id = ? AND "
-                                         "used = 0 RETURNING key_id, nonce, expires_at"));
-  st.Bind(1, id);
-  ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return absl::NotFoundError("challenge unknown or already used");
-  Challenge c{std::string(id), st.Text(0), st.Text(1), absl::FromUnixMillis(st.Int(2))};
-  RETURN_IF_ERROR(st.Run());
-  return c;
-}
 
 absl::Status SqliteAttestationKeyRegistry::Register(const RegisteredAk& ak) {
   auto lock = db_->Lock();

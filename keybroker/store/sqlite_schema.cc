@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "keybroker/store/memory_challenge_store.h"
 #include "keybroker/store/sqlite_audit_row.h"
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_stores.h"
@@ -29,6 +30,8 @@ CREATE TABLE IF NOT EXISTS key_versions(
 CREATE TABLE IF NOT EXISTS policies(
   key_id TEXT NOT NULL REFERENCES keys(key_id), version INTEGER NOT NULL,
   policy_json TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(key_id, version));
+-- Unused: a broker on SQLite holds its challenges in memory (MemoryChallengeStore). Kept so
+-- that a database stays valid for the keybrokerd versions that wrote challenges here.
 CREATE TABLE IF NOT EXISTS challenges(
   id TEXT PRIMARY KEY, key_id TEXT NOT NULL, nonce BLOB NOT NULL,
   expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
@@ -264,10 +267,11 @@ absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet ke
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(keks)));
-  return AssembleBrokerStores<SqliteChallengeStore, SqliteAttestationKeyRegistry, SqliteAuditLog,
-                              SqliteMachineDenyList, SqliteOfflineRevocations,
-                              SqliteMachineKeyState, SqliteCollateralStore>(std::move(keys), db,
-                                                                            db);
+  // One keybrokerd per SQLite database: its challenges need not be in the database.
+  return AssembleBrokerStores<SqliteAttestationKeyRegistry, SqliteAuditLog, SqliteMachineDenyList,
+                              SqliteOfflineRevocations, SqliteMachineKeyState,
+                              SqliteCollateralStore>(std::move(keys),
+                                                     std::make_shared<MemoryChallengeStore>(), db);
 }
 
 }  // namespace kb

@@ -65,17 +65,6 @@ class SqliteKeyStore final : public KeyStore, public KekRotation {
   const SealingKeks keks_;
 };
 
-class SqliteChallengeStore final : public ChallengeStore {
- public:
-  explicit SqliteChallengeStore(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
-  absl::Status Put(const Challenge& challenge, absl::Time now) override;
-  absl::StatusOr<Challenge> Consume(absl::string_view id) override;
-
- private:
-  std::shared_ptr<SqliteDb> db_;
-  uint64_t puts_ = 0;  // guarded by db_->Lock()
-};
-
 class SqliteAttestationKeyRegistry final : public AttestationKeyRegistry {
  public:
   explicit SqliteAttestationKeyRegistry(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}

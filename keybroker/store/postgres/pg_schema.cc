@@ -128,9 +128,9 @@ absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet 
   ASSIGN_OR_RETURN(std::shared_ptr<PgKeyStore> keys, PgKeyStore::Create(pool, std::move(keks)));
   auto reads = std::make_shared<PgReleaseReads>(challenge_pool, keys.get());
   BrokerStores stores =
-      AssembleBrokerStores<PgChallengeStore, PgAttestationKeyRegistry, PgAuditLog,
-                           PgMachineDenyList, PgOfflineRevocations, PgMachineKeyState,
-                           PgCollateralStore>(std::move(keys), pool, challenge_pool);
+      AssembleBrokerStores<PgAttestationKeyRegistry, PgAuditLog, PgMachineDenyList,
+                           PgOfflineRevocations, PgMachineKeyState, PgCollateralStore>(
+          std::move(keys), std::make_shared<PgChallengeStore>(challenge_pool), pool);
   stores.release_reads = reads.get();
   stores.owned.push_back(std::move(reads));
   return stores;

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "keybroker/admin/admin_api.h"
 #include "keybroker/service/release_service.h"
+#include "keybroker/store/memory_challenge_store.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
 #include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
@@ -23,7 +24,7 @@ class BrokerFixture : public ::testing::Test {
   void SetUp() override {
     db_ = *OpenBrokerDatabase(":memory:");
     keys_ = *SqliteKeyStore::Create(db_, *AesKek::Create(*RandomSecret(32), "test KEK"));
-    challenges_ = std::make_unique<SqliteChallengeStore>(db_);
+    challenges_ = std::make_unique<MemoryChallengeStore>();
     aks_ = std::make_unique<SqliteAttestationKeyRegistry>(db_);
     audit_ = std::make_unique<SqliteAuditLog>(db_);
     denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
@@ -119,7 +120,7 @@ class BrokerFixture : public ::testing::Test {
   FakeClock clock_;
   std::shared_ptr<SqliteDb> db_;
   std::unique_ptr<SqliteKeyStore> keys_;
-  std::unique_ptr<SqliteChallengeStore> challenges_;
+  std::unique_ptr<MemoryChallengeStore> challenges_;
   std::unique_ptr<SqliteAttestationKeyRegistry> aks_;
   std::unique_ptr<SqliteAuditLog> audit_;
   std::unique_ptr<SqliteMachineDenyList> denylist_;

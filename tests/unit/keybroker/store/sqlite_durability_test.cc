@@ -54,17 +54,6 @@ TEST_F(SqliteDurabilityTest, UnsyncedScopeRestoresFullSync) {
   EXPECT_EQ(Synchronous(), kSynchronousFull);
 }
 
-TEST_F(SqliteDurabilityTest, ChallengeWritesLeaveTheConnectionSynchronous) {
-  SqliteChallengeStore challenges(db_);
-  const absl::Time now = absl::Now();
-  ASSERT_THAT(challenges.Put({"c1", "disk", "nonce", now + absl::Minutes(1)}, now), IsOk());
-  EXPECT_EQ(Synchronous(), kSynchronousFull);
-  ASSERT_THAT(challenges.Consume("c1"), IsOk());
-  EXPECT_EQ(Synchronous(), kSynchronousFull);
-  EXPECT_TRUE(absl::IsNotFound(challenges.Consume("c1").status()));
-  EXPECT_EQ(Synchronous(), kSynchronousFull);
-}
-
 TEST_F(SqliteDurabilityTest, GroupCommittedAppendsKeepEachThreadsOrder) {
   SqliteAuditLog audit(db_);
   constexpr int kThreads = 8, kPerThread = 40;

@@ -153,19 +153,6 @@ TEST_F(SqliteStoresTest, PolicyCompareAndSetRefusesAStaleVersion) {
   EXPECT_THAT(keys_->SetPolicy("nope", "{}", 0), StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(SqliteStoresTest, ChallengesAreSingleUse) {
-  SqliteChallengeStore challenges(db_);
-  const absl::Time now = absl::Now();
-  ASSERT_TRUE(
-      challenges.Put({"c1", "disk", std::string(32, 'n'), now + absl::Seconds(60)}, now).ok());
-  auto c = challenges.Consume("c1");
-  ASSERT_THAT(c, IsOk());
-  EXPECT_EQ(c->key_id, "disk");
-  EXPECT_EQ(c->nonce, std::string(32, 'n'));
-  EXPECT_EQ(challenges.Consume("c1").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(challenges.Consume("unknown").status().code(), absl::StatusCode::kNotFound);
-}
-
 TEST_F(SqliteStoresTest, RegistryAndAudit) {
   SqliteAttestationKeyRegistry aks(db_);
   ASSERT_THAT(aks.Register({"name1", "web-1", "pub", absl::Now()}), IsOk());
