@@ -42,6 +42,9 @@ opens every locked volume with a keybroker token.
   --ca FILE                the brokers' CA (default /etc/keybroker/ca.pem)
   --deadline SECONDS       hard bound on the whole command
   --offline-after SECONDS  use the offline copy once no broker answered this long (default 10)
+  --network-ready-file F   open the volume and the TPM or TEE first, then wait until F exists
+                           (the boot script's network is up) before reaching a broker;
+                           --offline-after counts from then
   --crypttab-file FILE     instead of /etc/crypttab
   --evidence KIND          override the token's evidence kind
   --quiet-if-no-token      exit 6 silently when the volume has no keybroker token

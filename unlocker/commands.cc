@@ -26,7 +26,7 @@ constexpr char kUsage[] = R"(usage:
                   [--ak-trust registered|ek] [--replace] [TPM options]
   kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
                   [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
-                  [TPM options]
+                  [--network-ready-file FILE] [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
   kbunlock status --device DEV [--json | --quiet-if-no-token [--evidence-kinds]]
                   (exit 6: no token; 0: has one, silent, or with --evidence-kinds the kind
@@ -47,14 +47,30 @@ broker, 5 TPM unavailable, 6 no keybroker token, 7 volume error, 8 key does not 
 
 namespace {
 
-const std::set<std::string> kValued = {"--device",          "--broker",       "--key-id",
-                                       "--passphrase-file", "--ca",           "--pcrs",
-                                       "--transfer-key",    "--tcti",         "--ak-handle",
-                                       "--timeout",         "--name",         "--out",
-                                       "--deadline",        "--token-broker", "--crypttab",
-                                       "--crypttab-file",   "--evidence",     "--azure-ak-handle",
-                                       "--azure-vcek",      "--sev-guest",    "--tsm-report-dir",
-                                       "--ak-trust",        "--offline-after"};
+const std::set<std::string> kValued = {"--device",
+                                       "--broker",
+                                       "--key-id",
+                                       "--passphrase-file",
+                                       "--ca",
+                                       "--pcrs",
+                                       "--transfer-key",
+                                       "--tcti",
+                                       "--ak-handle",
+                                       "--timeout",
+                                       "--name",
+                                       "--out",
+                                       "--deadline",
+                                       "--token-broker",
+                                       "--crypttab",
+                                       "--crypttab-file",
+                                       "--evidence",
+                                       "--azure-ak-handle",
+                                       "--azure-vcek",
+                                       "--sev-guest",
+                                       "--tsm-report-dir",
+                                       "--ak-trust",
+                                       "--offline-after",
+                                       "--network-ready-file"};
 const std::set<std::string> kSwitches = {"--test",    "--quiet-if-no-token", "--all",
                                          "--replace", "--evidence-kinds",    "--json"};
 
@@ -168,6 +184,7 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
     options.offline_after = absl::Seconds(seconds);
   }
   options.retry = BootRetry();
+  WaitForNetworkReadyFile(a, options.retry);
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
   // The token records the kind it was enrolled with; an explicit --evidence overrides it.

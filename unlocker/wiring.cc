@@ -126,6 +126,20 @@ RetryPolicy BootRetry() {
   return retry;
 }
 
+void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry) {
+  if (!a.Has("--network-ready-file")) return;
+  const std::string path = a.Get("--network-ready-file");
+  const absl::Time limit =
+      retry.give_up_at == absl::InfinitePast() ? absl::Now() + absl::Seconds(60) : retry.give_up_at;
+  retry.before_first_round = [path, limit] {
+    if (access(path.c_str(), F_OK) == 0) return;
+    Say(absl::StrCat("waiting for the network (", path, ")"));
+    while (access(path.c_str(), F_OK) != 0 && absl::Now() < limit) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  };
+}
+
 // The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.
 absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,
                                         EsysTpm& tpm) {

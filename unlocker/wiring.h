@@ -62,6 +62,12 @@ absl::StatusOr<BrokerConnector> Connector(const ParsedArgs& a, const std::string
 // the activation need (a quarter of the deadline, at most 10 s).
 RetryPolicy BootRetry();
 
+// --network-ready-file FILE: the first attempt to reach a broker waits until FILE exists (the
+// boot script creates it once its network bring-up has ended), at most until `retry` would give
+// up, or 60 s without a --deadline. Everything before that (the volume, the TPM or TEE) is done
+// meanwhile, and --offline-after counts from then. Without the flag `retry` is unchanged.
+void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry);
+
 // The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.
 absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,
                                         EsysTpm& tpm);

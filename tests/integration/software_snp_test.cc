@@ -4,9 +4,11 @@
 // files. The broker's SEV-SNP verifier and policy run as for a real guest.
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,6 +21,7 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SoftwareSnpTest : public ::testing::Test {
  protected:
@@ -138,6 +141,28 @@ TEST_F(SoftwareSnpTest, AMissingFirmwareIsNamed) {
   CommandResult r = Enroll();
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr(fw_ + "/vcek.key"));
+}
+
+// The boot script brings the network up while kbunlock opens the volume and the TEE; kbunlock
+// reaches the broker only once the script's ready file exists.
+TEST_F(SoftwareSnpTest, UnlockReachesTheBrokerOnceTheNetworkReadyFileExists) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(Enroll().exit_code, 0);
+  const std::string ready = dir_ + "/network-ready";
+  std::thread network([&] {
+    absl::SleepFor(absl::Seconds(1));
+    EXPECT_THAT(WriteFileAtomic(ready, "", 0644), IsOk());
+  });
+  CommandResult r = Kbunlock(
+      {"unlock", "--device", image_, "--test", "--network-ready-file", ready, "--deadline", "60"});
+  network.join();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(absl::StrCat("waiting for the network (", ready, ")")));
+  EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
+
+  r = Kbunlock({"unlock", "--device", image_, "--test", "--network-ready-file", ready});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("waiting for the network")));
 }
 
 }  // namespace

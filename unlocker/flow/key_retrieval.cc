@@ -211,6 +211,7 @@ absl::StatusOr<ReleasedKey> ObtainKeyFromAny(EvidenceSource& source, const Broke
   }
   progress(absl::StrCat("attesting to broker ", absl::StrJoin(endpoints, ", "), " for key '",
                         target.key_id, "'"));
+  if (retry.before_first_round) retry.before_first_round();
   absl::Duration backoff = retry.first_backoff;
   const absl::Time first_round = retry.now();
   bool ever_answered = false;

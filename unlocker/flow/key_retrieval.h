@@ -49,6 +49,9 @@ struct RetryPolicy {
   absl::Duration unreachable_for = absl::InfiniteDuration();
   absl::Duration first_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(4);
+  // Called once before the first round, e.g. to wait until the network is up; the unreachable
+  // window starts when it returns. Null: none.
+  std::function<void()> before_first_round;
   std::function<absl::Time()> now = [] { return absl::Now(); };
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
 };

@@ -308,6 +308,34 @@ TEST_F(FlowsTest, GivesUpEarlyOnlyWhenNoBrokerEverAnswered) {
   }
 }
 
+// A boot's network comes up while kbunlock gets ready (--network-ready-file): the wait runs
+// before the first round, and the unreachable window starts after it, so a slow network does
+// not spend the window.
+TEST_F(FlowsTest, TheUnreachableWindowStartsAfterTheWaitBeforeTheFirstRound) {
+  FakeClock clock;
+  const absl::Time start = clock.Now();
+  RetryPolicy retry;
+  retry.give_up_at = start + absl::Seconds(45);
+  retry.unreachable_for = absl::Seconds(10);
+  retry.now = [&] { return clock.Now(); };
+  retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
+  int rounds = 0;
+  retry.before_first_round = [&] {
+    EXPECT_EQ(rounds, 0);
+    clock.Advance(absl::Seconds(15));  // the network took 15 s
+  };
+  BrokerConnector down =
+      [&](const std::string&) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
+    ++rounds;
+    return absl::UnavailableError("broker d:1 unreachable: connection refused");
+  };
+  auto released = ObtainKeyFromAny(*tpm_, down, {"d:1"},
+                                   {"disk", 0, {7}, TransferKeyType::kEccP256}, progress_, retry);
+  EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kBrokerUnreachable);
+  EXPECT_GT(rounds, 1);
+  EXPECT_EQ(clock.Now() - start, absl::Seconds(25));  // 15 s of network, then the 10 s window
+}
+
 TEST_F(FlowsTest, GivesUpAtTheBound) {
   FakeClock clock;
   RetryPolicy retry;
