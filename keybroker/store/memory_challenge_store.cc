@@ -9,7 +9,7 @@ constexpr uint64_t kSweepEvery = 256;
 }  // namespace
 
 absl::Status MemoryChallengeStore::Put(const Challenge& challenge, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   if (++puts_ % kSweepEvery == 0) {
     absl::erase_if(challenges_, [now](const auto& entry) { return entry.second.expires_at < now; });
   }
@@ -20,14 +20,14 @@ absl::Status MemoryChallengeStore::Put(const Challenge& challenge, absl::Time no
 }
 
 absl::StatusOr<Challenge> MemoryChallengeStore::Consume(absl::string_view id) {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   auto node = challenges_.extract(id);
   if (node.empty()) return absl::NotFoundError("challenge unknown or already used");
   return std::move(node.mapped());
 }
 
 size_t MemoryChallengeStore::size() const {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   return challenges_.size();
 }
 

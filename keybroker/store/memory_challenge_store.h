@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 #include "keybroker/store/challenge_store.h"
 
 namespace kb {
@@ -29,7 +29,7 @@ class MemoryChallengeStore final : public ChallengeStore {
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  mutable absl::Mutex mu_;
+  mutable kb::Mutex mu_;
   absl::flat_hash_map<std::string, Challenge> challenges_ ABSL_GUARDED_BY(mu_);
   uint64_t puts_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -16,7 +16,7 @@ std::shared_ptr<const VerifiedSnpKeyCert> SnpKeyCertCache::Find(absl::string_vie
   const std::string key = Key(cert, chain_pem);
   // Whole seconds, as the chain check compares (VerifyAmdChain).
   const absl::Time t = absl::FromTimeT(absl::ToTimeT(at));
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   auto it = entries_.find(key);
   if (it == entries_.end() || !(it->second->not_before < t && t < it->second->not_after)) {
     return nullptr;
@@ -27,14 +27,14 @@ std::shared_ptr<const VerifiedSnpKeyCert> SnpKeyCertCache::Find(absl::string_vie
 void SnpKeyCertCache::Insert(absl::string_view cert, absl::string_view chain_pem,
                              std::shared_ptr<const VerifiedSnpKeyCert> entry) {
   std::string key = Key(cert, chain_pem);
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   if (capacity_ == 0) return;
   if (entries_.size() >= capacity_ && !entries_.contains(key)) entries_.erase(entries_.begin());
   entries_.insert_or_assign(std::move(key), std::move(entry));
 }
 
 size_t SnpKeyCertCache::size() const {
-  absl::MutexLock lock(&mu_);
+  kb::MutexLock lock(&mu_);
   return entries_.size();
 }
 

@@ -6,9 +6,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/openssl_util.h"
+#include "common/sync/mutex.h"
 #include "keybroker/verifiers/snp/amd_certs.h"
 
 namespace kb {
@@ -50,7 +50,7 @@ class SnpKeyCertCache {
   static std::string Key(absl::string_view cert, absl::string_view chain_pem);
 
   const size_t capacity_;
-  mutable absl::Mutex mu_;
+  mutable kb::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const VerifiedSnpKeyCert>> entries_
       ABSL_GUARDED_BY(mu_);
 };
