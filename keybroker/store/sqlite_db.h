@@ -78,9 +78,8 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what);
 // RAII transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() was called.
 // Caller holds Lock(). While it lives, commits on the connection are not fsynced (PRAGMA
 // synchronous=OFF); the next synchronous commit's fsync of the WAL makes them durable too,
-// because WAL frames are appended in order. For challenges: a release's challenge consumption
-// is therefore durable once its (synchronous) audit record is, before the key is returned, and
-// a challenge issuance lost to a power failure only fails that release.
+// because WAL frames are appended in order. Used for a machine's key state, which the release's
+// synchronous audit record then makes durable before the key is returned.
 class SqliteUnsyncedWrites {
  public:
   explicit SqliteUnsyncedWrites(SqliteDb& db);

@@ -6,8 +6,9 @@
 namespace kb {
 
 std::string SnpKeyCertCache::Key(absl::string_view cert, absl::string_view chain_pem) {
-  // The chain's digest has a fixed length, so no two (chain, cert) pairs share a key.
-  return absl::StrCat(Sha256(chain_pem), cert);
+  // Digests, not the bytes: a client may pad a PEM certificate up to the request size, and
+  // the key must not keep that padding.
+  return absl::StrCat(Sha256(chain_pem), Sha256(cert));
 }
 
 std::shared_ptr<const VerifiedSnpKeyCert> SnpKeyCertCache::Find(absl::string_view cert,

@@ -27,11 +27,11 @@ struct VerifiedSnpKeyCert {
 // same key costs its own signature check and not the chain's again (three RSA-PSS signatures
 // and four certificate decodes; the VCEK of a host is the same for every VM on it).
 //
-// An entry is found only by the exact certificate bytes and the exact chain PEM it verified
-// against, and only while the time is inside the span where that chain is valid; outside it,
-// the caller verifies from scratch and gets the chain check's own answer. Only verified chains
-// are inserted, so a client cannot fill the cache with certificates AMD did not sign. At most
-// `capacity` entries: inserting into a full cache drops one entry first. There is no
+// An entry is found only by the SHA-256 of the exact certificate bytes and of the exact chain PEM
+// it verified against, and only while the time is inside the span where that chain is valid;
+// outside it, the caller verifies from scratch and gets the chain check's own answer. Only verified
+// chains are inserted, so a client cannot fill the cache with certificates AMD did not sign. At
+// most `capacity` entries: inserting into a full cache drops one entry first. There is no
 // revocation to follow: the verifier consults no CRL. Thread-safe.
 class SnpKeyCertCache {
  public:
