@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/openssl_util.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -136,15 +137,6 @@ absl::Status CheckLink(X509* cert, X509* issuer, absl::string_view what, std::ti
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Time> CertTime(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError("certificate validity time does not decode");
-  }
-  return absl::FromTimeT(timegm(&tm));
-}
-
 absl::Status CheckChainNames(const AmdChain& chain, SnpProduct product, SnpSigner kind) {
   const absl::string_view p = SnpProductName(product);
   if (CommonName(X509_get_subject_name(chain.ark.get())) != absl::StrCat("ARK-", p)) {
@@ -201,16 +193,14 @@ absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct produc
   return CheckLink(leaf, chain.intermediate.get(), kind == SnpSigner::kVlek ? "VLEK" : "VCEK", t);
 }
 
-absl::StatusOr<std::pair<absl::Time, absl::Time>> AmdChainValidity(X509* leaf,
-                                                                   const AmdChain& chain) {
+std::pair<absl::Time, absl::Time> AmdChainValidity(X509* leaf, const AmdChain& chain) {
   absl::Time not_before = absl::InfinitePast(), not_after = absl::InfiniteFuture();
   for (X509* cert : {leaf, chain.intermediate.get(), chain.ark.get()}) {
-    ASSIGN_OR_RETURN(absl::Time from, CertTime(X509_get0_notBefore(cert)));
-    ASSIGN_OR_RETURN(absl::Time until, CertTime(X509_get0_notAfter(cert)));
-    not_before = std::max(not_before, from);
-    not_after = std::min(not_after, until);
+    // A time that does not decode leaves the span empty.
+    not_before = std::max(not_before, Asn1Time(X509_get0_notBefore(cert), absl::InfiniteFuture()));
+    not_after = std::min(not_after, Asn1Time(X509_get0_notAfter(cert), absl::InfinitePast()));
   }
-  return std::pair{not_before, not_after};
+  return {not_before, not_after};
 }
 
 }  // namespace kb

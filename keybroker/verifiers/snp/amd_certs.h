@@ -41,9 +41,8 @@ absl::Status VerifyAmdChain(X509* leaf, const AmdChain& chain, SnpProduct produc
                             absl::Time at);
 
 // The span in which `leaf` and both certificates of `chain` are valid: the latest notBefore and
-// the earliest notAfter. INVALID_ARGUMENT if a certificate's time does not decode.
-absl::StatusOr<std::pair<absl::Time, absl::Time>> AmdChainValidity(X509* leaf,
-                                                                   const AmdChain& chain);
+// the earliest notAfter; empty if a certificate's time does not decode.
+std::pair<absl::Time, absl::Time> AmdChainValidity(X509* leaf, const AmdChain& chain);
 
 }  // namespace kb
 

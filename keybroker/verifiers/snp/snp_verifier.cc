@@ -84,9 +84,7 @@ absl::Status CheckCertChain(const ParsedInput& p, SnpProduct product, const SnpV
   if (!chain.ok()) return ParseFailed(chain.status());
   absl::Status s = VerifyAmdChain(p.leaf(), *chain, product, p.cert().kind, input.verify_time);
   if (!s.ok()) return CheckFailed(kSnpCheckCertChain, StatusCode::kUnauthenticated, s.message());
-  auto span = AmdChainValidity(p.leaf(), *chain);
-  if (!span.ok()) return ParseFailed(span.status());
-  std::tie(p.fresh->not_before, p.fresh->not_after) = *span;
+  std::tie(p.fresh->not_before, p.fresh->not_after) = AmdChainValidity(p.leaf(), *chain);
   return absl::OkStatus();
 }
 

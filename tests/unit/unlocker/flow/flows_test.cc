@@ -277,6 +277,16 @@ TEST_F(FlowsTest, RetriesWithBackoffUntilABrokerAnswers) {
   EXPECT_THAT(lines_[1], HasSubstr("retrying in 500ms"));
 }
 
+// Retries on `clock` for up to 45 s, giving up after 10 s when no broker ever answered.
+RetryPolicy WindowedRetry(FakeClock& clock) {
+  RetryPolicy retry;
+  retry.give_up_at = clock.Now() + absl::Seconds(45);
+  retry.unreachable_for = absl::Seconds(10);
+  retry.now = [&clock] { return clock.Now(); };
+  retry.sleep = [&clock](absl::Duration d) { clock.Advance(d); };
+  return retry;
+}
+
 // With an unreachable window (a volume with an offline copy): brokers that never answer are
 // given up once the window has passed, long before the bound; one that answers slowly (its
 // calls exceed their deadline on a connection) keeps the whole bound.
@@ -284,11 +294,7 @@ TEST_F(FlowsTest, GivesUpEarlyOnlyWhenNoBrokerEverAnswered) {
   for (const bool slow : {false, true}) {
     FakeClock clock;
     const absl::Time start = clock.Now();
-    RetryPolicy retry;
-    retry.give_up_at = start + absl::Seconds(45);
-    retry.unreachable_for = absl::Seconds(10);
-    retry.now = [&] { return clock.Now(); };
-    retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
+    RetryPolicy retry = WindowedRetry(clock);
     BrokerConnector down =
         [&](const std::string&) -> absl::StatusOr<std::unique_ptr<KeyReleaseClient>> {
       if (slow) return absl::DeadlineExceededError("broker s:1: deadline exceeded");
@@ -314,11 +320,7 @@ TEST_F(FlowsTest, GivesUpEarlyOnlyWhenNoBrokerEverAnswered) {
 TEST_F(FlowsTest, TheUnreachableWindowStartsAfterTheWaitBeforeTheFirstRound) {
   FakeClock clock;
   const absl::Time start = clock.Now();
-  RetryPolicy retry;
-  retry.give_up_at = start + absl::Seconds(45);
-  retry.unreachable_for = absl::Seconds(10);
-  retry.now = [&] { return clock.Now(); };
-  retry.sleep = [&](absl::Duration d) { clock.Advance(d); };
+  RetryPolicy retry = WindowedRetry(clock);
   int rounds = 0;
   retry.before_first_round = [&] {
     EXPECT_EQ(rounds, 0);
