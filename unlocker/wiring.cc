@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -134,9 +135,16 @@ void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry) {
   retry.before_first_round = [path, limit] {
     if (access(path.c_str(), F_OK) == 0) return;
     Say(absl::StrCat("waiting for the network (", path, ")"));
-    while (access(path.c_str(), F_OK) != 0 && absl::Now() < limit) {
+    const absl::Time start = absl::Now();
+    bool ready = false;
+    while (!(ready = access(path.c_str(), F_OK) == 0) && absl::Now() < limit) {
       absl::SleepFor(absl::Milliseconds(20));
     }
+    const std::string waited =
+        absl::StrFormat("%.2f s", absl::ToDoubleSeconds(absl::Now() - start));
+    Say(ready
+            ? absl::StrCat("the network is ready after ", waited)
+            : absl::StrCat(path, " did not appear within ", waited, "; trying the brokers anyway"));
   };
 }
 

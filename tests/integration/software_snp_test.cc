@@ -20,6 +20,7 @@
 namespace kb {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -158,11 +159,26 @@ TEST_F(SoftwareSnpTest, UnlockReachesTheBrokerOnceTheNetworkReadyFileExists) {
   network.join();
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr(absl::StrCat("waiting for the network (", ready, ")")));
+  // It watched the file: it went on when the file appeared, long before its limit (45 s).
+  EXPECT_THAT(r.output, ContainsRegex("the network is ready after [0-2]\\.[0-9][0-9] s"));
   EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
 
   r = Kbunlock({"unlock", "--device", image_, "--test", "--network-ready-file", ready});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, Not(HasSubstr("waiting for the network")));
+}
+
+TEST_F(SoftwareSnpTest, UnlockSaysSoAndStillTriesWhenTheNetworkReadyFileNeverAppears) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(Enroll().exit_code, 0);
+  const std::string never = dir_ + "/never-ready";
+  // A 10 s deadline keeps 2.5 s for the brokers, so the wait ends after 7.5 s.
+  CommandResult r = Kbunlock(
+      {"unlock", "--device", image_, "--test", "--network-ready-file", never, "--deadline", "10"});
+  EXPECT_THAT(r.output, HasSubstr(never + " did not appear within "));
+  EXPECT_THAT(r.output, ContainsRegex("within [67]\\.[0-9][0-9] s; trying the brokers anyway"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
 }
 
 }  // namespace
