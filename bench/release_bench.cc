@@ -13,7 +13,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <thread>
+#include <variant>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/bare_server.h"
@@ -104,56 +107,19 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
   PrintTargets(kept, fresh, bare_fresh);
 }
 
-}  // namespace
-}  // namespace kb
-
-int main(int argc, char** argv) {
-  kb::LoadConfig cfg;
-  bool breakdown_only = false, snp_only = false;
-  std::string store = "sqlite";
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (flag == "--breakdown-only") {
-      breakdown_only = true;
-    } else if (flag == "--snp-only") {
-      snp_only = true;
-    } else if (flag == "--clients" && has_value) {
-      cfg.clients = std::atoi(argv[++i]);
-    } else if (flag == "--seconds" && has_value) {
-      cfg.seconds = std::atof(argv[++i]);
-    } else if (flag == "--store" && has_value) {
-      store = argv[++i];
-    } else {
-      std::fprintf(stderr,
-                   "usage: release_bench [--clients N] [--seconds S] [--store sqlite|postgres] "
-                   "[--breakdown-only | --snp-only]\n");
-      return flag == "--help" ? 0 : 2;
-    }
-  }
-  if ((store != "sqlite" && store != "postgres") || cfg.clients < 1 || cfg.seconds <= 0) {
-    std::fprintf(stderr,
-                 "release_bench: --store is sqlite or postgres, --clients and --seconds "
-                 "are positive\n");
-    return 2;
-  }
-  kb::SetQuietLogging(true);
-  if (store == "postgres") {
-    std::vector<std::unique_ptr<kb::SoftwareTpm>> tpms;
-    for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*kb::SoftwareTpm::Create());
-    return kb::RunStoreComparison(tpms, cfg);
-  }
-  if (snp_only) return kb::RunSnpProfile(cfg);
-  auto broker = kb::BrokerProcess::Start();
+// The TPM profile (the loads unless --breakdown-only, then the cost breakdown), then the
+// SEV-SNP profile unless --breakdown-only.
+int RunTpmProfile(const LoadConfig& cfg, bool breakdown_only) {
+  auto broker = BrokerProcess::Start();
   if (!broker.ok()) {
     std::fprintf(stderr, "cannot start keybrokerd: %s\n",
                  std::string(broker.status().message()).c_str());
     return 1;
   }
-  std::vector<std::unique_ptr<kb::SoftwareTpm>> tpms;
-  for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*kb::SoftwareTpm::Create());
-  kb::Setup(**broker, tpms);
-  const double floor_us = kb::CryptoFloorMicros(*tpms[0]);
+  std::vector<std::unique_ptr<SoftwareTpm>> tpms;
+  for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*SoftwareTpm::Create());
+  Setup(**broker, tpms);
+  const double floor_us = CryptoFloorMicros(*tpms[0]);
   std::printf(
       "release_bench: %d clients, %.0f s per run, %u cores, keybrokerd over TLS on "
       "127.0.0.1\n",
@@ -162,19 +128,88 @@ int main(int argc, char** argv) {
       "crypto floor (2 ECDSA-P256 verifies + ECDH-P256 wrap, thread CPU, measured again after "
       "each load): %.1f us per release\n",
       floor_us);
-  if (!breakdown_only) kb::RunLoads(**broker, tpms, cfg, floor_us);
+  if (!breakdown_only) RunLoads(**broker, tpms, cfg, floor_us);
   // Where the CPU beyond the floor goes: the broker core alone, and a new connection's TLS.
-  const double core_us = kb::ServiceCoreMicros(*tpms[0]);
+  const double core_us = ServiceCoreMicros(*tpms[0]);
   std::printf(
       "cost breakdown: broker core without gRPC/TLS (verify, policy, SQLite, audit) %.0f us per "
       "release = floor + %.0f us\n",
       core_us, core_us - floor_us);
-  const double tls_us = kb::TlsServerHandshakeMicros(*kb::ReadFile((*broker)->Path("server.pem")),
-                                                     *kb::ReadFile((*broker)->Path("server.key")),
-                                                     *kb::ReadFile((*broker)->Path("ca.pem")));
+  const double tls_us = TlsServerHandshakeMicros(*ReadFile((*broker)->Path("server.pem")),
+                                                 *ReadFile((*broker)->Path("server.key")),
+                                                 *ReadFile((*broker)->Path("ca.pem")));
   std::printf(
       "cost breakdown: server side of one TLS 1.3 handshake (OpenSSL %s, in memory) %.0f us\n",
       OpenSSL_version(OPENSSL_VERSION_STRING), tls_us);
   broker->reset();
-  return breakdown_only ? 0 : kb::RunSnpProfile(cfg);
+  return breakdown_only ? 0 : RunSnpProfile(cfg);
+}
+
+struct BenchArgs {
+  LoadConfig cfg;
+  std::string store = "sqlite";
+  bool breakdown_only = false;
+  bool snp_only = false;
+};
+
+constexpr char kUsage[] =
+    "usage: release_bench [--clients N] [--seconds S] "
+    "[--store sqlite|postgres | --breakdown-only | --snp-only]\n";
+
+// The arguments, or the exit code: 0 for --help, 2 for a usage error (said on stderr).
+std::variant<BenchArgs, int> ParseBenchArgs(int argc, char** argv) {
+  BenchArgs args;
+  bool store_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (flag == "--breakdown-only") {
+      args.breakdown_only = true;
+    } else if (flag == "--snp-only") {
+      args.snp_only = true;
+    } else if (flag == "--clients" && has_value) {
+      args.cfg.clients = std::atoi(argv[++i]);
+    } else if (flag == "--seconds" && has_value) {
+      args.cfg.seconds = std::atof(argv[++i]);
+    } else if (flag == "--store" && has_value) {
+      args.store = argv[++i];
+      store_given = true;
+    } else {
+      std::fputs(kUsage, stderr);
+      return flag == "--help" ? 0 : 2;
+    }
+  }
+  if (args.store != "sqlite" && args.store != "postgres") {
+    std::fputs("release_bench: --store is sqlite or postgres\n", stderr);
+    return 2;
+  }
+  if (args.cfg.clients < 1 || args.cfg.seconds <= 0) {
+    std::fputs("release_bench: --clients and --seconds are positive\n", stderr);
+    return 2;
+  }
+  if (store_given + args.breakdown_only + args.snp_only > 1) {
+    std::fputs(
+        "release_bench: --store, --breakdown-only and --snp-only are separate runs; "
+        "give one\n",
+        stderr);
+    return 2;
+  }
+  return args;
+}
+
+}  // namespace
+}  // namespace kb
+
+int main(int argc, char** argv) {
+  auto parsed = kb::ParseBenchArgs(argc, argv);
+  if (const int* code = std::get_if<int>(&parsed)) return *code;
+  const kb::BenchArgs& args = std::get<kb::BenchArgs>(parsed);
+  kb::SetQuietLogging(true);
+  if (args.store == "postgres") {
+    std::vector<std::unique_ptr<kb::SoftwareTpm>> tpms;
+    for (int i = 0; i < args.cfg.clients; ++i) tpms.push_back(*kb::SoftwareTpm::Create());
+    return kb::RunStoreComparison(tpms, args.cfg);
+  }
+  if (args.snp_only) return kb::RunSnpProfile(args.cfg);
+  return kb::RunTpmProfile(args.cfg, args.breakdown_only);
 }
