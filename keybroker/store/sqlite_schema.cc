@@ -13,6 +13,7 @@
 #include "keybroker/store/memory_challenge_store.h"
 #include "keybroker/store/sqlite_audit_row.h"
 #include "keybroker/store/sqlite_collateral_store.h"
+#include "keybroker/store/sqlite_owner_lock.h"
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
@@ -264,14 +265,21 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& 
 }
 
 absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet keks) {
+  std::shared_ptr<SqliteOwnerLock> owner;
+  if (path != ":memory:") {
+    RETURN_IF_ERROR(CheckStateDirectory(path));
+    ASSIGN_OR_RETURN(owner, SqliteOwnerLock::Acquire(path));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(keks)));
-  // One keybrokerd per SQLite database: its challenges need not be in the database.
-  return AssembleBrokerStores<SqliteAttestationKeyRegistry, SqliteAuditLog, SqliteMachineDenyList,
-                              SqliteOfflineRevocations, SqliteMachineKeyState,
-                              SqliteCollateralStore>(std::move(keys),
-                                                     std::make_shared<MemoryChallengeStore>(), db);
+  // One keybrokerd per SQLite database (`owner`): its challenges need not be in the database.
+  BrokerStores stores =
+      AssembleBrokerStores<SqliteAttestationKeyRegistry, SqliteAuditLog, SqliteMachineDenyList,
+                           SqliteOfflineRevocations, SqliteMachineKeyState, SqliteCollateralStore>(
+          std::move(keys), std::make_shared<MemoryChallengeStore>(), db);
+  if (owner) stores.owned.push_back(std::move(owner));
+  return stores;
 }
 
 }  // namespace kb
