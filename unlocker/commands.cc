@@ -167,6 +167,16 @@ absl::StatusOr<std::vector<UnlockTarget>> Targets(const ParsedArgs& a) {
   return targets;
 }
 
+// --offline-after in seconds, or `otherwise` when it is not given.
+absl::StatusOr<absl::Duration> OfflineAfter(const ParsedArgs& a, absl::Duration otherwise) {
+  if (!a.Has("--offline-after")) return otherwise;
+  int seconds = 0;
+  if (!absl::SimpleAtoi(a.Get("--offline-after"), &seconds) || seconds < 0) {
+    return Usage("--offline-after must be a number of seconds (0 or more)");
+  }
+  return absl::Seconds(seconds);
+}
+
 // `dry_run`: unlock --test (verify only, change nothing); rekey verifies only but maintains.
 absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   ASSIGN_OR_RETURN(std::vector<UnlockTarget> targets, Targets(a));
@@ -176,13 +186,7 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   }
   UnlockOptions options;
   options.dry_run = dry_run;
-  if (a.Has("--offline-after")) {
-    int seconds = 0;
-    if (!absl::SimpleAtoi(a.Get("--offline-after"), &seconds) || seconds < 0) {
-      return Usage("--offline-after must be a number of seconds (0 or more)");
-    }
-    options.offline_after = absl::Seconds(seconds);
-  }
+  ASSIGN_OR_RETURN(options.offline_after, OfflineAfter(a, options.offline_after));
   options.retry = BootRetry();
   WaitForNetworkReadyFile(a, options.retry);
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
