@@ -254,8 +254,10 @@ absl::StatusOr<std::string> CheckBrokerDatabase(const std::string& path, KekSet 
   return note;
 }
 
-absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
-  RETURN_IF_ERROR(CheckStateDirectory(path));
+namespace {
+
+// OpenBrokerDatabase once its directory is checked.
+absl::StatusOr<std::shared_ptr<SqliteDb>> OpenInCheckedDirectory(const std::string& path) {
   RETURN_IF_ERROR(MakeStateFilesPrivate(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, SqliteDb::Open(path, kSchemaV0));
   if (absl::Status s = Migrate(*db); !s.ok()) {
@@ -264,13 +266,20 @@ absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& 
   return db;
 }
 
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<SqliteDb>> OpenBrokerDatabase(const std::string& path) {
+  RETURN_IF_ERROR(CheckStateDirectory(path));
+  return OpenInCheckedDirectory(path);
+}
+
 absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet keks) {
+  RETURN_IF_ERROR(CheckStateDirectory(path));
   std::shared_ptr<SqliteOwnerLock> owner;
   if (path != ":memory:") {
-    RETURN_IF_ERROR(CheckStateDirectory(path));
     ASSIGN_OR_RETURN(owner, SqliteOwnerLock::Acquire(path));
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenBrokerDatabase(path));
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenInCheckedDirectory(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(keks)));
   // One keybrokerd per SQLite database (`owner`): its challenges need not be in the database.
