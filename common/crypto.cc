@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -41,6 +42,17 @@ absl::StatusOr<std::string> RandomBytes(std::size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<uint8_t*>(out.data()), static_cast<int>(n)) != 1) {
     return OpenSslError("RAND_bytes");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> HmacSha256(const SecretBytes& key, absl::string_view data) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), U8(data), data.size(),
+           reinterpret_cast<uint8_t*>(out.data()), &len) == nullptr ||
+      len != out.size()) {
+    return OpenSslError("HMAC-SHA256");
   }
   return out;
 }

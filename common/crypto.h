@@ -17,6 +17,9 @@ std::string Sha256(absl::string_view data);
 absl::StatusOr<SecretBytes> RandomSecret(std::size_t n);
 absl::StatusOr<std::string> RandomBytes(std::size_t n);
 
+// HMAC-SHA256 of `data` under `key`: 32 bytes. INTERNAL if OpenSSL fails.
+absl::StatusOr<std::string> HmacSha256(const SecretBytes& key, absl::string_view data);
+
 // HKDF-SHA256 (RFC 5869) producing `length` bytes.
 absl::StatusOr<SecretBytes> HkdfSha256(const SecretBytes& ikm, absl::string_view salt,
                                        absl::string_view info, std::size_t length);

@@ -57,6 +57,14 @@ TEST(CryptoTest, HkdfMatchesRfc5869Case1) {
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 
+TEST(CryptoTest, HmacMatchesRfc4231Case1) {
+  SecretBytes key(20);
+  for (auto i = 0u; i < key.size(); ++i) key.data()[i] = 0x0b;
+  auto mac = HmacSha256(key, "Hi There");
+  ASSERT_THAT(mac, IsOk());
+  EXPECT_EQ(HexEncode(*mac), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
 TEST(CryptoTest, HexDecodeRejectsBadInput) {
   EXPECT_FALSE(HexDecode("abc").ok());
   EXPECT_FALSE(HexDecode("zz").ok());
