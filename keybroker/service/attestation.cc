@@ -76,7 +76,7 @@ absl::StatusOr<ReleaseService::Attested> ReleaseService::Attest(const Attestatio
 
 absl::Status ReleaseService::SpendAfterRefusal(absl::string_view challenge_id,
                                                absl::string_view key_id) {
-  absl::StatusOr<Challenge> c = d_.challenges->Consume(challenge_id);
+  absl::StatusOr<Challenge> c = d_.challenges->Consume(challenge_id, key_id);
   if (absl::IsNotFound(c.status())) return ChallengeUnknownError();
   RETURN_IF_ERROR(c.status());
   return CheckChallenge(*c, key_id);

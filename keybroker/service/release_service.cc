@@ -59,10 +59,9 @@ absl::StatusOr<v1::WrappedKey> Wrap(const v1::TransferKey& tk, const SecretBytes
 absl::StatusOr<v1::GetChallengeResponse> ReleaseService::GetChallenge(
     const v1::GetChallengeRequest& request, absl::string_view peer) {
   RETURN_IF_ERROR(ValidateName("key_id", request.key_id()));
-  ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kChallengeNonceSize));
   const absl::Time now = d_.clock->Now();
   // The id is the nonce in hex: a release reads its nonce from it (Attest).
-  Challenge c{HexEncode(nonce), request.key_id(), nonce, now + challenge_ttl_};
+  ASSIGN_OR_RETURN(Challenge c, d_.challenges->New(request.key_id(), now + challenge_ttl_));
   if (d_.challenge_quota != nullptr) {
     RETURN_IF_ERROR(d_.challenge_quota->Reserve(c.id, PeerAddress(peer), c.expires_at, now));
   }

@@ -27,9 +27,6 @@
 
 namespace kb {
 
-// The bytes of a challenge's nonce; its id is the nonce in hex.
-inline constexpr size_t kChallengeNonceSize = 32;
-
 // The guest-facing release flow as plain C++ over protos (the gRPC adapter is separate).
 // Dependencies are not owned and must outlive the service. Thread-safe.
 class ReleaseService {

@@ -1,5 +1,8 @@
 #include "keybroker/store/memory_challenge_store.h"
 
+#include "common/crypto.h"
+#include "common/status_macros.h"
+
 namespace kb {
 namespace {
 
@@ -7,6 +10,12 @@ namespace {
 constexpr uint64_t kSweepEvery = 256;
 
 }  // namespace
+
+absl::StatusOr<Challenge> MemoryChallengeStore::New(absl::string_view key_id,
+                                                    absl::Time expires_at) {
+  ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kChallengeNonceSize));
+  return Challenge{HexEncode(nonce), std::string(key_id), std::move(nonce), expires_at};
+}
 
 absl::Status MemoryChallengeStore::Put(const Challenge& challenge, absl::Time now) {
   kb::MutexLock lock(&mu_);
@@ -19,7 +28,7 @@ absl::Status MemoryChallengeStore::Put(const Challenge& challenge, absl::Time no
   return absl::OkStatus();
 }
 
-absl::StatusOr<Challenge> MemoryChallengeStore::Consume(absl::string_view id) {
+absl::StatusOr<Challenge> MemoryChallengeStore::Consume(absl::string_view id, absl::string_view) {
   kb::MutexLock lock(&mu_);
   auto node = challenges_.extract(id);
   if (node.empty()) return absl::NotFoundError("challenge unknown or already used");

@@ -11,8 +11,9 @@
 namespace kb {
 
 // Challenges in this process's memory: the challenge store of a broker that is the only process
-// on its database (SQLite, the single-host store). Replicas on PostgreSQL share theirs in the
-// database instead, because a challenge issued by one must be redeemable at another.
+// on its database (SQLite, the single-host store). Replicas on PostgreSQL make
+// self-authenticating ones instead (ChallengeMac), because a challenge issued by one must be
+// redeemable at another.
 //
 // Single use: Consume() removes the challenge under the lock, so of any number of concurrent
 // redemptions exactly one gets it. Fresh: the caller checks expires_at, and expired challenges
@@ -22,9 +23,13 @@ namespace kb {
 // so once by itself), and a backup can hold no challenge at all. Thread-safe.
 class MemoryChallengeStore final : public ChallengeStore {
  public:
+  // A random nonce.
+  absl::StatusOr<Challenge> New(absl::string_view key_id, absl::Time expires_at) override;
   // ALREADY_EXISTS if a challenge with this id is held.
   absl::Status Put(const Challenge& challenge, absl::Time now) override ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<Challenge> Consume(absl::string_view id) override ABSL_LOCKS_EXCLUDED(mu_);
+  // Returns the challenge as issued, whatever `key_id` is: the caller compares.
+  absl::StatusOr<Challenge> Consume(absl::string_view id, absl::string_view key_id) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Challenges held, expired ones not yet dropped included.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 

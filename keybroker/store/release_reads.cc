@@ -8,7 +8,8 @@ namespace kb {
 
 absl::StatusOr<ReleaseRecords> SeparateReleaseReads::Read(const ReleaseQuestion& question) {
   ReleaseRecords out;
-  absl::StatusOr<Challenge> challenge = s_.challenges->Consume(question.challenge_id);
+  absl::StatusOr<Challenge> challenge =
+      s_.challenges->Consume(question.challenge_id, question.key_id);
   if (absl::IsNotFound(challenge.status())) return out;
   RETURN_IF_ERROR(challenge.status());
   out.challenge = *std::move(challenge);

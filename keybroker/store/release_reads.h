@@ -31,7 +31,8 @@ struct ReleaseQuestion {
 // between calls, so a change made through any replica holds for the next release.
 struct ReleaseRecords {
   // The challenge as issued, spent by this read; nullopt when it is unknown or was spent
-  // before. Nothing below is read then.
+  // before (on PostgreSQL also when it was made for another key id than the question's, or
+  // expired by the database's clock). Nothing below is read then.
   std::optional<Challenge> challenge;
   // The attested machine: the question's, or the one the attestation key's registration
   // names; empty when that AK is not registered. Nothing below is read then.

@@ -25,10 +25,10 @@ class PostgresReleaseReadsTest : public PostgresStoreFixture {
 
   // A challenge for `key` issued through replica A; its id.
   std::string Issue(const std::string& key) {
-    const std::string nonce = *RandomBytes(32);
-    const Challenge c{HexEncode(nonce), key, nonce, absl::Now() + absl::Minutes(1)};
-    EXPECT_THAT(a_.challenges->Put(c, absl::Now()), IsOk());
-    return c.id;
+    absl::StatusOr<Challenge> c = a_.challenges->New(key, absl::Now() + absl::Minutes(1));
+    EXPECT_THAT(c, IsOk());
+    EXPECT_THAT(a_.challenges->Put(*c, absl::Now()), IsOk());
+    return c->id;
   }
 
   // Asks replica B about (key, machine or AK, version) in one statement and one by one, each
@@ -149,10 +149,11 @@ TEST_F(PostgresReleaseReadsTest, AChallengeIsSpentOnceWhicheverReplicaReads) {
   }
   EXPECT_FALSE(b_.release_reads->Read({"never-issued", "disk", 0, "vm-1", ""})->challenge);
   // The one-by-one reads spend through the same table.
-  EXPECT_TRUE(absl::IsNotFound(b_.challenges->Consume(id).status()));
-  // A challenge for another key is returned as issued: the service refuses it.
-  EXPECT_EQ(b_.release_reads->Read({Issue("other"), "disk", 0, "vm-1", ""})->challenge->key_id,
-            "other");
+  EXPECT_TRUE(absl::IsNotFound(b_.challenges->Consume(id, "disk").status()));
+  // A challenge made for another key is not one for this key: unknown, and not spent.
+  const std::string other = Issue("other");
+  EXPECT_FALSE(b_.release_reads->Read({other, "disk", 0, "vm-1", ""})->challenge.has_value());
+  EXPECT_TRUE(b_.release_reads->Read({other, "other", 0, "vm-1", ""})->challenge.has_value());
 }
 
 TEST_F(PostgresReleaseReadsTest, TheMachineIsTheOneTheAttestationKeysRegistrationNames) {

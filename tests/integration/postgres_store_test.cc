@@ -1,9 +1,9 @@
 // The PostgreSQL store on a real PostgreSQL server started by the test: the schema created once
 // by replicas starting together, a newer schema and a password in the DSN refused, and the
 // cross-replica guarantees (several BrokerStores over one database stand for several
-// keybrokerd replicas): single-use challenges, one linear audit chain under concurrent writers,
-// policy compare-and-set, a deny seen at once everywhere, a wrong KEK refused, UNAVAILABLE while
-// the database is down and recovery when it returns.
+// keybrokerd replicas; the challenges' are in postgres_challenges_test): one linear audit
+// chain under concurrent writers, policy compare-and-set, a deny seen at once everywhere, a
+// wrong KEK refused, UNAVAILABLE while the database is down and recovery when it returns.
 #include <stdlib.h>
 
 #include <atomic>
@@ -49,15 +49,21 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherCreateTheSchemaOnce) {
   }
   for (auto& t : starts) t.join();
   EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "2\n");
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "3\n");
   EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM keks").output, "1\n");
-  // A version-1 schema (before forgotten_machines) is migrated.
-  ASSERT_EQ(
-      server_->Psql("DROP TABLE forgotten_machines; UPDATE kb_schema SET version = 1").exit_code,
-      0);
-  ASSERT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)), IsOk());
-  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "2\n");
+  // A version-1 schema (before forgotten_machines and self-authenticating challenges) is
+  // migrated.
+  ASSERT_EQ(server_
+                ->Psql("DROP TABLE forgotten_machines; DROP TABLE spent_challenges; ALTER "
+                       "TABLE keks DROP COLUMN challenge_key; UPDATE kb_schema SET version = 1")
+                .exit_code,
+            0);
+  auto migrated = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+  ASSERT_THAT(migrated, IsOk());
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "3\n");
   EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM forgotten_machines").output, "0\n");
+  auto c = migrated->challenges->New("disk", absl::Now() + absl::Minutes(1));
+  EXPECT_THAT(migrated->challenges->Consume(c->id, "disk"), IsOk());
 }
 
 TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
@@ -65,7 +71,7 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
   ASSERT_EQ(server_->Psql("UPDATE kb_schema SET version = 99").exit_code, 0);
   EXPECT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 99 is newer than this keybrokerd knows (2)")));
+                       HasSubstr("schema version 99 is newer than this keybrokerd knows (3)")));
   EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
   PgPool::Options with_password = Options();
@@ -106,40 +112,6 @@ TEST_F(PostgresStoreTest, AWrongKekIsRefusedAtStart) {
                        HasSubstr("is not the one this database's keys were written with")));
 }
 
-TEST_F(PostgresStoreTest, AChallengeIsSingleUseAcrossReplicas) {
-  BrokerStores a = Replica(), b = Replica();
-  const absl::Time expires = absl::Now() + absl::Minutes(1);
-  ASSERT_THAT(a.challenges->Put({"c1", "disk", std::string(32, 'n'), expires}, absl::Now()),
-              IsOk());
-  auto redeemed = b.challenges->Consume("c1");
-  ASSERT_THAT(redeemed, IsOk());
-  EXPECT_EQ(redeemed->nonce, std::string(32, 'n'));
-  EXPECT_THAT(a.challenges->Consume("c1"), StatusIs(absl::StatusCode::kNotFound));
-  // A challenge that a replica of schema version 2 marked used (rather than deleted) is spent.
-  ASSERT_THAT(a.challenges->Put({"c2", "disk", std::string(32, 'n'), expires}, absl::Now()),
-              IsOk());
-  ASSERT_EQ(server_->Psql("UPDATE challenges SET used = TRUE WHERE id = 'c2'").exit_code, 0);
-  EXPECT_THAT(b.challenges->Consume("c2"), StatusIs(absl::StatusCode::kNotFound));
-  // Redeemed at once through three replicas by many threads: exactly one wins.
-  BrokerStores c = Replica();
-  for (int round = 0; round < 20; ++round) {
-    const std::string id = absl::StrCat("race-", round);
-    ASSERT_THAT(a.challenges->Put({id, "disk", std::string(32, 'r'), expires}, absl::Now()),
-                IsOk());
-    std::atomic<int> won{0}, lost{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 6; ++t) {
-      ChallengeStore* store = (t % 3 == 0 ? a : t % 3 == 1 ? b : c).challenges;
-      threads.emplace_back([&, store] { (store->Consume(id).ok() ? won : lost)++; });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(won.load(), 1) << id;
-    EXPECT_EQ(lost.load(), 5) << id;
-  }
-}
-
-// Only a pool made for it commits without waiting for the WAL flush (the challenges'); every
-// other connection keeps PostgreSQL's synchronous commit.
 TEST_F(PostgresStoreTest, OnlyTheChallengePoolCommitsAsynchronously) {
   auto setting = [](bool asynchronous) -> std::string {
     PgPool::Options options = Options();
@@ -348,6 +320,15 @@ TEST_F(PostgresStoreTest, KekRotationRewrapsEveryVersion) {
     EXPECT_EQ(alone->keys->GetKeyMaterial(absl::StrCat("k", i), 1)->view(), materials[i].view());
   }
   EXPECT_EQ(alone->kek_rotation->ListKeks()->size(), 2u);
+  // The challenges' MAC key went with the rotation: a replica with the old KEK alone, one with
+  // both and one with the new KEK alone take each other's challenges.
+  const absl::Time expires = absl::Now() + absl::Minutes(1);
+  EXPECT_THAT(stores->challenges->Consume(first.challenges->New("disk", expires)->id, "disk"),
+              IsOk());
+  EXPECT_THAT(alone->challenges->Consume(first.challenges->New("disk", expires)->id, "disk"),
+              IsOk());
+  EXPECT_THAT(first.challenges->Consume(alone->challenges->New("disk", expires)->id, "disk"),
+              IsOk());
 }
 
 TEST_F(PostgresStoreTest, UnavailableWhileTheDatabaseIsDownThenRecovers) {
@@ -356,7 +337,12 @@ TEST_F(PostgresStoreTest, UnavailableWhileTheDatabaseIsDownThenRecovers) {
   ASSERT_THAT(server_->Stop(/*immediate=*/true), IsOk());
   const absl::Time start = absl::Now();
   EXPECT_THAT(a.keys->GetKey("disk"), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(a.challenges->Consume("x"), StatusIs(absl::StatusCode::kUnavailable));
+  // A challenge is made and issued without the database (GetChallenge answers while it is
+  // down); its spend needs it.
+  auto c = a.challenges->New("disk", absl::Now() + absl::Minutes(1));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_THAT(a.challenges->Put(*c, absl::Now()), IsOk());
+  EXPECT_THAT(a.challenges->Consume(c->id, "disk"), StatusIs(absl::StatusCode::kUnavailable));
   AuditRecord r;
   r.actor = "op";
   r.action = "test";
@@ -369,6 +355,7 @@ TEST_F(PostgresStoreTest, UnavailableWhileTheDatabaseIsDownThenRecovers) {
   // The pool replaces the broken connections by itself.
   EXPECT_THAT(a.keys->GetKey("disk"), IsOk());
   EXPECT_THAT(a.audit->Append(r), IsOk());
+  EXPECT_THAT(a.challenges->Consume(c->id, "disk"), IsOk());  // the failed spend spent nothing
 }
 
 TEST_F(PostgresStoreTest, CollateralIsReplacedPerSlot) {

@@ -1,4 +1,4 @@
-// PostgreSQL implementations of the challenge store, the AK registry, the machine deny list,
+// PostgreSQL implementations of the AK registry, the machine deny list,
 // the offline-grace revocations, enrolment confirmations and offline grants.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -8,46 +8,12 @@
 namespace kb {
 namespace {
 
-// Expired challenges are swept every this many Put() calls of a replica.
-constexpr uint64_t kSweepEvery = 256;
-
 RegisteredAk ReadAk(const PgResult& r, int i) {
   return RegisteredAk{r.Bytes(i, 0), r.Text(i, 1), r.Bytes(i, 2),
                       absl::FromUnixMillis(r.Int(i, 3))};
 }
 
 }  // namespace
-
-absl::Status PgChallengeStore::Put(const Challenge& c, absl::Time now) {
-  bool sweep = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    sweep = ++puts_ % kSweepEvery == 0;
-  }
-  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  if (sweep) {
-    RETURN_IF_ERROR(conn->Exec("DELETE FROM challenges WHERE expires_at < $1",
-                               {PgParam::Int(absl::ToUnixMillis(now))})
-                        .status());
-  }
-  return conn
-      ->Exec("INSERT INTO challenges(id, key_id, nonce, expires_at) VALUES($1, $2, $3, $4)",
-             {PgParam::Text(c.id), PgParam::Text(c.key_id), PgParam::Bytes(c.nonce),
-              PgParam::Int(absl::ToUnixMillis(c.expires_at))})
-      .status();
-}
-
-absl::StatusOr<Challenge> PgChallengeStore::Consume(absl::string_view id) {
-  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  // One row lock: of two replicas redeeming the same challenge, the second finds it deleted.
-  // A redeemed challenge is deleted rather than kept until it expires, so the table holds only
-  // outstanding ones. `NOT used`: a replica of schema version 2 or older marks instead.
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec("DELETE FROM challenges WHERE id = $1 AND NOT used "
-                                          "RETURNING key_id, nonce, expires_at",
-                                          {PgParam::Text(id)}));
-  if (r.rows() == 0) return absl::NotFoundError("challenge unknown or already used");
-  return Challenge{std::string(id), r.Text(0, 0), r.Bytes(0, 1), absl::FromUnixMillis(r.Int(0, 2))};
-}
 
 absl::Status PgAttestationKeyRegistry::Register(const RegisteredAk& ak) {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());

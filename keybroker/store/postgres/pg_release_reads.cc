@@ -20,10 +20,10 @@ constexpr int kKeyExists = 9, kDenied = 10, kRevocation = 14, kVersion = 19, kGr
 
 const std::string& ReleaseQuery() {
   static const std::string* const kQuery = new std::string(absl::StrCat(
-      // The spend: of two replicas redeeming the same challenge, the second finds it deleted.
-      // `NOT used`: a replica of schema version 2 or older marks a redeemed challenge instead.
-      "WITH c AS (DELETE FROM challenges WHERE id = $1 AND NOT used RETURNING key_id, nonce, "
-      "expires_at) SELECT ",
+      // The spend (ChallengeMac's challenges): of two replicas redeeming the same challenge,
+      // the second finds its row in spent_challenges. $6 is its expiry.
+      "WITH c AS (", SpendChallengeSql(1, 6),
+      " RETURNING $2::TEXT AS key_id, decode($1, 'hex') AS nonce, expires_at) SELECT ",
       kPgKeyColumns,
       ", a.n, k.key_id IS NOT NULL, d.machine, d.reason, d.denied_by, d.denied_at, r.key_id, "
       "r.machine, r.reason, r.revoked_by, r.revoked_at, v.version, v.retired, v.created_at, "
@@ -43,22 +43,28 @@ const std::string& ReleaseQuery() {
   return *kQuery;
 }
 
+// The statement for `q`, which spends `mine` (a verified challenge), on a connection of
+// `pool` that first sweeps when `sweep` says so.
+absl::StatusOr<PgResult> SpendAndRead(PgPool& pool, PgChallengeSweep& sweep,
+                                      const ReleaseQuestion& q, const Challenge& mine) {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool.Acquire());
+  RETURN_IF_ERROR(sweep.BeforeSpend(*conn));
+  return conn->Exec(ReleaseQuery(),
+                    {PgParam::Text(mine.id), PgParam::Text(q.key_id), PgParam::Int(q.version),
+                     PgParam::Text(q.machine), PgParam::Bytes(q.attestation_key),
+                     PgParam::Int(absl::ToUnixMillis(mine.expires_at))});
+}
+
 }  // namespace
 
 absl::StatusOr<ReleaseRecords> PgReleaseReads::Read(const ReleaseQuestion& q) {
-  PgResult r = PgResult(nullptr);
-  {
-    ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-    ASSIGN_OR_RETURN(
-        r, conn->Exec(ReleaseQuery(), {PgParam::Text(q.challenge_id), PgParam::Text(q.key_id),
-                                       PgParam::Int(q.version), PgParam::Text(q.machine),
-                                       PgParam::Bytes(q.attestation_key)}));
-  }
   ReleaseRecords out;
+  // Verified before any round trip: an id that is not a challenge of ours costs none.
+  const std::optional<Challenge> mine = mac_->Verify(q.challenge_id, q.key_id);
+  if (!mine.has_value()) return out;
+  ASSIGN_OR_RETURN(PgResult r, SpendAndRead(*pool_, *sweep_, q, *mine));
   if (r.IsNull(0, kChallenge)) return out;
-  out.challenge =
-      Challenge{std::string(q.challenge_id), r.Text(0, kChallenge), r.Bytes(0, kChallenge + 1),
-                absl::FromUnixMillis(r.Int(0, kChallenge + 2))};
+  out.challenge = *mine;
   if (r.IsNull(0, kMachine)) return out;
   out.machine = r.Text(0, kMachine);
   if (!r.IsNull(0, kDenied)) out.denied = PgDeniedRow(r, 0, kDenied);

@@ -73,6 +73,16 @@ CREATE TABLE forgotten_machines(
   machine TEXT PRIMARY KEY, forgotten_by TEXT NOT NULL, forgotten_at BIGINT NOT NULL);
 )sql";
 
+// Version 3: self-authenticating challenges. The challenges' MAC key is kept sealed under
+// each KEK that has been the current one; spent challenges are recorded until
+// kSpentChallengeMargin after they expire. The challenges table is no longer used by this
+// version (replicas of version 2 still running during an upgrade use it).
+constexpr absl::string_view kSchemaV3 = R"sql(
+ALTER TABLE keks ADD COLUMN challenge_key BYTEA;
+CREATE TABLE spent_challenges(id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+CREATE INDEX spent_challenges_expiry ON spent_challenges(expires_at);
+)sql";
+
 // The schema version, 0 for a database without our tables.
 absl::StatusOr<int64_t> SchemaVersion(PgConnection& conn) {
   ASSIGN_OR_RETURN(PgResult exists, conn.Exec("SELECT to_regclass('kb_schema') IS NOT NULL"));
@@ -105,6 +115,7 @@ absl::Status MigratePostgresSchema(PgPool& pool) {
     RETURN_IF_ERROR(conn->Command("INSERT INTO kb_schema(version) VALUES(0)"));
   }
   if (version < 2) RETURN_IF_ERROR(conn->Command(kSchemaV2));
+  if (version < 3) RETURN_IF_ERROR(conn->Command(kSchemaV3));
   RETURN_IF_ERROR(
       conn->Exec("UPDATE kb_schema SET version = $1", {PgParam::Int(kPostgresSchemaVersion)})
           .status());
@@ -112,12 +123,11 @@ absl::Status MigratePostgresSchema(PgPool& pool) {
 }
 
 absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet keks) {
-  // Challenges commit without waiting for the WAL flush, as the SQLite store writes them
-  // unsynced: one lost in a crash makes its guest ask again, and a redemption lost in a crash
-  // was never answered with a key, because an allowed release is answered only after its audit
-  // record's commit, which flushes (and, with a synchronous standby, replicates) all the WAL
-  // before it. Their own pool keeps that setting off every other connection; each release
-  // uses it twice (the challenge's issue, then its spend with the release's reads).
+  // A challenge's spend commits without waiting for the WAL flush: a spend lost in a crash
+  // was never answered with a key, because an allowed release is answered only after its
+  // audit record's commit, which flushes (and, with a synchronous standby, replicates) all the
+  // WAL before it. Its own pool keeps that setting off every other connection; each release
+  // uses it once (the spend with the release's reads).
   PgPool::Options challenge_options = options;
   challenge_options.size = std::max(2, options.size / 2);
   challenge_options.asynchronous_commit = true;
@@ -126,11 +136,16 @@ absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet 
                    PgPool::Create(std::move(challenge_options)));
   RETURN_IF_ERROR(MigratePostgresSchema(*pool));
   ASSIGN_OR_RETURN(std::shared_ptr<PgKeyStore> keys, PgKeyStore::Create(pool, std::move(keks)));
-  auto reads = std::make_shared<PgReleaseReads>(challenge_pool, keys.get());
+  ASSIGN_OR_RETURN(std::shared_ptr<const ChallengeMac> mac,
+                   LoadChallengeMac(*pool, keys->sealing_keks()));
+  auto sweep = std::make_shared<PgChallengeSweep>();
+  auto reads = std::make_shared<PgReleaseReads>(challenge_pool, keys.get(), mac, sweep);
   BrokerStores stores =
       AssembleBrokerStores<PgAttestationKeyRegistry, PgAuditLog, PgMachineDenyList,
                            PgOfflineRevocations, PgMachineKeyState, PgCollateralStore>(
-          std::move(keys), std::make_shared<PgChallengeStore>(challenge_pool), pool);
+          std::move(keys),
+          std::make_shared<PgChallengeStore>(challenge_pool, std::move(mac), std::move(sweep)),
+          pool);
   stores.release_reads = reads.get();
   stores.owned.push_back(std::move(reads));
   return stores;

@@ -1,12 +1,13 @@
 #ifndef KB_KEYBROKER_STORE_POSTGRES_PG_STORES_H_
 #define KB_KEYBROKER_STORE_POSTGRES_PG_STORES_H_
 
+#include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "keybroker/store/broker_stores.h"
+#include "keybroker/store/challenge_mac.h"
 #include "keybroker/store/group_commit.h"
 #include "keybroker/store/postgres/pg_pool.h"
 #include "keybroker/store/release_reads.h"
@@ -45,6 +46,7 @@ class PgKeyStore final : public KeyStore, public KekRotation {
                                          absl::string_view sealed, int64_t kek_id) const {
     return keks_.Open(key_id, version, sealed, kek_id);
   }
+  const SealingKeks& sealing_keks() const { return keks_; }
 
  private:
   PgKeyStore(std::shared_ptr<PgPool> pool, SealingKeks keks)
@@ -53,32 +55,57 @@ class PgKeyStore final : public KeyStore, public KekRotation {
   const SealingKeks keks_;
 };
 
+// Sweeps spent challenges expired beyond kSpentChallengeMargin (by the database's clock) at
+// every 256th spend of a replica, before that spend, on its connection. Thread-safe.
+class PgChallengeSweep {
+ public:
+  absl::Status BeforeSpend(PgConnection& conn);
+
+ private:
+  std::atomic<uint64_t> spends_{0};
+};
+
 // The store's part of a release in one statement (pg_release_reads.cc): the challenge spent,
 // the attestation key's machine, its deny entry, the key with its policy, the offline-grace
 // revocation and the version to wrap with its sealed material, all as of that statement. It
 // writes (the spend), so it runs on the asynchronously committing pool, as the challenges do.
 class PgReleaseReads final : public ReleaseReads {
  public:
-  // `keys` opens the sealed material; it must outlive this.
-  PgReleaseReads(std::shared_ptr<PgPool> pool, const PgKeyStore* keys)
-      : pool_(std::move(pool)), keys_(keys) {}
+  // `keys` opens the sealed material; it must outlive this. `mac` verifies the challenges, as
+  // PgChallengeStore does.
+  PgReleaseReads(std::shared_ptr<PgPool> pool, const PgKeyStore* keys,
+                 std::shared_ptr<const ChallengeMac> mac, std::shared_ptr<PgChallengeSweep> sweep)
+      : pool_(std::move(pool)), keys_(keys), mac_(std::move(mac)), sweep_(std::move(sweep)) {}
   absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) override;
 
  private:
   std::shared_ptr<PgPool> pool_;
   const PgKeyStore* keys_;
+  std::shared_ptr<const ChallengeMac> mac_;
+  std::shared_ptr<PgChallengeSweep> sweep_;
 };
 
+// Challenges shared by replicas (pg_challenges.cc): self-authenticating (ChallengeMac), so
+// New() and Put() write nothing and GetChallenge needs no database, and Consume() records the
+// spend in spent_challenges, one row per challenge, so that of all the replicas' redemptions
+// of one challenge exactly one gets it. An id the MAC does not verify (made for another key
+// id, altered, forged, or by a replica of schema version 2, whose challenges were rows) is
+// unknown without a round trip, and not spent.
 class PgChallengeStore final : public ChallengeStore {
  public:
-  explicit PgChallengeStore(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  PgChallengeStore(std::shared_ptr<PgPool> pool, std::shared_ptr<const ChallengeMac> mac,
+                   std::shared_ptr<PgChallengeSweep> sweep)
+      : pool_(std::move(pool)), mac_(std::move(mac)), sweep_(std::move(sweep)) {}
+  absl::StatusOr<Challenge> New(absl::string_view key_id, absl::Time expires_at) override;
   absl::Status Put(const Challenge& challenge, absl::Time now) override;
-  absl::StatusOr<Challenge> Consume(absl::string_view id) override;
+  // NOT_FOUND also for a challenge made for another key id than `key_id`, and for one that
+  // expired by the database's clock.
+  absl::StatusOr<Challenge> Consume(absl::string_view id, absl::string_view key_id) override;
 
  private:
   std::shared_ptr<PgPool> pool_;
-  std::mutex mu_;
-  uint64_t puts_ = 0;  // guarded by mu_
+  std::shared_ptr<const ChallengeMac> mac_;
+  std::shared_ptr<PgChallengeSweep> sweep_;
 };
 
 class PgAttestationKeyRegistry final : public AttestationKeyRegistry {
@@ -184,8 +211,23 @@ absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet k
 // migrate once). FAILED_PRECONDITION when the schema is newer than this code knows.
 absl::Status MigratePostgresSchema(PgPool& pool);
 
+// The challenges' MAC key, one for the store, kept in the keks table sealed under each KEK
+// that has been the current one (column challenge_key): opened, or made and stored when the
+// current KEK has no copy (pg_challenges.cc).
+absl::StatusOr<std::shared_ptr<const ChallengeMac>> LoadChallengeMac(PgPool& pool,
+                                                                     const SealingKeks& keks);
+
+// The spend of a self-authenticating challenge, with its id and its expiry (Unix ms) as the
+// statement's parameters `id_param` and `expiry_param`: inserts nothing when the challenge was
+// spent before or has expired by the database's clock.
+std::string SpendChallengeSql(int id_param, int expiry_param);
+
+// How long a spent challenge stays recorded after it expired. The spend refuses an expired
+// challenge by the same (the database's) clock, so this is only a safety margin.
+inline constexpr absl::Duration kSpentChallengeMargin = absl::Minutes(10);
+
 // The schema version this keybrokerd writes.
-inline constexpr int64_t kPostgresSchemaVersion = 2;
+inline constexpr int64_t kPostgresSchemaVersion = 3;
 
 }  // namespace kb
 

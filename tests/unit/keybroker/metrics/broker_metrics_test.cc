@@ -87,10 +87,10 @@ TEST(TimedStoresTest, TimesAndForwardsTheReleasePathStores) {
   EXPECT_EQ(timed.aks, stores->aks);  // not on the release path: left as it is
   const absl::Time now = absl::FromUnixSeconds(1000);
   ASSERT_THAT(timed.challenges->Put({"c1", "disk", "nonce", now + absl::Seconds(60)}, now), IsOk());
-  auto consumed = timed.challenges->Consume("c1");
+  auto consumed = timed.challenges->Consume("c1", "disk");
   ASSERT_THAT(consumed, IsOk());
   EXPECT_EQ(consumed->nonce, "nonce");  // the wrapped store's answer, unchanged
-  EXPECT_EQ(timed.challenges->Consume("c1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(timed.challenges->Consume("c1", "disk").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(timed.keys->GetKey("absent").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(observer.calls("challenge_put"), 1);
   EXPECT_EQ(observer.calls("challenge_consume"), 2);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
 
@@ -23,23 +24,40 @@ Challenge Issued(const std::string& id, absl::Duration ttl = absl::Seconds(60)) 
 TEST(MemoryChallengeStoreTest, AChallengeIsRedeemedOnce) {
   MemoryChallengeStore challenges;
   ASSERT_THAT(challenges.Put(Issued("c1"), kNow), IsOk());
-  auto c = challenges.Consume("c1");
+  auto c = challenges.Consume("c1", "disk");
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->id, "c1");
   EXPECT_EQ(c->key_id, "disk");
   EXPECT_EQ(c->nonce, std::string(32, 'n'));
   EXPECT_EQ(c->expires_at, kNow + absl::Seconds(60));
-  EXPECT_EQ(challenges.Consume("c1").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(challenges.Consume("unknown").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(challenges.Consume("c1", "disk").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(challenges.Consume("unknown", "disk").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(challenges.size(), 0u);
+}
+
+TEST(MemoryChallengeStoreTest, ANewChallengeIsARandomNonceNamedByItsHex) {
+  MemoryChallengeStore challenges;
+  auto a = challenges.New("disk", kNow + absl::Seconds(60));
+  auto b = challenges.New("disk", kNow + absl::Seconds(60));
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(a->nonce.size(), kChallengeNonceSize);
+  EXPECT_EQ(a->id, HexEncode(a->nonce));
+  EXPECT_EQ(a->key_id, "disk");
+  EXPECT_EQ(a->expires_at, kNow + absl::Seconds(60));
+  EXPECT_NE(a->nonce, b->nonce);
+  // Not issued until Put().
+  EXPECT_EQ(challenges.Consume(a->id, "disk").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_THAT(challenges.Put(*a, kNow), IsOk());
+  EXPECT_THAT(challenges.Consume(a->id, "disk"), IsOk());
 }
 
 TEST(MemoryChallengeStoreTest, AnIdIsNotIssuedTwice) {
   MemoryChallengeStore challenges;
   ASSERT_THAT(challenges.Put(Issued("c1"), kNow), IsOk());
   EXPECT_EQ(challenges.Put(Issued("c1"), kNow).code(), absl::StatusCode::kAlreadyExists);
-  ASSERT_THAT(challenges.Consume("c1"), IsOk());
-  EXPECT_EQ(challenges.Consume("c1").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_THAT(challenges.Consume("c1", "disk"), IsOk());
+  EXPECT_EQ(challenges.Consume("c1", "disk").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(MemoryChallengeStoreTest, OfConcurrentRedemptionsExactlyOneGetsTheChallenge) {
@@ -53,7 +71,7 @@ TEST(MemoryChallengeStoreTest, OfConcurrentRedemptionsExactlyOneGetsTheChallenge
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kChallenges; ++i) {
-        if (challenges.Consume(absl::StrCat("c", i)).ok()) ++redeemed;
+        if (challenges.Consume(absl::StrCat("c", i), "disk").ok()) ++redeemed;
       }
     });
   }
@@ -73,8 +91,8 @@ TEST(MemoryChallengeStoreTest, ExpiredChallengesAreDroppedAtTheSweep) {
                 IsOk());
   }
   EXPECT_EQ(challenges.size(), 255u);
-  EXPECT_EQ(challenges.Consume("short").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(challenges.Consume("long"), IsOk());
+  EXPECT_EQ(challenges.Consume("short", "disk").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(challenges.Consume("long", "disk"), IsOk());
 }
 
 }  // namespace
