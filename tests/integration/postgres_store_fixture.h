@@ -3,6 +3,9 @@
 
 // A real PostgreSQL server for the test suite (initdb/pg_ctl as the postgres user), an empty
 // database for each test, and "replicas": every store over its own connection pool.
+#include <string>
+#include <utility>
+
 #include "common/crypto.h"
 #include "gtest/gtest.h"
 #include "keybroker/store/postgres/pg_stores.h"
@@ -10,6 +13,18 @@
 #include "tests/support/status_matchers.h"
 
 namespace kb {
+
+// An audit record of an allowed release of key "disk" to `actor`, now.
+inline AuditRecord AllowedRelease(std::string actor, std::string reason = "") {
+  AuditRecord r;
+  r.time = absl::Now();
+  r.actor = std::move(actor);
+  r.action = "release";
+  r.key_id = "disk";
+  r.decision = "allow";
+  r.reason = std::move(reason);
+  return r;
+}
 
 class PostgresStoreFixture : public ::testing::Test {
  protected:

@@ -1,9 +1,9 @@
 // The PostgreSQL store on a real PostgreSQL server started by the test: the schema created once
 // by replicas starting together, a newer schema and a password in the DSN refused, and the
 // cross-replica guarantees (several BrokerStores over one database stand for several
-// keybrokerd replicas; the challenges' are in postgres_challenges_test): one linear audit
-// chain under concurrent writers, policy compare-and-set, a deny seen at once everywhere, a
-// wrong KEK refused, UNAVAILABLE while the database is down and recovery when it returns.
+// keybrokerd replicas; the challenges' and the audit chain's are in postgres_challenges_test
+// and postgres_audit_test): policy compare-and-set, a deny seen at once everywhere, a wrong
+// KEK refused, UNAVAILABLE while the database is down and recovery when it returns.
 #include <stdlib.h>
 
 #include <atomic>
@@ -24,18 +24,6 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
-
-// An audit record of an allowed release of key "disk" to `actor`, now.
-AuditRecord AllowedRelease(std::string actor, std::string reason = "") {
-  AuditRecord r;
-  r.time = absl::Now();
-  r.actor = std::move(actor);
-  r.action = "release";
-  r.key_id = "disk";
-  r.decision = "allow";
-  r.reason = std::move(reason);
-  return r;
-}
 
 class PostgresStoreTest : public PostgresStoreFixture {};
 
@@ -125,116 +113,6 @@ TEST_F(PostgresStoreTest, OnlyTheChallengePoolCommitsAsynchronously) {
   };
   EXPECT_EQ(setting(false), "on");
   EXPECT_EQ(setting(true), "off");
-}
-
-TEST_F(PostgresStoreTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
-  BrokerStores replicas[3] = {Replica(), Replica(), Replica()};
-  constexpr int kThreads = 6, kEach = 40;
-  std::vector<std::thread> threads;
-  std::atomic<int> failed{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) {
-        AuditRecord r = AllowedRelease(absl::StrCat("machine:vm-", t), absl::StrCat("record ", i));
-        r.key_version = 1;
-        if (!replicas[t % 3].audit->Append(r).ok()) ++failed;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(failed.load(), 0);
-  auto report = replicas[0].audit->Verify();
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->problem;
-  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kEach));
-  auto latest = replicas[1].audit->LatestReleases("disk");
-  ASSERT_THAT(latest, IsOk());
-  EXPECT_EQ(latest->size(), static_cast<size_t>(kThreads));
-  auto listed = replicas[2].audit->List({.limit = 5, .actor = "machine:vm-2"});
-  ASSERT_THAT(listed, IsOk());
-  EXPECT_EQ(listed->size(), 5u);
-  // Pages of 15 below the previous page's oldest id: all 40 of vm-2's records, newest first.
-  std::vector<uint64_t> paged;
-  for (uint64_t before = 0;;) {
-    auto page = replicas[paged.size() % 3].audit->List(
-        {.limit = 15, .actor = "machine:vm-2", .before_id = before});
-    ASSERT_THAT(page, IsOk());
-    for (const AuditRecord& r : *page) paged.push_back(r.id);
-    if (page->size() < 15) break;
-    before = page->back().id;
-  }
-  ASSERT_EQ(paged.size(), static_cast<size_t>(kEach));
-  for (size_t i = 1; i < paged.size(); ++i) EXPECT_LT(paged[i], paged[i - 1]);
-  // Append-only in the database itself, and tampering shows in Verify.
-  EXPECT_NE(server_->Psql("UPDATE audit SET reason = 'x' WHERE id = 3").exit_code, 0);
-  ASSERT_EQ(server_
-                ->Psql("ALTER TABLE audit DISABLE TRIGGER audit_append_only; UPDATE audit SET "
-                       "reason = 'forged' WHERE id = 7")
-                .exit_code,
-            0);
-  report = replicas[2].audit->Verify();
-  ASSERT_THAT(report, IsOk());
-  EXPECT_FALSE(report->ok);
-  EXPECT_EQ(report->first_bad_id, 7u);
-}
-
-TEST_F(PostgresStoreTest, AuditVerifyNamesReorderedAndRemovedRecords) {
-  BrokerStores pg = Replica();
-  for (int i = 0; i < 6; ++i) {
-    ASSERT_THAT(pg.audit->Append(AllowedRelease("machine:vm", absl::StrCat("record ", i + 1))),
-                IsOk());
-  }
-  // Records 2 and 4 swap places.
-  ASSERT_EQ(server_
-                ->Psql("ALTER TABLE audit DISABLE TRIGGER audit_append_only; UPDATE audit SET "
-                       "id = -1 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 4; UPDATE audit "
-                       "SET id = 4 WHERE id = -1")
-                .exit_code,
-            0);
-  auto report = pg.audit->Verify();
-  ASSERT_THAT(report, IsOk());
-  EXPECT_FALSE(report->ok);
-  EXPECT_EQ(report->first_bad_id, 2u);
-  EXPECT_THAT(report->problem,
-              HasSubstr("records were reordered: its prev_hash is the hash of record 3"));
-  // The swapped records and record 5 removed: the first gap is named.
-  ASSERT_EQ(server_->Psql("DELETE FROM audit WHERE id IN (2, 4); DELETE FROM audit WHERE id = 5")
-                .exit_code,
-            0);
-  report = pg.audit->Verify();
-  ASSERT_THAT(report, IsOk());
-  EXPECT_FALSE(report->ok);
-  EXPECT_EQ(report->first_bad_id, 3u);
-  EXPECT_THAT(report->problem, HasSubstr("record 2 before it was removed"));
-}
-
-// A record the database refuses fails its whole batch (the inserts and the commit go in one
-// round trip): nothing of that batch is kept, the chain stays whole and the connection serves
-// the next batch.
-TEST_F(PostgresStoreTest, ARefusedAuditBatchKeepsNothingAndTheChainWhole) {
-  BrokerStores pg = Replica();
-  ASSERT_EQ(
-      server_->Psql("ALTER TABLE audit ADD CONSTRAINT no_evil CHECK (actor <> 'evil')").exit_code,
-      0);
-  std::atomic<int> appended{0}, refused{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 20; ++i) {
-        const bool evil = t == 0 && i % 4 == 0;
-        absl::Status s = pg.audit->Append(AllowedRelease(evil ? "evil" : "machine:vm"));
-        ++(s.ok() ? appended : refused);
-        if (evil) EXPECT_THAT(s.message(), HasSubstr("no_evil"));
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_GE(refused.load(), 5);
-  ASSERT_THAT(pg.audit->Append(AllowedRelease("machine:after")), IsOk());
-  auto report = pg.audit->Verify();
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->problem;
-  EXPECT_EQ(report->records, static_cast<uint64_t>(appended.load()) + 1);
 }
 
 TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
