@@ -13,22 +13,21 @@ namespace {
 // One row whatever exists: the key's nine columns (kPgKeyColumns and the active version, read
 // once by the lateral join `a` that also picks the version to wrap), whether the key exists,
 // the deny entry (4), the revocation (5), the version to wrap (3) with its sealed material (2),
-// whether the machine holds an offline grant for the key, the challenge spent (3; NULL when
-// there was none to spend) and the attested machine (NULL when the AK is not registered).
+// whether the machine holds an offline grant for the key, the id of the challenge spent (NULL
+// when it was spent before or expired) and the attested machine (NULL when the AK is not
+// registered).
 constexpr int kKeyExists = 9, kDenied = 10, kRevocation = 14, kVersion = 19, kGrant = 24,
-              kChallenge = 25, kMachine = 28;
+              kChallenge = 25, kMachine = 26;
 
 const std::string& ReleaseQuery() {
   static const std::string* const kQuery = new std::string(absl::StrCat(
       // The spend (ChallengeMac's challenges): of two replicas redeeming the same challenge,
       // the second finds its row in spent_challenges. $6 is its expiry.
-      "WITH c AS (", SpendChallengeSql(1, 6),
-      " RETURNING $2::TEXT AS key_id, decode($1, 'hex') AS nonce, expires_at) SELECT ",
-      kPgKeyColumns,
+      "WITH c AS (", SpendChallengeSql(1, 6), " RETURNING id) SELECT ", kPgKeyColumns,
       ", a.n, k.key_id IS NOT NULL, d.machine, d.reason, d.denied_by, d.denied_at, r.key_id, "
       "r.machine, r.reason, r.revoked_by, r.revoked_at, v.version, v.retired, v.created_at, "
       "v.sealed, v.kek_id, EXISTS(SELECT 1 FROM offline_grants g WHERE g.key_id = q.key_id AND "
-      "g.machine = q.machine), c.key_id, c.nonce, c.expires_at, q.machine FROM (SELECT $2::TEXT "
+      "g.machine = q.machine), c.id, q.machine FROM (SELECT $2::TEXT "
       "AS key_id, CASE WHEN length($5::BYTEA) = 0 THEN $4::TEXT ELSE (SELECT machine FROM "
       "attestation_keys WHERE ak_name = $5) END AS machine, $3::BIGINT AS version) q LEFT JOIN c "
       "ON TRUE LEFT JOIN denied_machines d ON d.machine = q.machine LEFT JOIN keys k ON "
