@@ -72,12 +72,13 @@ ALLOWED = {
     "unlocker/flow": TPM + ["common/wrap", "unlocker/client", "unlocker/evidence",
                             "unlocker/exit", "unlocker/tpm", "unlocker/volume"],
     "unlocker/cli": ["common", "unlocker/luks", "unlocker/volume"],
+    "unlocker/boot": ["common", "unlocker/exit", "unlocker/volume"],
     # The libcryptsetup token plugin: libcryptsetup's entry points (the plugin's composition
     # root, keybroker_token_plugin.cc) over the unlocker's flows.
     "unlocker/token_plugin": ["common", "common/grpc", "unlocker/attesting", "unlocker/client", "unlocker/exit",
                               "unlocker/flow", "unlocker/volume"],
     # kbunlock's composition root.
-    "unlocker": ["common", "common/grpc", "unlocker/attesting", "unlocker/cli",
+    "unlocker": ["common", "common/grpc", "unlocker/attesting", "unlocker/boot", "unlocker/cli",
                  "unlocker/client", "unlocker/evidence", "unlocker/exit", "unlocker/flow",
                  "unlocker/esys", "unlocker/luks", "unlocker/tpm", "unlocker/volume"],
 }

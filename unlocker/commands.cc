@@ -26,7 +26,8 @@ constexpr char kUsage[] = R"(usage:
                   [--ak-trust registered|ek] [--replace] [TPM options]
   kbunlock unlock (--device DEV (--name NAME | --test) | --crypttab NAME | --all [--test])
                   [--ca FILE] [--deadline S] [--offline-after S] [--crypttab-file FILE]
-                  [--network-ready-file FILE] [TPM options]
+                  [--network-ready-file FILE] [--network-request-file FILE]
+                  [--attester-wait S] [TPM options]
   kbunlock rekey --device DEV [--ca FILE] [TPM options]   (re-enrol to the newest key version)
   kbunlock status --device DEV [--json | --quiet-if-no-token [--evidence-kinds]]
                   (exit 6: no token; 0: has one, silent, or with --evidence-kinds the kind
@@ -70,7 +71,9 @@ const std::set<std::string> kValued = {"--device",
                                        "--tsm-report-dir",
                                        "--ak-trust",
                                        "--offline-after",
-                                       "--network-ready-file"};
+                                       "--network-ready-file",
+                                       "--network-request-file",
+                                       "--attester-wait"};
 const std::set<std::string> kSwitches = {"--test",    "--quiet-if-no-token", "--all",
                                          "--replace", "--evidence-kinds",    "--json"};
 
@@ -177,6 +180,28 @@ absl::StatusOr<absl::Duration> OfflineAfter(const ParsedArgs& a, absl::Duration 
   return absl::Seconds(seconds);
 }
 
+// Unlocks each target over its opened volume; the first error, after trying them all.
+absl::Status UnlockEach(const std::vector<UnlockTarget>& targets,
+                        std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes,
+                        AttestingTpm& tpm, const BrokerConnector& connect, UnlockOptions& options) {
+  absl::Status first_error;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const UnlockTarget& t = targets[i];
+    options.map_name = t.name;
+    auto r = [&]() -> absl::StatusOr<UnlockResult> {
+      if (!volumes[i].ok()) return volumes[i].status();
+      return kb::Unlock(**volumes[i], tpm.flow_tpm(), connect, options, Say);
+    }();
+    if (r.ok()) {
+      ReportUnlocked(t, *r);
+      continue;
+    }
+    if (targets.size() > 1) Say(absl::StrCat(t.device, ": ", r.status().message()));
+    if (first_error.ok()) first_error = r.status();
+  }
+  return first_error;
+}
+
 // `dry_run`: unlock --test (verify only, change nothing); rekey verifies only but maintains.
 absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   ASSIGN_OR_RETURN(std::vector<UnlockTarget> targets, Targets(a));
@@ -191,6 +216,10 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   WaitForNetworkReadyFile(a, options.retry);
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
+  // Every header is read once, up front: the tokens decide what a boot waits for.
+  std::vector<absl::StatusOr<std::unique_ptr<Volume>>> volumes;
+  for (const UnlockTarget& t : targets) volumes.push_back(OpenVolume(t.device));
+  RETURN_IF_ERROR(PrepareForBoot(a, volumes));
   // The token records the kind it was enrolled with; an explicit --evidence overrides it.
   const bool forced = a.Has("--evidence") && a.Get("--evidence") != "auto";
   ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a, /*tokens_decide=*/!forced));
@@ -198,22 +227,7 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   if (tpm.tpm) {  // no EK activation without a TPM
     ASSIGN_OR_RETURN(options.activate_ak, EkActivator(a, options.ca_pem, *tpm.tpm));
   }
-  absl::Status first_error;
-  for (const UnlockTarget& t : targets) {
-    options.map_name = t.name;
-    auto r = [&]() -> absl::StatusOr<UnlockResult> {
-      auto volume = CryptsetupVolume::Open(t.device);
-      if (!volume.ok()) return WithExitCode(volume.status(), ExitCode::kVolumeError);
-      return kb::Unlock(**volume, tpm.flow_tpm(), connect, options, Say);
-    }();
-    if (r.ok()) {
-      ReportUnlocked(t, *r);
-      continue;
-    }
-    if (targets.size() > 1) Say(absl::StrCat(t.device, ": ", r.status().message()));
-    if (first_error.ok()) first_error = r.status();
-  }
-  return first_error;
+  return UnlockEach(targets, volumes, tpm, connect, options);
 }
 
 absl::Status Status(const ParsedArgs& a) {
@@ -222,13 +236,14 @@ absl::Status Status(const ParsedArgs& a) {
   if (!slots.ok()) return WithExitCode(slots.status(), ExitCode::kVolumeError);
   auto tokens = volume->ListTokens();
   if (!tokens.ok()) return WithExitCode(tokens.status(), ExitCode::kVolumeError);
-  // The initramfs asks this before it brings the network up: exit 6 when there is nothing for
-  // keybroker to unlock, 0 (and nothing printed) when there is.
+  // For scripts: exit 6 when there is nothing for keybroker to unlock, 0 (and nothing printed)
+  // when there is.
   if (a.Has("--quiet-if-no-token")) {
     if (tokens->empty()) {
       return WithExitCode(absl::NotFoundError("volume has no keybroker token"), ExitCode::kNoToken);
     }
-    // The initramfs waits for the TPM or the SEV-SNP/TDX device by what the tokens need.
+    // What each token attests with (the initramfs script asked this before kbunlock waited
+    // for the devices itself, --attester-wait).
     if (a.Has("--evidence-kinds")) {
       for (const KeybrokerToken& t : *tokens) {
         std::printf("%s\n", t.evidence.c_str());

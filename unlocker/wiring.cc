@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "unlocker/boot/boot_handshake.h"
 #include "unlocker/client/ak_activation_client.h"
 #include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
@@ -97,6 +98,10 @@ absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_d
 
 absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a) {
   ASSIGN_OR_RETURN(std::string device, Required(a, "--device"));
+  return OpenVolume(device);
+}
+
+absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const std::string& device) {
   auto volume = CryptsetupVolume::Open(device);
   if (!volume.ok()) return WithExitCode(volume.status(), ExitCode::kVolumeError);
   return std::unique_ptr<Volume>(std::move(*volume));
@@ -146,6 +151,47 @@ void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry) {
             ? absl::StrCat("the network is ready after ", waited)
             : absl::StrCat(path, " did not appear within ", waited, "; trying the brokers anyway"));
   };
+}
+
+absl::Status PrepareForBoot(const ParsedArgs& a,
+                            const std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes) {
+  if (!a.Has("--attester-wait") && !a.Has("--network-request-file")) return absl::OkStatus();
+  int seconds = 10;
+  if (a.Has("--attester-wait") &&
+      (!absl::SimpleAtoi(a.Get("--attester-wait"), &seconds) || seconds < 0)) {
+    return Usage("--attester-wait must be a number of seconds (0 or more)");
+  }
+  std::vector<KeybrokerToken> tokens;
+  absl::Status not_luks2, open_error;
+  for (const auto& volume : volumes) {
+    auto listed = volume.ok() ? (*volume)->ListTokens() : volume.status();
+    if (listed.ok()) {
+      tokens.insert(tokens.end(), listed->begin(), listed->end());
+    } else if (absl::IsInvalidArgument(listed.status())) {  // not LUKS2: no token either
+      const absl::Status& e = listed.status();  // retagged: OpenVolume says kVolumeError
+      if (not_luks2.ok())
+        not_luks2 = WithExitCode(absl::Status(e.code(), e.message()), ExitCode::kNoToken);
+    } else if (open_error.ok()) {
+      open_error = WithExitCode(listed.status(), ExitCode::kVolumeError);
+    }
+  }
+  if (tokens.empty()) {
+    if (!open_error.ok()) return open_error;
+    if (!not_luks2.ok()) return not_luks2;
+    return WithExitCode(absl::NotFoundError("no keybroker token on the volume"),
+                        ExitCode::kNoToken);
+  }
+  AttesterPaths paths;
+  paths.tpm = TpmDevicePath(a.Get("--tcti", EsysTpmOptions().tcti));
+  paths.sev_guest = a.Get("--sev-guest", EvidenceConfig().sev_guest_path);
+  paths.tsm_report_dir = a.Get("--tsm-report-dir", EvidenceConfig().tsm_report_root);
+  // The wait ends a second before --deadline, so that it says what was missing.
+  const absl::Duration wait =
+      std::max(absl::ZeroDuration(),
+               std::min(absl::Seconds(seconds), g_deadline - absl::Now() - absl::Seconds(1)));
+  RETURN_IF_ERROR(WaitForAttesters(AttestersNeeded(tokens), paths, wait, Say));
+  if (!a.Has("--network-request-file")) return absl::OkStatus();
+  return RequestNetwork(a.Get("--network-request-file"));
 }
 
 // The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.

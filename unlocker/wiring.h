@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,6 +53,7 @@ absl::StatusOr<std::unique_ptr<SevGuestDevice>> OpenSevGuestDevice(const std::st
 
 // The LUKS2 volume of --device (exit code kVolumeError when it cannot open).
 absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a);
+absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const std::string& device);
 
 // Connections to the release service that time out after --timeout seconds (default 10), or
 // earlier when the --deadline is closer, so a black-holed broker cannot eat the time the
@@ -67,6 +69,15 @@ RetryPolicy BootRetry();
 // up, or 60 s without a --deadline. Everything before that (the volume, the TPM or TEE) is done
 // meanwhile, and --offline-after counts from then. Without the flag `retry` is unchanged.
 void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry);
+
+// The initramfs script's handshake (docs/boot.md), before the TPM is opened; nothing without
+// --attester-wait or --network-request-file. The tokens of `volumes` are read; with none, the
+// first error of a volume that could not be read (exit code kVolumeError), else NOT_FOUND or
+// the "not LUKS2" error, tagged kNoToken. The attesters they need are waited for, at most
+// --attester-wait SECONDS (default 10) and never past --deadline (WaitForAttesters); then
+// --network-request-file FILE is created.
+absl::Status PrepareForBoot(const ParsedArgs& a,
+                            const std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes);
 
 // The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.
 absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,

@@ -2,6 +2,8 @@
 // kbunlock-software-snp binary (SEV-SNP firmware in software, tests/fakes/software_sev_guest.h)
 // against a real keybrokerd that trusts the test AMD chain (amd_chain_file), over LUKS2 image
 // files. The broker's SEV-SNP verifier and policy run as for a real guest.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -179,6 +181,68 @@ TEST_F(SoftwareSnpTest, UnlockSaysSoAndStillTriesWhenTheNetworkReadyFileNeverApp
   EXPECT_THAT(r.output, ContainsRegex("within [67]\\.[0-9][0-9] s; trying the brokers anyway"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
+}
+
+// The boot script's handshake (docs/boot.md): kbunlock reads the tokens, waits for the device
+// they attest with, asks for the network (the request file), and reaches the broker once the
+// script says the network is ready.
+TEST_F(SoftwareSnpTest, UnlockAsksForTheNetworkOnceItHasATokenAndADeviceToAttestWith) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(Enroll().exit_code, 0);
+  const std::string request = dir_ + "/network-request", ready = dir_ + "/network-ready";
+  bool requested = false;
+  std::thread script([&] {  // the script's side: the network once asked for
+    const absl::Time limit = absl::Now() + absl::Seconds(30);
+    while (!(requested = access(request.c_str(), F_OK) == 0) && absl::Now() < limit) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (requested) {
+      EXPECT_THAT(WriteFileAtomic(ready, "", 0644), IsOk());
+    }
+  });
+  CommandResult r = Kbunlock({"unlock", "--device", image_, "--test", "--attester-wait", "5",
+                              "--network-request-file", request, "--network-ready-file", ready,
+                              "--deadline", "60"});
+  script.join();
+  EXPECT_TRUE(requested);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("opens keyslot"));
+}
+
+// No token (or no LUKS2 at all): exit 6 at once, silently, without waiting for a device.
+TEST_F(SoftwareSnpTest, AVolumeWithoutATokenAsksForNothingAndSaysNothing) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(std::rename(fw_.c_str(), (fw_ + ".gone").c_str()), 0);  // nothing to wait for
+  const std::string request = dir_ + "/network-request", plain = dir_ + "/plain.img";
+  ASSERT_THAT(WriteFileAtomic(plain, std::string(1 << 20, 'x'), 0600), IsOk());
+  for (const std::string& device : {image_, plain}) {
+    const absl::Time start = absl::Now();
+    CommandResult r = Kbunlock({"unlock", "--device", device, "--name", "root", "--attester-wait",
+                                "30", "--network-request-file", request, "--quiet-if-no-token"});
+    EXPECT_EQ(r.exit_code, Code(ExitCode::kNoToken)) << device << ": " << r.output;
+    EXPECT_EQ(r.output, "") << device;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(20)) << device << ": it waited for a device";
+    EXPECT_NE(access(request.c_str(), F_OK), 0) << device;
+  }
+}
+
+TEST_F(SoftwareSnpTest, NoDeviceToAttestWithAsksForNoNetworkAndNamesTheDevice) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(Enroll().exit_code, 0);
+  ASSERT_EQ(std::rename(fw_.c_str(), (fw_ + ".gone").c_str()), 0);  // no SEV-SNP device
+  const std::string request = dir_ + "/network-request";
+  CommandResult r = Kbunlock({"unlock", "--device", image_, "--test", "--attester-wait", "1",
+                              "--network-request-file", request});
+  EXPECT_EQ(r.exit_code, Code(ExitCode::kTpmUnavailable)) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("nothing to attest with: the SEV-SNP guest device (" + fw_ +
+                                  ") did not appear within 1s"));
+  EXPECT_NE(access(request.c_str(), F_OK), 0);
+  // The device there, the same command goes on.
+  ASSERT_EQ(std::rename((fw_ + ".gone").c_str(), fw_.c_str()), 0);
+  r = Kbunlock({"unlock", "--device", image_, "--test", "--attester-wait", "1",
+                "--network-request-file", request});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(access(request.c_str(), F_OK), 0);
 }
 
 }  // namespace
