@@ -209,6 +209,11 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
     Say("no locked volume with a keybroker token found");
     return absl::OkStatus();
   }
+  // Every header is read once, up front: the tokens decide what a boot waits for, and a boot
+  // volume without one is left alone before anything else is checked.
+  std::vector<absl::StatusOr<std::unique_ptr<Volume>>> volumes;
+  for (const UnlockTarget& t : targets) volumes.push_back(OpenVolume(t.device));
+  ASSIGN_OR_RETURN(std::vector<KeybrokerToken> tokens, BootTokens(a, volumes));
   UnlockOptions options;
   options.dry_run = dry_run;
   ASSIGN_OR_RETURN(options.offline_after, OfflineAfter(a, options.offline_after));
@@ -216,10 +221,7 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   WaitForNetworkReadyFile(a, options.retry);
   ASSIGN_OR_RETURN(options.ca_pem, ReadCa(a));
   ASSIGN_OR_RETURN(BrokerConnector connect, Connector(a, options.ca_pem));
-  // Every header is read once, up front: the tokens decide what a boot waits for.
-  std::vector<absl::StatusOr<std::unique_ptr<Volume>>> volumes;
-  for (const UnlockTarget& t : targets) volumes.push_back(OpenVolume(t.device));
-  RETURN_IF_ERROR(PrepareForBoot(a, volumes));
+  RETURN_IF_ERROR(AwaitAttestersAndAskForNetwork(a, tokens));
   // The token records the kind it was enrolled with; an explicit --evidence overrides it.
   const bool forced = a.Has("--evidence") && a.Get("--evidence") != "auto";
   ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a, /*tokens_decide=*/!forced));

@@ -153,15 +153,16 @@ void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry) {
   };
 }
 
-absl::Status PrepareForBoot(const ParsedArgs& a,
-                            const std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes) {
-  if (!a.Has("--attester-wait") && !a.Has("--network-request-file")) return absl::OkStatus();
-  int seconds = 10;
-  if (a.Has("--attester-wait") &&
-      (!absl::SimpleAtoi(a.Get("--attester-wait"), &seconds) || seconds < 0)) {
-    return Usage("--attester-wait must be a number of seconds (0 or more)");
-  }
+namespace {
+bool BootHandshake(const ParsedArgs& a) {
+  return a.Has("--attester-wait") || a.Has("--network-request-file");
+}
+}  // namespace
+
+absl::StatusOr<std::vector<KeybrokerToken>> BootTokens(
+    const ParsedArgs& a, const std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes) {
   std::vector<KeybrokerToken> tokens;
+  if (!BootHandshake(a)) return tokens;
   absl::Status not_luks2, open_error;
   for (const auto& volume : volumes) {
     auto listed = volume.ok() ? (*volume)->ListTokens() : volume.status();
@@ -169,17 +170,26 @@ absl::Status PrepareForBoot(const ParsedArgs& a,
       tokens.insert(tokens.end(), listed->begin(), listed->end());
     } else if (absl::IsInvalidArgument(listed.status())) {  // not LUKS2: no token either
       const absl::Status& e = listed.status();  // retagged: OpenVolume says kVolumeError
-      if (not_luks2.ok())
+      if (not_luks2.ok()) {
         not_luks2 = WithExitCode(absl::Status(e.code(), e.message()), ExitCode::kNoToken);
+      }
     } else if (open_error.ok()) {
       open_error = WithExitCode(listed.status(), ExitCode::kVolumeError);
     }
   }
-  if (tokens.empty()) {
-    if (!open_error.ok()) return open_error;
-    if (!not_luks2.ok()) return not_luks2;
-    return WithExitCode(absl::NotFoundError("no keybroker token on the volume"),
-                        ExitCode::kNoToken);
+  if (!tokens.empty()) return tokens;
+  if (!open_error.ok()) return open_error;
+  if (!not_luks2.ok()) return not_luks2;
+  return WithExitCode(absl::NotFoundError("no keybroker token on the volume"), ExitCode::kNoToken);
+}
+
+absl::Status AwaitAttestersAndAskForNetwork(const ParsedArgs& a,
+                                            const std::vector<KeybrokerToken>& tokens) {
+  if (!BootHandshake(a)) return absl::OkStatus();
+  int seconds = 10;
+  if (a.Has("--attester-wait") &&
+      (!absl::SimpleAtoi(a.Get("--attester-wait"), &seconds) || seconds < 0)) {
+    return Usage("--attester-wait must be a number of seconds (0 or more)");
   }
   AttesterPaths paths;
   paths.tpm = TpmDevicePath(a.Get("--tcti", EsysTpmOptions().tcti));

@@ -70,14 +70,18 @@ RetryPolicy BootRetry();
 // meanwhile, and --offline-after counts from then. Without the flag `retry` is unchanged.
 void WaitForNetworkReadyFile(const ParsedArgs& a, RetryPolicy& retry);
 
-// The initramfs script's handshake (docs/boot.md), before the TPM is opened; nothing without
-// --attester-wait or --network-request-file. The tokens of `volumes` are read; with none, the
-// first error of a volume that could not be read (exit code kVolumeError), else NOT_FOUND or
-// the "not LUKS2" error, tagged kNoToken. The attesters they need are waited for, at most
-// --attester-wait SECONDS (default 10) and never past --deadline (WaitForAttesters); then
-// --network-request-file FILE is created.
-absl::Status PrepareForBoot(const ParsedArgs& a,
-                            const std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes);
+// The initramfs script's handshake (docs/boot.md), in two steps around the flag and CA checks,
+// both before the TPM is opened; neither does anything without --attester-wait or
+// --network-request-file.
+// 1. The tokens of `volumes` (empty without those flags). With none: the first error of a
+//    volume that could not be read (exit code kVolumeError), else NOT_FOUND or the "not LUKS2"
+//    error, tagged kNoToken (exit 6, silent with --quiet-if-no-token).
+absl::StatusOr<std::vector<KeybrokerToken>> BootTokens(
+    const ParsedArgs& a, const std::vector<absl::StatusOr<std::unique_ptr<Volume>>>& volumes);
+// 2. Waits for the attesters `tokens` need, at most --attester-wait SECONDS (default 10) and
+//    never past --deadline (WaitForAttesters), then writes to --network-request-file FILE.
+absl::Status AwaitAttestersAndAskForNetwork(const ParsedArgs& a,
+                                            const std::vector<KeybrokerToken>& tokens);
 
 // The EK activation (--ak-trust ek) over the attesting TPM, with the release client's timeouts.
 absl::StatusOr<AkActivator> EkActivator(const ParsedArgs& a, const std::string& ca_pem,

@@ -224,6 +224,12 @@ TEST_F(SoftwareSnpTest, AVolumeWithoutATokenAsksForNothingAndSaysNothing) {
     EXPECT_LT(absl::Now() - start, absl::Seconds(20)) << device << ": it waited for a device";
     EXPECT_NE(access(request.c_str(), F_OK), 0) << device;
   }
+  // Nor does a missing CA matter to a volume without a token (a swap volume in crypttab).
+  CommandResult r = RunCommand({BinaryPath("kbunlock-software-snp"), "unlock", "--device", plain,
+                                "--name", "swap", "--ca", dir_ + "/no-such-ca.pem",
+                                "--network-request-file", request, "--quiet-if-no-token"});
+  EXPECT_EQ(r.exit_code, Code(ExitCode::kNoToken)) << r.output;
+  EXPECT_EQ(r.output, "");
 }
 
 TEST_F(SoftwareSnpTest, NoDeviceToAttestWithAsksForNoNetworkAndNamesTheDevice) {

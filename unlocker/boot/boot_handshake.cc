@@ -84,7 +84,7 @@ absl::Status WaitForAttesters(const std::vector<std::string>& needed, const Atte
 
 absl::Status RequestNetwork(const std::string& path) {
   // O_NONBLOCK: a FIFO without a reader fails at once (ENXIO) rather than blocking.
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd < 0) {
     return absl::InternalError(
         absl::StrCat("cannot open ", path, " (asks for the network): ", std::strerror(errno)));
