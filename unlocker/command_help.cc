@@ -47,8 +47,8 @@ opens every locked volume with a keybroker token.
                            --offline-after counts from then
   --attester-wait SECONDS  before the TPM or TEE is opened, wait up to SECONDS (default 10)
                            for the devices the tokens attest with; exit 5 when none came
-  --network-request-file F create F once a token and a device to attest with are there (the
-                           boot script brings the network up then); exit 6 with no token
+  --network-request-file F write "network" to F (the boot script's FIFO) once a token and a
+                           device to attest with are there; exit 6 with no token
   --crypttab-file FILE     instead of /etc/crypttab
   --evidence KIND          override the token's evidence kind
   --quiet-if-no-token      exit 6 silently when the volume has no keybroker token

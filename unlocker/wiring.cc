@@ -43,6 +43,21 @@ absl::StatusOr<uint32_t> HandleFlag(const ParsedArgs& a, const std::string& flag
   return handle;
 }
 
+// The evidence sources' flags over their defaults: the TCTI, the AK handles, the Azure VCEK,
+// the SEV-SNP guest device and the configfs-tsm directory.
+absl::StatusOr<EvidenceConfig> EvidenceFlags(const ParsedArgs& a) {
+  EvidenceConfig config;
+  config.tcti = a.Get("--tcti", config.tcti);
+  ASSIGN_OR_RETURN(config.tpm_ak_handle, HandleFlag(a, "--ak-handle", config.tpm_ak_handle));
+  ASSIGN_OR_RETURN(config.azure_ak_handle,
+                   HandleFlag(a, "--azure-ak-handle", config.azure_ak_handle));
+  config.azure_vcek_file = a.Get("--azure-vcek");
+  config.sev_guest_path = a.Get("--sev-guest", config.sev_guest_path);
+  config.open_sev_guest = OpenSevGuestDevice;
+  config.tsm_report_root = a.Get("--tsm-report-dir", config.tsm_report_root);
+  return config;
+}
+
 }  // namespace
 
 void Say(const std::string& line) { std::fprintf(stderr, "kbunlock: %s\n", line.c_str()); }
@@ -84,15 +99,7 @@ absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a) {
 // and the evidence sources over it; no TPM on a bare SEV-SNP/TDX guest (attesting_tpm.h).
 // `tokens_decide`: an unlock without --evidence, where each volume's token names its kind.
 absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide) {
-  EvidenceConfig config;
-  config.tcti = a.Get("--tcti", config.tcti);
-  ASSIGN_OR_RETURN(config.tpm_ak_handle, HandleFlag(a, "--ak-handle", config.tpm_ak_handle));
-  ASSIGN_OR_RETURN(config.azure_ak_handle,
-                   HandleFlag(a, "--azure-ak-handle", config.azure_ak_handle));
-  config.azure_vcek_file = a.Get("--azure-vcek");
-  config.sev_guest_path = a.Get("--sev-guest", config.sev_guest_path);
-  config.open_sev_guest = OpenSevGuestDevice;
-  config.tsm_report_root = a.Get("--tsm-report-dir", config.tsm_report_root);
+  ASSIGN_OR_RETURN(EvidenceConfig config, EvidenceFlags(a));
   return kb::OpenAttestingTpm(a.Get("--evidence", "auto"), tokens_decide, config, Say);
 }
 
@@ -191,10 +198,11 @@ absl::Status AwaitAttestersAndAskForNetwork(const ParsedArgs& a,
       (!absl::SimpleAtoi(a.Get("--attester-wait"), &seconds) || seconds < 0)) {
     return Usage("--attester-wait must be a number of seconds (0 or more)");
   }
+  ASSIGN_OR_RETURN(EvidenceConfig config, EvidenceFlags(a));
   AttesterPaths paths;
-  paths.tpm = TpmDevicePath(a.Get("--tcti", EsysTpmOptions().tcti));
-  paths.sev_guest = a.Get("--sev-guest", EvidenceConfig().sev_guest_path);
-  paths.tsm_report_dir = a.Get("--tsm-report-dir", EvidenceConfig().tsm_report_root);
+  paths.tpm = TpmDevicePath(config.tcti);
+  paths.sev_guest = config.sev_guest_path;
+  paths.tsm_report_dir = config.tsm_report_root;
   // The wait ends a second before --deadline, so that it says what was missing.
   const absl::Duration wait =
       std::max(absl::ZeroDuration(),
