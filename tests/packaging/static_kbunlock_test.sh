@@ -1,11 +1,12 @@
 #!/bin/bash
 # KB_STATIC_KBUNLOCK: kbunlock needs none of the shared gRPC, protobuf or abseil libraries (and
-# theirs), so that neither they nor their symbol resolution at start go into the initramfs; the
+# theirs) nor libstdc++, so that neither they nor their symbol resolution at start go into the
+# initramfs; the
 # statically linked binary still runs; and gRPC's xDS and friends are not in it.
 set -euo pipefail
 kbunlock="$1/unlocker/kbunlock"
 needed=$(readelf -d "$kbunlock" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-if grep -E '^lib(grpc|gpr|upb|address_sorting|re2|cares|protobuf|absl_)' <<<"$needed"; then
+if grep -E '^lib(grpc|gpr|upb|address_sorting|re2|cares|protobuf|absl_|stdc\+\+)' <<<"$needed"; then
   echo "FAIL: kbunlock still needs the shared libraries above" >&2
   exit 1
 fi
@@ -19,5 +20,5 @@ if [ "$left" -gt 0 ]; then
     "gRPC's registrations" >&2
   exit 1
 fi
-echo "PASS: kbunlock needs $(wc -l <<<"$needed") shared libraries, none of gRPC, protobuf, abseil;" \
+echo "PASS: kbunlock needs $(wc -l <<<"$needed") shared libraries, none of gRPC, protobuf, abseil, libstdc++;" \
   "no xDS, RBAC, re2 or rls"
