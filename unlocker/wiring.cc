@@ -207,7 +207,8 @@ absl::Status AwaitAttestersAndAskForNetwork(const ParsedArgs& a,
   const absl::Duration wait =
       std::max(absl::ZeroDuration(),
                std::min(absl::Seconds(seconds), g_deadline - absl::Now() - absl::Seconds(1)));
-  RETURN_IF_ERROR(WaitForAttesters(AttestersNeeded(tokens), paths, wait, Say));
+  RETURN_IF_ERROR(
+      WaitForAttesters(AttestersNeeded(tokens, a.Get("--evidence", "auto")), paths, wait, Say));
   if (!a.Has("--network-request-file")) return absl::OkStatus();
   return RequestNetwork(a.Get("--network-request-file"));
 }

@@ -40,11 +40,13 @@ bool Present(const std::string& attester, const AttesterPaths& paths) {
 
 }  // namespace
 
-std::vector<std::string> AttestersNeeded(const std::vector<KeybrokerToken>& tokens) {
+std::vector<std::string> AttestersNeeded(const std::vector<KeybrokerToken>& tokens,
+                                         absl::string_view forced) {
   std::vector<std::string> needed;
   for (const KeybrokerToken& t : tokens) {
-    const bool tee = t.evidence == "snp" || t.evidence == "tdx";
-    Add(needed, tee ? t.evidence : "tpm");  // tpm and azure evidence come from the vTPM
+    const std::string kind = forced.empty() || forced == "auto" ? t.evidence : std::string(forced);
+    const bool tee = kind == "snp" || kind == "tdx";
+    Add(needed, tee ? kind : "tpm");  // tpm and azure evidence come from the vTPM
     if (tee && t.offline.has_value()) Add(needed, "tpm");
   }
   return needed;

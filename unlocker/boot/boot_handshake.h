@@ -11,14 +11,17 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "unlocker/volume/volume.h"
 
 namespace kb {
 
 // The attesters `tokens` need, each once, in order: "tpm" (tpm and azure evidence, and the
-// offline copy of an snp or tdx token, which the vTPM holds), "snp", "tdx".
-std::vector<std::string> AttestersNeeded(const std::vector<KeybrokerToken>& tokens);
+// offline copy of an snp or tdx token, which the vTPM holds), "snp", "tdx". `forced` is the
+// kind --evidence names, which replaces each token's own; "" or "auto" leaves it to the token.
+std::vector<std::string> AttestersNeeded(const std::vector<KeybrokerToken>& tokens,
+                                         absl::string_view forced = "");
 
 // Where each attester appears: the TPM's device node, the SEV-SNP guest device, the
 // configfs-tsm report directory. An empty path is not waited for.

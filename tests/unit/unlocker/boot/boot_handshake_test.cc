@@ -39,6 +39,13 @@ TEST(AttestersNeededTest, EachKindOnceAndTheVtpmForATeeTokensOfflineCopy) {
               ElementsAre("tdx", "snp"));
 }
 
+TEST(AttestersNeededTest, AForcedKindReplacesEachTokensOwn) {
+  EXPECT_THAT(AttestersNeeded({Token("tpm")}, "snp"), ElementsAre("snp"));
+  EXPECT_THAT(AttestersNeeded({Token("tpm", /*offline=*/true)}, "tdx"), ElementsAre("tdx", "tpm"));
+  EXPECT_THAT(AttestersNeeded({Token("snp")}, "azure"), ElementsAre("tpm"));
+  EXPECT_THAT(AttestersNeeded({Token("snp")}, "auto"), ElementsAre("snp"));
+}
+
 TEST(TpmDevicePathTest, OnlyADeviceTctiHasANode) {
   EXPECT_EQ(TpmDevicePath("device:/dev/tpmrm0"), "/dev/tpmrm0");
   EXPECT_EQ(TpmDevicePath("swtpm:port=2321"), "");
