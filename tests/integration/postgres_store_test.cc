@@ -100,6 +100,28 @@ TEST_F(PostgresStoreTest, AWrongKekIsRefusedAtStart) {
                        HasSubstr("is not the one this database's keys were written with")));
 }
 
+// --check-config opens the challenges' MAC key as start would, so that a copy that does not
+// open is named there rather than at start.
+TEST_F(PostgresStoreTest, CheckConfigOpensTheChallengeMacKey) {
+  Replica();
+  EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
+              IsOkAndHolds(HasSubstr("; the challenge MAC key opens under the current KEK")));
+  ASSERT_EQ(server_->Psql("UPDATE keks SET challenge_key = NULL").exit_code, 0);
+  EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
+              IsOkAndHolds(HasSubstr("; no challenge MAC key yet: keybrokerd makes one")));
+  Replica();
+  ASSERT_EQ(server_
+                ->Psql("UPDATE keks SET challenge_key = set_byte(challenge_key, 20, "
+                       "get_byte(challenge_key, 20) # 1)")
+                .exit_code,
+            0);
+  const std::string altered = "the challenges' MAC key stored under KEK number 1 does not open";
+  EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(altered)));
+  EXPECT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(altered)));
+}
+
 TEST_F(PostgresStoreTest, OnlyTheChallengePoolCommitsAsynchronously) {
   auto setting = [](bool asynchronous) -> std::string {
     PgPool::Options options = Options();

@@ -89,6 +89,18 @@ absl::StatusOr<std::shared_ptr<const ChallengeMac>> LoadChallengeMac(PgPool& poo
   return std::make_shared<const ChallengeMac>(std::move(mac));
 }
 
+absl::StatusOr<std::string> DescribeChallengeMac(PgPool& pool, const SealingKeks& keks) {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool.Acquire());
+  bool under_current = false;
+  ASSIGN_OR_RETURN(std::optional<SecretBytes> key, ReadMacKey(*conn, keks, under_current));
+  if (!key.has_value()) return std::string("no challenge MAC key yet: keybrokerd makes one");
+  RETURN_IF_ERROR(ChallengeMac::Create(*std::move(key)).status());
+  if (under_current) return std::string("the challenge MAC key opens under the current KEK");
+  return std::string(
+      "the challenge MAC key opens under a previous KEK: keybrokerd seals it under the current "
+      "one");
+}
+
 absl::StatusOr<Challenge> PgChallengeStore::New(absl::string_view key_id, absl::Time expires_at) {
   return mac_->Mint(key_id, expires_at);
 }

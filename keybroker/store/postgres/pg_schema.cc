@@ -168,7 +168,10 @@ absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet k
     absl::StrAppend(&note, ": keybrokerd migrates it to version ", kPostgresSchemaVersion,
                     " at start");
   }
-  RETURN_IF_ERROR(PgKeyStore::Create(pool, std::move(keks), /*record=*/false).status());
+  ASSIGN_OR_RETURN(std::shared_ptr<PgKeyStore> keys,
+                   PgKeyStore::Create(pool, std::move(keks), /*record=*/false));
+  ASSIGN_OR_RETURN(const std::string mac, DescribeChallengeMac(*pool, keys->sealing_keks()));
+  absl::StrAppend(&note, "; ", mac);
   return note;
 }
 

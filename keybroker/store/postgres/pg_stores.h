@@ -204,7 +204,8 @@ class PgCollateralStore final : public CollateralStore {
 absl::StatusOr<BrokerStores> OpenPostgresStores(PgPool::Options options, KekSet keks);
 
 // What `keybrokerd --check-config` says of the database, changing nothing: its schema version
-// (or that it is empty) after checking `keks` against it as OpenPostgresStores does.
+// (or that it is empty) after checking `keks` against it as OpenPostgresStores does, and
+// whether the challenges' MAC key opens (DescribeChallengeMac).
 absl::StatusOr<std::string> CheckPostgresStore(PgPool::Options options, KekSet keks);
 
 // Creates or migrates the schema under an advisory lock (several replicas starting together
@@ -216,6 +217,9 @@ absl::Status MigratePostgresSchema(PgPool& pool);
 // current KEK has no copy (pg_challenges.cc).
 absl::StatusOr<std::shared_ptr<const ChallengeMac>> LoadChallengeMac(PgPool& pool,
                                                                      const SealingKeks& keks);
+// --check-config's view of that key, changing nothing: which KEK opens it, or that keybrokerd
+// makes it at start. An error naming the KEK when the copy that start would use does not open.
+absl::StatusOr<std::string> DescribeChallengeMac(PgPool& pool, const SealingKeks& keks);
 
 // The spend of a self-authenticating challenge, with its id and its expiry (Unix ms) as the
 // statement's parameters `id_param` and `expiry_param`: inserts nothing when the challenge was
