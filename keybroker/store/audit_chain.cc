@@ -25,6 +25,12 @@ AuditRecord SanitizedForAudit(AuditRecord record) {
 }
 
 std::string AuditRecordHash(const AuditRecord& r) {
+  std::string enc = AuditRecordHashPrefix(r);
+  PutString(enc, r.prev_hash);
+  return HexEncode(Sha256(enc));
+}
+
+std::string AuditRecordHashPrefix(const AuditRecord& r) {
   std::string enc;
   PutString(enc, "kb.audit.v1");
   PutU64(enc, static_cast<uint64_t>(absl::ToUnixMillis(r.time)));
@@ -36,8 +42,7 @@ std::string AuditRecordHash(const AuditRecord& r) {
   PutU64(enc, r.policy_version);
   PutString(enc, r.decision);
   PutString(enc, r.reason);
-  PutString(enc, r.prev_hash);
-  return HexEncode(Sha256(enc));
+  return enc;
 }
 
 }  // namespace kb

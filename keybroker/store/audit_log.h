@@ -83,6 +83,10 @@ inline constexpr absl::string_view kAuditGenesisHash =
 // action, key id, key version, evidence digest, policy version, decision, reason and
 // prev_hash. The id and hash fields are not covered.
 std::string AuditRecordHash(const AuditRecord& record);
+// What AuditRecordHash hashes before prev_hash, whose encoding (its length as 8 bytes
+// big-endian, then its bytes) completes it: for a store that links records where the chain's
+// head is (PostgreSQL's kb_audit_append).
+std::string AuditRecordHashPrefix(const AuditRecord& record);
 
 }  // namespace kb
 

@@ -98,9 +98,9 @@ TEST_F(PostgresAuditTest, AuditVerifyNamesReorderedAndRemovedRecords) {
   EXPECT_THAT(report->problem, HasSubstr("record 2 before it was removed"));
 }
 
-// A record the database refuses fails its whole batch (the inserts and the commit go in one
-// round trip): nothing of that batch is kept, the chain stays whole and the connection serves
-// the next batch.
+// A record the database refuses fails its whole batch (one statement links and inserts it):
+// nothing of that batch is kept, the chain stays whole and the connection serves the next
+// batch.
 TEST_F(PostgresAuditTest, ARefusedAuditBatchKeepsNothingAndTheChainWhole) {
   BrokerStores pg = Replica();
   ASSERT_EQ(
@@ -125,6 +125,35 @@ TEST_F(PostgresAuditTest, ARefusedAuditBatchKeepsNothingAndTheChainWhole) {
   ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->ok) << report->problem;
   EXPECT_EQ(report->records, static_cast<uint64_t>(appended.load()) + 1);
+}
+
+// kb_audit_append takes each column as an array literal: the characters that literal gives a
+// meaning to (quotes, backslashes, braces, commas, NULL, blanks) come back as they went in,
+// and the database's hashes are the ones `audit verify` recomputes.
+TEST_F(PostgresAuditTest, FieldsWithTheArrayLiteralsSyntaxRoundTrip) {
+  BrokerStores pg = Replica();
+  const std::vector<AuditRecord> records = {
+      AllowedRelease("machine:a\"b\\c{d},e", "said \"no\", \\N {x} , y"),
+      AllowedRelease("NULL", ""), AllowedRelease(" padded ", "{}")};
+  std::vector<std::thread> threads;
+  for (const AuditRecord& r : records) {
+    threads.emplace_back([&pg, r] { EXPECT_THAT(pg.audit->Append(r), IsOk()); });
+  }
+  for (std::thread& t : threads) t.join();
+  auto listed = pg.audit->List({.limit = 10});
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->size(), records.size());
+  for (const AuditRecord& r : records) {
+    const AuditRecord stored = SanitizedForAudit(r);
+    EXPECT_THAT(*listed, ::testing::Contains(::testing::AllOf(
+                             ::testing::Field(&AuditRecord::actor, stored.actor),
+                             ::testing::Field(&AuditRecord::reason, stored.reason))))
+        << stored.actor;
+  }
+  auto report = pg.audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, records.size());
 }
 
 }  // namespace

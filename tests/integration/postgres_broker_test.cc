@@ -152,7 +152,7 @@ TEST(PostgresBrokerTest, MigrateStoreCopiesAServingSqliteBrokerIntoAnEmptyDataba
                                           (*pg_broker)->Path("config.json"), "--check-config"};
   CommandResult checked = RunCommand(check);
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
-  EXPECT_THAT(checked.output, HasSubstr("(schema version 3)"));
+  EXPECT_THAT(checked.output, HasSubstr("(schema version 4)"));
   ASSERT_THAT((*pg)->Stop(), IsOk());
   checked = RunCommand(check);
   EXPECT_EQ(checked.exit_code, 1) << checked.output;

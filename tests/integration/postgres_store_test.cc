@@ -37,21 +37,24 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherCreateTheSchemaOnce) {
   }
   for (auto& t : starts) t.join();
   EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "3\n");
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "4\n");
   EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM keks").output, "1\n");
-  // A version-1 schema (before forgotten_machines and self-authenticating challenges) is
-  // migrated.
+  // A version-1 schema (before forgotten_machines, self-authenticating challenges and the
+  // one-statement audit append) is migrated.
   ASSERT_EQ(server_
                 ->Psql("DROP TABLE forgotten_machines; DROP TABLE spent_challenges; ALTER "
-                       "TABLE keks DROP COLUMN challenge_key; UPDATE kb_schema SET version = 1")
+                       "TABLE keks DROP COLUMN challenge_key; DROP FUNCTION kb_audit_append; "
+                       "UPDATE kb_schema SET version = 1")
                 .exit_code,
             0);
   auto migrated = OpenPostgresStores(Options(), Keks(*kek_bytes_));
   ASSERT_THAT(migrated, IsOk());
-  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "3\n");
+  EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "4\n");
   EXPECT_EQ(server_->Psql("SELECT COUNT(*) FROM forgotten_machines").output, "0\n");
   auto c = migrated->challenges->New("disk", absl::Now() + absl::Minutes(1));
   EXPECT_THAT(migrated->challenges->Consume(c->id, "disk"), IsOk());
+  EXPECT_THAT(migrated->audit->Append(AllowedRelease("machine:vm")), IsOk());
+  EXPECT_TRUE(migrated->audit->Verify()->ok);
 }
 
 TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
@@ -59,7 +62,7 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
   ASSERT_EQ(server_->Psql("UPDATE kb_schema SET version = 99").exit_code, 0);
   EXPECT_THAT(OpenPostgresStores(Options(), Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 99 is newer than this keybrokerd knows (3)")));
+                       HasSubstr("schema version 99 is newer than this keybrokerd knows (4)")));
   EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
   PgPool::Options with_password = Options();

@@ -83,6 +83,45 @@ CREATE TABLE spent_challenges(id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
 CREATE INDEX spent_challenges_expiry ON spent_challenges(expires_at);
 )sql";
 
+// Version 4: the audit chain extended in one statement, one round trip for a batch: under the
+// advisory lock that replicas of version 3 take too (so both may append during an upgrade),
+// the head is read and each record linked to it and inserted. The caller sends what the hash
+// covers before prev_hash (AuditRecordHashPrefix); the function appends prev_hash's encoding
+// (8-byte big-endian length, bytes) and hashes, as AuditRecordHash does.
+constexpr absl::string_view kSchemaV4 = R"sql(
+CREATE FUNCTION kb_audit_append(times BIGINT[], actors TEXT[], actions TEXT[],
+    key_ids TEXT[], key_versions BIGINT[], decisions TEXT[], reasons TEXT[],
+    evidence_digests TEXT[], policy_versions BIGINT[], prefixes BYTEA[], genesis TEXT)
+  RETURNS TABLE(record_id BIGINT, record_prev TEXT, record_hash TEXT)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  head BIGINT;
+  prev TEXT;
+  linked TEXT;
+BEGIN
+  PERFORM pg_advisory_xact_lock(118070286050409);
+  SELECT a.id, a.hash INTO head, prev FROM audit a ORDER BY a.id DESC LIMIT 1;
+  IF NOT FOUND THEN
+    head := 0;
+    prev := genesis;
+  END IF;
+  FOR i IN 1 .. coalesce(cardinality(prefixes), 0) LOOP
+    head := head + 1;
+    linked := encode(sha256(prefixes[i] || int8send(octet_length(prev)::BIGINT) ||
+                            convert_to(prev, 'UTF8')), 'hex');
+    INSERT INTO audit(id, time, actor, action, key_id, key_version, decision, reason,
+                      evidence_digest, policy_version, prev_hash, hash)
+      VALUES(head, times[i], actors[i], actions[i], key_ids[i], key_versions[i], decisions[i],
+             reasons[i], evidence_digests[i], policy_versions[i], prev, linked);
+    record_id := head;
+    record_prev := prev;
+    record_hash := linked;
+    RETURN NEXT;
+    prev := linked;
+  END LOOP;
+END $$;
+)sql";
+
 // The schema version, 0 for a database without our tables.
 absl::StatusOr<int64_t> SchemaVersion(PgConnection& conn) {
   ASSIGN_OR_RETURN(PgResult exists, conn.Exec("SELECT to_regclass('kb_schema') IS NOT NULL"));
@@ -116,6 +155,7 @@ absl::Status MigratePostgresSchema(PgPool& pool) {
   }
   if (version < 2) RETURN_IF_ERROR(conn->Command(kSchemaV2));
   if (version < 3) RETURN_IF_ERROR(conn->Command(kSchemaV3));
+  if (version < 4) RETURN_IF_ERROR(conn->Command(kSchemaV4));
   RETURN_IF_ERROR(
       conn->Exec("UPDATE kb_schema SET version = $1", {PgParam::Int(kPostgresSchemaVersion)})
           .status());

@@ -132,7 +132,7 @@ class PgAuditLog final : public AuditLog {
   absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) override;
 
  private:
-  // Links and inserts `batch` in one transaction.
+  // Links and inserts `batch` in one statement, its own transaction (kb_audit_append).
   absl::Status WriteBatch(const std::vector<AuditRecord*>& batch);
 
   std::shared_ptr<PgPool> pool_;
@@ -231,7 +231,7 @@ std::string SpendChallengeSql(int id_param, int expiry_param);
 inline constexpr absl::Duration kSpentChallengeMargin = absl::Minutes(10);
 
 // The schema version this keybrokerd writes.
-inline constexpr int64_t kPostgresSchemaVersion = 3;
+inline constexpr int64_t kPostgresSchemaVersion = 4;
 
 }  // namespace kb
 
