@@ -47,6 +47,10 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherCreateTheSchemaOnce) {
                        "UPDATE kb_schema SET version = 1")
                 .exit_code,
             0);
+  EXPECT_THAT(CheckPostgresStore(Options(), Keks(*kek_bytes_)),
+              IsOkAndHolds(::testing::AllOf(
+                  HasSubstr("(schema version 1): keybrokerd migrates it to version 4"),
+                  HasSubstr("; no challenge MAC key yet"))));
   auto migrated = OpenPostgresStores(Options(), Keks(*kek_bytes_));
   ASSERT_THAT(migrated, IsOk());
   EXPECT_EQ(server_->Psql("SELECT version FROM kb_schema").output, "4\n");
