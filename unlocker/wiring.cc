@@ -15,6 +15,7 @@
 #include "unlocker/boot/boot_handshake.h"
 #include "unlocker/client/ak_activation_client.h"
 #include "unlocker/client/key_release_client.h"
+#include "unlocker/evidence/choose_evidence.h"
 #include "unlocker/exit/exit_codes.h"
 #include "unlocker/luks/cryptsetup_volume.h"
 
@@ -198,6 +199,11 @@ absl::Status AwaitAttestersAndAskForNetwork(const ParsedArgs& a,
       (!absl::SimpleAtoi(a.Get("--attester-wait"), &seconds) || seconds < 0)) {
     return Usage("--attester-wait must be a number of seconds (0 or more)");
   }
+  const std::string evidence = a.Get("--evidence", "auto");
+  // An unknown kind is a usage error now, not after a wait for devices chosen without it.
+  if (absl::Status known = ChooseEvidence(evidence, {}).status(); !known.ok()) {
+    return Usage(known.message());
+  }
   ASSIGN_OR_RETURN(EvidenceConfig config, EvidenceFlags(a));
   AttesterPaths paths;
   paths.tpm = TpmDevicePath(config.tcti);
@@ -207,8 +213,7 @@ absl::Status AwaitAttestersAndAskForNetwork(const ParsedArgs& a,
   const absl::Duration wait =
       std::max(absl::ZeroDuration(),
                std::min(absl::Seconds(seconds), g_deadline - absl::Now() - absl::Seconds(1)));
-  RETURN_IF_ERROR(
-      WaitForAttesters(AttestersNeeded(tokens, a.Get("--evidence", "auto")), paths, wait, Say));
+  RETURN_IF_ERROR(WaitForAttesters(AttestersNeeded(tokens, evidence), paths, wait, Say));
   if (!a.Has("--network-request-file")) return absl::OkStatus();
   return RequestNetwork(a.Get("--network-request-file"));
 }

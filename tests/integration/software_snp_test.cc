@@ -251,5 +251,22 @@ TEST_F(SoftwareSnpTest, NoDeviceToAttestWithAsksForNoNetworkAndNamesTheDevice) {
   EXPECT_EQ(access(request.c_str(), F_OK), 0);
 }
 
+// An --evidence kind kbunlock does not know is a usage error before the wait, not after a wait
+// for devices chosen without it.
+TEST_F(SoftwareSnpTest, AnUnknownEvidenceKindIsAUsageErrorBeforeTheWait) {
+  StartBroker(/*test_roots=*/true, measurement_);
+  ASSERT_EQ(Enroll().exit_code, 0);
+  ASSERT_EQ(std::rename(fw_.c_str(), (fw_ + ".gone").c_str()), 0);  // nothing would appear
+  const std::string request = dir_ + "/network-request";
+  const absl::Time start = absl::Now();
+  CommandResult r = Kbunlock({"unlock", "--device", image_, "--test", "--evidence", "sev",
+                              "--attester-wait", "30", "--network-request-file", request});
+  EXPECT_EQ(r.exit_code, Code(ExitCode::kUsage)) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("unknown evidence kind 'sev' (auto, tpm, azure, snp, tdx)"));
+  EXPECT_THAT(r.output, Not(HasSubstr("did not appear")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(25));  // not the 30 s wait
+  EXPECT_NE(access(request.c_str(), F_OK), 0);
+}
+
 }  // namespace
 }  // namespace kb

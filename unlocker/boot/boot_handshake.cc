@@ -47,7 +47,9 @@ std::vector<std::string> AttestersNeeded(const std::vector<KeybrokerToken>& toke
     const std::string kind = forced.empty() || forced == "auto" ? t.evidence : std::string(forced);
     const bool tee = kind == "snp" || kind == "tdx";
     Add(needed, tee ? kind : "tpm");  // tpm and azure evidence come from the vTPM
-    if (tee && t.offline.has_value()) Add(needed, "tpm");
+    // The vTPM that wrote the token (its identity is checked, the offline copy refreshed) or
+    // holds its offline copy.
+    if (tee && (t.offline.has_value() || !t.vtpm.empty())) Add(needed, "tpm");
   }
   return needed;
 }

@@ -17,9 +17,10 @@
 
 namespace kb {
 
-// The attesters `tokens` need, each once, in order: "tpm" (tpm and azure evidence, and the
-// offline copy of an snp or tdx token, which the vTPM holds), "snp", "tdx". `forced` is the
-// kind --evidence names, which replaces each token's own; "" or "auto" leaves it to the token.
+// The attesters `tokens` need, each once, in order: "tpm" (tpm and azure evidence, and an snp
+// or tdx token that a vTPM wrote or whose offline copy it holds), "snp", "tdx". `forced` is
+// the kind --evidence names, which replaces each token's own; "" or "auto" leaves it to the
+// token.
 std::vector<std::string> AttestersNeeded(const std::vector<KeybrokerToken>& tokens,
                                          absl::string_view forced = "");
 

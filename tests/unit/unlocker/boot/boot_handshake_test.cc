@@ -23,10 +23,12 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-KeybrokerToken Token(const std::string& evidence, bool offline = false) {
+KeybrokerToken Token(const std::string& evidence, bool offline = false,
+                     const std::string& vtpm = "") {
   KeybrokerToken t;
   t.evidence = evidence;
   if (offline) t.offline = OfflineSeal{};
+  t.vtpm = vtpm;
   return t;
 }
 
@@ -37,6 +39,8 @@ TEST(AttestersNeededTest, EachKindOnceAndTheVtpmForATeeTokensOfflineCopy) {
   EXPECT_THAT(AttestersNeeded({Token("snp", /*offline=*/true)}), ElementsAre("snp", "tpm"));
   EXPECT_THAT(AttestersNeeded({Token("tdx"), Token("snp"), Token("tdx")}),
               ElementsAre("tdx", "snp"));
+  // A vTPM wrote it: its identity is checked and the offline copy refreshed.
+  EXPECT_THAT(AttestersNeeded({Token("tdx", false, "0123abcd")}), ElementsAre("tdx", "tpm"));
 }
 
 TEST(AttestersNeededTest, AForcedKindReplacesEachTokensOwn) {
@@ -44,6 +48,7 @@ TEST(AttestersNeededTest, AForcedKindReplacesEachTokensOwn) {
   EXPECT_THAT(AttestersNeeded({Token("tpm", /*offline=*/true)}, "tdx"), ElementsAre("tdx", "tpm"));
   EXPECT_THAT(AttestersNeeded({Token("snp")}, "azure"), ElementsAre("tpm"));
   EXPECT_THAT(AttestersNeeded({Token("snp")}, "auto"), ElementsAre("snp"));
+  EXPECT_THAT(AttestersNeeded({Token("tpm", false, "0123abcd")}, "snp"), ElementsAre("snp", "tpm"));
 }
 
 TEST(TpmDevicePathTest, OnlyADeviceTctiHasANode) {
