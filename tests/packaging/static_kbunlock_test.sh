@@ -1,8 +1,7 @@
 #!/bin/bash
 # KB_STATIC_KBUNLOCK: kbunlock needs none of the shared gRPC, protobuf or abseil libraries (and
 # theirs) nor libstdc++, so that neither they nor their symbol resolution at start go into the
-# initramfs; the
-# statically linked binary still runs; and gRPC's xDS and friends are not in it.
+# initramfs; the statically linked binary still runs; and gRPC's xDS and friends are not in it.
 set -euo pipefail
 kbunlock="$1/unlocker/kbunlock"
 needed=$(readelf -d "$kbunlock" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')

@@ -146,70 +146,14 @@ absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams para
                sql);
 }
 
-absl::Status PgConnection::ExecEachThenCommit(absl::string_view sql,
-                                              absl::Span<const std::vector<PgParam>> rows) {
-  ASSIGN_OR_RETURN(const std::string name, Prepared(sql));
-  if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "entering pipeline mode");
-  bool sent = true;
-  for (const std::vector<PgParam>& row : rows) {
-    const RawParams raw(row);
-    sent = sent && PQsendQueryPrepared(conn_, name.c_str(), raw.size(), raw.values.data(),
-                                       raw.lengths.data(), raw.formats.data(), 0) == 1;
-  }
-  sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-  sent = sent && PQpipelineSync(conn_) == 1;
-  // A connection that failed mid-send is discarded by its pool; nothing more is read from it.
-  if (!sent) return ErrorOf(nullptr, "sending a pipeline");
-  absl::Status status = ReadPipeline(rows.size() + 1, sql);
-  if (PQexitPipelineMode(conn_) != 1 && status.ok()) {
-    return ErrorOf(nullptr, "leaving pipeline mode");
-  }
-  return status;
-}
-
-absl::Status PgConnection::ReadPipeline(size_t queries, absl::string_view sql) {
-  absl::Status first;
-  for (size_t i = 0; i < queries; ++i) {
-    while (PGresult* raw = PQgetResult(conn_)) {
-      if (PQresultStatus(raw) == PGRES_PIPELINE_ABORTED) {
-        PQclear(raw);
-        continue;
-      }
-      absl::Status s = Check(raw, i + 1 == queries ? "COMMIT" : sql).status();
-      if (first.ok()) first = s;
-    }
-    if (PQstatus(conn_) != CONNECTION_OK) return ErrorOf(nullptr, "reading a pipeline");
-  }
-  PGresult* sync = PQgetResult(conn_);
-  const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-  PQclear(sync);
-  if (!synced && first.ok()) {
-    return ErrorOf(nullptr, "reading a pipeline's sync point");
-  }
-  return first;
-}
-
 absl::Status PgConnection::Command(absl::string_view sql) { return Script(sql).status(); }
 
 absl::StatusOr<PgResult> PgConnection::Script(absl::string_view sql) {
   return Check(PQexec(conn_, std::string(sql).c_str()), sql);
 }
 
-PgTransaction::PgTransaction(PgConnection& conn, absl::string_view script) : conn_(conn) {
-  auto result = conn.Script(absl::StrCat("BEGIN; ", script));
-  begin_ = result.status();
-  if (result.ok()) first_.emplace(*std::move(result));
-}
-
 PgTransaction::~PgTransaction() {
   if (begin_.ok() && !done_ && !conn_.broken()) conn_.Command("ROLLBACK").IgnoreError();
-}
-
-absl::Status PgTransaction::CommitAfter(absl::string_view sql,
-                                        absl::Span<const std::vector<PgParam>> rows) {
-  absl::Status s = conn_.ExecEachThenCommit(sql, rows);
-  done_ = s.ok();
-  return s;
 }
 
 absl::Status PgTransaction::Commit() {

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,11 +56,6 @@ class PgConnection {
   // ALREADY_EXISTS on a unique violation, ABORTED on a serialization failure or deadlock,
   // INTERNAL otherwise; messages carry PostgreSQL's primary message, never parameter values.
   absl::StatusOr<PgResult> Exec(absl::string_view sql, PgParams params = {});
-  // `sql` once for each parameter set of `rows` and then COMMIT, in one round trip (libpq's
-  // pipeline mode); the statement is prepared on first use as by Exec. The first error, if
-  // any: then nothing after it ran and the transaction is left aborted (to be rolled back).
-  absl::Status ExecEachThenCommit(absl::string_view sql,
-                                  absl::Span<const std::vector<PgParam>> rows);
   // A command without parameters or results (BEGIN, COMMIT, DDL).
   absl::Status Command(absl::string_view sql);
   // Statements without parameters separated by ';' in one round trip (the simple query
@@ -80,9 +74,6 @@ class PgConnection {
   absl::StatusOr<PgResult> Check(PGresult* raw, absl::string_view sql);
   // The name of `sql` prepared on this connection (prepared now if it was not).
   absl::StatusOr<std::string> Prepared(absl::string_view sql);
-  // Reads the results of `queries` pipelined statements and their sync point: the first
-  // error, if any.
-  absl::Status ReadPipeline(size_t queries, absl::string_view sql);
   PGconn* conn_;
   absl::flat_hash_map<std::string, std::string> prepared_;  // SQL -> statement name
   bool failed_ = false;
@@ -92,21 +83,13 @@ class PgConnection {
 class PgTransaction {
  public:
   explicit PgTransaction(PgConnection& conn) : conn_(conn), begin_(conn.Command("BEGIN")) {}
-  // BEGIN and then `script` (fixed statements of ours separated by ';', no parameters) in one
-  // round trip; first() is the last statement's result. Each statement of the script takes
-  // its own snapshot (READ COMMITTED), as separate statements would.
-  PgTransaction(PgConnection& conn, absl::string_view script);
   ~PgTransaction();
   absl::Status status() const { return begin_; }
-  PgResult& first() { return *first_; }
   absl::Status Commit();
-  // PgConnection::ExecEachThenCommit: `sql` for each of `rows`, and the commit, in one round trip.
-  absl::Status CommitAfter(absl::string_view sql, absl::Span<const std::vector<PgParam>> rows);
 
  private:
   PgConnection& conn_;
   absl::Status begin_;
-  std::optional<PgResult> first_;
   bool done_ = false;
 };
 
