@@ -17,8 +17,6 @@ namespace {
 constexpr std::size_t kGcmNonceSize = 12;
 constexpr std::size_t kGcmTagSize = 16;
 
-const uint8_t* U8(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
-
 absl::Status CheckAes256Key(const SecretBytes& key) {
   if (key.size() != 32) return absl::InvalidArgumentError("AES-256 key must be 32 bytes");
   return absl::OkStatus();

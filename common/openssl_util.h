@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG_free>>;
 using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO_free_all>>;
 using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509_free>>;
+
+// The bytes of `s` as the `const unsigned char*` that OpenSSL's and tss2-mu's calls take.
+inline const uint8_t* U8(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 // Builds an error status from `what` and the OpenSSL error queue (which it clears).
 absl::Status OpenSslError(absl::string_view what,

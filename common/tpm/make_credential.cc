@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -19,8 +20,6 @@ constexpr size_t kDigestSize = 32;   // SHA-256, the EK's nameAlg
 constexpr size_t kSymKeyBits = 128;  // AES-128-CFB, the EK's symmetric algorithm
 // The label of the seed (TPM 2.0 Part 1 §24.4): "IDENTITY" with its terminating NUL.
 constexpr absl::string_view kIdentityLabel("IDENTITY\0", 9);
-
-const uint8_t* U8(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 std::string Be16(size_t v) {
   return std::string{static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
@@ -57,14 +56,6 @@ SecretBytes KdfeSha256(const SecretBytes& z, absl::string_view label_with_nul,
   EVP_DigestUpdate(ctx.get(), party_u.data(), party_u.size());
   EVP_DigestUpdate(ctx.get(), party_v.data(), party_v.size());
   EVP_DigestFinal_ex(ctx.get(), out.data(), nullptr);
-  return out;
-}
-
-std::string HmacSha256(const SecretBytes& key, absl::string_view data) {
-  std::string out(kDigestSize, '\0');
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), U8(data), data.size(),
-       reinterpret_cast<uint8_t*>(out.data()), &len);
   return out;
 }
 
@@ -209,7 +200,7 @@ absl::StatusOr<MadeCredential> MakeCredential(EVP_PKEY* ek, const SecretBytes& c
   plain.resize(2 + credential.size());
   memcpy(plain.data() + 2, credential.data(), credential.size());
   ASSIGN_OR_RETURN(std::string enc_identity, Aes128Cfb(sym_key, plain.view(), true));
-  const std::string hmac = HmacSha256(hmac_key, absl::StrCat(enc_identity, object_name));
+  ASSIGN_OR_RETURN(std::string hmac, HmacSha256(hmac_key, absl::StrCat(enc_identity, object_name)));
   MadeCredential out;
   out.credential_blob = Tpm2b(absl::StrCat(Tpm2b(hmac), enc_identity));
   out.encrypted_secret = Tpm2b(seed.encrypted);
@@ -267,7 +258,9 @@ absl::StatusOr<SecretBytes> ActivateCredentialInSoftware(EVP_PKEY* ek_private,
   ASSIGN_OR_RETURN(absl::string_view secret, WholeTpm2b(encrypted_secret, "encrypted secret"));
   ASSIGN_OR_RETURN(SecretBytes seed, RecoverSeed(ek_private, secret));
   const SecretBytes hmac_key = KdfaSha256(seed, "INTEGRITY", "", "", kDigestSize * 8);
-  if (!ConstantTimeEquals(hmac, HmacSha256(hmac_key, absl::StrCat(blob, object_name)))) {
+  ASSIGN_OR_RETURN(std::string expected_hmac,
+                   HmacSha256(hmac_key, absl::StrCat(blob, object_name)));
+  if (!ConstantTimeEquals(hmac, expected_hmac)) {
     return absl::UnauthenticatedError("credential integrity HMAC does not verify");
   }
   const SecretBytes sym_key = KdfaSha256(seed, "STORAGE", object_name, "", kSymKeyBits);

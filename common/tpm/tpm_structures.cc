@@ -15,8 +15,6 @@
 namespace kb {
 namespace {
 
-const uint8_t* U8(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
-
 template <typename T, typename Fn>
 absl::StatusOr<T> StrictUnmarshal(Fn fn, absl::string_view bytes, absl::string_view what) {
   T out = {};

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/grpc_status.h"
+#include "unlocker/client/key_release_client.h"
 #include "unlocker/client/tls_diagnosis.h"
 
 namespace kb {
@@ -53,7 +54,7 @@ absl::Status BrokerCallError(const BrokerEndpoint& broker, const grpc::Status& s
   if (IsCertificateRejection(s)) {
     return BrokerCertificateError(broker.address, WhyCertificateRejected(broker, s));
   }
-  const bool unreachable = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+  const bool unreachable = IsTransportFailure(s);
   return absl::Status(s.code(), absl::StrCat("broker ", broker.address,
                                              unreachable ? " unreachable: " : ": ", s.message()));
 }

@@ -4,11 +4,18 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kb/v1/release.pb.h"
 
 namespace kb {
+
+// A transport failure as the clients here report it (UNAVAILABLE or DEADLINE_EXCEEDED): the
+// broker did not answer, as opposed to answering with a refusal.
+inline bool IsTransportFailure(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+}
 
 // The broker's KeyRelease API as the guest sees it. Errors keep the broker's status codes;
 // transport failures are UNAVAILABLE or DEADLINE_EXCEEDED.

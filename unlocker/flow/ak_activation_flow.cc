@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "unlocker/client/key_release_client.h"
 #include "unlocker/exit/exit_codes.h"
 
 namespace kb {
@@ -12,10 +13,6 @@ namespace {
 absl::Status TpmError(absl::string_view what, const absl::Status& s) {
   return WithExitCode(absl::Status(s.code(), absl::StrCat(what, ": ", s.message())),
                       ExitCode::kTpmUnavailable);
-}
-
-bool Unreachable(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
 }
 
 // The whole exchange with one broker.
@@ -80,7 +77,7 @@ absl::StatusOr<AkActivationResult> ActivateAkThroughEk(Tpm& tpm, TpmEndorsement&
       return result;
     }
     if (ExitCodeOf(result.status()) == ExitCode::kTpmUnavailable) return result.status();
-    if (!Unreachable(result.status())) {
+    if (!IsTransportFailure(result.status())) {
       return WithExitCode(absl::Status(result.status().code(),
                                        absl::StrCat("AK activation: ", result.status().message())),
                           ExitCode::kDenied);

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "common/binding.h"
 #include "common/status_macros.h"
+#include "unlocker/client/key_release_client.h"
 
 namespace kb {
 namespace {
@@ -28,10 +29,6 @@ absl::Status ConfirmWith(EvidenceSource& source, KeyReleaseClient& client,
   return client.ConfirmEnrolment(request).status();
 }
 
-bool Unreachable(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
-}
-
 }  // namespace
 
 absl::Status ConfirmEnrolment(EvidenceSource& source, const BrokerConnector& connect,
@@ -43,7 +40,7 @@ absl::Status ConfirmEnrolment(EvidenceSource& source, const BrokerConnector& con
     absl::Status s = client.ok() ? ConfirmWith(source, **client, token) : client.status();
     if (s.ok()) return s;
     // A refusal is the same from every broker (one store); only unreachability moves on.
-    if (!Unreachable(s)) return s;
+    if (!IsTransportFailure(s)) return s;
     unreachable.push_back(std::string(s.message()));
   }
   return absl::UnavailableError(unreachable.empty() ? std::string("no broker endpoints")
