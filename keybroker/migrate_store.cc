@@ -11,7 +11,7 @@
 namespace kb {
 namespace {
 
-constexpr char kUsage[] =
+constexpr char kMigrateUsage[] =
     "usage: keybrokerd migrate-store --from sqlite:PATH --to postgres:DSN\n"
     "  Copies the broker database at PATH (keybrokerd may be serving it) into the empty\n"
     "  PostgreSQL database of DSN (a libpq connection string, no password in it). Keys stay\n"
@@ -24,7 +24,7 @@ int MigrateStoreMain(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
+      std::fputs(kMigrateUsage, stdout);
       return 0;
     }
     if ((arg == "--from" || arg == "--to") && i + 1 < argc) {
@@ -32,13 +32,13 @@ int MigrateStoreMain(int argc, char** argv) {
       continue;
     }
     std::fprintf(stderr, "keybrokerd migrate-store: unknown argument '%s'\n%s", arg.c_str(),
-                 kUsage);
+                 kMigrateUsage);
     return 2;
   }
   absl::string_view path = from, dsn = to;
   if (!absl::ConsumePrefix(&path, "sqlite:") || path.empty() ||
       !absl::ConsumePrefix(&dsn, "postgres:") || dsn.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kMigrateUsage, stderr);
     return 2;
   }
   auto report = CopySqliteToPostgres(std::string(path), {.dsn = std::string(dsn)});

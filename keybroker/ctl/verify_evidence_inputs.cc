@@ -18,7 +18,8 @@
 namespace kb {
 namespace {
 
-absl::Status Usage(absl::string_view why) { return absl::InvalidArgumentError(why); }
+// An --ak or --pcrs input that cannot be read: a usage error of `verify-evidence`.
+absl::Status BadInput(absl::string_view why) { return absl::InvalidArgumentError(why); }
 
 // tpm2-tools' PCR-values file (see ParseTpm2ToolsPcrs): sizes of its native structures.
 constexpr size_t kSelectionSize = 132;   // TPML_PCR_SELECTION
@@ -44,12 +45,12 @@ std::pair<std::string, size_t> Bank(uint32_t alg) {
 // The (hash algorithm, PCR index) of every PCR the file's selection selects, in order.
 absl::StatusOr<std::vector<std::pair<uint32_t, uint32_t>>> SelectedPcrs(absl::string_view data) {
   const uint32_t banks = Le(data, 0, 4);
-  if (banks > kMaxBanks) return Usage("--pcrs: more than 16 PCR banks selected");
+  if (banks > kMaxBanks) return BadInput("--pcrs: more than 16 PCR banks selected");
   std::vector<std::pair<uint32_t, uint32_t>> out;
   for (uint32_t b = 0; b < banks; ++b) {
     const size_t at = 4 + b * kSelectionEntry;
     const uint32_t alg = Le(data, at, 2), select_bytes = Le(data, at + 2, 1);
-    if (select_bytes > kMaxSelectBytes) return Usage("--pcrs: PCR bitmap longer than 4 bytes");
+    if (select_bytes > kMaxSelectBytes) return BadInput("--pcrs: PCR bitmap longer than 4 bytes");
     for (uint32_t i = 0; i < select_bytes * 8; ++i) {
       if (Le(data, at + 3 + i / 8, 1) & (1u << (i % 8))) out.emplace_back(alg, i);
     }
@@ -64,11 +65,11 @@ absl::StatusOr<std::vector<std::string>> DigestValues(absl::string_view data) {
   for (uint32_t l = 0; l < lists; ++l) {
     const size_t list = kSelectionSize + 4 + l * kDigestListSize;
     const uint32_t count = Le(data, list, 4);
-    if (count > kMaxDigestsPerList) return Usage("--pcrs: more than 8 digests in a TPML_DIGEST");
+    if (count > kMaxDigestsPerList) return BadInput("--pcrs: more than 8 digests in a TPML_DIGEST");
     for (uint32_t d = 0; d < count; ++d) {
       const size_t at = list + 4 + d * kDigestEntry;
       const uint32_t size = Le(data, at, 2);
-      if (size > kDigestEntry - 2) return Usage("--pcrs: PCR digest longer than 64 bytes");
+      if (size > kDigestEntry - 2) return BadInput("--pcrs: PCR digest longer than 64 bytes");
       out.emplace_back(data.substr(at + 2, size));
     }
   }
@@ -85,14 +86,14 @@ absl::StatusOr<std::string> AkPublicArea(absl::string_view data) {
       ParseTpmtPublic(data.substr(2), "--ak").ok()) {
     return std::string(data.substr(2));  // TPM2B_PUBLIC: the size prefix dropped
   }
-  return Usage("--ak: neither a PEM public key, a TPMT_PUBLIC nor a TPM2B_PUBLIC");
+  return BadInput("--ak: neither a PEM public key, a TPMT_PUBLIC nor a TPM2B_PUBLIC");
 }
 
 absl::StatusOr<EvpPkeyPtr> LoadAk(const std::string& data) {
   if (absl::StrContains(data, "-----BEGIN")) {
     BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
     EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (!key) return Usage("--ak: PEM does not hold a public key");
+    if (!key) return BadInput("--ak: PEM does not hold a public key");
     return key;
   }
   ASSIGN_OR_RETURN(std::string area, AkPublicArea(data));
@@ -107,20 +108,20 @@ bool IsTpm2ToolsPcrFile(absl::string_view data) {
 }
 
 absl::StatusOr<std::vector<v1::PcrValue>> ParseTpm2ToolsPcrs(absl::string_view data) {
-  if (!IsTpm2ToolsPcrFile(data)) return Usage("--pcrs: not a tpm2-tools PCR-values file");
+  if (!IsTpm2ToolsPcrFile(data)) return BadInput("--pcrs: not a tpm2-tools PCR-values file");
   ASSIGN_OR_RETURN(auto selected, SelectedPcrs(data));
   ASSIGN_OR_RETURN(std::vector<std::string> digests, DigestValues(data));
   if (selected.size() != digests.size()) {
-    return Usage(absl::StrCat("--pcrs: ", selected.size(), " PCRs selected but ", digests.size(),
-                              " values given"));
+    return BadInput(absl::StrCat("--pcrs: ", selected.size(), " PCRs selected but ", digests.size(),
+                                 " values given"));
   }
   std::vector<v1::PcrValue> out;
   for (size_t i = 0; i < selected.size(); ++i) {
     const auto [bank, size] = Bank(selected[i].first);
-    if (bank.empty()) return Usage("--pcrs: unsupported PCR bank (sha1, sha256, sha384)");
+    if (bank.empty()) return BadInput("--pcrs: unsupported PCR bank (sha1, sha256, sha384)");
     if (digests[i].size() != size) {
-      return Usage(absl::StrCat("--pcrs: ", bank, " PCR ", selected[i].second,
-                                " has a value of the wrong size"));
+      return BadInput(absl::StrCat("--pcrs: ", bank, " PCR ", selected[i].second,
+                                   " has a value of the wrong size"));
     }
     v1::PcrValue& v = out.emplace_back();
     v.set_bank(bank);
@@ -140,7 +141,7 @@ absl::StatusOr<std::vector<std::string>> ParsePcrFile(const std::string& data) {
   if (IsTpm2ToolsPcrFile(data)) {
     ASSIGN_OR_RETURN(std::vector<v1::PcrValue> values, ParseTpm2ToolsPcrs(data));
     for (const v1::PcrValue& v : values) {
-      if (v.bank() != "sha256") return Usage("--pcrs: only SHA-256 PCR values are supported");
+      if (v.bank() != "sha256") return BadInput("--pcrs: only SHA-256 PCR values are supported");
       if (pcrs.size() <= v.index()) pcrs.resize(v.index() + 1);
       pcrs[v.index()] = v.digest();
     }
@@ -151,7 +152,7 @@ absl::StatusOr<std::vector<std::string>> ParsePcrFile(const std::string& data) {
   });
   if (!text) {
     if (data.empty() || data.size() % 32 != 0 || data.size() > 24 * 32) {
-      return Usage("--pcrs: binary PCR files hold 1..24 SHA-256 values");
+      return BadInput("--pcrs: binary PCR files hold 1..24 SHA-256 values");
     }
     for (size_t i = 0; i < data.size(); i += 32) pcrs.push_back(data.substr(i, 32));
     return pcrs;
@@ -164,11 +165,11 @@ absl::StatusOr<std::vector<std::string>> ParsePcrFile(const std::string& data) {
         absl::StrSplit(line, absl::ByAnyChar(" \t:="), absl::SkipEmpty());
     uint32_t index = 0;
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || index > 23) {
-      return Usage(absl::StrCat("--pcrs: bad line '", line, "' (want INDEX HEX)"));
+      return BadInput(absl::StrCat("--pcrs: bad line '", line, "' (want INDEX HEX)"));
     }
     auto digest = HexDecode(parts[1]);
     if (!digest.ok() || digest->size() != 32) {
-      return Usage(absl::StrCat("--pcrs: PCR ", index, " is not a SHA-256 hex digest"));
+      return BadInput(absl::StrCat("--pcrs: PCR ", index, " is not a SHA-256 hex digest"));
     }
     if (pcrs.size() <= index) pcrs.resize(index + 1);
     pcrs[index] = *digest;

@@ -9,7 +9,7 @@ namespace {
 // The advisory lock key under which a replica replaces a collateral entry ("kbcoll").
 constexpr int64_t kCollateralLock = 0x6b62636f6c6c;
 
-constexpr absl::string_view kColumns =
+constexpr absl::string_view kCollateralColumns =
     "id, kind, slot, lookup_key, identity, name, not_before, not_after, imported_at, content";
 
 std::vector<CollateralRecord> ReadAll(const PgResult& r) {
@@ -33,7 +33,7 @@ std::vector<CollateralRecord> ReadAll(const PgResult& r) {
 
 absl::Status Insert(PgConnection& conn, const CollateralRecord& c) {
   return conn
-      .Exec(absl::StrCat("INSERT INTO collateral(", kColumns,
+      .Exec(absl::StrCat("INSERT INTO collateral(", kCollateralColumns,
                          ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
             {PgParam::Text(c.id), PgParam::Text(c.kind), PgParam::Text(c.slot),
              PgParam::Text(c.lookup_key), PgParam::Text(c.identity), PgParam::Text(c.name),
@@ -49,7 +49,7 @@ absl::StatusOr<std::vector<CollateralRecord>> PgCollateralStore::FindCollateral(
     absl::string_view kind, absl::string_view lookup_key) {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(absl::StrCat("SELECT ", kColumns,
+                   conn->Exec(absl::StrCat("SELECT ", kCollateralColumns,
                                            " FROM collateral WHERE kind = $1 AND ($2::TEXT = '' "
                                            "OR lookup_key = $2) ORDER BY not_before DESC, id"),
                               {PgParam::Text(kind), PgParam::Text(lookup_key)}));
@@ -66,7 +66,7 @@ absl::StatusOr<std::optional<CollateralRecord>> PgCollateralStore::PutCollateral
   RETURN_IF_ERROR(
       conn->Exec("SELECT pg_advisory_xact_lock($1)", {PgParam::Int(kCollateralLock)}).status());
   ASSIGN_OR_RETURN(PgResult found,
-                   conn->Exec(absl::StrCat("SELECT ", kColumns,
+                   conn->Exec(absl::StrCat("SELECT ", kCollateralColumns,
                                            " FROM collateral WHERE kind = $1 AND slot = $2"),
                               {PgParam::Text(record.kind), PgParam::Text(record.slot)}));
   std::vector<CollateralRecord> existing = ReadAll(found);
@@ -87,9 +87,9 @@ absl::StatusOr<std::optional<CollateralRecord>> PgCollateralStore::PutCollateral
 
 absl::StatusOr<std::vector<CollateralRecord>> PgCollateralStore::ListCollateral() {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Exec(absl::StrCat("SELECT ", kColumns, " FROM collateral ORDER BY kind, identity")));
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(absl::StrCat("SELECT ", kCollateralColumns,
+                                           " FROM collateral ORDER BY kind, identity")));
   return ReadAll(r);
 }
 
@@ -97,7 +97,7 @@ absl::StatusOr<CollateralRecord> PgCollateralStore::DeleteCollateral(absl::strin
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r, conn->Exec(absl::StrCat("DELETE FROM collateral WHERE id = $1 "
                                                        "RETURNING ",
-                                                       kColumns),
+                                                       kCollateralColumns),
                                           {PgParam::Text(id)}));
   std::vector<CollateralRecord> gone = ReadAll(r);
   if (gone.empty()) {

@@ -19,7 +19,8 @@ constexpr std::size_t kTdRtmrOffset = 0x2D0;
 constexpr std::size_t kMeasurementSize = 48;
 constexpr uint8_t kTdReportTypeTdx = 0x81;
 
-absl::StatusOr<std::pair<HclReport, TdReportFields>> CheckHclParse(absl::string_view bytes) {
+absl::StatusOr<std::pair<HclReport, TdReportFields>> CheckHclAndTdReportParse(
+    absl::string_view bytes) {
   auto hcl = ParseTdxHclReport(bytes);
   if (!hcl.ok()) {
     return CheckFailed(kAzCheckHclParse, StatusCode::kInvalidArgument, hcl.status().message());
@@ -76,7 +77,7 @@ absl::Status CheckTdQuoteBinding(const TdReportFields& td_report, const tdx::Tdx
 }
 
 absl::StatusOr<AzureTdxVtpmClaims> VerifyAzureTdxVtpm(const AzureTdxVtpmInput& input) {
-  ASSIGN_OR_RETURN(auto parsed, CheckHclParse(input.hcl_report));
+  ASSIGN_OR_RETURN(auto parsed, CheckHclAndTdReportParse(input.hcl_report));
   auto& [hcl, td_report] = parsed;
   tdx::TdxVerifyInput tdx_in;
   tdx_in.quote = input.td_quote;

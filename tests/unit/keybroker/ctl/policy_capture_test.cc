@@ -13,11 +13,11 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-const std::string kMeasurement(96, 'a');
+const std::string kSnpMeasurement(96, 'a');
 
 VerifiedClaims SnpClaims() {
   VerifiedClaims v{"vm.json", "snp", "snp-chip:00ff", {}};
-  v.claims = {{"snp.measurement", kMeasurement},    {"snp.host_data", std::string(64, 'c')},
+  v.claims = {{"snp.measurement", kSnpMeasurement}, {"snp.host_data", std::string(64, 'c')},
               {"snp.reported_tcb.bootloader", "3"}, {"snp.reported_tcb.tee", "0"},
               {"snp.reported_tcb.snp", "8"},        {"snp.reported_tcb.microcode", "115"}};
   return v;
@@ -57,10 +57,10 @@ TEST(PolicyCaptureTest, AddsVerifiedSnpValuesAndMinimumTcb) {
   ASSERT_THAT(changes, IsOk());
   EXPECT_THAT(*changes, SizeIs(4));
   EXPECT_THAT((*changes)[0],
-              HasSubstr("added snp.measurement " + kMeasurement + " (from vm.json)"));
+              HasSubstr("added snp.measurement " + kSnpMeasurement + " (from vm.json)"));
   EXPECT_THAT((*changes)[2], HasSubstr("bootloader=3,tee=0,snp=8,microcode=115"));
   const v1::PolicyRule& rule = policy.allow(0);
-  EXPECT_THAT(rule.snp().measurements(), ElementsAre(kMeasurement));
+  EXPECT_THAT(rule.snp().measurements(), ElementsAre(kSnpMeasurement));
   EXPECT_THAT(rule.machines(), ElementsAre("snp-chip:00ff"));
   EXPECT_EQ(rule.snp().min_reported_tcb().microcode(), 115u);
   // The same evidence again changes nothing.

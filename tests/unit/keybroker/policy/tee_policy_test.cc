@@ -17,15 +17,9 @@
 namespace kb {
 namespace {
 
+using ::kb::snp_test::At;
 using ::kb::snp_test::ReadData;
 using ::testing::HasSubstr;
-
-absl::Time At(const char* rfc3339) {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
-  return t;
-}
 
 Claims SnpClaimsOf(const std::string& report, const std::string& vcek) {
   SnpVerifyInput in;

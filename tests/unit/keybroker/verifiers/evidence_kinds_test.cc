@@ -15,14 +15,8 @@
 namespace kb {
 namespace {
 
+using ::kb::snp_test::At;
 using ::kb::snp_test::ReadData;
-
-absl::Time At(const char* rfc3339) {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
-  return t;
-}
 
 TEST(EvidenceKindsTest, OneRowPerEvidenceTypeInOrder) {
   ASSERT_EQ(EvidenceKinds().size(), kEvidenceTypes.size());

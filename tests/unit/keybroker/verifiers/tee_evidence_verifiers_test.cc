@@ -18,17 +18,11 @@
 namespace kb {
 namespace {
 
+using ::kb::snp_test::At;
 using ::kb::snp_test::ReadData;
 using ::testing::HasSubstr;
 
 #define EXPECT_CHECK(expr, check, code) EXPECT_CHECK_FAILS(expr, check, code)
-
-absl::Time At(const char* rfc3339) {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
-  return t;
-}
 
 v1::TransferKey SpkiKey() {
   v1::TransferKey tk;

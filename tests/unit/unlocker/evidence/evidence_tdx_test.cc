@@ -13,13 +13,9 @@
 namespace kb {
 namespace {
 
-const std::string kBinding(32, '\xab');
-
-std::string Padded(absl::string_view s, size_t n) {
-  std::string out(s);
-  out.resize(n, '\0');
-  return out;
-}
+const std::string kTdxBinding(32, '\xab');
+// The binding as the quote's 64-byte report data: zero-padded.
+const std::string kTdxReportData = kTdxBinding + std::string(32, '\0');
 
 // ---- TDX (configfs-tsm) ----
 
@@ -27,10 +23,10 @@ constexpr char kRoot[] = "/cfg/tsm/report";
 
 TEST(TdxQuoteTest, WritesBindingAsInblobAndReadsOutblob) {
   FakeTsm fs(kRoot);
-  auto quote = GetTdxQuote(fs, kRoot, "kb-1", kBinding);
+  auto quote = GetTdxQuote(fs, kRoot, "kb-1", kTdxBinding);
   ASSERT_THAT(quote, IsOk());
-  EXPECT_EQ(fs.files[std::string(kRoot) + "/kb-1/inblob"], Padded(kBinding, 64));
-  EXPECT_EQ(*quote, "QUOTE:" + Padded(kBinding, 64));
+  EXPECT_EQ(fs.files[std::string(kRoot) + "/kb-1/inblob"], kTdxReportData);
+  EXPECT_EQ(*quote, "QUOTE:" + kTdxReportData);
   EXPECT_TRUE(fs.dirs.empty());  // the entry is removed again
 }
 
@@ -38,24 +34,25 @@ TEST(TdxQuoteTest, ErrorsAndTheEntryIsAlwaysRemoved) {
   {
     FakeTsm fs(kRoot);
     fs.provider = "sev_guest";
-    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kBinding).status().code(),
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kTdxBinding).status().code(),
               absl::StatusCode::kFailedPrecondition);
     EXPECT_TRUE(fs.dirs.empty());
   }
   {
     FakeTsm fs(kRoot);
     fs.race = true;
-    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kBinding).status().code(), absl::StatusCode::kAborted);
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kTdxBinding).status().code(), absl::StatusCode::kAborted);
     EXPECT_TRUE(fs.dirs.empty());
   }
   {
     FakeTsm fs(kRoot);
     fs.quote_prefix.clear();
-    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kBinding).status().code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", kTdxBinding).status().code(),
+              absl::StatusCode::kInternal);
   }
   {
     FakeTsm fs(kRoot);
-    EXPECT_EQ(GetTdxQuote(fs, "/elsewhere", "e", kBinding).status().code(),
+    EXPECT_EQ(GetTdxQuote(fs, "/elsewhere", "e", kTdxBinding).status().code(),
               absl::StatusCode::kUnavailable);
     EXPECT_EQ(GetTdxQuote(fs, kRoot, "e", std::string(65, 'x')).status().code(),
               absl::StatusCode::kInvalidArgument);
@@ -67,9 +64,9 @@ TEST(TdxQuoteSourceTest, EvidenceCarriesTheQuoteAndSpki) {
   TdxQuoteSource source(std::move(fs), kRoot);
   auto spki = source.NewTransferKey(TransferKeyType::kEccP256);
   ASSERT_THAT(spki, IsOk());
-  auto attested = source.Attest(kBinding, {});
+  auto attested = source.Attest(kTdxBinding, {});
   ASSERT_THAT(attested, IsOk());
-  EXPECT_EQ(attested->evidence.tdx_quote().quote(), "QUOTE:" + Padded(kBinding, 64));
+  EXPECT_EQ(attested->evidence.tdx_quote().quote(), "QUOTE:" + kTdxReportData);
   EXPECT_EQ(attested->transfer_key.spki_der(), *spki);
 }
 

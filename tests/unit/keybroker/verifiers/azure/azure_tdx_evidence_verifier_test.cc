@@ -21,7 +21,7 @@ using ::absl::StatusCode;
 using ::kb::azure_tdx_test::ReadData;
 using ::testing::HasSubstr;
 
-v1::Evidence TdxEvidence() {
+v1::Evidence AzureTdxEvidence() {
   v1::Evidence e;
   v1::AzureVtpmEvidence* az = e.mutable_azure_vtpm();
   az->set_kind(v1::AZURE_VTPM_KIND_TDX);
@@ -39,7 +39,7 @@ v1::Evidence TdxEvidence() {
   return e;
 }
 
-v1::TransferKey TpmKey() {
+v1::TransferKey AzureTpmKey() {
   v1::TransferKey tk;
   tk.mutable_tpm()->set_public_area("not a TPMT_PUBLIC");
   return tk;
@@ -64,7 +64,7 @@ class AzureTdxEvidenceVerifierTest : public ::testing::Test {
 };
 
 TEST_F(AzureTdxEvidenceVerifierTest, DryRunGivesTdxAndAzureClaims) {
-  auto c = verifier_.VerifyUnbound(TdxEvidence(), v1::TransferKey());
+  auto c = verifier_.VerifyUnbound(AzureTdxEvidence(), v1::TransferKey());
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->evidence_type, "az-tdx-vtpm");
   EXPECT_EQ(c->machine, absl::StrCat("azure-vm:", azure_tdx_test::kVmId));
@@ -80,40 +80,40 @@ TEST_F(AzureTdxEvidenceVerifierTest, DryRunGivesTdxAndAzureClaims) {
 
 TEST_F(AzureTdxEvidenceVerifierTest, BindingIsCheckedAsUserDataThenAsQuoteNonce) {
   // The vector's runtime claims carry 64 zero bytes as user-data, its quote nonce "challenge".
-  EXPECT_CHECK_FAILS(verifier_.Verify(TdxEvidence(), TpmKey(), "challenge"), kAzCheckUserData,
-                     StatusCode::kUnauthenticated);
-  EXPECT_CHECK_FAILS(verifier_.Verify(TdxEvidence(), TpmKey(), std::string(32, '\0')),
+  EXPECT_CHECK_FAILS(verifier_.Verify(AzureTdxEvidence(), AzureTpmKey(), "challenge"),
+                     kAzCheckUserData, StatusCode::kUnauthenticated);
+  EXPECT_CHECK_FAILS(verifier_.Verify(AzureTdxEvidence(), AzureTpmKey(), std::string(32, '\0')),
                      kTpmCheckQuoteNonce, StatusCode::kUnauthenticated);
 }
 
 TEST_F(AzureTdxEvidenceVerifierTest, TransferKeyMustBeCertifiedByTheHclAk) {
-  EXPECT_CHECK_FAILS(verifier_.VerifyUnbound(TdxEvidence(), TpmKey()), "parse",
+  EXPECT_CHECK_FAILS(verifier_.VerifyUnbound(AzureTdxEvidence(), AzureTpmKey()), "parse",
                      StatusCode::kInvalidArgument);
   v1::TransferKey spki;
   spki.set_spki_der("x");
-  EXPECT_CHECK_FAILS(verifier_.Verify(TdxEvidence(), spki, "challenge"), "parse",
+  EXPECT_CHECK_FAILS(verifier_.Verify(AzureTdxEvidence(), spki, "challenge"), "parse",
                      StatusCode::kInvalidArgument);
 }
 
 TEST_F(AzureTdxEvidenceVerifierTest, MalformedOrMismatchedEvidenceIsRejected) {
-  v1::Evidence e = TdxEvidence();
+  v1::Evidence e = AzureTdxEvidence();
   e.mutable_azure_vtpm()->clear_td_quote();
   auto s = verifier_.VerifyUnbound(e, v1::TransferKey()).status();
   EXPECT_CHECK_FAILS(s, "parse", StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("td_quote"));
-  e = TdxEvidence();
+  e = AzureTdxEvidence();
   e.mutable_azure_vtpm()->set_hcl_report(ReadData("az-snp-vtpm/trustee_hcl-report.bin"));
   EXPECT_CHECK_FAILS(verifier_.VerifyUnbound(e, v1::TransferKey()), "parse",
                      StatusCode::kInvalidArgument);
-  e = TdxEvidence();
+  e = AzureTdxEvidence();
   e.mutable_azure_vtpm()->set_kind(v1::AZURE_VTPM_KIND_SNP);
   EXPECT_CHECK_FAILS(verifier_.VerifyUnbound(e, v1::TransferKey()), kAzCheckHclParse,
                      StatusCode::kInvalidArgument);
-  e = TdxEvidence();
+  e = AzureTdxEvidence();
   e.mutable_azure_vtpm()->set_td_quote(ReadData(azure_tdx_test::kOldTdQuote));
   EXPECT_CHECK_FAILS(verifier_.VerifyUnbound(e, v1::TransferKey()), kAzCheckTdQuoteBinding,
                      StatusCode::kUnauthenticated);
-  e = TdxEvidence();
+  e = AzureTdxEvidence();
   (*e.mutable_azure_vtpm()->mutable_hcl_report())[0x0880] += 1;
   EXPECT_CHECK_FAILS(verifier_.VerifyUnbound(e, v1::TransferKey()), kAzCheckRuntimeDataDigest,
                      StatusCode::kUnauthenticated);
@@ -122,10 +122,10 @@ TEST_F(AzureTdxEvidenceVerifierTest, MalformedOrMismatchedEvidenceIsRejected) {
 TEST(AzureTdxEvidenceVerifierConfigTest, StrictOrMissingCollateralFailsTheCollateralCheck) {
   FakeClock clock(azure_tdx_test::VerifyTime());
   AzureVtpmEvidenceVerifier strict("", Trust(/*require_crls=*/true), &clock);
-  EXPECT_CHECK_FAILS(strict.VerifyUnbound(TdxEvidence(), v1::TransferKey()), "collateral",
+  EXPECT_CHECK_FAILS(strict.VerifyUnbound(AzureTdxEvidence(), v1::TransferKey()), "collateral",
                      StatusCode::kFailedPrecondition);
   AzureVtpmEvidenceVerifier none("", &clock);
-  EXPECT_CHECK_FAILS(none.VerifyUnbound(TdxEvidence(), v1::TransferKey()), "collateral",
+  EXPECT_CHECK_FAILS(none.VerifyUnbound(AzureTdxEvidence(), v1::TransferKey()), "collateral",
                      StatusCode::kFailedPrecondition);
 }
 
@@ -137,15 +137,15 @@ TEST(AzureTdxEvidenceVerifierConfigTest, CollateralCacheIsConsulted) {
   AzureTdxTrust trust = Trust();
   trust.cache = &store;
   AzureVtpmEvidenceVerifier with_cache("", std::move(trust), &clock);
-  EXPECT_THAT(with_cache.VerifyUnbound(TdxEvidence(), v1::TransferKey()), IsOk());
+  EXPECT_THAT(with_cache.VerifyUnbound(AzureTdxEvidence(), v1::TransferKey()), IsOk());
   store.down = true;
-  EXPECT_EQ(with_cache.VerifyUnbound(TdxEvidence(), v1::TransferKey()).status().code(),
+  EXPECT_EQ(with_cache.VerifyUnbound(AzureTdxEvidence(), v1::TransferKey()).status().code(),
             StatusCode::kUnavailable);
 }
 
 // TDX clauses key on the tdx.* claims, so they apply to az-tdx-vtpm as to plain TDX.
 TEST_F(AzureTdxEvidenceVerifierTest, TdxPolicyClausesApply) {
-  auto c = verifier_.VerifyUnbound(TdxEvidence(), v1::TransferKey());
+  auto c = verifier_.VerifyUnbound(AzureTdxEvidence(), v1::TransferKey());
   ASSERT_THAT(c, IsOk());
   v1::PolicyRule rule;
   EXPECT_EQ(CheckTeeClauses(rule, *c).code(), StatusCode::kPermissionDenied);  // OutOfDate

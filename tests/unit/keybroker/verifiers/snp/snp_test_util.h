@@ -30,6 +30,14 @@ inline absl::Time Utc(int y, int m, int d) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, 0, 0, 0), absl::UTCTimeZone());
 }
 
+// A time in RFC 3339 ("2025-06-01T00:00:00Z"); one that does not parse fails the test.
+inline absl::Time At(const char* rfc3339) {
+  absl::Time t;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
+  return t;
+}
+
 // Inside every vector certificate's validity window, including the VLEK's
 // (2024-12-10..2025-12-10; MANIFEST verifies it at 2025-06-01).
 inline absl::Time VerifyTime() { return Utc(2025, 6, 1); }
