@@ -69,6 +69,7 @@ ALLOWED = {
     "unlocker/attesting": ["common", "unlocker/esys", "unlocker/evidence", "unlocker/exit",
                            "unlocker/tpm"],
     "unlocker/client": ["common", "common/grpc"],
+    "unlocker/unary_grpc": COMMON,
     "unlocker/flow": TPM + ["common/wrap", "unlocker/client", "unlocker/evidence",
                             "unlocker/exit", "unlocker/tpm", "unlocker/volume"],
     "unlocker/cli": ["common", "unlocker/luks", "unlocker/volume"],
