@@ -114,7 +114,9 @@ TEST_F(PostgresAuditTest, ARefusedAuditBatchKeepsNothingAndTheChainWhole) {
         const bool evil = t == 0 && i % 4 == 0;
         absl::Status s = pg.audit->Append(AllowedRelease(evil ? "evil" : "machine:vm"));
         ++(s.ok() ? appended : refused);
-        if (evil) EXPECT_THAT(s.message(), HasSubstr("no_evil"));
+        if (evil) {
+          EXPECT_THAT(s.message(), HasSubstr("no_evil"));
+        }
       }
     });
   }

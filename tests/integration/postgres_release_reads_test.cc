@@ -51,7 +51,9 @@ class PostgresReleaseReadsTest : public PostgresStoreFixture {
     EXPECT_EQ(one->machine, each->machine);
     const std::string where = absl::StrCat(key, "/", machine, "/v", version);
     EXPECT_EQ(one->denied.has_value(), each->denied.has_value()) << where;
-    if (one->denied && each->denied) EXPECT_EQ(one->denied->reason, each->denied->reason);
+    if (one->denied && each->denied) {
+      EXPECT_EQ(one->denied->reason, each->denied->reason);
+    }
     EXPECT_EQ(one->key.has_value(), each->key.has_value()) << where;
     if (!one->key || !each->key) return *std::move(one);
     EXPECT_EQ(one->key->disabled, each->key->disabled) << where;
@@ -67,7 +69,9 @@ class PostgresReleaseReadsTest : public PostgresStoreFixture {
       auto m2 = each->material();
       EXPECT_THAT(m1, IsOk());
       EXPECT_THAT(m2, IsOk());
-      if (m1.ok() && m2.ok()) EXPECT_TRUE(ConstantTimeEquals(*m1, *m2)) << where;
+      if (m1.ok() && m2.ok()) {
+        EXPECT_TRUE(ConstantTimeEquals(*m1, *m2)) << where;
+      }
     }
     auto r1 = one->revocation();
     auto r2 = each->revocation();
@@ -75,7 +79,9 @@ class PostgresReleaseReadsTest : public PostgresStoreFixture {
     EXPECT_THAT(r2, IsOk());
     if (r1.ok() && r2.ok()) {
       EXPECT_EQ(r1->has_value(), r2->has_value()) << where;
-      if (r1->has_value() && r2->has_value()) EXPECT_EQ((*r1)->machine, (*r2)->machine) << where;
+      if (r1->has_value() && r2->has_value()) {
+        EXPECT_EQ((*r1)->machine, (*r2)->machine) << where;
+      }
     }
     return *std::move(one);
   }

@@ -113,7 +113,9 @@ TEST(RoleMapTest, PermissionTable) {
   for (const Case& c : cases) {
     absl::Status s = map.Check({std::string("CN=") + c.who, c.who}, c.p, "act");
     EXPECT_EQ(s.ok(), c.allowed) << c.who << " " << static_cast<int>(c.p);
-    if (!c.allowed) EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+    if (!c.allowed) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+    }
   }
 }
 
