@@ -10,9 +10,12 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <thread>
+#include <tuple>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -30,6 +33,34 @@ std::string Env(const char* name, const char* fallback) {
 std::string Slurp(const std::string& path) {
   auto s = ReadFile(path);
   return s.ok() ? *s : "";
+}
+
+// The number after the first "(port " from `at` on, if `end` follows it; `at` moves past it.
+std::optional<int> PortAfter(absl::string_view log, size_t& at, char end) {
+  at = log.find("(port ", at);
+  if (at == absl::string_view::npos) return std::nullopt;
+  at += 6;
+  size_t digits = at;
+  while (digits < log.size() && absl::ascii_isdigit(log[digits])) ++digits;
+  int port = 0;
+  if (digits == log.size() || log[digits] != end ||
+      !absl::SimpleAtoi(log.substr(at, digits - at), &port)) {
+    return std::nullopt;
+  }
+  at = digits;
+  return port;
+}
+
+// The release and admin ports from keybrokerd's "keybrokerd serving: release on A (port N),
+// admin on B (port M, mutual TLS)" line, once it is in `log` whole.
+std::optional<std::pair<int, int>> ServingPorts(absl::string_view log) {
+  size_t at = log.find("keybrokerd serving: release on ");
+  if (at == absl::string_view::npos) return std::nullopt;
+  const std::optional<int> release = PortAfter(log, at, ')');
+  if (!release) return std::nullopt;
+  const std::optional<int> admin = PortAfter(log, at, ',');
+  if (!admin) return std::nullopt;
+  return std::make_pair(*release, *admin);
 }
 
 }  // namespace
@@ -143,13 +174,10 @@ absl::Status BrokerProcess::Launch() {
   pid_ = SpawnTiedToParent({BinaryPath("keybrokerd"), "--config", config}, log_fd);
   close(log_fd);
   if (pid_ < 0) return absl::InternalError("cannot start keybrokerd: fork failed");
-  const std::regex ready("port (\\d+)\\), admin on .* \\(port (\\d+)");
   for (int i = 0; i < 200; ++i) {
-    std::smatch m;
     std::string text = Slurp(log);
-    if (std::regex_search(text, m, ready)) {
-      release_port_ = std::stoi(m[1]);
-      admin_port_ = std::stoi(m[2]);
+    if (auto ports = ServingPorts(text)) {
+      std::tie(release_port_, admin_port_) = *ports;
       return absl::OkStatus();
     }
     int status = 0;
