@@ -83,7 +83,10 @@ absl::StatusOr<std::shared_ptr<const ChallengeMac>> LoadChallengeMac(PgPool& poo
                                {PgParam::Bytes(sealed), PgParam::Int(keks.current_id())})
                         .status());
     ASSIGN_OR_RETURN(key, ReadMacKey(*conn, keks, under_current));
-    if (!under_current) return absl::InternalError("the challenges' MAC key was not stored");
+  }
+  // ReadMacKey finds a key whenever it says the current KEK opens one.
+  if (!under_current || !key.has_value()) {
+    return absl::InternalError("the challenges' MAC key was not stored");
   }
   ASSIGN_OR_RETURN(ChallengeMac mac, ChallengeMac::Create(*std::move(key)));
   return std::make_shared<const ChallengeMac>(std::move(mac));
