@@ -5,6 +5,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -21,11 +22,8 @@ uint32_t Be32At(absl::string_view bytes) {
   return v;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+absl::Status SecondMessage() {
+  return absl::InternalError("the broker sent more than one message in a unary response");
 }
 
 // HTTP/2's error codes (RFC 9113 section 7), for messages.
@@ -60,7 +58,7 @@ std::string FrameMessage(absl::string_view message) {
 absl::Status UnaryResponseDeframer::Append(absl::string_view data) {
   if (!error_.ok() || data.empty()) return error_;
   if (message_.has_value()) {
-    error_ = absl::InternalError("the broker sent more than one message in a unary response");
+    error_ = SecondMessage();
     return error_;
   }
   pending_.append(data.data(), data.size());
@@ -80,7 +78,7 @@ absl::Status UnaryResponseDeframer::Append(absl::string_view data) {
   }
   if (pending_.size() < kPrefixSize + length) return absl::OkStatus();
   if (pending_.size() > kPrefixSize + length) {
-    error_ = absl::InternalError("the broker sent more than one message in a unary response");
+    error_ = SecondMessage();
     return error_;
   }
   message_ = pending_.substr(kPrefixSize);
@@ -117,13 +115,11 @@ std::string PercentDecode(absl::string_view encoded) {
   std::string out;
   out.reserve(encoded.size());
   for (size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] == '%' && i + 2 < encoded.size()) {
-      const int hi = HexValue(encoded[i + 1]), lo = HexValue(encoded[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
+    if (encoded[i] == '%' && i + 2 < encoded.size() && absl::ascii_isxdigit(encoded[i + 1]) &&
+        absl::ascii_isxdigit(encoded[i + 2])) {
+      out.append(absl::HexStringToBytes(encoded.substr(i + 1, 2)));
+      i += 2;
+      continue;
     }
     out.push_back(encoded[i]);
   }
