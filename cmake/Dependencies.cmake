@@ -14,6 +14,7 @@ pkg_check_modules(CRYPTSETUP REQUIRED IMPORTED_TARGET libcryptsetup)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(P11KIT REQUIRED IMPORTED_TARGET p11-kit-1)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 
 if(KB_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

@@ -5,7 +5,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PACKAGES="
   cmake ninja-build g++ pkg-config clang-format python3
-  libssl-dev openssl
+  libssl-dev openssl libnghttp2-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0
   libcryptsetup-dev cryptsetup-bin

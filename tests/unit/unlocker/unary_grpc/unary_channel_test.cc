@@ -1,0 +1,297 @@
+// The guest's unary gRPC client (unlocker/unary_grpc/unary_channel.h) against scripted TLS and
+// HTTP/2 servers on 127.0.0.1: each shape of answer a server or a proxy can give, and each way a
+// connection can fail. Interoperation with the real keybrokerd is in the integration tests.
+#include "unlocker/unary_grpc/unary_channel.h"
+
+#include <netinet/in.h>
+#include <openssl/x509_vfy.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/fake_h2_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace kb::unary_grpc {
+namespace {
+
+using ::kb::testing::FakeH2Server;
+using ::kb::testing::H2Reply;
+using ::kb::testing::H2Request;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr absl::string_view kPath = "/kb.v1.KeyRelease/GetChallenge";
+
+class UnaryChannelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new std::string(absl::StrCat(::testing::TempDir(), "/unary_channel_pki"));
+    const std::string cmd = absl::StrCat("/bin/sh ", std::getenv("KB_SOURCE_DIR"),
+                                         "/tests/integration/make_pki.sh ", *pki_);
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  static std::string Pki(absl::string_view name) { return absl::StrCat(*pki_, "/", name); }
+
+  std::unique_ptr<FakeH2Server> Serve(FakeH2Server::Script script,
+                                      FakeH2Server::Mode mode = FakeH2Server::Mode::kHttp2) {
+    auto server = FakeH2Server::Start(Pki("server.pem"), Pki("server.key"), mode, script);
+    EXPECT_THAT(server, IsOk());
+    return server.ok() ? *std::move(server) : nullptr;
+  }
+  std::unique_ptr<UnaryChannel> Channel(const std::string& endpoint,
+                                        absl::string_view ca = "ca.pem") {
+    auto pem = ReadFile(Pki(ca));
+    EXPECT_THAT(pem, IsOk());
+    auto channel = UnaryChannel::Create(endpoint, *pem);
+    EXPECT_THAT(channel, IsOk());
+    return *std::move(channel);
+  }
+  static H2Reply Message(std::string bytes) {
+    H2Reply r;
+    r.message = std::move(bytes);
+    return r;
+  }
+
+  static std::string* pki_;
+};
+std::string* UnaryChannelTest::pki_ = nullptr;
+
+TEST_F(UnaryChannelTest, SendsTheGrpcRequestAndKeepsTheConnection) {
+  auto server = Serve([](const H2Request& r) { return Message("answer to " + r.body.substr(5)); });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "one", absl::Seconds(5)), IsOkAndHolds("answer to one"));
+  EXPECT_THAT(channel->Call(kPath, "two", absl::Seconds(5)), IsOkAndHolds("answer to two"));
+  EXPECT_EQ(server->connections(), 1);
+  EXPECT_EQ(channel->connections(), 1);
+  const H2Request first = server->requests().at(0);
+  EXPECT_EQ(first.path, kPath);
+  EXPECT_EQ(first.body, std::string("\0\0\0\0\3one", 8));
+  EXPECT_THAT(first.headers, Contains(Pair("te", "trailers")));
+  EXPECT_THAT(first.headers, Contains(Pair("content-type", "application/grpc")));
+  EXPECT_THAT(first.headers, Contains(Pair(":authority", server->endpoint())));
+  EXPECT_THAT(first.headers, Contains(Pair(":scheme", "https")));
+}
+
+TEST_F(UnaryChannelTest, ReassemblesAMessageSplitAcrossDataFrames) {
+  const std::string big(100000, 'm');  // over the 64 KiB window and 16 KiB frames both ways
+  auto server = Serve([&](const H2Request& r) {
+    const bool small = r.body.size() < 10;
+    H2Reply reply = Message((small ? "small " : big) + std::to_string(r.body.size()));
+    reply.chunk = small ? 3 : 7000;  // 3: the 5-byte prefix split too
+    return reply;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(10)), IsOkAndHolds("small 6"));
+  EXPECT_THAT(channel->Call(kPath, big, absl::Seconds(10)), IsOkAndHolds(big + "100005"));
+}
+
+TEST_F(UnaryChannelTest, TrailersOnlyErrorsKeepCodeAndDecodedMessage) {
+  auto server = Serve([](const H2Request&) {
+    H2Reply r;
+    r.kind = H2Reply::Kind::kTrailersOnly;
+    r.grpc_status = "5";
+    r.grpc_message = "no key %27k%C3%A9%27 %zz";
+    return r;
+  });
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kNotFound, "no key 'k\xC3\xA9' %zz"));
+}
+
+TEST_F(UnaryChannelTest, AStatusInTrailersAfterNoMessage) {
+  auto server = Serve([](const H2Request&) {
+    H2Reply r;
+    r.raw_data = "";
+    r.message = "";
+    r.grpc_status = "9";
+    r.grpc_message = "challenge already used";
+    return r;
+  });
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "challenge already used"));
+}
+
+TEST_F(UnaryChannelTest, OkWithoutAMessageIsUnimplementedAsInGrpc) {
+  auto server = Serve([](const H2Request&) {
+    H2Reply r;
+    r.kind = H2Reply::Kind::kTrailersOnly;
+    return r;
+  });
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("No message")));
+}
+
+TEST_F(UnaryChannelTest, BrokenMessagesAreInternal) {
+  int call = 0;
+  auto server = Serve([&](const H2Request&) {
+    H2Reply r;
+    const std::array<std::string, 3> bodies = {std::string("\1\0\0\0\1x", 6),
+                                               std::string("\0\0\0\0\5ab", 7),
+                                               std::string("\0\0\0\0\1a\0\0\0\0\1b", 12)};
+    r.raw_data = bodies[call++ % 3];
+    return r;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("compressed")));
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("cut short")));
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("more than one message")));
+}
+
+TEST_F(UnaryChannelTest, AnAnswerWithoutGrpcStatusMapsItsHttpStatus) {
+  int http = 503;
+  auto server = Serve([&](const H2Request&) {
+    H2Reply r;
+    r.kind = H2Reply::Kind::kHttpOnly;
+    r.http_status = http;
+    return r;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP status 503")));
+  http = 404;
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnimplemented));
+}
+
+TEST_F(UnaryChannelTest, ARefusedStreamIsRetriedOnceOnANewConnection) {
+  int calls = 0;
+  auto server = Serve([&](const H2Request&) {
+    H2Reply r = Message("second time");
+    if (calls++ == 0) {
+      r.kind = H2Reply::Kind::kReset;
+      r.reset_code = 0x7;  // REFUSED_STREAM
+    }
+    return r;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)), IsOkAndHolds("second time"));
+  EXPECT_EQ(channel->connections(), 2);
+}
+
+TEST_F(UnaryChannelTest, OtherResetsAreNotRetried) {
+  auto server = Serve([&](const H2Request&) {
+    H2Reply r;
+    r.kind = H2Reply::Kind::kReset;
+    r.reset_code = 0xb;  // ENHANCE_YOUR_CALM
+    return r;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("ENHANCE_YOUR_CALM")));
+  EXPECT_EQ(server->requests().size(), 1u);
+}
+
+TEST_F(UnaryChannelTest, AServerThatWentAwayIsDialledAgainForTheNextCall) {
+  auto server = Serve([](const H2Request&) {
+    H2Reply r = Message("ok");
+    r.goaway_after = true;
+    return r;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)), IsOkAndHolds("ok"));
+  absl::SleepFor(absl::Milliseconds(100));  // the GOAWAY and the close arrive
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)), IsOkAndHolds("ok"));
+  EXPECT_EQ(channel->connections(), 2);
+}
+
+TEST_F(UnaryChannelTest, ASilentServerRunsIntoTheDeadline) {
+  auto server = Serve([](const H2Request&) {
+    H2Reply r;
+    r.kind = H2Reply::Kind::kSilence;
+    return r;
+  });
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Milliseconds(700)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_EQ(server->requests().size(), 1u);
+  // What is left of the 700 ms once connected, in milliseconds.
+  EXPECT_THAT(server->requests()[0].headers,
+              Contains(Pair("grpc-timeout", ::testing::MatchesRegex("[1-7][0-9]?[0-9]?m"))));
+}
+
+TEST_F(UnaryChannelTest, AListenerThatNeverSpeaksTlsIsNoConnection) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 4), 0);  // the kernel completes TCP's handshake; nobody accepts
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto channel = Channel(absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)));
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Milliseconds(500)),
+              StatusIs(absl::StatusCode::kUnavailable, "no connection within 500ms"));
+  close(fd);
+  // Now nothing listens there: refused at once.
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("refused")));
+}
+
+TEST_F(UnaryChannelTest, AServerWithoutHttp2IsRefused) {
+  auto server = Serve(nullptr, FakeH2Server::Mode::kNoAlpn);
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("ALPN h2")));
+}
+
+TEST_F(UnaryChannelTest, AConnectionClosedBeforeTheAnswerIsUnavailable) {
+  auto server = Serve(nullptr, FakeH2Server::Mode::kCloseAfterHandshake);
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(UnaryChannelTest, ACertificateFromAnotherCaIsRefusedWithItsChain) {
+  auto server = Serve([](const H2Request&) { return Message("never"); });
+  absl::StatusOr<std::string> r =
+      Channel(server->endpoint(), "other-ca.pem")->Call(kPath, "x", absl::Seconds(5));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(CertificateVerifyError(r.status()),
+              ::testing::Optional(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+  auto chain = r.status().GetPayload(kPeerChainPayload);
+  ASSERT_TRUE(chain.has_value());
+  EXPECT_THAT(std::string(*chain), HasSubstr("BEGIN CERTIFICATE"));
+  EXPECT_TRUE(server->requests().empty());
+}
+
+TEST_F(UnaryChannelTest, AnAddressTheCertificateDoesNotListIsRefused) {
+  auto server = Serve([](const H2Request&) { return Message("never"); });
+  // make_pki.sh's server certificate lists localhost, 127.0.0.1 and 10.0.2.100, not 127.0.0.2.
+  auto channel = Channel(absl::StrCat("127.0.0.2:", server->port()));
+  absl::StatusOr<std::string> r = channel->Call(kPath, "x", absl::Seconds(5));
+  if (absl::IsUnavailable(r.status()) && !CertificateVerifyError(r.status()).has_value()) {
+    GTEST_SKIP() << "127.0.0.2 does not reach 127.0.0.1 here: " << r.status();
+  }
+  EXPECT_THAT(CertificateVerifyError(r.status()),
+              ::testing::Optional(X509_V_ERR_IP_ADDRESS_MISMATCH));
+}
+
+TEST_F(UnaryChannelTest, BadEndpointsAndCaBundlesAreRefusedUpFront) {
+  EXPECT_THAT(UnaryChannel::Create("no-port", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no port")));
+  EXPECT_THAT(UnaryChannel::Create("host:99999", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(UnaryChannel::Create("127.0.0.1:1", "not a certificate"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("CA bundle")));
+}
+
+TEST_F(UnaryChannelTest, APeerThatHangsUpDoesNotRaiseSigpipe) {
+  signal(SIGPIPE, SIG_DFL);  // as in cryptsetup, which loads the token plugin
+  const std::string big(4 << 20, 'b');
+  auto server = Serve(nullptr, FakeH2Server::Mode::kCloseAfterHandshake);
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, big, absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace kb::unary_grpc
