@@ -68,7 +68,7 @@ ALLOWED = {
     "unlocker/evidence": TPM + ["common/wrap", "unlocker/tpm"],
     "unlocker/attesting": ["common", "unlocker/esys", "unlocker/evidence", "unlocker/exit",
                            "unlocker/tpm"],
-    "unlocker/client": ["common", "common/grpc"],
+    "unlocker/client": ["common", "unlocker/unary_grpc"],
     "unlocker/unary_grpc": COMMON,
     "unlocker/flow": TPM + ["common/wrap", "unlocker/client", "unlocker/evidence",
                             "unlocker/exit", "unlocker/tpm", "unlocker/volume"],
@@ -76,17 +76,17 @@ ALLOWED = {
     "unlocker/boot": ["common", "unlocker/exit", "unlocker/volume"],
     # The libcryptsetup token plugin: libcryptsetup's entry points (the plugin's composition
     # root, keybroker_token_plugin.cc) over the unlocker's flows.
-    "unlocker/token_plugin": ["common", "common/grpc", "unlocker/attesting", "unlocker/client", "unlocker/exit",
+    "unlocker/token_plugin": ["common", "unlocker/attesting", "unlocker/client", "unlocker/exit",
                               "unlocker/flow", "unlocker/volume"],
     # kbunlock's composition root.
-    "unlocker": ["common", "common/grpc", "unlocker/attesting", "unlocker/boot", "unlocker/cli",
+    "unlocker": ["common", "unlocker/attesting", "unlocker/boot", "unlocker/cli",
                  "unlocker/client", "unlocker/evidence", "unlocker/exit", "unlocker/flow",
                  "unlocker/esys", "unlocker/luks", "unlocker/tpm", "unlocker/volume"],
 }
 
 # The only modules that may include gRPC (grpcpp/, *.grpc.pb.h): adapters, clients, roots.
 GRPC = {"common/grpc", "keybroker/ak_activation", "keybroker/server", "keybroker/ctl",
-        "keybroker", "unlocker/client", "unlocker"}
+        "keybroker"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+[<"]([^">]+)[">]')
 ROOTS = ("common", "keybroker", "unlocker")

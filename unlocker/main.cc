@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "common/grpc/library_logs.h"
 #include "common/hardening.h"
 #include "common/version.h"
 #include "unlocker/commands.h"
@@ -19,13 +18,10 @@ int main(int argc, char** argv) {
   // tpm2-tss logs expected failures (e.g. probing for an NV index) to stderr; on a boot console
   // that is noise. kbunlock reports every real failure itself. An explicit TSS2_LOG wins.
   setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
-  // gRPC's own lines (a failed handshake with a broker that is down, ...) would reach the boot
-  // console raw; every failure is reported by kbunlock from the call's status.
-  kb::SilenceGrpcLogs();
   // kbunlock reads keybroker tokens itself; libcryptsetup must not load token plugins into it.
   kb::DisableExternalTokenPlugins();
   // A broker that closes a connection while kbunlock writes to it is an error to report, not a
-  // reason to die (the TLS diagnosis of a refused certificate writes on a plain socket).
+  // reason to die (the broker client sends with MSG_NOSIGNAL; this covers any other write).
   signal(SIGPIPE, SIG_IGN);
   if (absl::Status s = kb::DisableCoreDumps(); !s.ok()) {
     std::fprintf(stderr, "kbunlock: %s\n", std::string(s.message()).c_str());

@@ -34,7 +34,6 @@ class KeyReleaseClient {
 
 // KeyRelease over TLS to one endpoint, verifying the broker against `ca_pem` only (read from
 // `ca_file`, named when the broker's certificate is refused).
-class GrpcKeyReleaseClient;
 absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(
     const std::string& endpoint, const std::string& ca_pem, absl::Duration timeout,
     const std::string& ca_file = "the CA file");

@@ -9,18 +9,14 @@
 
 namespace kb {
 
-// Why the broker's certificate (`chain_pem`, leaf first, as the broker presented it) fails
+// Why the broker's certificate (`chain_pem`, leaf first, as the broker presented it in the
+// refused handshake) fails
 // verification against the CA certificates in `ca_pem` (read from `ca_file`) at `now`, in
 // words for an operator: a certificate not yet valid or expired while this guest's clock reads
 // `now` (with the advice to check the clock), or an issuer that the CA file does not hold
 // (naming both). Empty when the chain verifies.
 std::string ExplainCertificateFailure(const std::string& chain_pem, const std::string& ca_pem,
                                       const std::string& ca_file, absl::Time now);
-
-// The certificate chain the TLS server at `endpoint` ("host:port") presents, PEM, leaf first,
-// fetched by a handshake that verifies nothing (for ExplainCertificateFailure only; nothing is
-// sent over it). UNAVAILABLE when it cannot be fetched within `timeout`.
-absl::StatusOr<std::string> FetchServerChain(const std::string& endpoint, absl::Duration timeout);
 
 // A broker call's error when the broker's certificate did not verify: FAILED_PRECONDITION with
 // the explanation, marked so that IsBrokerCertificateError recognises it (a wrong CA or clock

@@ -12,7 +12,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/grpc/library_logs.h"
 #include "common/logging.h"
 #include "common/version.h"
 #include "unlocker/exit/exit_codes.h"
@@ -39,10 +38,6 @@ int ErrnoFor(const absl::Status& status) {
 int Open(crypt_device* cd, int token_id, char** buffer, size_t* buffer_len) {
   const char* json = nullptr;
   if (crypt_token_json_get(cd, token_id, &json) < 0 || json == nullptr) return -ENOENT;
-  // gRPC's own lines (a failed handshake with a broker that is down, ...) would reach the
-  // caller's stderr, the journal and a boot console raw; every failure is reported below from
-  // the call's status. Process-wide, as in kbunlock: gRPC in this process is ours.
-  SilenceGrpcLogs();  // idempotent
   auto settings = LoadPluginSettings(PluginConfDir());
   if (!settings.ok()) {
     Log(cd, CRYPT_LOG_ERROR, std::string(settings.status().message()));
