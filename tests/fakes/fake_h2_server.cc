@@ -1,5 +1,6 @@
 #include "tests/fakes/fake_h2_server.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
@@ -141,7 +142,8 @@ struct H2Session {
 
 absl::StatusOr<std::unique_ptr<FakeH2Server>> FakeH2Server::Start(const std::string& cert,
                                                                   const std::string& key, Mode mode,
-                                                                  Script script) {
+                                                                  Script script,
+                                                                  const std::string& address) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr || SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
@@ -152,20 +154,26 @@ absl::StatusOr<std::unique_ptr<FakeH2Server>> FakeH2Server::Start(const std::str
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(fd, 8) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (fd < 0 || inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 8) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     SSL_CTX_free(ctx);
     if (fd >= 0) close(fd);
     return absl::InternalError("fake server: listen");
   }
   return std::unique_ptr<FakeH2Server>(
-      new FakeH2Server(ctx, fd, ntohs(addr.sin_port), mode, std::move(script)));
+      new FakeH2Server(ctx, fd, address, ntohs(addr.sin_port), mode, std::move(script)));
 }
 
-FakeH2Server::FakeH2Server(SSL_CTX* ctx, int listen_fd, int port, Mode mode, Script script)
-    : ctx_(ctx), listen_fd_(listen_fd), port_(port), mode_(mode), script_(std::move(script)) {
+FakeH2Server::FakeH2Server(SSL_CTX* ctx, int listen_fd, std::string address, int port, Mode mode,
+                           Script script)
+    : ctx_(ctx),
+      listen_fd_(listen_fd),
+      address_(std::move(address)),
+      port_(port),
+      mode_(mode),
+      script_(std::move(script)) {
   thread_ = std::thread([this] { AcceptLoop(); });
 }
 

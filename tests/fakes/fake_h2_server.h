@@ -56,25 +56,28 @@ class FakeH2Server {
   };
   using Script = std::function<H2Reply(const H2Request&)>;
 
-  // Serves with the certificate and key in PEM files `cert` and `key`.
-  static absl::StatusOr<std::unique_ptr<FakeH2Server>> Start(const std::string& cert,
-                                                             const std::string& key, Mode mode,
-                                                             Script script);
+  // Serves on `address` (a loopback IPv4 address) with the certificate and key in PEM files
+  // `cert` and `key`.
+  static absl::StatusOr<std::unique_ptr<FakeH2Server>> Start(
+      const std::string& cert, const std::string& key, Mode mode, Script script,
+      const std::string& address = "127.0.0.1");
   ~FakeH2Server();
 
   int port() const { return port_; }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const { return address_ + ":" + std::to_string(port_); }
   int connections() const { return connections_.load(); }
   std::vector<H2Request> requests();
 
  private:
-  FakeH2Server(SSL_CTX* ctx, int listen_fd, int port, Mode mode, Script script);
+  FakeH2Server(SSL_CTX* ctx, int listen_fd, std::string address, int port, Mode mode,
+               Script script);
   void AcceptLoop();
   void Serve(SSL* ssl);
   void ServeHttp2(SSL* ssl);
 
   SSL_CTX* ctx_;
   int listen_fd_;
+  std::string address_;
   int port_;
   Mode mode_;
   Script script_;

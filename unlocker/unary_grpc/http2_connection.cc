@@ -30,14 +30,14 @@ ssize_t NeverSend(nghttp2_session*, const uint8_t*, size_t, int, void*) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Http2Connection>> Http2Connection::Start(
-    std::unique_ptr<TlsConnection> tls, std::string authority) {
-  std::unique_ptr<Http2Connection> c(new Http2Connection(std::move(tls), std::move(authority)));
+    std::unique_ptr<ByteStream> stream, std::string authority) {
+  std::unique_ptr<Http2Connection> c(new Http2Connection(std::move(stream), std::move(authority)));
   if (absl::Status s = c->Init(); !s.ok()) return s;
   return c;
 }
 
-Http2Connection::Http2Connection(std::unique_ptr<TlsConnection> tls, std::string authority)
-    : tls_(std::move(tls)), authority_(std::move(authority)) {}
+Http2Connection::Http2Connection(std::unique_ptr<ByteStream> stream, std::string authority)
+    : stream_io_(std::move(stream)), authority_(std::move(authority)) {}
 
 Http2Connection::~Http2Connection() { nghttp2_session_del(session_); }
 
@@ -64,9 +64,9 @@ absl::Status Http2Connection::Init() {
 }
 
 bool Http2Connection::ReadyForCall() {
-  while (!failed_ && tls_->HasInputOrClosed()) {
+  while (!failed_ && stream_io_->HasInputOrClosed()) {
     char buf[kReadChunk];
-    absl::StatusOr<size_t> n = tls_->Read(buf, sizeof(buf), absl::Now());
+    absl::StatusOr<size_t> n = stream_io_->Read(buf, sizeof(buf), absl::Now());
     if (!n.ok() && absl::IsDeadlineExceeded(n.status())) break;  // a record not yet whole
     if (!n.ok() || !Process(absl::string_view(buf, *n)).ok()) failed_ = true;
   }
@@ -115,7 +115,7 @@ absl::Status Http2Connection::Exchange(absl::Time deadline) {
     return absl::UnavailableError("the HTTP/2 connection ended before the call did");
   }
   char buf[kReadChunk];
-  absl::StatusOr<size_t> n = tls_->Read(buf, sizeof(buf), deadline);
+  absl::StatusOr<size_t> n = stream_io_->Read(buf, sizeof(buf), deadline);
   if (!n.ok()) return n.status();
   return Process(absl::string_view(buf, *n));
 }
@@ -127,7 +127,7 @@ absl::Status Http2Connection::SendQueued(absl::Time deadline) {
     if (n < 0) return Http2Error("send", static_cast<int>(n));
     if (n == 0) return absl::OkStatus();
     absl::Status s =
-        tls_->Write(absl::string_view(reinterpret_cast<const char*>(data), n), deadline);
+        stream_io_->Write(absl::string_view(reinterpret_cast<const char*>(data), n), deadline);
     if (!s.ok()) return s;
   }
 }

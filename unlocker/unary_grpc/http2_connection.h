@@ -1,7 +1,7 @@
 #ifndef KB_UNLOCKER_UNARY_GRPC_HTTP2_CONNECTION_H_
 #define KB_UNLOCKER_UNARY_GRPC_HTTP2_CONNECTION_H_
 
-// Unary gRPC calls, one at a time, over one HTTP/2 connection (nghttp2) on a TlsConnection.
+// Unary gRPC calls, one at a time, over one HTTP/2 connection (nghttp2) on a ByteStream.
 
 #include <nghttp2/nghttp2.h>
 
@@ -13,8 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "unlocker/unary_grpc/byte_stream.h"
 #include "unlocker/unary_grpc/grpc_wire.h"
-#include "unlocker/unary_grpc/tls_connection.h"
 
 namespace kb::unary_grpc {
 
@@ -24,8 +24,8 @@ inline constexpr size_t kMaxResponseHeaderBytes = 16 * 1024;
 
 class Http2Connection {
  public:
-  // Starts HTTP/2 on `tls`, whose peer is `authority` ("host:port", as dialled).
-  static absl::StatusOr<std::unique_ptr<Http2Connection>> Start(std::unique_ptr<TlsConnection> tls,
+  // Starts HTTP/2 on `stream`, whose peer is `authority` ("host:port", as dialled).
+  static absl::StatusOr<std::unique_ptr<Http2Connection>> Start(std::unique_ptr<ByteStream> stream,
                                                                 std::string authority);
   ~Http2Connection();
   Http2Connection(const Http2Connection&) = delete;
@@ -61,7 +61,7 @@ class Http2Connection {
     uint32_t reset_code = 0;
   };
 
-  Http2Connection(std::unique_ptr<TlsConnection> tls, std::string authority);
+  Http2Connection(std::unique_ptr<ByteStream> stream, std::string authority);
   absl::Status Init();
   // Sends what nghttp2 has queued, then waits for and processes the server's next bytes.
   absl::Status Exchange(absl::Time deadline);
@@ -78,7 +78,7 @@ class Http2Connection {
   static ssize_t ReadRequest(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
                              uint32_t* data_flags, nghttp2_data_source*, void* self);
 
-  std::unique_ptr<TlsConnection> tls_;
+  std::unique_ptr<ByteStream> stream_io_;
   std::string authority_;
   nghttp2_session* session_ = nullptr;
   Stream stream_;

@@ -30,12 +30,11 @@ absl::Status Unavailable(absl::string_view what, int err) {
   return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
 }
 
-// The last OpenSSL error queued, in words, and the queue cleared.
+// The last OpenSSL error queued, in words (system errors included), and the queue cleared.
 std::string SslErrorText() {
   const unsigned long e = ERR_peek_last_error();
-  std::string text = e != 0 ? ERR_reason_error_string(e) != nullptr ? ERR_reason_error_string(e)
-                                                                    : "unknown OpenSSL error"
-                            : "the connection was closed";
+  char text[256] = "the connection was closed";
+  if (e != 0) ERR_error_string_n(e, text, sizeof(text));
   ERR_clear_error();
   return text;
 }
@@ -223,6 +222,7 @@ TlsConnection::~TlsConnection() { close(fd_); }
 
 absl::Status TlsConnection::Handshake(absl::Time deadline) {
   for (;;) {
+    ERR_clear_error();  // SSL_get_error reads the thread's queue: an old entry would mislead it
     const int r = SSL_do_handshake(ssl_.get());
     const int error = SSL_get_error(ssl_.get(), r);
     absl::Status flushed = Flush(deadline);
@@ -237,6 +237,7 @@ absl::Status TlsConnection::Handshake(absl::Time deadline) {
 }
 
 absl::Status TlsConnection::Write(absl::string_view data, absl::Time deadline) {
+  ERR_clear_error();
   if (!data.empty() && SSL_write(ssl_.get(), data.data(), static_cast<int>(data.size())) <= 0) {
     return absl::UnavailableError(absl::StrCat("TLS write failed: ", SslErrorText()));
   }
@@ -245,6 +246,9 @@ absl::Status TlsConnection::Write(absl::string_view data, absl::Time deadline) {
 
 absl::StatusOr<size_t> TlsConnection::Read(char* out, size_t size, absl::Time deadline) {
   for (;;) {
+    // SSL_get_error reads the thread's error queue: an entry left by any earlier OpenSSL call
+    // of this thread (a file not found, ...) would turn "wait for more" into a failure.
+    ERR_clear_error();
     const int r = SSL_read(ssl_.get(), out, static_cast<int>(std::min(size, kChunk)));
     const int error = SSL_get_error(ssl_.get(), r);
     if (absl::Status s = Flush(deadline); !s.ok()) return s;  // e.g. a KeyUpdate's answer

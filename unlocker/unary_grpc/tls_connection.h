@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/openssl_util.h"
+#include "unlocker/unary_grpc/byte_stream.h"
 
 namespace kb::unary_grpc {
 
@@ -44,7 +45,7 @@ using SslPtr = std::unique_ptr<SSL, OpenSslDeleter<SSL_free>>;
 // TLS 1.2 or later. INVALID_ARGUMENT when `ca_pem` holds no certificate.
 absl::StatusOr<SslCtxPtr> NewClientContext(absl::string_view ca_pem);
 
-class TlsConnection {
+class TlsConnection final : public ByteStream {
  public:
   // Connects to `endpoint` ("host:port", "[v6]:port"), trying each address it resolves to, and
   // completes the handshake by `deadline`. UNAVAILABLE when no connection or handshake
@@ -53,18 +54,13 @@ class TlsConnection {
   static absl::StatusOr<std::unique_ptr<TlsConnection>> Connect(SSL_CTX* ctx,
                                                                 absl::string_view endpoint,
                                                                 absl::Time deadline);
-  ~TlsConnection();
+  ~TlsConnection() override;
   TlsConnection(const TlsConnection&) = delete;
   TlsConnection& operator=(const TlsConnection&) = delete;
 
-  // Sends all of `data`, by `deadline`.
-  absl::Status Write(absl::string_view data, absl::Time deadline);
-  // Up to `out.size()` bytes of the peer's data, waiting until `deadline` for some. UNAVAILABLE
-  // once the peer closed the connection.
-  absl::StatusOr<size_t> Read(char* out, size_t size, absl::Time deadline);
-  // Whether the peer has closed the connection or sent something not yet read, without
-  // waiting.
-  bool HasInputOrClosed();
+  absl::Status Write(absl::string_view data, absl::Time deadline) override;
+  absl::StatusOr<size_t> Read(char* out, size_t size, absl::Time deadline) override;
+  bool HasInputOrClosed() override;
 
  private:
   TlsConnection(SslPtr ssl, int fd);
