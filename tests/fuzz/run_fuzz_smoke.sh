@@ -16,7 +16,7 @@ cd "$SRC"
 
 FLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I. -I$BUILD/proto -I$BUILD/keybroker/verifiers/tdx/tdx_generated -I/usr/include/tss2"
-LIBS="$BUILD/proto/libkb_proto.a -lprotobuf -lcrypto -ltss2-mu
+LIBS="$BUILD/proto/libkb_proto.a -lprotobuf -lcrypto -ltss2-mu -lnghttp2
       $(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord)"
 COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/openssl_util.cc
         common/tpm/tpm_structures.cc"
@@ -30,12 +30,13 @@ POLICY="keybroker/policy/release_policy.cc keybroker/policy/tee_policy.cc
 CONFIG="keybroker/config/broker_config.cc keybroker/service/roles.cc
         keybroker/service/distinguished_name.cc common/files.cc common/json/json_config.cc"
 TOKEN="unlocker/volume/token_json.cc unlocker/cli/crypttab.cc"
+H2="unlocker/unary_grpc/http2_connection.cc unlocker/unary_grpc/grpc_wire.cc common/logging.cc"
 
 OBJ=$OUT/obj
 rm -rf "$OBJ"
 # Every source once, $(nproc) at a time (each target links the objects it needs).
 # shellcheck disable=SC2086
-printf '%s\n' $COMMON $SNP $TDX $TPM $POLICY $CONFIG $TOKEN tests/fuzz/*_fuzzer.cc | sort -u |
+printf '%s\n' $COMMON $SNP $TDX $TPM $POLICY $CONFIG $TOKEN $H2 tests/fuzz/*_fuzzer.cc | sort -u |
   CXX=$CXX FLAGS=$FLAGS OBJ=$OBJ xargs -P "$(nproc)" -n 1 sh -c \
     'o="$OBJ/${0%.cc}.o"; mkdir -p "${o%/*}"; $CXX $FLAGS -c "$0" -o "$o"' ||
   { echo "FUZZ FAIL: a source did not compile (above)"; exit 1; }
@@ -75,6 +76,8 @@ build policy_json_fuzzer $POLICY
 build config_fuzzer $CONFIG
 # shellcheck disable=SC2086
 build token_json_fuzzer $TOKEN
+# shellcheck disable=SC2086
+build grpc_response_fuzzer $H2
 run snp_report_fuzzer 4096 tests/data/snp/*.bin
 run azure_hcl_fuzzer 8192 tests/data/az-snp-vtpm/*.bin
 run tdx_quote_fuzzer 16384 tests/data/tdx/*.dat tests/data/tdx/*.bin
@@ -83,4 +86,5 @@ run release_request_fuzzer 8192 tests/fuzz/corpus/release_request/*
 run policy_json_fuzzer 4096 tests/fuzz/corpus/policy_json/*
 run config_fuzzer 4096 tests/fuzz/corpus/config/*
 run token_json_fuzzer 4096 tests/fuzz/corpus/token_json/*
+run grpc_response_fuzzer 4096 tests/fuzz/corpus/grpc_response/*
 echo "FUZZ PASS"
