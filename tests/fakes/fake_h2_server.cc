@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
 #include <signal.h>
@@ -203,6 +204,8 @@ void FakeH2Server::AcceptLoop() {
     if (fd < 0) return;
     ++connections_;
     current_fd_ = fd;
+    const int one = 1;  // as gRPC's server: no Nagle delay between a response's frames
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (stopping_) shutdown(fd, SHUT_RDWR);
     SSL* ssl = SSL_new(ctx_);
     SSL_set_fd(ssl, fd);

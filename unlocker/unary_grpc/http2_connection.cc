@@ -121,15 +121,17 @@ absl::Status Http2Connection::Exchange(absl::Time deadline) {
 }
 
 absl::Status Http2Connection::SendQueued(absl::Time deadline) {
+  // Everything nghttp2 has queued (the preface, SETTINGS, a request's HEADERS and DATA, ACKs)
+  // goes out as one TLS write: one record and one packet where it fits, not one per frame.
+  std::string out;
   for (;;) {
     const uint8_t* data = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &data);
     if (n < 0) return Http2Error("send", static_cast<int>(n));
-    if (n == 0) return absl::OkStatus();
-    absl::Status s =
-        stream_io_->Write(absl::string_view(reinterpret_cast<const char*>(data), n), deadline);
-    if (!s.ok()) return s;
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), n);
   }
+  return out.empty() ? absl::OkStatus() : stream_io_->Write(out, deadline);
 }
 
 absl::Status Http2Connection::Process(absl::string_view bytes) {
