@@ -15,6 +15,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace kb::testing {
 namespace {
@@ -29,7 +30,8 @@ int SelectH2(SSL*, const unsigned char** out, unsigned char* outlen, const unsig
   return SSL_TLSEXT_ERR_OK;
 }
 
-nghttp2_nv Nv(const std::string& name, const std::string& value) {
+// Points into `name` and `value`, which must outlive the submit call that copies them.
+nghttp2_nv Nv(absl::string_view name, absl::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
           NGHTTP2_NV_FLAG_NONE};

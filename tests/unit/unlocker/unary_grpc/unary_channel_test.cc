@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -161,7 +162,7 @@ TEST_F(UnaryChannelTest, BrokenMessagesAreInternal) {
 }
 
 TEST_F(UnaryChannelTest, AnAnswerWithoutGrpcStatusMapsItsHttpStatus) {
-  int http = 503;
+  std::atomic<int> http = 503;  // set here, read in the server's thread
   auto server = Serve([&](const H2Request&) {
     H2Reply r;
     r.kind = H2Reply::Kind::kHttpOnly;
