@@ -19,16 +19,9 @@
 #include "absl/time/time.h"
 #include "common/openssl_util.h"
 #include "unlocker/unary_grpc/byte_stream.h"
+#include "unlocker/unary_grpc/tcp_connect.h"
 
 namespace kb::unary_grpc {
-
-// "host:port" split; the host without an IPv6 literal's brackets. INVALID_ARGUMENT without a
-// port.
-struct HostPort {
-  std::string host;
-  std::string port;
-};
-absl::StatusOr<HostPort> SplitHostPort(absl::string_view endpoint);
 
 // The payloads of a status for a server certificate that did not verify: the X.509 error
 // number (decimal) and the chain the server presented (PEM, leaf first), so that the caller can
