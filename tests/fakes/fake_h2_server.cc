@@ -60,6 +60,7 @@ struct H2Session {
   nghttp2_session* session = nullptr;
   std::map<int32_t, Stream> streams;
   bool close_after_send = false;
+  bool hang_up = false;
 
   static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* self) {
@@ -138,6 +139,9 @@ struct H2Session {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, s.reply.reset_code);
         return;
       case H2Reply::Kind::kSilence:
+        return;
+      case H2Reply::Kind::kHangUp:
+        hang_up = true;
         return;
     }
   }
@@ -231,6 +235,11 @@ void FakeH2Server::Serve(SSL* ssl) {
     case Mode::kCloseAfterHandshake:
       SSL_shutdown(ssl);
       return;
+    case Mode::kResetAfterHandshake: {
+      const linger reset{1, 0};
+      setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+      return;
+    }
   }
 }
 
@@ -263,7 +272,8 @@ void FakeH2Server::ServeHttp2(SSL* ssl) {
       break;
     }
     const int n = SSL_read(ssl, buf, sizeof(buf));
-    if (n <= 0 || nghttp2_session_mem_recv(h.session, reinterpret_cast<uint8_t*>(buf), n) < 0) {
+    if (n <= 0 || nghttp2_session_mem_recv(h.session, reinterpret_cast<uint8_t*>(buf), n) < 0 ||
+        h.hang_up) {
       break;
     }
   }

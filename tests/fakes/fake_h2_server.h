@@ -28,6 +28,7 @@ struct H2Reply {
     kHttpOnly,      // `http_status` and no gRPC status at all
     kReset,         // RST_STREAM with `reset_code`
     kSilence,       // nothing, ever
+    kHangUp,        // the connection closed, nothing answered
   };
   Kind kind = Kind::kMessage;
   std::string message;   // serialized response (kMessage)
@@ -53,6 +54,7 @@ class FakeH2Server {
     kHttp2,   // TLS with ALPN h2, then HTTP/2
     kNoAlpn,  // TLS without ALPN, then silence
     kCloseAfterHandshake,
+    kResetAfterHandshake,  // closed with a TCP reset (SO_LINGER 0)
   };
   using Script = std::function<H2Reply(const H2Request&)>;
 

@@ -164,7 +164,9 @@ absl::Status StatusFromTrailers(absl::string_view grpc_status, absl::string_view
                                            EscapeUntrusted(grpc_status), "', not a gRPC code"));
   }
   if (code == 0) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(code), PercentDecode(grpc_message));
+  // The server's words reach a console and logs: escaped, and bounded.
+  return absl::Status(static_cast<absl::StatusCode>(code),
+                      EscapeUntrusted(PercentDecode(grpc_message), kMaxStatusMessage));
 }
 
 absl::Status StatusFromReset(uint32_t error_code) {

@@ -55,8 +55,13 @@ std::string PercentDecode(absl::string_view encoded);
 // PERMISSION_DENIED, 404 UNIMPLEMENTED, 429, 502, 503 and 504 UNAVAILABLE, anything else UNKNOWN.
 absl::Status StatusFromHttpStatus(int http_status);
 
-// The status named by the grpc-status and grpc-message trailers. A grpc-status that is not a
-// code's decimal number (0-16, no sign, no leading zero) is UNKNOWN, naming what came.
+// The most bytes of a grpc-message kept in a status.
+inline constexpr size_t kMaxStatusMessage = 1024;
+
+// The status named by the grpc-status and grpc-message trailers, the message percent-decoded,
+// then escaped (control characters and bytes >= 0x80 as \xNN) and cut to kMaxStatusMessage.
+// A grpc-status that is not a code's decimal number (0-16, no sign, no leading zero) is
+// UNKNOWN, naming what came.
 absl::Status StatusFromTrailers(absl::string_view grpc_status, absl::string_view grpc_message);
 
 // The status of a stream the server reset with HTTP/2 error `error_code` (RFC 9113 section 7):

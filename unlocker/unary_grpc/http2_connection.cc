@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -48,6 +49,7 @@ absl::Status Http2Connection::Init() {
   nghttp2_session_callbacks_set_on_header_callback(cb, &OnHeader);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &OnData);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, &OnClose);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &OnFrame);
   const int rv = nghttp2_session_client_new(&session_, cb, this);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) return Http2Error("session", rv);
@@ -63,8 +65,10 @@ absl::Status Http2Connection::Init() {
   return absl::OkStatus();
 }
 
-bool Http2Connection::ReadyForCall() {
-  while (!failed_ && stream_io_->HasInputOrClosed()) {
+bool Http2Connection::ReadyForCall(absl::Time deadline) {
+  // Reads what the server sent since the last call (a GOAWAY, a close), without waiting, and no
+  // longer than until `deadline` however much it sends.
+  while (!failed_ && absl::Now() < deadline && stream_io_->HasInputOrClosed()) {
     char buf[kReadChunk];
     absl::StatusOr<size_t> n = stream_io_->Read(buf, sizeof(buf), absl::Now());
     if (!n.ok() && absl::IsDeadlineExceeded(n.status())) break;  // a record not yet whole
@@ -111,6 +115,8 @@ absl::StatusOr<std::string> Http2Connection::Call(absl::string_view path, absl::
 absl::Status Http2Connection::Exchange(absl::Time deadline) {
   if (absl::Status s = SendQueued(deadline); !s.ok()) return s;
   if (stream_.closed) return absl::OkStatus();
+  // A server that keeps the socket busy with frames that never end the stream (PINGs, ...).
+  if (absl::Now() >= deadline) return absl::DeadlineExceededError("deadline passed");
   if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
     return absl::UnavailableError("the HTTP/2 connection ended before the call did");
   }
@@ -144,20 +150,18 @@ absl::Status Http2Connection::Process(absl::string_view bytes) {
 absl::StatusOr<std::string> Http2Connection::Outcome() {
   Stream& s = stream_;
   if (!s.local_error.ok()) return s.local_error;
-  if (s.grpc_status.has_value()) {
-    if (absl::Status st = StatusFromTrailers(*s.grpc_status, s.grpc_message); !st.ok()) return st;
-    absl::StatusOr<std::optional<std::string>> message = s.deframer.Finish();
-    if (!message.ok()) return message.status();
-    if (!message->has_value()) {
-      return absl::UnimplementedError("No message returned for unary request");
-    }
-    return std::move(**message);
-  }
-  if (s.reset_code != NGHTTP2_NO_ERROR) {
-    last_unprocessed_ = s.reset_code == NGHTTP2_REFUSED_STREAM;
+  if (s.reset) {  // RST_STREAM before the status (RFC 9113's NO_ERROR included: INTERNAL)
+    last_unprocessed_ = s.reset_code == NGHTTP2_REFUSED_STREAM && s.http_status == 0;
     return StatusFromReset(s.reset_code);
   }
-  return StatusFromHttpStatus(s.http_status);
+  if (!s.grpc_status.has_value() || !s.grpc_content) return StatusFromHttpStatus(s.http_status);
+  if (absl::Status st = StatusFromTrailers(*s.grpc_status, s.grpc_message); !st.ok()) return st;
+  absl::StatusOr<std::optional<std::string>> message = s.deframer.Finish();
+  if (!message.ok()) return message.status();
+  if (!message->has_value()) {
+    return absl::UnimplementedError("No message returned for unary request");
+  }
+  return std::move(**message);
 }
 
 int Http2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
@@ -173,11 +177,16 @@ int Http2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, cons
   }
   const absl::string_view n(reinterpret_cast<const char*>(name), namelen);
   const absl::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  // The status counts only from the block that ends the stream: the trailers, or a
+  // Trailers-Only response. Not from a 1xx, nor from the headers before the message.
+  const bool ends_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (n == ":status") {
     (void)absl::SimpleAtoi(v, &s.http_status);
-  } else if (n == "grpc-status") {
+  } else if (n == "content-type" && s.http_status >= 200) {
+    s.grpc_content = absl::StartsWith(v, "application/grpc");
+  } else if (n == "grpc-status" && ends_stream) {
     s.grpc_status = std::string(v);
-  } else if (n == "grpc-message") {
+  } else if (n == "grpc-message" && ends_stream) {
     s.grpc_message = std::string(v);
   }
   return 0;
@@ -196,11 +205,19 @@ int Http2Connection::OnData(nghttp2_session* session, uint8_t, int32_t stream_id
   return 0;
 }
 
+int Http2Connection::OnFrame(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  Stream& s = static_cast<Http2Connection*>(self)->stream_;
+  if (frame->hd.type == NGHTTP2_RST_STREAM && frame->hd.stream_id == s.id) s.reset = true;
+  return 0;
+}
+
 int Http2Connection::OnClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self) {
   Stream& s = static_cast<Http2Connection*>(self)->stream_;
   if (stream_id != s.id) return 0;
   s.closed = true;
   s.reset_code = error_code;
+  // Closed by nghttp2 itself: refused after a GOAWAY, or reset for a malformed response.
+  if (error_code != NGHTTP2_NO_ERROR) s.reset = true;
   return 0;
 }
 

@@ -32,8 +32,9 @@ class Http2Connection {
   Http2Connection& operator=(const Http2Connection&) = delete;
 
   // Whether another call may start here: the connection has not failed, and the server has not
-  // closed it or sent GOAWAY (anything the server sent meanwhile is read first, without waiting).
-  bool ReadyForCall();
+  // closed it or sent GOAWAY (what the server sent meanwhile is read first, without waiting and
+  // not past `deadline`).
+  bool ReadyForCall(absl::Time deadline);
 
   // Calls `path` ("/package.Service/Method") with the serialized `request`; the serialized
   // response, or the call's status (grpc_wire.h). DEADLINE_EXCEEDED when `deadline` passes (the
@@ -43,6 +44,7 @@ class Http2Connection {
   // Whether the last call failed without the server having processed it (its stream was
   // refused, or GOAWAY came before it): it may be retried on another connection.
   bool LastCallUnprocessed() const { return last_unprocessed_; }
+  // Whether the connection is unusable (a transport or protocol failure, a deadline mid-call).
   bool failed() const { return failed_; }
 
  private:
@@ -52,12 +54,14 @@ class Http2Connection {
     std::string request;  // framed
     size_t sent = 0;
     int http_status = 0;
+    bool grpc_content = false;  // the final response's content-type is application/grpc...
     std::optional<std::string> grpc_status;
     std::string grpc_message;
     size_t header_bytes = 0;
     UnaryResponseDeframer deframer;
     absl::Status local_error;  // a response this client refused while it came
     bool closed = false;
+    bool reset = false;  // by the server's RST_STREAM or by nghttp2
     uint32_t reset_code = 0;
   };
 
@@ -74,6 +78,7 @@ class Http2Connection {
                       void* self);
   static int OnData(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
                     size_t len, void* self);
+  static int OnFrame(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int OnClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
   static ssize_t ReadRequest(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
                              uint32_t* data_flags, nghttp2_data_source*, void* self);

@@ -70,22 +70,68 @@ absl::StatusOr<int> ConnectTo(const addrinfo& address, absl::Time deadline) {
   return fd;
 }
 
-}  // namespace
+using AddrInfoPtr = std::unique_ptr<addrinfo, void (*)(addrinfo*)>;
 
-absl::StatusOr<int> ConnectTcp(const HostPort& hp, absl::Time deadline) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (int e = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &found); e != 0) {
+// The addresses of `hp`, looked up by `deadline` (getaddrinfo_a: glibc's resolver alone may
+// retry for much longer). A literal address resolves at once.
+absl::StatusOr<AddrInfoPtr> Resolve(const HostPort& hp, absl::Time deadline) {
+  // A lookup still running at the deadline keeps writing into its request: it is left
+  // allocated when it cannot be cancelled.
+  auto* request = new gaicb{};
+  auto* hints = new addrinfo{};
+  hints->ai_socktype = SOCK_STREAM;
+  hints->ai_flags = AI_NUMERICSERV;
+  auto* name = new std::string(hp.host);
+  auto* service = new std::string(hp.port);
+  *request = {name->c_str(), service->c_str(), hints, nullptr};
+  auto release = [&] {
+    delete request;
+    delete hints;
+    delete name;
+    delete service;
+  };
+  gaicb* list[] = {request};
+  if (int e = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); e != 0) {
+    release();
     return absl::UnavailableError(
         absl::StrCat("cannot resolve '", hp.host, "': ", gai_strerror(e)));
   }
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> list(found, &freeaddrinfo);
+  int e = EAI_INPROGRESS;
+  while ((e = gai_error(request)) == EAI_INPROGRESS && absl::Now() < deadline) {
+    const timespec left = absl::ToTimespec(deadline - absl::Now());
+    gai_suspend(list, 1, &left);
+  }
+  if (e == EAI_INPROGRESS) {
+    const int cancelled = gai_cancel(request);
+    if (cancelled != EAI_ALLDONE) {
+      if (cancelled == EAI_CANCELED) release();
+      return absl::DeadlineExceededError(absl::StrCat("no address for '", hp.host, "' in time"));
+    }
+  }
+  e = gai_error(request);
+  AddrInfoPtr found(e == 0 ? request->ar_result : nullptr, &freeaddrinfo);
+  release();
+  if (e != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve '", hp.host, "': ", gai_strerror(e)));
+  }
+  return found;
+}
+
+}  // namespace
+
+absl::StatusOr<int> ConnectTcp(const HostPort& hp, absl::Time deadline) {
+  absl::StatusOr<AddrInfoPtr> found = Resolve(hp, deadline);
+  if (!found.ok()) return found.status();
+  int left = 0;
+  for (const addrinfo* a = found->get(); a != nullptr; a = a->ai_next) ++left;
   absl::Status last = absl::UnavailableError("no address");
-  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    absl::StatusOr<int> fd = ConnectTo(*a, deadline);
-    if (fd.ok() || absl::IsDeadlineExceeded(fd.status())) return fd;
+  for (const addrinfo* a = found->get(); a != nullptr; a = a->ai_next, --left) {
+    // Each address gets its share of the time left, so that one that drops packets does not
+    // take it all from the next (the last one gets the rest).
+    const absl::Time share = absl::Now() + (deadline - absl::Now()) / left;
+    absl::StatusOr<int> fd = ConnectTo(*a, left == 1 ? deadline : share);
+    if (fd.ok() || absl::Now() >= deadline) return fd;
     last = fd.status();
   }
   return last;

@@ -93,6 +93,7 @@ absl::StatusOr<SslCtxPtr> NewClientContext(absl::string_view ca_pem) {
     if (X509_STORE_add_cert(store, ca.get()) != 1) return OpenSslError("X509_STORE_add_cert");
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION);  // TLS 1.2: nothing after the handshake
   return ctx;
 }
 
@@ -162,7 +163,7 @@ absl::Status TlsConnection::Write(absl::string_view data, absl::Time deadline) {
 }
 
 absl::StatusOr<size_t> TlsConnection::Read(char* out, size_t size, absl::Time deadline) {
-  for (;;) {
+  for (bool received = false;;) {
     // SSL_get_error reads the thread's error queue: an entry left by any earlier OpenSSL call
     // of this thread (a file not found, ...) would turn "wait for more" into a failure.
     ERR_clear_error();
@@ -176,7 +177,13 @@ absl::StatusOr<size_t> TlsConnection::Read(char* out, size_t size, absl::Time de
     if (error != SSL_ERROR_WANT_READ) {
       return absl::UnavailableError(absl::StrCat("TLS read failed: ", SslErrorText()));
     }
+    // A peer that keeps sending what is not application data (session tickets, ...) must not
+    // hold the call past its deadline. The first pass reads what is there even after it.
+    if (received && absl::Now() >= deadline) {
+      return absl::DeadlineExceededError("deadline passed");
+    }
     if (absl::Status s = Receive(deadline); !s.ok()) return s;
+    received = true;
   }
 }
 
@@ -187,17 +194,18 @@ bool TlsConnection::HasInputOrClosed() {
 }
 
 absl::Status TlsConnection::Flush(absl::Time deadline) {
+  // Bytes leave unsent_ only once the socket took them: a Flush cut short by its deadline
+  // leaves no record half sent for the next one to write after.
   char buf[kChunk];
-  for (int n; (n = BIO_read(out_, buf, sizeof(buf))) > 0;) {
-    for (int sent = 0; sent < n;) {
-      const ssize_t w = send(fd_, buf + sent, n - sent, MSG_NOSIGNAL);
-      if (w > 0) {
-        sent += static_cast<int>(w);
-      } else if (errno == EAGAIN || errno == EINTR) {
-        if (absl::Status s = WaitForSocket(fd_, POLLOUT, deadline); !s.ok()) return s;
-      } else {
-        return Unavailable("send", errno);
-      }
+  for (int n; (n = BIO_read(out_, buf, sizeof(buf))) > 0;) unsent_.append(buf, n);
+  while (!unsent_.empty()) {
+    const ssize_t w = send(fd_, unsent_.data(), unsent_.size(), MSG_NOSIGNAL);
+    if (w > 0) {
+      unsent_.erase(0, static_cast<size_t>(w));
+    } else if (errno == EAGAIN || errno == EINTR) {
+      if (absl::Status s = WaitForSocket(fd_, POLLOUT, deadline); !s.ok()) return s;
+    } else {
+      return Unavailable("send", errno);
     }
   }
   return absl::OkStatus();

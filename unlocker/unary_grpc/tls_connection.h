@@ -68,6 +68,7 @@ class TlsConnection final : public ByteStream {
   BIO* in_;   // owned by ssl_: bytes from the socket, for OpenSSL
   BIO* out_;  // owned by ssl_: bytes from OpenSSL, for the socket
   int fd_;
+  std::string unsent_;  // from OpenSSL, not yet taken by the socket
 };
 
 }  // namespace kb::unary_grpc

@@ -25,7 +25,7 @@ absl::StatusOr<std::string> UnaryChannel::Call(absl::string_view path, absl::str
 }
 
 absl::Status UnaryChannel::EnsureConnected(absl::Time deadline, absl::Duration timeout) {
-  if (connection_ != nullptr && connection_->ReadyForCall()) return absl::OkStatus();
+  if (connection_ != nullptr && connection_->ReadyForCall(deadline)) return absl::OkStatus();
   connection_.reset();
   absl::StatusOr<std::unique_ptr<TlsConnection>> tls =
       TlsConnection::Connect(ctx_.get(), endpoint_, deadline);
