@@ -17,6 +17,14 @@ if [ "$left" -gt 0 ]; then
   echo "FAIL: kbunlock links $left symbols of gRPC's library" >&2
   exit 1
 fi
+# With libgcc linked in, anything that unwinds a thread (pthread_exit, pthread_cancel, and
+# getaddrinfo_a, whose helper threads end in pthread_exit) dlopens libgcc_s.so.1 and aborts
+# where it is missing: a minimal root file system (the e2e guest's data volume once did).
+unwinding=$(nm -D "$kbunlock" | grep -oE '\b(pthread_exit|pthread_cancel|getaddrinfo_a)\b' || true)
+if [ -n "$unwinding" ]; then
+  echo "FAIL: kbunlock calls $(echo $unwinding), which need libgcc_s.so.1 at run time" >&2
+  exit 1
+fi
 grep -q '^libnghttp2\.so' <<<"$needed" || { echo "FAIL: no libnghttp2 in: $needed" >&2; exit 1; }
 echo "PASS: kbunlock needs $(wc -l <<<"$needed") shared libraries, none of gRPC, protobuf, abseil, libstdc++;" \
   "no gRPC symbols"

@@ -12,9 +12,13 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <thread>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace kb::unary_grpc {
 namespace {
@@ -72,50 +76,51 @@ absl::StatusOr<int> ConnectTo(const addrinfo& address, absl::Time deadline) {
 
 using AddrInfoPtr = std::unique_ptr<addrinfo, void (*)(addrinfo*)>;
 
-// The addresses of `hp`, looked up by `deadline` (getaddrinfo_a: glibc's resolver alone may
-// retry for much longer). A literal address resolves at once.
+absl::Status ResolveError(const HostPort& hp, int error) {
+  return absl::UnavailableError(
+      absl::StrCat("cannot resolve '", hp.host, "': ", gai_strerror(error)));
+}
+
+// A name lookup on its own thread, so that the caller can stop waiting at its deadline
+// (glibc's resolver alone may retry for much longer). The thread owns a share of the state and
+// finishes on its own when the caller has gone. (Not getaddrinfo_a: its helper threads end in
+// pthread_exit, which needs libgcc_s.so.1, absent from minimal systems; kbunlock is linked
+// with -static-libgcc.)
+struct Lookup {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  int error ABSL_GUARDED_BY(mu) = 0;
+  addrinfo* result ABSL_GUARDED_BY(mu) = nullptr;
+  ~Lookup() {
+    if (result != nullptr) freeaddrinfo(result);
+  }
+};
+
+// The addresses of `hp`, by `deadline`. A literal address resolves at once, without a thread.
 absl::StatusOr<AddrInfoPtr> Resolve(const HostPort& hp, absl::Time deadline) {
-  // A lookup still running at the deadline keeps writing into its request: it is left
-  // allocated when it cannot be cancelled.
-  auto* request = new gaicb{};
-  auto* hints = new addrinfo{};
-  hints->ai_socktype = SOCK_STREAM;
-  hints->ai_flags = AI_NUMERICSERV;
-  auto* name = new std::string(hp.host);
-  auto* service = new std::string(hp.port);
-  *request = {name->c_str(), service->c_str(), hints, nullptr};
-  auto release = [&] {
-    delete request;
-    delete hints;
-    delete name;
-    delete service;
-  };
-  gaicb* list[] = {request};
-  if (int e = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); e != 0) {
-    release();
-    return absl::UnavailableError(
-        absl::StrCat("cannot resolve '", hp.host, "': ", gai_strerror(e)));
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  int e = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &found);
+  if (e == 0) return AddrInfoPtr(found, &freeaddrinfo);
+  if (e != EAI_NONAME) return ResolveError(hp, e);
+  auto lookup = std::make_shared<Lookup>();
+  std::thread([lookup, hp] {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* result = nullptr;
+    const int error = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &result);
+    absl::MutexLock lock(&lookup->mu);
+    std::tie(lookup->done, lookup->error, lookup->result) = std::tuple(true, error, result);
+  }).detach();
+  absl::MutexLock lock(&lookup->mu);
+  if (!lookup->mu.AwaitWithDeadline(absl::Condition(&lookup->done), deadline)) {
+    return absl::DeadlineExceededError(absl::StrCat("no address for '", hp.host, "' in time"));
   }
-  int e = EAI_INPROGRESS;
-  while ((e = gai_error(request)) == EAI_INPROGRESS && absl::Now() < deadline) {
-    const timespec left = absl::ToTimespec(deadline - absl::Now());
-    gai_suspend(list, 1, &left);
-  }
-  if (e == EAI_INPROGRESS) {
-    const int cancelled = gai_cancel(request);
-    if (cancelled != EAI_ALLDONE) {
-      if (cancelled == EAI_CANCELED) release();
-      return absl::DeadlineExceededError(absl::StrCat("no address for '", hp.host, "' in time"));
-    }
-  }
-  e = gai_error(request);
-  AddrInfoPtr found(e == 0 ? request->ar_result : nullptr, &freeaddrinfo);
-  release();
-  if (e != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot resolve '", hp.host, "': ", gai_strerror(e)));
-  }
-  return found;
+  if (lookup->error != 0) return ResolveError(hp, lookup->error);
+  return AddrInfoPtr(std::exchange(lookup->result, nullptr), &freeaddrinfo);
 }
 
 }  // namespace
