@@ -23,10 +23,6 @@
 namespace kb::unary_grpc {
 namespace {
 
-absl::Status Unavailable(absl::string_view what, int err) {
-  return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
-}
-
 // Milliseconds left until `deadline` for poll(2), rounded up; 0 once it has passed.
 int PollTimeout(absl::Time deadline) {
   const absl::Duration left = deadline - absl::Now();
@@ -38,6 +34,10 @@ int PollTimeout(absl::Time deadline) {
 
 }  // namespace
 
+absl::Status SocketError(absl::string_view what, int err) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
+}
+
 absl::Status WaitForSocket(int fd, short events, absl::Time deadline) {
   for (;;) {
     const int timeout = PollTimeout(deadline);
@@ -45,7 +45,7 @@ absl::Status WaitForSocket(int fd, short events, absl::Time deadline) {
     pollfd p{fd, events, 0};
     const int r = poll(&p, 1, timeout);
     if (r > 0) return absl::OkStatus();
-    if (r < 0 && errno != EINTR) return Unavailable("poll", errno);
+    if (r < 0 && errno != EINTR) return SocketError("poll", errno);
   }
 }
 
@@ -54,15 +54,15 @@ namespace {
 // A non-blocking TCP connection to `address`, established by `deadline`.
 absl::StatusOr<int> ConnectTo(const addrinfo& address, absl::Time deadline) {
   const int fd = socket(address.ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return Unavailable("socket", errno);
+  if (fd < 0) return SocketError("socket", errno);
   absl::Status status;
   if (connect(fd, address.ai_addr, address.ai_addrlen) != 0) {
     status =
-        errno == EINPROGRESS ? WaitForSocket(fd, POLLOUT, deadline) : Unavailable("connect", errno);
+        errno == EINPROGRESS ? WaitForSocket(fd, POLLOUT, deadline) : SocketError("connect", errno);
     int err = 0;
     socklen_t len = sizeof(err);
     if (status.ok() && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
-      status = Unavailable("connect", err);
+      status = SocketError("connect", err);
     }
   }
   if (!status.ok()) {

@@ -25,6 +25,9 @@ absl::StatusOr<HostPort> SplitHostPort(absl::string_view endpoint);
 // `deadline`; the last address's error otherwise, DEADLINE_EXCEEDED when `deadline` passed.
 absl::StatusOr<int> ConnectTcp(const HostPort& hp, absl::Time deadline);
 
+// UNAVAILABLE: "<what>: <errno's text>".
+absl::Status SocketError(absl::string_view what, int err);
+
 // Waits until `fd` has one of `events` (poll(2)), or DEADLINE_EXCEEDED at `deadline`.
 absl::Status WaitForSocket(int fd, short events, absl::Time deadline);
 

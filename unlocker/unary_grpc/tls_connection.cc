@@ -22,10 +22,6 @@ namespace {
 
 constexpr size_t kChunk = 16 * 1024;
 
-absl::Status Unavailable(absl::string_view what, int err) {
-  return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
-}
-
 // The last OpenSSL error queued, in words (system errors included), and the queue cleared.
 std::string SslErrorText() {
   const unsigned long e = ERR_peek_last_error();
@@ -205,7 +201,7 @@ absl::Status TlsConnection::Flush(absl::Time deadline) {
     } else if (errno == EAGAIN || errno == EINTR) {
       if (absl::Status s = WaitForSocket(fd_, POLLOUT, deadline); !s.ok()) return s;
     } else {
-      return Unavailable("send", errno);
+      return SocketError("send", errno);
     }
   }
   return absl::OkStatus();
@@ -220,7 +216,7 @@ absl::Status TlsConnection::Receive(absl::Time deadline) {
                                                            : OpenSslError("BIO_write");
     }
     if (n == 0) return absl::UnavailableError("the server closed the connection");
-    if (errno != EAGAIN && errno != EINTR) return Unavailable("recv", errno);
+    if (errno != EAGAIN && errno != EINTR) return SocketError("recv", errno);
     if (absl::Status s = WaitForSocket(fd_, POLLIN, deadline); !s.ok()) return s;
   }
 }
