@@ -94,7 +94,12 @@ struct H2Session {
     const size_t n = std::min({length, s.reply.chunk, s.out.size() - s.sent});
     memcpy(buf, s.out.data() + s.sent, n);
     s.sent += n;
-    if (s.sent == s.out.size()) {
+    if (s.sent == s.out.size() && s.reply.no_trailers) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (s.sent == s.out.size() && s.reply.reset_after_data) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    } else if (s.sent == s.out.size()) {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
       s.trailer_text = {"grpc-status", s.reply.grpc_status, "grpc-message", s.reply.grpc_message};
       std::array<nghttp2_nv, 2> trailers = {Nv(s.trailer_text[0], s.trailer_text[1]),
@@ -119,6 +124,9 @@ struct H2Session {
     switch (s.reply.kind) {
       case H2Reply::Kind::kMessage: {
         nva.push_back(Nv(kType, kGrpc));
+        if (!s.reply.early_grpc_status.empty()) {
+          nva.push_back(Nv(kStatus, s.reply.early_grpc_status));
+        }
         s.out = s.reply.raw_data.empty() ? Frame(s.reply.message) : s.reply.raw_data;
         nghttp2_data_provider body;
         body.source.ptr = nullptr;

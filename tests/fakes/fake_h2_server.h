@@ -39,6 +39,10 @@ struct H2Reply {
   int http_status = 200;
   uint32_t reset_code = 0;
   bool goaway_after = false;  // GOAWAY and close once the answer is out
+  // kMessage: a grpc-status already in the headers before the message (which does not count)
+  std::string early_grpc_status;
+  bool reset_after_data = false;  // kMessage: RST_STREAM(INTERNAL_ERROR) in place of trailers
+  bool no_trailers = false;       // kMessage: END_STREAM on the last DATA, no trailers
 };
 
 // What the server saw of one call.

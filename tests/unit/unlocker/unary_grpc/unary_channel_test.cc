@@ -132,6 +132,28 @@ TEST_F(UnaryChannelTest, AStatusInTrailersAfterNoMessage) {
               StatusIs(absl::StatusCode::kFailedPrecondition, "challenge already used"));
 }
 
+TEST_F(UnaryChannelTest, OnlyTheStatusThatEndsTheStreamCounts) {
+  std::atomic<int> call = 0;
+  auto server = Serve([&](const H2Request&) {
+    H2Reply r = Message("payload");
+    r.early_grpc_status = "0";  // in the headers before the message: not the call's status
+    r.grpc_status = "7";
+    r.grpc_message = "denied";
+    r.reset_after_data = call == 1;
+    r.no_trailers = call == 2;
+    ++call;
+    return r;
+  });
+  auto channel = Channel(server->endpoint());
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kPermissionDenied, "denied"));
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("INTERNAL_ERROR")));
+  // The message and the end of the stream, but no status where one counts.
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("without a gRPC status")));
+}
+
 TEST_F(UnaryChannelTest, OkWithoutAMessageIsUnimplementedAsInGrpc) {
   auto server = Serve([](const H2Request&) {
     H2Reply r;
