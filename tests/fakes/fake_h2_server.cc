@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "unlocker/unary_grpc/grpc_wire.h"
 
 namespace kb::testing {
 namespace {
@@ -35,13 +36,6 @@ nghttp2_nv Nv(absl::string_view name, absl::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
           NGHTTP2_NV_FLAG_NONE};
-}
-
-std::string Frame(const std::string& message) {
-  const uint32_t n = message.size();
-  std::string out = {'\0', static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                     static_cast<char>(n >> 8), static_cast<char>(n)};
-  return out + message;
 }
 
 }  // namespace
@@ -127,7 +121,8 @@ struct H2Session {
         if (!s.reply.early_grpc_status.empty()) {
           nva.push_back(Nv(kStatus, s.reply.early_grpc_status));
         }
-        s.out = s.reply.raw_data.empty() ? Frame(s.reply.message) : s.reply.raw_data;
+        s.out =
+            s.reply.raw_data.empty() ? unary_grpc::FrameMessage(s.reply.message) : s.reply.raw_data;
         nghttp2_data_provider body;
         body.source.ptr = nullptr;
         body.read_callback = &ReadBody;
