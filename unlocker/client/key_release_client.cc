@@ -54,29 +54,48 @@ absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(const std::s
       new UnaryKeyReleaseClient(std::move(broker), *std::move(channel)));
 }
 
-// The DER is hashed as the PEM carries it, without parsing the certificate: OpenSSL 3.0 decodes
-// a certificate's public key through its provider decoders, which costs the boot path more than
-// the handshake's own parse of it. What is not a certificate fails where the CA is loaded.
 absl::StatusOr<std::string> CertificateSha256(const std::string& pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  while (true) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* der = nullptr;
-    long len = 0;
-    if (PEM_read_bio(bio.get(), &name, &header, &der, &len) != 1) {
-      ERR_clear_error();
-      return absl::InvalidArgumentError("no PEM certificate");
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) return OpenSslError("no PEM certificate", absl::StatusCode::kInvalidArgument);
+  uint8_t* der = nullptr;
+  int len = i2d_X509(cert.get(), &der);
+  if (len <= 0) return OpenSslError("i2d_X509");
+  std::string digest = Sha256(absl::string_view(reinterpret_cast<char*>(der), len));
+  OPENSSL_free(der);
+  return HexEncode(digest);
+}
+
+namespace {
+
+// Hex SHA-256 of the body of the first CERTIFICATE block of `pem`, as the PEM carries it; ""
+// when there is none, or when that block has PEM headers (which PEM_read_bio_X509 refuses).
+std::string RawCertificateSha256(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* der = nullptr;
+  long len = 0;
+  std::string hex;
+  bool found = false;
+  while (!found && PEM_read_bio(bio.get(), &name, &header, &der, &len) == 1) {
+    found = std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0;
+    if (found && header[0] == '\0') {
+      hex = HexEncode(Sha256(absl::string_view(reinterpret_cast<char*>(der), len)));
     }
-    const bool certificate =
-        std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0;
-    std::string digest =
-        certificate ? Sha256(absl::string_view(reinterpret_cast<char*>(der), len)) : "";
     OPENSSL_free(name);
     OPENSSL_free(header);
     OPENSSL_free(der);
-    if (certificate) return HexEncode(digest);
   }
+  ERR_clear_error();
+  return hex;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EnrolledCaSha256(const std::string& pem, absl::string_view enrolled) {
+  if (!enrolled.empty() && RawCertificateSha256(pem) == enrolled) return std::string(enrolled);
+  return CertificateSha256(pem);
 }
 
 }  // namespace kb

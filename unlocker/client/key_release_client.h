@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "kb/v1/release.pb.h"
 
@@ -40,6 +41,13 @@ absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(
 
 // Hex SHA-256 of the DER of the first certificate in `pem`. INVALID_ARGUMENT if none.
 absl::StatusOr<std::string> CertificateSha256(const std::string& pem);
+
+// CertificateSha256(pem) for comparing with `enrolled`, a token's record of it: `enrolled` when
+// the first certificate block's bytes hash to it, which needs no parse (OpenSSL 3.0 decodes a
+// certificate's key through its provider decoders, a good part of a boot's CPU time); else
+// CertificateSha256(pem), its value or its error. Equal bytes are the enrolled certificate's
+// DER, so the result is always what CertificateSha256 would give.
+absl::StatusOr<std::string> EnrolledCaSha256(const std::string& pem, absl::string_view enrolled);
 
 }  // namespace kb
 

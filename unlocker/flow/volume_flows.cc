@@ -64,8 +64,10 @@ void RemoveReplaced(Volume& volume, const KeybrokerToken& old, const Progress& p
                             " or its keyslot ", old.keyslot, ": ", s.message()));
 }
 
-absl::StatusOr<std::string> CaFingerprint(const std::string& ca_pem) {
-  auto fp = CertificateSha256(ca_pem);
+// The CA's fingerprint; compared with a token's `enrolled` one, through EnrolledCaSha256.
+absl::StatusOr<std::string> CaFingerprint(const std::string& ca_pem,
+                                          absl::string_view enrolled = "") {
+  auto fp = enrolled.empty() ? CertificateSha256(ca_pem) : EnrolledCaSha256(ca_pem, enrolled);
   if (!fp.ok()) {
     return WithExitCode(
         absl::InvalidArgumentError(absl::StrCat("broker CA: ", fp.status().message())),
@@ -242,13 +244,13 @@ absl::StatusOr<UnlockResult> Unlock(Volume& volume, Tpm& tpm, const BrokerConnec
     return WithExitCode(absl::NotFoundError("volume has no keybroker token (run kbunlock enroll)"),
                         ExitCode::kNoToken);
   }
-  ASSIGN_OR_RETURN(std::string ca_sha256, CaFingerprint(options.ca_pem));
   // The newest version first: after an interrupted re-enrolment both tokens exist.
   std::vector<KeybrokerToken> sorted = *tokens;
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& a, const auto& b) { return a.key_version > b.key_version; });
   absl::Status last;
   for (const KeybrokerToken& token : sorted) {
+    ASSIGN_OR_RETURN(std::string ca_sha256, CaFingerprint(options.ca_pem, token.ca_sha256));
     if (absl::Status ca = CheckEnrolledCa(ca_sha256, token); !ca.ok()) {
       last = ca;
       continue;

@@ -1,6 +1,7 @@
-// The CA fingerprint a token records (unlocker/client/key_release_client.h): SHA-256 of the
-// certificate's DER, taken from the PEM without parsing the certificate, and equal to what a
-// parse and re-encoding by OpenSSL gives.
+// The CA fingerprint a token records and its check at unlock
+// (unlocker/client/key_release_client.h): CertificateSha256 is SHA-256 of the certificate's DER as
+// OpenSSL parses and re-encodes it; EnrolledCaSha256 compares the PEM's bytes first and gives the
+// same value or error whatever the PEM holds.
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
@@ -60,17 +61,53 @@ TEST_F(CertificateSha256Test, IsTheSha256OfTheCertificatesDer) {
   }
 }
 
-TEST_F(CertificateSha256Test, SkipsBlocksThatAreNoCertificate) {
+TEST_F(CertificateSha256Test, TheEnrolledCaMatchesAndAnotherGetsItsOwnFingerprint) {
   const std::string ca = Pem("ca.pem");
-  EXPECT_THAT(CertificateSha256(Pem("server.key") + ca), IsOkAndHolds(ParsedSha256(ca)));
+  const std::string enrolled = ParsedSha256(ca);
+  EXPECT_THAT(EnrolledCaSha256(ca, enrolled), IsOkAndHolds(enrolled));
+  EXPECT_THAT(EnrolledCaSha256(Pem("server.key") + ca, enrolled), IsOkAndHolds(enrolled));
+  const std::string other = Pem("other-ca.pem");
+  EXPECT_THAT(EnrolledCaSha256(other, enrolled), IsOkAndHolds(ParsedSha256(other)));
+  EXPECT_THAT(EnrolledCaSha256(ca, ""), IsOkAndHolds(enrolled));
+}
+
+// Bytes after the certificate inside its block: the parse ignores them, so the token's value
+// (recorded through the parse) still matches although the block's bytes hash otherwise.
+TEST_F(CertificateSha256Test, TrailingBytesInTheBlockStillMatchTheParsedValue) {
+  const std::string ca = Pem("ca.pem");
+  BIO* in = BIO_new_mem_buf(ca.data(), static_cast<int>(ca.size()));
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* der = nullptr;
+  long len = 0;
+  ASSERT_EQ(PEM_read_bio(in, &name, &header, &der, &len), 1);
+  BIO_free(in);
+  std::string body(reinterpret_cast<char*>(der), len);
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(der);
+  body.append("\x05\x00", 2);  // an ASN.1 NULL after the certificate
+  BIO* out = BIO_new(BIO_s_mem());
+  ASSERT_GT(PEM_write_bio(out, "CERTIFICATE", "",
+                          reinterpret_cast<const unsigned char*>(body.data()), body.size()),
+            0);
+  char* data = nullptr;
+  const std::string padded(data, BIO_get_mem_data(out, &data));
+  BIO_free(out);
+  ASSERT_THAT(CertificateSha256(padded), IsOkAndHolds(ParsedSha256(ca)));
+  EXPECT_THAT(EnrolledCaSha256(padded, ParsedSha256(ca)), IsOkAndHolds(ParsedSha256(ca)));
 }
 
 TEST_F(CertificateSha256Test, RefusesWhatHoldsNoCertificate) {
-  EXPECT_THAT(CertificateSha256("not a certificate"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no PEM certificate")));
-  EXPECT_THAT(CertificateSha256(Pem("server.key")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no PEM certificate")));
-  EXPECT_THAT(CertificateSha256(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string enrolled = ParsedSha256(Pem("ca.pem"));
+  for (const std::string& bad :
+       {std::string("not a certificate"), Pem("server.key"), std::string(""),
+        std::string("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")}) {
+    EXPECT_THAT(CertificateSha256(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no PEM certificate")));
+    EXPECT_THAT(EnrolledCaSha256(bad, enrolled),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no PEM certificate")));
+  }
 }
 
 }  // namespace
