@@ -67,7 +67,7 @@ void RemoveReplaced(Volume& volume, const KeybrokerToken& old, const Progress& p
 // The CA's fingerprint; compared with a token's `enrolled` one, through EnrolledCaSha256.
 absl::StatusOr<std::string> CaFingerprint(const std::string& ca_pem,
                                           absl::string_view enrolled = "") {
-  auto fp = enrolled.empty() ? CertificateSha256(ca_pem) : EnrolledCaSha256(ca_pem, enrolled);
+  auto fp = EnrolledCaSha256(ca_pem, enrolled);  // CertificateSha256 when `enrolled` is empty
   if (!fp.ok()) {
     return WithExitCode(
         absl::InvalidArgumentError(absl::StrCat("broker CA: ", fp.status().message())),
