@@ -5,8 +5,10 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/openssl_util.h"
+#include "common/status_macros.h"
 #include "unlocker/client/broker_call.h"
 
 namespace kb {
@@ -54,7 +56,50 @@ absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(const std::s
       new UnaryKeyReleaseClient(std::move(broker), *std::move(channel)));
 }
 
-absl::StatusOr<std::string> CertificateSha256(const std::string& pem) {
+namespace {
+
+// What the PEM's certificate blocks are, without parsing them: how many ("CERTIFICATE" or "X509
+// CERTIFICATE", the blocks PEM_read_bio_X509 reads, so every certificate a TLS context built from
+// this PEM would trust), and the hex SHA-256 of the first one's body as the PEM carries it ("" when
+// there is none, or when it has PEM headers, which PEM_read_bio_X509 refuses).
+struct CertificateBlocks {
+  int count = 0;
+  std::string first_raw_sha256;
+};
+
+CertificateBlocks ScanCertificateBlocks(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* der = nullptr;
+  long len = 0;
+  CertificateBlocks blocks;
+  while (PEM_read_bio(bio.get(), &name, &header, &der, &len) == 1) {
+    if (std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0) {
+      if (++blocks.count == 1 && header[0] == '\0') {
+        blocks.first_raw_sha256 =
+            HexEncode(Sha256(absl::string_view(reinterpret_cast<char*>(der), len)));
+      }
+    }
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+  }
+  ERR_clear_error();
+  return blocks;
+}
+
+// A token pins one certificate, while TLS trusts every certificate of the file: a second one
+// would be trusted unpinned.
+absl::Status RefuseBundle(const CertificateBlocks& blocks) {
+  if (blocks.count <= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("the CA file holds ", blocks.count,
+                   " certificates; a token pins exactly one and every certificate in the file "
+                   "would be trusted: keep only the broker's CA in it"));
+}
+
+absl::StatusOr<std::string> ParsedCertificateSha256(const std::string& pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return OpenSslError("no PEM certificate", absl::StatusCode::kInvalidArgument);
@@ -66,36 +111,18 @@ absl::StatusOr<std::string> CertificateSha256(const std::string& pem) {
   return HexEncode(digest);
 }
 
-namespace {
-
-// Hex SHA-256 of the body of the first CERTIFICATE block of `pem`, as the PEM carries it; ""
-// when there is none, or when that block has PEM headers (which PEM_read_bio_X509 refuses).
-std::string RawCertificateSha256(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  char* name = nullptr;
-  char* header = nullptr;
-  unsigned char* der = nullptr;
-  long len = 0;
-  std::string hex;
-  bool found = false;
-  while (!found && PEM_read_bio(bio.get(), &name, &header, &der, &len) == 1) {
-    found = std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0;
-    if (found && header[0] == '\0') {
-      hex = HexEncode(Sha256(absl::string_view(reinterpret_cast<char*>(der), len)));
-    }
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(der);
-  }
-  ERR_clear_error();
-  return hex;
-}
-
 }  // namespace
 
+absl::StatusOr<std::string> CertificateSha256(const std::string& pem) {
+  RETURN_IF_ERROR(RefuseBundle(ScanCertificateBlocks(pem)));
+  return ParsedCertificateSha256(pem);
+}
+
 absl::StatusOr<std::string> EnrolledCaSha256(const std::string& pem, absl::string_view enrolled) {
-  if (!enrolled.empty() && RawCertificateSha256(pem) == enrolled) return std::string(enrolled);
-  return CertificateSha256(pem);
+  const CertificateBlocks blocks = ScanCertificateBlocks(pem);
+  RETURN_IF_ERROR(RefuseBundle(blocks));
+  if (!enrolled.empty() && blocks.first_raw_sha256 == enrolled) return std::string(enrolled);
+  return ParsedCertificateSha256(pem);
 }
 
 }  // namespace kb

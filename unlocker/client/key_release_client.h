@@ -39,11 +39,12 @@ absl::StatusOr<std::unique_ptr<KeyReleaseClient>> ConnectKeyRelease(
     const std::string& endpoint, const std::string& ca_pem, absl::Duration timeout,
     const std::string& ca_file = "the CA file");
 
-// Hex SHA-256 of the DER of the first certificate in `pem`. INVALID_ARGUMENT if none.
+// Hex SHA-256 of the DER of the certificate in `pem`. INVALID_ARGUMENT if there is none, or more
+// than one: a token pins one certificate, and a TLS context built from `pem` would trust them all.
 absl::StatusOr<std::string> CertificateSha256(const std::string& pem);
 
 // CertificateSha256(pem) for comparing with `enrolled`, a token's record of it: `enrolled` when
-// the first certificate block's bytes hash to it, which needs no parse (OpenSSL 3.0 decodes a
+// the certificate block's bytes hash to it, which needs no parse (OpenSSL 3.0 decodes a
 // certificate's key through its provider decoders, a good part of a boot's CPU time); else
 // CertificateSha256(pem), its value or its error. Equal bytes are the enrolled certificate's
 // DER, so the result is always what CertificateSha256 would give.

@@ -1,7 +1,7 @@
 // The CA fingerprint a token records and its check at unlock
 // (unlocker/client/key_release_client.h): CertificateSha256 is SHA-256 of the certificate's DER as
 // OpenSSL parses and re-encodes it; EnrolledCaSha256 compares the PEM's bytes first and gives the
-// same value or error whatever the PEM holds.
+// same value or error whatever the PEM holds. Both refuse a file with more than one certificate.
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
@@ -108,6 +108,23 @@ TEST_F(CertificateSha256Test, RefusesWhatHoldsNoCertificate) {
     EXPECT_THAT(EnrolledCaSha256(bad, enrolled),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no PEM certificate")));
   }
+}
+
+// A token pins one certificate; TLS would trust every one in the file, so a second is refused
+// whichever comes first and whether or not the first is the enrolled one.
+TEST_F(CertificateSha256Test, RefusesAFileWithMoreThanOneCertificate) {
+  const std::string ca = Pem("ca.pem");
+  const std::string other = Pem("other-ca.pem");
+  const std::string enrolled = ParsedSha256(ca);
+  for (const std::string& bundle : {ca + other, other + ca, ca + ca, Pem("server.key") + ca + ca}) {
+    EXPECT_THAT(CertificateSha256(bundle), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                    HasSubstr("the CA file holds 2 certificates")));
+    EXPECT_THAT(
+        EnrolledCaSha256(bundle, enrolled),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keep only the broker's CA in it")));
+  }
+  EXPECT_THAT(CertificateSha256(ca + other + ca),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("holds 3 certificates")));
 }
 
 }  // namespace
