@@ -1,11 +1,14 @@
 // The audit chain of PostgreSQL replicas on a real server: one linear chain under concurrent
-// writers in several replicas, `audit verify` naming reordered and removed records, and a
-// refused batch that keeps nothing and leaves the chain whole.
+// writers in several replicas, also with a replica of schema version 3 appending during an
+// upgrade, `audit verify` naming reordered and removed records, and a refused batch that keeps
+// nothing and leaves the chain whole.
 #include <atomic>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/postgres_store_fixture.h"
@@ -66,6 +69,72 @@ TEST_F(PostgresAuditTest, TheAuditChainStaysLinearWithConcurrentReplicas) {
   ASSERT_THAT(report, IsOk());
   EXPECT_FALSE(report->ok);
   EXPECT_EQ(report->first_bad_id, 7u);
+}
+
+// How a keybrokerd of schema version 3 appended a record (before db44382), rebuilt from its
+// statements: in a transaction of its own, the advisory lock "kbaudit", the chain's head, the
+// record linked by keybrokerd's AuditRecordHash, the insert, the commit.
+absl::Status AppendAsVersion3(PgConnection& conn, AuditRecord record) {
+  AuditRecord r = SanitizedForAudit(std::move(record));
+  PgTransaction tx(conn);
+  RETURN_IF_ERROR(tx.status());
+  ASSIGN_OR_RETURN(PgResult head,
+                   conn.Script("SELECT pg_advisory_xact_lock(118070286050409); "
+                               "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"));
+  r.id = head.rows() == 0 ? 1 : static_cast<uint64_t>(head.Int(0, 0)) + 1;
+  r.prev_hash = head.rows() == 0 ? std::string(kAuditGenesisHash) : head.Text(0, 1);
+  r.hash = AuditRecordHash(r);
+  absl::SleepFor(absl::Milliseconds(1));  // the lock held across a round trip, as it was then
+  RETURN_IF_ERROR(
+      conn.Exec("INSERT INTO audit(id, time, actor, action, key_id, key_version, decision, "
+                "reason, evidence_digest, policy_version, prev_hash, hash) VALUES($1, $2, $3, $4, "
+                "$5, $6, $7, $8, $9, $10, $11, $12)",
+                {PgParam::Int(static_cast<int64_t>(r.id)), PgParam::Int(absl::ToUnixMillis(r.time)),
+                 PgParam::Text(r.actor), PgParam::Text(r.action), PgParam::Text(r.key_id),
+                 PgParam::Int(r.key_version), PgParam::Text(r.decision), PgParam::Text(r.reason),
+                 PgParam::Text(r.evidence_digest),
+                 PgParam::Int(static_cast<int64_t>(r.policy_version)), PgParam::Text(r.prev_hash),
+                 PgParam::Text(r.hash)})
+          .status());
+  return tx.Commit();
+}
+
+// During an upgrade (docs/deployment.md) replicas of version 3 and 4 may append at once: both
+// take the same lock and hash the same bytes, so the chain stays one.
+TEST_F(PostgresAuditTest, ReplicasOfSchemaVersion3And4AppendingAtOnceKeepOneChain) {
+  BrokerStores v4[2] = {Replica(), Replica()};
+  constexpr int kThreads = 6, kEach = 30;
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto v3 = PgConnection::Connect(server_->Dsn(), {});
+      if (!v3.ok()) ++failed;
+      for (int i = 0; i < kEach && v3.ok(); ++i) {
+        AuditRecord r = AllowedRelease(absl::StrCat("machine:v", t % 2 == 0 ? 3 : 4, "-", t),
+                                       absl::StrCat("record ", i, " \"quoted\", {braced}"));
+        r.key_version = 1 + i % 3;
+        r.evidence_digest = std::string(64, 'a' + t);
+        const absl::Status s =
+            t % 2 == 0 ? AppendAsVersion3(**v3, r) : v4[t / 2 % 2].audit->Append(r);
+        if (!s.ok()) {
+          ++failed;
+          ADD_FAILURE() << s;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto report = v4[0].audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->problem << " at record " << report->first_bad_id;
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kEach));
+  for (const char* version : {"machine:v3-0", "machine:v4-1"}) {
+    auto listed = v4[1].audit->List({.limit = 100, .actor = version});
+    ASSERT_THAT(listed, IsOk());
+    EXPECT_EQ(listed->size(), static_cast<size_t>(kEach)) << version;
+  }
 }
 
 TEST_F(PostgresAuditTest, AuditVerifyNamesReorderedAndRemovedRecords) {
