@@ -224,7 +224,7 @@ absl::Status Unlock(const ParsedArgs& a, bool dry_run) {
   RETURN_IF_ERROR(AwaitAttestersAndAskForNetwork(a, tokens));
   // The token records the kind it was enrolled with; an explicit --evidence overrides it.
   const bool forced = a.Has("--evidence") && a.Get("--evidence") != "auto";
-  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a, /*tokens_decide=*/!forced));
+  ASSIGN_OR_RETURN(AttestingTpm tpm, OpenAttestingTpm(a, /*tokens_decide=*/!forced, tokens));
   options.evidence_for = tpm.evidence->AsFunction(forced ? tpm.kind : "");
   if (tpm.tpm) {  // no EK activation without a TPM
     ASSIGN_OR_RETURN(options.activate_ak, EkActivator(a, options.ca_pem, *tpm.tpm));

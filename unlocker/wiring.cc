@@ -99,9 +99,16 @@ absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a) {
 // The TPM opened with the AK of the evidence kind `--evidence` names (or auto-detection finds),
 // and the evidence sources over it; no TPM on a bare SEV-SNP/TDX guest (attesting_tpm.h).
 // `tokens_decide`: an unlock without --evidence, where each volume's token names its kind.
-absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide) {
+absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide,
+                                              const std::vector<KeybrokerToken>& tokens) {
   ASSIGN_OR_RETURN(EvidenceConfig config, EvidenceFlags(a));
-  return kb::OpenAttestingTpm(a.Get("--evidence", "auto"), tokens_decide, config, Say);
+  std::string requested = a.Get("--evidence", "auto");
+  if (tokens_decide) {
+    std::vector<std::string> kinds;
+    for (const KeybrokerToken& t : tokens) kinds.push_back(t.evidence);
+    requested = KindToOpenFor(requested, kinds);
+  }
+  return kb::OpenAttestingTpm(requested, tokens_decide, config, Say);
 }
 
 absl::StatusOr<std::unique_ptr<Volume>> OpenVolume(const ParsedArgs& a) {

@@ -43,8 +43,10 @@ absl::StatusOr<std::unique_ptr<Tpm>> OpenTpm(const ParsedArgs& a);
 
 // The TPM opened with the AK of the evidence kind `--evidence` names (or auto-detection finds),
 // and the evidence sources over it; no TPM on a bare SEV-SNP/TDX guest (attesting_tpm.h).
-// `tokens_decide`: an unlock without --evidence, where each volume's token names its kind.
-absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide);
+// `tokens_decide`: an unlock without --evidence, where each volume's token names its kind;
+// `tokens` are those tokens when known (KindToOpenFor).
+absl::StatusOr<AttestingTpm> OpenAttestingTpm(const ParsedArgs& a, bool tokens_decide,
+                                              const std::vector<KeybrokerToken>& tokens = {});
 
 // The SEV-SNP guest device at `path` (--sev-guest): the sev-guest driver's in kbunlock
 // (sev_guest_device.cc); a test binary links a software SEV-SNP firmware in its place

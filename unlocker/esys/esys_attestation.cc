@@ -52,6 +52,11 @@ EsysAttestation::~EsysAttestation() { FlushTransferKey(); }
 absl::Status EsysAttestation::LoadPersistentAk(uint32_t ak_handle) {
   TSS2_RC rc =
       Esys_TR_FromTPMPublic(ctx_.get(), ak_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ak_);
+  if ((rc & ~TPM2_RC_N_MASK) == TPM2_RC_HANDLE) {  // TPM_RC_HANDLE of handle 1: nothing there
+    ak_ = ESYS_TR_NONE;
+    return absl::NotFoundError(
+        absl::StrFormat("no attestation key at persistent handle 0x%08x", ak_handle));
+  }
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_TR_FromTPMPublic(AK)", rc);
   TPM2B_PUBLIC* raw_pub = nullptr;
   TPM2B_NAME* raw_name = nullptr;
@@ -130,14 +135,17 @@ absl::Status EsysAttestation::UseAttestationKey(uint32_t ak_handle, bool create_
     return absl::InvalidArgumentError(
         absl::StrFormat("AK handle 0x%08x is not a persistent handle", ak_handle));
   }
-  ASSIGN_OR_RETURN(bool exists, ctx_.HandleExists(ak_handle));
-  if (!exists && !create_if_missing) {
+  if (ak_ != ESYS_TR_NONE) Esys_TR_Close(ctx_.get(), &ak_);
+  ak_ = ESYS_TR_NONE;
+  // Loaded straight away: Esys_TR_FromTPMPublic's ReadPublic says whether the key exists, so
+  // asking the TPM first (GetCapability) would be one more command at every boot.
+  const absl::Status loaded = LoadPersistentAk(ak_handle);
+  if (!absl::IsNotFound(loaded)) return loaded;
+  if (!create_if_missing) {
     return absl::FailedPreconditionError(
         absl::StrFormat("no attestation key at persistent handle 0x%08x", ak_handle));
   }
-  if (ak_ != ESYS_TR_NONE) Esys_TR_Close(ctx_.get(), &ak_);
-  ak_ = ESYS_TR_NONE;
-  return exists ? LoadPersistentAk(ak_handle) : CreatePersistentAk(ak_handle);
+  return CreatePersistentAk(ak_handle);
 }
 
 }  // namespace kb

@@ -41,6 +41,7 @@ class EsysAttestation {
   absl::StatusOr<SecretBytes> Unwrap(const v1::WrappedKey& wrapped);
 
  private:
+  // NOT_FOUND when nothing is at `ak_handle`.
   absl::Status LoadPersistentAk(uint32_t ak_handle);
   absl::Status CreatePersistentAk(uint32_t ak_handle);
   absl::Status SetAkPublic(const TPMT_PUBLIC& pub);

@@ -6,6 +6,16 @@
 
 namespace kb {
 
+std::string KindToOpenFor(const std::string& requested,
+                          const std::vector<std::string>& token_kinds) {
+  if (requested != "auto" && !requested.empty()) return requested;
+  if (token_kinds.empty()) return requested;
+  for (const std::string& kind : token_kinds) {
+    if (kind != "tpm") return requested;
+  }
+  return "tpm";
+}
+
 bool PathExists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;

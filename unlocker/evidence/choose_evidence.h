@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -26,6 +27,13 @@ struct EvidenceProbes {
 // INVALID_ARGUMENT for any other value.
 absl::StatusOr<std::string> ChooseEvidence(const std::string& requested,
                                            const EvidenceProbes& probes);
+
+// The kind to open the TPM for in an unlock where each token decides its volume's kind
+// (`requested` is --evidence, "auto" or ""): "tpm" when every token names "tpm", since their AK is
+// then known and nothing needs probing (a TPM command and a second opening of the TPM fewer at
+// boot); `requested` otherwise, for ChooseEvidence.
+std::string KindToOpenFor(const std::string& requested,
+                          const std::vector<std::string>& token_kinds);
 
 // True if `path` exists (stat succeeds).
 bool PathExists(const std::string& path);

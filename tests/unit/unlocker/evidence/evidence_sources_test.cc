@@ -331,6 +331,19 @@ EvidenceProbes Probes(bool azure, std::set<std::string> paths) {
   return p;
 }
 
+// An unlock whose tokens all name "tpm" opens the TPM for "tpm" without probing; any other mix,
+// no tokens, or an explicit --evidence keeps what was requested.
+TEST(ChooseEvidenceTest, TokensThatAllNameTpmSpareTheProbe) {
+  EXPECT_EQ(KindToOpenFor("auto", {"tpm", "tpm"}), "tpm");
+  EXPECT_EQ(KindToOpenFor("", {"tpm"}), "tpm");
+  EXPECT_EQ(KindToOpenFor("auto", {"tpm", "azure"}), "auto");
+  EXPECT_EQ(KindToOpenFor("auto", {"snp"}), "auto");
+  EXPECT_EQ(KindToOpenFor("auto", {"tpm", ""}), "auto");
+  EXPECT_EQ(KindToOpenFor("auto", {}), "auto");
+  EXPECT_EQ(KindToOpenFor("", {}), "");
+  EXPECT_EQ(KindToOpenFor("azure", {"tpm"}), "azure");
+}
+
 TEST(ChooseEvidenceTest, AutoPrefersAzureThenSnpThenTdxThenTpm) {
   EXPECT_EQ(*ChooseEvidence("auto", Probes(true, {"/dev/sev-guest", "/tsm"})), "azure");
   EXPECT_EQ(*ChooseEvidence("auto", Probes(false, {"/dev/sev-guest", "/tsm"})), "snp");
