@@ -132,6 +132,20 @@ TEST(EsysTpmAkTest, RejectsNonPersistentAkHandle) {
   EXPECT_EQ(EsysTpm::Create(opts).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Switching to an AK that is not there (an Azure HCL key on another vTPM) fails and leaves the
+// AK in use as it was: its quotes still verify.
+TEST_F(EsysTpmTest, AMissingAkLeavesTheOneInUse) {
+  const std::string ak = *tpm_->AttestationKeyPublic();
+  const absl::Status missing = tpm_->UseAttestationKey(0x81000003, /*create_if_missing=*/false);
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                HasSubstr("no attestation key at persistent handle 0x81000003")));
+  EXPECT_EQ(*tpm_->AttestationKeyPublic(), ak);
+  auto ev = tpm_->Quote(Sha256("after a missing AK"), {7});
+  ASSERT_THAT(ev, IsOk());
+  EXPECT_EQ(ev->ak_public(), ak);
+  VerifiedAttest(ev->ak_public(), ev->attest(), ev->signature());
+}
+
 TEST_F(EsysTpmTest, QuoteVerifiesAndMatchesPcrValues) {
   const std::string binding = Sha256("quote binding");
   // More than 8 PCRs, so PCR_Read needs several calls; duplicates and order do not matter.

@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/openssl_util.h"
@@ -50,18 +51,21 @@ absl::StatusOr<TPM2B_PUBLIC> TransferTemplate(TransferKeyType type) {
 EsysAttestation::~EsysAttestation() { FlushTransferKey(); }
 
 absl::Status EsysAttestation::LoadPersistentAk(uint32_t ak_handle) {
-  TSS2_RC rc =
-      Esys_TR_FromTPMPublic(ctx_.get(), ak_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ak_);
-  if ((rc & ~TPM2_RC_N_MASK) == TPM2_RC_HANDLE) {  // TPM_RC_HANDLE of handle 1: nothing there
-    ak_ = ESYS_TR_NONE;
-    return absl::NotFoundError(
-        absl::StrFormat("no attestation key at persistent handle 0x%08x", ak_handle));
+  ESYS_TR loaded = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_TR_FromTPMPublic(ctx_.get(), ak_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, &loaded);
+  if ((rc & ~TPM2_RC_N_MASK) == TPM2_RC_HANDLE) {  // TPM_RC_HANDLE (of any handle number)
+    return absl::NotFoundError(absl::StrFormat(
+        "no attestation key at persistent handle 0x%08x (TPM_RC_HANDLE: nothing there, or its "
+        "hierarchy is disabled)",
+        ak_handle));
   }
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_TR_FromTPMPublic(AK)", rc);
+  absl::Cleanup close_loaded = [&] { Esys_TR_Close(ctx_.get(), &loaded); };
   TPM2B_PUBLIC* raw_pub = nullptr;
   TPM2B_NAME* raw_name = nullptr;
   TPM2B_NAME* raw_qname = nullptr;
-  rc = Esys_ReadPublic(ctx_.get(), ak_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &raw_pub,
+  rc = Esys_ReadPublic(ctx_.get(), loaded, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &raw_pub,
                        &raw_name, &raw_qname);
   EsysPtr<TPM2B_PUBLIC> pub(raw_pub);
   EsysPtr<TPM2B_NAME> name(raw_name);
@@ -76,7 +80,12 @@ absl::Status EsysAttestation::LoadPersistentAk(uint32_t ak_handle) {
         "0x%08x)",
         ak_handle, attrs));
   }
-  return SetAkPublic(pub->publicArea);
+  RETURN_IF_ERROR(SetAkPublic(pub->publicArea));
+  // Only a key that loaded and checked replaces the one in use.
+  std::move(close_loaded).Cancel();
+  if (ak_ != ESYS_TR_NONE) Esys_TR_Close(ctx_.get(), &ak_);
+  ak_ = loaded;
+  return absl::OkStatus();
 }
 
 absl::Status EsysAttestation::CreatePersistentAk(uint32_t ak_handle) {
@@ -87,6 +96,7 @@ absl::Status EsysAttestation::CreatePersistentAk(uint32_t ak_handle) {
                                  ESYS_TR_NONE, ESYS_TR_NONE, ak_handle, &persistent);
   Esys_FlushContext(ctx_.get(), transient);  // the persistent copy is what we keep
   if (rc != TSS2_RC_SUCCESS) return TssError("Esys_EvictControl(persist AK)", rc);
+  Esys_TR_Close(ctx_.get(), &persistent);  // loaded again below, with its checks
   return LoadPersistentAk(ak_handle);
 }
 
@@ -135,17 +145,17 @@ absl::Status EsysAttestation::UseAttestationKey(uint32_t ak_handle, bool create_
     return absl::InvalidArgumentError(
         absl::StrFormat("AK handle 0x%08x is not a persistent handle", ak_handle));
   }
-  if (ak_ != ESYS_TR_NONE) Esys_TR_Close(ctx_.get(), &ak_);
-  ak_ = ESYS_TR_NONE;
   // Loaded straight away: Esys_TR_FromTPMPublic's ReadPublic says whether the key exists, so
-  // asking the TPM first (GetCapability) would be one more command at every boot.
+  // asking the TPM first (GetCapability) would be one more command at every boot. On any error
+  // the key in use, if any, stays in use.
   const absl::Status loaded = LoadPersistentAk(ak_handle);
   if (!absl::IsNotFound(loaded)) return loaded;
-  if (!create_if_missing) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("no attestation key at persistent handle 0x%08x", ak_handle));
-  }
-  return CreatePersistentAk(ak_handle);
+  if (!create_if_missing) return absl::FailedPreconditionError(loaded.message());
+  const absl::Status created = CreatePersistentAk(ak_handle);
+  if (created.ok()) return created;
+  return absl::Status(
+      created.code(),
+      absl::StrCat(loaded.message(), "; creating one there failed: ", created.message()));
 }
 
 }  // namespace kb
