@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/guest_volume_fixture.h"
@@ -97,6 +98,26 @@ TEST_F(TokenPluginTest, NoTpmFailsFastWithAReason) {
   EXPECT_THAT(r.output, HasSubstr("requires additional missing resource"));
   EXPECT_THAT(r.output, Not(HasSubstr("unlocked")));
   EXPECT_LT(took, absl::Seconds(8)) << r.output;  // bound 30 s: no broker round is tried
+}
+
+// The token pins one CA; TLS would trust every certificate of the settings' CA file, so one
+// with the enrolled CA and another is refused before any broker is asked.
+TEST_F(TokenPluginTest, ACaFileWithASecondCertificateIsRefused) {
+  ASSERT_EQ(Enrol().exit_code, 0);
+  auto ca = ReadFile(broker_->Path("ca.pem"));
+  auto other = ReadFile(broker_->Path("other-ca.pem"));
+  ASSERT_THAT(ca, IsOk());
+  ASSERT_THAT(other, IsOk());
+  const std::string bundle = broker_->Path("bundle.pem");
+  ASSERT_THAT(WriteFileAtomic(bundle, *ca + *other, 0644), IsOk());
+  plugin_->WriteSettings(bundle, swtpm_->tcti(), 10);
+  const std::string audited = Ctl({"audit", "list", "--key-id", "p-disk"}).output;
+  CommandResult r = OpenWithToken();
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("keybroker: token 0: usage or configuration error: broker CA: "
+                                  "the CA file holds 2 certificates"));
+  EXPECT_THAT(r.output, Not(HasSubstr("unlocked")));
+  EXPECT_EQ(Ctl({"audit", "list", "--key-id", "p-disk"}).output, audited);  // no broker asked
 }
 
 TEST_F(TokenPluginTest, ABrokerThatIsDownLeavesTheOfflineCopy) {

@@ -23,8 +23,13 @@ absl::StatusOr<std::string> ReadTokenCa(const std::string& ca_file, const Keybro
                             absl::StrCat("cannot read the broker CA: ", ca_pem.status().message())),
                         ExitCode::kUsage);
   }
-  ASSIGN_OR_RETURN(std::string sha256, EnrolledCaSha256(*ca_pem, token.ca_sha256));
-  RETURN_IF_ERROR(CheckEnrolledCa(sha256, token));
+  auto sha256 = EnrolledCaSha256(*ca_pem, token.ca_sha256);
+  if (!sha256.ok()) {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat("broker CA: ", sha256.status().message())),
+        ExitCode::kUsage);
+  }
+  RETURN_IF_ERROR(CheckEnrolledCa(*sha256, token));
   return *ca_pem;
 }
 
