@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -109,7 +110,10 @@ TEST_F(PostgresAuditTest, ReplicasOfSchemaVersion3And4AppendingAtOnceKeepOneChai
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       auto v3 = PgConnection::Connect(server_->Dsn(), {});
-      if (!v3.ok()) ++failed;
+      if (!v3.ok()) {
+        ++failed;
+        ADD_FAILURE() << v3.status();
+      }
       for (int i = 0; i < kEach && v3.ok(); ++i) {
         AuditRecord r = AllowedRelease(absl::StrCat("machine:v", t % 2 == 0 ? 3 : 4, "-", t),
                                        absl::StrCat("record ", i, " \"quoted\", {braced}"));
@@ -135,6 +139,18 @@ TEST_F(PostgresAuditTest, ReplicasOfSchemaVersion3And4AppendingAtOnceKeepOneChai
     ASSERT_THAT(listed, IsOk());
     EXPECT_EQ(listed->size(), static_cast<size_t>(kEach)) << version;
   }
+  // The two kinds of writer did take turns: records of each link to records of the other.
+  auto all = v4[1].audit->List({.limit = kThreads * kEach});
+  ASSERT_THAT(all, IsOk());
+  int v3_after_v4 = 0, v4_after_v3 = 0;
+  for (size_t i = 1; i < all->size(); ++i) {  // newest first: (*all)[i] came before (*all)[i - 1]
+    const bool earlier_v3 = absl::StartsWith((*all)[i].actor, "machine:v3-");
+    const bool later_v3 = absl::StartsWith((*all)[i - 1].actor, "machine:v3-");
+    v3_after_v4 += later_v3 && !earlier_v3;
+    v4_after_v3 += !later_v3 && earlier_v3;
+  }
+  EXPECT_GT(v3_after_v4, 0);
+  EXPECT_GT(v4_after_v3, 0);
 }
 
 TEST_F(PostgresAuditTest, AuditVerifyNamesReorderedAndRemovedRecords) {
