@@ -22,11 +22,30 @@ absl::Status CheckAes256Key(const SecretBytes& key) {
   return absl::OkStatus();
 }
 
+// SHA-256 and AES-256-GCM fetched from the default providers once: OpenSSL 3.0's one-shot
+// SHA256() and the cipher named by EVP_aes_256_gcm() are fetched again on every call (a lock and
+// a lookup in the method store), and every release hashes several times and opens its key
+// version's material. nullptr when the fetch failed; the callers then fall back to the
+// implicit fetch, which fails the same way.
+const EVP_MD* FetchedSha256() {
+  static const EVP_MD* const kMd = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  return kMd;
+}
+
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* const kCipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return kCipher != nullptr ? kCipher : EVP_aes_256_gcm();
+}
+
 }  // namespace
 
 std::string Sha256(absl::string_view data) {
   std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(U8(data), data.size(), reinterpret_cast<uint8_t*>(out.data()));
+  auto* digest = reinterpret_cast<uint8_t*>(out.data());
+  if (const EVP_MD* md = FetchedSha256();
+      md == nullptr || EVP_Digest(U8(data), data.size(), digest, nullptr, md, nullptr) != 1) {
+    SHA256(U8(data), data.size(), digest);
+  }
   return out;
 }
 
@@ -120,8 +139,7 @@ absl::StatusOr<std::string> AesGcmSeal(const SecretBytes& key, const SecretBytes
   out.resize(kGcmNonceSize + plaintext.size() + kGcmTagSize);
   auto* ct = reinterpret_cast<uint8_t*>(out.data()) + kGcmNonceSize;
   int len = 0, fin = 0;
-  if (!ctx ||
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), U8(*nonce)) != 1 ||
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.data(), U8(*nonce)) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, U8(aad), static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
                         static_cast<int>(plaintext.size())) != 1 ||
@@ -144,8 +162,7 @@ absl::StatusOr<SecretBytes> AesGcmOpen(const SecretBytes& key, absl::string_view
   SecretBytes out(ct_len);
   EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0, fin = 0;
-  if (!ctx ||
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), U8(sealed)) != 1 ||
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.data(), U8(sealed)) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, U8(aad), static_cast<int>(aad.size())) != 1 ||
       EVP_DecryptUpdate(ctx.get(), out.data(), &len, U8(sealed) + kGcmNonceSize,
                         static_cast<int>(ct_len)) != 1 ||
