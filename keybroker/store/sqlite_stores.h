@@ -134,6 +134,8 @@ class SqliteMachineKeyState final : public EnrolmentConfirmations,
   absl::StatusOr<std::vector<ForgottenMachineRecord>> ListForgotten() override;
 
  private:
+  // Whether `machine` holds an offline grant for `key_id`. Caller holds db_->Lock().
+  absl::StatusOr<bool> HoldsGrant(absl::string_view key_id, absl::string_view machine);
   std::shared_ptr<SqliteDb> db_;
 };
 
