@@ -7,6 +7,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "common/openssl_util.h"
@@ -25,8 +28,9 @@ absl::Status CheckAes256Key(const SecretBytes& key) {
 // SHA-256 and AES-256-GCM fetched from the default providers once: OpenSSL 3.0's one-shot
 // SHA256() and the cipher named by EVP_aes_256_gcm() are fetched again on every call (a lock and
 // a lookup in the method store), and every release hashes several times and opens its key
-// version's material. nullptr when the fetch failed; the callers then fall back to the
-// implicit fetch, which fails the same way.
+// version's material. Fetched at first use, after libcrypto read its configuration
+// (OPENSSL_CONF), so providers must be set up there, not changed by code later. nullptr when the
+// fetch failed; the callers then take OpenSSL's implicit fetch.
 const EVP_MD* FetchedSha256() {
   static const EVP_MD* const kMd = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   return kMd;
@@ -44,7 +48,11 @@ std::string Sha256(absl::string_view data) {
   auto* digest = reinterpret_cast<uint8_t*>(out.data());
   if (const EVP_MD* md = FetchedSha256();
       md == nullptr || EVP_Digest(U8(data), data.size(), digest, nullptr, md, nullptr) != 1) {
-    SHA256(U8(data), data.size(), digest);
+    // No digest is safer than a wrong one: it feeds the audit chain and evidence checks.
+    if (SHA256(U8(data), data.size(), digest) == nullptr) {
+      std::fputs("keybroker: SHA-256 failed in libcrypto\n", stderr);
+      std::abort();
+    }
   }
   return out;
 }

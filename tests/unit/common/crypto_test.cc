@@ -1,5 +1,10 @@
 #include "common/crypto.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -43,6 +48,52 @@ TEST(CryptoTest, GcmRoundTripBindsAad) {
   EXPECT_TRUE(ConstantTimeEquals(*opened, pt));
   EXPECT_EQ(AesGcmOpen(*key, *sealed, "key-a/2").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(AesGcmOpen(*key, "short", "").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(CryptoTest, Sha256MatchesFips180Vectors) {
+  EXPECT_EQ(HexEncode(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(HexEncode(Sha256("")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// The GCM spec's test cases 13 and 14 (AES-256, zero key and IV; empty and 16 zero bytes),
+// sealed as nonce || ciphertext || tag.
+TEST(CryptoTest, GcmOpensTheSpecsVectors) {
+  const SecretBytes key(32);
+  const std::string nonce(12, '\0');
+  auto empty = AesGcmOpen(key, nonce + *HexDecode("530f8afbc74536b9a963b4f1c4cb738b"), "");
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_EQ(empty->size(), 0u);
+  auto zeros = AesGcmOpen(
+      key, nonce + *HexDecode("cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"),
+      "");
+  ASSERT_THAT(zeros, IsOk());
+  EXPECT_TRUE(ConstantTimeEquals(*zeros, SecretBytes(16)));
+}
+
+// keybrokerd hashes and seals from many threads at once, through the algorithms fetched once.
+TEST(CryptoTest, HashAndGcmFromManyThreads) {
+  const std::string abc = Sha256("abc");
+  const SecretBytes key = *RandomSecret(32);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const SecretBytes pt = SecretBytes::FromString(absl::StrCat("key ", t, "/", i));
+        auto sealed = AesGcmSeal(key, pt, "aad");
+        if (!sealed.ok()) {
+          ++wrong;
+          continue;
+        }
+        auto opened = AesGcmOpen(key, *sealed, "aad");
+        if (Sha256("abc") != abc || !opened.ok() || !ConstantTimeEquals(*opened, pt)) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(CryptoTest, HkdfMatchesRfc5869Case1) {
