@@ -34,25 +34,38 @@ absl::Status SeparateReleaseReads::ReadKey(const ReleaseQuestion& question, Rele
   if (absl::IsNotFound(key.status())) return absl::OkStatus();
   RETURN_IF_ERROR(key.status());
   out.key = *std::move(key);
-  if (question.version == 0 || question.version == out.key->active_version) {
-    if (out.key->active_version != 0) out.version = KeyVersionRecord{out.key->active_version};
-  } else {
-    ASSIGN_OR_RETURN(std::vector<KeyVersionRecord> versions,
-                     s_.keys->ListVersions(question.key_id));
-    for (const KeyVersionRecord& v : versions) {
-      if (v.version == question.version) out.version = v;
-    }
-  }
-  out.revocation = [revocations = s_.revocations, key = std::string(question.key_id),
-                    m = out.machine]() -> absl::StatusOr<std::optional<OfflineRevocationRecord>> {
-    if (revocations == nullptr) return std::nullopt;
-    return revocations->Find(key, m);
-  };
+  ASSIGN_OR_RETURN(out.version, AskedVersion(question.version, *out.key, [&] {
+                     return s_.keys->ListVersions(question.key_id);
+                   }));
+  out.revocation = RevocationReader(s_.revocations, question.key_id, out.machine);
   const uint32_t wrapped = out.version.has_value() ? out.version->version : 0;
   out.material = [keys = s_.keys, key = std::string(question.key_id), wrapped] {
     return keys->GetKeyMaterial(key, wrapped);
   };
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<KeyVersionRecord>> AskedVersion(
+    uint32_t asked, const KeyRecord& key,
+    absl::FunctionRef<absl::StatusOr<std::vector<KeyVersionRecord>>()> versions) {
+  if (asked == 0 || asked == key.active_version) {
+    if (key.active_version == 0) return std::nullopt;
+    return KeyVersionRecord{key.active_version};
+  }
+  ASSIGN_OR_RETURN(const std::vector<KeyVersionRecord> all, versions());
+  for (const KeyVersionRecord& v : all) {
+    if (v.version == asked) return v;
+  }
+  return std::nullopt;
+}
+
+absl::AnyInvocable<absl::StatusOr<std::optional<OfflineRevocationRecord>>()> RevocationReader(
+    OfflineRevocations* revocations, absl::string_view key_id, absl::string_view machine) {
+  return [revocations, key = std::string(key_id),
+          m = std::string(machine)]() -> absl::StatusOr<std::optional<OfflineRevocationRecord>> {
+    if (revocations == nullptr) return std::nullopt;
+    return revocations->Find(key, m);
+  };
 }
 
 }  // namespace kb

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/secret_bytes.h"
@@ -61,6 +62,17 @@ class ReleaseReads {
   virtual ~ReleaseReads() = default;
   virtual absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) = 0;
 };
+
+// ReleaseRecords::version for a question asking for version `asked` (0: the newest non-retired
+// one) of `key`; `versions` lists the key's versions, called only for a version other than the
+// active one.
+absl::StatusOr<std::optional<KeyVersionRecord>> AskedVersion(
+    uint32_t asked, const KeyRecord& key,
+    absl::FunctionRef<absl::StatusOr<std::vector<KeyVersionRecord>>()> versions);
+
+// ReleaseRecords::revocation through `revocations` (null: none kept).
+absl::AnyInvocable<absl::StatusOr<std::optional<OfflineRevocationRecord>>()> RevocationReader(
+    OfflineRevocations* revocations, absl::string_view key_id, absl::string_view machine);
 
 // ReleaseReads through the separate role interfaces, one call each (the SQLite store, whose
 // reads cost no round trip, and unit tests' fakes). `revocations` may be null (none kept);

@@ -1,6 +1,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
+#include "keybroker/store/sqlite_locked_reads.h"
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
@@ -55,13 +56,44 @@ absl::Status SqliteKeyStore::CreateKey(const KeyRecord& record, const SecretByte
   return tx.Commit();
 }
 
-absl::StatusOr<KeyRecord> SqliteKeyStore::GetKey(absl::string_view key_id) {
-  auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(kSelectKey, " WHERE k.key_id = ?")));
+absl::StatusOr<std::optional<KeyRecord>> SqliteFindKey(SqliteDb& db, absl::string_view key_id) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare(absl::StrCat(kSelectKey, " WHERE k.key_id = ?")));
   st.Bind(1, key_id);
   ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return KeyNotFoundError(key_id);
+  if (!row) return std::optional<KeyRecord>();
   return ReadKeyRow(st);
+}
+
+absl::StatusOr<std::vector<KeyVersionRecord>> SqliteKeyVersions(SqliteDb& db,
+                                                                absl::string_view key_id) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT version, retired, created_at FROM key_versions "
+                                       "WHERE key_id = ? ORDER BY version"));
+  st.Bind(1, key_id);
+  std::vector<KeyVersionRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back(
+        {static_cast<uint32_t>(st.Int(0)), st.Int(1) != 0, absl::FromUnixMillis(st.Int(2))});
+  }
+}
+
+absl::StatusOr<std::optional<SqliteSealedVersion>> SqliteFindSealed(SqliteDb& db,
+                                                                    absl::string_view key_id,
+                                                                    uint32_t version) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT sealed, kek_id FROM key_versions "
+                                       "WHERE key_id = ? AND version = ?"));
+  st.Bind(1, key_id).Bind(2, int64_t{version});
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<SqliteSealedVersion>();
+  return SqliteSealedVersion{st.Text(0), st.Int(1)};
+}
+
+absl::StatusOr<KeyRecord> SqliteKeyStore::GetKey(absl::string_view key_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(std::optional<KeyRecord> key, SqliteFindKey(*db_, key_id));
+  if (!key.has_value()) return KeyNotFoundError(key_id);
+  return *std::move(key);
 }
 
 absl::StatusOr<std::vector<KeyRecord>> SqliteKeyStore::ListKeys() {
@@ -77,20 +109,21 @@ absl::StatusOr<std::vector<KeyRecord>> SqliteKeyStore::ListKeys() {
 
 absl::StatusOr<SecretBytes> SqliteKeyStore::GetKeyMaterial(absl::string_view key_id,
                                                            uint32_t version) {
-  std::string sealed;
-  int64_t kek_id = 0;
+  std::optional<SqliteSealedVersion> sealed;
   {
     auto lock = db_->Lock();
-    ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT sealed, kek_id FROM key_versions "
-                                           "WHERE key_id = ? AND version = ?"));
-    st.Bind(1, key_id).Bind(2, int64_t{version});
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row)
-      return absl::NotFoundError(absl::StrCat("no version ", version, " of key '", key_id, "'"));
-    sealed = st.Text(0);
-    kek_id = st.Int(1);
+    ASSIGN_OR_RETURN(sealed, SqliteFindSealed(*db_, key_id, version));
   }
-  return keks_.Open(key_id, version, sealed, kek_id);
+  return OpenSealed(key_id, version, sealed);
+}
+
+absl::StatusOr<SecretBytes> SqliteKeyStore::OpenSealed(
+    absl::string_view key_id, uint32_t version,
+    const std::optional<SqliteSealedVersion>& sealed) const {
+  if (!sealed.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no version ", version, " of key '", key_id, "'"));
+  }
+  return keks_.Open(key_id, version, sealed->sealed, sealed->kek_id);
 }
 
 absl::StatusOr<uint64_t> SqliteKeyStore::SetPolicy(absl::string_view key_id,
@@ -172,16 +205,7 @@ absl::Status SqliteKeyStore::RetireVersion(absl::string_view key_id, uint32_t ve
 absl::StatusOr<std::vector<KeyVersionRecord>> SqliteKeyStore::ListVersions(
     absl::string_view key_id) {
   auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT version, retired, created_at FROM key_versions "
-                                         "WHERE key_id = ? ORDER BY version"));
-  st.Bind(1, key_id);
-  std::vector<KeyVersionRecord> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(
-        {static_cast<uint32_t>(st.Int(0)), st.Int(1) != 0, absl::FromUnixMillis(st.Int(2))});
-  }
+  ASSIGN_OR_RETURN(std::vector<KeyVersionRecord> out, SqliteKeyVersions(*db_, key_id));
   if (out.empty()) return KeyNotFoundError(key_id);
   return out;
 }

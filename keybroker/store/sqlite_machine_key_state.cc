@@ -33,10 +33,10 @@ absl::StatusOr<std::vector<EnrolmentConfirmation>> SqliteMachineKeyState::ListCo
   }
 }
 
-absl::StatusOr<bool> SqliteMachineKeyState::HoldsGrant(absl::string_view key_id,
-                                                       absl::string_view machine) {
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM offline_grants "
-                                         "WHERE key_id = ? AND machine = ?"));
+absl::StatusOr<bool> SqliteHoldsGrant(SqliteDb& db, absl::string_view key_id,
+                                      absl::string_view machine) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT 1 FROM offline_grants "
+                                       "WHERE key_id = ? AND machine = ?"));
   st.Bind(1, key_id).Bind(2, machine);
   return st.Step();  // the statement is reset when `st` goes, before any write
 }
@@ -46,7 +46,7 @@ absl::Status SqliteMachineKeyState::RecordRelease(const OfflineGrantRecord& r) {
   if (r.offline_boots == 0) {
     // Most releases grant no offline boots to a machine that holds no grant: a read then
     // suffices, without a write transaction.
-    ASSIGN_OR_RETURN(const bool holds, HoldsGrant(r.key_id, r.machine));
+    ASSIGN_OR_RETURN(const bool holds, SqliteHoldsGrant(*db_, r.key_id, r.machine));
     if (!holds) return absl::OkStatus();
   }
   // On every allowed release, so no fsync of its own: the release's synchronous audit commit

@@ -28,14 +28,20 @@ absl::Status SqliteAttestationKeyRegistry::Register(const RegisteredAk& ak) {
   return s;
 }
 
-absl::StatusOr<RegisteredAk> SqliteAttestationKeyRegistry::Lookup(absl::string_view name) {
-  auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT ak_name, machine, ak_public, registered_at "
-                                         "FROM attestation_keys WHERE ak_name = ?"));
+absl::StatusOr<std::optional<RegisteredAk>> SqliteFindAk(SqliteDb& db, absl::string_view name) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT ak_name, machine, ak_public, registered_at "
+                                       "FROM attestation_keys WHERE ak_name = ?"));
   st.BindBlob(1, name);
   ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return absl::NotFoundError("attestation key not registered");
+  if (!row) return std::optional<RegisteredAk>();
   return ReadAkRow(st);
+}
+
+absl::StatusOr<RegisteredAk> SqliteAttestationKeyRegistry::Lookup(absl::string_view name) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(std::optional<RegisteredAk> ak, SqliteFindAk(*db_, name));
+  if (!ak.has_value()) return absl::NotFoundError("attestation key not registered");
+  return *std::move(ak);
 }
 
 absl::StatusOr<std::vector<RegisteredAk>> SqliteAttestationKeyRegistry::List() {
@@ -77,15 +83,20 @@ absl::StatusOr<bool> SqliteMachineDenyList::Allow(absl::string_view machine) {
   return db_->Changes() > 0;
 }
 
-absl::StatusOr<std::optional<DeniedMachineRecord>> SqliteMachineDenyList::Find(
-    absl::string_view machine) {
-  auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT machine, reason, denied_by, denied_at "
-                                         "FROM denied_machines WHERE machine = ?"));
+absl::StatusOr<std::optional<DeniedMachineRecord>> SqliteFindDenied(SqliteDb& db,
+                                                                    absl::string_view machine) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT machine, reason, denied_by, denied_at "
+                                       "FROM denied_machines WHERE machine = ?"));
   st.Bind(1, machine);
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<DeniedMachineRecord>();
   return DeniedMachineRecord{st.Text(0), st.Text(1), st.Text(2), absl::FromUnixMillis(st.Int(3))};
+}
+
+absl::StatusOr<std::optional<DeniedMachineRecord>> SqliteMachineDenyList::Find(
+    absl::string_view machine) {
+  auto lock = db_->Lock();
+  return SqliteFindDenied(*db_, machine);
 }
 
 absl::StatusOr<std::vector<DeniedMachineRecord>> SqliteMachineDenyList::List() {

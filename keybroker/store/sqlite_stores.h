@@ -21,6 +21,7 @@
 #include "keybroker/store/offline_revocations.h"
 #include "keybroker/store/sealing_keks.h"
 #include "keybroker/store/sqlite_db.h"
+#include "keybroker/store/sqlite_locked_reads.h"
 
 namespace kb {
 
@@ -57,6 +58,10 @@ class SqliteKeyStore final : public KeyStore, public KekRotation {
   // KekRotation (sqlite_kek_rotation.cc).
   absl::StatusOr<std::vector<KekUse>> ListKeks() override;
   absl::StatusOr<RewrapProgress> RewrapUnderCurrentKek(uint32_t max_versions) override;
+  // The material of `key_id` version `version` from its stored form (SqliteFindSealed);
+  // NOT_FOUND when there is no such version (nullopt), DATA_LOSS when it fails to decrypt.
+  absl::StatusOr<SecretBytes> OpenSealed(absl::string_view key_id, uint32_t version,
+                                         const std::optional<SqliteSealedVersion>& sealed) const;
 
  private:
   SqliteKeyStore(std::shared_ptr<SqliteDb> db, SealingKeks keks)
@@ -134,8 +139,6 @@ class SqliteMachineKeyState final : public EnrolmentConfirmations,
   absl::StatusOr<std::vector<ForgottenMachineRecord>> ListForgotten() override;
 
  private:
-  // Whether `machine` holds an offline grant for `key_id`. Caller holds db_->Lock().
-  absl::StatusOr<bool> HoldsGrant(absl::string_view key_id, absl::string_view machine);
   std::shared_ptr<SqliteDb> db_;
 };
 
