@@ -31,8 +31,9 @@ struct BrokerStores {
   OfflineGrants* grants = nullptr;
   ForgottenMachines* forgotten = nullptr;
   CollateralStore* collateral = nullptr;
-  // The reads of a release as one call, for a store where each read is a round trip; null:
-  // the release service reads through `keys`, `denylist` and `revocations`.
+  // The reads of a release as one call (one statement on PostgreSQL, one lock and one read
+  // transaction on SQLite); null: the release service reads through `keys`, `denylist` and
+  // `revocations`.
   ReleaseReads* release_reads = nullptr;
   // The implementations the pointers above point into.
   std::vector<std::shared_ptr<void>> owned;

@@ -142,6 +142,15 @@ SqliteUnsyncedWrites::~SqliteUnsyncedWrites() {
   RunCached(db_, "PRAGMA synchronous=FULL").IgnoreError();
 }
 
+SqliteReadTransaction::SqliteReadTransaction(SqliteDb& db)
+    : db_(db), begin_(RunCached(db, "BEGIN")) {}
+
+SqliteReadTransaction::~SqliteReadTransaction() {
+  // A read transaction has nothing to commit; should COMMIT fail, ROLLBACK still ends it, so
+  // that the connection's next transaction can begin.
+  if (begin_.ok() && !RunCached(db_, "COMMIT").ok()) db_.Exec("ROLLBACK").IgnoreError();
+}
+
 SqliteTransaction::SqliteTransaction(SqliteDb& db)
     : db_(db), begin_(RunCached(db, "BEGIN IMMEDIATE")) {}
 

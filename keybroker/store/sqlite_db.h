@@ -91,6 +91,20 @@ class SqliteUnsyncedWrites {
   absl::Status status_;
 };
 
+// RAII read transaction: BEGIN (deferred) on construction, ended on destruction. Caller holds
+// Lock(). The statements run while it lives read one snapshot of the database, and in WAL mode
+// take the file's and the WAL's read locks once for all of them instead of once each.
+class SqliteReadTransaction {
+ public:
+  explicit SqliteReadTransaction(SqliteDb& db);
+  ~SqliteReadTransaction();
+  absl::Status status() const { return begin_; }
+
+ private:
+  SqliteDb& db_;
+  absl::Status begin_;
+};
+
 class SqliteTransaction {
  public:
   explicit SqliteTransaction(SqliteDb& db);

@@ -14,6 +14,7 @@
 #include "keybroker/store/sqlite_audit_row.h"
 #include "keybroker/store/sqlite_collateral_store.h"
 #include "keybroker/store/sqlite_owner_lock.h"
+#include "keybroker/store/sqlite_release_reads.h"
 #include "keybroker/store/sqlite_stores.h"
 
 namespace kb {
@@ -282,11 +283,16 @@ absl::StatusOr<BrokerStores> OpenSqliteStores(const std::string& path, KekSet ke
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteDb> db, OpenInCheckedDirectory(path));
   ASSIGN_OR_RETURN(std::shared_ptr<SqliteKeyStore> keys,
                    SqliteKeyStore::Create(db, std::move(keks)));
+  const SqliteKeyStore* key_store = keys.get();
   // One keybrokerd per SQLite database (`owner`): its challenges need not be in the database.
   BrokerStores stores =
       AssembleBrokerStores<SqliteAttestationKeyRegistry, SqliteAuditLog, SqliteMachineDenyList,
                            SqliteOfflineRevocations, SqliteMachineKeyState, SqliteCollateralStore>(
           std::move(keys), std::make_shared<MemoryChallengeStore>(), db);
+  auto reads =
+      std::make_shared<SqliteReleaseReads>(db, stores.challenges, key_store, stores.revocations);
+  stores.release_reads = reads.get();
+  stores.owned.push_back(std::move(reads));
   if (owner) stores.owned.push_back(std::move(owner));
   return stores;
 }

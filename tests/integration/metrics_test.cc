@@ -123,12 +123,12 @@ TEST_F(MetricsTest, CountsReleasesByResultEvidenceAndCheckWhileServing) {
   EXPECT_THAT(
       m,
       HasSubstr(R"(keybroker_store_operation_duration_seconds_count{operation="audit_append"})"));
-  // One spend per release with a challenge; "00" is not one (not a nonce in hex) and is refused
-  // without asking the store.
+  // One store read per release with a challenge (the spend and the records in one call); "00"
+  // is not one (not a nonce in hex) and is refused without asking the store.
   EXPECT_THAT(
-      m,
-      HasSubstr(
-          R"(keybroker_store_operation_duration_seconds_count{operation="challenge_consume"} 4)"));
+      m, HasSubstr(
+             R"(keybroker_store_operation_duration_seconds_count{operation="release_reads"} 4)"));
+  EXPECT_THAT(m, Not(HasSubstr(R"(operation="challenge_consume")")));
   EXPECT_THAT(m, HasSubstr(R"(keybroker_build_info{version=")"));
   // Nothing from the request reaches a label: no key id, no machine name.
   EXPECT_THAT(m, Not(HasSubstr("disk-m")));
