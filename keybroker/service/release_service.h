@@ -54,8 +54,10 @@ class ReleaseService {
     // The registered AKs, where the machine of a TPM quote's AK is found when the verifier
     // leaves that to the service (TpmQuoteVerifier without a registry) and `reads` is null.
     AttestationKeyRegistry* aks = nullptr;
-    // The store's part of a release as one call (a store's single statement); null: through
-    // `challenges`, `aks`, `keys`, `denylist` and `revocations` one by one.
+    // The store's part of a release as one call (PostgreSQL's single statement, SQLite's one
+    // read transaction); null: through `challenges`, `aks`, `keys`, `denylist` and
+    // `revocations` one by one. It must spend challenges from the same store as `challenges`,
+    // which GetChallenge issues into and a refused request's challenge is spent from.
     ReleaseReads* reads = nullptr;
   };
   ReleaseService(Deps deps, absl::Duration challenge_ttl)

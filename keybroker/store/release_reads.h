@@ -74,8 +74,8 @@ absl::StatusOr<std::optional<KeyVersionRecord>> AskedVersion(
 absl::AnyInvocable<absl::StatusOr<std::optional<OfflineRevocationRecord>>()> RevocationReader(
     OfflineRevocations* revocations, absl::string_view key_id, absl::string_view machine);
 
-// ReleaseReads through the separate role interfaces, one call each (the SQLite store, whose
-// reads cost no round trip, and unit tests' fakes). `revocations` may be null (none kept);
+// ReleaseReads through the separate role interfaces, one call each (unit tests' fakes, and a
+// ReleaseService given no store reads). `revocations` may be null (none kept);
 // `aks` may be null when every verifier looks up its AK itself (the question's machine is
 // then taken as the AK's).
 class SeparateReleaseReads final : public ReleaseReads {

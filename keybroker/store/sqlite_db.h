@@ -75,8 +75,7 @@ class SqliteDb {
 // Maps a SQLite result code to a Status (`what` names the operation).
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what);
 
-// RAII transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() was called.
-// Caller holds Lock(). While it lives, commits on the connection are not fsynced (PRAGMA
+// RAII: caller holds Lock(). While it lives, commits on the connection are not fsynced (PRAGMA
 // synchronous=OFF); the next synchronous commit's fsync of the WAL makes them durable too,
 // because WAL frames are appended in order. Used for a machine's key state, which the release's
 // synchronous audit record then makes durable before the key is returned.
@@ -105,6 +104,8 @@ class SqliteReadTransaction {
   absl::Status begin_;
 };
 
+// RAII write transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() was called.
+// Caller holds Lock().
 class SqliteTransaction {
  public:
   explicit SqliteTransaction(SqliteDb& db);

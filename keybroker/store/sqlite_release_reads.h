@@ -2,7 +2,6 @@
 #define KB_KEYBROKER_STORE_SQLITE_RELEASE_READS_H_
 
 #include <memory>
-#include <string>
 
 #include "keybroker/store/challenge_store.h"
 #include "keybroker/store/offline_revocations.h"

@@ -10,6 +10,7 @@
 #include "keybroker/admin/admin_api.h"
 #include "keybroker/service/release_service.h"
 #include "keybroker/store/memory_challenge_store.h"
+#include "keybroker/store/sqlite_release_reads.h"
 #include "keybroker/store/sqlite_stores.h"
 #include "keybroker/verifiers/api/verifier_set.h"
 #include "keybroker/verifiers/tpm/tpm_quote_verifier.h"
@@ -30,6 +31,8 @@ class BrokerFixture : public ::testing::Test {
     denylist_ = std::make_unique<SqliteMachineDenyList>(db_);
     revocations_ = std::make_unique<SqliteOfflineRevocations>(db_);
     machine_keys_ = std::make_unique<SqliteMachineKeyState>(db_);
+    sqlite_reads_ = std::make_unique<SqliteReleaseReads>(db_, challenges_.get(), keys_.get(),
+                                                         revocations_.get());
     ASSERT_THAT(roles_.Grant("op", kRoleAdmin), IsOk());
     ASSERT_THAT(roles_.Grant("CN=alice", kRoleAdmin), IsOk());
     ASSERT_THAT(roles_.Grant("CN=olivia", kRoleOperator), IsOk());
@@ -64,8 +67,9 @@ class BrokerFixture : public ::testing::Test {
     tpm_->SetPcr(7, std::string(32, '\x07'));
   }
 
-  // The release service's dependencies over the fixture's stores (a test may change some and
-  // make its own release service).
+  // The release service's dependencies over the fixture's stores, the release's reads through
+  // SqliteReleaseReads as in keybrokerd (a test may change some and make its own release
+  // service).
   ReleaseService::Deps ReleaseDeps() {
     return {.keys = keys_.get(),
             .challenges = challenges_.get(),
@@ -76,7 +80,8 @@ class BrokerFixture : public ::testing::Test {
             .revocations = revocations_.get(),
             .confirmations = machine_keys_.get(),
             .grants = machine_keys_.get(),
-            .aks = aks_.get()};
+            .aks = aks_.get(),
+            .reads = sqlite_reads_.get()};
   }
 
   void RegisterAk(Tpm& tpm, const std::string& machine) {
@@ -126,6 +131,7 @@ class BrokerFixture : public ::testing::Test {
   std::unique_ptr<SqliteMachineDenyList> denylist_;
   std::unique_ptr<SqliteOfflineRevocations> revocations_;
   std::unique_ptr<SqliteMachineKeyState> machine_keys_;
+  std::unique_ptr<SqliteReleaseReads> sqlite_reads_;
   RoleMap roles_;
   VerifierSet verifiers_;
   std::unique_ptr<ReleaseService> release_;

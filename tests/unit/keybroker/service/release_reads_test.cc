@@ -1,6 +1,7 @@
 // The release service over a ReleaseReads that knows whether a machine holds an offline grant
-// (as the PostgreSQL store's one query does): a release without offline grace writes nothing
-// to the grants when there is no grant to remove, and still removes one that exists.
+// (as the PostgreSQL store's one query and the SQLite store's reads do): a release without offline
+// grace writes nothing to the grants when there is no grant to remove, and still removes one that
+// exists.
 #include <algorithm>
 #include <optional>
 
@@ -67,6 +68,9 @@ class ReleaseReadsTest : public BrokerFixture {
     ASSERT_THAT(SetPolicy("disk", policy), IsOk());
   }
   size_t Grants() { return machine_keys_->ListGrants("disk")->size(); }
+  // Releases without grace, with, and without again: a grant is written only when there is one
+  // to record or to remove.
+  void ExpectOnlyAnExistingGrantRemoved();
 
   // Made in SetUp, over the fixture's stores.
   std::optional<SeparateReleaseReads> separate_;
@@ -75,6 +79,18 @@ class ReleaseReadsTest : public BrokerFixture {
 };
 
 TEST_F(ReleaseReadsTest, AReleaseWithoutGraceRemovesOnlyAGrantThatExists) {
+  ExpectOnlyAnExistingGrantRemoved();
+}
+
+// The same through the SQLite store's own reads (one read transaction), as keybrokerd runs.
+TEST_F(ReleaseReadsTest, TheSqliteReadsRemoveOnlyAGrantThatExists) {
+  ReleaseService::Deps deps = ReleaseDeps();
+  deps.grants = &*grants_;
+  release_ = std::make_unique<ReleaseService>(deps, absl::Seconds(60));
+  ExpectOnlyAnExistingGrantRemoved();
+}
+
+void ReleaseReadsTest::ExpectOnlyAnExistingGrantRemoved() {
   Policy(0);
   ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   EXPECT_EQ(grants_->writes, 0);  // no grant to remove: nothing written

@@ -65,6 +65,43 @@ TEST_F(SqliteReleaseReadsTest, AChallengeIsSpentOnce) {
   EXPECT_FALSE(stores_.release_reads->Read({other, "other", 0, "vm-1", ""})->challenge);
 }
 
+// The sealed material is read in the transaction and opened later: a KEK rotation between the
+// two still opens it, since a rotating broker keeps the previous KEK until nothing needs it.
+TEST(SqliteReleaseReadsRotationTest, MaterialReadBeforeARewrapStillOpens) {
+  auto db = OpenBrokerDatabase(":memory:");
+  ASSERT_THAT(db, IsOk());
+  auto old_kek = RandomSecret(32);
+  ASSERT_THAT(old_kek, IsOk());
+  auto before = SqliteKeyStore::Create(*db, *AesKek::Create(old_kek->Clone(), "old KEK"));
+  ASSERT_THAT(before, IsOk());
+  KeyRecord key;
+  key.key_id = "disk";
+  key.size_bytes = 32;
+  auto material = RandomSecret(32);
+  ASSERT_THAT(material, IsOk());
+  ASSERT_THAT((*before)->CreateKey(key, *material), IsOk());
+  KekSet keks;
+  keks.current = *AesKek::Create(*RandomSecret(32), "new KEK");
+  keks.previous.push_back(*AesKek::Create(old_kek->Clone(), "old KEK"));
+  auto rotating = SqliteKeyStore::Create(*db, std::move(keks));
+  ASSERT_THAT(rotating, IsOk());
+  MemoryChallengeStore challenges;
+  SqliteReleaseReads reads(*db, &challenges, rotating->get(), nullptr);
+  auto c = challenges.New("disk", absl::Now() + absl::Minutes(1));
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(challenges.Put(*c, absl::Now()), IsOk());
+
+  auto read = reads.Read({c->id, "disk", 0, "vm-1", ""});
+  ASSERT_THAT(read, IsOk());
+  auto step = (*rotating)->RewrapUnderCurrentKek(100);
+  ASSERT_THAT(step, IsOk());
+  EXPECT_EQ(step->rewrapped, 1u);
+  EXPECT_EQ(step->remaining, 0u);
+  auto opened = read->material();
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_TRUE(ConstantTimeEquals(*opened, *material));
+}
+
 // A read that fails inside the read transaction ends it: the connection's next write begins.
 TEST(SqliteReleaseReadsFailureTest, AFailedReadLeavesNoTransactionOpen) {
   auto db = OpenBrokerDatabase(":memory:");
