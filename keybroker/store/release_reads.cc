@@ -8,11 +8,8 @@ namespace kb {
 
 absl::StatusOr<ReleaseRecords> SeparateReleaseReads::Read(const ReleaseQuestion& question) {
   ReleaseRecords out;
-  absl::StatusOr<Challenge> challenge =
-      s_.challenges->Consume(question.challenge_id, question.key_id);
-  if (absl::IsNotFound(challenge.status())) return out;
-  RETURN_IF_ERROR(challenge.status());
-  out.challenge = *std::move(challenge);
+  ASSIGN_OR_RETURN(out.challenge, SpendChallenge(*s_.challenges, question));
+  if (!out.challenge.has_value()) return out;
   ASSIGN_OR_RETURN(out.machine, Machine(question));
   if (out.machine.empty()) return out;
   ASSIGN_OR_RETURN(out.denied, s_.denylist->Find(out.machine));
@@ -43,6 +40,14 @@ absl::Status SeparateReleaseReads::ReadKey(const ReleaseQuestion& question, Rele
     return keys->GetKeyMaterial(key, wrapped);
   };
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Challenge>> SpendChallenge(ChallengeStore& challenges,
+                                                        const ReleaseQuestion& question) {
+  absl::StatusOr<Challenge> challenge = challenges.Consume(question.challenge_id, question.key_id);
+  if (absl::IsNotFound(challenge.status())) return std::nullopt;
+  RETURN_IF_ERROR(challenge.status());
+  return *std::move(challenge);
 }
 
 absl::StatusOr<std::optional<KeyVersionRecord>> AskedVersion(

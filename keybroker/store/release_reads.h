@@ -63,6 +63,11 @@ class ReleaseReads {
   virtual absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) = 0;
 };
 
+// ReleaseRecords::challenge: the question's challenge spent in `challenges`; nullopt when it is
+// unknown or was spent before (NOT_FOUND from the store).
+absl::StatusOr<std::optional<Challenge>> SpendChallenge(ChallengeStore& challenges,
+                                                        const ReleaseQuestion& question);
+
 // ReleaseRecords::version for a question asking for version `asked` (0: the newest non-retired
 // one) of `key`; `versions` lists the key's versions, called only for a version other than the
 // active one.

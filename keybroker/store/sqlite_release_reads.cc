@@ -10,11 +10,8 @@ namespace kb {
 
 absl::StatusOr<ReleaseRecords> SqliteReleaseReads::Read(const ReleaseQuestion& question) {
   ReleaseRecords out;
-  absl::StatusOr<Challenge> challenge =
-      challenges_->Consume(question.challenge_id, question.key_id);
-  if (absl::IsNotFound(challenge.status())) return out;
-  RETURN_IF_ERROR(challenge.status());
-  out.challenge = *std::move(challenge);
+  ASSIGN_OR_RETURN(out.challenge, SpendChallenge(*challenges_, question));
+  if (!out.challenge.has_value()) return out;
   auto lock = db_->Lock();
   SqliteReadTransaction snapshot(*db_);
   RETURN_IF_ERROR(snapshot.status());
