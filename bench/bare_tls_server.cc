@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "bench/loopback_server.h"
 #include "kb/v1/release.grpc.pb.h"
 
 namespace {
@@ -74,25 +75,11 @@ int main(int argc, char** argv) {
   const char* cert = argv[argc - 2];
   const char* key = argv[argc - 1];
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({Slurp(key), Slurp(cert)});
   grpc::ServerBuilder builder;
-  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 300000);
-  builder.SetMaxReceiveMessageSize(1 << 20);
   // No methods of its own: every call gets UNIMPLEMENTED from gRPC's generic callback service.
   grpc::CallbackGenericService generic;
   builder.RegisterCallbackGenericService(&generic);
   NoopRelease release;
   if (noop_release) builder.RegisterService(&release);
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(options), &port);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) return 1;
-  std::printf("port %d\n", port);
-  std::fflush(stdout);
-  server->Wait();
-  return 0;
+  return kb::ServeOnLoopback(builder, Slurp(cert), Slurp(key));
 }

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bare_server.h"
 #include "bench/cost_breakdown.h"
+#include "bench/floor_model.h"
 #include "bench/load.h"
 #include "bench/phase.h"
 #include "bench/snp_profile.h"
@@ -77,7 +78,7 @@ void PrintTargets(const PhaseFigures& kept, const PhaseFigures& fresh,
 }
 
 // keybrokerd, then the bare gRPC server with noop handlers, each kept-open and with a new TLS
-// connection per release; the floor between every two loads.
+// connection per release, then the floor models (kept-open); the floor between every two loads.
 void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareTpm>>& tpms,
               const LoadConfig& cfg, double floor_us) {
   const std::vector<Guest> guests = TpmGuests(tpms);
@@ -103,8 +104,13 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
                cfg, floor, floor_us);
   kill(bare_pid, SIGTERM);
   waitpid(bare_pid, nullptr, 0);
+  const FloorModelFigures models =
+      RunFloorModels("tpm", broker.dir(), keybrokerd.ca_pem, guests, cfg, floor, floor_us,
+                     /*new_connection_too=*/true);
   std::printf("keybrokerd peak RSS: %ld KiB\n", PeakRssKb(broker.pid()));
   PrintTargets(kept, fresh, bare_fresh);
+  PrintFloorModels("TPM", kept, models);
+  PrintNewConnectionModel(fresh, bare_fresh, models);
 }
 
 // The TPM profile (the loads unless --breakdown-only, then the cost breakdown), then the

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "bench/floor_model.h"
 #include "bench/phase.h"
 #include "common/binding.h"
 #include "common/crypto.h"
@@ -128,8 +129,12 @@ int RunOn(const SnpPlatform& p, const LoadConfig& cfg) {
   const PhaseFigures kept = RunPhase({"keybrokerd SEV-SNP, kept-open connection", (*broker)->pid(),
                                       EndpointOf(**broker), false, true},
                                      guests, cfg, floor, floor_us);
+  const FloorModelFigures models =
+      RunFloorModels(absl::StrCat("snp:", p.fw, "/vcek.der"), (*broker)->dir(),
+                     EndpointOf(**broker).ca_pem, guests, cfg, floor, floor_us);
   std::printf("keybrokerd SEV-SNP peak RSS: %ld KiB\n", PeakRssKb((*broker)->pid()));
   PrintKeptOpenTarget("SEV-SNP", kept);
+  PrintFloorModels("SEV-SNP", kept, models);
   return 0;
 }
 

@@ -1,0 +1,33 @@
+#include "bench/loopback_server.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+
+#include <cstdio>
+
+#include "absl/synchronization/mutex.h"
+
+namespace kb {
+
+int ServeOnLoopback(grpc::ServerBuilder& builder, const std::string& cert_pem,
+                    const std::string& key_pem) {
+  // As keybrokerd: no deadlock detection in gRPC's abseil mutexes.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({key_pem, cert_pem});
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 300000);
+  builder.SetMaxReceiveMessageSize(1 << 20);
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(options), &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) return 1;
+  std::printf("port %d\n", port);
+  std::fflush(stdout);
+  server->Wait();
+  return 0;
+}
+
+}  // namespace kb
