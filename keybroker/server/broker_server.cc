@@ -1,6 +1,5 @@
 #include "keybroker/server/broker_server.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -44,10 +43,12 @@ constexpr size_t kAdminMaxConnections = 128;
 constexpr size_t kAdminMaxPerSource = 32;
 
 // The listener's socket is keybrokerd's (GuardedListener); gRPC gets each admitted connection.
+// `reflection` also answers any method no service has.
 absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(GuardedListener& listener,
                                                     const ConnectionLimits& limits,
                                                     std::shared_ptr<grpc::ServerCredentials> creds,
-                                                    const std::vector<grpc::Service*>& services) {
+                                                    const std::vector<grpc::Service*>& services,
+                                                    ReflectionV1* reflection) {
   grpc::ServerBuilder builder;
   // Per-connection bookkeeping a broker does not use (a guest connects once per boot).
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
@@ -63,6 +64,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(GuardedListener& listener,
   auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, std::move(creds));
   for (grpc::Service* service : services) builder.RegisterService(service);
+  builder.RegisterCallbackGenericService(reflection);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return absl::UnavailableError("cannot start the gRPC server");
   listener.Start(std::move(acceptor));
@@ -93,7 +95,6 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::Brok
                                                                   AdminApi admin,
                                                                   AkActivationService* activation) {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<BrokerServer> s(new BrokerServer(release, admin));
   ASSIGN_OR_RETURN(auto release_creds, Credentials(config, /*mutual=*/false));
   ASSIGN_OR_RETURN(auto admin_creds, Credentials(config, /*mutual=*/true));
@@ -118,13 +119,12 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const v1::Brok
     release_names.push_back(v1::AttestationKeyActivation::service_full_name());
   }
   s->release_reflection_ = std::make_unique<ReflectionV1>(WithStandardServices(release_names));
-  release_services.push_back(s->release_reflection_.get());
   s->admin_reflection_ =
       std::make_unique<ReflectionV1>(WithStandardServices({v1::KeyAdmin::service_full_name()}));
-  ASSIGN_OR_RETURN(s->release_server_,
-                   Serve(*s->release_listener_, release_limits, release_creds, release_services));
+  ASSIGN_OR_RETURN(s->release_server_, Serve(*s->release_listener_, release_limits, release_creds,
+                                             release_services, s->release_reflection_.get()));
   ASSIGN_OR_RETURN(s->admin_server_, Serve(*s->admin_listener_, admin_limits, admin_creds,
-                                           {&s->admin_grpc_, s->admin_reflection_.get()}));
+                                           {&s->admin_grpc_}, s->admin_reflection_.get()));
   s->release_port_ = s->release_listener_->port();
   s->admin_port_ = s->admin_listener_->port();
   return s;

@@ -39,8 +39,13 @@ class BrokerServer {
   void Shutdown();
 
  private:
+  // Admin calls run two at a time (operators are few; a third waits), at most 64 waiting.
+  static constexpr size_t kAdminWorkers = 2;
+  static constexpr size_t kAdminQueue = 64;
   BrokerServer(ReleaseService* release, AdminApi admin)
-      : release_grpc_(release), admin_grpc_(admin) {}
+      : release_grpc_(release), admin_grpc_(admin, &admin_workers_) {}
+  // Declared first, destroyed last: the admin calls in flight at shutdown finish on it.
+  WorkerPool admin_workers_{kAdminWorkers, kAdminQueue};
   KeyReleaseGrpc release_grpc_;
   KeyAdminGrpc admin_grpc_;
   std::unique_ptr<AkActivationGrpc> activation_grpc_;  // null when not served

@@ -20,7 +20,7 @@ std::vector<std::string> Properties(const grpc::AuthContext& auth, const char* n
   return out;
 }
 
-AdminCaller Operator(const grpc::ServerContext* ctx) {
+AdminCaller Operator(const grpc::CallbackServerContext* ctx) {
   AdminCaller caller;
   if (auto auth = ctx->auth_context(); auth != nullptr) {
     caller.subject = Property(*auth, GRPC_X509_SUBJECT_PROPERTY_NAME);
@@ -60,11 +60,23 @@ grpc::ServerUnaryReactor* KeyReleaseGrpc::ConfirmEnrolment(grpc::CallbackServerC
       });
 }
 
-// Each RPC goes to the service of its resource.
-#define KB_ADMIN_IMPL(Resource, Name, Req, Resp)                                    \
-  grpc::Status KeyAdminGrpc::Name(grpc::ServerContext* ctx, const v1::Req* request, \
-                                  v1::Resp* response) {                             \
-    return Respond(api_.Resource->Name(*request, Operator(ctx)), response);         \
+grpc::ServerUnaryReactor* KeyAdminGrpc::OnWorker(grpc::CallbackServerContext* ctx,
+                                                 std::function<grpc::Status()> call) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!workers_->Submit([reactor, call = std::move(call)] { reactor->Finish(call()); })) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many admin calls queued; retry later"));
+  }
+  return reactor;
+}
+
+// Each RPC goes to the service of its resource, on a worker.
+#define KB_ADMIN_IMPL(Resource, Name, Req, Resp)                                             \
+  grpc::ServerUnaryReactor* KeyAdminGrpc::Name(grpc::CallbackServerContext* ctx,             \
+                                               const v1::Req* request, v1::Resp* response) { \
+    return OnWorker(ctx, [this, ctx, request, response] {                                    \
+      return Respond(api_.Resource->Name(*request, Operator(ctx)), response);                \
+    });                                                                                      \
   }
 KB_ADMIN_IMPL(keys, CreateKey, CreateKeyRequest, KeyMetadata)
 KB_ADMIN_IMPL(keys, ListKeys, ListKeysRequest, ListKeysResponse)

@@ -1,5 +1,7 @@
 #include "keybroker/server/reflection_v1.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include <set>
 
 #include "google/protobuf/descriptor.h"
@@ -49,17 +51,54 @@ void AnswerExtensions(const std::string& type, ServerReflectionResponse& respons
   for (const auto* e : extensions) numbers->add_extension_number(e->number());
 }
 
+// One reflection stream: reads a request, writes its answer, until the client half-closes.
+// Requests and answers are parsed and serialized here (v1 messages; v1alpha's are the same
+// bytes). Deletes itself when gRPC is done with it.
+class ReflectionStream final : public grpc::ServerGenericBidiReactor {
+ public:
+  explicit ReflectionStream(const ReflectionV1& reflection) : reflection_(reflection) {
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::OK);  // the client half-closed (or the call ended)
+    ServerReflectionRequest request;
+    if (!grpc::SerializationTraits<ServerReflectionRequest>::Deserialize(&in_, &request).ok()) {
+      return Finish(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       "request is not a valid grpc.reflection.v1.ServerReflectionRequest"));
+    }
+    bool own_buffer = false;
+    out_.Clear();  // the previous answer, written
+    const grpc::Status serialized = grpc::SerializationTraits<ServerReflectionResponse>::Serialize(
+        reflection_.Answer(request, sent_), &out_, &own_buffer);
+    if (!serialized.ok()) return Finish(serialized);
+    StartWrite(&out_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::OK);  // the client went away
+    StartRead(&in_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  const ReflectionV1& reflection_;
+  std::set<std::string> sent_;  // files already described on this stream
+  grpc::ByteBuffer in_;
+  grpc::ByteBuffer out_;
+};
+
 }  // namespace
 
-grpc::Status ReflectionV1::ServerReflectionInfo(
-    grpc::ServerContext* /*context*/,
-    grpc::ServerReaderWriter<ServerReflectionResponse, ServerReflectionRequest>* stream) {
-  std::set<std::string> sent;  // files already described on this stream
-  ServerReflectionRequest request;
-  while (stream->Read(&request)) {
-    if (!stream->Write(Answer(request, sent))) break;
+grpc::ServerGenericBidiReactor* ReflectionV1::CreateReactor(
+    grpc::GenericCallbackServerContext* ctx) {
+  if (ctx->method() != "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo" &&
+      ctx->method() != "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo") {
+    return grpc::CallbackGenericService::CreateReactor(ctx);  // UNIMPLEMENTED
   }
-  return grpc::Status::OK;
+  return new ReflectionStream(*this);
 }
 
 ServerReflectionResponse ReflectionV1::Answer(const ServerReflectionRequest& request,

@@ -1,5 +1,6 @@
-// Server reflection on a real keybrokerd over TLS: v1 (keybrokerd's own, what grpcurl and
-// current clients ask for) and gRPC's v1alpha, which answers the same messages.
+// Server reflection on a real keybrokerd over TLS: v1 (what grpcurl and current clients ask for)
+// and v1alpha, the same messages under the older name; both keybrokerd's own, on gRPC's callback
+// API. Also what the release listener answers for a method nobody serves.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
@@ -43,7 +44,8 @@ class ReflectionTest : public SharedBrokerTest {
       out.push_back(response);
     }
     stream->WritesDone();
-    EXPECT_TRUE(stream->Finish().ok());
+    const grpc::Status finished = stream->Finish();
+    EXPECT_TRUE(finished.ok()) << finished.error_code() << " " << finished.error_message();
     return out;
   }
 
@@ -119,6 +121,53 @@ TEST_F(ReflectionTest, V1alphaAnswersTheSameRequest) {
   }
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
+  }
+}
+
+// Opens a stream to `method` on the release listener, writes `bytes` as one message, half-closes
+// and returns the stream's final status.
+grpc::Status SendRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     const std::string& bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&ctx, method, &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  cq.Next(&tag, &ok);
+  call->WritesDone(reinterpret_cast<void*>(3));
+  cq.Next(&tag, &ok);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  while (cq.Next(&tag, &ok) && tag != reinterpret_cast<void*>(4)) {
+  }
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+TEST_F(ReflectionTest, AMalformedRequestEndsTheStreamInvalidArgument) {
+  // Field 3 (file_by_filename, a string) holding bytes that are not UTF-8.
+  const std::string bytes = std::string("\x1a\x02\xff\xfe", 4);
+  for (const char* method : {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"}) {
+    const grpc::Status status = SendRaw(ReleaseChannel(), method, bytes);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(status.error_message(), testing::HasSubstr("ServerReflectionRequest")) << method;
+  }
+}
+
+TEST_F(ReflectionTest, AMethodNobodyServesIsUnimplemented) {
+  for (const char* method : {"/kb.v1.KeyRelease/NoSuchMethod", "/no.such.Service/Call",
+                             "/grpc.reflection.v1.ServerReflection/Other"}) {
+    EXPECT_EQ(SendRaw(ReleaseChannel(), method, "").error_code(), grpc::StatusCode::UNIMPLEMENTED)
+        << method;
   }
 }
 
