@@ -63,7 +63,16 @@ grpc::ServerUnaryReactor* KeyReleaseGrpc::ConfirmEnrolment(grpc::CallbackServerC
 grpc::ServerUnaryReactor* KeyAdminGrpc::OnWorker(grpc::CallbackServerContext* ctx,
                                                  std::function<grpc::Status()> call) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!workers_->Submit([reactor, call = std::move(call)] { reactor->Finish(call()); })) {
+  auto run = [ctx, reactor, call = std::move(call)] {
+    // A call that waited past its deadline, or whose caller went away (or that the server's
+    // shutdown cancelled), is not run: its caller was told it failed.
+    if (ctx->IsCancelled()) {
+      return reactor->Finish(
+          grpc::Status(grpc::StatusCode::CANCELLED, "cancelled before it ran; nothing was done"));
+    }
+    reactor->Finish(call());
+  };
+  if (!workers_->Submit(std::move(run))) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                  "too many admin calls queued; retry later"));
   }

@@ -41,7 +41,10 @@ class KeyReleaseGrpc final : public KeyReleaseRawService {
 // actor) and common name, which the AdminRunner maps to roles. On gRPC's callback API, as every
 // service of keybrokerd (a sync service would add its own polling threads, which measurably cost
 // every release; docs/performance.md); each call runs on `workers`, not on gRPC's threads, and
-// is answered RESOURCE_EXHAUSTED when the pool's queue is full.
+// is answered RESOURCE_EXHAUSTED when the pool's queue is full. A queued call that is cancelled
+// before a worker takes it (its deadline passed, its caller went away, the server shuts down)
+// is not run, so a caller told DEADLINE_EXCEEDED changed nothing, and shutdown waits only for
+// the calls already running.
 class KeyAdminGrpc final : public v1::KeyAdmin::CallbackService {
  public:
   KeyAdminGrpc(AdminApi api, WorkerPool* workers) : api_(api), workers_(workers) {}

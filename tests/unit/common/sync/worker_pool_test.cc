@@ -1,6 +1,7 @@
 #include "common/sync/worker_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -32,6 +33,17 @@ class Gate {
   bool open_ = false;
 };
 
+// Waits up to 10 s for `done`; false if it did not happen (the test then fails, never hangs).
+template <typename Done>
+bool Eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 TEST(WorkerPoolTest, RunsEveryTaskOnItsOwnThreads) {
   std::mutex mu;
   std::set<std::thread::id> threads;
@@ -57,12 +69,13 @@ TEST(WorkerPoolTest, RefusesTasksBeyondTheQueueAndRunsTheOthers) {
   std::atomic<int> started{0};
   {
     WorkerPool pool(1, 2);
-    ASSERT_TRUE(pool.Submit([&] {
+    EXPECT_TRUE(pool.Submit([&] {
       ++started;
       gate.Wait();
       ++ran;
     }));
-    while (started.load() == 0) std::this_thread::yield();  // the worker holds the first task
+    // EXPECT, not ASSERT, until the gate is open: the pool's destructor waits for the task.
+    EXPECT_TRUE(Eventually([&] { return started.load() == 1; }));  // the worker holds it
     EXPECT_TRUE(pool.Submit([&] { ++ran; }));
     EXPECT_TRUE(pool.Submit([&] { ++ran; }));
     EXPECT_FALSE(pool.Submit([&] { ran += 100; }));  // two wait already: refused, never run
@@ -72,13 +85,22 @@ TEST(WorkerPoolTest, RefusesTasksBeyondTheQueueAndRunsTheOthers) {
 }
 
 TEST(WorkerPoolTest, AcceptsAgainOnceTheQueueDrains) {
-  WorkerPool pool(1, 1);
+  Gate gate;
+  std::atomic<int> started{0};
   std::atomic<int> ran{0};
-  for (int i = 0; i < 20; ++i) {
-    while (!pool.Submit([&] { ++ran; })) std::this_thread::yield();
-  }
-  while (ran.load() < 20) std::this_thread::yield();
-  EXPECT_EQ(ran.load(), 20);
+  WorkerPool pool(1, 1);
+  ASSERT_TRUE(pool.Submit([&] {
+    ++started;
+    gate.Wait();
+  }));
+  // EXPECT, not ASSERT, until the gate is open: the pool's destructor waits for the task.
+  EXPECT_TRUE(Eventually([&] { return started.load() == 1; }));
+  EXPECT_TRUE(pool.Submit([&] { ++ran; }));
+  EXPECT_FALSE(pool.Submit([&] { ++ran; }));  // full
+  gate.Open();
+  ASSERT_TRUE(Eventually([&] { return ran.load() == 1; }));
+  EXPECT_TRUE(pool.Submit([&] { ++ran; }));  // drained: taken again
+  EXPECT_TRUE(Eventually([&] { return ran.load() == 2; }));
 }
 
 }  // namespace
