@@ -44,8 +44,9 @@ class BrokerServer {
   static constexpr size_t kAdminQueue = 64;
   BrokerServer(ReleaseService* release, AdminApi admin)
       : release_grpc_(release), admin_grpc_(admin, &admin_workers_) {}
-  // Idle once the servers have shut down (Shutdown waits for every call to finish, and a queued
-  // call cancelled by it finishes at once); declared first, so destroyed after everything.
+  // Idle once the servers have shut down (Shutdown waits for every call to finish; the queued
+  // ones it cancels after its grace period finish CANCELLED as a worker reaches them); declared
+  // first, so destroyed after everything.
   WorkerPool admin_workers_{kAdminWorkers, kAdminQueue};
   KeyReleaseGrpc release_grpc_;
   KeyAdminGrpc admin_grpc_;

@@ -42,9 +42,9 @@ class KeyReleaseGrpc final : public KeyReleaseRawService {
 // service of keybrokerd (a sync service would add its own polling threads, which measurably cost
 // every release; docs/performance.md); each call runs on `workers`, not on gRPC's threads, and
 // is answered RESOURCE_EXHAUSTED when the pool's queue is full. A queued call that is cancelled
-// before a worker takes it (its deadline passed, its caller went away, the server shuts down)
-// is not run, so a caller told DEADLINE_EXCEEDED changed nothing, and shutdown waits only for
-// the calls already running.
+// before a worker takes it (its deadline passed, its caller went away, the server shut down)
+// is not run. One already running is not interrupted: it finishes its work (and audits it)
+// even if its caller was told DEADLINE_EXCEEDED meanwhile.
 class KeyAdminGrpc final : public v1::KeyAdmin::CallbackService {
  public:
   KeyAdminGrpc(AdminApi api, WorkerPool* workers) : api_(api), workers_(workers) {}

@@ -5,6 +5,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 
+#include <chrono>
+
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -35,6 +37,7 @@ class ReflectionTest : public SharedBrokerTest {
   std::vector<ServerReflectionResponse> Ask(const std::vector<ServerReflectionRequest>& requests) {
     auto stub = ServerReflection::NewStub(ReleaseChannel());
     grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto stream = stub->ServerReflectionInfo(&ctx);
     std::vector<ServerReflectionResponse> out;
     for (const auto& r : requests) {
@@ -90,13 +93,18 @@ TEST_F(ReflectionTest, V1ListsTheServicesAndDescribesTheirFiles) {
   EXPECT_EQ(responses[3].error_response().error_code(),
             static_cast<int>(grpc::StatusCode::NOT_FOUND));
   // The reflection service it lists, described too.
-  EXPECT_GE(responses[4].file_descriptor_response().file_descriptor_proto_size(), 1);
+  const auto& reflection = responses[4].file_descriptor_response().file_descriptor_proto();
+  ASSERT_GE(reflection.size(), 1);
+  google::protobuf::FileDescriptorProto reflection_file;
+  ASSERT_TRUE(reflection_file.ParseFromString(reflection[0]));
+  EXPECT_EQ(reflection_file.package(), "grpc.reflection.v1");
 }
 
 TEST_F(ReflectionTest, V1alphaAnswersTheSameRequest) {
   // The two versions' messages are the same on the wire: a v1 request, sent to v1alpha.
   grpc::GenericStub stub(ReleaseChannel());
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::CompletionQueue cq;
   auto call =
       stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
