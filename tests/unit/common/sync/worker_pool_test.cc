@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -44,6 +46,22 @@ bool Eventually(Done done) {
   return true;
 }
 
+// Queues a task on `pool` that holds its worker until `gate` opens (then runs `after`), and
+// waits until a worker has taken it. Check the result with EXPECT, not ASSERT, until the gate is
+// open: the pool's destructor waits for the task.
+bool HoldAWorker(
+    WorkerPool& pool, Gate& gate, std::function<void()> after = [] {}) {
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  if (!pool.Submit([&gate, started, after = std::move(after)] {
+        *started = true;
+        gate.Wait();
+        after();
+      })) {
+    return false;
+  }
+  return Eventually([&] { return started->load(); });
+}
+
 TEST(WorkerPoolTest, RunsEveryTaskOnItsOwnThreads) {
   std::mutex mu;
   std::set<std::thread::id> threads;
@@ -66,16 +84,9 @@ TEST(WorkerPoolTest, RunsEveryTaskOnItsOwnThreads) {
 TEST(WorkerPoolTest, RefusesTasksBeyondTheQueueAndRunsTheOthers) {
   Gate gate;
   std::atomic<int> ran{0};
-  std::atomic<int> started{0};
   {
     WorkerPool pool(1, 2);
-    EXPECT_TRUE(pool.Submit([&] {
-      ++started;
-      gate.Wait();
-      ++ran;
-    }));
-    // EXPECT, not ASSERT, until the gate is open: the pool's destructor waits for the task.
-    EXPECT_TRUE(Eventually([&] { return started.load() == 1; }));  // the worker holds it
+    EXPECT_TRUE(HoldAWorker(pool, gate, [&] { ++ran; }));
     EXPECT_TRUE(pool.Submit([&] { ++ran; }));
     EXPECT_TRUE(pool.Submit([&] { ++ran; }));
     EXPECT_FALSE(pool.Submit([&] { ran += 100; }));  // two wait already: refused, never run
@@ -86,15 +97,9 @@ TEST(WorkerPoolTest, RefusesTasksBeyondTheQueueAndRunsTheOthers) {
 
 TEST(WorkerPoolTest, AcceptsAgainOnceTheQueueDrains) {
   Gate gate;
-  std::atomic<int> started{0};
   std::atomic<int> ran{0};
   WorkerPool pool(1, 1);
-  ASSERT_TRUE(pool.Submit([&] {
-    ++started;
-    gate.Wait();
-  }));
-  // EXPECT, not ASSERT, until the gate is open: the pool's destructor waits for the task.
-  EXPECT_TRUE(Eventually([&] { return started.load() == 1; }));
+  EXPECT_TRUE(HoldAWorker(pool, gate));
   EXPECT_TRUE(pool.Submit([&] { ++ran; }));
   EXPECT_FALSE(pool.Submit([&] { ++ran; }));  // full
   gate.Open();
