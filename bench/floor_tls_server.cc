@@ -20,44 +20,15 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
+#include "bench/floor_work.h"
 #include "bench/loopback_server.h"
 #include "common/crypto.h"
 #include "common/files.h"
 #include "common/openssl_util.h"
-#include "common/status_macros.h"
-#include "common/tpm/tpm_structures.h"
-#include "common/wrap/key_wrap.h"
 #include "kb/v1/release.grpc.pb.h"
-#include "keybroker/verifiers/snp/snp_report.h"
-#include "keybroker/verifiers/snp/snp_verifier.h"
 
 namespace kb {
 namespace {
-
-absl::Status TpmFloor(const v1::ReleaseKeyRequest& r, const SecretBytes& key,
-                      v1::ReleaseKeyResponse& out) {
-  const auto& q = r.evidence().tpm_quote();
-  const auto& t = r.transfer_key().tpm();
-  ASSIGN_OR_RETURN(TPMT_PUBLIC ak_public, ParseTpmtPublic(q.ak_public(), "ak"));
-  ASSIGN_OR_RETURN(EvpPkeyPtr ak, PublicKeyFromTpmt(ak_public));
-  ASSIGN_OR_RETURN(TPMT_SIGNATURE quote_sig, ParseTpmtSignature(q.signature(), "quote"));
-  RETURN_IF_ERROR(VerifyTpmSignature(ak.get(), quote_sig, q.attest()));
-  ASSIGN_OR_RETURN(TPMT_SIGNATURE cert_sig, ParseTpmtSignature(t.certify_signature(), "certify"));
-  RETURN_IF_ERROR(VerifyTpmSignature(ak.get(), cert_sig, t.certify_info()));
-  ASSIGN_OR_RETURN(TPMT_PUBLIC transfer, ParseTpmtPublic(t.public_area(), "transfer"));
-  ASSIGN_OR_RETURN(*out.mutable_wrapped_key(),
-                   WrapToTpmTransferKey(transfer, t.public_area(), key));
-  return absl::OkStatus();
-}
-
-absl::Status SnpFloor(X509* vcek, const v1::ReleaseKeyRequest& r, const SecretBytes& key,
-                      v1::ReleaseKeyResponse& out) {
-  ASSIGN_OR_RETURN(SnpReport report, ParseSnpReport(r.evidence().snp_report().report()));
-  RETURN_IF_ERROR(CheckSnpReportSignature(report, vcek));
-  ASSIGN_OR_RETURN(*out.mutable_wrapped_key(),
-                   WrapToSpkiTransferKey(r.transfer_key().spki_der(), key));
-  return absl::OkStatus();
-}
 
 class FloorRelease final : public v1::KeyRelease::CallbackService {
  public:
@@ -78,8 +49,10 @@ class FloorRelease final : public v1::KeyRelease::CallbackService {
   grpc::ServerUnaryReactor* ReleaseKey(grpc::CallbackServerContext* context,
                                        const v1::ReleaseKeyRequest* request,
                                        v1::ReleaseKeyResponse* out) override {
-    absl::Status s =
-        vcek_ != nullptr ? SnpFloor(vcek_, *request, key_, *out) : TpmFloor(*request, key_, *out);
+    absl::StatusOr<v1::WrappedKey> wrapped =
+        vcek_ != nullptr ? SnpFloorWork(vcek_, *request, key_) : TpmFloorWork(*request, key_);
+    absl::Status s = wrapped.status();
+    if (s.ok()) *out->mutable_wrapped_key() = *std::move(wrapped);
     if (s.ok() && durable_fd_ >= 0) s = AppendDurably();
     out->set_key_id(request->key_id());
     out->set_version(1);

@@ -8,14 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "bench/floor_model.h"
+#include "bench/floor_work.h"
 #include "bench/phase.h"
 #include "common/binding.h"
 #include "common/crypto.h"
 #include "common/files.h"
 #include "common/openssl_util.h"
-#include "common/wrap/key_wrap.h"
-#include "keybroker/verifiers/snp/snp_report.h"
-#include "keybroker/verifiers/snp/snp_verifier.h"
 #include "tests/fakes/software_sev_guest.h"
 #include "unlocker/evidence/snp_report_source.h"
 
@@ -98,11 +96,7 @@ double SnpFloorMicros(const Guest& guest, X509* vcek) {
     const int n = 200;
     const double start = ThreadCpuSeconds();
     for (int i = 0; i < n; ++i) {
-      auto report = ParseSnpReport(r.evidence().snp_report().report());
-      if (!report.ok() || !CheckSnpReportSignature(*report, vcek).ok() ||
-          !WrapToSpkiTransferKey(r.transfer_key().spki_der(), key).ok()) {
-        std::abort();
-      }
+      if (!SnpFloorWork(vcek, r, key).ok()) std::abort();
     }
     best = std::min(best, (ThreadCpuSeconds() - start) * 1e6 / n);
   }
