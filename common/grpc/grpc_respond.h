@@ -35,32 +35,40 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* ctx, absl::St
   return reactor;
 }
 
-// Finishes a raw unary call of the callback API (a service registered with gRPC's
-// WithRawCallbackMethod_*): parses `request` as `Req` itself, so that a request that is not a
-// valid `Req` (malformed protobuf, a string field that is not UTF-8) is answered
-// INVALID_ARGUMENT naming the message, where gRPC's own parsing answers an empty UNIMPLEMENTED
-// or INTERNAL. Otherwise runs `handler(const Req&) -> absl::StatusOr<Resp>` and answers as
-// Respond does.
+// Parses the request of a raw call of the callback API (a method registered with gRPC's
+// WithRawCallbackMethod_*) as `Req` itself, so that a request that is not a valid `Req`
+// (malformed protobuf, a string field that is not UTF-8) is answered INVALID_ARGUMENT naming the
+// message, where gRPC's own parsing answers an empty UNIMPLEMENTED (callback API) or INTERNAL
+// (sync API).
+template <typename Req>
+grpc::Status ParseRawRequest(const grpc::ByteBuffer* request, Req* parsed) {
+  grpc::ByteBuffer copy(*request);  // shares the slices; Deserialize consumes its argument
+  if (grpc::SerializationTraits<Req>::Deserialize(&copy, parsed).ok()) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      "request is not a valid " + Req::descriptor()->full_name() +
+                          " (malformed protobuf, or a string field that is not UTF-8)");
+}
+
+// Serializes the value of `result` into the raw `response` and returns OK; or returns the error
+// of `result` through ToGrpcStatus.
+template <typename Resp>
+grpc::Status RespondRaw(const absl::StatusOr<Resp>& result, grpc::ByteBuffer* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  bool own_buffer = false;
+  return grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer);
+}
+
+// Finishes a raw unary call at once: parses `request` as ParseRawRequest does, runs
+// `handler(const Req&) -> absl::StatusOr<Resp>` and answers as RespondRaw does.
 template <typename Req, typename Resp, typename Handler>
 grpc::ServerUnaryReactor* FinishRawUnary(grpc::CallbackServerContext* ctx,
                                          const grpc::ByteBuffer* request,
                                          grpc::ByteBuffer* response, Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Req parsed;
-  grpc::ByteBuffer copy(*request);  // shares the slices; Deserialize consumes its argument
-  if (!grpc::SerializationTraits<Req>::Deserialize(&copy, &parsed).ok()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "request is not a valid " + Req::descriptor()->full_name() +
-                                     " (malformed protobuf, or a string field that is not UTF-8)"));
-    return reactor;
-  }
-  absl::StatusOr<Resp> result = handler(parsed);
-  if (!result.ok()) {
-    reactor->Finish(ToGrpcStatus(result.status()));
-    return reactor;
-  }
-  bool own_buffer = false;
-  reactor->Finish(grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer));
+  grpc::Status status = ParseRawRequest(request, &parsed);
+  if (status.ok()) status = RespondRaw<Resp>(handler(parsed), response);
+  reactor->Finish(status);
   return reactor;
 }
 

@@ -33,6 +33,13 @@ AdminCaller Operator(const grpc::CallbackServerContext* ctx) {
   return caller;
 }
 
+// The call finished at once with `status`.
+grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* KeyReleaseGrpc::GetChallenge(grpc::CallbackServerContext* ctx,
@@ -79,43 +86,19 @@ grpc::ServerUnaryReactor* KeyAdminGrpc::OnWorker(grpc::CallbackServerContext* ct
   return reactor;
 }
 
-// Each RPC goes to the service of its resource, on a worker.
-#define KB_ADMIN_IMPL(Resource, Name, Req, Resp)                                             \
-  grpc::ServerUnaryReactor* KeyAdminGrpc::Name(grpc::CallbackServerContext* ctx,             \
-                                               const v1::Req* request, v1::Resp* response) { \
-    return OnWorker(ctx, [this, ctx, request, response] {                                    \
-      return Respond(api_.Resource->Name(*request, Operator(ctx)), response);                \
-    });                                                                                      \
+// Each RPC's request is parsed on gRPC's thread, then the service of its resource runs it on a
+// worker.
+#define KB_ADMIN_IMPL(Resource, Name, Req, Resp)                                              \
+  grpc::ServerUnaryReactor* KeyAdminGrpc::Name(grpc::CallbackServerContext* ctx,              \
+                                               const grpc::ByteBuffer* request,               \
+                                               grpc::ByteBuffer* response) {                  \
+    v1::Req parsed;                                                                           \
+    if (grpc::Status s = ParseRawRequest(request, &parsed); !s.ok()) return Finished(ctx, s); \
+    return OnWorker(ctx, [this, ctx, response, parsed = std::move(parsed)] {                  \
+      return RespondRaw<v1::Resp>(api_.Resource->Name(parsed, Operator(ctx)), response);      \
+    });                                                                                       \
   }
-KB_ADMIN_IMPL(keys, CreateKey, CreateKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(keys, ListKeys, ListKeysRequest, ListKeysResponse)
-KB_ADMIN_IMPL(keys, GetKey, GetKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(policies, SetPolicy, SetPolicyRequest, SetPolicyResponse)
-KB_ADMIN_IMPL(policies, GetPolicy, GetPolicyRequest, GetPolicyResponse)
-KB_ADMIN_IMPL(machines, RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
-KB_ADMIN_IMPL(machines, ListAttestationKeys, ListAttestationKeysRequest,
-              ListAttestationKeysResponse)
-KB_ADMIN_IMPL(machines, RemoveAttestationKey, RemoveAttestationKeyRequest, AttestationKeyInfo)
-KB_ADMIN_IMPL(machines, ForgetMachine, ForgetMachineRequest, ForgetMachineResponse)
-KB_ADMIN_IMPL(keys, DisableKey, DisableKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(audit, ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
-KB_ADMIN_IMPL(keys, RotateKey, RotateKeyRequest, KeyMetadata)
-KB_ADMIN_IMPL(keys, RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
-KB_ADMIN_IMPL(keys, GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
-KB_ADMIN_IMPL(machines, DenyMachine, DenyMachineRequest, DeniedMachine)
-KB_ADMIN_IMPL(machines, AllowMachine, AllowMachineRequest, AllowMachineResponse)
-KB_ADMIN_IMPL(machines, ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
-KB_ADMIN_IMPL(audit, VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
-KB_ADMIN_IMPL(policies, TestPolicy, TestPolicyRequest, TestPolicyResponse)
-KB_ADMIN_IMPL(machines, RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
-KB_ADMIN_IMPL(machines, RestoreOfflineGrant, RestoreOfflineGrantRequest,
-              RestoreOfflineGrantResponse)
-KB_ADMIN_IMPL(machines, ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)
-KB_ADMIN_IMPL(collateral, ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
-KB_ADMIN_IMPL(collateral, ListCollateral, ListCollateralRequest, ListCollateralResponse)
-KB_ADMIN_IMPL(collateral, DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
-KB_ADMIN_IMPL(keks, ListKeks, ListKeksRequest, ListKeksResponse)
-KB_ADMIN_IMPL(keks, RotateKek, RotateKekRequest, RotateKekResponse)
+KB_ADMIN_METHODS(KB_ADMIN_IMPL)
 #undef KB_ADMIN_IMPL
 
 }  // namespace kb

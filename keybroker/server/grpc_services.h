@@ -37,6 +37,47 @@ class KeyReleaseGrpc final : public KeyReleaseRawService {
   ReleaseService* core_;
 };
 
+// Every method of the admin API: the service of its resource (a member of AdminApi), the
+// method, its request and its response.
+#define KB_ADMIN_METHODS(X)                                                                 \
+  X(keys, CreateKey, CreateKeyRequest, KeyMetadata)                                         \
+  X(keys, ListKeys, ListKeysRequest, ListKeysResponse)                                      \
+  X(keys, GetKey, GetKeyRequest, KeyMetadata)                                               \
+  X(policies, SetPolicy, SetPolicyRequest, SetPolicyResponse)                               \
+  X(policies, GetPolicy, GetPolicyRequest, GetPolicyResponse)                               \
+  X(machines, RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)    \
+  X(machines, ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse) \
+  X(machines, RemoveAttestationKey, RemoveAttestationKeyRequest, AttestationKeyInfo)        \
+  X(machines, ForgetMachine, ForgetMachineRequest, ForgetMachineResponse)                   \
+  X(keys, DisableKey, DisableKeyRequest, KeyMetadata)                                       \
+  X(audit, ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)                \
+  X(keys, RotateKey, RotateKeyRequest, KeyMetadata)                                         \
+  X(keys, RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)                           \
+  X(keys, GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)           \
+  X(machines, DenyMachine, DenyMachineRequest, DeniedMachine)                               \
+  X(machines, AllowMachine, AllowMachineRequest, AllowMachineResponse)                      \
+  X(machines, ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)    \
+  X(audit, VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)             \
+  X(policies, TestPolicy, TestPolicyRequest, TestPolicyResponse)                            \
+  X(machines, RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)             \
+  X(machines, RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse) \
+  X(machines, ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)       \
+  X(collateral, ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)        \
+  X(collateral, ListCollateral, ListCollateralRequest, ListCollateralResponse)              \
+  X(collateral, DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)        \
+  X(keks, ListKeks, ListKeksRequest, ListKeksResponse)                                      \
+  X(keks, RotateKek, RotateKekRequest, RotateKekResponse)
+
+// The admin service with every method raw (bytes in, bytes out), so that the adapter parses
+// requests itself and answers a malformed one INVALID_ARGUMENT naming the message; and no method
+// left synchronous (admin_grpc_test checks it).
+#define KB_RAW_ADMIN_OPEN(Resource, Name, Req, Resp) v1::KeyAdmin::WithRawCallbackMethod_##Name <
+#define KB_RAW_ADMIN_CLOSE(Resource, Name, Req, Resp) >
+using KeyAdminRawService = KB_ADMIN_METHODS(KB_RAW_ADMIN_OPEN) v1::KeyAdmin::Service
+    KB_ADMIN_METHODS(KB_RAW_ADMIN_CLOSE);
+#undef KB_RAW_ADMIN_OPEN
+#undef KB_RAW_ADMIN_CLOSE
+
 // The caller of an admin call is the verified client certificate: its subject (the audit
 // actor) and common name, which the AdminRunner maps to roles. On gRPC's callback API, as every
 // service of keybrokerd (a sync service would add its own polling threads, which measurably cost
@@ -45,39 +86,14 @@ class KeyReleaseGrpc final : public KeyReleaseRawService {
 // before a worker takes it (its deadline passed, its caller went away, the server shut down)
 // is not run. One already running is not interrupted: it finishes its work (and audits it)
 // even if its caller was told DEADLINE_EXCEEDED meanwhile.
-class KeyAdminGrpc final : public v1::KeyAdmin::CallbackService {
+class KeyAdminGrpc final : public KeyAdminRawService {
  public:
   KeyAdminGrpc(AdminApi api, WorkerPool* workers) : api_(api), workers_(workers) {}
-#define KB_ADMIN_RPC(Name, Req, Resp)                                                      \
-  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* ctx, const v1::Req* request, \
-                                 v1::Resp* response) override;
-  KB_ADMIN_RPC(CreateKey, CreateKeyRequest, KeyMetadata)
-  KB_ADMIN_RPC(ListKeys, ListKeysRequest, ListKeysResponse)
-  KB_ADMIN_RPC(GetKey, GetKeyRequest, KeyMetadata)
-  KB_ADMIN_RPC(SetPolicy, SetPolicyRequest, SetPolicyResponse)
-  KB_ADMIN_RPC(GetPolicy, GetPolicyRequest, GetPolicyResponse)
-  KB_ADMIN_RPC(RegisterAttestationKey, RegisterAttestationKeyRequest, AttestationKeyInfo)
-  KB_ADMIN_RPC(ListAttestationKeys, ListAttestationKeysRequest, ListAttestationKeysResponse)
-  KB_ADMIN_RPC(DisableKey, DisableKeyRequest, KeyMetadata)
-  KB_ADMIN_RPC(ListAuditEvents, ListAuditEventsRequest, ListAuditEventsResponse)
-  KB_ADMIN_RPC(RotateKey, RotateKeyRequest, KeyMetadata)
-  KB_ADMIN_RPC(RetireKeyVersion, RetireKeyVersionRequest, KeyMetadata)
-  KB_ADMIN_RPC(GetRotationStatus, GetRotationStatusRequest, GetRotationStatusResponse)
-  KB_ADMIN_RPC(RemoveAttestationKey, RemoveAttestationKeyRequest, AttestationKeyInfo)
-  KB_ADMIN_RPC(ForgetMachine, ForgetMachineRequest, ForgetMachineResponse)
-  KB_ADMIN_RPC(DenyMachine, DenyMachineRequest, DeniedMachine)
-  KB_ADMIN_RPC(AllowMachine, AllowMachineRequest, AllowMachineResponse)
-  KB_ADMIN_RPC(ListDeniedMachines, ListDeniedMachinesRequest, ListDeniedMachinesResponse)
-  KB_ADMIN_RPC(VerifyAuditChain, VerifyAuditChainRequest, VerifyAuditChainResponse)
-  KB_ADMIN_RPC(TestPolicy, TestPolicyRequest, TestPolicyResponse)
-  KB_ADMIN_RPC(RevokeOfflineGrant, RevokeOfflineGrantRequest, OfflineRevocation)
-  KB_ADMIN_RPC(RestoreOfflineGrant, RestoreOfflineGrantRequest, RestoreOfflineGrantResponse)
-  KB_ADMIN_RPC(ListOfflineGrants, ListOfflineGrantsRequest, ListOfflineGrantsResponse)
-  KB_ADMIN_RPC(ImportCollateral, ImportCollateralRequest, ImportCollateralResponse)
-  KB_ADMIN_RPC(ListCollateral, ListCollateralRequest, ListCollateralResponse)
-  KB_ADMIN_RPC(DeleteCollateral, DeleteCollateralRequest, DeleteCollateralResponse)
-  KB_ADMIN_RPC(ListKeks, ListKeksRequest, ListKeksResponse)
-  KB_ADMIN_RPC(RotateKek, RotateKekRequest, RotateKekResponse)
+#define KB_ADMIN_RPC(Resource, Name, Req, Resp)                                               \
+  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* ctx,                            \
+                                 const grpc::ByteBuffer* request, grpc::ByteBuffer* response) \
+      override;
+  KB_ADMIN_METHODS(KB_ADMIN_RPC)
 #undef KB_ADMIN_RPC
 
  private:

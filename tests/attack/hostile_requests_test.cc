@@ -160,6 +160,29 @@ TEST_F(HostileRequestsTest, MalformedMessagesAreInvalidArgumentAndQuiet) {
   EXPECT_LE(CountLogLines(*broker_, " protobuf "), 2);
 }
 
+// The admin API parses its requests as the release API does: an operator's malformed request
+// (a client built from another proto) is told which message it got wrong, not an empty
+// UNIMPLEMENTED as gRPC's own parsing answers; the next call on the channel is served.
+TEST_F(HostileRequestsTest, MalformedAdminRequestsAreInvalidArgument) {
+  auto channel = broker_->AdminChannel();
+  grpc::Status create =
+      RawUnaryCall(channel, "/kb.v1.KeyAdmin/CreateKey", "\xff\xff\xff\xff\x0f", nullptr);
+  EXPECT_EQ(create.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(create.error_message(), HasSubstr("kb.v1.CreateKeyRequest"));
+  v1::DenyMachineRequest bad_utf8;
+  bad_utf8.set_machine("\xc3\x28");
+  std::string bytes;
+  bad_utf8.SerializePartialToString(&bytes);
+  grpc::Status deny = RawUnaryCall(channel, "/kb.v1.KeyAdmin/DenyMachine", bytes, nullptr);
+  EXPECT_EQ(deny.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(deny.error_message(), HasSubstr("kb.v1.DenyMachineRequest"));
+  std::string answer;
+  grpc::Status list = RawUnaryCall(channel, "/kb.v1.KeyAdmin/ListKeys", "", &answer);
+  EXPECT_TRUE(list.ok()) << list.error_message();
+  v1::ListKeysResponse keys;
+  EXPECT_TRUE(keys.ParseFromString(answer));
+}
+
 // Weakness 3: a certificate whose CN spells an operator's DN gets none of its roles; a SAN URI
 // identity works.
 TEST_F(HostileRequestsTest, ACommonNameSpellingADnGetsNoRole) {

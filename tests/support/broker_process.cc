@@ -224,13 +224,16 @@ std::string BrokerProcess::admin_endpoint() const {
   return absl::StrCat("127.0.0.1:", admin_port_);
 }
 
-std::unique_ptr<v1::KeyAdmin::Stub> BrokerProcess::AdminStub(const std::string& name) const {
+std::shared_ptr<grpc::Channel> BrokerProcess::AdminChannel(const std::string& name) const {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = Slurp(Path("ca.pem"));
   options.pem_cert_chain = Slurp(Path(name + ".pem"));
   options.pem_private_key = Slurp(Path(name + ".key"));
-  return v1::KeyAdmin::NewStub(
-      grpc::CreateChannel(admin_endpoint(), grpc::SslCredentials(options)));
+  return grpc::CreateChannel(admin_endpoint(), grpc::SslCredentials(options));
+}
+
+std::unique_ptr<v1::KeyAdmin::Stub> BrokerProcess::AdminStub(const std::string& name) const {
+  return v1::KeyAdmin::NewStub(AdminChannel(name));
 }
 
 std::unique_ptr<v1::KeyRelease::Stub> BrokerProcess::ReleaseStub() const {

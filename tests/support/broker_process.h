@@ -43,7 +43,8 @@ class BrokerProcess {
   const std::string& dir() const { return dir_; }  // PKI files: ca.pem, operator.pem, ...
   std::string Path(const std::string& file) const { return dir_ + "/" + file; }
 
-  // Admin stub authenticated with the client cert `<name>.pem/.key` from the PKI.
+  // Admin channel and stub authenticated with the client cert `<name>.pem/.key` from the PKI.
+  std::shared_ptr<grpc::Channel> AdminChannel(const std::string& name = "operator") const;
   std::unique_ptr<v1::KeyAdmin::Stub> AdminStub(const std::string& name = "operator") const;
   std::unique_ptr<v1::KeyRelease::Stub> ReleaseStub() const;
 
