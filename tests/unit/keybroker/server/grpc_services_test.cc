@@ -1,6 +1,18 @@
 #include "keybroker/server/grpc_services.h"
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
 #include "gtest/gtest.h"
+#include "tests/support/worker_gate.h"
 
 namespace kb {
 namespace {
@@ -16,6 +28,65 @@ TEST(GrpcServicesTest, NoMethodIsSynchronous) {
   EXPECT_TRUE(admin.has_callback_methods());
   KeyReleaseGrpc release(nullptr);
   EXPECT_FALSE(release.has_synchronous_methods());
+}
+
+// The admin adapter over a real in-process gRPC server, with its one worker held by the test.
+// Its AdminApi has no services: a call that reached one would crash the test.
+class AdminAdapterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&admin_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::KeyAdmin::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                      grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    gate_.Open();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+
+  grpc::Status ListKeys(std::chrono::milliseconds deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    v1::ListKeysResponse response;
+    return stub_->ListKeys(&ctx, {}, &response);
+  }
+
+  Gate gate_;
+  WorkerPool workers_{/*threads=*/1, /*max_queued=*/1};
+  KeyAdminGrpc admin_{AdminApi{}, &workers_};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::KeyAdmin::Stub> stub_;
+};
+
+// A call beyond the running one and the one waiting is refused at once, not queued.
+TEST_F(AdminAdapterTest, ACallBeyondTheQueueIsResourceExhausted) {
+  EXPECT_TRUE(HoldAWorker(workers_, gate_));
+  EXPECT_TRUE(workers_.Submit([] {}));  // the queue's one place
+  grpc::Status s = ListKeys(std::chrono::seconds(10));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("too many admin calls queued"), std::string::npos);
+}
+
+// A call whose deadline passes while it waits is not run once a worker is free: the service
+// behind it (none here) is never called, and the call ends CANCELLED on the server.
+TEST_F(AdminAdapterTest, ACallCancelledWhileQueuedIsNotRun) {
+  EXPECT_TRUE(HoldAWorker(workers_, gate_));
+  grpc::Status s = ListKeys(std::chrono::milliseconds(200));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  // The server's copy of the deadline ends a little after the client's (it is sent as a
+  // timeout and counted from the request's arrival): give it ample time to cancel the call.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  gate_.Open();
+  // The worker now takes the waiting call and must finish it without running it; a task queued
+  // after it runs only once that is done.
+  std::atomic<bool> after{false};
+  EXPECT_TRUE(Eventually([&] { return workers_.Submit([&after] { after = true; }); }));
+  EXPECT_TRUE(Eventually([&] { return after.load(); }));
 }
 
 }  // namespace
