@@ -49,11 +49,12 @@ grpc::Status ParseRawRequest(const grpc::ByteBuffer* request, Req* parsed) {
                           " (malformed protobuf, or a string field that is not UTF-8)");
 }
 
-// Serializes the value of `result` into the raw `response` and returns OK; or returns the error
-// of `result` through ToGrpcStatus.
+// Serializes the value of `result` into the raw `response` (replacing anything in it) and
+// returns OK; or returns the error of `result` through ToGrpcStatus.
 template <typename Resp>
 grpc::Status RespondRaw(const absl::StatusOr<Resp>& result, grpc::ByteBuffer* response) {
   if (!result.ok()) return ToGrpcStatus(result.status());
+  response->Clear();  // gRPC's serializer asserts an empty buffer for large messages
   bool own_buffer = false;
   return grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer);
 }

@@ -70,7 +70,7 @@ class KeyReleaseGrpc final : public KeyReleaseRawService {
 
 // The admin service with every method raw (bytes in, bytes out), so that the adapter parses
 // requests itself and answers a malformed one INVALID_ARGUMENT naming the message; and no method
-// left synchronous (admin_grpc_test checks it).
+// left synchronous (grpc_services_test checks it).
 #define KB_RAW_ADMIN_OPEN(Resource, Name, Req, Resp) v1::KeyAdmin::WithRawCallbackMethod_##Name <
 #define KB_RAW_ADMIN_CLOSE(Resource, Name, Req, Resp) >
 using KeyAdminRawService = KB_ADMIN_METHODS(KB_RAW_ADMIN_OPEN) v1::KeyAdmin::Service

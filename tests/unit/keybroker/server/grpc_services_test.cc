@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "keybroker/ak_activation/activation_grpc.h"
 #include "tests/support/worker_gate.h"
 
 namespace kb {
@@ -28,10 +29,13 @@ TEST(GrpcServicesTest, NoMethodIsSynchronous) {
   EXPECT_TRUE(admin.has_callback_methods());
   KeyReleaseGrpc release(nullptr);
   EXPECT_FALSE(release.has_synchronous_methods());
+  AkActivationGrpc activation(nullptr);
+  EXPECT_FALSE(activation.has_synchronous_methods());
 }
 
 // The admin adapter over a real in-process gRPC server, with its one worker held by the test.
-// Its AdminApi has no services: a call that reached one would crash the test.
+// Its AdminApi has no services: a call that reached one would crash the test binary (AdminApi
+// holds the concrete admin services, which have no fakes).
 class AdminAdapterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -41,12 +45,19 @@ class AdminAdapterTest : public ::testing::Test {
     builder.RegisterService(&admin_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::KeyAdmin::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                      grpc::InsecureChannelCredentials()));
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                       grpc::InsecureChannelCredentials());
+    // Connected before any call, so that a call's deadline is spent at the server, not on
+    // connecting.
+    ASSERT_TRUE(
+        channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+    stub_ = v1::KeyAdmin::NewStub(channel);
   }
   void TearDown() override {
     gate_.Open();
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (server_ != nullptr) {
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    }
   }
 
   grpc::Status ListKeys(std::chrono::milliseconds deadline) {
@@ -78,6 +89,7 @@ TEST_F(AdminAdapterTest, ACallCancelledWhileQueuedIsNotRun) {
   EXPECT_TRUE(HoldAWorker(workers_, gate_));
   grpc::Status s = ListKeys(std::chrono::milliseconds(200));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_FALSE(workers_.Submit([] {}));  // the call reached the server: it holds the queue
   // The server's copy of the deadline ends a little after the client's (it is sent as a
   // timeout and counted from the request's arrival): give it ample time to cancel the call.
   std::this_thread::sleep_for(std::chrono::seconds(1));
