@@ -16,18 +16,34 @@ namespace {
 
 constexpr absl::string_view kEcdhInfoLabel = "kb-wrap-ecdh-p256-v1";
 
+// The shared secret of ECDH on P-256 between `own` (a private key) and `peer`, whose point is
+// first checked to be on the curve and not the point at infinity (partial public-key
+// validation, NIST SP 800-56A rev. 3, 5.6.2.3.4). P-256 has cofactor 1, so such a point has the
+// group's order: the full check that EVP_PKEY_derive_set_peer runs by default adds only its n*Q
+// multiplication, which costs as much as the ECDH itself (docs/performance.md). `peer_name`
+// names the peer in errors.
+absl::StatusOr<SecretBytes> EcdhP256(EVP_PKEY* own, EVP_PKEY* peer, absl::string_view peer_name) {
+  EvpPkeyCtxPtr peer_check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer, nullptr));
+  if (!peer_check || EVP_PKEY_public_check_quick(peer_check.get()) != 1) {
+    return OpenSslError(absl::StrCat(peer_name, " is not a point on P-256"),
+                        absl::StatusCode::kInvalidArgument);
+  }
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(own, nullptr));
+  SecretBytes z(32);
+  size_t z_len = z.size();
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer_ex(ctx.get(), peer, /*validate_peer=*/0) != 1 ||
+      EVP_PKEY_derive(ctx.get(), z.data(), &z_len) != 1 || z_len != 32) {
+    return OpenSslError(absl::StrCat("ECDH with ", peer_name), absl::StatusCode::kInvalidArgument);
+  }
+  return z;
+}
+
 absl::StatusOr<v1::WrappedKey> WrapEcdh(EVP_PKEY* transfer, absl::string_view public_bytes,
                                         const SecretBytes& key) {
   EvpPkeyPtr eph(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!eph) return OpenSslError("ephemeral P-256 keygen");
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(eph.get(), nullptr));
-  SecretBytes z(32);
-  size_t z_len = z.size();
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
-      EVP_PKEY_derive_set_peer(ctx.get(), transfer) != 1 ||
-      EVP_PKEY_derive(ctx.get(), z.data(), &z_len) != 1 || z_len != 32) {
-    return OpenSslError("ECDH with transfer key", absl::StatusCode::kInvalidArgument);
-  }
+  ASSIGN_OR_RETURN(SecretBytes z, EcdhP256(eph.get(), transfer, "transfer key"));
   std::string e(65, '\0');
   size_t e_len = 0;
   if (EVP_PKEY_get_octet_string_param(eph.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
@@ -126,14 +142,7 @@ absl::StatusOr<SecretBytes> UnwrapWithSpkiTransferKey(EVP_PKEY* transfer,
                                        e.size()) != 1) {
     return OpenSslError("ephemeral public point", absl::StatusCode::kInvalidArgument);
   }
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(transfer, nullptr));
-  SecretBytes z(32);
-  size_t z_len = z.size();
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
-      EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1 ||
-      EVP_PKEY_derive(ctx.get(), z.data(), &z_len) != 1 || z_len != 32) {
-    return OpenSslError("ECDH with ephemeral key", absl::StatusCode::kInvalidArgument);
-  }
+  ASSIGN_OR_RETURN(SecretBytes z, EcdhP256(transfer, peer.get(), "ephemeral key"));
   ASSIGN_OR_RETURN(SecretBytes kek, DeriveEcdhWrapKek(z, e, spki_der));
   return UnwrapWithKek(kek, wrapped);
 }

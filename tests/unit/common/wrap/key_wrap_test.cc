@@ -58,5 +58,20 @@ TEST(KeyWrapTest, RejectsNonP256EccAndOddRsaSizes) {
   EXPECT_FALSE(WrapToTpmTransferKey(pub, "x", *key).ok());
 }
 
+// A P-256 transfer key whose point is not on the curve gets nothing wrapped to it: the wrap
+// checks it when the key is imported, and the wrap checks it again before the ECDH.
+TEST(KeyWrapTest, RejectsAPointOffTheCurve) {
+  TPMT_PUBLIC pub = {};
+  pub.type = TPM2_ALG_ECC;
+  pub.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+  pub.unique.ecc.x.size = 32;
+  pub.unique.ecc.y.size = 32;
+  pub.unique.ecc.x.buffer[31] = 1;  // (1, 1): not on P-256
+  pub.unique.ecc.y.buffer[31] = 1;
+  auto key = RandomSecret(32);
+  auto wrapped = WrapToTpmTransferKey(pub, "x", *key);
+  EXPECT_EQ(wrapped.status().code(), absl::StatusCode::kInvalidArgument) << wrapped.status();
+}
+
 }  // namespace
 }  // namespace kb
