@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/ec_keys.h"
 
 namespace kb {
 namespace {
@@ -84,10 +85,11 @@ absl::StatusOr<EvpPkeyPtr> EccKey(const TPMS_ECC_POINT& point, TPMI_ECC_CURVE cu
   pub[0] = 0x04;
   memcpy(pub.data() + 1 + coord - point.x.size, point.x.buffer, point.x.size);
   memcpy(pub.data() + 1 + 2 * coord - point.y.size, point.y.buffer, point.y.size);
-  std::unique_ptr<OSSL_PARAM_BLD, OpenSslDeleter<OSSL_PARAM_BLD_free>> bld(OSSL_PARAM_BLD_new());
-  OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-  OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, pub.data(), pub.size());
-  return FromParams("EC", bld.get());
+  auto key = EcPublicKey(group, pub);
+  if (!key.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid TPM public key: ", key.status().message()));
+  return key;
 }
 
 absl::StatusOr<EvpPkeyPtr> RsaKey(const TPMT_PUBLIC& pub) {

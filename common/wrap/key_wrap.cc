@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/ec_keys.h"
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
@@ -41,8 +42,7 @@ absl::StatusOr<SecretBytes> EcdhP256(EVP_PKEY* own, EVP_PKEY* peer, absl::string
 
 absl::StatusOr<v1::WrappedKey> WrapEcdh(EVP_PKEY* transfer, absl::string_view public_bytes,
                                         const SecretBytes& key) {
-  EvpPkeyPtr eph(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  if (!eph) return OpenSslError("ephemeral P-256 keygen");
+  ASSIGN_OR_RETURN(EvpPkeyPtr eph, GenerateP256Key());
   ASSIGN_OR_RETURN(SecretBytes z, EcdhP256(eph.get(), transfer, "transfer key"));
   std::string e(65, '\0');
   size_t e_len = 0;

@@ -1,0 +1,68 @@
+#include "common/ec_keys.h"
+
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace kb {
+namespace {
+
+// A key holding only the domain parameters of `curve`, or null.
+EVP_PKEY* MakeParameters(const char* curve) {
+  std::unique_ptr<OSSL_PARAM_BLD, OpenSslDeleter<OSSL_PARAM_BLD_free>> bld(OSSL_PARAM_BLD_new());
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1) {
+    return nullptr;
+  }
+  std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>> params(
+      OSSL_PARAM_BLD_to_param(bld.get()));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_KEY_PARAMETERS, params.get()) != 1) {
+    return nullptr;
+  }
+  return key;
+}
+
+// The parameters of P-256 or P-384, made on first use and kept for the life of the process
+// (only read after that, which OpenSSL allows from any thread); null for another curve.
+const EVP_PKEY* Parameters(absl::string_view curve) {
+  static const EVP_PKEY* const p256 = MakeParameters("prime256v1");
+  static const EVP_PKEY* const p384 = MakeParameters("secp384r1");
+  if (curve == "prime256v1") return p256;
+  if (curve == "secp384r1") return p384;
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_view encoded_point) {
+  const EVP_PKEY* parameters = Parameters(curve);
+  if (parameters == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported EC curve ", curve));
+  }
+  EvpPkeyPtr key(EVP_PKEY_new());
+  if (!key || EVP_PKEY_copy_parameters(key.get(), parameters) != 1) {
+    return OpenSslError("EC parameters");
+  }
+  if (EVP_PKEY_set1_encoded_public_key(key.get(), U8(encoded_point), encoded_point.size()) != 1) {
+    return OpenSslError("invalid EC public key", absl::StatusCode::kInvalidArgument);
+  }
+  return key;
+}
+
+absl::StatusOr<EvpPkeyPtr> GenerateP256Key() {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(
+      nullptr, const_cast<EVP_PKEY*>(Parameters("prime256v1")), nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &key) != 1) {
+    return OpenSslError("P-256 keygen");
+  }
+  return EvpPkeyPtr(key);
+}
+
+}  // namespace kb
