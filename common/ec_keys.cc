@@ -29,22 +29,33 @@ EVP_PKEY* MakeParameters(const char* curve) {
 }
 
 // The parameters of P-256 or P-384, made on first use and kept for the life of the process
-// (only read after that, which OpenSSL allows from any thread); null for another curve.
-const EVP_PKEY* Parameters(absl::string_view curve) {
+// (only read after that, which OpenSSL allows from any thread); null if they could not be made.
+const EVP_PKEY* Parameters(int coordinate_bytes) {
   static const EVP_PKEY* const p256 = MakeParameters("prime256v1");
   static const EVP_PKEY* const p384 = MakeParameters("secp384r1");
-  if (curve == "prime256v1") return p256;
-  if (curve == "secp384r1") return p384;
-  return nullptr;
+  return coordinate_bytes == 32 ? p256 : p384;
+}
+
+// The coordinate size of `curve`, 0 for a curve other than P-256 and P-384.
+int CoordinateBytes(absl::string_view curve) {
+  if (curve == "prime256v1") return 32;
+  if (curve == "secp384r1") return 48;
+  return 0;
 }
 
 }  // namespace
 
 absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_view encoded_point) {
-  const EVP_PKEY* parameters = Parameters(curve);
-  if (parameters == nullptr) {
+  const int coordinate = CoordinateBytes(curve);
+  if (coordinate == 0) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported EC curve ", curve));
   }
+  if (encoded_point.size() != 1 + 2 * static_cast<size_t>(coordinate) || encoded_point[0] != 0x04) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("EC point on ", curve, " is not 0x04 || x || y"));
+  }
+  const EVP_PKEY* parameters = Parameters(coordinate);
+  if (parameters == nullptr) return OpenSslError(absl::StrCat("EC parameters of ", curve));
   EvpPkeyPtr key(EVP_PKEY_new());
   if (!key || EVP_PKEY_copy_parameters(key.get(), parameters) != 1) {
     return OpenSslError("EC parameters");
@@ -56,8 +67,10 @@ absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_vie
 }
 
 absl::StatusOr<EvpPkeyPtr> GenerateP256Key() {
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(
-      nullptr, const_cast<EVP_PKEY*>(Parameters("prime256v1")), nullptr));
+  const EVP_PKEY* parameters = Parameters(32);
+  if (parameters == nullptr) return OpenSslError("EC parameters of prime256v1");
+  EvpPkeyCtxPtr ctx(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(parameters), nullptr));
   EVP_PKEY* key = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &key) != 1) {
     return OpenSslError("P-256 keygen");

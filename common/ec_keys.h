@@ -13,8 +13,10 @@ namespace kb {
 // the transfer key and the ephemeral key (docs/performance.md). These copy the domain parameters
 // of a key made once per curve instead, which copies the group.
 
-// The public key on `curve` ("prime256v1" or "secp384r1") at `encoded_point` (0x04 || x || y).
-// INVALID_ARGUMENT if the curve is another or the point is not on it.
+// The public key on `curve` ("prime256v1" or "secp384r1") at `encoded_point`, uncompressed
+// (0x04 || x || y, each coordinate the curve's size). INVALID_ARGUMENT if the curve is another,
+// the encoding another (compressed, hybrid, the point at infinity) or the point not on the curve.
+// INTERNAL if OpenSSL could not make the curve's parameters.
 absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_view encoded_point);
 
 // A fresh P-256 key pair.

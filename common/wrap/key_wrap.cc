@@ -137,7 +137,8 @@ absl::StatusOr<SecretBytes> UnwrapWithSpkiTransferKey(EVP_PKEY* transfer,
   }
   const std::string& e = wrapped.ephemeral_public();
   EvpPkeyPtr peer(EVP_PKEY_new());
-  if (e.size() != 65 || !peer || EVP_PKEY_copy_parameters(peer.get(), transfer) != 1 ||
+  if (e.size() != 65 || e[0] != 0x04 || !peer ||
+      EVP_PKEY_copy_parameters(peer.get(), transfer) != 1 ||
       EVP_PKEY_set1_encoded_public_key(peer.get(), reinterpret_cast<const uint8_t*>(e.data()),
                                        e.size()) != 1) {
     return OpenSslError("ephemeral public point", absl::StatusCode::kInvalidArgument);

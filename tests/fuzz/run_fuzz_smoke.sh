@@ -18,7 +18,7 @@ FLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I. -I$BUILD/proto -I$BUILD/keybroker/verifiers/tdx/tdx_generated -I/usr/include/tss2"
 LIBS="$BUILD/proto/libkb_proto.a -lprotobuf -lcrypto -ltss2-mu -lnghttp2
       $(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord)"
-COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/openssl_util.cc
+COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/ec_keys.cc common/openssl_util.cc
         common/tpm/tpm_structures.cc"
 SNP="keybroker/verifiers/snp/snp_report.cc keybroker/verifiers/azure/azure_hcl.cc
      keybroker/verifiers/azure/azure_quote.cc"

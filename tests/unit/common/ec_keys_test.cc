@@ -44,7 +44,7 @@ TEST(EcKeysTest, P384Too) {
   EXPECT_EQ(EVP_PKEY_eq(pair.get(), pub->get()), 1);
 }
 
-TEST(EcKeysTest, RefusesOtherCurvesAndPointsOffTheCurve) {
+TEST(EcKeysTest, RefusesOtherCurvesEncodingsAndPointsOffTheCurve) {
   const std::string point = EncodedPoint(GenerateP256Key()->get());
   EXPECT_EQ(EcPublicKey("secp256k1", point).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(EcPublicKey("secp384r1", point).status().code(), absl::StatusCode::kInvalidArgument);
@@ -52,6 +52,15 @@ TEST(EcKeysTest, RefusesOtherCurvesAndPointsOffTheCurve) {
   off[64] ^= 1;  // y changed: not on P-256
   EXPECT_EQ(EcPublicKey("prime256v1", off).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(EcPublicKey("prime256v1", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EcPublicKey("prime256v1", std::string(1, '\0')).status().code(),
+            absl::StatusCode::kInvalidArgument);  // the point at infinity
+  std::string compressed = point.substr(0, 33);
+  compressed[0] = 0x02 | (point[64] & 1);
+  EXPECT_EQ(EcPublicKey("prime256v1", compressed).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::string hybrid = point;
+  hybrid[0] = 0x06 | (point[64] & 1);
+  EXPECT_EQ(EcPublicKey("prime256v1", hybrid).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // The curves' parameters are shared by every thread that makes a key.

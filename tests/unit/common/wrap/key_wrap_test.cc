@@ -58,8 +58,8 @@ TEST(KeyWrapTest, RejectsNonP256EccAndOddRsaSizes) {
   EXPECT_FALSE(WrapToTpmTransferKey(pub, "x", *key).ok());
 }
 
-// A P-256 transfer key whose point is not on the curve gets nothing wrapped to it: the wrap
-// checks it when the key is imported, and the wrap checks it again before the ECDH.
+// A P-256 transfer key whose point is not on the curve gets nothing wrapped to it: its import
+// refuses it.
 TEST(KeyWrapTest, RejectsAPointOffTheCurve) {
   TPMT_PUBLIC pub = {};
   pub.type = TPM2_ALG_ECC;
@@ -71,6 +71,20 @@ TEST(KeyWrapTest, RejectsAPointOffTheCurve) {
   auto key = RandomSecret(32);
   auto wrapped = WrapToTpmTransferKey(pub, "x", *key);
   EXPECT_EQ(wrapped.status().code(), absl::StatusCode::kInvalidArgument) << wrapped.status();
+}
+
+// The point at infinity passes the SPKI decoder (a bit string of one 0x00 byte); the wrap's own
+// check of the peer before the ECDH refuses it.
+TEST(KeyWrapTest, RefusesTheSpkiPointAtInfinity) {
+  const std::string spki(
+      "\x30\x19\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03"
+      "\x01\x07\x03\x02\x00\x00",
+      27);
+  auto key = RandomSecret(32);
+  auto wrapped = WrapToSpkiTransferKey(spki, *key);
+  EXPECT_EQ(wrapped.status().code(), absl::StatusCode::kInvalidArgument) << wrapped.status();
+  EXPECT_NE(wrapped.status().message().find("not a point on P-256"), std::string::npos)
+      << wrapped.status();
 }
 
 }  // namespace
