@@ -17,15 +17,7 @@ EVP_PKEY* MakeParameters(const char* curve) {
       OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1) {
     return nullptr;
   }
-  std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>> params(
-      OSSL_PARAM_BLD_to_param(bld.get()));
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_KEY_PARAMETERS, params.get()) != 1) {
-    return nullptr;
-  }
-  return key;
+  return KeyFromParams("EC", EVP_PKEY_KEY_PARAMETERS, bld.get()).release();
 }
 
 // The parameters of P-256 or P-384, made on first use and kept for the life of the process

@@ -97,4 +97,15 @@ bool PrivateKeyMatches(X509* cert, EVP_PKEY* key) {
   return match;
 }
 
+EvpPkeyPtr KeyFromParams(const char* type, int selection, OSSL_PARAM_BLD* bld) {
+  std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>> params(OSSL_PARAM_BLD_to_param(bld));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, selection, params.get()) != 1) {
+    return nullptr;
+  }
+  return EvpPkeyPtr(key);
+}
+
 }  // namespace kb

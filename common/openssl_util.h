@@ -5,6 +5,7 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/x509.h>
 
 #include <cstdint>
@@ -35,6 +36,11 @@ using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG_free>>;
 using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO_free_all>>;
 using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509_free>>;
+
+// A key of `type` ("EC", "RSA") from the parameters built in `bld`, as much of it as
+// `selection` (EVP_PKEY_PUBLIC_KEY, EVP_PKEY_KEY_PARAMETERS) names; null when OpenSSL refuses
+// them, with the reason on its error queue for OpenSslError.
+EvpPkeyPtr KeyFromParams(const char* type, int selection, OSSL_PARAM_BLD* bld);
 
 // The bytes of `s` as the `const unsigned char*` that OpenSSL's and tss2-mu's calls take.
 inline const uint8_t* U8(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }

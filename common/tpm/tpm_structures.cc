@@ -58,14 +58,9 @@ const EVP_MD* HashMd(TPMI_ALG_HASH alg) {
 }
 
 absl::StatusOr<EvpPkeyPtr> FromParams(const char* type, OSSL_PARAM_BLD* bld) {
-  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
-  EVP_PKEY* pkey = nullptr;
-  bool ok = params && ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
-            EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
-  OSSL_PARAM_free(params);
-  if (!ok) return OpenSslError("invalid TPM public key", absl::StatusCode::kInvalidArgument);
-  return EvpPkeyPtr(pkey);
+  EvpPkeyPtr key = KeyFromParams(type, EVP_PKEY_PUBLIC_KEY, bld);
+  if (!key) return OpenSslError("invalid TPM public key", absl::StatusCode::kInvalidArgument);
+  return key;
 }
 
 absl::StatusOr<EvpPkeyPtr> EccKey(const TPMS_ECC_POINT& point, TPMI_ECC_CURVE curve) {

@@ -61,15 +61,9 @@ absl::StatusOr<EvpPkeyPtr> RsaFromJwk(const Struct& jwk) {
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
     return OpenSslError("OSSL_PARAM_BLD");
   }
-  std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>> params(
-      OSSL_PARAM_BLD_to_param(bld.get()));
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* pkey = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return OpenSslError("HCLAkPub is not a usable RSA key", StatusCode::kUnauthenticated);
-  }
-  return EvpPkeyPtr(pkey);
+  EvpPkeyPtr key = KeyFromParams("RSA", EVP_PKEY_PUBLIC_KEY, bld.get());
+  if (!key) return OpenSslError("HCLAkPub is not a usable RSA key", StatusCode::kUnauthenticated);
+  return key;
 }
 
 absl::StatusOr<std::string> SpkiDer(EVP_PKEY* key) {
