@@ -2,9 +2,11 @@
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace kb {
@@ -35,7 +37,44 @@ int CoordinateBytes(absl::string_view curve) {
   return 0;
 }
 
+// The DER of a SubjectPublicKeyInfo with id-ecPublicKey, the named curve and an uncompressed
+// point, up to the point's leading 0x04; the point's coordinates follow.
+constexpr char kP256SpkiPrefix[] =
+    "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03"
+    "\x01\x07\x03\x42\x00";
+constexpr char kP384SpkiPrefix[] =
+    "\x30\x76\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x22\x03"
+    "\x62\x00";
+
+// The curve of `der` when it is a P-256 or P-384 SPKI with an uncompressed point (prefix and
+// length both match), else empty; `point` is set to the encoded point.
+absl::string_view KnownEcSpki(absl::string_view der, absl::string_view& point) {
+  for (const auto& [prefix, curve] :
+       {std::pair{absl::string_view(kP256SpkiPrefix, sizeof(kP256SpkiPrefix) - 1), "prime256v1"},
+        std::pair{absl::string_view(kP384SpkiPrefix, sizeof(kP384SpkiPrefix) - 1), "secp384r1"}}) {
+    const size_t point_bytes = 1 + 2 * static_cast<size_t>(CoordinateBytes(curve));
+    if (der.size() == prefix.size() + point_bytes && absl::StartsWith(der, prefix) &&
+        der[prefix.size()] == 0x04) {
+      point = der.substr(prefix.size());
+      return curve;
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+absl::StatusOr<EvpPkeyPtr> PublicKeyFromSpki(absl::string_view der) {
+  absl::string_view point;
+  const absl::string_view curve = KnownEcSpki(der, point);
+  if (!curve.empty()) return EcPublicKey(curve, point);
+  const auto* p = U8(der);
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key || p != U8(der) + der.size()) {
+    return absl::InvalidArgumentError("not a DER SubjectPublicKeyInfo");
+  }
+  return key;
+}
 
 absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_view encoded_point) {
   const int coordinate = CoordinateBytes(curve);

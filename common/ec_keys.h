@@ -19,6 +19,14 @@ namespace kb {
 // INTERNAL if OpenSSL could not make the curve's parameters.
 absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_view encoded_point);
 
+// The public key in the DER SubjectPublicKeyInfo `der`, which must be all of it. A P-256 or P-384
+// key with an uncompressed point, the form every keybroker component writes, is recognised by
+// its fixed DER prefix (DER encodes each value one way only) and imported as EcPublicKey does;
+// any other key goes through d2i_PUBKEY, OpenSSL 3.0's decoder, whose set-up alone cost 10% of an
+// SEV-SNP release's instructions in callgrind (docs/performance.md). INVALID_ARGUMENT when `der`
+// is not one SubjectPublicKeyInfo or its point is not on its curve.
+absl::StatusOr<EvpPkeyPtr> PublicKeyFromSpki(absl::string_view der);
+
 // A fresh P-256 key pair.
 absl::StatusOr<EvpPkeyPtr> GenerateP256Key();
 

@@ -102,20 +102,20 @@ absl::StatusOr<v1::WrappedKey> WrapToTpmTransferKey(const TPMT_PUBLIC& pub,
 
 absl::StatusOr<v1::WrappedKey> WrapToSpkiTransferKey(absl::string_view spki_der,
                                                      const SecretBytes& key) {
-  const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
-  EvpPkeyPtr transfer(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
-  if (!transfer || p != reinterpret_cast<const unsigned char*>(spki_der.data()) + spki_der.size()) {
-    return absl::InvalidArgumentError("transfer key is not a DER SubjectPublicKeyInfo");
+  absl::StatusOr<EvpPkeyPtr> transfer = PublicKeyFromSpki(spki_der);
+  if (!transfer.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SPKI transfer key: ", transfer.status().message()));
   }
   char group[32] = {0};
   size_t group_len = 0;
-  if (EVP_PKEY_get_base_id(transfer.get()) != EVP_PKEY_EC ||
-      EVP_PKEY_get_utf8_string_param(transfer.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
+  if (EVP_PKEY_get_base_id(transfer->get()) != EVP_PKEY_EC ||
+      EVP_PKEY_get_utf8_string_param(transfer->get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
                                      sizeof(group), &group_len) != 1 ||
       absl::string_view(group, group_len) != "prime256v1") {
     return absl::InvalidArgumentError("SPKI transfer key must be ECC NIST P-256");
   }
-  return WrapEcdh(transfer.get(), spki_der, key);
+  return WrapEcdh(transfer->get(), spki_der, key);
 }
 
 absl::StatusOr<SecretBytes> DeriveEcdhWrapKek(const SecretBytes& z,

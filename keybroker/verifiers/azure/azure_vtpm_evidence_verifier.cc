@@ -3,6 +3,7 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/ec_keys.h"
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
@@ -119,11 +120,10 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Check(
   ASSIGN_OR_RETURN(Claims claims, e.kind() == v1::AZURE_VTPM_KIND_SNP
                                       ? CheckSnp(e, expected_binding, ak_spki)
                                       : CheckTdx(e, expected_binding, ak_spki));
-  const auto* p = reinterpret_cast<const unsigned char*>(ak_spki.data());
-  EvpPkeyPtr ak(d2i_PUBKEY(nullptr, &p, static_cast<long>(ak_spki.size())));
-  if (!ak) return ParseError("HCL AK does not parse");
+  absl::StatusOr<EvpPkeyPtr> ak = PublicKeyFromSpki(ak_spki);
+  if (!ak.ok()) return ParseError("HCL AK does not parse");
   if (transfer_key.has_tpm()) {
-    RETURN_IF_ERROR(CheckTransferKeyCertification(ak.get(), transfer_key.tpm(), expected_binding));
+    RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
   }
   return claims;
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/ec_keys.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -191,16 +192,9 @@ absl::Status VerifyEcdsaP256RawSignature(EVP_PKEY* key, absl::string_view messag
 }
 
 absl::StatusOr<EvpPkeyPtr> P256KeyFromRawXy(absl::string_view xy) {
-  // SubjectPublicKeyInfo header for id-ecPublicKey / prime256v1 with a 65-byte point.
-  static constexpr unsigned char kSpkiPrefix[] = {
-      0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-      0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
   if (xy.size() != 64) return absl::InvalidArgumentError("P-256 key must be 64 bytes (X||Y)");
-  std::string spki(reinterpret_cast<const char*>(kSpkiPrefix), sizeof(kSpkiPrefix));
-  spki.append(xy.data(), xy.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(spki.data());
-  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
-  if (!key) return OpenSslError("not a P-256 point", absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<EvpPkeyPtr> key = EcPublicKey("prime256v1", absl::StrCat("\x04", xy));
+  if (!key.ok()) return absl::InvalidArgumentError("not a P-256 point");
   return key;
 }
 
