@@ -18,35 +18,32 @@ FLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I. -I$BUILD/proto -I$BUILD/keybroker/verifiers/tdx/tdx_generated -I/usr/include/tss2"
 LIBS="$BUILD/proto/libkb_proto.a -lprotobuf -lcrypto -ltss2-mu -lnghttp2
       $(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord)"
-COMMON="keybroker/verifiers/api/check.cc common/crypto.cc common/ec_keys.cc common/openssl_util.cc
-        common/tpm/tpm_structures.cc"
-SNP="keybroker/verifiers/snp/snp_report.cc keybroker/verifiers/azure/azure_hcl.cc
-     keybroker/verifiers/azure/azure_quote.cc"
-TDX=$(ls keybroker/verifiers/tdx/*.cc | grep -v -e _evidence_verifier -e _claims -e _collateral_lookup)
-TPM="keybroker/verifiers/tpm/tpm_quote_verifier.cc keybroker/verifiers/tpm/tpm_quote.cc
-     keybroker/verifiers/tpm/tpm_certification.cc"
-POLICY="keybroker/policy/release_policy.cc keybroker/policy/tee_policy.cc
-        keybroker/policy/json_types.cc keybroker/verifiers/api/evidence_types.cc"
-CONFIG="keybroker/config/broker_config.cc keybroker/service/roles.cc
-        keybroker/service/distinguished_name.cc common/files.cc common/json/json_config.cc"
-TOKEN="unlocker/volume/token_json.cc unlocker/cli/crypttab.cc"
-H2="unlocker/unary_grpc/http2_connection.cc unlocker/unary_grpc/grpc_wire.cc common/logging.cc"
+# Whole modules: every source of each directory, so that a file added to one is compiled here
+# too. All of them go into one archive, and each target is linked against it: the linker takes
+# only the objects the target needs, so no target keeps a list of its own.
+MODULES="common common/tpm common/json keybroker/verifiers/api keybroker/verifiers/snp
+         keybroker/verifiers/azure keybroker/verifiers/tdx keybroker/verifiers/tpm
+         keybroker/policy keybroker/config unlocker/unary_grpc"
+# From directories whose other sources need more than the fuzzers link (gRPC, cryptsetup).
+SINGLE="keybroker/service/roles.cc keybroker/service/distinguished_name.cc
+        unlocker/volume/token_json.cc unlocker/cli/crypttab.cc"
 
 OBJ=$OUT/obj
-rm -rf "$OBJ"
-# Every source once, $(nproc) at a time (each target links the objects it needs).
+rm -rf "$OBJ" "$OUT/libparsers.a"
 # shellcheck disable=SC2086
-printf '%s\n' $COMMON $SNP $TDX $TPM $POLICY $CONFIG $TOKEN $H2 tests/fuzz/*_fuzzer.cc | sort -u |
+SOURCES=$(for d in $MODULES; do ls "$d"/*.cc; done; printf '%s\n' $SINGLE)
+# Every source once, $(nproc) at a time.
+# shellcheck disable=SC2086
+printf '%s\n' $SOURCES tests/fuzz/*_fuzzer.cc | sort -u |
   CXX=$CXX FLAGS=$FLAGS OBJ=$OBJ xargs -P "$(nproc)" -n 1 sh -c \
     'o="$OBJ/${0%.cc}.o"; mkdir -p "${o%/*}"; $CXX $FLAGS -c "$0" -o "$o"' ||
   { echo "FUZZ FAIL: a source did not compile (above)"; exit 1; }
-objects() {
-  for s in "$@"; do printf '%s ' "$OBJ/${s%.cc}.o"; done
-}
-build() {  # build NAME SOURCES...
-  name=$1; shift
+# shellcheck disable=SC2046,SC2086
+ar rcs "$OUT/libparsers.a" $(for s in $SOURCES; do printf '%s ' "$OBJ/${s%.cc}.o"; done)
+build() {  # build NAME
   # shellcheck disable=SC2086
-  $CXX $FLAGS $(objects "tests/fuzz/$name.cc" "$@" $COMMON) $LIBS -o "$OUT/$name"
+  $CXX $FLAGS "$OBJ/tests/fuzz/$1.o" "$OUT/libparsers.a" $LIBS -o "$OUT/$1" ||
+    { echo "FUZZ FAIL: $1 did not link (above)"; exit 1; }
 }
 run() {  # run NAME MAX_LEN SEEDS...
   name=$1; max=$2; shift 2
@@ -60,24 +57,10 @@ run() {  # run NAME MAX_LEN SEEDS...
   grep -E 'stat::number_of_executed_units' "$OUT/$name.log" || true
 }
 
-# shellcheck disable=SC2086
-build snp_report_fuzzer $SNP
-# shellcheck disable=SC2086
-build azure_hcl_fuzzer $SNP
-# shellcheck disable=SC2086
-build tdx_quote_fuzzer $TDX
-# shellcheck disable=SC2086
-build tdx_collateral_fuzzer $TDX
-# shellcheck disable=SC2086
-build release_request_fuzzer $TPM
-# shellcheck disable=SC2086
-build policy_json_fuzzer $POLICY
-# shellcheck disable=SC2086
-build config_fuzzer $CONFIG
-# shellcheck disable=SC2086
-build token_json_fuzzer $TOKEN
-# shellcheck disable=SC2086
-build grpc_response_fuzzer $H2
+for f in tests/fuzz/*_fuzzer.cc; do
+  name=${f##*/}
+  build "${name%.cc}"
+done
 run snp_report_fuzzer 4096 tests/data/snp/*.bin
 run azure_hcl_fuzzer 8192 tests/data/az-snp-vtpm/*.bin
 run tdx_quote_fuzzer 16384 tests/data/tdx/*.dat tests/data/tdx/*.bin
