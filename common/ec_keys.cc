@@ -70,8 +70,11 @@ absl::StatusOr<EvpPkeyPtr> PublicKeyFromSpki(absl::string_view der) {
   if (!curve.empty()) return EcPublicKey(curve, point);
   const auto* p = U8(der);
   EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
-  if (!key || p != U8(der) + der.size()) {
-    return absl::InvalidArgumentError("not a DER SubjectPublicKeyInfo");
+  // OpenSslError takes the decoder's reasons off this thread's error queue.
+  if (!key)
+    return OpenSslError("not a DER SubjectPublicKeyInfo", absl::StatusCode::kInvalidArgument);
+  if (p != U8(der) + der.size()) {
+    return absl::InvalidArgumentError("bytes after the DER SubjectPublicKeyInfo");
   }
   return key;
 }

@@ -24,7 +24,7 @@ absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view curve, absl::string_vie
 // its fixed DER prefix (DER encodes each value one way only) and imported as EcPublicKey does;
 // any other key goes through d2i_PUBKEY, OpenSSL 3.0's decoder, whose set-up alone cost 10% of an
 // SEV-SNP release's instructions in callgrind (docs/performance.md). INVALID_ARGUMENT when `der`
-// is not one SubjectPublicKeyInfo or its point is not on its curve.
+// is not one SubjectPublicKeyInfo or its point is not on its curve; INTERNAL as EcPublicKey.
 absl::StatusOr<EvpPkeyPtr> PublicKeyFromSpki(absl::string_view der);
 
 // A fresh P-256 key pair.

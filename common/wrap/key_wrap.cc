@@ -104,8 +104,8 @@ absl::StatusOr<v1::WrappedKey> WrapToSpkiTransferKey(absl::string_view spki_der,
                                                      const SecretBytes& key) {
   absl::StatusOr<EvpPkeyPtr> transfer = PublicKeyFromSpki(spki_der);
   if (!transfer.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("SPKI transfer key: ", transfer.status().message()));
+    return absl::Status(transfer.status().code(),
+                        absl::StrCat("SPKI transfer key: ", transfer.status().message()));
   }
   char group[32] = {0};
   size_t group_len = 0;

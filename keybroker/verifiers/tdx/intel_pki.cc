@@ -194,7 +194,9 @@ absl::Status VerifyEcdsaP256RawSignature(EVP_PKEY* key, absl::string_view messag
 absl::StatusOr<EvpPkeyPtr> P256KeyFromRawXy(absl::string_view xy) {
   if (xy.size() != 64) return absl::InvalidArgumentError("P-256 key must be 64 bytes (X||Y)");
   absl::StatusOr<EvpPkeyPtr> key = EcPublicKey("prime256v1", absl::StrCat("\x04", xy));
-  if (!key.ok()) return absl::InvalidArgumentError("not a P-256 point");
+  if (key.status().code() == absl::StatusCode::kInvalidArgument) {
+    return absl::InvalidArgumentError("not a P-256 point");
+  }
   return key;
 }
 

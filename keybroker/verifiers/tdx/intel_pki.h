@@ -46,7 +46,8 @@ absl::Status VerifyCrl(X509_CRL* crl, X509* issuer, absl::Time now);
 absl::Status VerifyEcdsaP256RawSignature(EVP_PKEY* key, absl::string_view message,
                                          absl::string_view signature_rs);
 
-// A P-256 public key from raw big-endian X||Y (64 bytes). INVALID_ARGUMENT if not on the curve.
+// A P-256 public key from raw big-endian X||Y (64 bytes). INVALID_ARGUMENT if not on the curve;
+// INTERNAL if OpenSSL could not make the curve's parameters.
 absl::StatusOr<EvpPkeyPtr> P256KeyFromRawXy(absl::string_view xy);
 
 }  // namespace tdx

@@ -101,6 +101,8 @@ absl::Status CheckQeReportBinding(const TdxQuote& quote) {
 absl::Status CheckQuoteSignature(const TdxQuote& quote) {
   auto key = P256KeyFromRawXy(quote.attestation_key);
   if (!key.ok()) {
+    // INTERNAL: the broker could not make a P-256 key at all, not a fault of the quote.
+    if (key.status().code() != absl::StatusCode::kInvalidArgument) return key.status();
     return CheckFailed(kCheckQuoteSignature, StatusCode::kUnauthenticated, key.status().message());
   }
   auto s = VerifyEcdsaP256RawSignature(key->get(), quote.signed_region, quote.signature);

@@ -1,12 +1,18 @@
 #include "common/ec_keys.h"
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
 
@@ -96,19 +102,79 @@ TEST(EcKeysTest, SpkiOfP256AndP384IsTheKeyTheDecoderReads) {
   }
 }
 
-TEST(EcKeysTest, SpkiWithThePrefixButOffTheCurveOrWithTrailingBytesIsRefused) {
+// A point off the curve in a recognised SPKI is refused by EcPublicKey's import (its message,
+// not the decoder's, which shows the SPKI took the fast path), as the decoder refuses it.
+TEST(EcKeysTest, SpkiWithThePrefixButOffTheCurveIsRefusedByTheImport) {
+  auto p256 = GenerateP256Key();
+  ASSERT_THAT(p256, IsOk());
+  EvpPkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+  for (EVP_PKEY* key : {p256->get(), p384.get()}) {
+    std::string off = Spki(key);
+    off.back() ^= 1;  // y changed: not on the curve
+    EXPECT_THAT(PublicKeyFromSpki(off), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                 testing::HasSubstr("invalid EC public key")));
+    EXPECT_EQ(Decoded(off), nullptr);
+  }
+}
+
+// A point on the curve whose x is written as x + p (it fits in the coordinate's bytes) is not a
+// valid encoding: refused on the fast path as by the decoder.
+TEST(EcKeysTest, SpkiWithACoordinateNotBelowTheFieldPrimeIsRefused) {
+  for (const auto& [nid, size, key_of] :
+       {std::tuple{NID_X9_62_prime256v1, 32, +[] { return *GenerateP256Key(); }},
+        std::tuple{NID_secp384r1, 48, +[] {
+                     return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+                   }}}) {
+    const std::string spki = Spki(key_of().get());
+    const std::string prefix = spki.substr(0, spki.size() - 1 - 2 * size);
+    std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(EC_GROUP_new_by_curve_name(nid),
+                                                              EC_GROUP_free);
+    std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> ctx(BN_CTX_new(), BN_CTX_free);
+    BIGNUM *p = BN_CTX_get(ctx.get()), *a = BN_CTX_get(ctx.get()), *b = BN_CTX_get(ctx.get()),
+           *x = BN_CTX_get(ctx.get()), *rhs = BN_CTX_get(ctx.get()), *t = BN_CTX_get(ctx.get());
+    ASSERT_EQ(EC_GROUP_get_curve(group.get(), p, a, b, ctx.get()), 1);
+    // The smallest x with x^3 + ax + b a square mod p, and its y.
+    BIGNUM* y = nullptr;
+    for (BN_ULONG i = 1; y == nullptr && i < 100; ++i) {
+      BN_set_word(x, i);
+      BN_mod_sqr(t, x, p, ctx.get());
+      BN_mod_add(t, t, a, p, ctx.get());
+      BN_mod_mul(rhs, t, x, p, ctx.get());
+      BN_mod_add(rhs, rhs, b, p, ctx.get());
+      y = BN_mod_sqrt(nullptr, rhs, p, ctx.get());
+    }
+    ASSERT_NE(y, nullptr);
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> own_y(y, BN_free);
+    const auto spki_of = [&](const BIGNUM* px) {
+      std::string xy(2 * size, '\0');
+      BN_bn2binpad(px, reinterpret_cast<uint8_t*>(xy.data()), size);
+      BN_bn2binpad(y, reinterpret_cast<uint8_t*>(xy.data()) + size, size);
+      return absl::StrCat(prefix, "\x04", xy);
+    };
+    ASSERT_THAT(PublicKeyFromSpki(spki_of(x)), IsOk());  // the point itself is on the curve
+    BN_add(t, x, p);
+    ASSERT_LE(BN_num_bytes(t), size);
+    EXPECT_THAT(
+        PublicKeyFromSpki(spki_of(t)),
+        StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("invalid EC public key")));
+    EXPECT_EQ(Decoded(spki_of(t)), nullptr);
+  }
+}
+
+TEST(EcKeysTest, SpkiWithTrailingOrMissingBytesIsRefused) {
   auto pair = GenerateP256Key();
+  ASSERT_THAT(pair, IsOk());
   const std::string spki = Spki(pair->get());
-  std::string off = spki;
-  off.back() ^= 1;  // y changed: not on P-256
-  EXPECT_EQ(PublicKeyFromSpki(off).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Decoded(off), nullptr);  // as the decoder refuses it
-  EXPECT_EQ(PublicKeyFromSpki(spki + '\0').status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(PublicKeyFromSpki(spki.substr(0, spki.size() - 1)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(PublicKeyFromSpki(spki + '\0'),
+              StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("bytes after")));
+  EXPECT_THAT(PublicKeyFromSpki(spki.substr(0, spki.size() - 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       testing::HasSubstr("not a DER SubjectPublicKeyInfo")));
   EXPECT_EQ(PublicKeyFromSpki("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PublicKeyFromSpki("\x30\x03\x02\x01\x01").status().code(),
             absl::StatusCode::kInvalidArgument);
+  // The decoder's reasons were taken off the error queue, not left for a later error to report.
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 // Keys of other forms still parse, through the decoder: a compressed point, RSA, another curve.

@@ -1,8 +1,12 @@
 #include "keybroker/verifiers/tdx/tdx_quote.h"
 
+#include <openssl/core_names.h>
+
 #include "common/crypto.h"
+#include "common/ec_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "keybroker/verifiers/tdx/intel_pki.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/verifiers/tdx/tdx_test_util.h"
 
@@ -213,6 +217,28 @@ TEST(TdxQuoteTest, GarbageIsRejectedWithoutCrashing) {
     n[1] = 0;
     EXPECT_EQ(ParseTdxQuote(n).status().code(), absl::StatusCode::kInvalidArgument);
   }
+}
+
+// The quote's attestation key is X || Y: the key whose point that is, or INVALID_ARGUMENT.
+TEST(TdxQuoteTest, AttestationKeyFromRawXy) {
+  auto pair = GenerateP256Key();
+  ASSERT_THAT(pair, IsOk());
+  std::string point(65, '\0');
+  size_t len = 0;
+  ASSERT_EQ(
+      EVP_PKEY_get_octet_string_param(pair->get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                      reinterpret_cast<uint8_t*>(point.data()), point.size(), &len),
+      1);
+  const std::string xy = point.substr(1);
+  auto key = P256KeyFromRawXy(xy);
+  ASSERT_THAT(key, IsOk());
+  EXPECT_EQ(EVP_PKEY_eq(pair->get(), key->get()), 1);
+  std::string off = xy;
+  off.back() ^= 1;
+  EXPECT_THAT(P256KeyFromRawXy(off), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              ::testing::HasSubstr("not a P-256 point")));
+  EXPECT_THAT(P256KeyFromRawXy(xy.substr(1)), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(P256KeyFromRawXy(xy + "0"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace
