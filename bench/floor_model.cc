@@ -9,12 +9,11 @@
 #include "bench/bare_server.h"
 
 namespace kb {
-namespace {
 
-PhaseFigures RunModel(const char* name, std::vector<std::string> args, const std::string& dir,
-                      const std::string& ca_pem, const std::vector<Guest>& guests,
-                      const LoadConfig& cfg, const std::function<double()>& floor, double& floor_us,
-                      bool new_connection_each = false) {
+PhaseFigures RunFloorModel(const char* name, std::vector<std::string> args, const std::string& dir,
+                           const std::string& ca_pem, const std::vector<Guest>& guests,
+                           const LoadConfig& cfg, const std::function<double()>& floor,
+                           double& floor_us, bool new_connection_each) {
   pid_t pid = -1;
   int port = 0;
   if (!StartBenchServer("floor_tls_server", std::move(args), dir, &pid, &port)) {
@@ -32,24 +31,22 @@ PhaseFigures RunModel(const char* name, std::vector<std::string> args, const std
   return f;
 }
 
-}  // namespace
-
 FloorModelFigures RunFloorModels(const std::string& mode, const std::string& dir,
                                  const std::string& ca_pem, const std::vector<Guest>& guests,
                                  const LoadConfig& cfg, const std::function<double()>& floor,
                                  double& floor_us, bool new_connection_too) {
   FloorModelFigures m;
-  m.floor_only =
-      RunModel("model: gRPC + floor, kept-open", {mode}, dir, ca_pem, guests, cfg, floor, floor_us);
-  m.durable = RunModel("model: gRPC + floor + fdatasync, kept-open", {mode, "--durable", dir}, dir,
-                       ca_pem, guests, cfg, floor, floor_us);
+  m.floor_only = RunFloorModel("model: gRPC + floor, kept-open", {mode}, dir, ca_pem, guests, cfg,
+                               floor, floor_us);
+  m.durable = RunFloorModel("model: gRPC + floor + fdatasync, kept-open", {mode, "--durable", dir},
+                            dir, ca_pem, guests, cfg, floor, floor_us);
   if (new_connection_too) {
     m.floor_only_new_connection =
-        RunModel("model: gRPC + floor, new TLS connection each", {mode}, dir, ca_pem, guests, cfg,
-                 floor, floor_us, /*new_connection_each=*/true);
-    m.durable_new_connection = RunModel("model: gRPC + floor + fdatasync, new TLS connection each",
-                                        {mode, "--durable", dir}, dir, ca_pem, guests, cfg, floor,
-                                        floor_us, /*new_connection_each=*/true);
+        RunFloorModel("model: gRPC + floor, new TLS connection each", {mode}, dir, ca_pem, guests,
+                      cfg, floor, floor_us, /*new_connection_each=*/true);
+    m.durable_new_connection = RunFloorModel(
+        "model: gRPC + floor + fdatasync, new TLS connection each", {mode, "--durable", dir}, dir,
+        ca_pem, guests, cfg, floor, floor_us, /*new_connection_each=*/true);
   }
   return m;
 }

@@ -4,8 +4,11 @@
 #include <grpcpp/server.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "absl/synchronization/mutex.h"
+#include "keybroker/server/guarded_listener.h"
 
 namespace kb {
 
@@ -21,9 +24,23 @@ int ServeOnLoopback(grpc::ServerBuilder& builder, const std::string& cert_pem,
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 300000);
   builder.SetMaxReceiveMessageSize(1 << 20);
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(options), &port);
+  std::unique_ptr<GuardedListener> listener;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor;
+  const char* mode = std::getenv(kBenchListenerEnv);
+  if (mode != nullptr && std::strcmp(mode, "guarded") == 0) {
+    auto bound = GuardedListener::Bind("bench", "127.0.0.1:0", ConnectionLimits{});
+    if (!bound.ok()) return 1;
+    listener = *std::move(bound);
+    port = listener->port();
+    acceptor = builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+        grpc::SslServerCredentials(options));
+  } else {
+    builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(options), &port);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) return 1;
+  if (listener) listener->Start(std::move(acceptor));
   std::printf("port %d\n", port);
   std::fflush(stdout);
   server->Wait();

@@ -7,6 +7,7 @@
 //   release_bench --breakdown-only   (the floor and the cost breakdown, no load runs)
 //   release_bench --store postgres   (SQLite against 1, 2 and 3 replicas on PostgreSQL)
 //   release_bench --snp-only         (just the SEV-SNP profile, which a full run ends with)
+//   release_bench --listener-only    (keybrokerd's listener against gRPC's, per new connection)
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include "bench/cost_breakdown.h"
 #include "bench/floor_model.h"
 #include "bench/floor_work.h"
+#include "bench/listener_cost.h"
 #include "bench/load.h"
 #include "bench/phase.h"
 #include "bench/snp_profile.h"
@@ -103,9 +105,13 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
   PrintNewConnectionModel(fresh, bare_fresh, models);
 }
 
+// What the bench runs with TPM guests.
+enum class TpmRun { kFull, kBreakdownOnly, kListenerOnly };
+
 // The TPM profile (the loads unless --breakdown-only, then the cost breakdown), then the
-// SEV-SNP profile unless --breakdown-only.
-int RunTpmProfile(const LoadConfig& cfg, bool breakdown_only) {
+// SEV-SNP profile unless --breakdown-only; or, --listener-only, just the listeners compared.
+int RunTpmProfile(const LoadConfig& cfg, TpmRun run) {
+  const bool breakdown_only = run == TpmRun::kBreakdownOnly;
   auto broker = BrokerProcess::Start();
   if (!broker.ok()) {
     std::fprintf(stderr, "cannot start keybrokerd: %s\n",
@@ -124,6 +130,13 @@ int RunTpmProfile(const LoadConfig& cfg, bool breakdown_only) {
       "crypto floor (2 ECDSA-P256 verifies + ECDH-P256 wrap, thread CPU, measured again after "
       "each load): %.1f us per release\n",
       floor_us);
+  if (run == TpmRun::kListenerOnly) {
+    double floor_now = floor_us;
+    RunListenerComparison((*broker)->dir(), EndpointOf(**broker).ca_pem, TpmGuests(tpms), cfg,
+                          [&tpms] { return CryptoFloorMicros(*tpms[0]); }, floor_now,
+                          /*rounds=*/3);
+    return 0;
+  }
   if (!breakdown_only) RunLoads(**broker, tpms, cfg, floor_us);
   // Where the CPU beyond the floor goes: the broker core alone, and a new connection's TLS.
   const ServiceCoreFigures core = ServiceCoreMicros(*tpms[0]);
@@ -150,11 +163,12 @@ struct BenchArgs {
   std::string store = "sqlite";
   bool breakdown_only = false;
   bool snp_only = false;
+  bool listener_only = false;
 };
 
 constexpr char kUsage[] =
     "usage: release_bench [--clients N] [--seconds S] "
-    "[--store sqlite|postgres | --breakdown-only | --snp-only]\n";
+    "[--store sqlite|postgres | --breakdown-only | --snp-only | --listener-only]\n";
 
 // The arguments, or the exit code: 0 for --help, 2 for a usage error (said on stderr).
 std::variant<BenchArgs, int> ParseBenchArgs(int argc, char** argv) {
@@ -167,6 +181,8 @@ std::variant<BenchArgs, int> ParseBenchArgs(int argc, char** argv) {
       args.breakdown_only = true;
     } else if (flag == "--snp-only") {
       args.snp_only = true;
+    } else if (flag == "--listener-only") {
+      args.listener_only = true;
     } else if (flag == "--clients" && has_value) {
       args.cfg.clients = std::atoi(argv[++i]);
     } else if (flag == "--seconds" && has_value) {
@@ -187,10 +203,10 @@ std::variant<BenchArgs, int> ParseBenchArgs(int argc, char** argv) {
     std::fputs("release_bench: --clients and --seconds are positive\n", stderr);
     return 2;
   }
-  if (store_given + args.breakdown_only + args.snp_only > 1) {
+  if (store_given + args.breakdown_only + args.snp_only + args.listener_only > 1) {
     std::fputs(
-        "release_bench: --store, --breakdown-only and --snp-only are separate runs; "
-        "give one\n",
+        "release_bench: --store, --breakdown-only, --snp-only and --listener-only are separate "
+        "runs; give one\n",
         stderr);
     return 2;
   }
@@ -211,5 +227,7 @@ int main(int argc, char** argv) {
     return kb::RunStoreComparison(tpms, args.cfg);
   }
   if (args.snp_only) return kb::RunSnpProfile(args.cfg);
-  return kb::RunTpmProfile(args.cfg, args.breakdown_only);
+  return kb::RunTpmProfile(args.cfg, args.listener_only    ? kb::TpmRun::kListenerOnly
+                                     : args.breakdown_only ? kb::TpmRun::kBreakdownOnly
+                                                           : kb::TpmRun::kFull);
 }
