@@ -13,12 +13,6 @@ namespace kb {
 // record fdatasync()ed per release; with `new_connection_too`, also both with a new TLS
 // connection per release. `dir` holds keybrokerd's server.pem/key and takes the records. A
 // figure's cpu_us is 0 when its server did not start (or was not run).
-// One load against floor_tls_server started with `args` (see RunFloorModels), printed as `name`.
-PhaseFigures RunFloorModel(const char* name, std::vector<std::string> args, const std::string& dir,
-                           const std::string& ca_pem, const std::vector<Guest>& guests,
-                           const LoadConfig& cfg, const std::function<double()>& floor,
-                           double& floor_us, bool new_connection_each = false);
-
 struct FloorModelFigures {
   PhaseFigures floor_only;
   PhaseFigures durable;
@@ -29,6 +23,12 @@ FloorModelFigures RunFloorModels(const std::string& mode, const std::string& dir
                                  const std::string& ca_pem, const std::vector<Guest>& guests,
                                  const LoadConfig& cfg, const std::function<double()>& floor,
                                  double& floor_us, bool new_connection_too = false);
+
+// One load against floor_tls_server started with `args` (see RunFloorModels), printed as `name`.
+PhaseFigures RunFloorModel(const char* name, std::vector<std::string> args, const std::string& dir,
+                           const std::string& ca_pem, const std::vector<Guest>& guests,
+                           const LoadConfig& cfg, const std::function<double()>& floor,
+                           double& floor_us, bool new_connection_each = false);
 
 // keybrokerd's kept-open figure against the models: the best ratio any broker on this gRPC and
 // OpenSSL could reach (with and without a durable record per release), and what keybrokerd

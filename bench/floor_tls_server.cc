@@ -9,8 +9,9 @@
 // No policy, store or challenge check. With --durable each release also appends a 256-byte
 // record to a file in DIR and fdatasync()s it before answering, as an audit record must be
 // durable before a key leaves (one sync per release, no group commit). release_bench puts it
-// beside keybrokerd under the same load: what keybrokerd spends beyond it is its own.
-// usage: floor_tls_server tpm|snp[:VCEK_DER] [--durable DIR] CERT_PEM KEY_PEM
+// beside keybrokerd under the same load: what keybrokerd spends beyond it is its own. With
+// --guarded-listener its connections come through keybrokerd's listener instead of gRPC's.
+// usage: floor_tls_server [--guarded-listener] tpm|snp[:VCEK_DER] [--durable DIR] CERT_PEM KEY_PEM
 //        (prints "port N", serves until killed)
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
@@ -81,11 +82,19 @@ class FloorRelease final : public v1::KeyRelease::CallbackService {
 };
 
 int Serve(int argc, char** argv) {
+  // release_bench --listener-only puts the model behind keybrokerd's listener.
+  const bool guarded = argc > 1 && std::string(argv[1]) == "--guarded-listener";
+  if (guarded) {
+    --argc;
+    ++argv;
+  }
   std::string mode = argc > 3 ? argv[1] : "";
   const bool durable = argc == 6 && std::string(argv[2]) == "--durable";
   if ((argc != 4 && !durable) || (mode != "tpm" && mode.rfind("snp:", 0) != 0)) {
-    std::fputs("usage: floor_tls_server tpm|snp:VCEK_DER [--durable DIR] CERT_PEM KEY_PEM\n",
-               stderr);
+    std::fputs(
+        "usage: floor_tls_server [--guarded-listener] tpm|snp:VCEK_DER [--durable DIR] CERT_PEM "
+        "KEY_PEM\n",
+        stderr);
     return 2;
   }
   X509Ptr vcek;
@@ -102,7 +111,8 @@ int Serve(int argc, char** argv) {
   grpc::ServerBuilder builder;
   FloorRelease release(vcek.get(), fd);
   builder.RegisterService(&release);
-  return ServeOnLoopback(builder, *cert, *key);
+  return ServeOnLoopback(builder, *cert, *key,
+                         guarded ? BenchListener::kKeybrokerd : BenchListener::kGrpc);
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 #include <grpcpp/server.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <memory>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "keybroker/server/guarded_listener.h"
@@ -13,7 +13,7 @@
 namespace kb {
 
 int ServeOnLoopback(grpc::ServerBuilder& builder, const std::string& cert_pem,
-                    const std::string& key_pem) {
+                    const std::string& key_pem, BenchListener which) {
   // As keybrokerd: no deadlock detection in gRPC's abseil mutexes.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::SslServerCredentialsOptions options;
@@ -26,10 +26,12 @@ int ServeOnLoopback(grpc::ServerBuilder& builder, const std::string& cert_pem,
   int port = 0;
   std::unique_ptr<GuardedListener> listener;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor;
-  const char* mode = std::getenv(kBenchListenerEnv);
-  if (mode != nullptr && std::strcmp(mode, "guarded") == 0) {
+  if (which == BenchListener::kKeybrokerd) {
     auto bound = GuardedListener::Bind("bench", "127.0.0.1:0", ConnectionLimits{});
-    if (!bound.ok()) return 1;
+    if (!bound.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(bound.status().message()).c_str());
+      return 1;
+    }
     listener = *std::move(bound);
     port = listener->port();
     acceptor = builder.experimental().AddExternalConnectionAcceptor(
@@ -44,6 +46,7 @@ int ServeOnLoopback(grpc::ServerBuilder& builder, const std::string& cert_pem,
   std::printf("port %d\n", port);
   std::fflush(stdout);
   server->Wait();
+  if (listener) listener->Stop();
   return 0;
 }
 

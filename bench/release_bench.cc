@@ -108,10 +108,28 @@ void RunLoads(const BrokerProcess& broker, std::vector<std::unique_ptr<SoftwareT
 // What the bench runs with TPM guests.
 enum class TpmRun { kFull, kBreakdownOnly, kListenerOnly };
 
+// Where the CPU beyond the floor goes: the broker core alone, and a new connection's TLS.
+void PrintBreakdown(const BrokerProcess& broker, SoftwareTpm& tpm, double floor_us) {
+  const ServiceCoreFigures core = ServiceCoreMicros(tpm);
+  std::printf(
+      "cost breakdown: broker core without gRPC/TLS (verify, policy, SQLite, audit) %.0f us per "
+      "release = floor + %.0f us\n",
+      core.one_read, core.one_read - floor_us);
+  std::printf(
+      "cost breakdown: the same with the store's reads made one call each, side by side: %.0f us "
+      "(one read transaction saves %.0f us)\n",
+      core.reads_one_by_one, core.reads_one_by_one - core.one_read);
+  const double tls_us = TlsServerHandshakeMicros(*ReadFile(broker.Path("server.pem")),
+                                                 *ReadFile(broker.Path("server.key")),
+                                                 *ReadFile(broker.Path("ca.pem")));
+  std::printf(
+      "cost breakdown: server side of one TLS 1.3 handshake (OpenSSL %s, in memory) %.0f us\n",
+      OpenSSL_version(OPENSSL_VERSION_STRING), tls_us);
+}
+
 // The TPM profile (the loads unless --breakdown-only, then the cost breakdown), then the
 // SEV-SNP profile unless --breakdown-only; or, --listener-only, just the listeners compared.
 int RunTpmProfile(const LoadConfig& cfg, TpmRun run) {
-  const bool breakdown_only = run == TpmRun::kBreakdownOnly;
   auto broker = BrokerProcess::Start();
   if (!broker.ok()) {
     std::fprintf(stderr, "cannot start keybrokerd: %s\n",
@@ -121,7 +139,7 @@ int RunTpmProfile(const LoadConfig& cfg, TpmRun run) {
   std::vector<std::unique_ptr<SoftwareTpm>> tpms;
   for (int i = 0; i < cfg.clients; ++i) tpms.push_back(*SoftwareTpm::Create());
   Setup(**broker, tpms);
-  const double floor_us = CryptoFloorMicros(*tpms[0]);
+  double floor_us = CryptoFloorMicros(*tpms[0]);
   std::printf(
       "release_bench: %d clients, %.0f s per run, %u cores, keybrokerd over TLS on "
       "127.0.0.1\n",
@@ -131,31 +149,15 @@ int RunTpmProfile(const LoadConfig& cfg, TpmRun run) {
       "each load): %.1f us per release\n",
       floor_us);
   if (run == TpmRun::kListenerOnly) {
-    double floor_now = floor_us;
-    RunListenerComparison((*broker)->dir(), EndpointOf(**broker).ca_pem, TpmGuests(tpms), cfg,
-                          [&tpms] { return CryptoFloorMicros(*tpms[0]); }, floor_now,
-                          /*rounds=*/3);
-    return 0;
+    const bool measured = RunListenerComparison(
+        (*broker)->dir(), EndpointOf(**broker).ca_pem, TpmGuests(tpms), cfg,
+        [&tpms] { return CryptoFloorMicros(*tpms[0]); }, floor_us, /*rounds=*/4);
+    return measured ? 0 : 1;
   }
-  if (!breakdown_only) RunLoads(**broker, tpms, cfg, floor_us);
-  // Where the CPU beyond the floor goes: the broker core alone, and a new connection's TLS.
-  const ServiceCoreFigures core = ServiceCoreMicros(*tpms[0]);
-  std::printf(
-      "cost breakdown: broker core without gRPC/TLS (verify, policy, SQLite, audit) %.0f us per "
-      "release = floor + %.0f us\n",
-      core.one_read, core.one_read - floor_us);
-  std::printf(
-      "cost breakdown: the same with the store's reads made one call each, side by side: %.0f us "
-      "(one read transaction saves %.0f us)\n",
-      core.reads_one_by_one, core.reads_one_by_one - core.one_read);
-  const double tls_us = TlsServerHandshakeMicros(*ReadFile((*broker)->Path("server.pem")),
-                                                 *ReadFile((*broker)->Path("server.key")),
-                                                 *ReadFile((*broker)->Path("ca.pem")));
-  std::printf(
-      "cost breakdown: server side of one TLS 1.3 handshake (OpenSSL %s, in memory) %.0f us\n",
-      OpenSSL_version(OPENSSL_VERSION_STRING), tls_us);
+  if (run == TpmRun::kFull) RunLoads(**broker, tpms, cfg, floor_us);
+  PrintBreakdown(**broker, *tpms[0], floor_us);
   broker->reset();
-  return breakdown_only ? 0 : RunSnpProfile(cfg);
+  return run == TpmRun::kBreakdownOnly ? 0 : RunSnpProfile(cfg);
 }
 
 struct BenchArgs {

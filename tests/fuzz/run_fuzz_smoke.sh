@@ -34,7 +34,9 @@ rm -rf "$OBJ" "$OUT/libparsers.a"
 SOURCES=$(for d in $MODULES; do ls "$d"/*.cc; done; printf '%s\n' $SINGLE)
 # Every source once, $(nproc) at a time.
 # shellcheck disable=SC2086
-printf '%s\n' $SOURCES tests/fuzz/*_fuzzer.cc | sort -u |
+SOURCES=$(printf '%s\n' $SOURCES | sort -u)
+# shellcheck disable=SC2086
+printf '%s\n' $SOURCES tests/fuzz/*_fuzzer.cc |
   CXX=$CXX FLAGS=$FLAGS OBJ=$OBJ xargs -P "$(nproc)" -n 1 sh -c \
     'o="$OBJ/${0%.cc}.o"; mkdir -p "${o%/*}"; $CXX $FLAGS -c "$0" -o "$o"' ||
   { echo "FUZZ FAIL: a source did not compile (above)"; exit 1; }
@@ -45,8 +47,10 @@ build() {  # build NAME
   $CXX $FLAGS "$OBJ/tests/fuzz/$1.o" "$OUT/libparsers.a" $LIBS -o "$OUT/$1" ||
     { echo "FUZZ FAIL: $1 did not link (above)"; exit 1; }
 }
+RAN=""
 run() {  # run NAME MAX_LEN SEEDS...
   name=$1; max=$2; shift 2
+  RAN="$RAN $name"
   corpus=$OUT/corpus-$name
   rm -rf "$corpus"; mkdir -p "$corpus"
   cp "$@" "$corpus/"
@@ -70,4 +74,12 @@ run policy_json_fuzzer 4096 tests/fuzz/corpus/policy_json/*
 run config_fuzzer 4096 tests/fuzz/corpus/config/*
 run token_json_fuzzer 4096 tests/fuzz/corpus/token_json/*
 run grpc_response_fuzzer 4096 tests/fuzz/corpus/grpc_response/*
+# A target added without a run line above would be built and never run.
+for f in tests/fuzz/*_fuzzer.cc; do
+  name=${f##*/}
+  case " $RAN " in
+    *" ${name%.cc} "*) ;;
+    *) echo "FUZZ FAIL: ${name%.cc} is built but has no run line in this script"; exit 1 ;;
+  esac
+done
 echo "FUZZ PASS"
