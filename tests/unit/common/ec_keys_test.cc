@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fakes/ek_test_pki.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb {
@@ -28,16 +29,6 @@ std::string EncodedPoint(EVP_PKEY* key) {
     return "";
   }
   out.resize(len);
-  return out;
-}
-
-// The DER SubjectPublicKeyInfo of `key`.
-std::string Spki(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(key, &der);
-  if (len <= 0) return "";
-  std::string out(reinterpret_cast<char*>(der), len);
-  OPENSSL_free(der);
   return out;
 }
 
@@ -92,13 +83,13 @@ TEST(EcKeysTest, SpkiOfP256AndP384IsTheKeyTheDecoderReads) {
   ASSERT_THAT(p256, IsOk());
   EvpPkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
   for (EVP_PKEY* key : {p256->get(), p384.get()}) {
-    const std::string spki = Spki(key);
+    const std::string spki = SpkiDer(key);
     ASSERT_FALSE(spki.empty());
     auto pub = PublicKeyFromSpki(spki);
     ASSERT_THAT(pub, IsOk());
     EXPECT_EQ(EVP_PKEY_eq(key, pub->get()), 1);
     EXPECT_EQ(EVP_PKEY_eq(Decoded(spki).get(), pub->get()), 1);
-    EXPECT_EQ(Spki(pub->get()), spki);
+    EXPECT_EQ(SpkiDer(pub->get()), spki);
   }
 }
 
@@ -109,7 +100,7 @@ TEST(EcKeysTest, SpkiWithThePrefixButOffTheCurveIsRefusedByTheImport) {
   ASSERT_THAT(p256, IsOk());
   EvpPkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
   for (EVP_PKEY* key : {p256->get(), p384.get()}) {
-    std::string off = Spki(key);
+    std::string off = SpkiDer(key);
     off.back() ^= 1;  // y changed: not on the curve
     EXPECT_THAT(PublicKeyFromSpki(off), StatusIs(absl::StatusCode::kInvalidArgument,
                                                  testing::HasSubstr("invalid EC public key")));
@@ -125,7 +116,7 @@ TEST(EcKeysTest, SpkiWithACoordinateNotBelowTheFieldPrimeIsRefused) {
         std::tuple{NID_secp384r1, 48, +[] {
                      return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
                    }}}) {
-    const std::string spki = Spki(key_of().get());
+    const std::string spki = SpkiDer(key_of().get());
     const std::string prefix = spki.substr(0, spki.size() - 1 - 2 * size);
     std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(EC_GROUP_new_by_curve_name(nid),
                                                               EC_GROUP_free);
@@ -164,7 +155,7 @@ TEST(EcKeysTest, SpkiWithACoordinateNotBelowTheFieldPrimeIsRefused) {
 TEST(EcKeysTest, SpkiWithTrailingOrMissingBytesIsRefused) {
   auto pair = GenerateP256Key();
   ASSERT_THAT(pair, IsOk());
-  const std::string spki = Spki(pair->get());
+  const std::string spki = SpkiDer(pair->get());
   EXPECT_THAT(PublicKeyFromSpki(spki + '\0'),
               StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("bytes after")));
   EXPECT_THAT(PublicKeyFromSpki(spki.substr(0, spki.size() - 1)),
@@ -186,18 +177,18 @@ TEST(EcKeysTest, OtherSpkisGoThroughTheDecoder) {
     ASSERT_EQ(EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
                                              "compressed"),
               1);
-    compressed = Spki(copy.get());
+    compressed = SpkiDer(copy.get());
   }
   ASSERT_EQ(compressed.size(), 59u);
   auto from_compressed = PublicKeyFromSpki(compressed);
   ASSERT_THAT(from_compressed, IsOk());
   EXPECT_EQ(EVP_PKEY_eq(pair->get(), from_compressed->get()), 1);
   EvpPkeyPtr rsa(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048)));
-  auto from_rsa = PublicKeyFromSpki(Spki(rsa.get()));
+  auto from_rsa = PublicKeyFromSpki(SpkiDer(rsa.get()));
   ASSERT_THAT(from_rsa, IsOk());
   EXPECT_EQ(EVP_PKEY_eq(rsa.get(), from_rsa->get()), 1);
   EvpPkeyPtr k1(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp256k1"));
-  auto from_k1 = PublicKeyFromSpki(Spki(k1.get()));
+  auto from_k1 = PublicKeyFromSpki(SpkiDer(k1.get()));
   ASSERT_THAT(from_k1, IsOk());
   EXPECT_EQ(EVP_PKEY_eq(k1.get(), from_k1->get()), 1);
 }
