@@ -196,7 +196,7 @@ void GuardedListener::AcceptAll() {
     const int fd =
         accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      Admit(fd);
+      Admit(fd, addr);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -223,10 +223,7 @@ std::optional<absl::Duration> GuardedListener::Idle(int track_fd) const {
   return absl::Milliseconds(info.tcpi_last_data_recv);
 }
 
-void GuardedListener::Admit(int fd) {
-  sockaddr_storage peer{};
-  socklen_t len = sizeof(peer);
-  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len);
+void GuardedListener::Admit(int fd, const sockaddr_storage& peer) {
   const std::string source = SourceOf(peer);
   ConnectionTable::Admission a =
       table_.Admit(source, [this](int64_t id) { return Idle(static_cast<int>(id)); });

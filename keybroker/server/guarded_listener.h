@@ -2,6 +2,7 @@
 #define KB_KEYBROKER_SERVER_GUARDED_LISTENER_H_
 
 #include <grpcpp/server_builder.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <memory>
@@ -56,7 +57,8 @@ class GuardedListener {
   GuardedListener(std::string name, int fd, int port, ConnectionLimits limits);
   void Loop();
   void AcceptAll();
-  void Admit(int fd);
+  // `peer`: the address accept4() returned for `fd`.
+  void Admit(int fd, const sockaddr_storage& peer);
   void Forget(int track_fd);
   void Evict(int track_fd);
   void SweepIdle();
