@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
+#include "keybroker/verifiers/tpm/tpm_certification.h"
 #include "tests/integration/azure_paravisor.h"
 #include "tests/integration/swtpm_fixture.h"
 #include "tests/support/status_matchers.h"
@@ -241,6 +242,40 @@ TEST_F(AzureVtpmTest, WrongUserDataIsRefused) {
   EXPECT_EQ(released.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(released.status().message()), HasSubstr("user_data"));
   EXPECT_EQ(ExitCodeOf(released.status()), ExitCode::kDenied);
+  EXPECT_EQ(broker.verified, 0);
+}
+
+// Forwards to `broker` with the transfer key's certification signature altered: the broker must
+// check the certification under the HCL AK the runtime claims named and refuse it.
+class CertificationTamperer final : public KeyReleaseClient {
+ public:
+  explicit CertificationTamperer(VerifyingBroker& broker) : broker_(broker) {}
+  absl::StatusOr<v1::GetChallengeResponse> GetChallenge(const v1::GetChallengeRequest& r) override {
+    return broker_.GetChallenge(r);
+  }
+  absl::StatusOr<v1::ReleaseKeyResponse> ReleaseKey(const v1::ReleaseKeyRequest& r) override {
+    v1::ReleaseKeyRequest altered = r;
+    std::string* sig = altered.mutable_transfer_key()->mutable_tpm()->mutable_certify_signature();
+    if (!sig->empty()) sig->back() ^= 0x01;
+    return broker_.ReleaseKey(altered);
+  }
+  absl::StatusOr<v1::ConfirmEnrolmentResponse> ConfirmEnrolment(
+      const v1::ConfirmEnrolmentRequest& r) override {
+    return broker_.ConfirmEnrolment(r);
+  }
+
+ private:
+  VerifyingBroker& broker_;
+};
+
+TEST_F(AzureVtpmTest, TransferKeyCertificationMustVerifyUnderTheHclAk) {
+  AzureVtpmSource source(*tpm_, *tpm_, Options());
+  VerifyingBroker broker = Broker(*amd_, disk_key_);
+  CertificationTamperer tamperer(broker);
+  auto released = ObtainKey(source, tamperer, {"disk", 0, {7}, TransferKeyType::kEccP256});
+  ASSERT_FALSE(released.ok());
+  EXPECT_EQ(released.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(released.status().message()), HasSubstr(kTpmCheckCertification));
   EXPECT_EQ(broker.verified, 0);
 }
 

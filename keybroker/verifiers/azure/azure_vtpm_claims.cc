@@ -15,6 +15,7 @@ absl::Status VerifyRuntimeClaimsAndQuote(absl::string_view runtime_data,
   if (expected_user_data) RETURN_IF_ERROR(CheckUserData(rc, *expected_user_data));
   ASSIGN_OR_RETURN(TpmQuoteClaims verified, VerifyTpmQuote(rc.ak.get(), quote, expected_nonce));
   out.ak_spki_der = std::move(rc.ak_spki_der);
+  out.ak = std::move(rc.ak);
   if (rc.user_data) out.user_data = HexEncode(*rc.user_data);
   out.secure_boot = rc.secure_boot;
   out.tpm_enabled = rc.tpm_enabled;

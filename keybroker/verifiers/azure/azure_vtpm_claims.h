@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/openssl_util.h"
 #include "keybroker/verifiers/tpm/tpm_quote.h"
 
 namespace kb {
@@ -16,6 +17,7 @@ namespace kb {
 // whichever TEE report (SEV-SNP or TDX) vouches for them. Hex is lowercase.
 struct AzureVtpmClaimsBase {
   std::string ak_spki_der;  // HCLAkPub, SubjectPublicKeyInfo DER
+  EvpPkeyPtr ak;            // HCLAkPub (RSA), the key ak_spki_der encodes
   std::string user_data;    // hex; empty if the runtime claims carry none
   bool secure_boot = false;
   bool tpm_enabled = false;

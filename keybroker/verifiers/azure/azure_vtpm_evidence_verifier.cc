@@ -1,9 +1,6 @@
 #include "keybroker/verifiers/azure/azure_vtpm_evidence_verifier.h"
 
-#include <openssl/x509.h>
-
 #include "absl/strings/str_cat.h"
-#include "common/ec_keys.h"
 #include "common/openssl_util.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
@@ -66,7 +63,7 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::VerifyUnbound(
 
 absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckSnp(
     const v1::AzureVtpmEvidence& e, std::optional<absl::string_view> expected_binding,
-    std::string& ak) {
+    EvpPkeyPtr& ak) {
   AzureSnpVtpmInput in;
   in.hcl_report = e.hcl_report();
   in.vcek = e.vcek();
@@ -76,13 +73,13 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckSnp(
   ASSIGN_OR_RETURN(in.quote, AzureQuoteFromProto(e.quote()));
   if (expected_binding.has_value()) in.expected_nonce = std::string(*expected_binding);
   ASSIGN_OR_RETURN(AzureSnpVtpmClaims az, VerifyAzureSnpVtpm(in, &verified_vceks_));
-  ak = az.ak_spki_der;
+  ak = std::move(az.ak);
   return ClaimsFromAzureSnp(az);
 }
 
 absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckTdx(
     const v1::AzureVtpmEvidence& e, std::optional<absl::string_view> expected_binding,
-    std::string& ak) {
+    EvpPkeyPtr& ak) {
   if (HclReportType(e.hcl_report()) != kHclReportTypeTdx) {
     return ParseError("evidence kind TDX, but the HCL report does not hold a TDREPORT");
   }
@@ -100,7 +97,7 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::CheckTdx(
   ASSIGN_OR_RETURN(in.quote, AzureQuoteFromProto(e.quote()));
   if (expected_binding.has_value()) in.expected_nonce = std::string(*expected_binding);
   ASSIGN_OR_RETURN(AzureTdxVtpmClaims az, VerifyAzureTdxVtpm(in));
-  ak = az.ak_spki_der;
+  ak = std::move(az.ak);
   return ClaimsFromAzureTdx(az);
 }
 
@@ -116,14 +113,14 @@ absl::StatusOr<Claims> AzureVtpmEvidenceVerifier::Check(
       (expected_binding.has_value() || transfer_key.kind_case() != v1::TransferKey::KIND_NOT_SET)) {
     return ParseError("Azure vTPM evidence needs a TPM transfer key certified by the HCL AK");
   }
-  std::string ak_spki;
+  // The HCL AK as the runtime claims' check parsed it (and the vTPM quote verified under it).
+  EvpPkeyPtr ak;
   ASSIGN_OR_RETURN(Claims claims, e.kind() == v1::AZURE_VTPM_KIND_SNP
-                                      ? CheckSnp(e, expected_binding, ak_spki)
-                                      : CheckTdx(e, expected_binding, ak_spki));
-  absl::StatusOr<EvpPkeyPtr> ak = PublicKeyFromSpki(ak_spki);
-  if (!ak.ok()) return ParseError("HCL AK does not parse");
+                                      ? CheckSnp(e, expected_binding, ak)
+                                      : CheckTdx(e, expected_binding, ak));
+  if (ak == nullptr) return ParseError("HCL AK does not parse");
   if (transfer_key.has_tpm()) {
-    RETURN_IF_ERROR(CheckTransferKeyCertification(ak->get(), transfer_key.tpm(), expected_binding));
+    RETURN_IF_ERROR(CheckTransferKeyCertification(ak.get(), transfer_key.tpm(), expected_binding));
   }
   return claims;
 }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
+#include "common/openssl_util.h"
 #include "keybroker/verifiers/api/evidence_verifier.h"
 #include "keybroker/verifiers/snp/snp_key_cert_cache.h"
 #include "keybroker/verifiers/tdx/intel_roots.h"
@@ -57,11 +58,12 @@ class AzureVtpmEvidenceVerifier final : public EvidenceVerifier {
   // Verify() when `binding` is set, VerifyUnbound() when it is nullopt.
   absl::StatusOr<Claims> Check(const v1::Evidence& evidence, const v1::TransferKey& transfer_key,
                                std::optional<absl::string_view> binding);
-  // The kind-specific checks; they return the claims and the HCL AK (SPKI DER).
+  // The kind-specific checks; they return the claims and the HCL AK, the key the vTPM quote
+  // verified under.
   absl::StatusOr<Claims> CheckSnp(const v1::AzureVtpmEvidence& e,
-                                  std::optional<absl::string_view> binding, std::string& ak);
+                                  std::optional<absl::string_view> binding, EvpPkeyPtr& ak);
   absl::StatusOr<Claims> CheckTdx(const v1::AzureVtpmEvidence& e,
-                                  std::optional<absl::string_view> binding, std::string& ak);
+                                  std::optional<absl::string_view> binding, EvpPkeyPtr& ak);
   const std::string amd_chain_pem_;
   const AzureTdxTrust tdx_;
   const Clock* clock_;              // not owned
