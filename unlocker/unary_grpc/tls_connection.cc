@@ -135,7 +135,13 @@ TlsConnection::TlsConnection(SslPtr ssl, int fd)
 TlsConnection::~TlsConnection() { close(fd_); }
 
 absl::Status TlsConnection::Handshake(absl::Time deadline) {
-  for (;;) {
+  for (bool received = false;; received = true) {
+    // A peer that keeps the socket full of records the handshake skips (OpenSSL 3.0 drops
+    // HelloRequests before the ServerHello without counting them) never lets Receive() wait,
+    // which is where the deadline is otherwise checked.
+    if (received && absl::Now() >= deadline) {
+      return absl::DeadlineExceededError("deadline passed");
+    }
     ERR_clear_error();  // SSL_get_error reads the thread's queue: an old entry would mislead it
     const int r = SSL_do_handshake(ssl_.get());
     const int error = SSL_get_error(ssl_.get(), r);

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
@@ -299,6 +300,42 @@ TEST_F(UnaryChannelTest, AListenerThatNeverSpeaksTlsIsNoConnection) {
   // Now nothing listens there: refused at once.
   EXPECT_THAT(channel->Call(kPath, "x", absl::Seconds(5)),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("refused")));
+}
+
+// A peer that answers the ClientHello with plaintext handshake records of one HelloRequest
+// each, which OpenSSL skips before the ServerHello, as fast as the socket takes them: the
+// client's socket is never empty. Up to 10 s, then it closes.
+TEST_F(UnaryChannelTest, AHandshakeFloodedWithSkippedRecordsEndsAtTheDeadline) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::thread flooder([fd] {
+    const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    char hello[4096];
+    (void)!recv(c, hello, sizeof(hello), 0);
+    // Records of one HelloRequest each (type 0, length 0): the most work per byte.
+    const std::string record("\x16\x03\x03\x00\x04\x00\x00\x00\x00", 9);
+    std::string burst;
+    for (int i = 0; i < 100000; ++i) burst += record;
+    const absl::Time end = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < end && send(c, burst.data(), burst.size(), MSG_NOSIGNAL) > 0) {
+    }
+    close(c);
+  });
+  auto channel = Channel(absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)));
+  // Without a deadline check in the handshake's loop this ends only when the peer closes,
+  // with "the server closed the connection".
+  EXPECT_THAT(channel->Call(kPath, "x", absl::Milliseconds(500)),
+              StatusIs(absl::StatusCode::kUnavailable, "no connection within 500ms"));
+  channel.reset();  // closes the connection: the flooder's next send fails
+  flooder.join();
+  close(fd);
 }
 
 TEST_F(UnaryChannelTest, AServerWithoutHttp2IsRefused) {
