@@ -74,6 +74,17 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
   auto refused = OpenPostgresStores(with_password, Keks(*kek_bytes_));
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("passfile")));
   EXPECT_THAT(std::string(refused.status().message()), ::testing::Not(HasSubstr("hunter2")));
+  // libpq's parse errors quote the DSN: not shown when it may hold a password.
+  for (const char* dsn : {"postgresql://kb:hunter2@[::1/kb", "postgresql://kb:hun%zz2@h/kb",
+                          "host=h password='hunter2"}) {
+    with_password.dsn = dsn;
+    auto unparsed = OpenPostgresStores(with_password, Keks(*kek_bytes_));
+    EXPECT_THAT(unparsed, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not shown")));
+    EXPECT_THAT(std::string(unparsed.status().message()), ::testing::Not(HasSubstr("hun")));
+  }
+  with_password.dsn = "postgresql://kb@[::1/kb";  // no password: libpq's reason helps
+  EXPECT_THAT(OpenPostgresStores(with_password, Keks(*kek_bytes_)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"]\"")));
 }
 
 TEST_F(PostgresStoreTest, KeysPoliciesAndVersionsRoundTrip) {

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -24,6 +26,16 @@ const std::vector<std::pair<std::string, std::string>>& ConnectDefaults() {
   return *defaults;
 }
 
+// Whether `dsn` may hold a password: a "password" keyword or URI parameter, or a URI whose
+// user part (before the last '@') has a ':'. libpq's parse errors quote the DSN's text.
+bool MayHoldPassword(absl::string_view dsn) {
+  if (absl::StrContains(absl::AsciiStrToLower(dsn), "password")) return true;
+  const size_t scheme = dsn.find("://");
+  const size_t at = dsn.rfind('@');
+  return scheme != absl::string_view::npos && at != absl::string_view::npos && at > scheme &&
+         dsn.substr(scheme + 3, at - scheme - 3).find(':') != absl::string_view::npos;
+}
+
 // Parses `dsn` as libpq does; refuses a password in it and describes it for messages.
 absl::StatusOr<std::string> DescribeDsn(const std::string& dsn) {
   char* err = nullptr;
@@ -31,6 +43,12 @@ absl::StatusOr<std::string> DescribeDsn(const std::string& dsn) {
   if (opts == nullptr) {
     std::string why = err != nullptr ? err : "out of memory";
     PQfreemem(err);
+    if (MayHoldPassword(dsn)) {
+      why =
+          "libpq's reason is not shown, as it may quote a password (which belongs in a passfile, "
+          "never in the config); expected key=value pairs or a postgresql:// URI with special "
+          "characters percent-encoded";
+    }
     return absl::InvalidArgumentError(absl::StrCat("store.postgres.dsn does not parse: ", why));
   }
   std::vector<std::string> parts;
