@@ -177,6 +177,13 @@ TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
     EXPECT_EQ(refused.load(), 1);
   }
   EXPECT_EQ(b.keys->GetKey("disk")->policy_version, 10u);
+  // An expected version beyond any stored one (above INT64_MAX) is stale too, not a wildcard.
+  EXPECT_THAT(a.keys->SetPolicy("disk", R"({"by":"a"})", uint64_t{1} << 63),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("changed since version 9223372036854775808 (now 10)")));
+  EXPECT_THAT(a.keys->SetPolicy("none", R"({"by":"a"})", std::nullopt),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(b.keys->GetKey("disk")->policy_version, 10u);
 }
 
 TEST_F(PostgresStoreTest, ChangesOnOneReplicaHoldOnTheOthersAtOnce) {

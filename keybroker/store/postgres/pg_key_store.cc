@@ -84,18 +84,24 @@ absl::StatusOr<uint64_t> PgKeyStore::SetPolicy(absl::string_view key_id,
   RETURN_IF_ERROR(tx.status());
   // A conditional UPDATE: a concurrent writer's change of the row is seen (READ COMMITTED
   // re-checks the condition on the newest row version), so only one of two editors wins.
-  const int64_t expected = expected_version ? static_cast<int64_t>(*expected_version) : -1;
-  ASSIGN_OR_RETURN(PgResult up, conn->Exec("UPDATE keys SET policy_version = policy_version + 1 "
-                                           "WHERE key_id = $1 AND ($2::BIGINT < 0 OR "
-                                           "policy_version = $2::BIGINT) RETURNING policy_version",
-                                           {PgParam::Text(key_id), PgParam::Int(expected)}));
-  if (up.rows() == 0) {
+  // No stored version is above INT64_MAX: such an expectation fails as a stale one does.
+  const bool unmatchable = expected_version && *expected_version > uint64_t{INT64_MAX};
+  std::optional<PgResult> up;
+  if (!unmatchable) {
+    const int64_t expected = expected_version ? static_cast<int64_t>(*expected_version) : -1;
+    ASSIGN_OR_RETURN(up, conn->Exec("UPDATE keys SET policy_version = policy_version + 1 "
+                                    "WHERE key_id = $1 AND ($2::BIGINT < 0 OR "
+                                    "policy_version = $2::BIGINT) RETURNING policy_version",
+                                    {PgParam::Text(key_id), PgParam::Int(expected)}));
+  }
+  if (!up.has_value() || up->rows() == 0) {
+    if (!expected_version) return KeyNotFoundError(key_id);  // the unconditional UPDATE found none
     ASSIGN_OR_RETURN(PgResult now, conn->Exec("SELECT policy_version FROM keys WHERE key_id = $1",
                                               {PgParam::Text(key_id)}));
     if (now.rows() == 0) return KeyNotFoundError(key_id);
     return PolicyChangedError(key_id, *expected_version, static_cast<uint64_t>(now.Int(0, 0)));
   }
-  const int64_t version = up.Int(0, 0);
+  const int64_t version = up->Int(0, 0);
   RETURN_IF_ERROR(
       conn->Exec("INSERT INTO policies(key_id, version, policy_json, created_at) "
                  "VALUES($1, $2, $3, $4)",

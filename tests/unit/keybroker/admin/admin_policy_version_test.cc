@@ -54,6 +54,11 @@ TEST_F(PolicyVersionTest, StoresOnlyOverTheExpectedVersion) {
   EXPECT_TRUE(audited);
   EXPECT_EQ(SetExpecting(0, Pcr7PolicyFor("x")).status().code(),
             absl::StatusCode::kFailedPrecondition);
+  // An expected version beyond any stored one (above INT64_MAX) is stale too, not a wildcard.
+  EXPECT_THAT(SetExpecting(uint64_t{1} << 63, Pcr7PolicyFor("x")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("changed since version 9223372036854775808 (now 3)")));
+  EXPECT_EQ(admin_.policies->GetPolicy(g, {"CN=op", "op"})->policy_version(), 3u);
 }
 
 }  // namespace
