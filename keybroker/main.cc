@@ -67,7 +67,8 @@ void ShutdownOnSignal(BrokerServer& server) {
 PgPool::Options PoolOptions(const v1::PostgresStore& pg) {
   return {.dsn = pg.dsn(),
           .size = static_cast<int>(pg.pool_size()),
-          .acquire_timeout = absl::Milliseconds(pg.acquire_timeout_ms())};
+          .acquire_timeout = absl::Milliseconds(pg.acquire_timeout_ms()),
+          .reply_timeout = absl::Milliseconds(pg.reply_timeout_ms())};
 }
 
 // The stores of the configured backend (the config is normalised: one backend is set).

@@ -130,6 +130,7 @@ absl::Status NormaliseStore(v1::BrokerConfig& c, const std::string& base) {
         return absl::InvalidArgumentError("store.postgres.pool_size: must be at most 256");
       }
       if (pg.acquire_timeout_ms() == 0) pg.set_acquire_timeout_ms(5000);
+      if (pg.reply_timeout_ms() == 0) pg.set_reply_timeout_ms(20000);
       return absl::OkStatus();
     }
     case v1::StoreConfig::BACKEND_NOT_SET:

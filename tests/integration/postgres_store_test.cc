@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "gmock/gmock.h"
@@ -281,6 +282,42 @@ TEST_F(PostgresStoreTest, UnavailableWhileTheDatabaseIsDownThenRecovers) {
   EXPECT_THAT(a.keys->GetKey("disk"), IsOk());
   EXPECT_THAT(a.audit->Append(r), IsOk());
   EXPECT_THAT(a.challenges->Consume(c->id, "disk"), IsOk());  // the failed spend spent nothing
+}
+
+// A commit that waits for a synchronous standby that is gone is not bounded by the server's
+// statement_timeout; the client's reply timeout bounds it.
+TEST_F(PostgresStoreTest, AnUnansweredCommitFailsWithinTheReplyTimeoutThenRecovers) {
+  PgPool::Options options = Options();
+  options.reply_timeout = absl::Seconds(1);
+  auto stores = OpenPostgresStores(options, Keks(*kek_bytes_));
+  ASSERT_THAT(stores, IsOk());
+  const auto standby = [](const char* names) {
+    ASSERT_EQ(
+        server_->Psql(absl::StrCat("ALTER SYSTEM SET synchronous_standby_names = '", names, "'"))
+            .exit_code,
+        0);
+    ASSERT_EQ(server_->Psql("SELECT pg_reload_conf()").exit_code, 0);
+    for (int i = 0; i < 100 && server_->Psql("SHOW synchronous_standby_names").output !=
+                                   absl::StrCat(names, "\n");
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  };
+  absl::Cleanup restore = [&] { standby(""); };
+  standby("absent");
+  AuditRecord r;
+  r.actor = "op";
+  r.action = "test";
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(stores->audit->Append(r),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no answer within 1s")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // without the bound it never returns
+  std::move(restore).Invoke();
+  // The connection that got no answer is dropped; the next append goes through a new one.
+  EXPECT_THAT(stores->audit->Append(r), IsOk());
+  auto verified = stores->audit->Verify();
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->ok);
 }
 
 TEST_F(PostgresStoreTest, CollateralIsReplacedPerSlot) {

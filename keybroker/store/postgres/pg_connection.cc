@@ -2,12 +2,15 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -51,7 +54,8 @@ absl::StatusCode PgStatusCode(absl::string_view sqlstate) {
 }
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
-    const std::string& dsn, const std::vector<std::pair<std::string, std::string>>& defaults) {
+    const std::string& dsn, const std::vector<std::pair<std::string, std::string>>& defaults,
+    absl::Duration reply_timeout) {
   // The DSN comes last, expanded in place, so that its own settings override the defaults.
   std::vector<const char*> keys, values;
   for (const auto& [k, v] : defaults) {
@@ -69,7 +73,12 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
     PQfinish(conn);
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", why));
   }
-  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+  // Sends never block: Await() bounds every exchange by reply_timeout.
+  if (PQsetnonblocking(conn, 1) != 0) {
+    PQfinish(conn);
+    return absl::InternalError("libpq: cannot set the connection non-blocking");
+  }
+  return std::unique_ptr<PgConnection>(new PgConnection(conn, reply_timeout));
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
@@ -100,14 +109,71 @@ absl::Status PgConnection::ErrorOf(const PGresult* res, absl::string_view what) 
                                          " (SQLSTATE ", state, ")"));
 }
 
-absl::StatusOr<PgResult> PgConnection::Check(PGresult* raw, absl::string_view sql) {
-  PgResult res(raw);
-  const ExecStatusType st = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
-  // Statements are fixed texts of ours; name one by its first words (never parameter values).
+namespace {
+
+// Statements are fixed texts of ours; one is named by its first words (never parameter values).
+absl::string_view Head(absl::string_view sql) {
   absl::string_view head = sql.substr(0, sql.find_first_of("(\n"));
   if (head.size() > 40) head = head.substr(0, 40);
-  return ErrorOf(raw, absl::StripTrailingAsciiWhitespace(head));
+  return absl::StripTrailingAsciiWhitespace(head);
+}
+
+bool Failed(const PGresult* res) {
+  const ExecStatusType st = PQresultStatus(res);
+  return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+}
+
+// Polls `fd` for `events` until `deadline`: false once it passed. A poll error counts as ready,
+// so that libpq's next call reports the socket's failure.
+bool WaitFor(int fd, short events, absl::Time deadline) {
+  for (;;) {
+    const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 60'000)));
+    if (r > 0 || (r < 0 && errno != EINTR)) return true;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<PgResult> PgConnection::Check(PGresult* raw, absl::string_view sql) {
+  PgResult res(raw);
+  if (raw != nullptr && !Failed(raw)) return res;
+  return ErrorOf(raw, Head(sql));
+}
+
+absl::Status PgConnection::NoAnswer(absl::string_view sql) {
+  failed_ = true;  // a reply may still come: the connection is not reused
+  return absl::UnavailableError(absl::StrCat("PostgreSQL: ", Head(sql), ": no answer within ",
+                                             absl::FormatDuration(reply_timeout_)));
+}
+
+absl::StatusOr<PgResult> PgConnection::Await(bool sent, absl::string_view sql) {
+  if (!sent) return Check(nullptr, sql);
+  const absl::Time deadline = absl::Now() + reply_timeout_;
+  const int fd = PQsocket(conn_);
+  for (int f; (f = PQflush(conn_)) != 0;) {  // what libpq could not send yet
+    if (f < 0) return Check(nullptr, sql);
+    if (!WaitFor(fd, POLLIN | POLLOUT, deadline)) return NoAnswer(sql);
+    if (PQconsumeInput(conn_) == 0) return Check(nullptr, sql);
+  }
+  // As PQexec: the last result, or the first error.
+  std::unique_ptr<PGresult, void (*)(PGresult*)> kept(nullptr, &PQclear);
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (!WaitFor(fd, POLLIN, deadline)) return NoAnswer(sql);
+      if (PQconsumeInput(conn_) == 0) return Check(nullptr, sql);
+    }
+    PGresult* next = PQgetResult(conn_);
+    if (next == nullptr) break;
+    if (kept != nullptr && Failed(kept.get())) {
+      PQclear(next);
+    } else {
+      kept.reset(next);
+    }
+  }
+  return Check(kept.release(), sql);
 }
 
 absl::StatusOr<std::string> PgConnection::Prepared(absl::string_view sql) {
@@ -115,7 +181,8 @@ absl::StatusOr<std::string> PgConnection::Prepared(absl::string_view sql) {
   if (it != prepared_.end()) return it->second;
   std::string name = absl::StrCat("kb", prepared_.size() + 1);
   const std::string text(sql);
-  RETURN_IF_ERROR(Check(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr), sql).status());
+  RETURN_IF_ERROR(
+      Await(PQsendPrepare(conn_, name.c_str(), text.c_str(), 0, nullptr) == 1, sql).status());
   prepared_.emplace(text, name);
   return name;
 }
@@ -141,15 +208,16 @@ struct RawParams {
 absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams params) {
   ASSIGN_OR_RETURN(const std::string name, Prepared(sql));
   const RawParams raw(params);
-  return Check(PQexecPrepared(conn_, name.c_str(), raw.size(), raw.values.data(),
-                              raw.lengths.data(), raw.formats.data(), /*resultFormat=*/0),
+  return Await(PQsendQueryPrepared(conn_, name.c_str(), raw.size(), raw.values.data(),
+                                   raw.lengths.data(), raw.formats.data(),
+                                   /*resultFormat=*/0) == 1,
                sql);
 }
 
 absl::Status PgConnection::Command(absl::string_view sql) { return Script(sql).status(); }
 
 absl::StatusOr<PgResult> PgConnection::Script(absl::string_view sql) {
-  return Check(PQexec(conn_, std::string(sql).c_str()), sql);
+  return Await(PQsendQuery(conn_, std::string(sql).c_str()) == 1, sql);
 }
 
 PgTransaction::~PgTransaction() {

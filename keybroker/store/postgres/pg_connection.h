@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace kb {
@@ -46,9 +47,13 @@ class PgResult {
 class PgConnection {
  public:
   // Connects with `dsn` (libpq's conninfo) after `defaults` (keyword/value pairs the DSN may
-  // override). UNAVAILABLE with libpq's reason when it cannot.
+  // override). UNAVAILABLE with libpq's reason when it cannot. Every later exchange that gets no
+  // complete answer within `reply_timeout` fails with UNAVAILABLE and breaks the connection:
+  // the bound when the server cannot answer at all (a path that swallows packets, a commit
+  // waiting for a synchronous standby that is gone), where its statement_timeout does not act.
   static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(
-      const std::string& dsn, const std::vector<std::pair<std::string, std::string>>& defaults);
+      const std::string& dsn, const std::vector<std::pair<std::string, std::string>>& defaults,
+      absl::Duration reply_timeout = absl::Seconds(20));
   ~PgConnection();
 
   // Runs `sql` ($1, $2, ... parameters) as a prepared statement of this connection.
@@ -68,13 +73,19 @@ class PgConnection {
   PGconn* raw() { return conn_; }  // for diagnostics (e.g. PQbackendPID)
 
  private:
-  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  PgConnection(PGconn* conn, absl::Duration reply_timeout)
+      : conn_(conn), reply_timeout_(reply_timeout) {}
   absl::Status ErrorOf(const PGresult* res, absl::string_view what);
   // `raw` as a result, or its error.
   absl::StatusOr<PgResult> Check(PGresult* raw, absl::string_view sql);
+  // After a PQsend* call (`sent`: it succeeded): flushes the request and collects its results
+  // within reply_timeout_, as PQexec would (the last result, or the first error).
+  absl::StatusOr<PgResult> Await(bool sent, absl::string_view sql);
+  absl::Status NoAnswer(absl::string_view sql);
   // The name of `sql` prepared on this connection (prepared now if it was not).
   absl::StatusOr<std::string> Prepared(absl::string_view sql);
   PGconn* conn_;
+  const absl::Duration reply_timeout_;
   absl::flat_hash_map<std::string, std::string> prepared_;  // SQL -> statement name
   bool failed_ = false;
 };

@@ -102,7 +102,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   }
   ++in_use_;
   lock.unlock();
-  auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults());
+  auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults(), options_.reply_timeout);
   if (conn.ok() && options_.asynchronous_commit) {
     if (absl::Status s = (*conn)->Command("SET synchronous_commit = off"); !s.ok()) conn = s;
   }

@@ -23,6 +23,9 @@ class PgPool {
     std::string dsn;
     int size = 8;
     absl::Duration acquire_timeout = absl::Seconds(5);
+    // How long one exchange with the server may go unanswered (PgConnection::Connect), above
+    // the statement_timeout (15 s) that the server enforces itself while it can answer.
+    absl::Duration reply_timeout = absl::Seconds(20);
     // Every connection runs SET synchronous_commit = off: its commits return before the WAL
     // is flushed (for writes that may be lost in a crash).
     bool asynchronous_commit = false;

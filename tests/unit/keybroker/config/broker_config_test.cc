@@ -1,5 +1,5 @@
 // The KEK part of the broker config: kek_file is the short form of kek.file, exactly one KEK is
-// configured, and a PKCS#11 KEK names every field it needs.
+// configured, and a PKCS#11 KEK names every field it needs; the PostgreSQL store's defaults.
 #include "keybroker/config/broker_config.h"
 
 #include "gmock/gmock.h"
@@ -73,6 +73,24 @@ TEST(BrokerConfigKekTest, Pkcs11NamesTheMissingField) {
                          HasSubstr(std::string("kek.pkcs11.") + field + " is required")))
         << field;
   }
+}
+
+TEST(BrokerConfigStoreTest, PostgresDefaultsAndBounds) {
+  v1::BrokerConfig c = Minimal();
+  c.set_kek_file("kek");
+  c.clear_database_path();
+  c.mutable_store()->mutable_postgres()->set_dsn("host=db dbname=kb");
+  auto v = ValidateBrokerConfig(c, "/etc");
+  ASSERT_THAT(v, IsOk());
+  const v1::PostgresStore& pg = v->store().postgres();
+  EXPECT_EQ(pg.pool_size(), 8u);
+  EXPECT_EQ(pg.acquire_timeout_ms(), 5000u);
+  EXPECT_EQ(pg.reply_timeout_ms(), 20000u);  // above the server's statement_timeout (15 s)
+  c.mutable_store()->mutable_postgres()->set_reply_timeout_ms(3000);
+  EXPECT_EQ(ValidateBrokerConfig(c, "/etc")->store().postgres().reply_timeout_ms(), 3000u);
+  c.mutable_store()->mutable_postgres()->set_pool_size(257);
+  EXPECT_THAT(ValidateBrokerConfig(c, "/etc"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 256")));
 }
 
 }  // namespace
