@@ -135,9 +135,21 @@ struct H2Session {
         if (!s.reply.grpc_message.empty()) nva.push_back(Nv(kMessage, s.reply.grpc_message));
         nghttp2_submit_response(session, id, nva.data(), nva.size(), nullptr);
         return;
-      case H2Reply::Kind::kHttpOnly:
-        nghttp2_submit_response(session, id, nva.data(), nva.size(), nullptr);
+      case H2Reply::Kind::kHttpOnly: {
+        if (s.reply.raw_data.empty()) {
+          nghttp2_submit_response(session, id, nva.data(), nva.size(), nullptr);
+          return;
+        }
+        static const std::string kHtml = "text/html";  // a proxy's error page
+        nva.push_back(Nv(kType, kHtml));
+        s.out = s.reply.raw_data;
+        s.reply.no_trailers = true;
+        nghttp2_data_provider body;
+        body.source.ptr = nullptr;
+        body.read_callback = &ReadBody;
+        nghttp2_submit_response(session, id, nva.data(), nva.size(), &body);
         return;
+      }
       case H2Reply::Kind::kReset:
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, s.reply.reset_code);
         return;

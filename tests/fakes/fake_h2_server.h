@@ -25,7 +25,7 @@ struct H2Reply {
   enum class Kind {
     kMessage,       // HEADERS, the message in DATA frames of `chunk` bytes, trailers
     kTrailersOnly,  // one HEADERS block with grpc-status and grpc-message
-    kHttpOnly,      // `http_status` and no gRPC status at all
+    kHttpOnly,      // `http_status`, no gRPC status at all, `raw_data` as a text/html body
     kReset,         // RST_STREAM with `reset_code`
     kSilence,       // nothing, ever
     kHangUp,        // the connection closed, nothing answered

@@ -196,6 +196,9 @@ int Http2Connection::OnData(nghttp2_session* session, uint8_t, int32_t stream_id
                             const uint8_t* data, size_t len, void* self) {
   Stream& s = static_cast<Http2Connection*>(self)->stream_;
   if (stream_id != s.id || !s.local_error.ok()) return 0;
+  // Only a gRPC answer's body holds a message. A proxy's error page (502 with HTML) is not
+  // one: the HTTP status says what happened (Outcome), not the page's first byte.
+  if (s.http_status != 200 || !s.grpc_content) return 0;
   absl::Status appended =
       s.deframer.Append(absl::string_view(reinterpret_cast<const char*>(data), len));
   if (!appended.ok()) {

@@ -200,6 +200,20 @@ TEST_F(UnaryChannelTest, AnAnswerWithoutGrpcStatusMapsItsHttpStatus) {
               StatusIs(absl::StatusCode::kUnimplemented));
 }
 
+TEST_F(UnaryChannelTest, AProxysErrorPageMapsItsHttpStatusNotItsBody) {
+  auto server = Serve([&](const H2Request&) {
+    H2Reply r;
+    r.kind = H2Reply::Kind::kHttpOnly;
+    r.http_status = 502;
+    r.raw_data = "<html><body>502 Bad Gateway</body></html>";
+    return r;
+  });
+  // UNAVAILABLE: the guest tries again or another broker (not INTERNAL from the page's '<'
+  // taken as a compressed-message flag, which ends the unlock).
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, "x", absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP status 502")));
+}
+
 TEST_F(UnaryChannelTest, ARefusedStreamIsRetriedOnceOnANewConnection) {
   int calls = 0;
   auto server = Serve([&](const H2Request&) {
