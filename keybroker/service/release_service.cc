@@ -183,12 +183,23 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
                 start);
 }
 
+bool IsBrokerSideError(const absl::Status& s) {
+  return IsUnavailable(s) || IsInternal(s) || IsDeadlineExceeded(s) || IsUnknown(s);
+}
+
+absl::Status ReleaseService::Withheld(absl::string_view action, const absl::Status& failure) {
+  LogError("%s failed on the broker's side: %s", action, failure.ToString());
+  return absl::Status(failure.code(),
+                      absl::StrCat(action, " failed on the broker's side (",
+                                   absl::StatusCodeToString(failure.code()),
+                                   "): try again or another broker; the broker's log says why"));
+}
+
 void ReleaseService::Report(absl::string_view action, const Decision& decision,
                             const absl::Status& result, const v1::Evidence* evidence,
                             absl::Time start) {
   if (d_.observer == nullptr) return;
-  const bool error = IsUnavailable(result) || IsInternal(result) || IsDeadlineExceeded(result) ||
-                     IsUnknown(result);
+  const bool error = IsBrokerSideError(result);
   const std::string named_check = FailedCheck(result);
   absl::string_view check = named_check.empty() ? decision.step : named_check;
   if (error) check = "store";

@@ -1,7 +1,7 @@
 // The release service over a ReleaseReads that knows whether a machine holds an offline grant
 // (as the PostgreSQL store's one query and the SQLite store's reads do): a release without offline
 // grace writes nothing to the grants when there is no grant to remove, and still removes one that
-// exists.
+// exists; a store's failure reaches the guest without the store's detail.
 #include <algorithm>
 #include <optional>
 
@@ -104,6 +104,32 @@ void ReleaseReadsTest::ExpectOnlyAnExistingGrantRemoved() {
   EXPECT_EQ(Grants(), 0u);
   ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   EXPECT_EQ(grants_->writes, 2);
+}
+
+// A store whose errors name the database's hosts and addresses, as libpq's do.
+class UnreachableStore final : public ReleaseReads {
+ public:
+  absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion&) override {
+    return absl::UnavailableError(
+        "PostgreSQL host=db.internal dbname=kb user=kb: connection to server at \"10.0.0.5\", "
+        "port 5432 failed: Connection refused");
+  }
+};
+
+TEST_F(ReleaseReadsTest, AStoreFailureReachesTheGuestWithoutItsDetail) {
+  UnreachableStore down;
+  ReleaseService::Deps deps = ReleaseDeps();
+  deps.reads = &down;
+  release_ = std::make_unique<ReleaseService>(deps, absl::Seconds(60));
+  Policy(0);
+  auto released = Release(*tpm_, "disk");
+  EXPECT_THAT(released,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("failed on the broker's side (UNAVAILABLE)")));
+  for (const char* detail : {"db.internal", "10.0.0.5", "user=kb"}) {
+    EXPECT_THAT(std::string(released.status().message()),
+                ::testing::Not(::testing::HasSubstr(detail)));
+  }
 }
 
 }  // namespace
