@@ -130,6 +130,23 @@ TEST_F(PostgresChallengesTest, SpentOnesAreSweptByTheDatabasesClockPastTheMargin
   EXPECT_EQ(Count("spent_challenges"), "257\n");  // 'recent' and the 256 spent here
 }
 
+TEST_F(PostgresChallengesTest, AFailedSweepDoesNotFailTheSpendItPrecedes) {
+  BrokerStores a = Replica();
+  ASSERT_EQ(server_
+                ->Psql("CREATE FUNCTION kb_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN RAISE EXCEPTION 'no deletes today'; END $$; "
+                       "CREATE TRIGGER kb_test_no_delete BEFORE DELETE ON spent_challenges "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION kb_test_refuse()")
+                .exit_code,
+            0);
+  for (int i = 0; i < 256; ++i) {  // the 256th spend runs the sweep first, which fails
+    ASSERT_THAT(a.challenges->Consume(a.challenges->New("disk", absl::Now() + kTtl)->id, "disk"),
+                IsOk())
+        << "spend " << i + 1;
+  }
+  EXPECT_EQ(Count("spent_challenges"), "256\n");
+}
+
 TEST_F(PostgresChallengesTest, OneMacKeyForEveryReplicaStoredOnlySealed) {
   BrokerStores a = Replica(), b = Replica();
   auto c = b.challenges->New("disk", absl::Now() + kTtl);

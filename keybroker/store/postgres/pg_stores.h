@@ -56,7 +56,8 @@ class PgKeyStore final : public KeyStore, public KekRotation {
 };
 
 // Sweeps spent challenges expired beyond kSpentChallengeMargin (by the database's clock) at
-// every 256th spend of a replica, before that spend, on its connection. Thread-safe.
+// every 256th spend of a replica, before that spend, on its connection; a sweep that fails is
+// logged and does not fail the spend (unless its connection failed). Thread-safe.
 class PgChallengeSweep {
  public:
   absl::Status BeforeSpend(PgConnection& conn);
