@@ -156,6 +156,23 @@ TEST_F(PostgresStoreTest, OnlyTheChallengePoolCommitsAsynchronously) {
   EXPECT_EQ(setting(true), "off");
 }
 
+TEST_F(PostgresStoreTest, TheStatementTimeoutHoldsUnlessTheDsnSetsOne) {
+  auto shown = [](const std::string& dsn_tail) -> std::string {
+    PgPool::Options options = Options();
+    options.dsn += dsn_tail;
+    auto pool = PgPool::Create(options);
+    if (!pool.ok()) return pool.status().ToString();
+    auto conn = (*pool)->Acquire();
+    if (!conn.ok()) return conn.status().ToString();
+    auto r = (*conn)->Exec("SHOW statement_timeout");
+    return r.ok() ? r->Text(0, 0) : r.status().ToString();
+  };
+  EXPECT_EQ(shown(""), "15s");
+  // Options of the DSN's own (a search_path) do not drop it.
+  EXPECT_EQ(shown(" options='-c search_path=public'"), "15s");
+  EXPECT_EQ(shown(" options='-c statement_timeout=3000'"), "3s");
+}
+
 TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
   BrokerStores a = Replica(), b = Replica();
   ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());

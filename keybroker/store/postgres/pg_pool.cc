@@ -11,17 +11,11 @@ namespace kb {
 namespace {
 
 // What the DSN may override: a bounded connect, keepalives and a TCP timeout so that a
-// database that vanished from the network fails requests instead of hanging them, and a
-// statement timeout as the last bound.
+// database that vanished from the network fails requests instead of hanging them.
 const std::vector<std::pair<std::string, std::string>>& ConnectDefaults() {
   static const auto* defaults = new std::vector<std::pair<std::string, std::string>>{
-      {"connect_timeout", "3"},
-      {"keepalives_idle", "10"},
-      {"keepalives_interval", "3"},
-      {"keepalives_count", "3"},
-      {"tcp_user_timeout", "10000"},
-      {"application_name", "keybrokerd"},
-      {"options", "-c statement_timeout=15000"},
+      {"connect_timeout", "3"},  {"keepalives_idle", "10"},     {"keepalives_interval", "3"},
+      {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"}, {"application_name", "keybrokerd"},
   };
   return *defaults;
 }
@@ -36,8 +30,13 @@ bool MayHoldPassword(absl::string_view dsn) {
          dsn.substr(scheme + 3, at - scheme - 3).find(':') != absl::string_view::npos;
 }
 
+// The server-side bound on a statement, set on each new connection unless the DSN's `options`
+// set one (a default `options` would be replaced whole by a DSN's own, e.g. a search_path).
+constexpr char kStatementTimeout[] = "SET statement_timeout = 15000";
+
 // Parses `dsn` as libpq does; refuses a password in it and describes it for messages.
-absl::StatusOr<std::string> DescribeDsn(const std::string& dsn) {
+// `sets_statement_timeout`: whether its `options` set statement_timeout.
+absl::StatusOr<std::string> DescribeDsn(const std::string& dsn, bool& sets_statement_timeout) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
   if (opts == nullptr) {
@@ -57,6 +56,7 @@ absl::StatusOr<std::string> DescribeDsn(const std::string& dsn) {
     if (o->val == nullptr || *o->val == '\0') continue;
     const std::string key = o->keyword;
     if (key == "password") password = true;
+    if (key == "options") sets_statement_timeout = absl::StrContains(o->val, "statement_timeout");
     if (key == "host" || key == "hostaddr" || key == "port" || key == "dbname" || key == "user") {
       parts.push_back(absl::StrCat(key, "=", o->val));
     }
@@ -75,9 +75,14 @@ absl::StatusOr<std::string> DescribeDsn(const std::string& dsn) {
 
 absl::StatusOr<std::shared_ptr<PgPool>> PgPool::Create(Options options) {
   if (options.size < 1) return absl::InvalidArgumentError("pool size must be at least 1");
-  auto description = DescribeDsn(options.dsn);
+  bool sets_statement_timeout = false;
+  auto description = DescribeDsn(options.dsn, sets_statement_timeout);
   if (!description.ok()) return description.status();
-  return std::shared_ptr<PgPool>(new PgPool(std::move(options), *std::move(description)));
+  std::vector<std::string> setup;
+  if (!sets_statement_timeout) setup.push_back(kStatementTimeout);
+  if (options.asynchronous_commit) setup.push_back("SET synchronous_commit = off");
+  return std::shared_ptr<PgPool>(
+      new PgPool(std::move(options), *std::move(description), absl::StrJoin(setup, "; ")));
 }
 
 absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
@@ -103,8 +108,8 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   ++in_use_;
   lock.unlock();
   auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults(), options_.reply_timeout);
-  if (conn.ok() && options_.asynchronous_commit) {
-    if (absl::Status s = (*conn)->Command("SET synchronous_commit = off"); !s.ok()) conn = s;
+  if (conn.ok() && !setup_.empty()) {
+    if (absl::Status s = (*conn)->Command(setup_); !s.ok()) conn = s;
   }
   if (!conn.ok()) {
     lock.lock();

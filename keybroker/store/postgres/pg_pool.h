@@ -44,12 +44,15 @@ class PgPool {
   const std::string& description() const { return description_; }
 
  private:
-  PgPool(Options options, std::string description)
-      : options_(std::move(options)), description_(std::move(description)) {}
+  PgPool(Options options, std::string description, std::string setup)
+      : options_(std::move(options)),
+        description_(std::move(description)),
+        setup_(std::move(setup)) {}
   void Release(std::unique_ptr<PgConnection> conn);
 
   const Options options_;
   const std::string description_;
+  const std::string setup_;  // run on each new connection (SET statements; may be empty)
   std::mutex mu_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
