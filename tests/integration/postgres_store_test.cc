@@ -141,36 +141,33 @@ TEST_F(PostgresStoreTest, CheckConfigOpensTheChallengeMacKey) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr(altered)));
 }
 
+// `setting` as SHOW reports it on a connection of a pool made with `options`.
+std::string Shown(const PgPool::Options& options, const std::string& setting) {
+  auto pool = PgPool::Create(options);
+  if (!pool.ok()) return pool.status().ToString();
+  auto conn = (*pool)->Acquire();
+  if (!conn.ok()) return conn.status().ToString();
+  auto shown = (*conn)->Exec(absl::StrCat("SHOW ", setting));
+  return shown.ok() ? shown->Text(0, 0) : shown.status().ToString();
+}
+
 TEST_F(PostgresStoreTest, OnlyTheChallengePoolCommitsAsynchronously) {
-  auto setting = [](bool asynchronous) -> std::string {
-    PgPool::Options options = Options();
-    options.asynchronous_commit = asynchronous;
-    auto pool = PgPool::Create(options);
-    if (!pool.ok()) return pool.status().ToString();
-    auto conn = (*pool)->Acquire();
-    if (!conn.ok()) return conn.status().ToString();
-    auto shown = (*conn)->Exec("SHOW synchronous_commit");
-    return shown.ok() ? shown->Text(0, 0) : shown.status().ToString();
-  };
-  EXPECT_EQ(setting(false), "on");
-  EXPECT_EQ(setting(true), "off");
+  PgPool::Options options = Options();
+  EXPECT_EQ(Shown(options, "synchronous_commit"), "on");
+  options.asynchronous_commit = true;
+  EXPECT_EQ(Shown(options, "synchronous_commit"), "off");
 }
 
 TEST_F(PostgresStoreTest, TheStatementTimeoutHoldsUnlessTheDsnSetsOne) {
-  auto shown = [](const std::string& dsn_tail) -> std::string {
+  const auto with = [](const std::string& dsn_tail) {
     PgPool::Options options = Options();
     options.dsn += dsn_tail;
-    auto pool = PgPool::Create(options);
-    if (!pool.ok()) return pool.status().ToString();
-    auto conn = (*pool)->Acquire();
-    if (!conn.ok()) return conn.status().ToString();
-    auto r = (*conn)->Exec("SHOW statement_timeout");
-    return r.ok() ? r->Text(0, 0) : r.status().ToString();
+    return Shown(options, "statement_timeout");
   };
-  EXPECT_EQ(shown(""), "15s");
+  EXPECT_EQ(with(""), "15s");
   // Options of the DSN's own (a search_path) do not drop it.
-  EXPECT_EQ(shown(" options='-c search_path=public'"), "15s");
-  EXPECT_EQ(shown(" options='-c statement_timeout=3000'"), "3s");
+  EXPECT_EQ(with(" options='-c search_path=public'"), "15s");
+  EXPECT_EQ(with(" options='-c statement_timeout=3000'"), "3s");
 }
 
 TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
