@@ -149,6 +149,17 @@ TEST_F(BrokerCertificateTest, ACertificateFromAnotherCaNamesTheIssuerAndTheCaFil
   EXPECT_LT(took, std::chrono::seconds(15)) << "retried until the deadline: " << r.output;
 }
 
+// Another CA's certificate is the wrong CA whatever its dates: the clock is not blamed.
+TEST_F(BrokerCertificateTest, AnotherCasCertificateNotYetValidNamesTheIssuerNotTheClock) {
+  auto [cert, key] =
+      IssueServerCert(broker_->Path("other-ca.pem"), broker_->Path("other-ca.key"), 2 * 86400);
+  TlsServer server(cert, key);
+  CommandResult r = UnlockThrough(server.endpoint());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("was issued by 'CN=some other CA'"));
+  EXPECT_THAT(r.output, Not(HasSubstr("check the clock")));
+}
+
 TEST_F(BrokerCertificateTest, ACertificateNotYetValidSaysToCheckTheClock) {
   auto [cert, key] = IssueServerCert(broker_->Path("ca.pem"), broker_->Path("ca.key"), 2 * 86400);
   TlsServer server(cert, key);
