@@ -135,13 +135,7 @@ TlsConnection::TlsConnection(SslPtr ssl, int fd)
 TlsConnection::~TlsConnection() { close(fd_); }
 
 absl::Status TlsConnection::Handshake(absl::Time deadline) {
-  for (bool received = false;; received = true) {
-    // A peer that keeps the socket full of records the handshake skips (OpenSSL 3.0 drops
-    // HelloRequests before the ServerHello without counting them) never lets Receive() wait,
-    // which is where the deadline is otherwise checked.
-    if (received && absl::Now() >= deadline) {
-      return absl::DeadlineExceededError("deadline passed");
-    }
+  for (;;) {
     ERR_clear_error();  // SSL_get_error reads the thread's queue: an old entry would mislead it
     const int r = SSL_do_handshake(ssl_.get());
     const int error = SSL_get_error(ssl_.get(), r);
@@ -152,6 +146,10 @@ absl::Status TlsConnection::Handshake(absl::Time deadline) {
       return absl::UnavailableError(absl::StrCat("TLS handshake failed: ", SslErrorText()));
     }
     if (!flushed.ok()) return flushed;
+    // A peer that keeps the socket full of records the handshake skips (OpenSSL 3.0 drops
+    // HelloRequests before the ServerHello without counting them) never lets Receive() wait,
+    // which is where the deadline is otherwise checked. What arrived was processed above.
+    if (absl::Now() >= deadline) return absl::DeadlineExceededError("deadline passed");
     if (absl::Status s = Receive(deadline); !s.ok()) return s;
   }
 }
