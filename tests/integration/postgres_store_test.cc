@@ -168,6 +168,7 @@ TEST_F(PostgresStoreTest, TheStatementTimeoutHoldsUnlessTheDsnSetsOne) {
   // Options of the DSN's own (a search_path) do not drop it.
   EXPECT_EQ(with(" options='-c search_path=public'"), "15s");
   EXPECT_EQ(with(" options='-c statement_timeout=3000'"), "3s");
+  EXPECT_EQ(with(" options='--STATEMENT-TIMEOUT=4000'"), "4s");
 }
 
 TEST_F(PostgresStoreTest, PolicyCompareAndSetAcrossReplicasLosesNoEdit) {
@@ -326,6 +327,16 @@ TEST_F(PostgresStoreTest, AnUnansweredCommitFailsWithinTheReplyTimeoutThenRecove
   EXPECT_THAT(stores->audit->Append(r),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no answer within 1s")));
   EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // without the bound it never returns
+  // Its backend was asked to cancel: nothing waits for the standby any more (the commit
+  // stands locally, as PostgreSQL warns), so no connection slot or lock stays held.
+  std::string waiting;
+  for (int i = 0; i < 100; ++i) {
+    waiting =
+        server_->Psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").output;
+    if (waiting == "0\n") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(waiting, "0\n");
   std::move(restore).Invoke();
   // The connection that got no answer is dropped; the next append goes through a new one.
   EXPECT_THAT(stores->audit->Append(r), IsOk());

@@ -1,9 +1,12 @@
 #include "keybroker/store/postgres/pg_connection.h"
 
+#include <openssl/ssl.h>
 #include <poll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -145,8 +148,34 @@ absl::StatusOr<PgResult> PgConnection::Check(PGresult* raw, absl::string_view sq
 
 absl::Status PgConnection::NoAnswer(absl::string_view sql) {
   failed_ = true;  // a reply may still come: the connection is not reused
+  CancelOnTheServer();
   return absl::UnavailableError(absl::StrCat("PostgreSQL: ", Head(sql), ": no answer within ",
                                              absl::FormatDuration(reply_timeout_)));
+}
+
+void PgConnection::CancelOnTheServer() {
+  // At most this many cancel requests in flight per process: on a path that swallows packets
+  // each can take as long as the kernel's TCP connect timeout.
+  static std::atomic<int> in_flight{0};
+  PGcancel* cancel = PQgetCancel(conn_);
+  if (cancel == nullptr) return;
+  if (in_flight.fetch_add(1) >= 4) {
+    in_flight.fetch_sub(1);
+    PQfreeCancel(cancel);
+    return;
+  }
+  // PQcancel connects without a time limit: on a thread of its own, never the caller's.
+  std::thread([cancel] {
+    char why[256];
+    (void)PQcancel(cancel, why, sizeof(why));
+    PQfreeCancel(cancel);
+    in_flight.fetch_sub(1);
+  }).detach();
+}
+
+bool PgConnection::BufferedInTls() {
+  auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"));
+  return ssl != nullptr && SSL_pending(ssl) > 0;
 }
 
 absl::StatusOr<PgResult> PgConnection::Await(bool sent, absl::string_view sql) {
@@ -162,7 +191,9 @@ absl::StatusOr<PgResult> PgConnection::Await(bool sent, absl::string_view sql) {
   std::unique_ptr<PGresult, void (*)(PGresult*)> kept(nullptr, &PQclear);
   for (;;) {
     while (PQisBusy(conn_)) {
-      if (!WaitFor(fd, POLLIN, deadline)) return NoAnswer(sql);
+      // Over TLS, part of a record can wait inside OpenSSL with the socket empty: read it
+      // before polling, as libpq's own blocking wait does.
+      if (!BufferedInTls() && !WaitFor(fd, POLLIN, deadline)) return NoAnswer(sql);
       if (PQconsumeInput(conn_) == 0) return Check(nullptr, sql);
     }
     PGresult* next = PQgetResult(conn_);

@@ -82,6 +82,11 @@ class PgConnection {
   // within reply_timeout_, as PQexec would (the last result, or the first error).
   absl::StatusOr<PgResult> Await(bool sent, absl::string_view sql);
   absl::Status NoAnswer(absl::string_view sql);
+  // Asks the server to cancel what this connection runs (a commit waiting for a standby
+  // holds its connection slot and locks until then), without waiting for the answer.
+  void CancelOnTheServer();
+  // Whether OpenSSL holds bytes of this connection that the socket no longer shows.
+  bool BufferedInTls();
   // The name of `sql` prepared on this connection (prepared now if it was not).
   absl::StatusOr<std::string> Prepared(absl::string_view sql);
   PGconn* conn_;

@@ -1,5 +1,6 @@
 #include "keybroker/store/postgres/pg_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/ascii.h"
@@ -56,7 +57,12 @@ absl::StatusOr<std::string> DescribeDsn(const std::string& dsn, bool& sets_state
     if (o->val == nullptr || *o->val == '\0') continue;
     const std::string key = o->keyword;
     if (key == "password") password = true;
-    if (key == "options") sets_statement_timeout = absl::StrContains(o->val, "statement_timeout");
+    if (key == "options") {
+      // -c statement_timeout=..., --statement-timeout=... (PostgreSQL reads '-' as '_').
+      std::string options = absl::AsciiStrToLower(o->val);
+      std::replace(options.begin(), options.end(), '-', '_');
+      sets_statement_timeout = absl::StrContains(options, "statement_timeout");
+    }
     if (key == "host" || key == "hostaddr" || key == "port" || key == "dbname" || key == "user") {
       parts.push_back(absl::StrCat(key, "=", o->val));
     }
