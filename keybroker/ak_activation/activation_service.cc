@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "common/tpm/make_credential.h"
 #include "common/tpm/tpm_structures.h"
+#include "common/withheld.h"
 
 namespace kb {
 namespace {
@@ -64,6 +65,9 @@ absl::StatusOr<v1::StartActivationResponse> AkActivationService::StartActivation
   if (!response.ok()) {
     Audit("ak_activation_start", absl::StrCat("peer:", peer), response.status(),
           machine.empty() ? "" : absl::StrCat("machine ", machine));
+    if (IsBrokerSideError(response.status())) {
+      return WithheldFromClient("ak_activation_start", response.status());
+    }
   }
   return response;
 }
@@ -113,6 +117,9 @@ absl::StatusOr<v1::FinishActivationResponse> AkActivationService::FinishActivati
                           response->machine(), " through its EK certificate");
   }
   Audit("ak_activation_finish", actor, response.status(), detail);
+  if (IsBrokerSideError(response.status())) {
+    return WithheldFromClient("ak_activation_finish", response.status());
+  }
   return response;
 }
 

@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/tpm/tpm_structures.h"
+#include "common/withheld.h"
 #include "common/wrap/key_wrap.h"
 #include "keybroker/policy/release_policy.h"
 #include "keybroker/service/validation.h"
@@ -181,18 +182,6 @@ absl::StatusOr<v1::ReleaseKeyResponse> ReleaseService::ReleaseKey(
   return Finish(request.dry_run() ? "release_test" : "release", request.key_id(), decision,
                 Decide(request, decision), request.has_evidence() ? &request.evidence() : nullptr,
                 start);
-}
-
-bool IsBrokerSideError(const absl::Status& s) {
-  return IsUnavailable(s) || IsInternal(s) || IsDeadlineExceeded(s) || IsUnknown(s);
-}
-
-absl::Status ReleaseService::Withheld(absl::string_view action, const absl::Status& failure) {
-  LogError("%s failed on the broker's side: %s", action, failure.ToString());
-  return absl::Status(failure.code(),
-                      absl::StrCat(action, " failed on the broker's side (",
-                                   absl::StatusCodeToString(failure.code()),
-                                   "): try again or another broker; the broker's log says why"));
 }
 
 void ReleaseService::Report(absl::string_view action, const Decision& decision,

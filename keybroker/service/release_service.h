@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/sync/mutex.h"
+#include "common/withheld.h"
 #include "kb/v1/policy.pb.h"
 #include "kb/v1/release.pb.h"
 #include "keybroker/policy/release_policy.h"
@@ -113,9 +114,6 @@ class ReleaseService {
                            const v1::Evidence* evidence, absl::Time start);
   void Report(absl::string_view action, const Decision& decision, const absl::Status& result,
               const v1::Evidence* evidence, absl::Time start);
-  // What the guest is told of a failure on the broker's side (the store, an internal error):
-  // its code, without the detail (database hosts, addresses, names), which is logged.
-  static absl::Status Withheld(absl::string_view action, const absl::Status& failure);
   using BindingFn =
       absl::FunctionRef<std::string(absl::string_view nonce, absl::string_view transfer_public)>;
   // What the attestation step needs of a request.
@@ -169,9 +167,6 @@ class ReleaseService {
       ABSL_GUARDED_BY(policy_mu_);
 };
 
-// UNAVAILABLE, INTERNAL, DEADLINE_EXCEEDED or UNKNOWN: the broker failed, not the request.
-bool IsBrokerSideError(const absl::Status& s);
-
 template <typename T>
 absl::StatusOr<T> ReleaseService::Finish(absl::string_view action, const std::string& key_id,
                                          const Decision& decision, absl::StatusOr<T> result,
@@ -179,7 +174,9 @@ absl::StatusOr<T> ReleaseService::Finish(absl::string_view action, const std::st
   const absl::Status audited = Audit(action, key_id, decision, result.status(), evidence);
   Report(action, decision, audited.ok() ? result.status() : audited, evidence, start);
   if (!audited.ok()) return audited;
-  if (!result.ok() && IsBrokerSideError(result.status())) return Withheld(action, result.status());
+  if (!result.ok() && IsBrokerSideError(result.status())) {
+    return WithheldFromClient(action, result.status());
+  }
   return result;
 }
 

@@ -247,5 +247,34 @@ TEST_F(AkActivationTest, PendingActivationsAreBounded) {
   EXPECT_THAT(small.StartActivation(StartRequest(), "peer"), IsOk());
 }
 
+// A deny list whose store is down, with an error naming the database as libpq's do.
+class UnreachableDenyList final : public MachineDenyList {
+ public:
+  absl::Status Deny(const DeniedMachineRecord&) override { return Down(); }
+  absl::StatusOr<bool> Allow(absl::string_view) override { return Down(); }
+  absl::StatusOr<std::optional<DeniedMachineRecord>> Find(absl::string_view) override {
+    return Down();
+  }
+  absl::StatusOr<std::vector<DeniedMachineRecord>> List() override { return Down(); }
+
+ private:
+  static absl::Status Down() {
+    return absl::UnavailableError("PostgreSQL host=db.internal dbname=kb: \"10.0.0.5\" refused");
+  }
+};
+
+// Anyone with a public EK certificate reaches the deny-list read: its failure must not tell
+// them where the database is.
+TEST_F(AkActivationTest, AStoreFailureReachesTheClientWithoutItsDetail) {
+  UnreachableDenyList down;
+  AkActivationService service({verifier_.get(), aks_.get(), audit_.get(), &down, &clock_},
+                              absl::Seconds(60));
+  auto start = service.StartActivation(StartRequest(), "peer");
+  EXPECT_THAT(start, StatusIs(absl::StatusCode::kUnavailable,
+                              HasSubstr("ak_activation_start failed on the broker's side")));
+  EXPECT_THAT(std::string(start.status().message()), ::testing::Not(HasSubstr("10.0.0.5")));
+  EXPECT_THAT(std::string(start.status().message()), ::testing::Not(HasSubstr("db.internal")));
+}
+
 }  // namespace
 }  // namespace kb
