@@ -48,6 +48,7 @@ struct H2Session {
     std::string out;
     size_t sent = 0;
     std::vector<std::string> trailer_text;  // keeps the trailers' bytes alive
+    bool answered = false;
   };
 
   FakeH2Server* server;
@@ -55,6 +56,7 @@ struct H2Session {
   std::map<int32_t, Stream> streams;
   bool close_after_send = false;
   bool hang_up = false;
+  bool answer_on_headers = false;  // Mode::kHttp2AnswerOnHeaders
 
   static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* self) {
@@ -75,9 +77,26 @@ struct H2Session {
 
   static int OnFrame(nghttp2_session*, const nghttp2_frame* frame, void* self) {
     auto* h = static_cast<H2Session*>(self);
-    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
-      h->Respond(frame->hd.stream_id);
+    const bool ends = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    const bool headers = frame->hd.type == NGHTTP2_HEADERS;
+    if ((ends && (headers || frame->hd.type == NGHTTP2_DATA)) ||
+        (headers && h->answer_on_headers)) {
+      if (!h->streams[frame->hd.stream_id].answered) h->Respond(frame->hd.stream_id);
+    }
+    return 0;
+  }
+
+  // Once an answer's HEADERS ending the stream are out: RST_STREAM(NO_ERROR) when the reply
+  // asks for it, as gRPC's servers do when they answered before the request ended (RFC 9113,
+  // 8.1). Submitted with the answer, nghttp2 would send the reset first.
+  static int OnFrameSent(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+    auto* h = static_cast<H2Session*>(self);
+    if (frame->hd.type != NGHTTP2_HEADERS || (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+      return 0;
+    }
+    auto it = h->streams.find(frame->hd.stream_id);
+    if (it != h->streams.end() && it->second.reply.reset_no_error_after) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     }
     return 0;
   }
@@ -105,6 +124,7 @@ struct H2Session {
 
   void Respond(int32_t id) {
     Stream& s = streams[id];
+    s.answered = true;
     {
       absl::MutexLock lock(&server->mu_);
       server->requests_.push_back(s.request);
@@ -241,6 +261,7 @@ void FakeH2Server::Serve(SSL* ssl) {
   char buf[4096];
   switch (mode_) {
     case Mode::kHttp2:
+    case Mode::kHttp2AnswerOnHeaders:
       ServeHttp2(ssl);
       return;
     case Mode::kNoAlpn:
@@ -260,11 +281,13 @@ void FakeH2Server::Serve(SSL* ssl) {
 
 void FakeH2Server::ServeHttp2(SSL* ssl) {
   H2Session h{this};
+  h.answer_on_headers = mode_ == Mode::kHttp2AnswerOnHeaders;
   nghttp2_session_callbacks* cb = nullptr;
   nghttp2_session_callbacks_new(&cb);
   nghttp2_session_callbacks_set_on_header_callback(cb, &H2Session::OnHeader);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &H2Session::OnData);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &H2Session::OnFrame);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, &H2Session::OnFrameSent);
   nghttp2_session_server_new(&h.session, cb, &h);
   nghttp2_session_callbacks_del(cb);
   nghttp2_submit_settings(h.session, NGHTTP2_FLAG_NONE, nullptr, 0);

@@ -41,8 +41,9 @@ struct H2Reply {
   bool goaway_after = false;  // GOAWAY and close once the answer is out
   // kMessage: a grpc-status already in the headers before the message (which does not count)
   std::string early_grpc_status;
-  bool reset_after_data = false;  // kMessage: RST_STREAM(INTERNAL_ERROR) in place of trailers
-  bool no_trailers = false;       // kMessage: END_STREAM on the last DATA, no trailers
+  bool reset_after_data = false;      // kMessage: RST_STREAM(INTERNAL_ERROR) in place of trailers
+  bool no_trailers = false;           // kMessage: END_STREAM on the last DATA, no trailers
+  bool reset_no_error_after = false;  // kTrailersOnly: then RST_STREAM(NO_ERROR)
 };
 
 // What the server saw of one call.
@@ -55,8 +56,9 @@ struct H2Request {
 class FakeH2Server {
  public:
   enum class Mode {
-    kHttp2,   // TLS with ALPN h2, then HTTP/2
-    kNoAlpn,  // TLS without ALPN, then silence
+    kHttp2,                 // TLS with ALPN h2, then HTTP/2
+    kHttp2AnswerOnHeaders,  // the same, answering each call at its HEADERS, before its body
+    kNoAlpn,                // TLS without ALPN, then silence
     kCloseAfterHandshake,
     kResetAfterHandshake,  // closed with a TCP reset (SO_LINGER 0)
   };

@@ -150,7 +150,10 @@ absl::Status Http2Connection::Process(absl::string_view bytes) {
 absl::StatusOr<std::string> Http2Connection::Outcome() {
   Stream& s = stream_;
   if (!s.local_error.ok()) return s.local_error;
-  if (s.reset) {  // RST_STREAM before the status (RFC 9113's NO_ERROR included: INTERNAL)
+  // RST_STREAM(NO_ERROR) after a block that ended the stream with a status is a server that
+  // answered before the request ended and stops it (RFC 9113, 8.1): the status stands.
+  const bool answered = s.grpc_status.has_value() && s.reset_code == NGHTTP2_NO_ERROR;
+  if (s.reset && !answered) {  // RST_STREAM before the status (NO_ERROR included: INTERNAL)
     last_unprocessed_ = s.reset_code == NGHTTP2_REFUSED_STREAM && s.http_status == 0;
     return StatusFromReset(s.reset_code);
   }

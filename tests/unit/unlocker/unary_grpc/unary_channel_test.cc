@@ -214,6 +214,23 @@ TEST_F(UnaryChannelTest, AProxysErrorPageMapsItsHttpStatusNotItsBody) {
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP status 502")));
 }
 
+// A server that refuses a call at its headers, while the client still sends a body larger
+// than the stream's window, then stops the stream with RST_STREAM(NO_ERROR): its status stands.
+TEST_F(UnaryChannelTest, AnAnswerBeforeTheRequestEndedKeepsItsStatus) {
+  auto server = Serve(
+      [](const H2Request&) {
+        H2Reply r;
+        r.kind = H2Reply::Kind::kTrailersOnly;
+        r.grpc_status = "8";  // RESOURCE_EXHAUSTED
+        r.grpc_message = "too many";
+        r.reset_no_error_after = true;
+        return r;
+      },
+      FakeH2Server::Mode::kHttp2AnswerOnHeaders);
+  EXPECT_THAT(Channel(server->endpoint())->Call(kPath, std::string(200000, 'x'), absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("too many")));
+}
+
 TEST_F(UnaryChannelTest, ARefusedStreamIsRetriedOnceOnANewConnection) {
   int calls = 0;
   auto server = Serve([&](const H2Request&) {
