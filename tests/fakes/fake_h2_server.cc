@@ -122,6 +122,14 @@ struct H2Session {
     return static_cast<ssize_t>(n);
   }
 
+  // The response headers `nva`, then the stream's `out` as DATA (ReadBody).
+  void SubmitWithBody(int32_t id, const std::vector<nghttp2_nv>& nva) {
+    nghttp2_data_provider body;
+    body.source.ptr = nullptr;
+    body.read_callback = &ReadBody;
+    nghttp2_submit_response(session, id, nva.data(), nva.size(), &body);
+  }
+
   void Respond(int32_t id) {
     Stream& s = streams[id];
     s.answered = true;
@@ -143,10 +151,7 @@ struct H2Session {
         }
         s.out =
             s.reply.raw_data.empty() ? unary_grpc::FrameMessage(s.reply.message) : s.reply.raw_data;
-        nghttp2_data_provider body;
-        body.source.ptr = nullptr;
-        body.read_callback = &ReadBody;
-        nghttp2_submit_response(session, id, nva.data(), nva.size(), &body);
+        SubmitWithBody(id, nva);
         return;
       }
       case H2Reply::Kind::kTrailersOnly:
@@ -164,10 +169,7 @@ struct H2Session {
         nva.push_back(Nv(kType, kHtml));
         s.out = s.reply.raw_data;
         s.reply.no_trailers = true;
-        nghttp2_data_provider body;
-        body.source.ptr = nullptr;
-        body.read_callback = &ReadBody;
-        nghttp2_submit_response(session, id, nva.data(), nva.size(), &body);
+        SubmitWithBody(id, nva);
         return;
       }
       case H2Reply::Kind::kReset:

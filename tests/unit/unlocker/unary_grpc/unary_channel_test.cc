@@ -315,16 +315,27 @@ TEST_F(UnaryChannelTest, ASilentServerRunsIntoTheDeadline) {
               Contains(Pair("grpc-timeout", ::testing::MatchesRegex("[1-7][0-9]?[0-9]?m"))));
 }
 
-TEST_F(UnaryChannelTest, AListenerThatNeverSpeaksTlsIsNoConnection) {
+// A TCP socket listening on 127.0.0.1 at a free port (`port`); -1 if it cannot.
+int ListenOnLoopback(int& port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 4), 0);  // the kernel completes TCP's handshake; nobody accepts
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  auto channel = Channel(absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)));
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(fd, 4) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+TEST_F(UnaryChannelTest, AListenerThatNeverSpeaksTlsIsNoConnection) {
+  int port = 0;
+  const int fd = ListenOnLoopback(port);  // the kernel completes TCP's handshake; nobody accepts
+  ASSERT_GE(fd, 0);
+  auto channel = Channel(absl::StrCat("127.0.0.1:", port));
   EXPECT_THAT(channel->Call(kPath, "x", absl::Milliseconds(500)),
               StatusIs(absl::StatusCode::kUnavailable, "no connection within 500ms"));
   close(fd);
@@ -337,14 +348,9 @@ TEST_F(UnaryChannelTest, AListenerThatNeverSpeaksTlsIsNoConnection) {
 // each, which OpenSSL skips before the ServerHello, as fast as the socket takes them: the
 // client's socket is never empty. Up to 10 s, then it closes.
 TEST_F(UnaryChannelTest, AHandshakeFloodedWithSkippedRecordsEndsAtTheDeadline) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 4), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int port = 0;
+  const int fd = ListenOnLoopback(port);
+  ASSERT_GE(fd, 0);
   std::thread flooder([fd] {
     const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;
@@ -359,7 +365,7 @@ TEST_F(UnaryChannelTest, AHandshakeFloodedWithSkippedRecordsEndsAtTheDeadline) {
     }
     close(c);
   });
-  auto channel = Channel(absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)));
+  auto channel = Channel(absl::StrCat("127.0.0.1:", port));
   // Without a deadline check in the handshake's loop this ends only when the peer closes,
   // with "the server closed the connection".
   EXPECT_THAT(channel->Call(kPath, "x", absl::Milliseconds(500)),
