@@ -68,6 +68,11 @@ class KeyStore {
 // SetPolicy whose expected_version is no longer the key's policy version.
 absl::Status KeyNotFoundError(absl::string_view key_id);
 absl::Status PolicyChangedError(absl::string_view key_id, uint64_t expected, uint64_t now);
+// Whether a SetPolicy `expected_version` can match no stored version (which are int64 in the
+// databases): such an expectation fails as a stale one does.
+inline bool NoVersionCanMatch(std::optional<uint64_t> expected_version) {
+  return expected_version && *expected_version > uint64_t{INT64_MAX};
+}
 
 }  // namespace kb
 

@@ -135,8 +135,7 @@ absl::StatusOr<uint64_t> SqliteKeyStore::SetPolicy(absl::string_view key_id,
   ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE keys SET policy_version = policy_version + 1 "
                                          "WHERE key_id = ?1 AND (?2 < 0 OR policy_version = ?2) "
                                          "RETURNING policy_version"));
-  // No stored version is above INT64_MAX: such an expectation fails as a stale one does.
-  const bool unmatchable = expected_version && *expected_version > uint64_t{INT64_MAX};
+  const bool unmatchable = NoVersionCanMatch(expected_version);
   bool row = false;
   if (!unmatchable) {
     up.Bind(1, key_id).Bind(2, expected_version ? static_cast<int64_t>(*expected_version) : -1);

@@ -84,8 +84,7 @@ absl::StatusOr<uint64_t> PgKeyStore::SetPolicy(absl::string_view key_id,
   RETURN_IF_ERROR(tx.status());
   // A conditional UPDATE: a concurrent writer's change of the row is seen (READ COMMITTED
   // re-checks the condition on the newest row version), so only one of two editors wins.
-  // No stored version is above INT64_MAX: such an expectation fails as a stale one does.
-  const bool unmatchable = expected_version && *expected_version > uint64_t{INT64_MAX};
+  const bool unmatchable = NoVersionCanMatch(expected_version);
   std::optional<PgResult> up;
   if (!unmatchable) {
     const int64_t expected = expected_version ? static_cast<int64_t>(*expected_version) : -1;
