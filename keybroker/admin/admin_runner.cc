@@ -20,6 +20,11 @@ absl::Status AdminRunner::Record(const AdminCall& call, const AdminOutcome& outc
   return absl::OkStatus();
 }
 
+absl::Status AdminRunner::WithUnrecordedAudit(const absl::Status& failed, const absl::Status& why) {
+  return absl::Status(failed.code(),
+                      absl::StrCat(failed.message(), " (not audited: ", why.message(), ")"));
+}
+
 void AdminRunner::Report(const AdminCall& call, const absl::Status& result) const {
   if (observer_ == nullptr) return;
   const absl::string_view outcome =

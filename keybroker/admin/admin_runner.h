@@ -40,8 +40,9 @@ class AdminObserver {
 
 // The step every admin call of every resource service goes through: the caller's role is
 // checked (PERMISSION_DENIED names the role needed), the body runs, and the result is audited
-// (every call that changes state, and every denial). A call whose audit record cannot be
-// written fails with UNAVAILABLE. Dependencies are not owned. Thread-safe.
+// (every call that changes state, and every denial). A successful call whose audit record
+// cannot be written fails with UNAVAILABLE; a failed one keeps its own error, with a note that
+// its record was not written. Dependencies are not owned. Thread-safe.
 class AdminRunner {
  public:
   // `observer` may be null.
@@ -50,7 +51,7 @@ class AdminRunner {
       : roles_(roles), audit_(audit), clock_(clock), observer_(observer) {}
 
   // Checks the role, runs `body(AdminOutcome&)` and audits the result; returns the result, or
-  // UNAVAILABLE if the audit log cannot record it.
+  // UNAVAILABLE if the audit log cannot record a success.
   template <typename T, typename F>
   absl::StatusOr<T> Run(const AdminCall& call, F&& body);
 
@@ -60,6 +61,8 @@ class AdminRunner {
   absl::Status Record(const AdminCall& call, const AdminOutcome& outcome,
                       const absl::Status& result);
   void Report(const AdminCall& call, const absl::Status& result) const;
+  // `failed` with a note that its audit record was not written for `why`.
+  static absl::Status WithUnrecordedAudit(const absl::Status& failed, const absl::Status& why);
 
   const RoleMap* roles_;
   AuditLog* audit_;
@@ -80,8 +83,11 @@ absl::StatusOr<T> AdminRunner::Run(const AdminCall& call, F&& body) {
   }
   const absl::Status recorded = Record(call, outcome, result.status());
   Report(call, recorded.ok() ? result.status() : recorded);
-  RETURN_IF_ERROR(recorded);
-  return result;
+  if (recorded.ok()) return result;
+  // A failed call's own error stays what the operator sees (the store that failed it usually
+  // failed its record too); a call that did its work but could not record it fails.
+  if (!result.ok()) return WithUnrecordedAudit(result.status(), recorded);
+  return recorded;
 }
 
 }  // namespace kb

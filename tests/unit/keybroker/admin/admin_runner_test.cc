@@ -1,0 +1,76 @@
+#include "keybroker/admin/admin_runner.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace kb {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+// An audit log whose store is down: every append fails.
+class DownAuditLog final : public AuditLog {
+ public:
+  absl::Status Append(const AuditRecord&) override {
+    ++appends;
+    return absl::UnavailableError("PostgreSQL: no answer before the request's deadline");
+  }
+  absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery&) override { return Down(); }
+  absl::StatusOr<AuditChainReport> Verify() override { return Down(); }
+  absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view) override {
+    return Down();
+  }
+  int appends = 0;
+
+ private:
+  static absl::Status Down() { return absl::UnavailableError("down"); }
+};
+
+class AdminRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_THAT(roles_.Grant("admin-amy", kRoleAdmin), IsOk()); }
+  AdminCall Call(const AdminCaller& caller) {
+    return AdminCall{.action = "create_key", .caller = caller, .needs = Permission::kManage};
+  }
+
+  RoleMap roles_;
+  DownAuditLog audit_;
+  FakeClock clock_;
+  AdminRunner runner_{&roles_, &audit_, &clock_};
+  AdminCaller admin_{.subject = "CN=admin-amy", .common_name = "admin-amy"};
+};
+
+// A call that did its work but could not record it fails: nothing unaudited succeeds.
+TEST_F(AdminRunnerTest, ASuccessThatCannotBeRecordedIsUnavailable) {
+  auto result =
+      runner_.Run<int>(Call(admin_), [](AdminOutcome&) -> absl::StatusOr<int> { return 1; });
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable,
+                               HasSubstr("audit log unavailable: PostgreSQL: no answer")));
+  EXPECT_EQ(audit_.appends, 1);
+}
+
+// A call that failed keeps its own error, so the operator sees why (usually the store that
+// also failed its record), with a note that the record is missing.
+TEST_F(AdminRunnerTest, AFailureKeepsItsOwnErrorWhenItCannotBeRecorded) {
+  auto failed = runner_.Run<int>(Call(admin_), [](AdminOutcome&) -> absl::StatusOr<int> {
+    return absl::AlreadyExistsError("key exists");
+  });
+  EXPECT_THAT(failed,
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       AllOf(HasSubstr("key exists"),
+                             HasSubstr("(not audited: audit log unavailable: PostgreSQL"))));
+  AdminCaller nobody{.subject = "CN=nobody", .common_name = "nobody"};
+  bool ran = false;
+  auto denied = runner_.Run<int>(Call(nobody), [&](AdminOutcome&) -> absl::StatusOr<int> {
+    ran = true;
+    return 1;
+  });
+  EXPECT_FALSE(ran);
+  EXPECT_THAT(denied, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("(not audited: ")));
+  EXPECT_EQ(audit_.appends, 2);
+}
+
+}  // namespace
+}  // namespace kb
