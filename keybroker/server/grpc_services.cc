@@ -77,6 +77,7 @@ grpc::ServerUnaryReactor* KeyAdminGrpc::OnWorker(grpc::CallbackServerContext* ct
       return reactor->Finish(
           grpc::Status(grpc::StatusCode::CANCELLED, "cancelled before it ran; nothing was done"));
     }
+    const RequestDeadline::Scope deadline(WorkDeadline(*ctx, absl::Now()));
     reactor->Finish(call());
   };
   if (!workers_->Submit(std::move(run))) {

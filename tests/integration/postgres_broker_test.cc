@@ -4,7 +4,8 @@
 // releases during the switch fail with UNAVAILABLE and succeed on retry, and every release
 // acknowledged before the crash has its audit record on the new primary. And `keybrokerd
 // migrate-store` from a SQLite broker that is serving: a broker on the copy releases the same
-// key to the same guest.
+// key to the same guest. And commits that cannot complete: calls fail before the caller's
+// deadline.
 #include <atomic>
 #include <cstdio>
 #include <functional>
@@ -158,6 +159,49 @@ TEST(PostgresBrokerTest, MigrateStoreCopiesAServingSqliteBrokerIntoAnEmptyDataba
   EXPECT_EQ(checked.exit_code, 1) << checked.output;
   EXPECT_THAT(checked.output, HasSubstr("cannot connect to PostgreSQL"));
   ASSERT_THAT((*pg)->Restart(), IsOk());
+}
+
+// keybrokerd on a PostgreSQL whose commits cannot complete (a synchronous standby that never
+// connects): calls fail with UNAVAILABLE before the caller's deadline, not with the caller's
+// own DEADLINE_EXCEEDED after 20 s of reply timeout, and the operator is told why.
+TEST(PostgresBrokerTest, ACommitThatCannotCompleteFailsBeforeTheCallersDeadline) {
+  auto pg = PostgresServer::Start();
+  ASSERT_THAT(pg, IsOk());
+  BrokerProcess::Options options;
+  options.store_config = (*pg)->StoreConfigJson();
+  auto broker = BrokerProcess::Start(options);
+  ASSERT_THAT(broker, IsOk());
+  auto tpm = Guest(**broker, "slow-guest", "slow-disk");
+  ASSERT_THAT(ReleaseOverGrpc(**broker, *tpm, "slow-disk"), IsOk());
+  const auto standby = [&](const std::string& names) {
+    ASSERT_EQ((*pg)
+                  ->Psql(absl::StrCat("ALTER SYSTEM SET synchronous_standby_names = '", names, "'"))
+                  .exit_code,
+              0);
+    ASSERT_EQ((*pg)->Psql("SELECT pg_reload_conf()").exit_code, 0);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return (*pg)->Psql("SHOW synchronous_standby_names").output == absl::StrCat(names, "\n");
+        },
+        absl::Seconds(5)));
+  };
+  standby("absent");
+
+  absl::Time start = absl::Now();
+  CommandResult create = Ctl(**broker, {"--timeout", "3", "key", "create", "late-disk"});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));
+  EXPECT_NE(create.exit_code, 0);
+  EXPECT_THAT(create.output, HasSubstr("no answer before the request's deadline"));
+
+  start = absl::Now();
+  auto release = ReleaseOverGrpc(**broker, *tpm, "slow-disk", std::chrono::seconds(3));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));
+  EXPECT_THAT(release, StatusIs(absl::StatusCode::kUnavailable));  // the detail withheld
+
+  standby("");
+  EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "slow-disk"), IsOk());
+  CommandResult verify = Ctl(**broker, {"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
 }  // namespace

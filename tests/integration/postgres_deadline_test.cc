@@ -1,11 +1,15 @@
 // PostgreSQL calls bounded when the server cannot answer, on a real server started by the
 // test: a commit waiting for a synchronous standby that is gone (PostgreSQL's own
-// statement_timeout does not cover that wait) fails within the reply timeout, its backend is
-// asked to cancel, and the store recovers by itself.
+// statement_timeout does not cover that wait) fails within the reply timeout, or at the
+// request's deadline when that comes first; its backend is asked to cancel, and the store
+// recovers by itself. A wait for a pooled connection ends at the request's deadline too, and
+// nothing is sent for a request whose deadline has passed.
 #include "absl/cleanup/cleanup.h"
 #include "absl/time/clock.h"
+#include "common/request_deadline.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "keybroker/store/postgres/pg_pool.h"
 #include "keybroker/store/postgres/pg_stores.h"
 #include "tests/integration/postgres_store_fixture.h"
 #include "tests/support/status_matchers.h"
@@ -15,7 +19,26 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class PostgresDeadlineTest : public PostgresStoreFixture {};
+class PostgresDeadlineTest : public PostgresStoreFixture {
+ protected:
+  // The number of backends waiting for a synchronous standby, once it is 0 or after 5 s.
+  static std::string WaitingForTheStandby() {
+    std::string waiting;
+    for (int i = 0; i < 100; ++i) {
+      waiting = server_->Psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")
+                    .output;
+      if (waiting == "0\n") break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return waiting;
+  }
+  static AuditRecord Record() {
+    AuditRecord r;
+    r.actor = "op";
+    r.action = "test";
+    return r;
+  }
+};
 
 TEST_F(PostgresDeadlineTest, AnUnansweredCommitFailsWithinTheReplyTimeoutThenRecovers) {
   PgPool::Options options = Options();
@@ -33,20 +56,74 @@ TEST_F(PostgresDeadlineTest, AnUnansweredCommitFailsWithinTheReplyTimeoutThenRec
   EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // without the bound it never returns
   // Its backend was asked to cancel: nothing waits for the standby any more (the commit
   // stands locally, as PostgreSQL warns), so no connection slot or lock stays held.
-  std::string waiting;
-  for (int i = 0; i < 100; ++i) {
-    waiting =
-        server_->Psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").output;
-    if (waiting == "0\n") break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(waiting, "0\n");
+  EXPECT_EQ(WaitingForTheStandby(), "0\n");
   std::move(restore).Invoke();
   // The connection that got no answer is dropped; the next append goes through a new one.
   EXPECT_THAT(stores->audit->Append(r), IsOk());
   auto verified = stores->audit->Verify();
   ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->ok);
+}
+
+// The same commit under a request deadline that comes before the reply timeout (20 s, the
+// default): it fails at the request's deadline, which the gRPC adapters set from the call's.
+TEST_F(PostgresDeadlineTest, AnUnansweredCommitFailsAtTheRequestDeadline) {
+  auto stores = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+  ASSERT_THAT(stores, IsOk());
+  ASSERT_THAT(stores->audit->Append(Record()), IsOk());  // connected and prepared
+  absl::Cleanup restore = [&] { SetSynchronousStandby(""); };
+  SetSynchronousStandby("absent");
+  const absl::Time start = absl::Now();
+  {
+    const RequestDeadline::Scope deadline(start + absl::Seconds(1));
+    EXPECT_THAT(stores->audit->Append(Record()),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         HasSubstr("no answer before the request's deadline")));
+  }
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Seconds(1));
+  EXPECT_LT(took, absl::Seconds(8));  // the reply timeout alone would take 20 s
+  EXPECT_EQ(WaitingForTheStandby(), "0\n");
+  std::move(restore).Invoke();
+  EXPECT_THAT(stores->audit->Append(Record()), IsOk());
+}
+
+// A request whose deadline has passed sends nothing: its audit record is not written.
+TEST_F(PostgresDeadlineTest, NothingIsSentAfterTheRequestDeadline) {
+  auto stores = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+  ASSERT_THAT(stores, IsOk());
+  ASSERT_THAT(stores->audit->Append(Record()), IsOk());
+  {
+    const RequestDeadline::Scope deadline(absl::Now() - absl::Milliseconds(1));
+    EXPECT_THAT(stores->audit->Append(Record()),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         HasSubstr("not sent: the request's deadline has passed")));
+  }
+  ASSERT_THAT(stores->audit->Append(Record()), IsOk());
+  auto verified = stores->audit->Verify();
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->ok);
+  EXPECT_EQ(verified->records, 2u);
+}
+
+// With every connection of the pool in use, a wait for one ends at the request's deadline
+// rather than after acquire_timeout.
+TEST_F(PostgresDeadlineTest, AWaitForAConnectionEndsAtTheRequestDeadline) {
+  PgPool::Options options = Options();
+  options.size = 1;
+  options.acquire_timeout = absl::Seconds(30);
+  auto pool = PgPool::Create(options);
+  ASSERT_THAT(pool, IsOk());
+  auto held = (*pool)->Acquire();
+  ASSERT_THAT(held, IsOk());
+  const absl::Time start = absl::Now();
+  {
+    const RequestDeadline::Scope deadline(start + absl::Milliseconds(300));
+    EXPECT_THAT((*pool)->Acquire(),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         HasSubstr("stayed busy until the request's deadline")));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/request_deadline.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -146,11 +147,19 @@ absl::StatusOr<PgResult> PgConnection::Check(PGresult* raw, absl::string_view sq
   return ErrorOf(raw, Head(sql));
 }
 
-absl::Status PgConnection::NoAnswer(absl::string_view sql) {
+absl::Status PgConnection::TimeLeft(absl::string_view sql) const {
+  if (RequestDeadline::Current() > absl::Now()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("PostgreSQL: ", Head(sql), ": not sent: the request's deadline has passed"));
+}
+
+absl::Status PgConnection::NoAnswer(absl::string_view sql, absl::Time bound) {
   failed_ = true;  // a reply may still come: the connection is not reused
   CancelOnTheServer();
-  return absl::UnavailableError(absl::StrCat("PostgreSQL: ", Head(sql), ": no answer within ",
-                                             absl::FormatDuration(reply_timeout_)));
+  const std::string by = bound == RequestDeadline::Current()
+                             ? std::string("before the request's deadline")
+                             : absl::StrCat("within ", absl::FormatDuration(reply_timeout_));
+  return absl::UnavailableError(absl::StrCat("PostgreSQL: ", Head(sql), ": no answer ", by));
 }
 
 void PgConnection::CancelOnTheServer() {
@@ -180,11 +189,11 @@ bool PgConnection::BufferedInTls() {
 
 absl::StatusOr<PgResult> PgConnection::Await(bool sent, absl::string_view sql) {
   if (!sent) return Check(nullptr, sql);
-  const absl::Time deadline = absl::Now() + reply_timeout_;
+  const absl::Time deadline = RequestDeadline::Bound(absl::Now(), reply_timeout_);
   const int fd = PQsocket(conn_);
   for (int f; (f = PQflush(conn_)) != 0;) {  // what libpq could not send yet
     if (f < 0) return Check(nullptr, sql);
-    if (!WaitFor(fd, POLLIN | POLLOUT, deadline)) return NoAnswer(sql);
+    if (!WaitFor(fd, POLLIN | POLLOUT, deadline)) return NoAnswer(sql, deadline);
     if (PQconsumeInput(conn_) == 0) return Check(nullptr, sql);
   }
   // As PQexec: the last result, or the first error.
@@ -193,7 +202,7 @@ absl::StatusOr<PgResult> PgConnection::Await(bool sent, absl::string_view sql) {
     while (PQisBusy(conn_)) {
       // Over TLS, part of a record can wait inside OpenSSL with the socket empty: read it
       // before polling, as libpq's own blocking wait does.
-      if (!BufferedInTls() && !WaitFor(fd, POLLIN, deadline)) return NoAnswer(sql);
+      if (!BufferedInTls() && !WaitFor(fd, POLLIN, deadline)) return NoAnswer(sql, deadline);
       if (PQconsumeInput(conn_) == 0) return Check(nullptr, sql);
     }
     PGresult* next = PQgetResult(conn_);
@@ -237,6 +246,7 @@ struct RawParams {
 }  // namespace
 
 absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams params) {
+  RETURN_IF_ERROR(TimeLeft(sql));
   ASSIGN_OR_RETURN(const std::string name, Prepared(sql));
   const RawParams raw(params);
   return Await(PQsendQueryPrepared(conn_, name.c_str(), raw.size(), raw.values.data(),
@@ -248,6 +258,7 @@ absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, PgParams para
 absl::Status PgConnection::Command(absl::string_view sql) { return Script(sql).status(); }
 
 absl::StatusOr<PgResult> PgConnection::Script(absl::string_view sql) {
+  RETURN_IF_ERROR(TimeLeft(sql));
   return Await(PQsendQuery(conn_, std::string(sql).c_str()) == 1, sql);
 }
 

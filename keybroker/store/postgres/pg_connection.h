@@ -51,6 +51,8 @@ class PgConnection {
   // complete answer within `reply_timeout` fails with UNAVAILABLE and breaks the connection:
   // the bound when the server cannot answer at all (a path that swallows packets, a commit
   // waiting for a synchronous standby that is gone), where its statement_timeout does not act.
+  // A request deadline (common/request_deadline.h) that comes first bounds the exchange
+  // instead, and one already past fails it with UNAVAILABLE before anything is sent.
   static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(
       const std::string& dsn, const std::vector<std::pair<std::string, std::string>>& defaults,
       absl::Duration reply_timeout = absl::Seconds(20));
@@ -81,7 +83,10 @@ class PgConnection {
   // After a PQsend* call (`sent`: it succeeded): flushes the request and collects its results
   // within reply_timeout_, as PQexec would (the last result, or the first error).
   absl::StatusOr<PgResult> Await(bool sent, absl::string_view sql);
-  absl::Status NoAnswer(absl::string_view sql);
+  // UNAVAILABLE when the request's deadline has passed, before anything is sent.
+  absl::Status TimeLeft(absl::string_view sql) const;
+  // The exchange got no answer by `bound` (from RequestDeadline::Bound).
+  absl::Status NoAnswer(absl::string_view sql, absl::Time bound);
   // Asks the server to cancel what this connection runs (a commit waiting for a standby
   // holds its connection slot and locks until then), without waiting for the answer.
   void CancelOnTheServer();

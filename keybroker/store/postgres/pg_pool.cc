@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/request_deadline.h"
 
 namespace kb {
 namespace {
@@ -92,9 +93,13 @@ absl::StatusOr<std::shared_ptr<PgPool>> PgPool::Create(Options options) {
 }
 
 absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
+  // The wait ends at acquire_timeout, or at the request's deadline when that comes first.
+  const absl::Time now = absl::Now();
+  const absl::Time bound = RequestDeadline::Bound(now, options_.acquire_timeout);
+  const bool request_bound = bound < now + options_.acquire_timeout;
   std::unique_lock<std::mutex> lock(mu_);
-  const auto deadline =
-      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.acquire_timeout);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        absl::ToChronoMilliseconds(std::max(bound - now, absl::ZeroDuration()));
   while (true) {
     while (!idle_.empty()) {
       std::unique_ptr<PgConnection> conn = std::move(idle_.back());
@@ -106,9 +111,10 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
     if (in_use_ < options_.size) break;
     if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         in_use_ >= options_.size) {
-      return absl::UnavailableError(absl::StrCat("all ", options_.size, " connections to ",
-                                                 description_, " stayed busy for ",
-                                                 absl::FormatDuration(options_.acquire_timeout)));
+      return absl::UnavailableError(absl::StrCat(
+          "all ", options_.size, " connections to ", description_, " stayed busy ",
+          request_bound ? std::string("until the request's deadline")
+                        : absl::StrCat("for ", absl::FormatDuration(options_.acquire_timeout))));
     }
   }
   ++in_use_;

@@ -37,7 +37,8 @@ class PgPool {
   static absl::StatusOr<std::shared_ptr<PgPool>> Create(Options options);
 
   // A connection for one operation. UNAVAILABLE when every connection stays busy for
-  // acquire_timeout or the database cannot be reached (bounded by connect_timeout).
+  // acquire_timeout (or until the request's deadline, common/request_deadline.h, when that
+  // comes first) or the database cannot be reached (bounded by connect_timeout).
   absl::StatusOr<Lease> Acquire();
 
   // The DSN for messages: its hosts, ports and database, nothing else.

@@ -1,0 +1,24 @@
+#include "common/request_deadline.h"
+
+#include <algorithm>
+
+namespace kb {
+namespace {
+
+thread_local absl::Time current_deadline = absl::InfiniteFuture();
+
+}  // namespace
+
+RequestDeadline::Scope::Scope(absl::Time deadline) : outer_(current_deadline) {
+  current_deadline = std::min(deadline, outer_);
+}
+
+RequestDeadline::Scope::~Scope() { current_deadline = outer_; }
+
+absl::Time RequestDeadline::Current() { return current_deadline; }
+
+absl::Time RequestDeadline::Bound(absl::Time now, absl::Duration timeout) {
+  return std::min(now + timeout, current_deadline);
+}
+
+}  // namespace kb

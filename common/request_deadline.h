@@ -1,0 +1,38 @@
+#ifndef KB_COMMON_REQUEST_DEADLINE_H_
+#define KB_COMMON_REQUEST_DEADLINE_H_
+
+#include "absl/time/time.h"
+
+namespace kb {
+
+// The deadline of the request the calling thread is working for, so that a blocking call far
+// below the service (a database round trip, a wait for a pooled connection) ends when its
+// caller has stopped waiting, without every interface in between carrying it. The gRPC
+// adapters set it for the length of each call; a call below reads it and bounds its own wait
+// by the earlier of it and its own timeout.
+class RequestDeadline {
+ public:
+  // Sets the calling thread's request deadline to `deadline` for the life of the scope, or
+  // keeps an outer scope's when that one is earlier, and restores the one before it when it
+  // ends. Scopes nest on one thread only.
+  class Scope {
+   public:
+    explicit Scope(absl::Time deadline);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    absl::Time outer_;
+  };
+
+  // The calling thread's request deadline; absl::InfiniteFuture() outside any scope.
+  static absl::Time Current();
+
+  // The earlier of `now + timeout` and Current(): how long a wait started now may last.
+  static absl::Time Bound(absl::Time now, absl::Duration timeout);
+};
+
+}  // namespace kb
+
+#endif  // KB_COMMON_REQUEST_DEADLINE_H_
