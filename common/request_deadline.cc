@@ -15,6 +15,12 @@ RequestDeadline::Scope::Scope(absl::Time deadline) : outer_(current_deadline) {
 
 RequestDeadline::Scope::~Scope() { current_deadline = outer_; }
 
+RequestDeadline::Override::Override(absl::Time deadline) : outer_(current_deadline) {
+  current_deadline = deadline;
+}
+
+RequestDeadline::Override::~Override() { current_deadline = outer_; }
+
 absl::Time RequestDeadline::Current() { return current_deadline; }
 
 absl::Time RequestDeadline::Bound(absl::Time now, absl::Duration timeout) {

@@ -26,6 +26,20 @@ class RequestDeadline {
     absl::Time outer_;
   };
 
+  // Sets the calling thread's request deadline to exactly `deadline` (later than an outer
+  // scope's, or infinite, too) for the life of the scope: for work done on behalf of others
+  // than the request the thread serves (a group commit's batch, counts flushed on the way).
+  class Override {
+   public:
+    explicit Override(absl::Time deadline);
+    ~Override();
+    Override(const Override&) = delete;
+    Override& operator=(const Override&) = delete;
+
+   private:
+    absl::Time outer_;
+  };
+
   // The calling thread's request deadline; absl::InfiniteFuture() outside any scope.
   static absl::Time Current();
 

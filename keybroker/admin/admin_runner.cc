@@ -1,5 +1,7 @@
 #include "keybroker/admin/admin_runner.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace kb {
@@ -23,6 +25,13 @@ absl::Status AdminRunner::Record(const AdminCall& call, const AdminOutcome& outc
 absl::Status AdminRunner::WithUnrecordedAudit(const absl::Status& failed, const absl::Status& why) {
   return absl::Status(failed.code(),
                       absl::StrCat(failed.message(), " (not audited: ", why.message(), ")"));
+}
+
+absl::Time AdminRunner::WorkDeadline() {
+  const absl::Time deadline = RequestDeadline::Current();
+  if (deadline == absl::InfiniteFuture()) return deadline;
+  const absl::Time now = absl::Now();
+  return now + std::max(deadline - now, absl::ZeroDuration()) * 3 / 4;
 }
 
 void AdminRunner::Report(const AdminCall& call, const absl::Status& result) const {

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
+#include "common/request_deadline.h"
 #include "common/status_macros.h"
 #include "keybroker/service/roles.h"
 #include "keybroker/store/audit_log.h"
@@ -42,7 +43,9 @@ class AdminObserver {
 // checked (PERMISSION_DENIED names the role needed), the body runs, and the result is audited
 // (every call that changes state, and every denial). A successful call whose audit record
 // cannot be written fails with UNAVAILABLE; a failed one keeps its own error, with a note that
-// its record was not written. Dependencies are not owned. Thread-safe.
+// its record was not written. Under a request deadline the work stops a quarter of the time
+// left before it, which the audit record keeps for itself. Dependencies are not owned.
+// Thread-safe.
 class AdminRunner {
  public:
   // `observer` may be null.
@@ -61,6 +64,9 @@ class AdminRunner {
   absl::Status Record(const AdminCall& call, const AdminOutcome& outcome,
                       const absl::Status& result);
   void Report(const AdminCall& call, const absl::Status& result) const;
+  // Where the call's work stops, so that its audit record has time of its own: three quarters
+  // of the way to the request's deadline (RequestDeadline), none without one.
+  static absl::Time WorkDeadline();
   // `failed` with a note that its audit record was not written for `why`.
   static absl::Status WithUnrecordedAudit(const absl::Status& failed, const absl::Status& why);
 
@@ -75,6 +81,7 @@ absl::StatusOr<T> AdminRunner::Run(const AdminCall& call, F&& body) {
   AdminOutcome outcome;
   absl::StatusOr<T> result = [&]() -> absl::StatusOr<T> {
     RETURN_IF_ERROR(roles_->Check(call.caller, call.needs, call.action));
+    const RequestDeadline::Scope work(WorkDeadline());
     return body(outcome);
   }();
   if (result.ok() && !call.audit_success) {
@@ -82,7 +89,7 @@ absl::StatusOr<T> AdminRunner::Run(const AdminCall& call, F&& body) {
     return result;
   }
   const absl::Status recorded = Record(call, outcome, result.status());
-  Report(call, recorded.ok() ? result.status() : recorded);
+  Report(call, recorded.ok() || !result.ok() ? result.status() : recorded);
   if (recorded.ok()) return result;
   // A failed call's own error stays what the operator sees (the store that failed it usually
   // failed its record too); a call that did its work but could not record it fails.

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/logging.h"
+#include "common/request_deadline.h"
 
 namespace kb {
 
@@ -66,6 +67,8 @@ std::map<RefusalTally::Key, RefusalTally::Tally> RefusalTally::Take() {
 }
 
 void RefusalTally::Flush() {
+  // Often called on a request's thread: the counts are not that request's to lose.
+  const RequestDeadline::Override not_the_requests(absl::InfiniteFuture());
   for (const auto& [key, t] : Take()) {
     const auto& [action, source, reason] = key;
     AuditRecord r;

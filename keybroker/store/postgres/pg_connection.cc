@@ -131,8 +131,10 @@ bool Failed(const PGresult* res) {
 // so that libpq's next call reports the socket's failure.
 bool WaitFor(int fd, short events, absl::Time deadline) {
   for (;;) {
-    const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left_ms <= 0) return false;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    // Rounded up: never back before the deadline.
+    const int64_t left_ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
     pollfd p{fd, events, 0};
     const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 60'000)));
     if (r > 0 || (r < 0 && errno != EINTR)) return true;

@@ -97,6 +97,10 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   const absl::Time now = absl::Now();
   const absl::Time bound = RequestDeadline::Bound(now, options_.acquire_timeout);
   const bool request_bound = bound < now + options_.acquire_timeout;
+  if (bound <= now) {
+    return absl::UnavailableError(absl::StrCat("no connection to ", description_,
+                                               " taken: the request's deadline has passed"));
+  }
   std::unique_lock<std::mutex> lock(mu_);
   const auto deadline = std::chrono::steady_clock::now() +
                         absl::ToChronoMilliseconds(std::max(bound - now, absl::ZeroDuration()));

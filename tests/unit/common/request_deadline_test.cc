@@ -39,6 +39,17 @@ TEST(RequestDeadlineTest, AnInnerScopeNeverOutlastsAnOuterOne) {
   EXPECT_EQ(RequestDeadline::Current(), kNow + absl::Seconds(5));
 }
 
+TEST(RequestDeadlineTest, AnOverrideReplacesItWhileItLasts) {
+  const RequestDeadline::Scope scope(kNow + absl::Seconds(1));
+  {
+    const RequestDeadline::Override none(absl::InfiniteFuture());
+    EXPECT_EQ(RequestDeadline::Current(), absl::InfiniteFuture());
+    const RequestDeadline::Override later(kNow + absl::Seconds(9));
+    EXPECT_EQ(RequestDeadline::Current(), kNow + absl::Seconds(9));
+  }
+  EXPECT_EQ(RequestDeadline::Current(), kNow + absl::Seconds(1));
+}
+
 TEST(RequestDeadlineTest, EachThreadHasItsOwn) {
   const RequestDeadline::Scope scope(kNow);
   absl::Time seen;

@@ -1,5 +1,7 @@
 #include "keybroker/admin/admin_runner.h"
 
+#include "absl/time/clock.h"
+#include "common/request_deadline.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -15,6 +17,7 @@ class DownAuditLog final : public AuditLog {
  public:
   absl::Status Append(const AuditRecord&) override {
     ++appends;
+    append_deadline = RequestDeadline::Current();
     return absl::UnavailableError("PostgreSQL: no answer before the request's deadline");
   }
   absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery&) override { return Down(); }
@@ -23,6 +26,7 @@ class DownAuditLog final : public AuditLog {
     return Down();
   }
   int appends = 0;
+  absl::Time append_deadline;
 
  private:
   static absl::Status Down() { return absl::UnavailableError("down"); }
@@ -70,6 +74,28 @@ TEST_F(AdminRunnerTest, AFailureKeepsItsOwnErrorWhenItCannotBeRecorded) {
   EXPECT_FALSE(ran);
   EXPECT_THAT(denied, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("(not audited: ")));
   EXPECT_EQ(audit_.appends, 2);
+}
+
+// Under a request deadline the work stops three quarters of the way to it, and the audit
+// record has the rest: work that ran up to the deadline would leave its change unrecorded.
+TEST_F(AdminRunnerTest, TheWorkLeavesTheAuditRecordAQuarterOfTheTime) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(40);
+  const RequestDeadline::Scope scope(deadline);
+  absl::Time work_deadline;
+  (void)runner_.Run<int>(Call(admin_), [&](AdminOutcome&) -> absl::StatusOr<int> {
+    work_deadline = RequestDeadline::Current();
+    return 1;
+  });
+  EXPECT_GT(work_deadline, deadline - absl::Seconds(11));
+  EXPECT_LT(work_deadline, deadline - absl::Seconds(9));
+  EXPECT_EQ(audit_.append_deadline, deadline);
+  // Without a deadline there is nothing to share.
+  const RequestDeadline::Override none(absl::InfiniteFuture());
+  (void)runner_.Run<int>(Call(admin_), [&](AdminOutcome&) -> absl::StatusOr<int> {
+    work_deadline = RequestDeadline::Current();
+    return 1;
+  });
+  EXPECT_EQ(work_deadline, absl::InfiniteFuture());
 }
 
 }  // namespace
