@@ -23,12 +23,12 @@ namespace kb {
 // When the server stops waiting on behalf of a call (its RequestDeadline), so that its answer
 // (UNAVAILABLE, with the reason for an operator) reaches the client before the client's own
 // deadline ends the call with a bare DEADLINE_EXCEEDED: a quarter of the time left at `now`,
-// at most 250 ms, before the call's deadline. absl::InfiniteFuture() when the client set none.
+// at most 1 s, before the call's deadline. absl::InfiniteFuture() when the client set none.
 inline absl::Time WorkDeadline(const grpc::ServerContextBase& ctx, absl::Time now) {
   const std::chrono::system_clock::time_point deadline = ctx.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
   const absl::Time end = absl::FromChrono(deadline);
-  return end - std::clamp((end - now) / 4, absl::ZeroDuration(), absl::Milliseconds(250));
+  return end - std::clamp((end - now) / 4, absl::ZeroDuration(), absl::Seconds(1));
 }
 
 // Moves the value of `result` into `response` and returns OK; or returns the error of `result`

@@ -2,6 +2,8 @@
 #define KB_KEYBROKER_STORE_GROUP_COMMIT_H_
 
 #include <algorithm>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -12,61 +14,100 @@
 
 namespace kb {
 
-// Group commit: concurrent Submit() calls queue their items; one caller at a time (the holder
-// of the commit lock) writes every item queued so far with one `write` (one transaction, one
-// fsync or one PostgreSQL commit), so while one batch is being written the next one gathers.
-// Each caller returns once its own item was written, with the status of its batch.
-// A batch is written under the latest RequestDeadline of its callers (none if one has none),
-// so a caller with a short deadline cannot cut the others' write short; a caller waits for
-// the batch ahead of its own, then for its own.
+// Group commit: concurrent Submit() calls queue their items; one caller at a time writes
+// every item queued so far with one `write` (one transaction, one fsync or one PostgreSQL
+// commit), so while one batch is being written the next one gathers. Each caller returns once
+// its own item was written, with the status of its batch.
+//
+// Deadlines: a batch is written under the latest RequestDeadline of its callers (none if one
+// has none), so a caller with a short deadline cannot cut the others' write short. A caller
+// whose own deadline passes while it waits returns UNAVAILABLE then: its item is dropped if it
+// was still queued, and may still be stored if it was already in the batch being written.
 template <typename T>
 class GroupCommit {
  public:
   using Writer = absl::FunctionRef<absl::Status(const std::vector<T*>& batch)>;
 
-  absl::Status Submit(T& item, Writer write) {
-    Pending mine{&item, RequestDeadline::Current()};
-    {
-      std::lock_guard<std::mutex> queue_lock(queue_mu_);
-      queue_.push_back(&mine);
-    }
-    // `mine` stays alive: its owner blocks here until it is done.
-    std::lock_guard<std::mutex> commit_lock(commit_mu_);
-    if (!mine.done) {
-      std::vector<Pending*> batch;
-      {
-        std::lock_guard<std::mutex> queue_lock(queue_mu_);
-        batch.swap(queue_);
-      }
-      std::vector<T*> items;
-      absl::Time latest = absl::InfinitePast();
-      for (Pending* p : batch) {
-        items.push_back(p->item);
-        latest = std::max(latest, p->deadline);
-      }
-      absl::Status s;
-      {
-        const RequestDeadline::Override deadline(latest);
-        s = write(items);
-      }
-      for (Pending* p : batch) {
-        p->status = s;
-        p->done = true;
+  absl::Status Submit(T item, Writer write) {
+    auto mine = std::make_shared<Pending>(std::move(item), RequestDeadline::Current());
+    std::unique_lock<std::mutex> lock(mu_);
+    queue_.push_back(mine);
+    while (!mine->done) {
+      if (!writing_) {
+        WriteQueued(lock, write);
+      } else if (!AwaitWriter(lock, mine->deadline) && !mine->done) {
+        return GiveUp(mine);
       }
     }
-    return mine.status;
+    return mine->status;
+  }
+
+  // How many items wait for the next batch (for tests).
+  size_t queued() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
   }
 
  private:
   struct Pending {
-    T* item;
+    Pending(T i, absl::Time d) : item(std::move(i)), deadline(d) {}
+    T item;
     absl::Time deadline;  // the caller's RequestDeadline
-    bool done = false;    // written and read under commit_mu_
-    absl::Status status;
+    bool done = false;    // guarded by mu_
+    absl::Status status;  // guarded by mu_
   };
-  std::mutex commit_mu_;
-  std::mutex queue_mu_;
-  std::vector<Pending*> queue_;  // guarded by queue_mu_
+
+  // Takes the queue as one batch and writes it with `lock` released.
+  void WriteQueued(std::unique_lock<std::mutex>& lock, Writer write) {
+    writing_ = true;
+    std::vector<std::shared_ptr<Pending>> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    std::vector<T*> items;
+    absl::Time latest = absl::InfinitePast();
+    for (const auto& p : batch) {
+      items.push_back(&p->item);
+      latest = std::max(latest, p->deadline);
+    }
+    absl::Status s;
+    {
+      const RequestDeadline::Override deadline(latest);
+      s = write(items);
+    }
+    lock.lock();
+    for (const auto& p : batch) {
+      p->status = s;
+      p->done = true;
+    }
+    writing_ = false;
+    written_.notify_all();
+  }
+
+  // Waits until the batch being written is done; false once `deadline` passed first.
+  bool AwaitWriter(std::unique_lock<std::mutex>& lock, absl::Time deadline) {
+    if (deadline == absl::InfiniteFuture()) {
+      written_.wait(lock);
+      return true;
+    }
+    return written_.wait_until(lock, absl::ToChronoTime(deadline)) == std::cv_status::no_timeout;
+  }
+
+  absl::Status GiveUp(const std::shared_ptr<Pending>& mine) {
+    auto it = std::find(queue_.begin(), queue_.end(), mine);
+    if (it != queue_.end()) {
+      queue_.erase(it);
+      return absl::UnavailableError(
+          "not written: the batch ahead of it was still being written at the request's deadline");
+    }
+    return absl::UnavailableError(
+        "no outcome by the request's deadline: its batch is still being written and may be "
+        "stored");
+  }
+
+  std::mutex mu_;
+  std::condition_variable written_;
+  bool writing_ = false;                         // guarded by mu_
+  std::vector<std::shared_ptr<Pending>> queue_;  // guarded by mu_
 };
 
 }  // namespace kb

@@ -36,8 +36,7 @@ absl::StatusOr<std::string> LinkProblem(SqliteDb& db, const AuditRecord& r, uint
 }  // namespace
 
 absl::Status SqliteAuditLog::Append(const AuditRecord& record) {
-  AuditRecord mine = SanitizedForAudit(record);
-  return commits_.Submit(mine, [this](const std::vector<AuditRecord*>& batch) {
+  return commits_.Submit(SanitizedForAudit(record), [this](const std::vector<AuditRecord*>& batch) {
     auto lock = db_->Lock();
     return WriteBatch(batch);
   });

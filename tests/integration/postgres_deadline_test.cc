@@ -95,9 +95,8 @@ TEST_F(PostgresDeadlineTest, NothingIsSentAfterTheRequestDeadline) {
   ASSERT_THAT(stores->audit->Append(Record()), IsOk());
   {
     const RequestDeadline::Scope deadline(absl::Now() - absl::Milliseconds(1));
-    EXPECT_THAT(
-        stores->audit->Append(Record()),
-        StatusIs(absl::StatusCode::kUnavailable, HasSubstr("the request's deadline has passed")));
+    EXPECT_THAT(stores->audit->Append(Record()),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no connection to")));
   }
   ASSERT_THAT(stores->audit->Append(Record()), IsOk());
   auto verified = stores->audit->Verify();

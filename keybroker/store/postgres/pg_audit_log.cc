@@ -98,9 +98,9 @@ constexpr int64_t kVerifyPage = 5000;
 }  // namespace
 
 absl::Status PgAuditLog::Append(const AuditRecord& record) {
-  AuditRecord mine = SanitizedForAudit(record);
-  return commits_.Submit(
-      mine, [this](const std::vector<AuditRecord*>& batch) { return WriteBatch(batch); });
+  return commits_.Submit(SanitizedForAudit(record), [this](const std::vector<AuditRecord*>& batch) {
+    return WriteBatch(batch);
+  });
 }
 
 absl::Status PgAuditLog::WriteBatch(const std::vector<AuditRecord*>& batch) {

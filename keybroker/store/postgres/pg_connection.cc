@@ -265,7 +265,11 @@ absl::StatusOr<PgResult> PgConnection::Script(absl::string_view sql) {
 }
 
 PgTransaction::~PgTransaction() {
-  if (begin_.ok() && !done_ && !conn_.broken()) conn_.Command("ROLLBACK").IgnoreError();
+  if (begin_.ok() && !done_ && !conn_.broken()) {
+    // Past a request's deadline too, so that the connection can go back to the pool.
+    const RequestDeadline::Override cleanup(absl::Now() + absl::Seconds(1));
+    conn_.Command("ROLLBACK").IgnoreError();
+  }
 }
 
 absl::Status PgTransaction::Commit() {

@@ -125,6 +125,8 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   lock.unlock();
   auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults(), options_.reply_timeout);
   if (conn.ok() && !setup_.empty()) {
+    // Even if the request's deadline passed while connecting: the connection stays pooled.
+    const RequestDeadline::Override setup(absl::Now() + absl::Seconds(2));
     if (absl::Status s = (*conn)->Command(setup_); !s.ok()) conn = s;
   }
   if (!conn.ok()) {

@@ -1,5 +1,8 @@
 #include "keybroker/admin/admin_runner.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/time/clock.h"
 #include "common/request_deadline.h"
 #include "gmock/gmock.h"
@@ -32,6 +35,15 @@ class DownAuditLog final : public AuditLog {
   static absl::Status Down() { return absl::UnavailableError("down"); }
 };
 
+// The outcomes the metrics listener is told, in order.
+class RecordingObserver final : public AdminObserver {
+ public:
+  void Observe(absl::string_view, absl::string_view, absl::string_view result) override {
+    results.emplace_back(result);
+  }
+  std::vector<std::string> results;
+};
+
 class AdminRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_THAT(roles_.Grant("admin-amy", kRoleAdmin), IsOk()); }
@@ -42,7 +54,8 @@ class AdminRunnerTest : public ::testing::Test {
   RoleMap roles_;
   DownAuditLog audit_;
   FakeClock clock_;
-  AdminRunner runner_{&roles_, &audit_, &clock_};
+  RecordingObserver observer_;
+  AdminRunner runner_{&roles_, &audit_, &clock_, &observer_};
   AdminCaller admin_{.subject = "CN=admin-amy", .common_name = "admin-amy"};
 };
 
@@ -73,6 +86,8 @@ TEST_F(AdminRunnerTest, AFailureKeepsItsOwnErrorWhenItCannotBeRecorded) {
   });
   EXPECT_FALSE(ran);
   EXPECT_THAT(denied, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("(not audited: ")));
+  // The metrics count what the caller was told.
+  EXPECT_EQ(observer_.results, (std::vector<std::string>{"failed", "denied"}));
   EXPECT_EQ(audit_.appends, 2);
 }
 

@@ -1,6 +1,5 @@
 #include "keybroker/store/group_commit.h"
 
-#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -13,53 +12,89 @@ namespace kb {
 namespace {
 
 struct Written {
-  size_t items = 0;
+  std::vector<int> items;
   absl::Time deadline;
+};
+
+// A group commit whose first batch is held by the test while it is written.
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  absl::Status Write(const std::vector<int*>& batch) {
+    Written w{{}, RequestDeadline::Current()};
+    for (const int* i : batch) w.items.push_back(*i);
+    batches_.push_back(w);  // one writer at a time
+    if (batches_.size() == 1) {
+      first_writing_.Notify();
+      release_first_.WaitForNotification();
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Submit(int item) {
+    return commits_.Submit(item, [this](const std::vector<int*>& b) { return Write(b); });
+  }
+  std::thread SubmitIn(int item, absl::Time deadline, absl::Status* status) {
+    return std::thread([this, item, deadline, status] {
+      const RequestDeadline::Scope scope(deadline);
+      *status = Submit(item);
+    });
+  }
+  // Waits (bounded) until `n` items are queued behind the batch being written.
+  void AwaitQueued(size_t n) {
+    for (int i = 0; i < 2000 && commits_.queued() < n; ++i) absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_EQ(commits_.queued(), n);
+  }
+
+  GroupCommit<int> commits_;
+  absl::Notification first_writing_, release_first_;
+  std::vector<Written> batches_;
 };
 
 // A batch is written under the latest request deadline of its callers: one caller's short
 // deadline (a client may set any) cannot cut the write of the others' items short, and a
 // caller without one lifts the bound for its batch.
-TEST(GroupCommitTest, ABatchIsWrittenUnderItsCallersLatestDeadline) {
-  GroupCommit<int> commits;
+TEST_F(GroupCommitTest, ABatchIsWrittenUnderItsCallersLatestDeadline) {
   const absl::Time now = absl::Now();
-  absl::Notification first_writing, release_first;
-  std::vector<Written> batches;  // written under the commit lock, read after the joins
-  const auto write = [&](const std::vector<int*>& batch) {
-    batches.push_back({batch.size(), RequestDeadline::Current()});
-    if (batches.size() == 1) {
-      first_writing.Notify();
-      release_first.WaitForNotification();
-    }
-    return absl::OkStatus();
-  };
-  const auto submit = [&](absl::Time deadline) {
-    return std::thread([&, deadline] {
-      const RequestDeadline::Scope scope(deadline);
-      int item = 0;
-      EXPECT_TRUE(commits.Submit(item, write).ok());
-    });
-  };
-  std::thread first = submit(now + absl::Seconds(1));
-  first_writing.WaitForNotification();
+  absl::Status s1, s2, s3;
+  std::thread first = SubmitIn(1, now + absl::Seconds(1), &s1);
+  first_writing_.WaitForNotification();
   // Two more queue while the first batch is written; they make the second batch, written by
   // either (most often the one that queued first, which has the earlier deadline).
-  std::thread sooner = submit(now + absl::Seconds(20));
-  absl::SleepFor(absl::Milliseconds(100));
-  std::thread later = submit(now + absl::Seconds(50));
-  absl::SleepFor(absl::Milliseconds(500));
-  release_first.Notify();
-  for (std::thread* t : {&first, &later, &sooner}) t->join();
-  ASSERT_EQ(batches.size(), 2u);
-  EXPECT_EQ(batches[0].items, 1u);
-  EXPECT_EQ(batches[0].deadline, now + absl::Seconds(1));
-  EXPECT_EQ(batches[1].items, 2u);
-  EXPECT_EQ(batches[1].deadline, now + absl::Seconds(50));
+  std::thread sooner = SubmitIn(2, now + absl::Seconds(20), &s2);
+  AwaitQueued(1);
+  std::thread later = SubmitIn(3, now + absl::Seconds(50), &s3);
+  AwaitQueued(2);
+  release_first_.Notify();
+  for (std::thread* t : {&first, &sooner, &later}) t->join();
+  for (const absl::Status& s : {s1, s2, s3}) EXPECT_TRUE(s.ok()) << s;
+  ASSERT_EQ(batches_.size(), 2u);
+  EXPECT_EQ(batches_[0].deadline, now + absl::Seconds(1));
+  EXPECT_EQ(batches_[1].items.size(), 2u);
+  EXPECT_EQ(batches_[1].deadline, now + absl::Seconds(50));
 
   // A caller without a deadline, in a batch of its own.
-  int item = 0;
-  EXPECT_TRUE(commits.Submit(item, write).ok());
-  EXPECT_EQ(batches.back().deadline, absl::InfiniteFuture());
+  EXPECT_TRUE(Submit(4).ok());
+  EXPECT_EQ(batches_.back().deadline, absl::InfiniteFuture());
+}
+
+// A caller whose deadline passes while the batch ahead of it is still being written (a store
+// that does not answer) returns then, and its item is not written later.
+TEST_F(GroupCommitTest, ACallerLeavesAtItsDeadlineAndItsQueuedItemIsDropped) {
+  absl::Status s1, s2;
+  std::thread stuck = SubmitIn(1, absl::InfiniteFuture(), &s1);
+  first_writing_.WaitForNotification();
+  const absl::Time start = absl::Now();
+  std::thread waiting = SubmitIn(2, start + absl::Milliseconds(300), &s2);
+  waiting.join();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_EQ(s2.code(), absl::StatusCode::kUnavailable) << s2;
+  EXPECT_NE(s2.message().find("not written"), absl::string_view::npos) << s2;
+  EXPECT_EQ(commits_.queued(), 0u);
+  release_first_.Notify();
+  stuck.join();
+  EXPECT_TRUE(s1.ok()) << s1;
+  EXPECT_TRUE(Submit(3).ok());
+  ASSERT_EQ(batches_.size(), 2u);
+  EXPECT_EQ(batches_[1].items, std::vector<int>{3});
 }
 
 }  // namespace
