@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -63,24 +64,25 @@ class GroupCommit {
     std::vector<std::shared_ptr<Pending>> batch;
     batch.swap(queue_);
     lock.unlock();
+    absl::Status s = absl::InternalError("writing the batch threw an exception");
+    // However the write ends (an exception too), the batch is done and the next can begin.
+    absl::Cleanup finish = [&] {
+      lock.lock();
+      for (const auto& p : batch) {
+        p->status = s;
+        p->done = true;
+      }
+      writing_ = false;
+      written_.notify_all();
+    };
     std::vector<T*> items;
     absl::Time latest = absl::InfinitePast();
     for (const auto& p : batch) {
       items.push_back(&p->item);
       latest = std::max(latest, p->deadline);
     }
-    absl::Status s;
-    {
-      const RequestDeadline::Override deadline(latest);
-      s = write(items);
-    }
-    lock.lock();
-    for (const auto& p : batch) {
-      p->status = s;
-      p->done = true;
-    }
-    writing_ = false;
-    written_.notify_all();
+    const RequestDeadline::Override deadline(latest);
+    s = write(items);
   }
 
   // Waits until the batch being written is done; false once `deadline` passed first.

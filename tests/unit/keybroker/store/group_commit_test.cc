@@ -1,5 +1,6 @@
 #include "keybroker/store/group_commit.h"
 
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -95,6 +96,18 @@ TEST_F(GroupCommitTest, ACallerLeavesAtItsDeadlineAndItsQueuedItemIsDropped) {
   EXPECT_TRUE(Submit(3).ok());
   ASSERT_EQ(batches_.size(), 2u);
   EXPECT_EQ(batches_[1].items, std::vector<int>{3});
+}
+
+// A write that throws (out of memory, say) ends its batch: the next one is written.
+TEST(GroupCommitThrowTest, AWriteThatThrowsDoesNotStopTheNextBatches) {
+  GroupCommit<int> commits;
+  EXPECT_THROW((void)commits.Submit(1,
+                                    [](const std::vector<int*>&) -> absl::Status {
+                                      throw std::runtime_error("no memory");
+                                    }),
+               std::runtime_error);
+  const RequestDeadline::Scope scope(absl::Now() + absl::Seconds(5));  // not forever if jammed
+  EXPECT_TRUE(commits.Submit(2, [](const std::vector<int*>&) { return absl::OkStatus(); }).ok());
 }
 
 }  // namespace
