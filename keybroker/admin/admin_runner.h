@@ -43,9 +43,9 @@ class AdminObserver {
 // checked (PERMISSION_DENIED names the role needed), the body runs, and the result is audited
 // (every call that changes state, and every denial). A successful call whose audit record
 // cannot be written fails with UNAVAILABLE; a failed one keeps its own error, with a note that
-// its record was not written. Under a request deadline the work stops a quarter of the time
-// left before it, which the audit record keeps for itself. Dependencies are not owned.
-// Thread-safe.
+// its record was not written. Under a request deadline the work's store waits (PostgreSQL's)
+// end a quarter of the time left before it, which the audit record keeps for itself.
+// Dependencies are not owned. Thread-safe.
 class AdminRunner {
  public:
   // `observer` may be null.

@@ -67,8 +67,8 @@ std::map<RefusalTally::Key, RefusalTally::Tally> RefusalTally::Take() {
 }
 
 void RefusalTally::Flush() {
-  // Often called on a refused request's thread: the counts are not that request's to lose,
-  // and a store that does not answer holds them (and that thread) this long at most.
+  // Often called on a refused request's thread: the counts are not that request's to lose.
+  // Those not written within this budget (a store that does not answer) are logged and lost.
   const RequestDeadline::Override budget(absl::Now() + absl::Seconds(5));
   for (const auto& [key, t] : Take()) {
     const auto& [action, source, reason] = key;

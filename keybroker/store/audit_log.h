@@ -70,6 +70,11 @@ class AuditLog {
   virtual absl::StatusOr<std::vector<MachineRelease>> LatestReleases(absl::string_view key_id) = 0;
 };
 
+// The least time an audit record is given to be written after its Append() began, whatever
+// the request's deadline (RequestDeadline): a client cannot have the record of its own refused
+// attempt dropped by choosing a deadline that passes just before it is written.
+inline constexpr absl::Duration kAuditRecordFloor = absl::Milliseconds(500);
+
 // `record` with its free-text fields (actor, action, key id, reason) passed through
 // EscapeUntrusted: whatever a client sent, a stored record holds printable ASCII only. Every
 // AuditLog applies it before hashing and storing.

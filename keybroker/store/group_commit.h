@@ -20,17 +20,22 @@ namespace kb {
 // commit), so while one batch is being written the next one gathers. Each caller returns once
 // its own item was written, with the status of its batch.
 //
-// Deadlines: a batch is written under the latest RequestDeadline of its callers (none if one
-// has none), so a caller with a short deadline cannot cut the others' write short. A caller
-// whose own deadline passes while it waits returns UNAVAILABLE then: its item is dropped if it
-// was still queued, and may still be stored if it was already in the batch being written.
+// Deadlines: an item's deadline is its caller's RequestDeadline, but at least `floor` after
+// it was submitted, so a client cannot have its own record dropped by choosing a deadline that
+// passes just before it is written. A batch is written under the latest deadline of its items
+// (none if one has none), so one caller's short deadline cannot cut the others' write short.
+// A caller whose item's deadline passes while it waits returns UNAVAILABLE then: the item is
+// dropped if it was still queued, and may still be stored if it was in the batch being written.
 template <typename T>
 class GroupCommit {
  public:
   using Writer = absl::FunctionRef<absl::Status(const std::vector<T*>& batch)>;
 
+  explicit GroupCommit(absl::Duration floor = absl::ZeroDuration()) : floor_(floor) {}
+
   absl::Status Submit(T item, Writer write) {
-    auto mine = std::make_shared<Pending>(std::move(item), RequestDeadline::Current());
+    const absl::Time deadline = std::max(RequestDeadline::Current(), absl::Now() + floor_);
+    auto mine = std::make_shared<Pending>(std::move(item), deadline);
     std::unique_lock<std::mutex> lock(mu_);
     queue_.push_back(mine);
     while (!mine->done) {
@@ -53,7 +58,7 @@ class GroupCommit {
   struct Pending {
     Pending(T i, absl::Time d) : item(std::move(i)), deadline(d) {}
     T item;
-    absl::Time deadline;  // the caller's RequestDeadline
+    absl::Time deadline;  // the caller's RequestDeadline, or the floor
     bool done = false;    // guarded by mu_
     absl::Status status;  // guarded by mu_
   };
@@ -106,6 +111,7 @@ class GroupCommit {
         "stored");
   }
 
+  const absl::Duration floor_;
   std::mutex mu_;
   std::condition_variable written_;
   bool writing_ = false;                         // guarded by mu_

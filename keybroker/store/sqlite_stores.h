@@ -96,7 +96,7 @@ class SqliteAuditLog final : public AuditLog {
 
   std::shared_ptr<SqliteDb> db_;
   // Concurrent Append() calls share one transaction and one fsync.
-  GroupCommit<AuditRecord> commits_;
+  GroupCommit<AuditRecord> commits_{kAuditRecordFloor};
 };
 
 class SqliteMachineDenyList final : public MachineDenyList {

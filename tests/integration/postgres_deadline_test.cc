@@ -88,21 +88,34 @@ TEST_F(PostgresDeadlineTest, AnUnansweredCommitFailsAtTheRequestDeadline) {
   EXPECT_THAT(stores->audit->Append(Record()), IsOk());
 }
 
-// A request whose deadline has passed sends nothing: its audit record is not written.
+// A request whose deadline has passed takes no connection and sends no statement.
 TEST_F(PostgresDeadlineTest, NothingIsSentAfterTheRequestDeadline) {
+  auto pool = PgPool::Create(Options());
+  ASSERT_THAT(pool, IsOk());
+  auto lease = (*pool)->Acquire();
+  ASSERT_THAT(lease, IsOk());
+  const RequestDeadline::Scope deadline(absl::Now() - absl::Milliseconds(1));
+  EXPECT_THAT((*pool)->Acquire(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no connection to")));
+  EXPECT_THAT((*lease)->Exec("SELECT 1"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("not sent: the request's deadline has passed")));
+  EXPECT_FALSE((*lease)->broken());  // nothing is in flight on it
+}
+
+// An audit record is still written when its request's deadline has passed (a client could
+// otherwise have the record of its own refused attempt dropped): it gets kAuditRecordFloor.
+TEST_F(PostgresDeadlineTest, AnAuditRecordIsWrittenAfterTheRequestDeadline) {
   auto stores = OpenPostgresStores(Options(), Keks(*kek_bytes_));
   ASSERT_THAT(stores, IsOk());
-  ASSERT_THAT(stores->audit->Append(Record()), IsOk());
   {
     const RequestDeadline::Scope deadline(absl::Now() - absl::Milliseconds(1));
-    EXPECT_THAT(stores->audit->Append(Record()),
-                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no connection to")));
+    EXPECT_THAT(stores->audit->Append(Record()), IsOk());
   }
-  ASSERT_THAT(stores->audit->Append(Record()), IsOk());
   auto verified = stores->audit->Verify();
   ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->ok);
-  EXPECT_EQ(verified->records, 2u);
+  EXPECT_EQ(verified->records, 1u);
 }
 
 // With every connection of the pool in use, a wait for one ends at the request's deadline

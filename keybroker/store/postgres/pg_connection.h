@@ -81,7 +81,8 @@ class PgConnection {
   // `raw` as a result, or its error.
   absl::StatusOr<PgResult> Check(PGresult* raw, absl::string_view sql);
   // After a PQsend* call (`sent`: it succeeded): flushes the request and collects its results
-  // within reply_timeout_, as PQexec would (the last result, or the first error).
+  // within reply_timeout_ (or until the request's deadline, when that comes first), as PQexec
+  // would (the last result, or the first error).
   absl::StatusOr<PgResult> Await(bool sent, absl::string_view sql);
   // UNAVAILABLE when the request's deadline has passed, before anything is sent.
   absl::Status TimeLeft(absl::string_view sql) const;

@@ -123,6 +123,10 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   }
   ++in_use_;
   lock.unlock();
+  return Open();
+}
+
+absl::StatusOr<PgPool::Lease> PgPool::Open() {
   auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults(), options_.reply_timeout);
   if (conn.ok() && !setup_.empty()) {
     // Even if the request's deadline passed while connecting: the connection stays pooled.
@@ -130,7 +134,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
     if (absl::Status s = (*conn)->Command(setup_); !s.ok()) conn = s;
   }
   if (!conn.ok()) {
-    lock.lock();
+    std::lock_guard<std::mutex> lock(mu_);
     --in_use_;
     freed_.notify_one();
     return absl::UnavailableError(absl::StrCat(description_, ": ", conn.status().message()));

@@ -49,6 +49,8 @@ class PgPool {
       : options_(std::move(options)),
         description_(std::move(description)),
         setup_(std::move(setup)) {}
+  // A new connection for a place already counted in in_use_ (given back if it fails).
+  absl::StatusOr<Lease> Open();
   void Release(std::unique_ptr<PgConnection> conn);
 
   const Options options_;

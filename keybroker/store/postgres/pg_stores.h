@@ -137,7 +137,8 @@ class PgAuditLog final : public AuditLog {
   absl::Status WriteBatch(const std::vector<AuditRecord*>& batch);
 
   std::shared_ptr<PgPool> pool_;
-  GroupCommit<AuditRecord> commits_;  // concurrent Append() calls share one commit
+  GroupCommit<AuditRecord> commits_{
+      kAuditRecordFloor};  // concurrent Append() calls share one commit
 };
 
 class PgMachineDenyList final : public MachineDenyList {

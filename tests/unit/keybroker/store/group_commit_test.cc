@@ -98,6 +98,45 @@ TEST_F(GroupCommitTest, ACallerLeavesAtItsDeadlineAndItsQueuedItemIsDropped) {
   EXPECT_EQ(batches_[1].items, std::vector<int>{3});
 }
 
+// An item gets at least the floor to be written, however early its caller's deadline: a
+// client cannot have its own audit record dropped by a deadline that passes first.
+TEST(GroupCommitFloorTest, AnItemGetsAtLeastTheFloor) {
+  GroupCommit<int> commits(absl::Seconds(30));
+  const absl::Time start = absl::Now();
+  const RequestDeadline::Scope passed(start - absl::Seconds(1));
+  absl::Time written_under;
+  EXPECT_TRUE(commits
+                  .Submit(1,
+                          [&](const std::vector<int*>&) {
+                            written_under = RequestDeadline::Current();
+                            return absl::OkStatus();
+                          })
+                  .ok());
+  EXPECT_GE(written_under, start + absl::Seconds(30));
+}
+
+TEST(GroupCommitFloorTest, AWaiterWhoseDeadlinePassedStillWaitsTheFloor) {
+  GroupCommit<int> floored(absl::Milliseconds(400));
+  absl::Notification writing, release;
+  const auto stuck_write = [&](const std::vector<int*>&) {
+    writing.Notify();
+    release.WaitForNotification();
+    return absl::OkStatus();
+  };
+  std::thread stuck([&] { EXPECT_TRUE(floored.Submit(1, stuck_write).ok()); });
+  writing.WaitForNotification();
+  const absl::Time start = absl::Now();
+  absl::Status waited;
+  {
+    const RequestDeadline::Scope passed(start - absl::Seconds(1));
+    waited = floored.Submit(2, [](const std::vector<int*>&) { return absl::OkStatus(); });
+  }
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));
+  EXPECT_EQ(waited.code(), absl::StatusCode::kUnavailable) << waited;
+  release.Notify();
+  stuck.join();
+}
+
 // A write that throws (out of memory, say) ends its batch: the next one is written.
 TEST(GroupCommitThrowTest, AWriteThatThrowsDoesNotStopTheNextBatches) {
   GroupCommit<int> commits;
