@@ -23,6 +23,10 @@ RequestDeadline::Override::~Override() { current_deadline = outer_; }
 
 absl::Time RequestDeadline::Current() { return current_deadline; }
 
+absl::Time RequestDeadline::AtLeast(absl::Time now, absl::Duration floor) {
+  return std::max(current_deadline, now + floor);
+}
+
 absl::Time RequestDeadline::Bound(absl::Time now, absl::Duration timeout) {
   return std::min(now + timeout, current_deadline);
 }

@@ -43,6 +43,10 @@ class RequestDeadline {
   // The calling thread's request deadline; absl::InfiniteFuture() outside any scope.
   static absl::Time Current();
 
+  // The later of Current() and `now + floor`: for work a request's short deadline must not cut
+  // short (its audit record, say), under an Override.
+  static absl::Time AtLeast(absl::Time now, absl::Duration floor);
+
   // The earlier of `now + timeout` and Current(): how long a wait started now may last.
   static absl::Time Bound(absl::Time now, absl::Duration timeout);
 };

@@ -4,8 +4,10 @@
 // records, so that a release costs the store one round trip before its audit record.
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/request_deadline.h"
 #include "common/status_macros.h"
 #include "keybroker/service/release_service.h"
+#include "keybroker/store/audit_log.h"
 #include "keybroker/verifiers/api/check.h"
 
 namespace kb {
@@ -41,6 +43,10 @@ absl::StatusOr<ReleaseService::Attested> ReleaseService::Attest(const Attestatio
   decision.step = "challenge";
   if (d_.challenge_quota != nullptr) d_.challenge_quota->Release(std::string(in.challenge_id));
   ASSIGN_OR_RETURN(const std::string nonce, ChallengeNonce(in.challenge_id));
+  // The store calls below decide how this attempt is recorded (its challenge spent, its
+  // evidence's outcome audited one by one, not counted): like the audit record itself, they
+  // get at least kAuditRecordFloor, whatever deadline the client chose.
+  const RequestDeadline::Override floor(RequestDeadline::AtLeast(absl::Now(), kAuditRecordFloor));
   decision.step = "evidence";
   // The public bytes the evidence binds: the TPMT_PUBLIC, or the TEE key's SPKI DER.
   const std::string binding =

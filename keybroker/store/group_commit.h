@@ -34,7 +34,7 @@ class GroupCommit {
   explicit GroupCommit(absl::Duration floor = absl::ZeroDuration()) : floor_(floor) {}
 
   absl::Status Submit(T item, Writer write) {
-    const absl::Time deadline = std::max(RequestDeadline::Current(), absl::Now() + floor_);
+    const absl::Time deadline = RequestDeadline::AtLeast(absl::Now(), floor_);
     auto mine = std::make_shared<Pending>(std::move(item), deadline);
     std::unique_lock<std::mutex> lock(mu_);
     queue_.push_back(mine);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/request_deadline.h"
 #include "gmock/gmock.h"
 #include "tests/support/status_matchers.h"
 #include "tests/unit/keybroker/broker_fixture.h"
@@ -104,6 +105,37 @@ void ReleaseReadsTest::ExpectOnlyAnExistingGrantRemoved() {
   EXPECT_EQ(Grants(), 0u);
   ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
   EXPECT_EQ(grants_->writes, 2);
+}
+
+// The release's reads under a deadline the client chose so short that it has passed: they
+// still get the audit record's floor (kAuditRecordFloor), so the attempt is decided and
+// audited one by one, not cut short into a bare count.
+class DeadlineRecordingReads final : public ReleaseReads {
+ public:
+  explicit DeadlineRecordingReads(ReleaseReads* reads) : reads_(reads) {}
+  absl::StatusOr<ReleaseRecords> Read(const ReleaseQuestion& question) override {
+    seen = RequestDeadline::Current();
+    return reads_->Read(question);
+  }
+  absl::Time seen;
+
+ private:
+  ReleaseReads* reads_;
+};
+
+TEST_F(ReleaseReadsTest, TheReadsGetTheAuditFloorWhateverTheClientsDeadline) {
+  DeadlineRecordingReads recording(&*reads_);
+  ReleaseService::Deps deps = ReleaseDeps();
+  deps.grants = &*grants_;
+  deps.reads = &recording;
+  release_ = std::make_unique<ReleaseService>(deps, absl::Seconds(60));
+  Policy(0);
+  const absl::Time start = absl::Now();
+  {
+    const RequestDeadline::Scope passed(start - absl::Seconds(1));
+    ASSERT_THAT(Release(*tpm_, "disk"), IsOk());
+  }
+  EXPECT_GE(recording.seen, start + kAuditRecordFloor);
 }
 
 // A store whose errors name the database's hosts and addresses, as libpq's do.
