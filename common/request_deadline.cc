@@ -9,12 +9,6 @@ thread_local absl::Time current_deadline = absl::InfiniteFuture();
 
 }  // namespace
 
-RequestDeadline::Scope::Scope(absl::Time deadline) : outer_(current_deadline) {
-  current_deadline = std::min(deadline, outer_);
-}
-
-RequestDeadline::Scope::~Scope() { current_deadline = outer_; }
-
 RequestDeadline::Override::Override(absl::Time deadline) : outer_(current_deadline) {
   current_deadline = deadline;
 }

@@ -1,6 +1,8 @@
 #ifndef KB_COMMON_REQUEST_DEADLINE_H_
 #define KB_COMMON_REQUEST_DEADLINE_H_
 
+#include <algorithm>
+
 #include "absl/time/time.h"
 
 namespace kb {
@@ -12,23 +14,10 @@ namespace kb {
 // by the earlier of it and its own timeout.
 class RequestDeadline {
  public:
-  // Sets the calling thread's request deadline to `deadline` for the life of the scope, or
-  // keeps an outer scope's when that one is earlier, and restores the one before it when it
-  // ends. Scopes nest on one thread only.
-  class Scope {
-   public:
-    explicit Scope(absl::Time deadline);
-    ~Scope();
-    Scope(const Scope&) = delete;
-    Scope& operator=(const Scope&) = delete;
-
-   private:
-    absl::Time outer_;
-  };
-
   // Sets the calling thread's request deadline to exactly `deadline` (later than an outer
-  // scope's, or infinite, too) for the life of the scope: for work done on behalf of others
-  // than the request the thread serves (a group commit's batch, counts flushed on the way).
+  // scope's, or infinite, too) for the life of the scope, and restores the one before it when
+  // it ends: for work done on behalf of others than the request the thread serves (a group
+  // commit's batch, counts flushed on the way). Scopes nest on one thread only.
   class Override {
    public:
     explicit Override(absl::Time deadline);
@@ -38,6 +27,13 @@ class RequestDeadline {
 
    private:
     absl::Time outer_;
+  };
+
+  // An Override that never outlasts the deadline already set: `deadline`, or the outer
+  // scope's when that one is earlier.
+  class Scope : public Override {
+   public:
+    explicit Scope(absl::Time deadline) : Override(std::min(deadline, Current())) {}
   };
 
   // The calling thread's request deadline; absl::InfiniteFuture() outside any scope.
