@@ -174,16 +174,7 @@ TEST(PostgresBrokerTest, ACommitThatCannotCompleteFailsBeforeTheCallersDeadline)
   auto tpm = Guest(**broker, "slow-guest", "slow-disk");
   ASSERT_THAT(ReleaseOverGrpc(**broker, *tpm, "slow-disk"), IsOk());
   const auto standby = [&](const std::string& names) {
-    ASSERT_EQ((*pg)
-                  ->Psql(absl::StrCat("ALTER SYSTEM SET synchronous_standby_names = '", names, "'"))
-                  .exit_code,
-              0);
-    ASSERT_EQ((*pg)->Psql("SELECT pg_reload_conf()").exit_code, 0);
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          return (*pg)->Psql("SHOW synchronous_standby_names").output == absl::StrCat(names, "\n");
-        },
-        absl::Seconds(5)));
+    ASSERT_THAT((*pg)->SetSynchronousStandby(names), IsOk());
   };
   standby("absent");
 

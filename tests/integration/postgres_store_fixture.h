@@ -6,7 +6,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/crypto.h"
 #include "gtest/gtest.h"
@@ -53,19 +52,8 @@ class PostgresStoreFixture : public ::testing::Test {
     keks.current = *AesKek::Create(bytes.Clone(), "kek_file test");
     return keks;
   }
-  // Sets synchronous_standby_names (a standby that never connects makes every commit wait)
-  // and waits until the server uses it.
   static void SetSynchronousStandby(const std::string& names) {
-    ASSERT_EQ(
-        server_->Psql(absl::StrCat("ALTER SYSTEM SET synchronous_standby_names = '", names, "'"))
-            .exit_code,
-        0);
-    ASSERT_EQ(server_->Psql("SELECT pg_reload_conf()").exit_code, 0);
-    for (int i = 0; i < 100 && server_->Psql("SHOW synchronous_standby_names").output !=
-                                   absl::StrCat(names, "\n");
-         ++i) {
-      absl::SleepFor(absl::Milliseconds(50));
-    }
+    ASSERT_THAT(server_->SetSynchronousStandby(names), IsOk());
   }
   static PgPool::Options Options() { return {.dsn = server_->Dsn(), .size = 4}; }
   // One "replica": every store over its own connection pool.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/files.h"
 
 namespace kb {
@@ -112,6 +113,23 @@ std::string PostgresServer::StoreConfigJson() const {
 CommandResult PostgresServer::Psql(const std::string& sql) const {
   return AsPostgres(
       {"psql", "-h", dir_, "-d", "keybroker", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql});
+}
+
+absl::Status PostgresServer::SetSynchronousStandby(const std::string& names) const {
+  for (const std::string& sql :
+       {absl::StrCat("ALTER SYSTEM SET synchronous_standby_names = '", names, "'"),
+        std::string("SELECT pg_reload_conf()")}) {
+    if (CommandResult r = Psql(sql); r.exit_code != 0) {
+      return absl::InternalError(absl::StrCat(sql, ": ", r.output));
+    }
+  }
+  for (int i = 0; i < 100; ++i) {
+    if (Psql("SHOW synchronous_standby_names").output == absl::StrCat(names, "\n")) {
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError("synchronous_standby_names not in use after 5 s");
 }
 
 PostgresServer::~PostgresServer() {

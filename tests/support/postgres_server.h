@@ -39,6 +39,9 @@ class PostgresServer {
   absl::Status Restart();
   // Runs `sql` with psql on the database; exit code and output.
   CommandResult Psql(const std::string& sql) const;
+  // Sets synchronous_standby_names (a standby that never connects makes every commit wait)
+  // and waits until the server uses it; an error if it does not within 5 s.
+  absl::Status SetSynchronousStandby(const std::string& names) const;
 
  private:
   explicit PostgresServer(std::string dir) : dir_(std::move(dir)) {}
