@@ -2,9 +2,20 @@
 // test: a commit waiting for a synchronous standby that is gone (PostgreSQL's own
 // statement_timeout does not cover that wait) fails within the reply timeout, or at the
 // request's deadline when that comes first; its backend is asked to cancel, and the store
-// recovers by itself. A wait for a pooled connection ends at the request's deadline too, and
-// nothing is sent for a request whose deadline has passed.
+// recovers by itself. A wait for a pooled connection or for a new one ends at the request's
+// deadline too, and nothing is sent for a request whose deadline has passed.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/request_deadline.h"
 #include "gmock/gmock.h"
@@ -18,6 +29,33 @@ namespace kb {
 namespace {
 
 using ::testing::HasSubstr;
+
+// A port on 127.0.0.1 whose connections are never accepted: the kernel completes them and
+// nothing answers libpq's startup packet, as for a database host behind a path that swallows
+// packets. Closing it resets the connections waiting in its backlog.
+class SilentPort {
+ public:
+  SilentPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 && listen(fd_, 16) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  ~SilentPort() { Close(); }
+  int port() const { return port_; }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
 
 class PostgresDeadlineTest : public PostgresStoreFixture {
  protected:
@@ -137,6 +175,68 @@ TEST_F(PostgresDeadlineTest, AWaitForAConnectionEndsAtTheRequestDeadline) {
                          HasSubstr("stayed busy until the request's deadline")));
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+// A new connection that the database does not complete (connect_timeout 20 s here) is waited
+// for until the request's deadline; it goes on being made, holding its place in the pool.
+TEST_F(PostgresDeadlineTest, AWaitForANewConnectionEndsAtTheRequestDeadline) {
+  SilentPort silent;
+  ASSERT_NE(silent.port(), 0);
+  auto pool = PgPool::Create(
+      {.dsn = absl::StrCat("host=127.0.0.1 port=", silent.port(),
+                           " connect_timeout=20 sslmode=disable dbname=keybroker user=postgres"),
+       .size = 1});
+  ASSERT_THAT(pool, IsOk());
+  const absl::Time start = absl::Now();
+  {
+    const RequestDeadline::Scope deadline(start + absl::Milliseconds(300));
+    EXPECT_THAT((*pool)->Acquire(), StatusIs(absl::StatusCode::kUnavailable,
+                                             HasSubstr("made before the request's deadline")));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  // The pool's end waits for the connect still running, which ends when the port closes.
+  std::atomic<bool> gone{false};
+  std::thread destroy([&] {
+    pool->reset();
+    gone = true;
+  });
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_FALSE(gone);
+  silent.Close();
+  destroy.join();
+  EXPECT_TRUE(gone);
+}
+
+// libpq still gives each host of a multi-host DSN its own connect_timeout, and the connection
+// it then makes to the next host joins the pool although its request has left.
+TEST_F(PostgresDeadlineTest, AConnectionMadeAfterItsRequestLeftJoinsThePool) {
+  SilentPort silent;
+  ASSERT_NE(silent.port(), 0);
+  const std::string port = server_->Psql("SHOW port").output;
+  auto pool = PgPool::Create(
+      {.dsn = absl::StrCat("host=127.0.0.1,", server_->socket_dir(), " port=", silent.port(), ",",
+                           absl::StripTrailingAsciiWhitespace(port),
+                           " connect_timeout=3 sslmode=disable dbname=keybroker user=postgres "
+                           "application_name=kb_joins_the_pool"),
+       .size = 1,
+       .acquire_timeout = absl::Seconds(20)});
+  ASSERT_THAT(pool, IsOk());
+  {
+    const RequestDeadline::Scope deadline(absl::Now() + absl::Milliseconds(300));
+    EXPECT_THAT((*pool)->Acquire(), StatusIs(absl::StatusCode::kUnavailable,
+                                             HasSubstr("made before the request's deadline")));
+  }
+  // The pool's one place is that connection's: this waits for it rather than making another.
+  auto lease = (*pool)->Acquire();
+  ASSERT_THAT(lease, IsOk());
+  auto one = (*lease)->Exec("SELECT 1");
+  ASSERT_THAT(one, IsOk());
+  EXPECT_EQ(one->Text(0, 0), "1");
+  EXPECT_EQ(server_
+                ->Psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                       "'kb_joins_the_pool'")
+                .output,
+            "1\n");
 }
 
 }  // namespace

@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "common/request_deadline.h"
 
 namespace kb {
@@ -121,25 +125,102 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
                         : absl::StrCat("for ", absl::FormatDuration(options_.acquire_timeout))));
     }
   }
+  if (request_bound && absl::Now() >= bound) {  // it passed while this waited for a place
+    return absl::UnavailableError(absl::StrCat("no connection to ", description_,
+                                               " taken: the request's deadline has passed"));
+  }
   ++in_use_;
   lock.unlock();
   return Open();
 }
 
+// The hand-over between Open() and the thread that connects.
+struct PgPool::Opening {
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<std::unique_ptr<PgConnection>>> made ABSL_GUARDED_BY(mu);
+  bool left ABSL_GUARDED_BY(mu) = false;  // the caller stopped waiting
+};
+
 absl::StatusOr<PgPool::Lease> PgPool::Open() {
-  auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults(), options_.reply_timeout);
-  if (conn.ok() && !setup_.empty()) {
-    // Even if the request's deadline passed while connecting: the connection stays pooled.
-    const RequestDeadline::Override setup(absl::Now() + absl::Seconds(2));
-    if (absl::Status s = (*conn)->Command(setup_); !s.ok()) conn = s;
-  }
-  if (!conn.ok()) {
+  // libpq's connect cannot be cut short, and its connect_timeout applies per host of the DSN
+  // (so that a dead first host does not stop a failover to the next): it runs on a thread of
+  // its own, which the request leaves at its deadline.
+  std::shared_ptr<Opening> opening;
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    --in_use_;
-    freed_.notify_one();
+    ++opening_;
+  }
+  try {
+    opening = std::make_shared<Opening>();
+    std::thread([this, opening] {
+      Finish(*opening, Connect());
+      std::lock_guard<std::mutex> lock(mu_);
+      --opening_;
+      opened_.notify_all();  // under the lock: ~PgPool cannot end before this returns
+    }).detach();
+  } catch (const std::exception& e) {  // no thread (or memory) to be had
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --opening_;
+    }
+    GiveBack();
+    return absl::UnavailableError(
+        absl::StrCat("no connection to ", description_, " made: ", e.what()));
+  }
+  absl::MutexLock lock(&opening->mu);
+  const auto made = [&opening]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(opening->mu) {
+    return opening->made.has_value();
+  };
+  const absl::Time bound = RequestDeadline::Bound(absl::Now(), absl::InfiniteDuration());
+  if (!opening->mu.AwaitWithDeadline(absl::Condition(&made), bound)) {
+    opening->left = true;
+    return absl::UnavailableError(
+        absl::StrCat("no connection to ", description_,
+                     " made before the request's deadline (one is still being made; it joins "
+                     "the pool when made)"));
+  }
+  absl::StatusOr<std::unique_ptr<PgConnection>> conn = *std::move(opening->made);
+  if (!conn.ok()) {
+    GiveBack();
     return absl::UnavailableError(absl::StrCat(description_, ": ", conn.status().message()));
   }
   return Lease(this, *std::move(conn));
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PgPool::Connect() {
+  auto conn = PgConnection::Connect(options_.dsn, ConnectDefaults(), options_.reply_timeout);
+  if (conn.ok() && !setup_.empty()) {
+    // This thread has no request deadline; the setup gets a bound of its own.
+    const RequestDeadline::Override setup(absl::Now() + absl::Seconds(2));
+    if (absl::Status s = (*conn)->Command(setup_); !s.ok()) return s;
+  }
+  return conn;
+}
+
+void PgPool::Finish(Opening& opening, absl::StatusOr<std::unique_ptr<PgConnection>> conn) {
+  {
+    absl::MutexLock lock(&opening.mu);
+    if (!opening.left) {
+      opening.made = std::move(conn);
+      return;
+    }
+  }
+  if (conn.ok()) {
+    Release(*std::move(conn));
+  } else {
+    GiveBack();
+  }
+}
+
+PgPool::~PgPool() {
+  std::unique_lock<std::mutex> lock(mu_);
+  opened_.wait(lock, [this] { return opening_ == 0; });
+}
+
+void PgPool::GiveBack() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_use_;
+  freed_.notify_one();
 }
 
 void PgPool::Release(std::unique_ptr<PgConnection> conn) {

@@ -16,7 +16,8 @@ namespace kb {
 // A bounded pool of connections to one PostgreSQL database (or the primary of a multi-host
 // DSN). Connections are made on demand, checked for a closed server side before each use and
 // replaced when broken, so the broker recovers by itself when the database returns.
-// Thread-safe.
+// Thread-safe. Its destruction waits for the connections still being made (bounded by
+// libpq's connect_timeout per host).
 class PgPool {
  public:
   struct Options {
@@ -38,8 +39,12 @@ class PgPool {
 
   // A connection for one operation. UNAVAILABLE when every connection stays busy for
   // acquire_timeout (or until the request's deadline, common/request_deadline.h, when that
-  // comes first) or the database cannot be reached (bounded by connect_timeout).
+  // comes first), when the database cannot be reached (libpq's connect_timeout, per host of
+  // the DSN), or when a new connection is not made by the request's deadline: it is then
+  // still made, on a thread of its own, and joins the idle ones.
   absl::StatusOr<Lease> Acquire();
+
+  ~PgPool();
 
   // The DSN for messages: its hosts, ports and database, nothing else.
   const std::string& description() const { return description_; }
@@ -49,9 +54,16 @@ class PgPool {
       : options_(std::move(options)),
         description_(std::move(description)),
         setup_(std::move(setup)) {}
-  // A new connection for a place already counted in in_use_ (given back if it fails).
+  struct Opening;
+  // A new connection for a place already counted in in_use_ (given back if it fails), made on
+  // a thread of its own; the caller waits for it until its request's deadline.
   absl::StatusOr<Lease> Open();
+  // Connects and runs the setup statements (blocking, bounded by libpq's timeouts).
+  absl::StatusOr<std::unique_ptr<PgConnection>> Connect();
+  // Hands `conn` to the caller waiting in `opening`, or, when it left, to the idle ones.
+  void Finish(Opening& opening, absl::StatusOr<std::unique_ptr<PgConnection>> conn);
   void Release(std::unique_ptr<PgConnection> conn);
+  void GiveBack();  // a place of in_use_ whose connection was not made
 
   const Options options_;
   const std::string description_;
@@ -60,6 +72,8 @@ class PgPool {
   std::condition_variable freed_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
   int in_use_ = 0;                                   // guarded by mu_ (connections out or opening)
+  int opening_ = 0;  // guarded by mu_: threads making a connection, which use this pool
+  std::condition_variable opened_;
 };
 
 // A connection held by one user; returned to the pool (or closed, when broken) on destruction.
