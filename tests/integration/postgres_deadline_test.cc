@@ -9,9 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <memory>
-#include <thread>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
@@ -194,17 +192,18 @@ TEST_F(PostgresDeadlineTest, AWaitForANewConnectionEndsAtTheRequestDeadline) {
                                              HasSubstr("made before the request's deadline")));
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  // The pool's end waits for the connect still running, which ends when the port closes.
-  std::atomic<bool> gone{false};
-  std::thread destroy([&] {
-    pool->reset();
-    gone = true;
-  });
-  absl::SleepFor(absl::Milliseconds(500));
-  EXPECT_FALSE(gone);
+  // The connect still running holds the pool until it ends, which it does when the port
+  // closes.
+  const std::weak_ptr<PgPool> weak = *pool;
+  pool->reset();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(weak.expired());
   silent.Close();
-  destroy.join();
-  EXPECT_TRUE(gone);
+  const absl::Time closed = absl::Now();
+  while (!weak.expired() && absl::Now() - closed < absl::Seconds(15)) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(weak.expired());
 }
 
 // libpq still gives each host of a multi-host DSN its own connect_timeout, and the connection
@@ -212,7 +211,9 @@ TEST_F(PostgresDeadlineTest, AWaitForANewConnectionEndsAtTheRequestDeadline) {
 TEST_F(PostgresDeadlineTest, AConnectionMadeAfterItsRequestLeftJoinsThePool) {
   SilentPort silent;
   ASSERT_NE(silent.port(), 0);
-  const std::string port = server_->Psql("SHOW port").output;
+  const CommandResult shown = server_->Psql("SHOW port");
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  const std::string port = shown.output;
   auto pool = PgPool::Create(
       {.dsn = absl::StrCat("host=127.0.0.1,", server_->socket_dir(), " port=", silent.port(), ",",
                            absl::StripTrailingAsciiWhitespace(port),

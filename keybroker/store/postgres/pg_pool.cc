@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 #include "common/request_deadline.h"
 
 namespace kb {
@@ -126,6 +127,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
     }
   }
   if (request_bound && absl::Now() >= bound) {  // it passed while this waited for a place
+    freed_.notify_one();                        // which the next waiter may take
     return absl::UnavailableError(absl::StrCat("no connection to ", description_,
                                                " taken: the request's deadline has passed"));
   }
@@ -146,23 +148,12 @@ absl::StatusOr<PgPool::Lease> PgPool::Open() {
   // (so that a dead first host does not stop a failover to the next): it runs on a thread of
   // its own, which the request leaves at its deadline.
   std::shared_ptr<Opening> opening;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++opening_;
-  }
   try {
     opening = std::make_shared<Opening>();
-    std::thread([this, opening] {
-      Finish(*opening, Connect());
-      std::lock_guard<std::mutex> lock(mu_);
-      --opening_;
-      opened_.notify_all();  // under the lock: ~PgPool cannot end before this returns
+    std::thread([pool = shared_from_this(), opening] {
+      pool->Finish(*opening, pool->Connect());
     }).detach();
   } catch (const std::exception& e) {  // no thread (or memory) to be had
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --opening_;
-    }
     GiveBack();
     return absl::UnavailableError(
         absl::StrCat("no connection to ", description_, " made: ", e.what()));
@@ -208,13 +199,11 @@ void PgPool::Finish(Opening& opening, absl::StatusOr<std::unique_ptr<PgConnectio
   if (conn.ok()) {
     Release(*std::move(conn));
   } else {
+    // Its caller was told only that it stopped waiting.
+    LogError("a connection to %s made after its request's deadline failed: %s", description_,
+             conn.status().message());
     GiveBack();
   }
-}
-
-PgPool::~PgPool() {
-  std::unique_lock<std::mutex> lock(mu_);
-  opened_.wait(lock, [this] { return opening_ == 0; });
 }
 
 void PgPool::GiveBack() {

@@ -16,9 +16,9 @@ namespace kb {
 // A bounded pool of connections to one PostgreSQL database (or the primary of a multi-host
 // DSN). Connections are made on demand, checked for a closed server side before each use and
 // replaced when broken, so the broker recovers by itself when the database returns.
-// Thread-safe. Its destruction waits for the connections still being made (bounded by
-// libpq's connect_timeout per host).
-class PgPool {
+// Thread-safe. Made by Create() only: a thread still making a connection holds the pool, so
+// the pool ends with the last of them (a shutdown does not wait for them).
+class PgPool : public std::enable_shared_from_this<PgPool> {
  public:
   struct Options {
     std::string dsn;
@@ -43,8 +43,6 @@ class PgPool {
   // the DSN), or when a new connection is not made by the request's deadline: it is then
   // still made, on a thread of its own, and joins the idle ones.
   absl::StatusOr<Lease> Acquire();
-
-  ~PgPool();
 
   // The DSN for messages: its hosts, ports and database, nothing else.
   const std::string& description() const { return description_; }
@@ -72,8 +70,6 @@ class PgPool {
   std::condition_variable freed_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
   int in_use_ = 0;                                   // guarded by mu_ (connections out or opening)
-  int opening_ = 0;  // guarded by mu_: threads making a connection, which use this pool
-  std::condition_variable opened_;
 };
 
 // A connection held by one user; returned to the pool (or closed, when broken) on destruction.
