@@ -102,10 +102,11 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   const absl::Time now = absl::Now();
   const absl::Time bound = RequestDeadline::Bound(now, options_.acquire_timeout);
   const bool request_bound = bound < now + options_.acquire_timeout;
-  if (bound <= now) {
+  const auto passed = [this] {
     return absl::UnavailableError(absl::StrCat("no connection to ", description_,
                                                " taken: the request's deadline has passed"));
-  }
+  };
+  if (bound <= now) return passed();
   std::unique_lock<std::mutex> lock(mu_);
   const auto deadline = std::chrono::steady_clock::now() +
                         absl::ToChronoMilliseconds(std::max(bound - now, absl::ZeroDuration()));
@@ -128,8 +129,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   }
   if (request_bound && absl::Now() >= bound) {  // it passed while this waited for a place
     freed_.notify_one();                        // which the next waiter may take
-    return absl::UnavailableError(absl::StrCat("no connection to ", description_,
-                                               " taken: the request's deadline has passed"));
+    return passed();
   }
   ++in_use_;
   lock.unlock();
@@ -162,8 +162,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Open() {
   const auto made = [&opening]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(opening->mu) {
     return opening->made.has_value();
   };
-  const absl::Time bound = RequestDeadline::Bound(absl::Now(), absl::InfiniteDuration());
-  if (!opening->mu.AwaitWithDeadline(absl::Condition(&made), bound)) {
+  if (!opening->mu.AwaitWithDeadline(absl::Condition(&made), RequestDeadline::Current())) {
     opening->left = true;
     return absl::UnavailableError(
         absl::StrCat("no connection to ", description_,
