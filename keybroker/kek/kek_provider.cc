@@ -10,11 +10,16 @@
 #include "common/crypto.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "keybroker/kek/deadline_bound_kek.h"
 #include "keybroker/kek/kek_file.h"
 #include "keybroker/kek/pkcs11_kek.h"
 
 namespace kb {
 namespace {
+
+// Calls to an HSM that may be waited for at once, beyond which a call fails at once (a hung HSM
+// holds at most this many threads). Each running call holds one of the token's sessions.
+constexpr size_t kMaxHsmCalls = 32;
 
 Pkcs11KekLocation Location(const v1::Pkcs11Kek& config) {
   return {config.module(), config.token_label(), config.key_label()};
@@ -56,7 +61,7 @@ absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config) {
       ASSIGN_OR_RETURN(SecretBytes pin, ReadPin(config.pkcs11().pin_file()));
       ASSIGN_OR_RETURN(std::unique_ptr<Pkcs11Kek> kek,
                        Pkcs11Kek::Open(Location(config.pkcs11()), std::move(pin)));
-      return std::unique_ptr<Kek>(std::move(kek));
+      return std::unique_ptr<Kek>(std::make_unique<DeadlineBoundKek>(std::move(kek), kMaxHsmCalls));
     }
     case v1::KekConfig::SOURCE_NOT_SET:
       break;

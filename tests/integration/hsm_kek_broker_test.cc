@@ -1,6 +1,12 @@
 // keybrokerd with its KEK in a PKCS#11 token (a real SoftHSM2 token made by the test): keys are
 // created and released through the real broker, --create-kek makes a new key in the token, and a
-// broker pointed at another key of the token refuses to start and --check-config says which.
+// broker pointed at another key of the token refuses to start and --check-config says which; an
+// HSM that stops answering fails releases with UNAVAILABLE in time.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/files.h"
@@ -82,6 +88,43 @@ TEST(HsmKekBrokerTest, AWrongPinOrAMissingTokenStopsTheBrokerWithTheReason) {
       BrokerProcess::Start(options),
       StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr("no PKCS#11 token labelled 'gone'"),
                                                      HasSubstr("tokens present: 'kb-pin'"))));
+}
+
+// An HSM that stops answering in the middle of a release (a network HSM behind a partition, a
+// wedged daemon): the release fails with UNAVAILABLE before the guest's deadline, in time for
+// the guest to try its next broker, instead of hanging until the guest gives up with
+// DEADLINE_EXCEEDED; and releases work again once the HSM answers.
+TEST(HsmKekBrokerTest, AnHsmThatStopsAnsweringFailsReleasesInTimeUntilItAnswersAgain) {
+  auto token = SoftHsmToken::Create("kb-stall");
+  ASSERT_THAT(token, IsOk());
+  ASSERT_THAT(Pkcs11Kek::Generate({SoftHsmToken::kModule, "kb-stall", "kek"},
+                                  SecretBytes::FromString(SoftHsmToken::kPin)),
+              IsOk());
+  const std::string stall = (*token)->dir() + "/stall";
+  ASSERT_EQ(setenv(SoftHsmToken::kStallFileEnv, stall.c_str(), 1), 0);  // keybrokerd inherits it
+  const absl::Cleanup answer_again = [&stall] {
+    unlink(stall.c_str());
+    unsetenv(SoftHsmToken::kStallFileEnv);
+  };
+  BrokerProcess::Options options;
+  options.kek_config = (*token)->KekConfigJson("kek", SoftHsmToken::StallingModule());
+  auto broker = BrokerProcess::Start(options);
+  ASSERT_THAT(broker, IsOk());
+  auto tpm = Guest(**broker, "stall-guest", "stall-disk");
+  EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "stall-disk"), IsOk());
+
+  ASSERT_THAT(WriteFileAtomic(stall, "", 0600), IsOk());
+  // Not DEADLINE_EXCEEDED: the broker answered before the client's deadline, withholding the
+  // reason, which its log gives.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "stall-disk", std::chrono::seconds(5)),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("try again or another broker")));
+  }
+  auto log = ReadFile((*broker)->Path("keybrokerd.log"));
+  ASSERT_THAT(log, IsOk());
+  EXPECT_THAT(*log, HasSubstr("the KEK did not answer before the request's deadline"));
+  ASSERT_EQ(unlink(stall.c_str()), 0);
+  EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "stall-disk"), IsOk());
 }
 
 }  // namespace

@@ -34,8 +34,10 @@ absl::Status SoftHsmToken::AddToken(const std::string& label) {
   return absl::OkStatus();
 }
 
-std::string SoftHsmToken::KekConfigJson(const std::string& key_label) const {
-  return absl::StrCat(R"("kek":{"pkcs11":{"module":")", kModule, R"(","token_label":")", label_,
+const char* SoftHsmToken::StallingModule() { return KB_STALLING_PKCS11_MODULE; }
+
+std::string SoftHsmToken::KekConfigJson(const std::string& key_label, const char* module) const {
+  return absl::StrCat(R"("kek":{"pkcs11":{"module":")", module, R"(","token_label":")", label_,
                       R"(","key_label":")", key_label, R"(","pin_file":")", pin_file(), R"("}})");
 }
 

@@ -15,6 +15,10 @@ class SoftHsmToken {
  public:
   static constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
   static constexpr char kPin[] = "246810";
+  // A module with this token store's SoftHSM2 behind it, whose C_Encrypt and C_Decrypt wait
+  // while the file named by the environment variable kStallFileEnv exists.
+  static const char* StallingModule();
+  static constexpr char kStallFileEnv[] = "KB_TEST_PKCS11_STALL_FILE";
 
   static absl::StatusOr<std::unique_ptr<SoftHsmToken>> Create(const std::string& label = "kb");
   ~SoftHsmToken();
@@ -25,8 +29,8 @@ class SoftHsmToken {
   std::string pin_file() const { return dir_ + "/pin"; }
   // Initialises one more token in the same store.
   absl::Status AddToken(const std::string& label);
-  // BrokerConfig.kek for the key `key_label` in this token (JSON member).
-  std::string KekConfigJson(const std::string& key_label) const;
+  // BrokerConfig.kek for the key `key_label` in this token (JSON member), through `module`.
+  std::string KekConfigJson(const std::string& key_label, const char* module = kModule) const;
 
  private:
   SoftHsmToken(std::string dir, std::string label)
