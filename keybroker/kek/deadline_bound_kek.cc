@@ -59,7 +59,7 @@ void Work(std::shared_ptr<Calls> c) {
 // <= max_calls before a thread is started, so there are never more than max_calls threads.
 // UNAVAILABLE when max_calls calls are queued or running already, or no thread could be started.
 absl::Status Submit(const std::shared_ptr<Calls>& c, std::function<void()> call) {
-  std::lock_guard<std::mutex> lock(c->mu);
+  std::unique_lock<std::mutex> lock(c->mu);
   if (c->calls >= c->max_calls) {
     return absl::UnavailableError(
         absl::StrCat(c->max_calls,
@@ -69,6 +69,7 @@ absl::Status Submit(const std::shared_ptr<Calls>& c, std::function<void()> call)
   ++c->calls;
   ++c->in_kek;
   if (c->queue.size() <= c->spare) {
+    lock.unlock();  // so that the thread woken does not wait for it
     c->work.notify_one();
     return absl::OkStatus();
   }
@@ -107,9 +108,11 @@ absl::StatusOr<T> CallUntil(const std::shared_ptr<Calls>& c, Kek* kek, absl::Tim
       std::lock_guard<std::mutex> lock(calls->mu);  // the thread holds `calls`
       --calls->in_kek;
     }
-    std::lock_guard<std::mutex> lock(answer->mu);
-    answer->result = std::move(result);
-    answer->ready.notify_one();
+    {
+      std::lock_guard<std::mutex> lock(answer->mu);
+      answer->result = std::move(result);
+    }
+    answer->ready.notify_one();  // after the unlock, so that the caller woken does not wait for it
   });
   if (!queued.ok()) return queued;
   std::unique_lock<std::mutex> lock(answer->mu);
