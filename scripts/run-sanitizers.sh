@@ -8,7 +8,7 @@
 # (scripts/build.sh) compiles file by file, which also checks that each file stands alone.
 # Then ThreadSanitizer (CMake preset tsan, clang-14, ./build-tsan) on the broker's concurrency
 # tests: releases from several guests with concurrent policy edits and replays, group-committed
-# audit appends, kb::Mutex itself. Only those: Debian's gRPC and abseil are not built with TSan,
+# audit appends, kb::Mutex itself, the threads that bound an HSM's calls (kek_file_test). Only those: Debian's gRPC and abseil are not built with TSan,
 # so code that gRPC's threads call into would be reported for gRPC's own (unseen) locking;
 # kb::Mutex (common/sync/mutex.h) makes the broker's own locks visible (README, "Tests").
 set -eu
@@ -23,10 +23,10 @@ cmake --build build-asan -j "$(nproc)"
 echo "== asan: tests"
 ctest --test-dir build-asan --output-on-failure --timeout 900 -j 1 -LE 'e2e|fuzz|lint'
 
-echo "== tsan: build (build-tsan: broker_core_test, sync_test)"
+echo "== tsan: build (build-tsan: broker_core_test, sync_test, kek_file_test)"
 cmake --preset tsan >/dev/null
-cmake --build build-tsan -j "$(nproc)" --target broker_core_test sync_test
+cmake --build build-tsan -j "$(nproc)" --target broker_core_test sync_test kek_file_test
 echo "== tsan: tests"
 TSAN_OPTIONS="halt_on_error=1" \
   ctest --test-dir build-tsan --output-on-failure --timeout 900 -j 1 \
-  -R '^(broker_core_test|sync_test)$'
+  -R '^(broker_core_test|sync_test|kek_file_test)$'
