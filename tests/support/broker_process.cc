@@ -190,16 +190,20 @@ absl::Status BrokerProcess::Launch() {
   return absl::DeadlineExceededError("keybrokerd did not start: " + Slurp(log));
 }
 
-void BrokerProcess::Stop() {
-  if (pid_ <= 0) return;
+int BrokerProcess::Stop() {
+  if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
-  for (int i = 0; i < 200 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
+  bool exited = false;
+  for (int i = 0; i < 200 && !(exited = waitpid(pid_, &status, WNOHANG) == pid_); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, &status, 0);
+  if (!exited) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
+  return status;
 }
 
 void BrokerProcess::Kill() {

@@ -48,8 +48,10 @@ class BrokerProcess {
   std::unique_ptr<v1::KeyAdmin::Stub> AdminStub(const std::string& name = "operator") const;
   std::unique_ptr<v1::KeyRelease::Stub> ReleaseStub() const;
 
-  // Stops keybrokerd (SIGTERM); Resume() starts it again on the same database and ports.
-  void Stop();
+  // Stops keybrokerd (SIGTERM; SIGKILL if it has not exited 5 s later); Resume() starts it
+  // again on the same database and ports. Its wait status (waitpid's), or -1 if it was not
+  // running.
+  int Stop();
   // Kills keybrokerd with SIGKILL (no shutdown path runs) and reaps it; Resume() restarts it.
   void Kill();
   absl::Status Resume();
