@@ -8,8 +8,9 @@
 # (scripts/build.sh) compiles file by file, which also checks that each file stands alone.
 # Then ThreadSanitizer (CMake preset tsan, clang-14, ./build-tsan) on the broker's concurrency
 # tests: releases from several guests with concurrent policy edits and replays, group-committed
-# audit appends, kb::Mutex itself, the threads that bound an HSM's calls (kek_file_test). Only those: Debian's gRPC and abseil are not built with TSan,
-# so code that gRPC's threads call into would be reported for gRPC's own (unseen) locking;
+# audit appends, kb::Mutex itself, the threads that bound an HSM's calls (kek_file_test). Only
+# those: Debian's gRPC and abseil are not built with TSan, so code that gRPC's threads call into
+# would be reported for gRPC's own (unseen) locking;
 # kb::Mutex (common/sync/mutex.h) makes the broker's own locks visible (README, "Tests").
 set -eu
 cd "$(dirname "$0")/.."

@@ -27,7 +27,8 @@ namespace kb {
 //
 // Destroying this object does not wait for calls still running. If one is still queued or in
 // the KEK, the KEK is never destroyed (a call that hangs may return at any time, the process's
-// exit included: a PKCS#11 module is not finalized under it); otherwise it is destroyed here.
+// exit included: a PKCS#11 module is not finalized under it, though the module's own exit-time
+// clean-up still runs); otherwise it is destroyed here.
 class DeadlineBoundKek final : public Kek {
  public:
   DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls);

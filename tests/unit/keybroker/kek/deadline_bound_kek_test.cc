@@ -135,7 +135,7 @@ TEST_F(DeadlineBoundKekTest, AtMostMaxCallsWaitAtOnceAndTheNextFailsAtOnce) {
   ASSERT_THAT(sealed, IsOk());
   gate_->Set(false);
   for (int i = 0; i < 2; ++i) {
-    const RequestDeadline::Override deadline(absl::Now() + absl::Milliseconds(50));
+    const RequestDeadline::Override deadline(absl::Now() + absl::Milliseconds(300));
     EXPECT_THAT(kek->Open(*sealed, "aad"),
                 StatusIs(absl::StatusCode::kUnavailable,
                          HasSubstr("did not answer before the request's deadline")));
@@ -157,7 +157,7 @@ TEST_F(DeadlineBoundKekTest, ACallDoesNotWaitBehindOneThatHangs) {
   auto kek = Make(4);
   gate_->Set(false);
   {
-    const RequestDeadline::Override deadline(absl::Now() + absl::Milliseconds(50));
+    const RequestDeadline::Override deadline(absl::Now() + absl::Milliseconds(300));
     EXPECT_THAT(kek->Seal(material_, "aad"), StatusIs(absl::StatusCode::kUnavailable));
   }
   const RequestDeadline::Override deadline(absl::Now() + absl::Seconds(30));
@@ -191,7 +191,7 @@ TEST_F(DeadlineBoundKekTest, ItsEndDoesNotWaitForACallThatHangsAndKeepsTheKekItI
   auto kek = Make(4);
   gate_->Set(false);
   {
-    const RequestDeadline::Override deadline(absl::Now() + absl::Milliseconds(50));
+    const RequestDeadline::Override deadline(absl::Now() + absl::Milliseconds(300));
     EXPECT_THAT(kek->Seal(material_, "aad"), StatusIs(absl::StatusCode::kUnavailable));
   }
   kek.reset();  // would hang here if it waited for the call
