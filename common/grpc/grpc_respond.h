@@ -20,15 +20,37 @@ namespace kb {
 
 // The server side of the thin gRPC adapters: a plain C++ handler's result as the call's answer.
 
-// When the server stops waiting on behalf of a call (its RequestDeadline), so that its answer
-// (UNAVAILABLE, with the reason for an operator) reaches the client before the client's own
-// deadline ends the call with a bare DEADLINE_EXCEEDED: a quarter of the time left at `now`,
-// at most 1 s, before the call's deadline. absl::InfiniteFuture() when the client set none.
-inline absl::Time WorkDeadline(const grpc::ServerContextBase& ctx, absl::Time now) {
+// When the server stops waiting on behalf of a call whose deadline is `deadline`
+// (absl::InfiniteFuture() when its client set none), at `now` (its RequestDeadline): so that
+// its answer (UNAVAILABLE, with the reason for an operator) reaches the client before the
+// client's own deadline ends the call with a bare DEADLINE_EXCEEDED, a quarter of the time left
+// at `now`, at most 1 s, before the call's deadline. absl::InfiniteFuture() for no deadline.
+inline absl::Time WorkDeadlineAt(absl::Time deadline, absl::Time now) {
+  if (deadline == absl::InfiniteFuture()) return absl::InfiniteFuture();
+  return deadline - std::clamp((deadline - now) / 4, absl::ZeroDuration(), absl::Seconds(1));
+}
+
+// The call's deadline as absl::Time; absl::InfiniteFuture() when the client set none.
+inline absl::Time CallDeadline(const grpc::ServerContextBase& ctx) {
   const std::chrono::system_clock::time_point deadline = ctx.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  const absl::Time end = absl::FromChrono(deadline);
-  return end - std::clamp((end - now) / 4, absl::ZeroDuration(), absl::Seconds(1));
+  return absl::FromChrono(deadline);
+}
+
+inline absl::Time WorkDeadline(const grpc::ServerContextBase& ctx, absl::Time now) {
+  return WorkDeadlineAt(CallDeadline(ctx), now);
+}
+
+// How long a guest's call (FinishRawUnary) is worked on when its client set no deadline, so
+// that such a client cannot hold the server's threads for as long as a hung HSM or database
+// would (kbunlock always sets one).
+inline constexpr absl::Duration kGuestCallWorkLimit = absl::Seconds(30);
+
+// WorkDeadlineAt for a guest's call: at most kGuestCallWorkLimit after `now` when `deadline`
+// is infinite.
+inline absl::Time GuestWorkDeadlineAt(absl::Time deadline, absl::Time now) {
+  const absl::Time work = WorkDeadlineAt(deadline, now);
+  return work == absl::InfiniteFuture() ? now + kGuestCallWorkLimit : work;
 }
 
 // Moves the value of `result` into `response` and returns OK; or returns the error of `result`
@@ -74,8 +96,8 @@ grpc::Status RespondRaw(const absl::StatusOr<Resp>& result, grpc::ByteBuffer* re
   return grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer);
 }
 
-// Finishes a raw unary call at once: parses `request` as ParseRawRequest does, runs
-// `handler(const Req&) -> absl::StatusOr<Resp>` with the call's WorkDeadline as its
+// Finishes a guest's raw unary call at once: parses `request` as ParseRawRequest does, runs
+// `handler(const Req&) -> absl::StatusOr<Resp>` with the call's GuestWorkDeadlineAt as its
 // RequestDeadline and answers as RespondRaw does.
 template <typename Req, typename Resp, typename Handler>
 grpc::ServerUnaryReactor* FinishRawUnary(grpc::CallbackServerContext* ctx,
@@ -85,7 +107,7 @@ grpc::ServerUnaryReactor* FinishRawUnary(grpc::CallbackServerContext* ctx,
   Req parsed;
   grpc::Status status = ParseRawRequest(request, &parsed);
   if (status.ok()) {
-    const RequestDeadline::Scope deadline(WorkDeadline(*ctx, absl::Now()));
+    const RequestDeadline::Scope deadline(GuestWorkDeadlineAt(CallDeadline(*ctx), absl::Now()));
     status = RespondRaw<Resp>(handler(parsed), response);
   }
   reactor->Finish(status);
