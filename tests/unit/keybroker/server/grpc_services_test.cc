@@ -11,6 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "absl/time/clock.h"
+#include "common/grpc/grpc_respond.h"
+#include "common/request_deadline.h"
 #include "gtest/gtest.h"
 #include "keybroker/ak_activation/activation_grpc.h"
 #include "tests/support/worker_gate.h"
@@ -99,6 +102,54 @@ TEST_F(AdminAdapterTest, ACallCancelledWhileQueuedIsNotRun) {
   std::atomic<bool> after{false};
   EXPECT_TRUE(Eventually([&] { return workers_.Submit([&after] { after = true; }); }));
   EXPECT_TRUE(Eventually([&] { return after.load(); }));
+}
+
+// FinishRawUnary (the guest-facing calls' adapter) over a real in-process gRPC server: the
+// RequestDeadline its handler runs under, with and without a client deadline.
+class GuestDeadlineService final
+    : public v1::KeyRelease::WithRawCallbackMethod_GetChallenge<v1::KeyRelease::Service> {
+ public:
+  grpc::ServerUnaryReactor* GetChallenge(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override {
+    return FinishRawUnary<v1::GetChallengeRequest, v1::GetChallengeResponse>(
+        ctx, request, response, [this](const v1::GetChallengeRequest&) {
+          seen_ = RequestDeadline::Current();
+          return absl::StatusOr<v1::GetChallengeResponse>(v1::GetChallengeResponse());
+        });
+  }
+  absl::Time seen() const { return seen_; }
+
+ private:
+  absl::Time seen_;  // written before the call's answer, read after it
+};
+
+TEST(GuestDeadlineTest, ACallWithoutADeadlineIsWorkedOnForThirtySeconds) {
+  GuestDeadlineService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::KeyRelease::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  v1::GetChallengeResponse response;
+
+  grpc::ClientContext without;
+  absl::Time before = absl::Now();
+  ASSERT_TRUE(stub->GetChallenge(&without, {}, &response).ok());
+  EXPECT_GE(service.seen(), before + absl::Seconds(30));
+  EXPECT_LE(service.seen(), absl::Now() + absl::Seconds(30));
+
+  // A deadline of its own: worked on until a second before it (a quarter of 10 s is more).
+  grpc::ClientContext with;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  with.set_deadline(absl::ToChronoTime(deadline));
+  ASSERT_TRUE(stub->GetChallenge(&with, {}, &response).ok());
+  EXPECT_LE(absl::AbsDuration(service.seen() - (deadline - absl::Seconds(1))),
+            absl::Milliseconds(100));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
 }  // namespace
