@@ -17,8 +17,8 @@
 namespace kb {
 namespace {
 
-// Calls to an HSM that may be waited for at once, beyond which a call fails at once (a hung HSM
-// holds at most this many threads). Each running call holds one of the token's sessions.
+// Calls to an HSM that may be queued or running at once, beyond which a call fails at once (a
+// hung HSM holds at most this many threads). Each running call holds one of the token's sessions.
 constexpr size_t kMaxHsmCalls = 32;
 
 Pkcs11KekLocation Location(const v1::Pkcs11Kek& config) {

@@ -27,12 +27,22 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
+// A SoftHSM2 token labelled `label` holding a KEK labelled `key_label`.
+absl::StatusOr<std::unique_ptr<SoftHsmToken>> TokenWithKek(const std::string& label,
+                                                           const std::string& key_label) {
+  auto token = SoftHsmToken::Create(label);
+  if (!token.ok()) return token.status();
+  if (absl::Status s = Pkcs11Kek::Generate({SoftHsmToken::kModule, label, key_label},
+                                           SecretBytes::FromString(SoftHsmToken::kPin));
+      !s.ok()) {
+    return s;
+  }
+  return token;
+}
+
 TEST(HsmKekBrokerTest, ReleasesUnderAnHsmKekAndRefusesAnotherKeyOfTheToken) {
-  auto token = SoftHsmToken::Create("kb-broker");
+  auto token = TokenWithKek("kb-broker", "kek-a");
   ASSERT_THAT(token, IsOk());
-  ASSERT_THAT(Pkcs11Kek::Generate({SoftHsmToken::kModule, "kb-broker", "kek-a"},
-                                  SecretBytes::FromString(SoftHsmToken::kPin)),
-              IsOk());
   BrokerProcess::Options options;
   options.kek_config = (*token)->KekConfigJson("kek-a");
   auto broker = BrokerProcess::Start(options);
@@ -96,11 +106,8 @@ TEST(HsmKekBrokerTest, AWrongPinOrAMissingTokenStopsTheBrokerWithTheReason) {
 // the guest to try its next broker, instead of hanging until the guest gives up with
 // DEADLINE_EXCEEDED; and releases work again once the HSM answers.
 TEST(HsmKekBrokerTest, AnHsmThatStopsAnsweringFailsReleasesInTimeUntilItAnswersAgain) {
-  auto token = SoftHsmToken::Create("kb-stall");
+  auto token = TokenWithKek("kb-stall", "kek");
   ASSERT_THAT(token, IsOk());
-  ASSERT_THAT(Pkcs11Kek::Generate({SoftHsmToken::kModule, "kb-stall", "kek"},
-                                  SecretBytes::FromString(SoftHsmToken::kPin)),
-              IsOk());
   const std::string stall = (*token)->dir() + "/stall";
   ASSERT_EQ(setenv(SoftHsmToken::kStallFileEnv, stall.c_str(), 1), 0);  // keybrokerd inherits it
   const absl::Cleanup answer_again = [&stall] {
