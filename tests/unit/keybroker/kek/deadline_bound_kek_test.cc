@@ -71,12 +71,16 @@ class DeadlineBoundKekTest : public ::testing::Test {
     return std::make_unique<DeadlineBoundKek>(std::make_unique<GatedKek>(*std::move(aes), gate_),
                                               max_calls);
   }
-  // Waits (at most 10 s) until `done` holds; whether it did.
+  // Polls `done` (at most 10 s) until it holds; whether it did. `done` is asked once per poll
+  // and its last answer counts: it may be a call whose answer changes, such as a KEK call.
   template <typename Done>
   static bool Eventually(Done done) {
     const absl::Time end = absl::Now() + absl::Seconds(10);
-    while (!done() && absl::Now() < end) absl::SleepFor(absl::Milliseconds(10));
-    return done();
+    while (!done()) {
+      if (absl::Now() >= end) return false;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return true;
   }
   std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
   const SecretBytes material_ = SecretBytes::FromString("a key version's material");
