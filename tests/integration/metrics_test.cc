@@ -2,13 +2,7 @@
 // software TPM releases through the real broker over TLS: decisions by result, evidence kind
 // and refusing check, the latency histograms, store timings, admin calls by role, challenges
 // outstanding and build info.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <regex>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -20,6 +14,7 @@
 #include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/status_matchers.h"
 
 namespace kb {
@@ -27,34 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// The metrics port keybrokerd logged ("metrics on 127.0.0.1:0 (port N)").
-int MetricsPort(const BrokerProcess& broker) {
-  auto log = ReadFile(broker.Path("keybrokerd.log"));
-  if (!log.ok()) return 0;
-  std::smatch m;
-  const std::string text = *log;
-  if (!std::regex_search(text, m, std::regex("metrics on \\S+ \\(port (\\d+)\\)"))) return 0;
-  return std::stoi(m[1]);
-}
-
-// GET `path` from 127.0.0.1:`port` over HTTP/1.0; the whole response, headers included.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-    (void)!write(fd, request.data(), request.size());
-    char buf[8192];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) response.append(buf, n);
-  }
-  close(fd);
-  return response;
-}
 
 class MetricsTest : public ::testing::Test {
  protected:
