@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -129,14 +131,24 @@ absl::StatusOr<std::unique_ptr<MetricsListener>> StartMetrics(const v1::BrokerCo
   return listener;
 }
 
+// What the metrics read of the calls to the KEKs that `tally` counts.
+std::function<BrokerMetrics::KekCalls()> KekCallReader(const KekCallTally& tally) {
+  return [&tally] {
+    return BrokerMetrics::KekCalls{.waiting = static_cast<double>(tally.waiting.load()),
+                                   .abandoned = static_cast<double>(tally.abandoned.load()),
+                                   .refused = static_cast<double>(tally.refused.load())};
+  };
+}
+
 // Serves the release, admin and AK activation APIs over `stores` until SIGINT or SIGTERM.
 absl::Status Serve(const v1::BrokerConfig& config, const BrokerStores& stores, const RoleMap& roles,
-                   const VerifierTrust& trust) {
+                   const VerifierTrust& trust, const KekCallTally& kek_calls) {
   RealClock clock;
   const v1::RequestLimits& limits = config.request_limits();
   ChallengeQuota challenge_quota(limits.max_outstanding_challenges(),
                                  limits.max_outstanding_challenges_per_source());
-  BrokerMetrics metrics([&] { return static_cast<double>(challenge_quota.outstanding()); });
+  BrokerMetrics metrics([&] { return static_cast<double>(challenge_quota.outstanding()); },
+                        KekCallReader(kek_calls));
   // Observed only when the metrics are served.
   BrokerMetrics* observer = config.metrics_listen().empty() ? nullptr : &metrics;
   const BrokerStores s = observer != nullptr ? TimedStores(stores, observer) : stores;
@@ -206,7 +218,8 @@ absl::Status Run(const std::string& config_path, Mode mode) {
     std::printf("created the KEK: %s\n", created.c_str());
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(KekSet keks, LoadKeks(config));
+  const auto kek_calls = std::make_shared<KekCallTally>();
+  ASSIGN_OR_RETURN(KekSet keks, LoadKeks(config, kek_calls));
   RETURN_IF_ERROR(CheckTlsFiles(config, absl::Now()));
   ASSIGN_OR_RETURN(RoleMap roles, RoleMap::Create(config.operator_roles()));
   ASSIGN_OR_RETURN(const VerifierTrust trust, LoadVerifierTrust(config));
@@ -215,7 +228,7 @@ absl::Status Run(const std::string& config_path, Mode mode) {
   if (roles.empty()) {
     LogError("warning: no operator_roles in %s: every admin call will be denied", config_path);
   }
-  return Serve(config, stores, roles, trust);
+  return Serve(config, stores, roles, trust, *kek_calls);
 }
 
 }  // namespace

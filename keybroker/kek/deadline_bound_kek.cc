@@ -18,8 +18,9 @@ namespace kb {
 
 // std::mutex and std::condition_variable, which ThreadSanitizer sees.
 struct DeadlineBoundKek::Calls {
-  explicit Calls(size_t max) : max_calls(max) {}
+  Calls(size_t max, std::shared_ptr<KekCallTally> t) : max_calls(max), tally(std::move(t)) {}
   const size_t max_calls;
+  const std::shared_ptr<KekCallTally> tally;  // in_kek is its `waiting` share
   std::mutex mu;
   std::condition_variable work;             // a call queued, or stopping
   std::deque<std::function<void()>> queue;  // guarded by mu
@@ -61,6 +62,7 @@ void Work(std::shared_ptr<Calls> c) {
 absl::Status Submit(const std::shared_ptr<Calls>& c, std::function<void()> call) {
   std::unique_lock<std::mutex> lock(c->mu);
   if (c->calls >= c->max_calls) {
+    ++c->tally->refused;
     return absl::UnavailableError(
         absl::StrCat(c->max_calls,
                      " calls to the KEK are still waiting for its answer (is the HSM answering?)"));
@@ -68,6 +70,7 @@ absl::Status Submit(const std::shared_ptr<Calls>& c, std::function<void()> call)
   c->queue.push_back(std::move(call));
   ++c->calls;
   ++c->in_kek;
+  ++c->tally->waiting;
   if (c->queue.size() <= c->spare) {
     lock.unlock();  // so that the thread woken does not wait for it
     c->work.notify_one();
@@ -80,6 +83,8 @@ absl::Status Submit(const std::shared_ptr<Calls>& c, std::function<void()> call)
     c->queue.pop_back();
     --c->calls;
     --c->in_kek;
+    --c->tally->waiting;
+    ++c->tally->refused;
     return absl::UnavailableError(absl::StrCat("no thread to call the KEK on: ", e.what()));
   }
   return absl::OkStatus();
@@ -107,6 +112,7 @@ absl::StatusOr<T> CallUntil(const std::shared_ptr<Calls>& c, Kek* kek, absl::Tim
     {
       std::lock_guard<std::mutex> lock(calls->mu);  // the thread holds `calls`
       --calls->in_kek;
+      --calls->tally->waiting;
     }
     {
       std::lock_guard<std::mutex> lock(answer->mu);
@@ -118,6 +124,7 @@ absl::StatusOr<T> CallUntil(const std::shared_ptr<Calls>& c, Kek* kek, absl::Tim
   std::unique_lock<std::mutex> lock(answer->mu);
   if (!answer->ready.wait_until(lock, absl::ToChronoTime(deadline),
                                 [&answer] { return answer->result.has_value(); })) {
+    ++c->tally->abandoned;
     return absl::UnavailableError(
         "the KEK did not answer before the request's deadline (the call goes on, and its "
         "result is dropped; is the HSM answering?)");
@@ -127,11 +134,12 @@ absl::StatusOr<T> CallUntil(const std::shared_ptr<Calls>& c, Kek* kek, absl::Tim
 
 }  // namespace
 
-DeadlineBoundKek::DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls)
+DeadlineBoundKek::DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls,
+                                   std::shared_ptr<KekCallTally> tally)
     : description_(kek->Describe()),
       fingerprint_(kek->Fingerprint()),
       kek_(std::move(kek)),
-      calls_(std::make_shared<Calls>(max_calls)) {}
+      calls_(std::make_shared<Calls>(max_calls, std::move(tally))) {}
 
 DeadlineBoundKek::~DeadlineBoundKek() {
   std::lock_guard<std::mutex> lock(calls_->mu);

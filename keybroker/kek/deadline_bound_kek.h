@@ -1,7 +1,9 @@
 #ifndef KB_KEYBROKER_KEK_DEADLINE_BOUND_KEK_H_
 #define KB_KEYBROKER_KEK_DEADLINE_BOUND_KEK_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -11,6 +13,15 @@
 #include "keybroker/store/kek.h"
 
 namespace kb {
+
+// What the calls of DeadlineBoundKeks have come to, for keybrokerd's metrics: an HSM that stops
+// answering shows as `waiting` climbing to max_calls. One tally may be shared by several (the
+// current KEK and the previous ones of a rotation).
+struct KekCallTally {
+  std::atomic<int64_t> waiting{0};     // queued or in the KEK now, their callers waiting or gone
+  std::atomic<uint64_t> abandoned{0};  // calls whose request left at its deadline before the answer
+  std::atomic<uint64_t> refused{0};    // calls refused at once: max_calls waiting, or no thread
+};
 
 // A KEK whose calls a request stops waiting for at its RequestDeadline. An HSM that stops
 // answering (a network HSM behind a partition, a wedged token or daemon) then fails releases
@@ -31,7 +42,8 @@ namespace kb {
 // clean-up still runs); otherwise it is destroyed here.
 class DeadlineBoundKek final : public Kek {
  public:
-  DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls);
+  DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls,
+                   std::shared_ptr<KekCallTally> tally = std::make_shared<KekCallTally>());
   ~DeadlineBoundKek() override;
   DeadlineBoundKek(const DeadlineBoundKek&) = delete;
   DeadlineBoundKek& operator=(const DeadlineBoundKek&) = delete;

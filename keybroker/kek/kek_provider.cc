@@ -53,7 +53,8 @@ absl::Status CreateKekFile(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config) {
+absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config,
+                                             std::shared_ptr<KekCallTally> tally) {
   switch (config.source_case()) {
     case v1::KekConfig::kFile:
       return LoadKekFile(config.file());
@@ -61,7 +62,9 @@ absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config) {
       ASSIGN_OR_RETURN(SecretBytes pin, ReadPin(config.pkcs11().pin_file()));
       ASSIGN_OR_RETURN(std::unique_ptr<Pkcs11Kek> kek,
                        Pkcs11Kek::Open(Location(config.pkcs11()), std::move(pin)));
-      return std::unique_ptr<Kek>(std::make_unique<DeadlineBoundKek>(std::move(kek), kMaxHsmCalls));
+      if (tally == nullptr) tally = std::make_shared<KekCallTally>();
+      return std::unique_ptr<Kek>(
+          std::make_unique<DeadlineBoundKek>(std::move(kek), kMaxHsmCalls, std::move(tally)));
     }
     case v1::KekConfig::SOURCE_NOT_SET:
       break;
@@ -69,11 +72,12 @@ absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config) {
   return absl::InvalidArgumentError("no KEK configured (kek_file or kek)");
 }
 
-absl::StatusOr<KekSet> LoadKeks(const v1::BrokerConfig& config) {
+absl::StatusOr<KekSet> LoadKeks(const v1::BrokerConfig& config,
+                                const std::shared_ptr<KekCallTally>& tally) {
   KekSet keks;
-  ASSIGN_OR_RETURN(keks.current, LoadKek(config.kek()));
+  ASSIGN_OR_RETURN(keks.current, LoadKek(config.kek(), tally));
   for (int i = 0; i < config.previous_keks_size(); ++i) {
-    auto previous = LoadKek(config.previous_keks(i));
+    auto previous = LoadKek(config.previous_keks(i), tally);
     if (!previous.ok()) {
       return absl::Status(previous.status().code(),
                           absl::StrCat("previous_keks[", i, "]: ", previous.status().message()));

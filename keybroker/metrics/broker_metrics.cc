@@ -27,16 +27,30 @@ const Histogram::BucketBoundaries& StoreBuckets() {
 }
 
 // Gauges whose value is read when scraped.
+// Gauges and counters whose value is read when scraped.
 class LiveGauges : public prometheus::Collectable {
  public:
-  explicit LiveGauges(std::function<double()> outstanding) : outstanding_(std::move(outstanding)) {}
+  LiveGauges(std::function<double()> outstanding,
+             std::function<BrokerMetrics::KekCalls()> kek_calls)
+      : outstanding_(std::move(outstanding)), kek_calls_(std::move(kek_calls)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    return {Gauge("keybroker_challenges_outstanding",
-                  "Challenges issued by this keybrokerd and not yet redeemed or expired.", {},
-                  outstanding_()),
-            Gauge("keybroker_build_info", "The keybrokerd release serving (value 1).",
-                  {{"version", kVersion}}, 1)};
+    const BrokerMetrics::KekCalls kek = kek_calls_();
+    return {
+        Gauge("keybroker_challenges_outstanding",
+              "Challenges issued by this keybrokerd and not yet redeemed or expired.", {},
+              outstanding_()),
+        Gauge("keybroker_kek_calls_waiting",
+              "Calls to the KEK in an HSM queued or not yet answered, whether or not their "
+              "request still waits; a count that stays up: the HSM is not answering.",
+              {}, kek.waiting),
+        Counter("keybroker_kek_calls_abandoned_total",
+                "Calls to the KEK in an HSM that their request left at its deadline.",
+                kek.abandoned),
+        Counter("keybroker_kek_calls_refused_total",
+                "Calls to the KEK in an HSM refused because too many were waiting.", kek.refused),
+        Gauge("keybroker_build_info", "The keybrokerd release serving (value 1).",
+              {{"version", kVersion}}, 1)};
   }
 
  private:
@@ -48,15 +62,22 @@ class LiveGauges : public prometheus::Collectable {
     metric.gauge.value = value;
     return {std::move(name), std::move(help), prometheus::MetricType::Gauge, {metric}};
   }
+  static prometheus::MetricFamily Counter(std::string name, std::string help, double value) {
+    prometheus::ClientMetric metric;
+    metric.counter.value = value;
+    return {std::move(name), std::move(help), prometheus::MetricType::Counter, {metric}};
+  }
 
   std::function<double()> outstanding_;
+  std::function<BrokerMetrics::KekCalls()> kek_calls_;
 };
 
 }  // namespace
 
-BrokerMetrics::BrokerMetrics(std::function<double()> outstanding_challenges)
+BrokerMetrics::BrokerMetrics(std::function<double()> outstanding_challenges,
+                             std::function<KekCalls()> kek_calls)
     : registry_(std::make_shared<prometheus::Registry>()),
-      live_(std::make_shared<LiveGauges>(std::move(outstanding_challenges))),
+      live_(std::make_shared<LiveGauges>(std::move(outstanding_challenges), std::move(kek_calls))),
       decisions_(prometheus::BuildCounter()
                      .Name("keybroker_release_decisions_total")
                      .Help("Release and enrolment-confirmation decisions, by result, the "

@@ -23,13 +23,22 @@ namespace kb {
 //   keybroker_store_operation_duration_seconds{operation}  (histogram)
 //   keybroker_admin_calls_total{action,roles,result}
 //   keybroker_challenges_outstanding   (read at each scrape)
+//   keybroker_kek_calls_waiting, keybroker_kek_calls_abandoned_total,
+//   keybroker_kek_calls_refused_total   (read at each scrape)
 //   keybroker_build_info{version} 1
 // Every label value is a name the broker chose, never request text, so the number of series
 // is bounded. Thread-safe.
 class BrokerMetrics : public ReleaseObserver, public AdminObserver, public StoreLatencyObserver {
  public:
-  // `outstanding_challenges` is called at each scrape.
-  explicit BrokerMetrics(std::function<double()> outstanding_challenges);
+  // The calls to an HSM's KEK (keybroker/kek/deadline_bound_kek.h, KekCallTally).
+  struct KekCalls {
+    double waiting = 0;    // queued or in the KEK now
+    double abandoned = 0;  // so far: their request left at its deadline before the answer
+    double refused = 0;    // so far: refused at once, too many waiting
+  };
+  // `outstanding_challenges` and `kek_calls` are called at each scrape.
+  BrokerMetrics(std::function<double()> outstanding_challenges,
+                std::function<KekCalls()> kek_calls);
 
   void Observe(const ReleaseOutcome& outcome) override;
   void Observe(absl::string_view action, absl::string_view roles,

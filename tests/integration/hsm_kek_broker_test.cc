@@ -18,6 +18,7 @@
 #include "tests/integration/keybrokerctl_fixture.h"
 #include "tests/integration/release_over_grpc.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/status_matchers.h"
 
@@ -116,8 +117,11 @@ TEST(HsmKekBrokerTest, AnHsmThatStopsAnsweringFailsReleasesInTimeUntilItAnswersA
   };
   BrokerProcess::Options options;
   options.kek_config = (*token)->KekConfigJson("kek", SoftHsmToken::StallingModule());
+  options.extra_config = R"("metrics_listen":"127.0.0.1:0")";
   auto broker = BrokerProcess::Start(options);
   ASSERT_THAT(broker, IsOk());
+  const int metrics_port = MetricsPort(**broker);
+  ASSERT_GT(metrics_port, 0);
   auto tpm = Guest(**broker, "stall-guest", "stall-disk");
   EXPECT_THAT(ReleaseOverGrpc(**broker, *tpm, "stall-disk"), IsOk());
 
@@ -131,6 +135,11 @@ TEST(HsmKekBrokerTest, AnHsmThatStopsAnsweringFailsReleasesInTimeUntilItAnswersA
   auto log = ReadFile((*broker)->Path("keybrokerd.log"));
   ASSERT_THAT(log, IsOk());
   EXPECT_THAT(*log, HasSubstr("the KEK did not answer before the request's deadline"));
+  // What an operator's alert sees: three calls left hanging in the HSM.
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("\nkeybroker_kek_calls_waiting 3\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nkeybroker_kek_calls_abandoned_total 3\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nkeybroker_kek_calls_refused_total 0\n"));
   // Stopped while those three calls still hang in the token, keybrokerd exits at once and
   // cleanly (it does not wait for them, nor finalize the module under them); started again
   // once the HSM answers, it releases.

@@ -69,7 +69,7 @@ class DeadlineBoundKekTest : public ::testing::Test {
     auto aes = AesKek::Create(*RandomSecret(32), "aes");
     EXPECT_THAT(aes, IsOk());
     return std::make_unique<DeadlineBoundKek>(std::make_unique<GatedKek>(*std::move(aes), gate_),
-                                              max_calls);
+                                              max_calls, tally_);
   }
   // Polls `done` (at most 10 s) until it holds; whether it did. `done` is asked once per poll
   // and its last answer counts: it may be a call whose answer changes, such as a KEK call.
@@ -83,6 +83,7 @@ class DeadlineBoundKekTest : public ::testing::Test {
     return true;
   }
   std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  std::shared_ptr<KekCallTally> tally_ = std::make_shared<KekCallTally>();
   const SecretBytes material_ = SecretBytes::FromString("a key version's material");
 };
 
@@ -105,6 +106,9 @@ TEST_F(DeadlineBoundKekTest, AnswersWithAndWithoutARequestDeadline) {
   ASSERT_THAT(opened, IsOk());
   EXPECT_TRUE(ConstantTimeEquals(*opened, material_));
   EXPECT_EQ(gate_->calls, 5);
+  EXPECT_EQ(tally_->waiting, 0);  // only calls through its threads are counted, and they answered
+  EXPECT_EQ(tally_->abandoned, 0u);
+  EXPECT_EQ(tally_->refused, 0u);
 }
 
 TEST_F(DeadlineBoundKekTest, ARequestLeavesAKekThatStopsAnsweringAtItsDeadline) {
@@ -126,11 +130,16 @@ TEST_F(DeadlineBoundKekTest, ARequestLeavesAKekThatStopsAnsweringAtItsDeadline) 
                          HasSubstr("did not answer before the request's deadline")));
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(tally_->abandoned, 2u);
+  EXPECT_EQ(tally_->waiting, 2);  // still in the KEK
   // Once it answers again, so does the next request (the calls left behind end too).
   gate_->Set(true);
   const RequestDeadline::Override deadline(absl::Now() + absl::Seconds(30));
   EXPECT_THAT(kek->Open(*sealed, "aad"), IsOk());
   EXPECT_TRUE(Eventually([this] { return gate_->calls == 4; })) << gate_->calls;
+  EXPECT_TRUE(Eventually([this] { return tally_->waiting == 0; })) << tally_->waiting;
+  EXPECT_EQ(tally_->abandoned, 2u);
+  EXPECT_EQ(tally_->refused, 0u);
 }
 
 TEST_F(DeadlineBoundKekTest, AtMostMaxCallsWaitAtOnceAndTheNextFailsAtOnce) {
@@ -152,6 +161,9 @@ TEST_F(DeadlineBoundKekTest, AtMostMaxCallsWaitAtOnceAndTheNextFailsAtOnce) {
                          HasSubstr("2 calls to the KEK are still waiting for its answer")));
     EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // not its deadline's 30 s
   }
+  EXPECT_EQ(tally_->refused, 1u);
+  EXPECT_EQ(tally_->abandoned, 2u);
+  EXPECT_EQ(tally_->waiting, 2);
   gate_->Set(true);
   const RequestDeadline::Override deadline(absl::Now() + absl::Seconds(30));
   EXPECT_TRUE(Eventually([&] { return kek->Open(*sealed, "aad").ok(); }));

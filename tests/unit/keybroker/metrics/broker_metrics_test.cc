@@ -20,7 +20,8 @@ using ::testing::Not;
 
 TEST(BrokerMetricsTest, RendersDecisionsLatencyAdminCallsAndLiveGauges) {
   double outstanding = 3;
-  BrokerMetrics metrics([&] { return outstanding; });
+  BrokerMetrics::KekCalls kek{.waiting = 32, .abandoned = 40, .refused = 7};
+  BrokerMetrics metrics([&] { return outstanding; }, [&] { return kek; });
   metrics.Observe(ReleaseOutcome{.action = "release",
                                  .result = "denied",
                                  .evidence = "snp",
@@ -55,9 +56,16 @@ TEST(BrokerMetricsTest, RendersDecisionsLatencyAdminCallsAndLiveGauges) {
       HasSubstr(
           R"(keybroker_store_operation_duration_seconds_bucket{operation="audit_append",le="0.001"} 1)"));
   EXPECT_THAT(text, HasSubstr("keybroker_challenges_outstanding 3"));
+  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_waiting 32"));
+  EXPECT_THAT(text, HasSubstr("# TYPE keybroker_kek_calls_abandoned_total counter"));
+  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_abandoned_total 40"));
+  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_refused_total 7"));
   EXPECT_THAT(text, HasSubstr(R"(keybroker_build_info{version=")"));
   outstanding = 0;  // read at each scrape, not at construction
-  EXPECT_THAT(metrics.Render(), HasSubstr("keybroker_challenges_outstanding 0"));
+  kek.waiting = 0;
+  text = metrics.Render();
+  EXPECT_THAT(text, HasSubstr("keybroker_challenges_outstanding 0"));
+  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_waiting 0"));
 }
 
 class CountingObserver : public StoreLatencyObserver {
