@@ -5,12 +5,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bench/store_floor.h"
+#include "keybroker/kek/kek_file.h"
 #include "keybroker/store/postgres/pg_connection.h"
+#include "keybroker/store/postgres/pg_stores.h"
+#include "keybroker/store/sqlite_stores.h"
 #include "tests/support/postgres_server.h"
 
 namespace kb {
@@ -131,6 +137,105 @@ void ReportRoundTrip(const PostgresServer& pg) {
       client_best, server_best);
 }
 
+// The KEK of the keybrokerd that made `kek_path`.
+KekSet KeksOf(const std::string& kek_path) {
+  auto kek = LoadKekFile(kek_path);
+  if (!kek.ok()) std::abort();
+  KekSet keks;
+  keks.current = *std::move(kek);
+  return keks;
+}
+
+// The TPM names of the attestation keys registered in `stores` (one per guest, by Setup()).
+std::vector<std::string> AkNames(const BrokerStores& stores) {
+  auto aks = stores.aks->List();
+  if (!aks.ok()) std::abort();
+  std::vector<std::string> names;
+  for (const RegisteredAk& ak : *aks) names.push_back(ak.name);
+  return names;
+}
+
+void PrintFloor(const char* name, const StoreFloorFigures& f) {
+  std::printf(
+      "%-36s %6.0f releases/s  errors %d  CPU per release: this process %.0f us + server %.0f "
+      "us = %.0f us\n",
+      name, f.releases_per_second, f.errors, f.client_us, f.server_us, f.client_us + f.server_us);
+}
+
+// What keybrokerd on SQLite (`sqlite_us` per release) would cost with its store's part
+// (`store_us`) replaced by the work of `pg`, a floor measured on PostgreSQL.
+void PrintLeast(const char* pg_name, double sqlite_us, double store_us,
+                const StoreFloorFigures& pg) {
+  const double least = sqlite_us - store_us + pg.client_us + pg.server_us;
+  std::printf(
+      "least on PostgreSQL (%s): keybrokerd on SQLite %.0f us - its store %.0f us + %.0f us = "
+      "%.0f us = %.2fx SQLite's (target 1.5x)\n",
+      pg_name, sqlite_us, store_us, pg.client_us + pg.server_us, least, least / sqlite_us);
+}
+
+// `run`'s figures, printed with PostgreSQL's transactions and WAL flushes per release.
+StoreFloorFigures RunPgFloor(const char* name, const PostgresServer& pg,
+                             const std::function<StoreFloorFigures()>& run) {
+  const PgCounters before = ReadPgCounters(pg);
+  const StoreFloorFigures f = run();
+  const PgCounters after = ReadPgCounters(pg);
+  PrintFloor(name, f);
+  if (f.all_releases > 0) {
+    // Each reading is one transaction and assigns one transaction id.
+    std::printf(
+        "%-36s PostgreSQL per release: %.1f transactions, %.2f of them writes, %.2f WAL "
+        "flushes\n",
+        "", (after.transactions - before.transactions - 1) / f.all_releases,
+        (after.write_transactions - before.write_transactions - 1) / f.all_releases,
+        (after.wal_syncs - before.wal_syncs) / f.all_releases);
+  }
+  return f;
+}
+
+// Whether `f` measured releases and none failed.
+bool Measured(const StoreFloorFigures& f) { return f.releases_per_second > 0 && f.errors == 0; }
+
+// The store's part of a release alone (bench/store_floor.h), between one SQLite keybrokerd's
+// load and one PostgreSQL replica's: on SQLite, on the database of `stopped` (a keybrokerd that
+// Setup() prepared, no longer running), paced at that SQLite load's rate; on PostgreSQL as
+// `replica` wrote it, and the bare floor of one INSERT, both paced at `pg_rate` (the 1-replica
+// load's). Then keybrokerd on SQLite with its store's part swapped for each PostgreSQL one: the
+// least keybrokerd on PostgreSQL could cost with its store as it is, and with a store of one
+// durable INSERT per release; against the 1.5x target of issue 11.
+void ReportStoreFloor(const BrokerProcess& sqlite, const BrokerProcess& stopped,
+                      const BrokerProcess& replica, const PostgresServer& pg,
+                      std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg,
+                      double pg_rate) {
+  auto lite = OpenSqliteStores(stopped.Path("broker.db"), KeksOf(stopped.Path("kek")));
+  auto shared = OpenPostgresStores({.dsn = pg.Dsn(), .size = 8}, KeksOf(replica.Path("kek")));
+  if (!lite.ok() || !shared.ok()) {
+    std::fprintf(stderr, "store floor: %s %s\n", lite.status().ToString().c_str(),
+                 shared.status().ToString().c_str());
+    return;
+  }
+  std::printf("store alone: a thread per guest in this process, paced like the loads\n");
+  const Figures base = Measure({&sqlite}, nullptr, tpms, cfg);
+  Print("SQLite, 1 broker", base, base.broker_us);
+  const auto pg_cpu = [&pg] { return PostgresCpuSeconds(pg); };
+  const StoreFloorFigures q = RunStoreFloor(*lite, AkNames(*lite), base.load.releases_per_second,
+                                            cfg.seconds, [] { return 0.0; });
+  PrintFloor("SQLite store alone", q);
+  const StoreFloorFigures p = RunPgFloor("PostgreSQL store alone", pg, [&] {
+    return RunStoreFloor(*shared, AkNames(*shared), pg_rate, cfg.seconds, pg_cpu);
+  });
+  const StoreFloorFigures bare = RunPgFloor("PostgreSQL, one INSERT alone", pg, [&] {
+    return RunBarePostgresFloor(pg.Dsn(), static_cast<int>(tpms.size()), pg_rate, cfg.seconds,
+                                pg_cpu);
+  });
+  if (base.broker_us > 0 && Measured(q) && Measured(p)) {
+    PrintLeast("its PostgreSQL store", base.broker_us, q.client_us, p);
+  }
+  if (base.broker_us > 0 && Measured(q) && Measured(bare)) {
+    PrintLeast("a store of one INSERT", base.broker_us, q.client_us, bare);
+  }
+  Print("PostgreSQL, 1 replica", Measure({&replica}, &pg, tpms, cfg), base.broker_us);
+}
+
 }  // namespace
 
 int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg) {
@@ -169,6 +274,7 @@ int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const Lo
   Setup(*replicas[0], tpms);
   std::printf("store comparison: kept-open connections, %zu clients spread over the replicas\n",
               tpms.size());
+  double one_replica_rate = 0;
   // Each PostgreSQL load right after a SQLite load of its own, and compared with it: this
   // shared machine's speed drifts by tens of percent between loads a minute apart.
   for (int n = 1; n <= kReplicas; ++n) {
@@ -185,10 +291,15 @@ int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const Lo
       Print(absl::StrCat("SQLite, ", n, " brokers, a database each"), f, base.broker_us);
       spread_us = f.broker_us;
     }
-    Print(absl::StrCat("PostgreSQL, ", n, n == 1 ? " replica" : " replicas"),
-          Measure(in_use, pg->get(), tpms, cfg), base.broker_us, spread_us);
+    const Figures f = Measure(in_use, pg->get(), tpms, cfg);
+    Print(absl::StrCat("PostgreSQL, ", n, n == 1 ? " replica" : " replicas"), f, base.broker_us,
+          spread_us);
+    if (n == 1) one_replica_rate = f.load.releases_per_second;
   }
   ReportRoundTrip(**pg);
+  sqlite[kReplicas - 1]->Stop();  // its database is now the SQLite store's alone
+  ReportStoreFloor(*sqlite[0], *sqlite[kReplicas - 1], *replicas[0], **pg, tpms, cfg,
+                   one_replica_rate);
   return 0;
 }
 

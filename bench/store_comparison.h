@@ -12,7 +12,9 @@ namespace kb {
 // cost of spreading the load over processes from the cost of the shared store.
 // Prints releases/s, p99, broker CPU and PostgreSQL CPU (postmaster and every backend) per
 // release, PostgreSQL's write transactions and WAL flushes per release, and the total against
-// SQLite's in the same run. Returns the process exit code.
+// SQLite's in the same run. Then the store's part of a release alone (bench/store_floor.h) on
+// SQLite and on PostgreSQL, between one SQLite broker's load and one replica's: what keybrokerd
+// on PostgreSQL would cost at least if nothing but its store differed. Returns the exit code.
 int RunStoreComparison(std::vector<std::unique_ptr<SoftwareTpm>>& tpms, const LoadConfig& cfg);
 
 }  // namespace kb
