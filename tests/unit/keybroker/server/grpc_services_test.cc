@@ -142,13 +142,16 @@ TEST(GuestDeadlineTest, ACallWithoutADeadlineIsWorkedOnForThirtySeconds) {
   EXPECT_GE(service.seen(), before + absl::Seconds(30));
   EXPECT_LE(service.seen(), absl::Now() + absl::Seconds(30));
 
-  // A deadline of its own: worked on until a second before it (a quarter of 10 s is more).
+  // A deadline of its own: worked on until a second before it (a quarter of 10 s is more). The
+  // server gets the deadline as a timeout and counts it from its own receipt, so it is later by
+  // the call's transit, which a loaded host stretches beyond 100 ms; half a second still tells
+  // it from the deadline itself and from 30 s.
   grpc::ClientContext with;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   with.set_deadline(absl::ToChronoTime(deadline));
   ASSERT_TRUE(stub->GetChallenge(&with, {}, &response).ok());
   EXPECT_LE(absl::AbsDuration(service.seen() - (deadline - absl::Seconds(1))),
-            absl::Milliseconds(100));
+            absl::Milliseconds(500));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
