@@ -125,6 +125,12 @@ absl::Status PostgresServer::SetSynchronousStandby(const std::string& names) con
   }
   for (int i = 0; i < 100; ++i) {
     if (Psql("SHOW synchronous_standby_names").output == absl::StrCat(names, "\n")) {
+      // New sessions see it, so the postmaster has signalled every process. Commits wait for
+      // the standby once the checkpointer has applied it, which it does before it runs a
+      // checkpoint: CHECKPOINT returns after that.
+      if (CommandResult r = Psql("CHECKPOINT"); r.exit_code != 0) {
+        return absl::InternalError(absl::StrCat("CHECKPOINT: ", r.output));
+      }
       return absl::OkStatus();
     }
     absl::SleepFor(absl::Milliseconds(50));
