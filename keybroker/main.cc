@@ -19,6 +19,7 @@
 #include "keybroker/ak_activation/activation_service.h"
 #include "keybroker/collateral/verifying_collateral_cache.h"
 #include "keybroker/config/broker_config.h"
+#include "keybroker/kek/deadline_bound_kek.h"
 #include "keybroker/kek/kek_provider.h"
 #include "keybroker/metrics/broker_metrics.h"
 #include "keybroker/metrics/metrics_listener.h"

@@ -139,7 +139,8 @@ DeadlineBoundKek::DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls,
     : description_(kek->Describe()),
       fingerprint_(kek->Fingerprint()),
       kek_(std::move(kek)),
-      calls_(std::make_shared<Calls>(max_calls, std::move(tally))) {}
+      calls_(std::make_shared<Calls>(
+          max_calls, tally != nullptr ? std::move(tally) : std::make_shared<KekCallTally>())) {}
 
 DeadlineBoundKek::~DeadlineBoundKek() {
   std::lock_guard<std::mutex> lock(calls_->mu);

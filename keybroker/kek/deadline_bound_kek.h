@@ -42,8 +42,9 @@ struct KekCallTally {
 // clean-up still runs); otherwise it is destroyed here.
 class DeadlineBoundKek final : public Kek {
  public:
+  // `tally` counts its calls (null: a tally of its own).
   DeadlineBoundKek(std::unique_ptr<Kek> kek, size_t max_calls,
-                   std::shared_ptr<KekCallTally> tally = std::make_shared<KekCallTally>());
+                   std::shared_ptr<KekCallTally> tally = nullptr);
   ~DeadlineBoundKek() override;
   DeadlineBoundKek(const DeadlineBoundKek&) = delete;
   DeadlineBoundKek& operator=(const DeadlineBoundKek&) = delete;

@@ -62,7 +62,6 @@ absl::StatusOr<std::unique_ptr<Kek>> LoadKek(const v1::KekConfig& config,
       ASSIGN_OR_RETURN(SecretBytes pin, ReadPin(config.pkcs11().pin_file()));
       ASSIGN_OR_RETURN(std::unique_ptr<Pkcs11Kek> kek,
                        Pkcs11Kek::Open(Location(config.pkcs11()), std::move(pin)));
-      if (tally == nullptr) tally = std::make_shared<KekCallTally>();
       return std::unique_ptr<Kek>(
           std::make_unique<DeadlineBoundKek>(std::move(kek), kMaxHsmCalls, std::move(tally)));
     }

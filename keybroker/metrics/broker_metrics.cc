@@ -26,31 +26,31 @@ const Histogram::BucketBoundaries& StoreBuckets() {
   return *b;
 }
 
-// Gauges whose value is read when scraped.
 // Gauges and counters whose value is read when scraped.
-class LiveGauges : public prometheus::Collectable {
+class ScrapedMetrics : public prometheus::Collectable {
  public:
-  LiveGauges(std::function<double()> outstanding,
-             std::function<BrokerMetrics::KekCalls()> kek_calls)
+  ScrapedMetrics(std::function<double()> outstanding,
+                 std::function<BrokerMetrics::KekCalls()> kek_calls)
       : outstanding_(std::move(outstanding)), kek_calls_(std::move(kek_calls)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     const BrokerMetrics::KekCalls kek = kek_calls_();
-    return {
-        Gauge("keybroker_challenges_outstanding",
-              "Challenges issued by this keybrokerd and not yet redeemed or expired.", {},
-              outstanding_()),
-        Gauge("keybroker_kek_calls_waiting",
-              "Calls to the KEK in an HSM queued or not yet answered, whether or not their "
-              "request still waits; a count that stays up: the HSM is not answering.",
-              {}, kek.waiting),
-        Counter("keybroker_kek_calls_abandoned_total",
-                "Calls to the KEK in an HSM that their request left at its deadline.",
-                kek.abandoned),
-        Counter("keybroker_kek_calls_refused_total",
-                "Calls to the KEK in an HSM refused because too many were waiting.", kek.refused),
-        Gauge("keybroker_build_info", "The keybrokerd release serving (value 1).",
-              {{"version", kVersion}}, 1)};
+    return {Gauge("keybroker_challenges_outstanding",
+                  "Challenges issued by this keybrokerd and not yet redeemed or expired.", {},
+                  outstanding_()),
+            Gauge("keybroker_kek_calls_waiting",
+                  "Calls to the KEK in an HSM queued or not yet answered, whether or not their "
+                  "request still waits; a count that stays up: the HSM is not answering.",
+                  {}, kek.waiting),
+            Counter("keybroker_kek_calls_abandoned_total",
+                    "Calls to the KEK in an HSM that their request left at its deadline.",
+                    kek.abandoned),
+            Counter("keybroker_kek_calls_refused_total",
+                    "Calls to the KEK in an HSM refused at once: too many were waiting, or no "
+                    "thread could be started.",
+                    kek.refused),
+            Gauge("keybroker_build_info", "The keybrokerd release serving (value 1).",
+                  {{"version", kVersion}}, 1)};
   }
 
  private:
@@ -77,7 +77,8 @@ class LiveGauges : public prometheus::Collectable {
 BrokerMetrics::BrokerMetrics(std::function<double()> outstanding_challenges,
                              std::function<KekCalls()> kek_calls)
     : registry_(std::make_shared<prometheus::Registry>()),
-      live_(std::make_shared<LiveGauges>(std::move(outstanding_challenges), std::move(kek_calls))),
+      live_(std::make_shared<ScrapedMetrics>(std::move(outstanding_challenges),
+                                             std::move(kek_calls))),
       decisions_(prometheus::BuildCounter()
                      .Name("keybroker_release_decisions_total")
                      .Help("Release and enrolment-confirmation decisions, by result, the "

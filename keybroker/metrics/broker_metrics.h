@@ -34,7 +34,7 @@ class BrokerMetrics : public ReleaseObserver, public AdminObserver, public Store
   struct KekCalls {
     double waiting = 0;    // queued or in the KEK now
     double abandoned = 0;  // so far: their request left at its deadline before the answer
-    double refused = 0;    // so far: refused at once, too many waiting
+    double refused = 0;    // so far: refused at once, too many waiting or no thread
   };
   // `outstanding_challenges` and `kek_calls` are called at each scrape.
   BrokerMetrics(std::function<double()> outstanding_challenges,

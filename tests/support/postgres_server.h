@@ -40,8 +40,8 @@ class PostgresServer {
   // Runs `sql` with psql on the database; exit code and output.
   CommandResult Psql(const std::string& sql) const;
   // Sets synchronous_standby_names (a standby that never connects makes every commit wait)
-  // and waits until commits use it (the checkpointer applies it, some time after the reload);
-  // an error if the server does not use it within 5 s.
+  // and waits until commits use it (the checkpointer applies it, some time after the reload;
+  // a CHECKPOINT waits for that); an error if new sessions do not see it within 5 s.
   absl::Status SetSynchronousStandby(const std::string& names) const;
 
  private:

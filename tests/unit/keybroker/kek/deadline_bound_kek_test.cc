@@ -211,8 +211,10 @@ TEST_F(DeadlineBoundKekTest, ItsEndDoesNotWaitForACallThatHangsAndKeepsTheKekItI
     EXPECT_THAT(kek->Seal(material_, "aad"), StatusIs(absl::StatusCode::kUnavailable));
   }
   kek.reset();  // would hang here if it waited for the call
+  EXPECT_EQ(tally_->waiting, 1);
   gate_->Set(true);
   EXPECT_TRUE(Eventually([this] { return gate_->calls == 1; }));
+  EXPECT_TRUE(Eventually([this] { return tally_->waiting == 0; })) << tally_->waiting;
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_FALSE(gate_->destroyed);
 }

@@ -56,16 +56,16 @@ TEST(BrokerMetricsTest, RendersDecisionsLatencyAdminCallsAndLiveGauges) {
       HasSubstr(
           R"(keybroker_store_operation_duration_seconds_bucket{operation="audit_append",le="0.001"} 1)"));
   EXPECT_THAT(text, HasSubstr("keybroker_challenges_outstanding 3"));
-  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_waiting 32"));
+  EXPECT_THAT(text, HasSubstr("\nkeybroker_kek_calls_waiting 32\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE keybroker_kek_calls_abandoned_total counter"));
-  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_abandoned_total 40"));
-  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_refused_total 7"));
+  EXPECT_THAT(text, HasSubstr("\nkeybroker_kek_calls_abandoned_total 40\n"));
+  EXPECT_THAT(text, HasSubstr("\nkeybroker_kek_calls_refused_total 7\n"));
   EXPECT_THAT(text, HasSubstr(R"(keybroker_build_info{version=")"));
   outstanding = 0;  // read at each scrape, not at construction
   kek.waiting = 0;
   text = metrics.Render();
   EXPECT_THAT(text, HasSubstr("keybroker_challenges_outstanding 0"));
-  EXPECT_THAT(text, HasSubstr("keybroker_kek_calls_waiting 0"));
+  EXPECT_THAT(text, HasSubstr("\nkeybroker_kek_calls_waiting 0\n"));
 }
 
 class CountingObserver : public StoreLatencyObserver {
