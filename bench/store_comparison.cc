@@ -55,10 +55,26 @@ PgCounters ReadPgCounters(const PostgresServer& pg) {
   return c;
 }
 
+// The counters' growth from `before` to `after` per release, for `releases` releases; each
+// reading is one transaction and assigns one transaction id, which are taken off.
+PgCounters PerRelease(const PgCounters& before, const PgCounters& after, double releases) {
+  return {
+      .transactions = (after.transactions - before.transactions - 1) / releases,
+      .write_transactions = (after.write_transactions - before.write_transactions - 1) / releases,
+      .wal_syncs = (after.wal_syncs - before.wal_syncs) / releases};
+}
+
+void PrintPerRelease(const PgCounters& c) {
+  std::printf(
+      "%-36s PostgreSQL per release: %.1f transactions (an autocommit statement is one), "
+      "%.2f of them writes, %.2f WAL flushes\n",
+      "", c.transactions, c.write_transactions, c.wal_syncs);
+}
+
 struct Figures {
   RunResult load;
-  double broker_us = 0, pg_us = 0;                                 // CPU per release
-  double transactions = 0, write_transactions = 0, wal_syncs = 0;  // per release
+  double broker_us = 0, pg_us = 0;  // CPU per release
+  PgCounters pg_per_release;
 };
 
 Figures Measure(const std::vector<const BrokerProcess*>& brokers, const PostgresServer* pg,
@@ -81,12 +97,7 @@ Figures Measure(const std::vector<const BrokerProcess*>& brokers, const Postgres
   f.broker_us = (broker_cpu() - broker_before) * 1e6 / releases;
   if (pg == nullptr) return f;
   f.pg_us = (PostgresCpuSeconds(*pg) - pg_cpu_before) * 1e6 / releases;
-  PgCounters pg_after = ReadPgCounters(*pg);
-  // The reading itself is one transaction and assigns one transaction id.
-  f.transactions = (pg_after.transactions - pg_before.transactions - 1) / releases;
-  f.write_transactions =
-      (pg_after.write_transactions - pg_before.write_transactions - 1) / releases;
-  f.wal_syncs = (pg_after.wal_syncs - pg_before.wal_syncs) / releases;
+  f.pg_per_release = PerRelease(pg_before, ReadPgCounters(*pg), releases);
   return f;
 }
 
@@ -102,12 +113,7 @@ void Print(const std::string& name, const Figures& f, double sqlite_us, double s
       "", f.broker_us, f.pg_us, total, sqlite_us > 0 ? total / sqlite_us : 0);
   if (spread_us > 0) std::printf(", %.2fx as many SQLite brokers'", total / spread_us);
   std::printf("\n");
-  if (f.transactions > 0) {
-    std::printf(
-        "%-36s PostgreSQL per release: %.1f transactions (an autocommit statement is one), "
-        "%.2f of them writes, %.2f WAL flushes\n",
-        "", f.transactions, f.write_transactions, f.wal_syncs);
-  }
+  if (f.pg_per_release.transactions > 0) PrintPerRelease(f.pg_per_release);
 }
 
 // CPU of one round trip alone: a prepared indexed SELECT of one keys row on a kept-open
@@ -180,15 +186,7 @@ StoreFloorFigures RunPgFloor(const char* name, const PostgresServer& pg,
   const StoreFloorFigures f = run();
   const PgCounters after = ReadPgCounters(pg);
   PrintFloor(name, f);
-  if (f.all_releases > 0) {
-    // Each reading is one transaction and assigns one transaction id.
-    std::printf(
-        "%-36s PostgreSQL per release: %.1f transactions, %.2f of them writes, %.2f WAL "
-        "flushes\n",
-        "", (after.transactions - before.transactions - 1) / f.all_releases,
-        (after.write_transactions - before.write_transactions - 1) / f.all_releases,
-        (after.wal_syncs - before.wal_syncs) / f.all_releases);
-  }
+  if (f.all_releases > 0) PrintPerRelease(PerRelease(before, after, f.all_releases));
   return f;
 }
 
