@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -15,6 +17,8 @@
 #include "common/crypto.h"
 #include "common/request_deadline.h"
 #include "common/status_macros.h"
+#include "keybroker/store/audit_log.h"
+#include "keybroker/store/postgres/pg_stores.h"
 
 namespace kb {
 namespace {
@@ -121,18 +125,100 @@ bool Run(PGconn* conn, const char* sql) {
   return ok;
 }
 
-// One release of the bare floor on `conn`: the INSERT prepared as "spend".
+// Runs the statement prepared as "release" on `conn` with `values` (text, or binary where
+// `formats` says 1): its result when it succeeded, else why not.
+absl::StatusOr<std::unique_ptr<PGresult, void (*)(PGresult*)>> ExecRelease(
+    PGconn* conn, const std::vector<std::string>& values, const std::vector<int>& formats) {
+  std::vector<const char*> pointers;
+  std::vector<int> lengths;
+  for (const std::string& v : values) {
+    pointers.push_back(v.data());
+    lengths.push_back(static_cast<int>(v.size()));
+  }
+  std::unique_ptr<PGresult, void (*)(PGresult*)> r(
+      PQexecPrepared(conn, "release", static_cast<int>(values.size()), pointers.data(),
+                     lengths.data(), formats.data(), 0),
+      PQclear);
+  const ExecStatusType status = PQresultStatus(r.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    return absl::UnavailableError(PQerrorMessage(conn));
+  }
+  return r;
+}
+
+// A new challenge id: 64 hexadecimal characters, as unique as keybrokerd's.
+absl::StatusOr<std::string> NewChallengeId() {
+  ASSIGN_OR_RETURN(const std::string random, RandomBytes(32));
+  return HexEncode(random);
+}
+
+// One release of the bare floor on `conn`: the INSERT.
 absl::Status BareRelease(PGconn* conn, const std::string& record) {
-  auto random = RandomBytes(32);
-  if (!random.ok()) return random.status();
-  const std::string challenge = HexEncode(*random);
-  const char* values[] = {challenge.data(), record.data()};
-  const int lengths[] = {static_cast<int>(challenge.size()), static_cast<int>(record.size())};
-  const int formats[] = {0, 1};
-  PGresult* r = PQexecPrepared(conn, "spend", 2, values, lengths, formats, 0);
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
-  return ok ? absl::OkStatus() : absl::UnavailableError(PQerrorMessage(conn));
+  ASSIGN_OR_RETURN(const std::string challenge, NewChallengeId());
+  return ExecRelease(conn, {challenge, record}, {0, 1}).status();
+}
+
+// The one statement of the one-statement floor: the challenge's spend as keybrokerd's store
+// writes it, then, only if it was spent and the state version (one row of floor_state) is the
+// one the caller read, the record appended to the audit chain by kb_audit_append.
+std::string OneStatement() {
+  return absl::StrCat(
+      "WITH s AS (", SpendChallengeSql(1, 2),
+      " RETURNING id) SELECT a.record_prev, a.record_hash FROM s CROSS JOIN LATERAL "
+      "kb_audit_append(ARRAY[$3::BIGINT], ARRAY[$4::TEXT], ARRAY['release'], ARRAY['bench'], "
+      "ARRAY[1::BIGINT], ARRAY['allow'], ARRAY[$5::TEXT], ARRAY[$6::TEXT], ARRAY[1::BIGINT], "
+      "ARRAY[$7::BYTEA], $8::TEXT) a WHERE (SELECT version FROM floor_state) = $9::BIGINT");
+}
+
+// One release of the one-statement floor on `conn` for the machine of thread `thread`: an
+// allow record of the size ReleaseOnce appends, linked into the chain and its hash checked as
+// PgAuditLog checks it.
+absl::Status OneStatementRelease(PGconn* conn, int thread) {
+  ASSIGN_OR_RETURN(const std::string challenge, NewChallengeId());
+  AuditRecord record;
+  record.time = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
+  record.actor = absl::StrCat("machine:floor-", thread);
+  record.action = "release";
+  record.key_id = "bench";
+  record.key_version = 1;
+  record.decision = "allow";
+  record.reason = "policy v1 rule 0";
+  record.evidence_digest = std::string(64, '0');
+  record.policy_version = 1;
+  ASSIGN_OR_RETURN(
+      auto r, ExecRelease(conn,
+                          {challenge, absl::StrCat(absl::ToUnixMillis(absl::Now()) + 60'000),
+                           absl::StrCat(absl::ToUnixMillis(record.time)), record.actor,
+                           record.reason, record.evidence_digest, AuditRecordHashPrefix(record),
+                           std::string(kAuditGenesisHash), "1"},
+                          {0, 0, 0, 0, 0, 0, 1, 0, 0}));
+  if (PQntuples(r.get()) != 1) return absl::InternalError("the statement appended no record");
+  record.prev_hash = PQgetvalue(r.get(), 0, 0);
+  if (AuditRecordHash(record) != PQgetvalue(r.get(), 0, 1)) {
+    return absl::InternalError("kb_audit_append's hash does not match the record");
+  }
+  return absl::OkStatus();
+}
+
+// A kept-open connection to `dsn` per thread, `statement` prepared on each as "release", after
+// `setup` on the first. Empty, with a message naming `floor`, when one cannot be made.
+std::vector<Conn> PreparedConnections(const char* floor, const std::string& dsn, int threads,
+                                      const char* setup, const std::string& statement) {
+  std::vector<Conn> conns;
+  for (int i = 0; i < threads; ++i) {
+    Conn c(PQconnectdb(dsn.c_str()));
+    bool ok = PQstatus(c.get()) == CONNECTION_OK;
+    ok = ok && (i > 0 || Run(c.get(), setup));
+    PGresult* r = ok ? PQprepare(c.get(), "release", statement.c_str(), 0, nullptr) : nullptr;
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+      std::fprintf(stderr, "%s: %s\n", floor, PQerrorMessage(c.get()));
+      return {};
+    }
+    conns.push_back(std::move(c));
+  }
+  return conns;
 }
 
 }  // namespace
@@ -146,27 +232,26 @@ StoreFloorFigures RunStoreFloor(const BrokerStores& stores,
 
 StoreFloorFigures RunBarePostgresFloor(const std::string& dsn, int threads, double rate,
                                        double seconds, const std::function<double()>& server_cpu) {
-  std::vector<Conn> conns;
-  for (int i = 0; i < threads; ++i) {
-    Conn c(PQconnectdb(dsn.c_str()));
-    bool ok = PQstatus(c.get()) == CONNECTION_OK;
-    ok = ok && (i > 0 || Run(c.get(),
-                             "CREATE TABLE IF NOT EXISTS bare_floor (challenge TEXT PRIMARY KEY, "
-                             "record BYTEA NOT NULL)"));
-    PGresult* r =
-        ok ? PQprepare(c.get(), "spend", "INSERT INTO bare_floor VALUES ($1, $2)", 2, nullptr)
-           : nullptr;
-    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) {
-      std::fprintf(stderr, "bare PostgreSQL floor: %s\n", PQerrorMessage(c.get()));
-      return {};
-    }
-    conns.push_back(std::move(c));
-  }
+  const std::vector<Conn> conns = PreparedConnections(
+      "bare PostgreSQL floor", dsn, threads,
+      "CREATE TABLE IF NOT EXISTS bare_floor (challenge TEXT PRIMARY KEY, record BYTEA NOT NULL)",
+      "INSERT INTO bare_floor VALUES ($1, $2)");
+  if (conns.empty()) return {};
   const std::string record(300, 'r');
   return RunPaced([&](int thread) { return BareRelease(conns[thread].get(), record); }, threads,
                   rate, seconds, server_cpu);
+}
+
+StoreFloorFigures RunOneStatementFloor(const std::string& dsn, int threads, double rate,
+                                       double seconds, const std::function<double()>& server_cpu) {
+  const std::vector<Conn> conns = PreparedConnections(
+      "one-statement PostgreSQL floor", dsn, threads,
+      "CREATE TABLE IF NOT EXISTS floor_state (version BIGINT NOT NULL); INSERT INTO floor_state "
+      "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM floor_state)",
+      OneStatement());
+  if (conns.empty()) return {};
+  return RunPaced([&](int thread) { return OneStatementRelease(conns[thread].get(), thread); },
+                  threads, rate, seconds, server_cpu);
 }
 
 }  // namespace kb

@@ -44,6 +44,18 @@ StoreFloorFigures RunStoreFloor(const BrokerStores& stores,
 StoreFloorFigures RunBarePostgresFloor(const std::string& dsn, int threads, double rate,
                                        double seconds, const std::function<double()>& server_cpu);
 
+// What the store of a broker that serves a release's reads from memory (every key, policy and
+// registration cached in each replica, validated by a state version) would ask of PostgreSQL:
+// one statement per release on a kept-open connection per thread, with a synchronous commit,
+// that spends the challenge as keybrokerd's store does (spent_challenges) and, only if it was
+// spent and the state version (one row of table floor_state, which it creates) is unchanged,
+// appends an allow record of ReleaseOnce's size to the audit chain with kb_audit_append, whose
+// hash this process checks. `dsn` is a database keybrokerd's schema is in; the records join
+// its chain. No batching of concurrent releases' records. Empty figures (and a message) when
+// it cannot start.
+StoreFloorFigures RunOneStatementFloor(const std::string& dsn, int threads, double rate,
+                                       double seconds, const std::function<double()>& server_cpu);
+
 }  // namespace kb
 
 #endif  // KB_BENCH_STORE_FLOOR_H_
