@@ -57,6 +57,8 @@ class Pkcs11Token {
     bool pooled_;
   };
   // A free session, or a new read-only one (logged in again if the token forgot the login).
+  // Once the token has refused the PIN, PERMISSION_DENIED without presenting it again: tokens
+  // lock a PIN after a few wrong tries, and the PIN is read only at start.
   absl::StatusOr<Session> Acquire();
   // A new read-write session for creating objects; closed when destroyed.
   absl::StatusOr<Session> AcquireReadWrite();
@@ -81,6 +83,7 @@ class Pkcs11Token {
   const std::string description_;
   kb::Mutex mu_;
   std::vector<CK_SESSION_HANDLE> free_ ABSL_GUARDED_BY(mu_);
+  absl::Status pin_refused_ ABSL_GUARDED_BY(mu_);  // OK until the token refuses the PIN
 };
 
 }  // namespace kb

@@ -52,6 +52,27 @@ absl::Status Unconfigured(const StoredKeks& stored, int64_t id, int64_t count) {
       "removing it)"));
 }
 
+// The stored check value with `kek`'s fingerprint, if `kek` has one; nullptr for none.
+const StoredKeks::CheckValue* SameFingerprint(const StoredKeks& stored, const Kek& kek) {
+  const std::string fingerprint = kek.Fingerprint();
+  if (fingerprint.empty()) return nullptr;
+  for (const StoredKeks::CheckValue& row : stored.check_values) {
+    if (row.fingerprint == fingerprint) return &row;
+  }
+  return nullptr;
+}
+
+// `kek` did not open `row`, whose fingerprint is its own: a fault of the KEK (an HSM's
+// CKR_GENERAL_ERROR reads as a tag that does not verify), not a new KEK to record again, which
+// would leave two rows for one KEK and the versions sealed under the second unopenable later.
+absl::Status FailedOwnCheck(const Kek& kek, const StoredKeks::CheckValue& row) {
+  return absl::UnavailableError(absl::StrCat(
+      "the configured KEK (", Named(kek.Describe(), kek.Fingerprint()),
+      ") has the fingerprint of stored KEK number ", row.id,
+      " but did not open its check value: the KEK failed (is the HSM answering?); start again "
+      "when it answers. (Were it a different key with the same fingerprint, use another key.)"));
+}
+
 }  // namespace
 
 absl::StatusOr<SealingKeks> SealingKeks::Match(KekSet keks, const StoredKeks& stored) {
@@ -79,6 +100,8 @@ absl::Status SealingKeks::MatchAll(const StoredKeks& stored) {
     RETURN_IF_ERROR(CheckFirstVersion(stored));
     current_id_ = 1;
     current_is_new_ = true;
+  } else if (const StoredKeks::CheckValue* same = SameFingerprint(stored, *keks_.current)) {
+    return FailedOwnCheck(*keks_.current, *same);
   } else if (!keks_.previous.empty()) {
     current_id_ = stored.check_values.back().id + 1;  // a new KEK: the rotation begins
     current_is_new_ = true;
@@ -150,6 +173,17 @@ absl::StatusOr<SecretBytes> SealingKeks::Open(absl::string_view key_id, uint32_t
 absl::Status SealingKeks::Reseal(SealedVersion& v) const {
   ASSIGN_OR_RETURN(SecretBytes material, Open(v.key_id, v.version, v.sealed, v.kek_id));
   ASSIGN_OR_RETURN(v.sealed, Seal(v.key_id, v.version, material));
+  return absl::OkStatus();
+}
+
+absl::Status SealingKeks::ResealBatch(std::vector<SealedVersion>& batch) const {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    absl::Status resealed = Reseal(batch[i]);
+    if (resealed.ok()) continue;
+    if (i == 0) return resealed;
+    batch.resize(i);  // the next step starts at the version that failed, and says why
+    return absl::OkStatus();
+  }
   return absl::OkStatus();
 }
 

@@ -39,7 +39,7 @@ absl::StatusOr<RewrapProgress> SqliteKeyStore::RewrapUnderCurrentKek(uint32_t ma
     }
   }
   // The KEKs work outside the database lock: releases go on meanwhile.
-  for (SealedVersion& v : batch) RETURN_IF_ERROR(keks_.Reseal(v));
+  RETURN_IF_ERROR(keks_.ResealBatch(batch));
   RewrapProgress progress;
   auto lock = db_->Lock();
   {

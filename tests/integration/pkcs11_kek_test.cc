@@ -4,6 +4,7 @@
 
 #include <p11-kit/p11-kit.h>
 
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -47,10 +48,10 @@ void ImportAesKey(const std::string& token_label, const std::string& key_label,
   ASSERT_EQ((*token)->functions()->C_CreateObject(session->handle(), attrs, 10, &key), CKR_OK);
 }
 
-// Closes every session of this process on the token `label`, as a token reset or a restart of
-// the HSM's daemon would: through the module itself (unmanaged by p11-kit), whose sessions and
-// login state are those of every other user of the module in this process.
-void CloseEverySession(const std::string& label) {
+// Runs `use` on the slot of the token `label` through the module itself (unmanaged by p11-kit),
+// whose sessions and login state are those of every other user of the module in this process.
+void OnToken(const std::string& label,
+             const std::function<void(CK_FUNCTION_LIST*, CK_SLOT_ID)>& use) {
   CK_FUNCTION_LIST* fn = p11_kit_module_load(SoftHsmToken::kModule, P11_KIT_MODULE_UNMANAGED);
   ASSERT_NE(fn, nullptr);
   const CK_RV init = fn->C_Initialize(nullptr);
@@ -58,17 +59,41 @@ void CloseEverySession(const std::string& label) {
   CK_SLOT_ID slots[16];
   CK_ULONG count = 16;
   ASSERT_EQ(fn->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
-  int closed = 0;
+  int found = 0;
   for (CK_ULONG i = 0; i < count; ++i) {
     CK_TOKEN_INFO info;
     ASSERT_EQ(fn->C_GetTokenInfo(slots[i], &info), CKR_OK);
     std::string have(reinterpret_cast<const char*>(info.label), sizeof(info.label));
     if (have.substr(0, have.find_last_not_of(' ') + 1) != label) continue;
-    ASSERT_EQ(fn->C_CloseAllSessions(slots[i]), CKR_OK);
-    ++closed;
+    use(fn, slots[i]);
+    ++found;
   }
-  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(found, 1);
   p11_kit_module_release(fn);  // not finalised: the module stays initialised for the others
+}
+
+// Closes every session of this process on the token `label`, as a token reset or a restart of
+// the HSM's daemon would.
+void CloseEverySession(const std::string& label) {
+  OnToken(label, [](CK_FUNCTION_LIST* fn, CK_SLOT_ID slot) {
+    ASSERT_EQ(fn->C_CloseAllSessions(slot), CKR_OK);
+  });
+}
+
+// Changes the user PIN of the token `label` from `from` to `to`, as a security officer would
+// while keybrokerd runs.
+void SetUserPin(const std::string& label, const std::string& from, const std::string& to) {
+  OnToken(label, [&](CK_FUNCTION_LIST* fn, CK_SLOT_ID slot) {
+    CK_SESSION_HANDLE s;
+    ASSERT_EQ(fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s),
+              CKR_OK);
+    auto* old_pin = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(from.data()));
+    auto* new_pin = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(to.data()));
+    const CK_RV login = fn->C_Login(s, CKU_USER, old_pin, from.size());
+    ASSERT_TRUE(login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN) << login;
+    ASSERT_EQ(fn->C_SetPIN(s, old_pin, from.size(), new_pin, to.size()), CKR_OK);
+    ASSERT_EQ(fn->C_CloseSession(s), CKR_OK);
+  });
 }
 
 class Pkcs11KekTest : public ::testing::Test {
@@ -133,6 +158,31 @@ TEST_F(Pkcs11KekTest, ASessionTheTokenDroppedIsReplaced) {
     CloseEverySession("kb-test");
     EXPECT_THAT((*kek)->Seal(disk_key, "disk/1"), IsOk()) << "round " << round;
   }
+}
+
+// The PIN changed on the token while keybrokerd runs, then a new session needed: refused,
+// and the old PIN not presented again, even once the token would take it: a token locks a PIN
+// after a few wrong tries, and keybrokerd reads its PIN only at start.
+TEST_F(Pkcs11KekTest, APinTheTokenRefusedIsNotPresentedAgain) {
+  ASSERT_THAT(Pkcs11Kek::Generate(Where("kek"), Pin()), IsOk());
+  auto kek = Pkcs11Kek::Open(Where("kek"), Pin());
+  ASSERT_THAT(kek, IsOk());
+  auto sealed = (*kek)->Seal(*RandomSecret(32), "disk/1");
+  ASSERT_THAT(sealed, IsOk());
+  SetUserPin("kb-test", SoftHsmToken::kPin, "13579111");
+  CloseEverySession("kb-test");
+  EXPECT_THAT((*kek)->Open(*sealed, "disk/1"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       AllOf(HasSubstr("CKR_PIN_INCORRECT"), HasSubstr("kek.pkcs11.pin_file"))));
+  SetUserPin("kb-test", "13579111", SoftHsmToken::kPin);
+  CloseEverySession("kb-test");
+  EXPECT_THAT((*kek)->Open(*sealed, "disk/1"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("does not present a refused PIN again")));
+  // A restarted keybrokerd (a new token with the same PIN) is served.
+  auto restarted = Pkcs11Kek::Open(Where("kek"), Pin());
+  ASSERT_THAT(restarted, IsOk());
+  EXPECT_THAT((*restarted)->Open(*sealed, "disk/1"), IsOk());
 }
 
 TEST_F(Pkcs11KekTest, SealsInTheSameLayoutAsTheKekFile) {

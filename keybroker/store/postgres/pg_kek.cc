@@ -92,7 +92,7 @@ absl::StatusOr<RewrapProgress> PgKeyStore::RewrapUnderCurrentKek(uint32_t max_ve
     }
   }
   // The KEKs work without holding a connection: releases go on meanwhile.
-  for (SealedVersion& v : batch) RETURN_IF_ERROR(keks_.Reseal(v));
+  RETURN_IF_ERROR(keks_.ResealBatch(batch));
   RewrapProgress progress;
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   {

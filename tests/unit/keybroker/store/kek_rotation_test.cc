@@ -20,17 +20,28 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// A KEK that stops answering (an HSM gone away) while `down` is set.
-class UnreachableKek final : public Kek {
+// How a TroubledKek misbehaves, changed by the test as it goes.
+struct KekTrouble {
+  bool down = false;    // an HSM gone away: every call UNAVAILABLE
+  bool faulty = false;  // a device fault its module reports as a tag that does not verify
+  int seals_left = -1;  // >= 0: seals this many more times, then UNAVAILABLE (a slow HSM at
+                        // a call's deadline); -1: no limit
+};
+
+// A KEK that misbehaves as `*trouble` says, and otherwise is `inner`.
+class TroubledKek final : public Kek {
  public:
-  explicit UnreachableKek(std::unique_ptr<Kek> inner, bool* down)
-      : inner_(std::move(inner)), down_(down) {}
+  TroubledKek(std::unique_ptr<Kek> inner, KekTrouble* trouble)
+      : inner_(std::move(inner)), trouble_(trouble) {}
   absl::StatusOr<std::string> Seal(const SecretBytes& p, absl::string_view aad) override {
-    if (*down_) return absl::UnavailableError("token not present");
+    if (trouble_->down) return absl::UnavailableError("token not present");
+    if (trouble_->seals_left == 0) return absl::UnavailableError("the request's deadline passed");
+    if (trouble_->seals_left > 0) --trouble_->seals_left;
     return inner_->Seal(p, aad);
   }
   absl::StatusOr<SecretBytes> Open(absl::string_view s, absl::string_view aad) override {
-    if (*down_) return absl::UnavailableError("token not present");
+    if (trouble_->down) return absl::UnavailableError("token not present");
+    if (trouble_->faulty) return absl::DataLossError("AES-256-GCM authentication failed");
     return inner_->Open(s, aad);
   }
   std::string Describe() const override { return inner_->Describe(); }
@@ -38,7 +49,7 @@ class UnreachableKek final : public Kek {
 
  private:
   std::unique_ptr<Kek> inner_;
-  bool* down_;
+  KekTrouble* trouble_;
 };
 
 class KekRotationTest : public ::testing::Test {
@@ -56,6 +67,13 @@ class KekRotationTest : public ::testing::Test {
   KekSet Rotating() {
     KekSet keks;
     keks.current = New();
+    keks.previous.push_back(Old());
+    return keks;
+  }
+  // Rotating(), with its new KEK in `*trouble`.
+  KekSet TroubledRotation(KekTrouble* trouble) {
+    KekSet keks;
+    keks.current = std::make_unique<TroubledKek>(New(), trouble);
     keks.previous.push_back(Old());
     return keks;
   }
@@ -155,16 +173,34 @@ TEST_F(KekRotationTest, AStopAfterAnyStepLosesNoKey) {
 
 TEST_F(KekRotationTest, AKekThatFailsMidStepChangesNothing) {
   CreateKeysUnderOldKek(3);
-  bool down = false;
-  KekSet keks;
-  keks.current = std::make_unique<UnreachableKek>(New(), &down);
-  keks.previous.push_back(Old());
-  auto store = Open(std::move(keks));
+  KekTrouble trouble;
+  auto store = Open(TroubledRotation(&trouble));
   ASSERT_THAT(store, IsOk());
-  down = true;
+  trouble.down = true;
   EXPECT_THAT((*store)->RewrapUnderCurrentKek(10), StatusIs(absl::StatusCode::kUnavailable));
-  down = false;
+  trouble.down = false;
   EXPECT_EQ((*(*store)->ListKeks())[0].key_versions, 6u);
+  ExpectEveryKeyOpens(**store);
+}
+
+// A step whose KEK fails part-way keeps what it re-sealed before; the next step meets the
+// failure first and changes nothing.
+TEST_F(KekRotationTest, AStepThatFailsPartWayKeepsTheVersionsItResealed) {
+  CreateKeysUnderOldKek(3);  // 6 key versions
+  KekTrouble trouble;
+  auto store = Open(TroubledRotation(&trouble));
+  ASSERT_THAT(store, IsOk());
+  trouble.seals_left = 2;
+  auto step = (*store)->RewrapUnderCurrentKek(10);
+  ASSERT_THAT(step, IsOk());
+  EXPECT_EQ(step->rewrapped, 2u);
+  EXPECT_EQ(step->remaining, 4u);
+  EXPECT_THAT((*store)->RewrapUnderCurrentKek(10),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("deadline passed")));
+  EXPECT_EQ((*(*store)->ListKeks())[0].key_versions, 4u);
+  ExpectEveryKeyOpens(**store);
+  trouble.seals_left = -1;
+  EXPECT_EQ((*store)->RewrapUnderCurrentKek(10)->remaining, 0u);
   ExpectEveryKeyOpens(**store);
 }
 
@@ -200,10 +236,28 @@ TEST_F(KekRotationTest, RefusesToLoseKeysOrToGuess) {
 
 TEST_F(KekRotationTest, AnUnreachableKekIsNotTakenForAWrongOne) {
   CreateKeysUnderOldKek(1);
-  bool down = true;
-  EXPECT_THAT(Open(std::make_unique<UnreachableKek>(Old(), &down)),
+  KekTrouble trouble{.down = true};
+  EXPECT_THAT(Open(std::make_unique<TroubledKek>(Old(), &trouble)),
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr("checking the KEK (kek_file old): token not present")));
+}
+
+// A rotation just begun (the new KEK's check value stored, no version under it yet) and the
+// new KEK failing at the next start as a wrong tag would: refused, not recorded a second time.
+TEST_F(KekRotationTest, AFaultyCurrentKekIsNotRecordedAgain) {
+  CreateKeysUnderOldKek(1);
+  ASSERT_THAT(Open(Rotating()), IsOk());
+  KekTrouble trouble{.faulty = true};
+  EXPECT_THAT(Open(TroubledRotation(&trouble)),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("has the fingerprint of stored KEK number 2"),
+                             HasSubstr("did not open its check value"))));
+  auto store = Open(Rotating());
+  ASSERT_THAT(store, IsOk());
+  auto listed = (*store)->ListKeks();
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(listed->size(), 2u);
+  ExpectEveryKeyOpens(**store);
 }
 
 TEST_F(KekRotationTest, AVersionFiveDatabaseKeepsItsKeysUnderKekOne) {
