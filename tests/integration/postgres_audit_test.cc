@@ -183,6 +183,23 @@ TEST_F(PostgresAuditTest, AuditVerifyNamesReorderedAndRemovedRecords) {
   EXPECT_THAT(report->problem, HasSubstr("record 2 before it was removed"));
 }
 
+// A row numbered below 1, which the pages of the chain's check would not reach but `audit
+// list` shows, is reported: nothing but kb_audit_append numbers records, and it starts at 1.
+TEST_F(PostgresAuditTest, AuditVerifyFindsARecordNumberedBelowTheChain) {
+  BrokerStores pg = Replica();
+  ASSERT_THAT(pg.audit->Append(AllowedRelease("machine:vm", "record 1")), IsOk());
+  ASSERT_EQ(server_
+                ->Psql("INSERT INTO audit SELECT -1, time, 'machine:forged', action, key_id, "
+                       "key_version, decision, reason, evidence_digest, policy_version, "
+                       "prev_hash, hash FROM audit WHERE id = 1")
+                .exit_code,
+            0);
+  auto report = pg.audit->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_FALSE(report->ok);
+  EXPECT_THAT(report->problem, HasSubstr("a record numbered -1 is outside the chain"));
+}
+
 // A record the database refuses fails its whole batch (one statement links and inserts it):
 // nothing of that batch is kept, the chain stays whole and the connection serves the next
 // batch.

@@ -74,6 +74,10 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
   auto refused = OpenPostgresStores(with_password, Keks(*kek_bytes_));
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("passfile")));
   EXPECT_THAT(std::string(refused.status().message()), ::testing::Not(HasSubstr("hunter2")));
+  with_password.dsn = Options().dsn + " sslpassword=hunter2";
+  refused = OpenPostgresStores(with_password, Keks(*kek_bytes_));
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sslpassword")));
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::Not(HasSubstr("hunter2")));
   // libpq's parse errors quote the DSN: not shown when it may hold a password.
   for (const char* dsn : {"postgresql://kb:hunter2@[::1/kb", "postgresql://kb:hun%zz2@h/kb",
                           "host=h password='hunter2"}) {
@@ -85,6 +89,16 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaAndAPasswordInTheDsn) {
   with_password.dsn = "postgresql://kb@[::1/kb";  // no password: libpq's reason helps
   EXPECT_THAT(OpenPostgresStores(with_password, Keks(*kek_bytes_)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"]\"")));
+}
+
+// A migration the database refuses names the statement it sent (the schema's texts start on a
+// new line, which once left the name empty).
+TEST_F(PostgresStoreTest, AFailedMigrationNamesItsStatement) {
+  ASSERT_EQ(server_->Psql("CREATE TABLE keys(x INT)").exit_code, 0);
+  auto refused = OpenPostgresStores(Options(), Keks(*kek_bytes_));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("PostgreSQL: CREATE TABLE keys: relation \"keys\" already exists"));
 }
 
 TEST_F(PostgresStoreTest, KeysPoliciesAndVersionsRoundTrip) {
@@ -296,6 +310,22 @@ TEST_F(PostgresStoreTest, UnavailableWhileTheDatabaseIsDownThenRecovers) {
   EXPECT_THAT(a.keys->GetKey("disk"), IsOk());
   EXPECT_THAT(a.audit->Append(r), IsOk());
   EXPECT_THAT(a.challenges->Consume(c->id, "disk"), IsOk());  // the failed spend spent nothing
+}
+
+// The server's goodbye that the pool reads from an idle connection (a fast shutdown's FATAL)
+// reaches the log as a line of keybrokerd's, escaped, not as libpq's own text on stderr.
+TEST_F(PostgresStoreTest, TheServersGoodbyeIsLoggedAsOurLine) {
+  BrokerStores a = Replica();
+  ASSERT_THAT(a.keys->CreateKey(Key("disk"), *RandomSecret(32)), IsOk());
+  ASSERT_THAT(server_->Stop(), IsOk());  // fast: the server tells each session it ends
+  ASSERT_THAT(server_->Restart(), IsOk());
+  ::testing::internal::CaptureStderr();
+  EXPECT_THAT(a.keys->GetKey("disk"), IsOk());  // the pool reads it and connects again
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(logged, HasSubstr(" W PostgreSQL: FATAL:  terminating connection due to "
+                                "administrator command"));
+  EXPECT_THAT(logged, ::testing::Not(::testing::StartsWith("FATAL")));
+  EXPECT_THAT(logged, ::testing::Not(HasSubstr("\nFATAL")));
 }
 
 // A commit that waits for a synchronous standby that is gone is not bounded by the server's

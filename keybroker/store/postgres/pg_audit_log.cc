@@ -151,6 +151,17 @@ absl::StatusOr<std::vector<AuditRecord>> PgAuditLog::List(const AuditQuery& q) {
 absl::StatusOr<AuditChainReport> PgAuditLog::Verify() {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   AuditChainReport report;
+  // The pages below start after 0, so a row numbered below 1 (which List and LatestReleases
+  // would show) is looked for first: kb_audit_append numbers records from 1, so something
+  // else inserted it, outside the chain.
+  ASSIGN_OR_RETURN(PgResult outside,
+                   conn->Exec("SELECT id FROM audit WHERE id < 1 ORDER BY id LIMIT 1"));
+  if (outside.rows() > 0) {
+    report.ok = false;
+    report.problem = absl::StrCat("a record numbered ", outside.Int(0, 0),
+                                  " is outside the chain (records are numbered from 1): it was "
+                                  "inserted by something other than keybrokerd");
+  }
   std::string expected_prev(kAuditGenesisHash);
   uint64_t prev_id = 0;
   while (report.ok) {

@@ -9,11 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/logging.h"
 #include "common/request_deadline.h"
 #include "common/status_macros.h"
 
@@ -57,6 +59,15 @@ absl::StatusCode PgStatusCode(absl::string_view sqlstate) {
   return absl::StatusCode::kInternal;
 }
 
+namespace {
+
+void LogServerNotice(void*, const char* message) {
+  LogWarning("PostgreSQL: %s",
+             absl::StripTrailingAsciiWhitespace(absl::string_view(message).substr(0, 400)));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
     const std::string& dsn, const std::vector<std::pair<std::string, std::string>>& defaults,
     absl::Duration reply_timeout) {
@@ -77,6 +88,10 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
     PQfinish(conn);
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", why));
   }
+  // The server's notices, warnings and the errors it sends while no statement runs (a FATAL
+  // before it closes an idle connection) go to the log as our lines, escaped, instead of to
+  // stderr as libpq prints them.
+  PQsetNoticeProcessor(conn, LogServerNotice, nullptr);
   // Sends never block: Await() bounds every exchange by reply_timeout.
   if (PQsetnonblocking(conn, 1) != 0) {
     PQfinish(conn);
@@ -90,12 +105,16 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 bool PgConnection::broken() {
   if (failed_ || PQstatus(conn_) != CONNECTION_OK) return true;
   // An idle connection has nothing to read; something readable is the server's goodbye (an
-  // EOF, or a FATAL message before it closed).
-  pollfd p{PQsocket(conn_), POLLIN, 0};
-  if (poll(&p, 1, 0) <= 0) return false;
-  if (PQconsumeInput(conn_) == 0) return failed_ = true;
-  if (PQstatus(conn_) != CONNECTION_OK) return failed_ = true;
-  while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+  // EOF, or a FATAL message before it closed). libpq reads the message and stops, so the EOF
+  // after it is read by a second round: a server restarted with a fast shutdown fails no call
+  // on the connection it closed.
+  for (int round = 0; round < 3; ++round) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) return false;
+    if (PQconsumeInput(conn_) == 0) return failed_ = true;
+    if (PQstatus(conn_) != CONNECTION_OK) return failed_ = true;
+    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+  }
   return false;
 }
 
@@ -117,6 +136,7 @@ namespace {
 
 // Statements are fixed texts of ours; one is named by its first words (never parameter values).
 absl::string_view Head(absl::string_view sql) {
+  sql = absl::StripLeadingAsciiWhitespace(sql);  // the schema's texts start on a new line
   absl::string_view head = sql.substr(0, sql.find_first_of("(\n"));
   if (head.size() > 40) head = head.substr(0, 40);
   return absl::StripTrailingAsciiWhitespace(head);

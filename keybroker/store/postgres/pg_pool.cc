@@ -58,11 +58,11 @@ absl::StatusOr<std::string> DescribeDsn(const std::string& dsn, bool& sets_state
     return absl::InvalidArgumentError(absl::StrCat("store.postgres.dsn does not parse: ", why));
   }
   std::vector<std::string> parts;
-  bool password = false;
+  std::string password;  // the keyword that holds one: password, or an SSL key's sslpassword
   for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
     if (o->val == nullptr || *o->val == '\0') continue;
     const std::string key = o->keyword;
-    if (key == "password") password = true;
+    if (key == "password" || key == "sslpassword") password = key;
     if (key == "options") {
       // -c statement_timeout=..., --statement-timeout=... (PostgreSQL reads '-' as '_').
       std::string options = absl::AsciiStrToLower(o->val);
@@ -74,10 +74,16 @@ absl::StatusOr<std::string> DescribeDsn(const std::string& dsn, bool& sets_state
     }
   }
   PQconninfoFree(opts);
-  if (password) {
+  if (password == "password") {
     return absl::InvalidArgumentError(
         "store.postgres.dsn holds a password: put it in a passfile (passfile=FILE, readable by "
         "its owner only) or use a client certificate, never in the config");
+  }
+  if (!password.empty()) {
+    return absl::InvalidArgumentError(
+        "store.postgres.dsn holds sslpassword, the passphrase of the client's key: give "
+        "keybrokerd a key file without one (readable by its owner only), never a passphrase in "
+        "the config");
   }
   return parts.empty() ? std::string("PostgreSQL (libpq defaults)")
                        : absl::StrCat("PostgreSQL ", absl::StrJoin(parts, " "));
