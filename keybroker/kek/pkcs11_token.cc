@@ -172,16 +172,15 @@ absl::Status Pkcs11Token::LogIn(CK_SESSION_HANDLE session) {
   if (info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS) {
     return absl::OkStatus();
   }
-  {
-    kb::MutexLock lock(&mu_);
-    if (!pin_refused_.ok()) return pin_refused_;
-  }
+  // One login at a time, so that of the callers that need one after the token dropped its
+  // sessions, only the first presents a PIN the token now refuses.
+  kb::MutexLock login(&login_mu_);
+  if (!pin_refused_.ok()) return pin_refused_;
   // The PIN bytes are passed as they are; PKCS#11 does not want them NUL-terminated.
   CK_RV rv = fn_->C_Login(session, CKU_USER, const_cast<CK_UTF8CHAR*>(pin_.data()), pin_.size());
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return absl::OkStatus();
   absl::Status status = Pkcs11Error(absl::StrCat("logging in to ", description_), rv);
   if (status.code() != absl::StatusCode::kPermissionDenied) return status;
-  kb::MutexLock lock(&mu_);
   pin_refused_ = absl::PermissionDeniedError(absl::StrCat(
       status.message(),
       ": check the user PIN in kek.pkcs11.pin_file. keybrokerd does not present a refused PIN "

@@ -83,7 +83,8 @@ class Pkcs11Token {
   const std::string description_;
   kb::Mutex mu_;
   std::vector<CK_SESSION_HANDLE> free_ ABSL_GUARDED_BY(mu_);
-  absl::Status pin_refused_ ABSL_GUARDED_BY(mu_);  // OK until the token refuses the PIN
+  kb::Mutex login_mu_;  // held across a login: a refused PIN is presented once
+  absl::Status pin_refused_ ABSL_GUARDED_BY(login_mu_);  // OK until the token refuses the PIN
 };
 
 }  // namespace kb

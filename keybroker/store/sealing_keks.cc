@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/request_deadline.h"
 #include "common/status_macros.h"
 
 namespace kb {
@@ -177,6 +179,14 @@ absl::Status SealingKeks::Reseal(SealedVersion& v) const {
 }
 
 absl::Status SealingKeks::ResealBatch(std::vector<SealedVersion>& batch) const {
+  // The KEK calls get half of what is left to the deadline, so that the store has the rest to
+  // commit what they did (a PostgreSQL store checks the deadline, SQLite does not).
+  const absl::Time deadline = RequestDeadline::Current();
+  const absl::Time now = absl::Now();
+  const RequestDeadline::Scope kek_calls(
+      deadline == absl::InfiniteFuture()
+          ? deadline
+          : now + std::max(deadline - now, absl::ZeroDuration()) / 2);
   for (size_t i = 0; i < batch.size(); ++i) {
     absl::Status resealed = Reseal(batch[i]);
     if (resealed.ok()) continue;

@@ -73,10 +73,10 @@ class SealingKeks {
   // A KEK rotation's step for one version: opens it under its KEK and seals it under the
   // current one (`v.sealed` replaced; `v.kek_id` kept, for the conditional update).
   absl::Status Reseal(SealedVersion& v) const;
-  // Reseal of each version of `batch` in turn. When one fails after others succeeded (an HSM
-  // too slow for the whole batch within the call's deadline, say), `batch` keeps those that
-  // succeeded, to be stored, and the next step meets the failure again; the first one's error
-  // is returned.
+  // Reseal of each version of `batch` in turn, within half of the time left to the request's
+  // deadline (RequestDeadline). When one fails after others succeeded (an HSM too slow for the
+  // whole batch, say), `batch` keeps those that succeeded, to be stored in the time left, and
+  // the next step meets the failure again; the first one's error is returned.
   absl::Status ResealBatch(std::vector<SealedVersion>& batch) const;
 
  private:

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/crypto.h"
+#include "common/request_deadline.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keybroker/store/sqlite_stores.h"
@@ -22,10 +23,11 @@ using ::testing::HasSubstr;
 
 // How a TroubledKek misbehaves, changed by the test as it goes.
 struct KekTrouble {
-  bool down = false;    // an HSM gone away: every call UNAVAILABLE
-  bool faulty = false;  // a device fault its module reports as a tag that does not verify
-  int seals_left = -1;  // >= 0: seals this many more times, then UNAVAILABLE (a slow HSM at
-                        // a call's deadline); -1: no limit
+  bool down = false;         // an HSM gone away: every call UNAVAILABLE
+  bool faulty = false;       // a device fault its module reports as a tag that does not verify
+  absl::Time deadline_seen;  // RequestDeadline::Current() at the last Seal
+  int seals_left = -1;       // >= 0: seals this many more times, then UNAVAILABLE (a slow HSM at
+                             // a call's deadline); -1: no limit
 };
 
 // A KEK that misbehaves as `*trouble` says, and otherwise is `inner`.
@@ -37,6 +39,7 @@ class TroubledKek final : public Kek {
     if (trouble_->down) return absl::UnavailableError("token not present");
     if (trouble_->seals_left == 0) return absl::UnavailableError("the request's deadline passed");
     if (trouble_->seals_left > 0) --trouble_->seals_left;
+    trouble_->deadline_seen = RequestDeadline::Current();
     return inner_->Seal(p, aad);
   }
   absl::StatusOr<SecretBytes> Open(absl::string_view s, absl::string_view aad) override {
@@ -200,6 +203,14 @@ TEST_F(KekRotationTest, AStepThatFailsPartWayKeepsTheVersionsItResealed) {
   EXPECT_EQ((*(*store)->ListKeks())[0].key_versions, 4u);
   ExpectEveryKeyOpens(**store);
   trouble.seals_left = -1;
+  // Under a request's deadline the KEK calls get half of the time left: the rest is the
+  // store's, to commit what they did.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  {
+    const RequestDeadline::Scope request(deadline);
+    ASSERT_THAT((*store)->RewrapUnderCurrentKek(1), IsOk());
+  }
+  EXPECT_LE(trouble.deadline_seen, deadline - absl::Seconds(4));
   EXPECT_EQ((*store)->RewrapUnderCurrentKek(10)->remaining, 0u);
   ExpectEveryKeyOpens(**store);
 }
